@@ -1,0 +1,300 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"intercom"
+)
+
+// CreateCamera adds a camera.
+func (db *DB) CreateCamera(ctx context.Context, c intercom.Camera) (intercom.Camera, error) {
+	var id any
+	if c.ID != 0 {
+		id = c.ID
+	}
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO cameras (id, group_id, status, type, start_at, created_at, billing_id,
+				pretty_name, lat, lng, azimuth, is_archive_recording, is_bridge, user_status, name)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			id, c.GroupID, c.Status, c.Type, nullMicros(c.StartAt), micros(c.CreatedAt), c.BillingID,
+			c.PrettyName, c.Lat, c.Lng, c.Azimuth, boolInt(c.IsArchiveRecording), boolInt(c.IsBridge), c.UserStatus, c.Name,
+		).Scan(&c.ID)
+	})
+	return c, err
+}
+
+// SetCameraFavorite marks or unmarks a camera as the account's favourite.
+func (db *DB) SetCameraFavorite(ctx context.Context, userID, cameraID int64, favorite bool) error {
+	return db.update(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM users WHERE id = ?) + (SELECT count(*) FROM cameras WHERE id = ?)`,
+			userID, cameraID).Scan(&n); err != nil {
+			return err
+		}
+		if n != 2 {
+			return intercom.ErrNotFound
+		}
+		var err error
+		if favorite {
+			_, err = tx.ExecContext(ctx, `INSERT INTO camera_favorites (user_id, camera_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, userID, cameraID)
+		} else {
+			_, err = tx.ExecContext(ctx, `DELETE FROM camera_favorites WHERE user_id = ? AND camera_id = ?`, userID, cameraID)
+		}
+		return err
+	})
+}
+
+// CreateIntercom adds an intercom.
+func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (intercom.Intercom, error) {
+	var id any
+	if ic.ID != 0 {
+		id = ic.ID
+	}
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		if ic.CameraID != nil {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cameras WHERE id = ?`, *ic.CameraID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return intercom.Invalid("camera_id", intercom.MsgIn("camera_id"))
+			}
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO intercoms (id, address, department, camera_id, secret_hash, control_url,
+				door_open_seconds, last_heartbeat_at, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			id, ic.Address, ic.Department, ic.CameraID, ic.SecretHash, ic.ControlURL, ic.DoorOpenSeconds,
+			nullMicros(ic.LastHeartbeatAt), micros(ic.CreatedAt)).Scan(&ic.ID)
+	})
+	return ic, err
+}
+
+// RecordHeartbeat notes that the intercom was alive at the given instant.
+func (db *DB) RecordHeartbeat(ctx context.Context, intercomID int64, at time.Time) error {
+	return db.update(ctx, func(tx *sql.Tx) error {
+		return mustAffect(tx.ExecContext(ctx, `UPDATE intercoms SET last_heartbeat_at = max(coalesce(last_heartbeat_at, 0), ?) WHERE id = ?`,
+			micros(at), intercomID))
+	})
+}
+
+// PutMembership creates or replaces a membership.
+func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.Time) (intercom.Membership, bool, error) {
+	var created bool
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM users WHERE id = ?) + (SELECT count(*) FROM intercoms WHERE id = ?)`,
+			m.UserID, m.IntercomID).Scan(&n); err != nil {
+			return err
+		}
+		if n != 2 {
+			return intercom.ErrNotFound
+		}
+		var createdAt, updatedAt sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT created_at FROM memberships WHERE user_id = ? AND intercom_id = ?`,
+			m.UserID, m.IntercomID).Scan(&createdAt)
+		switch {
+		case err == sql.ErrNoRows:
+			created = true
+			if m.CreatedAt != nil {
+				createdAt = sql.NullInt64{Int64: micros(*m.CreatedAt), Valid: true}
+			} else {
+				createdAt = sql.NullInt64{Int64: micros(at), Valid: true}
+			}
+		case err != nil:
+			return err
+		}
+		updatedAt = sql.NullInt64{Int64: micros(at), Valid: true}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO memberships (user_id, intercom_id, flat, title, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (user_id, intercom_id) DO UPDATE SET flat = excluded.flat, title = excluded.title,
+				status = excluded.status, updated_at = excluded.updated_at`,
+			m.UserID, m.IntercomID, m.Flat, m.Title, m.Status, createdAt, updatedAt); err != nil {
+			return err
+		}
+		m.CreatedAt, m.UpdatedAt = fromNullMicros(createdAt), fromNullMicros(updatedAt)
+		return nil
+	})
+	return m, created, err
+}
+
+// DeleteMembership unlinks an account from an intercom.
+func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) error {
+	return db.update(ctx, func(tx *sql.Tx) error {
+		if err := mustAffect(tx.ExecContext(ctx, `DELETE FROM memberships WHERE user_id = ? AND intercom_id = ?`, userID, intercomID)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM device_settings WHERE intercom_id = ?
+			AND device_id IN (SELECT id FROM devices WHERE user_id = ?)`, intercomID, userID)
+		return err
+	})
+}
+
+// viewQuery selects IntercomViews for device ?1 of user ?2; callers append
+// their conditions and ordering.
+const viewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
+		i.last_heartbeat_at, i.created_at,
+		m.user_id, m.flat, m.title, m.status, m.created_at, m.updated_at,
+		s.is_enabled, s.timetable,
+		c.id, c.group_id, c.status, c.type, c.start_at, c.created_at, c.billing_id, c.pretty_name,
+		c.lat, c.lng, c.azimuth, c.is_archive_recording, c.is_bridge, c.user_status, c.name,
+		f.user_id IS NOT NULL
+	FROM memberships m
+	JOIN intercoms i ON i.id = m.intercom_id
+	LEFT JOIN device_settings s ON s.intercom_id = i.id AND s.device_id = ?1
+	LEFT JOIN cameras c ON c.id = i.camera_id
+	LEFT JOIN camera_favorites f ON f.camera_id = c.id AND f.user_id = m.user_id
+	WHERE m.user_id = ?2`
+
+func scanView(rows interface{ Scan(...any) error }) (intercom.IntercomView, error) {
+	var v intercom.IntercomView
+	var (
+		cameraID, lastBeat, flat, mCreated, mUpdated, enabled sql.NullInt64
+		controlURL, timetable                                 sql.NullString
+		icCreated                                             int64
+		cID, cGroup, cStart, cCreated, cArchive, cBridge      sql.NullInt64
+		cStatus, cType, cBilling, cPretty, cUserStatus, cName sql.NullString
+		cLat, cLng, cAzimuth                                  sql.NullFloat64
+	)
+	err := rows.Scan(&v.Intercom.ID, &v.Intercom.Address, &v.Intercom.Department, &cameraID, &controlURL,
+		&v.Intercom.DoorOpenSeconds, &lastBeat, &icCreated,
+		&v.Membership.UserID, &flat, &v.Membership.Title, &v.Membership.Status, &mCreated, &mUpdated,
+		&enabled, &timetable,
+		&cID, &cGroup, &cStatus, &cType, &cStart, &cCreated, &cBilling, &cPretty,
+		&cLat, &cLng, &cAzimuth, &cArchive, &cBridge, &cUserStatus, &cName,
+		&v.IsFavorite)
+	if err != nil {
+		return v, err
+	}
+	v.Intercom.CameraID, v.Intercom.ControlURL = nullInt(cameraID), nullString(controlURL)
+	v.Intercom.LastHeartbeatAt, v.Intercom.CreatedAt = fromNullMicros(lastBeat), fromMicros(icCreated)
+	v.Membership.IntercomID, v.Membership.Flat = v.Intercom.ID, nullInt(flat)
+	v.Membership.CreatedAt, v.Membership.UpdatedAt = fromNullMicros(mCreated), fromNullMicros(mUpdated)
+	v.Settings = intercom.DefaultDeviceSettings
+	if enabled.Valid {
+		v.Settings.IsEnabled = enabled.Int64 != 0
+		if err := json.Unmarshal([]byte(timetable.String), &v.Settings.Timetable); err != nil {
+			return v, err
+		}
+	}
+	if cID.Valid {
+		v.Camera = &intercom.Camera{
+			ID: cID.Int64, GroupID: nullInt(cGroup), Status: cStatus.String, Type: cType.String,
+			StartAt: fromNullMicros(cStart), CreatedAt: fromMicros(cCreated.Int64), BillingID: nullString(cBilling),
+			PrettyName: cPretty.String, Lat: nullFloat(cLat), Lng: nullFloat(cLng), Azimuth: nullFloat(cAzimuth),
+			IsArchiveRecording: cArchive.Int64 != 0, IsBridge: cBridge.Int64 != 0, UserStatus: cUserStatus.String, Name: cName.String,
+		}
+	}
+	return v, nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func queryViews(ctx context.Context, q querier, query string, args ...any) ([]intercom.IntercomView, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	views := []intercom.IntercomView{}
+	for rows.Next() {
+		v, err := scanView(rows)
+		if err != nil {
+			return nil, err
+		}
+		views = append(views, v)
+	}
+	return views, rows.Err()
+}
+
+func viewOne(ctx context.Context, q querier, v intercom.Viewer, id int64) (intercom.IntercomView, error) {
+	return scanView(q.QueryRowContext(ctx, viewQuery+` AND i.id = ?3`, v.DeviceID, v.UserID, id))
+}
+
+// Intercoms lists the viewer's intercoms ordered by id.
+func (db *DB) Intercoms(ctx context.Context, v intercom.Viewer, p intercom.Page) ([]intercom.IntercomView, int, error) {
+	var views []intercom.IntercomView
+	var total int
+	err := db.view(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM memberships WHERE user_id = ?`, v.UserID).Scan(&total); err != nil {
+			return err
+		}
+		var err error
+		views, err = queryViews(ctx, tx, viewQuery+` ORDER BY i.id LIMIT ?3 OFFSET ?4`, v.DeviceID, v.UserID, p.PerPage, p.Offset())
+		return err
+	})
+	return views, total, err
+}
+
+// IntercomsByIDs returns those of ids that are the viewer's.
+func (db *DB) IntercomsByIDs(ctx context.Context, v intercom.Viewer, ids []int64) ([]intercom.IntercomView, error) {
+	if len(ids) == 0 {
+		return []intercom.IntercomView{}, nil
+	}
+	args := []any{v.DeviceID, v.UserID}
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		marks[i] = "?"
+	}
+	var views []intercom.IntercomView
+	err := db.view(ctx, func(tx *sql.Tx) error {
+		var err error
+		views, err = queryViews(ctx, tx, viewQuery+` AND i.id IN (`+strings.Join(marks, ",")+`) ORDER BY i.id`, args...)
+		return err
+	})
+	return views, err
+}
+
+// Intercom returns one of the viewer's intercoms.
+func (db *DB) Intercom(ctx context.Context, v intercom.Viewer, id int64) (intercom.IntercomView, error) {
+	view, err := viewOne(ctx, db.read, v, id)
+	return view, wrap(err)
+}
+
+const emptyTimetable = `{"days":[],"intervals":[]}`
+
+// UpdateIntercom applies u in one transaction.
+func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u intercom.IntercomUpdate, at time.Time) (intercom.IntercomView, error) {
+	var view intercom.IntercomView
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		var title any
+		if u.Title != nil {
+			title = *u.Title
+		}
+		if err := mustAffect(tx.ExecContext(ctx, `UPDATE memberships SET title = coalesce(?, title), updated_at = ?
+			WHERE user_id = ? AND intercom_id = ?`, title, micros(at), v.UserID, id)); err != nil {
+			return err
+		}
+		if u.IsEnabled != nil || u.Timetable != nil {
+			var enabled, timetable any
+			if u.IsEnabled != nil {
+				enabled = boolInt(*u.IsEnabled)
+			}
+			if u.Timetable != nil {
+				b, err := json.Marshal(*u.Timetable)
+				if err != nil {
+					return err
+				}
+				timetable = string(b)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO device_settings (device_id, intercom_id, is_enabled, timetable, updated_at)
+				VALUES (?1, ?2, coalesce(?3, 1), coalesce(?4, ?5), ?6)
+				ON CONFLICT (device_id, intercom_id) DO UPDATE SET
+					is_enabled = coalesce(?3, is_enabled), timetable = coalesce(?4, timetable), updated_at = ?6`,
+				v.DeviceID, id, enabled, timetable, emptyTimetable, micros(at)); err != nil {
+				return err
+			}
+		}
+		var err error
+		view, err = viewOne(ctx, tx, v, id)
+		return err
+	})
+	return view, err
+}

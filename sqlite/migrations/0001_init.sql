@@ -1,0 +1,93 @@
+-- Times are Unix microseconds (UTC).
+CREATE TABLE users (
+	id            INTEGER PRIMARY KEY,
+	login         TEXT    NOT NULL UNIQUE,
+	password_hash TEXT    NOT NULL,
+	name          TEXT    NOT NULL,
+	created_at    INTEGER NOT NULL,
+	updated_at    INTEGER NOT NULL
+);
+
+CREATE TABLE devices (
+	id           INTEGER PRIMARY KEY,
+	user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	uuid         TEXT    NOT NULL,
+	client       TEXT    NOT NULL,
+	fcm_token    TEXT,
+	apn_token    TEXT,
+	voip_token   TEXT,
+	huawei_token TEXT,
+	created_at   INTEGER NOT NULL,
+	updated_at   INTEGER NOT NULL,
+	UNIQUE (user_id, uuid)
+);
+
+CREATE TABLE access_tokens (
+	id         INTEGER PRIMARY KEY,
+	public_id  TEXT    NOT NULL UNIQUE,
+	token_hash BLOB    NOT NULL UNIQUE,
+	user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	device_id  INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	revoked_at INTEGER
+);
+CREATE INDEX access_tokens_device ON access_tokens (device_id);
+
+CREATE TABLE cameras (
+	id                   INTEGER PRIMARY KEY,
+	group_id             INTEGER,
+	status               TEXT    NOT NULL,
+	type                 TEXT    NOT NULL,
+	start_at             INTEGER,
+	created_at           INTEGER NOT NULL,
+	billing_id           TEXT,
+	pretty_name          TEXT    NOT NULL,
+	lat                  REAL,
+	lng                  REAL,
+	azimuth              REAL,
+	is_archive_recording INTEGER NOT NULL,
+	is_bridge            INTEGER NOT NULL,
+	user_status          TEXT    NOT NULL,
+	name                 TEXT    NOT NULL
+);
+
+CREATE TABLE camera_favorites (
+	user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	camera_id  INTEGER NOT NULL REFERENCES cameras (id) ON DELETE CASCADE,
+	PRIMARY KEY (user_id, camera_id)
+);
+
+CREATE TABLE intercoms (
+	id                INTEGER PRIMARY KEY,
+	address           TEXT    NOT NULL,
+	department        INTEGER NOT NULL,
+	camera_id         INTEGER REFERENCES cameras (id) ON DELETE SET NULL,
+	secret_hash       BLOB    NOT NULL,
+	control_url       TEXT,
+	door_open_seconds INTEGER NOT NULL,
+	last_heartbeat_at INTEGER,
+	created_at        INTEGER NOT NULL
+);
+
+CREATE TABLE memberships (
+	user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	intercom_id INTEGER NOT NULL REFERENCES intercoms (id) ON DELETE CASCADE,
+	flat        INTEGER,
+	title       TEXT    NOT NULL,
+	status      TEXT    NOT NULL,
+	created_at  INTEGER,
+	updated_at  INTEGER,
+	PRIMARY KEY (user_id, intercom_id)
+);
+CREATE INDEX memberships_intercom_flat ON memberships (intercom_id, flat);
+
+CREATE TABLE device_settings (
+	device_id   INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+	intercom_id INTEGER NOT NULL REFERENCES intercoms (id) ON DELETE CASCADE,
+	is_enabled  INTEGER NOT NULL,
+	timetable   TEXT    NOT NULL,
+	updated_at  INTEGER NOT NULL,
+	PRIMARY KEY (device_id, intercom_id)
+);
+CREATE INDEX device_settings_intercom ON device_settings (intercom_id);

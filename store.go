@@ -1,0 +1,78 @@
+package intercom
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps intercomd's state. Every method runs in its own transaction;
+// "not found" is always an ENOTFOUND error, never a zero value.
+type Store interface {
+	// Ping checks that the database answers (EUNAVAILABLE otherwise).
+	Ping(ctx context.Context) error
+
+	// CreateUser adds an account. ECONFLICT when the login is taken.
+	CreateUser(ctx context.Context, u User) (User, error)
+	// DeleteUser removes an account with its devices, tokens and memberships.
+	// ENOTFOUND when there is none.
+	DeleteUser(ctx context.Context, id int64) error
+	// UserByLogin finds an account by its exact login. ENOTFOUND.
+	UserByLogin(ctx context.Context, login string) (User, error)
+	// UserByID finds an account. ENOTFOUND.
+	UserByID(ctx context.Context, id int64) (User, error)
+
+	// CreateAccessToken records a session for the device t.DeviceUUID of
+	// account t.UserID, creating the device or updating its client, and
+	// returns the token with DeviceID set. ENOTFOUND when the user is gone.
+	CreateAccessToken(ctx context.Context, t AccessToken) (AccessToken, error)
+	// AccessTokenByHash finds a token, live or not, by the hash of its
+	// secret. ENOTFOUND.
+	AccessTokenByHash(ctx context.Context, hash []byte) (AccessToken, error)
+	// RevokeAccessToken marks a token revoked at the given instant. ENOTFOUND.
+	RevokeAccessToken(ctx context.Context, id int64, at time.Time) error
+
+	// Device returns one device. ENOTFOUND.
+	Device(ctx context.Context, id int64) (Device, error)
+	// UpdatePushTokens applies u to the device's push tokens. ENOTFOUND.
+	UpdatePushTokens(ctx context.Context, deviceID int64, u PushTokensUpdate, at time.Time) error
+
+	// CreateCamera adds a camera; a non-zero c.ID is kept. ECONFLICT when the
+	// id is taken.
+	CreateCamera(ctx context.Context, c Camera) (Camera, error)
+	// SetCameraFavorite marks or unmarks a camera as the account's favourite.
+	// ENOTFOUND when the user or camera does not exist.
+	SetCameraFavorite(ctx context.Context, userID, cameraID int64, favorite bool) error
+
+	// CreateIntercom adds an intercom; a non-zero ic.ID is kept. EINVALID on
+	// camera_id when the camera does not exist; ECONFLICT when the id is taken.
+	CreateIntercom(ctx context.Context, ic Intercom) (Intercom, error)
+	// RecordHeartbeat notes that the intercom was alive at the given instant.
+	// ENOTFOUND.
+	RecordHeartbeat(ctx context.Context, intercomID int64, at time.Time) error
+
+	// PutMembership creates or replaces the membership of m.UserID in
+	// m.IntercomID, keeping CreatedAt of an existing one; it reports whether
+	// it was created. ENOTFOUND when the user or intercom does not exist.
+	PutMembership(ctx context.Context, m Membership, at time.Time) (Membership, bool, error)
+	// DeleteMembership unlinks an account from an intercom, with its devices'
+	// settings for it. ENOTFOUND.
+	DeleteMembership(ctx context.Context, intercomID, userID int64) error
+
+	// Intercoms lists the viewer's intercoms ordered by id, with the total.
+	Intercoms(ctx context.Context, v Viewer, p Page) ([]IntercomView, int, error)
+	// IntercomsByIDs returns those of ids that are the viewer's, ordered by id.
+	IntercomsByIDs(ctx context.Context, v Viewer, ids []int64) ([]IntercomView, error)
+	// Intercom returns one of the viewer's intercoms. ENOTFOUND when it does
+	// not exist or is not the viewer's.
+	Intercom(ctx context.Context, v Viewer, id int64) (IntercomView, error)
+	// UpdateIntercom applies u in one transaction: the title to the account's
+	// membership, is_enabled and timetable to the viewer's device, and moves
+	// the membership's updated_at to at. ENOTFOUND as Intercom.
+	UpdateIntercom(ctx context.Context, v Viewer, id int64, u IntercomUpdate, at time.Time) (IntercomView, error)
+}
+
+// PushTokensUpdate changes a device's push tokens: a nil field is left as it
+// is; a field pointing at nil clears the token.
+type PushTokensUpdate struct {
+	FCM, APN, VoIP, Huawei **string
+}

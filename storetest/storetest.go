@@ -1,0 +1,389 @@
+// Package storetest is the conformance suite every intercom.Store engine
+// runs: storetest.Run(t, newStore). It assumes nothing about the engine.
+package storetest
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"intercom"
+)
+
+// Run runs every conformance test against stores made by newStore, a fresh
+// empty store per subtest.
+func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s intercom.Store)
+	}{
+		{"Users", testUsers},
+		{"AccessTokens", testAccessTokens},
+		{"PushTokens", testPushTokens},
+		{"CamerasAndIntercoms", testCamerasAndIntercoms},
+		{"Memberships", testMemberships},
+		{"IntercomViews", testIntercomViews},
+		{"UpdateIntercom", testUpdateIntercom},
+		{"DeleteUserCascades", testDeleteUserCascades},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
+	}
+}
+
+var t0 = time.Date(2022, 4, 20, 12, 34, 32, 0, time.UTC)
+
+func ptr[T any](v T) *T { return &v }
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := intercom.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+func mustUser(t *testing.T, s intercom.Store, login string) intercom.User {
+	t.Helper()
+	u, err := s.CreateUser(t.Context(), intercom.User{Login: login, Name: login, PasswordHash: "hash", CreatedAt: t0, UpdatedAt: t0})
+	if err != nil {
+		t.Fatalf("CreateUser(%s): %v", login, err)
+	}
+	return u
+}
+
+func mustToken(t *testing.T, s intercom.Store, userID int64, uuid string) intercom.AccessToken {
+	t.Helper()
+	tok, err := s.CreateAccessToken(t.Context(), intercom.AccessToken{
+		PublicID: "pub-" + uuid + "-" + time.Now().Format("150405.000000000"), Hash: []byte("hash-" + uuid + time.Now().String()),
+		UserID: userID, DeviceUUID: uuid, Client: "ios", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
+	})
+	if err != nil {
+		t.Fatalf("CreateAccessToken: %v", err)
+	}
+	return tok
+}
+
+func mustIntercom(t *testing.T, s intercom.Store, id int64, camera *int64) intercom.Intercom {
+	t.Helper()
+	ic, err := s.CreateIntercom(t.Context(), intercom.Intercom{ID: id, Address: "Cameras", Department: 100, CameraID: camera,
+		SecretHash: []byte("secret"), DoorOpenSeconds: 7, CreatedAt: t0})
+	if err != nil {
+		t.Fatalf("CreateIntercom: %v", err)
+	}
+	return ic
+}
+
+func mustMember(t *testing.T, s intercom.Store, userID, intercomID int64, title string) {
+	t.Helper()
+	_, _, err := s.PutMembership(t.Context(), intercom.Membership{UserID: userID, IntercomID: intercomID, Title: title,
+		Status: intercom.StatusConfirmed}, t0)
+	if err != nil {
+		t.Fatalf("PutMembership: %v", err)
+	}
+}
+
+func testUsers(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "alice")
+	if u.ID == 0 {
+		t.Fatal("CreateUser returned id 0")
+	}
+	_, err := s.CreateUser(ctx, intercom.User{Login: "alice", PasswordHash: "x", CreatedAt: t0, UpdatedAt: t0})
+	wantCode(t, err, intercom.ECONFLICT)
+	got, err := s.UserByLogin(ctx, "alice")
+	if err != nil || got.ID != u.ID || got.PasswordHash != "hash" || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("UserByLogin = %+v, %v", got, err)
+	}
+	_, err = s.UserByLogin(ctx, "ALICE")
+	wantCode(t, err, intercom.ENOTFOUND)
+	if got, err := s.UserByID(ctx, u.ID); err != nil || got.Login != "alice" {
+		t.Fatalf("UserByID = %+v, %v", got, err)
+	}
+	_, err = s.UserByID(ctx, u.ID+1000)
+	wantCode(t, err, intercom.ENOTFOUND)
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.DeleteUser(ctx, u.ID), intercom.ENOTFOUND)
+	_, err = s.UserByLogin(ctx, "alice")
+	wantCode(t, err, intercom.ENOTFOUND)
+}
+
+func testAccessTokens(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "bob")
+	a := mustToken(t, s, u.ID, "phone-1")
+	b := mustToken(t, s, u.ID, "phone-1")
+	c := mustToken(t, s, u.ID, "phone-2")
+	if a.DeviceID == 0 || a.DeviceID != b.DeviceID || a.DeviceID == c.DeviceID {
+		t.Fatalf("device ids: %d %d %d; want the same device for one X-UUID, another for another", a.DeviceID, b.DeviceID, c.DeviceID)
+	}
+	got, err := s.AccessTokenByHash(ctx, a.Hash)
+	if err != nil || got.ID != a.ID || got.DeviceUUID != "phone-1" || got.UserID != u.ID || got.PublicID != a.PublicID ||
+		!got.ExpiresAt.Equal(a.ExpiresAt) || got.RevokedAt != nil || got.Client != "ios" {
+		t.Fatalf("AccessTokenByHash = %+v, %v", got, err)
+	}
+	if !got.Live(t0) || got.Live(t0.Add(time.Hour)) {
+		t.Fatal("Live does not follow ExpiresAt")
+	}
+	_, err = s.AccessTokenByHash(ctx, []byte("nope"))
+	wantCode(t, err, intercom.ENOTFOUND)
+	if err := s.RevokeAccessToken(ctx, a.ID, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.AccessTokenByHash(ctx, a.Hash)
+	if got.RevokedAt == nil || !got.RevokedAt.Equal(t0.Add(time.Minute)) || got.Live(t0) {
+		t.Fatalf("revoked token = %+v", got)
+	}
+	if got, _ := s.AccessTokenByHash(ctx, b.Hash); got.RevokedAt != nil {
+		t.Fatal("revoking one token revoked another of the same device")
+	}
+	wantCode(t, s.RevokeAccessToken(ctx, 99999, t0), intercom.ENOTFOUND)
+	_, err = s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "x", Hash: []byte("x"), UserID: 99999, DeviceUUID: "d",
+		Client: "ios", CreatedAt: t0, ExpiresAt: t0})
+	wantCode(t, err, intercom.ENOTFOUND)
+	// Logging in again from another app on the same X-UUID records the client.
+	tok, err := s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "y", Hash: []byte("y"), UserID: u.ID, DeviceUUID: "phone-1",
+		Client: "android", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.Device(ctx, tok.DeviceID); err != nil || d.Client != "android" || d.UUID != "phone-1" || d.UserID != u.ID {
+		t.Fatalf("Device = %+v, %v", d, err)
+	}
+}
+
+func testPushTokens(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "carol")
+	tok := mustToken(t, s, u.ID, "phone")
+	set := func(v string) **string { p := &v; return &p }
+	var clear *string
+	if err := s.UpdatePushTokens(ctx, tok.DeviceID, intercom.PushTokensUpdate{FCM: set("f1"), VoIP: set("v1")}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdatePushTokens(ctx, tok.DeviceID, intercom.PushTokensUpdate{FCM: &clear, APN: set("a1")}, t0); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Device(ctx, tok.DeviceID)
+	if err != nil || d.FCMToken != nil || d.APNToken == nil || *d.APNToken != "a1" || d.VoIPToken == nil || *d.VoIPToken != "v1" || d.HuaweiToken != nil {
+		t.Fatalf("Device = %+v, %v", d, err)
+	}
+	wantCode(t, s.UpdatePushTokens(ctx, 99999, intercom.PushTokensUpdate{FCM: set("x")}, t0), intercom.ENOTFOUND)
+	_, err = s.Device(ctx, 99999)
+	wantCode(t, err, intercom.ENOTFOUND)
+}
+
+func testCamerasAndIntercoms(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	cam, err := s.CreateCamera(ctx, intercom.Camera{ID: 833, GroupID: ptr(int64(124)), Status: "active", Type: "media_server_v2",
+		StartAt: ptr(t0), CreatedAt: t0, PrettyName: "Intercom", Lat: ptr(55.75), IsArchiveRecording: true, UserStatus: "active", Name: "Intercom"})
+	if err != nil || cam.ID != 833 {
+		t.Fatalf("CreateCamera = %+v, %v", cam, err)
+	}
+	_, err = s.CreateCamera(ctx, intercom.Camera{ID: 833, Status: "active", Type: "t", CreatedAt: t0, PrettyName: "p", UserStatus: "active", Name: "n"})
+	wantCode(t, err, intercom.ECONFLICT)
+	auto, err := s.CreateCamera(ctx, intercom.Camera{Status: "active", Type: "t", CreatedAt: t0, PrettyName: "p", UserStatus: "active", Name: "n"})
+	if err != nil || auto.ID == 0 || auto.ID == 833 {
+		t.Fatalf("CreateCamera (auto id) = %+v, %v", auto, err)
+	}
+	ic := mustIntercom(t, s, 180, &cam.ID)
+	if ic.ID != 180 {
+		t.Fatalf("intercom id = %d", ic.ID)
+	}
+	_, err = s.CreateIntercom(ctx, intercom.Intercom{ID: 180, Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 7, CreatedAt: t0})
+	wantCode(t, err, intercom.ECONFLICT)
+	_, err = s.CreateIntercom(ctx, intercom.Intercom{Address: "a", CameraID: ptr(int64(4242)), SecretHash: []byte("s"), DoorOpenSeconds: 7, CreatedAt: t0})
+	wantCode(t, err, intercom.EINVALID)
+	if err := s.RecordHeartbeat(ctx, 180, t0); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.RecordHeartbeat(ctx, 4242, t0), intercom.ENOTFOUND)
+	u := mustUser(t, s, "dave")
+	wantCode(t, s.SetCameraFavorite(ctx, u.ID, 4242, true), intercom.ENOTFOUND)
+	if err := s.SetCameraFavorite(ctx, u.ID, cam.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCameraFavorite(ctx, u.ID, cam.ID, true); err != nil {
+		t.Fatalf("marking a favourite twice: %v", err)
+	}
+}
+
+func testMemberships(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "erin")
+	mustIntercom(t, s, 1, nil)
+	m, created, err := s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Flat: ptr(int64(15)), Title: "Home",
+		Status: intercom.StatusKeyConfirmed}, t0)
+	if err != nil || !created || m.CreatedAt == nil || !m.CreatedAt.Equal(t0) {
+		t.Fatalf("PutMembership = %+v, %v, %v", m, created, err)
+	}
+	m, created, err = s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Title: "Flat",
+		Status: intercom.StatusConfirmed}, t0.Add(time.Hour))
+	if err != nil || created || !m.CreatedAt.Equal(t0) || !m.UpdatedAt.Equal(t0.Add(time.Hour)) || m.Flat != nil {
+		t.Fatalf("PutMembership again = %+v, %v, %v", m, created, err)
+	}
+	_, _, err = s.PutMembership(ctx, intercom.Membership{UserID: 99999, IntercomID: 1, Title: "x", Status: "confirmed"}, t0)
+	wantCode(t, err, intercom.ENOTFOUND)
+	_, _, err = s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 99999, Title: "x", Status: "confirmed"}, t0)
+	wantCode(t, err, intercom.ENOTFOUND)
+	tok := mustToken(t, s, u.ID, "phone")
+	viewer := intercom.Viewer{UserID: u.ID, DeviceID: tok.DeviceID}
+	if _, err := s.UpdateIntercom(ctx, viewer, 1, intercom.IntercomUpdate{IsEnabled: ptr(false)}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMembership(ctx, 1, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.DeleteMembership(ctx, 1, u.ID), intercom.ENOTFOUND)
+	_, err = s.Intercom(ctx, viewer, 1)
+	wantCode(t, err, intercom.ENOTFOUND)
+	// Linked again, the device starts from the defaults: unlinking forgot its settings.
+	mustMember(t, s, u.ID, 1, "Back")
+	v, err := s.Intercom(ctx, viewer, 1)
+	if err != nil || !v.Settings.IsEnabled || v.Membership.Title != "Back" {
+		t.Fatalf("relinked view = %+v, %v", v, err)
+	}
+}
+
+func testIntercomViews(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	cam, err := s.CreateCamera(ctx, intercom.Camera{ID: 833, Status: "active", Type: "media_server_v2", CreatedAt: t0,
+		PrettyName: "Intercom", UserStatus: "active", Name: "Intercom", IsArchiveRecording: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := mustUser(t, s, "alice"), mustUser(t, s, "bob")
+	for id := int64(1); id <= 5; id++ {
+		var camID *int64
+		if id == 3 {
+			camID = &cam.ID
+		}
+		mustIntercom(t, s, id*10, camID)
+		mustMember(t, s, alice.ID, id*10, "A"+string(rune('0'+id)))
+	}
+	mustIntercom(t, s, 99, nil)
+	mustMember(t, s, bob.ID, 99, "Bob's")
+	if err := s.SetCameraFavorite(ctx, alice.ID, cam.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	tok := mustToken(t, s, alice.ID, "phone")
+	viewer := intercom.Viewer{UserID: alice.ID, DeviceID: tok.DeviceID}
+
+	page, total, err := s.Intercoms(ctx, viewer, intercom.Page{Page: 2, PerPage: 2})
+	if err != nil || total != 5 || len(page) != 2 || page[0].Intercom.ID != 30 || page[1].Intercom.ID != 40 {
+		t.Fatalf("Intercoms page 2 = %d items, total %d, %v", len(page), total, err)
+	}
+	if page[0].Camera == nil || page[0].Camera.ID != 833 || !page[0].IsFavorite || !page[0].Camera.IsArchiveRecording {
+		t.Fatalf("camera of intercom 30 = %+v, favourite %v", page[0].Camera, page[0].IsFavorite)
+	}
+	if page[1].Camera != nil || page[1].IsFavorite {
+		t.Fatalf("intercom 40 has camera %+v", page[1].Camera)
+	}
+	if !page[0].Settings.IsEnabled || !page[0].Settings.Timetable.IsEmpty() {
+		t.Fatalf("default settings = %+v", page[0].Settings)
+	}
+	empty, total, err := s.Intercoms(ctx, viewer, intercom.Page{Page: 4, PerPage: 2})
+	if err != nil || total != 5 || len(empty) != 0 {
+		t.Fatalf("past the last page: %d items, total %d, %v", len(empty), total, err)
+	}
+	byIDs, err := s.IntercomsByIDs(ctx, viewer, []int64{50, 99, 10, 12345})
+	if err != nil || len(byIDs) != 2 || byIDs[0].Intercom.ID != 10 || byIDs[1].Intercom.ID != 50 {
+		t.Fatalf("IntercomsByIDs = %v, %v", byIDs, err)
+	}
+	_, err = s.Intercom(ctx, viewer, 99)
+	wantCode(t, err, intercom.ENOTFOUND)
+	v, err := s.Intercom(ctx, viewer, 20)
+	if err != nil || v.Membership.Title != "A2" || v.Intercom.Department != 100 || v.Intercom.Address != "Cameras" ||
+		v.Membership.Status != intercom.StatusConfirmed {
+		t.Fatalf("Intercom(20) = %+v, %v", v, err)
+	}
+	if err := s.RecordHeartbeat(ctx, 20, t0); err != nil {
+		t.Fatal(err)
+	}
+	v, _ = s.Intercom(ctx, viewer, 20)
+	if !v.Intercom.Online(t0.Add(time.Second), time.Minute) || v.Intercom.Online(t0.Add(2*time.Minute), time.Minute) {
+		t.Fatalf("Online after heartbeat at %v: wrong", v.Intercom.LastHeartbeatAt)
+	}
+}
+
+func parseTimetable(t *testing.T, s string) intercom.Timetable {
+	t.Helper()
+	var tt intercom.Timetable
+	if err := json.Unmarshal([]byte(s), &tt); err != nil {
+		t.Fatalf("timetable %s: %v", s, err)
+	}
+	return tt
+}
+
+func testUpdateIntercom(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	alice, bob := mustUser(t, s, "alice"), mustUser(t, s, "bob")
+	mustIntercom(t, s, 180, nil)
+	mustMember(t, s, alice.ID, 180, "House")
+	mustMember(t, s, bob.ID, 180, "Bob's door")
+	phone, tablet := mustToken(t, s, alice.ID, "phone"), mustToken(t, s, alice.ID, "tablet")
+	vPhone := intercom.Viewer{UserID: alice.ID, DeviceID: phone.DeviceID}
+	vTablet := intercom.Viewer{UserID: alice.ID, DeviceID: tablet.DeviceID}
+	tt := parseTimetable(t, `{"days":[{"type":"tuesday","from":"00:00+05:00","to":"23:59:59+05:00"}],
+		"intervals":[{"from":"2000-02-12T10:00:00+01:00","to":"2000-12-01T09:00:00+01:00"}]}`)
+
+	at := t0.Add(time.Hour)
+	v, err := s.UpdateIntercom(ctx, vPhone, 180, intercom.IntercomUpdate{Title: ptr("Home"), IsEnabled: ptr(false), Timetable: &tt}, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(tt)
+	got, _ := json.Marshal(v.Settings.Timetable)
+	if v.Membership.Title != "Home" || v.Settings.IsEnabled || string(got) != string(want) || !v.Membership.UpdatedAt.Equal(at) {
+		t.Fatalf("after update: %+v, timetable %s", v, got)
+	}
+	// The title is the account's; the settings are the phone's alone.
+	vt, err := s.Intercom(ctx, vTablet, 180)
+	if err != nil || vt.Membership.Title != "Home" || !vt.Settings.IsEnabled || !vt.Settings.Timetable.IsEmpty() {
+		t.Fatalf("tablet sees %+v, %v", vt, err)
+	}
+	// Only is_enabled: the timetable stays.
+	v, err = s.UpdateIntercom(ctx, vPhone, 180, intercom.IntercomUpdate{IsEnabled: ptr(true)}, at.Add(time.Minute))
+	got, _ = json.Marshal(v.Settings.Timetable)
+	if err != nil || !v.Settings.IsEnabled || string(got) != string(want) || !v.Membership.UpdatedAt.Equal(at.Add(time.Minute)) {
+		t.Fatalf("after is_enabled only: %+v %s, %v", v, got, err)
+	}
+	// Only a timetable on a device with no settings yet: is_enabled defaults to true.
+	vt, err = s.UpdateIntercom(ctx, vTablet, 180, intercom.IntercomUpdate{Timetable: &tt}, at)
+	if err != nil || !vt.Settings.IsEnabled || len(vt.Settings.Timetable.Days) != 1 {
+		t.Fatalf("tablet timetable only: %+v, %v", vt, err)
+	}
+	// Bob's membership is untouched.
+	bobTok := mustToken(t, s, bob.ID, "bob-phone")
+	vb, err := s.Intercom(ctx, intercom.Viewer{UserID: bob.ID, DeviceID: bobTok.DeviceID}, 180)
+	if err != nil || vb.Membership.Title != "Bob's door" || !vb.Membership.UpdatedAt.Equal(t0) {
+		t.Fatalf("bob sees %+v, %v", vb, err)
+	}
+	// Not a member: ENOTFOUND and nothing written.
+	mustIntercom(t, s, 181, nil)
+	_, err = s.UpdateIntercom(ctx, vPhone, 181, intercom.IntercomUpdate{IsEnabled: ptr(false)}, at)
+	wantCode(t, err, intercom.ENOTFOUND)
+	mustMember(t, s, alice.ID, 181, "Later")
+	v, err = s.Intercom(ctx, vPhone, 181)
+	if err != nil || !v.Settings.IsEnabled {
+		t.Fatalf("a refused update left settings behind: %+v, %v", v, err)
+	}
+}
+
+func testDeleteUserCascades(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "frank")
+	mustIntercom(t, s, 7, nil)
+	mustMember(t, s, u.ID, 7, "x")
+	tok := mustToken(t, s, u.ID, "phone")
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.AccessTokenByHash(ctx, tok.Hash)
+	wantCode(t, err, intercom.ENOTFOUND)
+	_, err = s.Device(ctx, tok.DeviceID)
+	wantCode(t, err, intercom.ENOTFOUND)
+	// The login is free again.
+	mustUser(t, s, "frank")
+}
