@@ -46,11 +46,11 @@ type DayWindow struct {
 	Offset int32 // seconds east of UTC
 }
 
-// Interval admits [From, To) in Unix seconds; Offset is the one it was sent
-// with, kept so that it is shown back as sent.
+// Interval admits [From, To) in Unix seconds. Each end keeps the offset it
+// was sent with, so that it is shown back as sent.
 type Interval struct {
-	From, To int64
-	Offset   int32
+	From, To             int64
+	FromOffset, ToOffset int32
 }
 
 // Timetable is one device's calling schedule for one intercom. The zero value
@@ -239,6 +239,7 @@ func parseInterval(v any, key string, p *Problems) (Interval, bool) {
 		return iv, false
 	}
 	var ends [2]int64
+	var offs [2]int32
 	good := true
 	for i, name := range [2]string{"from", "to"} {
 		s, ok := requiredString(obj, key, name, p)
@@ -255,10 +256,7 @@ func parseInterval(v any, key string, p *Problems) (Interval, bool) {
 			p.Add(key+"."+name, MsgDate(key+"."+name))
 			good = false
 		default:
-			ends[i] = unix
-			if i == 0 {
-				iv.Offset = off
-			}
+			ends[i], offs[i] = unix, off
 		}
 	}
 	if !good {
@@ -268,7 +266,7 @@ func parseInterval(v any, key string, p *Problems) (Interval, bool) {
 		p.Add(key+".to", "The "+key+".to field must be a date after "+key+".from.")
 		return iv, false
 	}
-	iv.From, iv.To = ends[0], ends[1]
+	iv.From, iv.To, iv.FromOffset, iv.ToOffset = ends[0], ends[1], offs[0], offs[1]
 	return iv, true
 }
 
@@ -436,10 +434,10 @@ func (w DayWindow) ToString() string { return string(appendClock(nil, w.To, w.Of
 
 // FromString returns the interval's start as YYYY-MM-DDTHH:MM:SS±HH:MM in the
 // offset it was sent with.
-func (iv Interval) FromString() string { return formatDateTime(iv.From, iv.Offset) }
+func (iv Interval) FromString() string { return formatDateTime(iv.From, iv.FromOffset) }
 
 // ToString returns the interval's end like FromString.
-func (iv Interval) ToString() string { return formatDateTime(iv.To, iv.Offset) }
+func (iv Interval) ToString() string { return formatDateTime(iv.To, iv.ToOffset) }
 
 func formatDateTime(unix int64, off int32) string {
 	t := time.Unix(unix+int64(off), 0).UTC()
