@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"intercom"
+	"intercom/password"
+)
+
+// The demo's values are the seed's (shared/seed/intercom-update.txt).
+const (
+	demoLogin    = "demo"
+	demoPassword = "demo-password"
+	demoDevice   = "demo-phone"
+	demoClient   = "ios-cctv"
+	demoCamera   = 833
+	demoIntercom = 180
+)
+
+// provisionDemo makes sure the demo account, camera 833 and intercom 180
+// exist, keeps the intercom online with heartbeats while ctx lives, signs
+// the demo phone in and prints its token with the seed's curl.
+func provisionDemo(ctx context.Context, store intercom.Store, publicURL string, offlineAfter time.Duration, out io.Writer) error {
+	now := time.Now()
+	user, err := store.UserByLogin(ctx, demoLogin)
+	if intercom.ErrorCode(err) == intercom.ENOTFOUND {
+		hash, herr := password.Hash(demoPassword)
+		if herr != nil {
+			return herr
+		}
+		user, err = store.CreateUser(ctx, intercom.User{Login: demoLogin, Name: "Demo resident", PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
+	}
+	if err != nil {
+		return err
+	}
+	group, startAt := int64(124), time.Date(2022, 4, 19, 16, 43, 15, 0, time.UTC)
+	_, err = store.CreateCamera(ctx, intercom.Camera{ID: demoCamera, GroupID: &group, Status: "active", Type: "media_server_v2",
+		StartAt: &startAt, CreatedAt: time.Date(2022, 2, 18, 15, 5, 53, 0, time.UTC), PrettyName: "Intercom",
+		IsArchiveRecording: true, UserStatus: "active", Name: "Intercom"})
+	if err != nil && intercom.ErrorCode(err) != intercom.ECONFLICT {
+		return err
+	}
+	cameraID := int64(demoCamera)
+	_, err = store.CreateIntercom(ctx, intercom.Intercom{ID: demoIntercom, Address: "Cameras", Department: 100, CameraID: &cameraID,
+		SecretHash: intercom.HashToken("demo-intercom-secret"), DoorOpenSeconds: 7, CreatedAt: now})
+	if err != nil && intercom.ErrorCode(err) != intercom.ECONFLICT {
+		return err
+	}
+	secret, tok := intercom.NewAccessToken(user.ID, demoDevice, demoClient, now, 30*24*time.Hour)
+	if tok, err = store.CreateAccessToken(ctx, tok); err != nil {
+		return err
+	}
+	viewer := intercom.Viewer{UserID: user.ID, DeviceID: tok.DeviceID}
+	if _, err := store.Intercom(ctx, viewer, demoIntercom); intercom.ErrorCode(err) == intercom.ENOTFOUND {
+		_, _, err = store.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: demoIntercom, Title: "House",
+			Status: intercom.StatusConfirmed}, now)
+		if err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if err := store.RecordHeartbeat(ctx, demoIntercom, now); err != nil {
+		return err
+	}
+	go func() { // the demo intercom stays online
+		tick := time.NewTicker(offlineAfter / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case t := <-tick.C:
+				store.RecordHeartbeat(ctx, demoIntercom, t)
+			}
+		}
+	}()
+	fmt.Fprintf(out, `
+Demo account %q (password %q), camera %d, intercom %d "House".
+Access token of device %q (%s): %s
+
+The seed's request (its malformed second interval and placeholder day type corrected):
+
+curl -sS --request PATCH '%s/api/v1/intercom/%d' \
+  --header 'Authorization: Bearer %s' \
+  --header 'Accept: application/json' \
+  --header 'X-Client: %s' \
+  --header 'X-UUID: %s' \
+  --header 'Content-Type: application/json' \
+  --data-raw '{"title": "My intercom", "is_enabled": "true", "timetable": {"days": [{"type": "monday", "from": "10:00+01:00", "to": "18:00+01:00"}], "intervals": [{"from": "2000-02-12T10:00:00+01:00", "to": "2000-12-01T09:00:00+01:00"}, {"from": "2001-02-12T10:00:00+01:00", "to": "2001-12-01T09:00:00+01:00"}]}}'
+
+`, demoLogin, demoPassword, demoCamera, demoIntercom, demoDevice, demoClient, secret,
+		publicURL, demoIntercom, secret, demoClient, demoDevice)
+	return nil
+}

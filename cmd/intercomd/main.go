@@ -1,0 +1,164 @@
+// Command intercomd is the intercom back end: `intercomd serve` runs the API.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	intercomhttp "intercom/http"
+	"intercom/sqlite"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "intercomd:", err)
+		os.Exit(1)
+	}
+}
+
+// config is everything `intercomd serve` is told by flags or INTERCOMD_*.
+type config struct {
+	addr         string
+	db           string
+	publicURL    string
+	adminToken   string
+	tokenTTL     time.Duration
+	offlineAfter time.Duration
+	demo         bool
+	logLevel     string
+}
+
+const usage = `usage: intercomd serve [flags]
+
+Every flag can also be set by its environment twin: --token-ttl is
+INTERCOMD_TOKEN_TTL, and so on. A flag given on the command line wins.
+
+`
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	if len(args) == 0 || args[0] != "serve" {
+		fmt.Fprint(stderr, usage)
+		return c, errors.New("the only command is serve")
+	}
+	fs := flag.NewFlagSet("intercomd serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.db, "db", "intercomd.db", "SQLite database file (created and migrated on start)")
+	fs.StringVar(&c.publicURL, "public-url", "", "URL the API is reached at, for links (default http://<addr>)")
+	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token of the admin API; empty: the admin API answers 404")
+	fs.DurationVar(&c.tokenTTL, "token-ttl", 2160*time.Hour, "lifetime of an access token")
+	fs.DurationVar(&c.offlineAfter, "offline-after", 90*time.Second, "an intercom silent this long is offline")
+	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args[1:]); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "INTERCOMD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" && !set[f.Name] {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", env, err))
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	if c.tokenTTL <= 0 || c.offlineAfter <= 0 {
+		return c, errors.New("--token-ttl and --offline-after must be positive")
+	}
+	if strings.HasPrefix(c.db, "postgres://") || strings.HasPrefix(c.db, "postgresql://") {
+		return c, errors.New("--db: PostgreSQL is not supported by this build yet; use a SQLite file path")
+	}
+	return c, nil
+}
+
+// run is intercomd's whole life: parse the configuration, open the store,
+// serve until ctx is done, then drain requests and close.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	db, err := sqlite.Open(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	publicURL := c.publicURL
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	handler := intercomhttp.NewServer(intercomhttp.Config{
+		Store: db, Logger: logger, Now: time.Now, PublicURL: publicURL, AdminToken: c.adminToken,
+		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter,
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "intercomd listening on %s\n", publicURL)
+	logger.Info("listening", "addr", ln.Addr().String(), "db", c.db)
+
+	if c.demo {
+		if err := provisionDemo(ctx, db, publicURL, c.offlineAfter, stdout); err != nil {
+			ln.Close()
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

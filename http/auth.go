@@ -1,0 +1,267 @@
+package http
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"intercom"
+	"intercom/password"
+)
+
+// session is who a client API request acts for.
+type session struct {
+	token  intercom.AccessToken
+	client string // X-Client of this request
+}
+
+func (s session) viewer() intercom.Viewer {
+	return intercom.Viewer{UserID: s.token.UserID, DeviceID: s.token.DeviceID}
+}
+
+type clientHandler func(w http.ResponseWriter, r *http.Request, sess session) error
+
+// client authenticates a client API request in the order API.md §1 gives:
+// the token (401), then X-Client and X-UUID (422), then that X-UUID is the
+// token's device (401).
+func (s *Server) client(h clientHandler) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		tok, err := s.authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err != nil {
+			return err
+		}
+		client, uuid, err := deviceHeaders(r)
+		if err != nil {
+			return err
+		}
+		if uuid != tok.DeviceUUID {
+			return errUnauthenticated
+		}
+		return h(w, r, session{token: tok, client: client})
+	})
+}
+
+// authenticate finds the live access token named by an Authorization header.
+func (s *Server) authenticate(ctx context.Context, header string) (intercom.AccessToken, error) {
+	secret, ok := bearer(header)
+	if !ok || len(secret) != intercom.TokenLen || strings.ContainsFunc(secret, notBase64URL) {
+		return intercom.AccessToken{}, errUnauthenticated
+	}
+	hash := intercom.HashToken(secret)
+	tok, err := s.store.AccessTokenByHash(ctx, hash)
+	if intercom.ErrorCode(err) == intercom.ENOTFOUND {
+		return tok, errUnauthenticated
+	} else if err != nil {
+		return tok, err
+	}
+	if subtle.ConstantTimeCompare(tok.Hash, hash) != 1 || !tok.Live(s.now()) {
+		return intercom.AccessToken{}, errUnauthenticated
+	}
+	return tok, nil
+}
+
+func bearer(header string) (string, bool) {
+	const prefix = "bearer "
+	if len(header) <= len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
+		return "", false
+	}
+	return strings.TrimSpace(header[len(prefix):]), true
+}
+
+func notBase64URL(c rune) bool {
+	return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_')
+}
+
+// deviceHeaders validates X-Client and X-UUID, reporting both at once.
+func deviceHeaders(r *http.Request) (client, uuid string, err error) {
+	var p intercom.Problems
+	client, uuid = r.Header.Get("X-Client"), r.Header.Get("X-UUID")
+	switch {
+	case client == "":
+		p.Add("X-Client", "The X-Client header is required.")
+	case !intercom.ValidClient(client):
+		p.Add("X-Client", "The selected X-Client is invalid.")
+	}
+	switch {
+	case uuid == "":
+		p.Add("X-UUID", "The X-UUID header is required.")
+	case !intercom.ValidDeviceUUID(uuid):
+		p.Add("X-UUID", "The X-UUID header must be 1 to 128 characters of A-Z a-z 0-9 . _ : -.")
+	}
+	return client, uuid, p.Err()
+}
+
+// clientAddr is the address login failures are counted against.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+var errBadCredentials = intercom.Invalid("login", "These credentials do not match our records.")
+
+// login is POST /api/v1/token.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	client, uuid, err := deviceHeaders(r)
+	if err != nil {
+		return err
+	}
+	body, err := decode(r)
+	if err != nil {
+		return err
+	}
+	var p intercom.Problems
+	login := requiredString(body, "login", 255, &p)
+	pw := requiredString(body, "password", 1024, &p)
+	if err := p.Err(); err != nil {
+		return err
+	}
+	keys := []string{"login:" + strings.ToLower(login), "addr:" + clientAddr(r)}
+	if wait, blocked := s.throttle.Blocked(keys...); blocked {
+		return &intercom.Error{Code: intercom.ETOOMANY, RetryAfter: wait,
+			Message: "Too many login attempts. Please try again in " + secondsText(wait) + "."}
+	}
+	user, err := s.store.UserByLogin(r.Context(), login)
+	switch intercom.ErrorCode(err) {
+	case "":
+		ok, verr := password.Verify(pw, user.PasswordHash)
+		if verr != nil {
+			return verr
+		}
+		if !ok {
+			s.throttle.Fail(keys...)
+			return errBadCredentials
+		}
+	case intercom.ENOTFOUND:
+		password.VerifyNothing(pw)
+		s.throttle.Fail(keys...)
+		return errBadCredentials
+	default:
+		return err
+	}
+	s.throttle.Reset(keys[0])
+	secret, tok := intercom.NewAccessToken(user.ID, uuid, client, s.now(), s.tokenTTL)
+	tok, err = s.store.CreateAccessToken(r.Context(), tok)
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, loginJSON{User: userJSON{
+		ID: user.ID, Login: user.Login, Name: user.Name,
+		Permissions:       []permissionJSON{{ID: 1, Name: "intercom-index"}},
+		CreatedAt:         sqlTime(user.CreatedAt),
+		UpdatedAt:         sqlTime(user.UpdatedAt),
+		AccessTokenID:     tok.PublicID,
+		CanUpdatePassword: true,
+		AnalyticLicense:   []struct{}{},
+	}, AccessToken: secret})
+}
+
+type loginJSON struct {
+	User        userJSON `json:"user"`
+	AccessToken string   `json:"access_token"`
+}
+
+type userJSON struct {
+	ID                int64            `json:"id"`
+	Login             string           `json:"login"`
+	Name              string           `json:"name"`
+	ParentID          *int64           `json:"parent_id"`
+	Permissions       []permissionJSON `json:"permissions"`
+	CreatedAt         string           `json:"created_at"`
+	UpdatedAt         string           `json:"updated_at"`
+	AccessTokenID     string           `json:"access_token_id"`
+	CanUpdatePassword bool             `json:"can_update_password"`
+	AnalyticLicense   []struct{}       `json:"analytic_license"`
+}
+
+type permissionJSON struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+func secondsText(d time.Duration) string {
+	n := int((d + time.Second - 1) / time.Second)
+	if n == 1 {
+		return "1 second"
+	}
+	return itoa(n) + " seconds"
+}
+
+// logout is POST /api/v1/logout: it revokes the token it was called with.
+// The SDKs send {"uuid"}; the body is not needed and not read.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess session) error {
+	if err := s.store.RevokeAccessToken(r.Context(), sess.token.ID, s.now()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// Longest push token accepted; real ones are a few hundred characters.
+const maxPushToken = 4096
+
+// putDevice is PUT /api/v1/devices: this device's push tokens.
+func (s *Server) putDevice(w http.ResponseWriter, r *http.Request, sess session) error {
+	body, err := decode(r)
+	if err != nil {
+		return err
+	}
+	var p intercom.Problems
+	var u intercom.PushTokensUpdate
+	for _, f := range []struct {
+		key string
+		dst ***string
+	}{{"fcm_token", &u.FCM}, {"apn_token", &u.APN}, {"voip_token", &u.VoIP}, {"huawei_token", &u.Huawei}} {
+		v, ok := body[f.key]
+		if !ok {
+			continue
+		}
+		var val *string
+		switch t := v.(type) {
+		case nil:
+		case string:
+			switch {
+			case t == "":
+			case len(t) > maxPushToken:
+				p.Add(f.key, intercom.MsgMaxString(f.key, maxPushToken))
+				continue
+			case strings.ContainsFunc(t, func(c rune) bool { return c <= ' ' || c > '~' }):
+				p.Add(f.key, intercom.MsgFormat(f.key))
+				continue
+			default:
+				val = &t
+			}
+		default:
+			p.Add(f.key, intercom.MsgString(f.key))
+			continue
+		}
+		*f.dst = &val
+	}
+	if err := p.Err(); err != nil {
+		return err
+	}
+	if err := s.store.UpdatePushTokens(r.Context(), sess.token.DeviceID, u, s.now()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// admin authenticates an admin API request against the configured token.
+func (s *Server) admin(h handlerFunc) http.Handler {
+	want := sha256.Sum256([]byte(s.adminToken))
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		secret, ok := bearer(r.Header.Get("Authorization"))
+		got := sha256.Sum256([]byte(secret))
+		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			return errUnauthenticated
+		}
+		return h(w, r)
+	})
+}

@@ -1,0 +1,154 @@
+package http
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"intercom"
+)
+
+// Pagination defaults (API.md §2).
+const (
+	DefaultPerPage = 25
+	MaxPerPage     = 100
+)
+
+// parsePage reads ?page= and ?per_page=.
+func parsePage(q url.Values) (intercom.Page, error) {
+	var p intercom.Problems
+	get := func(key string, def, lo, hi int) int {
+		s := q.Get(key)
+		if s == "" {
+			return def
+		}
+		n, err := strconv.Atoi(s)
+		switch {
+		case err != nil:
+			p.Add(key, intercom.MsgInteger(key))
+		case n < lo:
+			p.Addf(key, "The %s field must be at least %d.", intercom.Attribute(key), lo)
+		case n > hi:
+			p.Addf(key, "The %s field must not be greater than %d.", intercom.Attribute(key), hi)
+		default:
+			return n
+		}
+		return def
+	}
+	page := intercom.Page{Page: get("page", 1, 1, 1<<30), PerPage: get("per_page", DefaultPerPage, 1, MaxPerPage)}
+	return page, p.Err()
+}
+
+// paginatedJSON is Laravel's paginated resource envelope.
+type paginatedJSON struct {
+	Data  any       `json:"data"`
+	Links linksJSON `json:"links"`
+	Meta  metaJSON  `json:"meta"`
+}
+
+type linksJSON struct {
+	First string  `json:"first"`
+	Last  string  `json:"last"`
+	Prev  *string `json:"prev"`
+	Next  *string `json:"next"`
+}
+
+type metaJSON struct {
+	CurrentPage int            `json:"current_page"`
+	From        *int           `json:"from"`
+	LastPage    int            `json:"last_page"`
+	Links       []pageLinkJSON `json:"links"`
+	Path        string         `json:"path"`
+	PerPage     int            `json:"per_page"`
+	To          *int           `json:"to"`
+	Total       int            `json:"total"`
+}
+
+type pageLinkJSON struct {
+	URL    *string `json:"url"`
+	Label  string  `json:"label"`
+	Active bool    `json:"active"`
+}
+
+// paginate wraps one page of data, its links keeping the request's other
+// query parameters.
+func (s *Server) paginate(r *http.Request, p intercom.Page, total int, data any) paginatedJSON {
+	path := s.baseURL(r) + r.URL.Path
+	q := r.URL.Query()
+	link := func(n int) string {
+		q.Set("page", strconv.Itoa(n))
+		return path + "?" + q.Encode()
+	}
+	ptr := func(n int) *string { s := link(n); return &s }
+	last := max(1, (total+p.PerPage-1)/p.PerPage)
+	out := paginatedJSON{Data: data, Links: linksJSON{First: link(1), Last: link(last)},
+		Meta: metaJSON{CurrentPage: p.Page, LastPage: last, Path: path, PerPage: p.PerPage, Total: total}}
+	if p.Page > 1 {
+		out.Links.Prev = ptr(p.Page - 1)
+	}
+	if p.Page < last {
+		out.Links.Next = ptr(p.Page + 1)
+	}
+	if from := p.Offset() + 1; from <= total {
+		to := min(total, p.Offset()+p.PerPage)
+		out.Meta.From, out.Meta.To = &from, &to
+	}
+	out.Meta.Links = append(out.Meta.Links, pageLinkJSON{URL: out.Links.Prev, Label: "pagination.previous"})
+	for _, n := range pageWindow(p.Page, last) {
+		if n == 0 {
+			out.Meta.Links = append(out.Meta.Links, pageLinkJSON{Label: "..."})
+			continue
+		}
+		out.Meta.Links = append(out.Meta.Links, pageLinkJSON{URL: ptr(n), Label: strconv.Itoa(n), Active: n == p.Page})
+	}
+	out.Meta.Links = append(out.Meta.Links, pageLinkJSON{URL: out.Links.Next, Label: "pagination.next"})
+	return out
+}
+
+// pageWindow lists the page numbers Laravel's paginator links to: all of
+// them when there are few, else the first two, three each side of the
+// current one and the last two, with 0 where "..." stands.
+func pageWindow(cur, last int) []int {
+	const side = 3
+	var out []int
+	if last < 2*side+6 {
+		for n := 1; n <= last; n++ {
+			out = append(out, n)
+		}
+		return out
+	}
+	add := func(lo, hi int) {
+		for n := lo; n <= hi; n++ {
+			out = append(out, n)
+		}
+	}
+	switch {
+	case cur <= 2*side:
+		add(1, 2*side+2)
+		out = append(out, 0)
+		add(last-1, last)
+	case cur > last-2*side:
+		add(1, 2)
+		out = append(out, 0)
+		add(last-(2*side+1), last)
+	default:
+		add(1, 2)
+		out = append(out, 0)
+		add(cur-side, cur+side)
+		out = append(out, 0)
+		add(last-1, last)
+	}
+	return out
+}
+
+// baseURL is the configured public URL, or one made from the request.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.publicURL != "" {
+		return s.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

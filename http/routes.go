@@ -1,0 +1,56 @@
+package http
+
+import (
+	_ "embed"
+	"net/http"
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// OpenAPI returns the OpenAPI 3.1 document of the API.
+func OpenAPI() []byte { return openAPI }
+
+// routes registers every route of intercomd.
+func (s *Server) routes() {
+	m := s.mux
+
+	// Client API (API.md §3): Bearer token + X-Client + X-UUID.
+	m.Handle("POST /api/v1/token", s.handle(s.login))
+	m.Handle("POST /api/v1/logout", s.client(s.logout))
+	m.Handle("PUT /api/v1/devices", s.client(s.putDevice))
+	m.Handle("GET /api/v1/intercom", s.client(s.listIntercoms))
+	m.Handle("GET /api/v1/intercom/shows", s.client(s.showIntercoms))
+	m.Handle("GET /api/v1/intercom/{intercom}", s.client(s.getIntercom))
+	m.Handle("PATCH /api/v1/intercom/{intercom}", s.client(s.updateIntercom))
+
+	// Admin API (API.md §7): Bearer INTERCOMD_ADMIN_TOKEN.
+	m.Handle("POST /api/admin/v1/users", s.admin(s.createUser))
+	m.Handle("DELETE /api/admin/v1/users/{user}", s.admin(s.deleteUser))
+	m.Handle("POST /api/admin/v1/cameras", s.admin(s.createCamera))
+	m.Handle("POST /api/admin/v1/intercoms", s.admin(s.createIntercom))
+	m.Handle("PUT /api/admin/v1/intercoms/{intercom}/members/{user}", s.admin(s.putMember))
+	m.Handle("DELETE /api/admin/v1/intercoms/{intercom}/members/{user}", s.admin(s.deleteMember))
+
+	// Operations (API.md §8).
+	m.Handle("GET /healthz", s.handle(s.healthz))
+	m.Handle("GET /readyz", s.handle(s.readyz))
+	m.Handle("GET /metrics", s.metricsHandler())
+	m.Handle("GET /api/openapi.yaml", http.HandlerFunc(serveOpenAPI))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	return encode(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if err := s.store.Ping(r.Context()); err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Write(openAPI)
+}

@@ -1,0 +1,220 @@
+// Package http serves intercomd's API over HTTP: the client API the apps
+// speak (/api/v1), the operator's admin API (/api/admin/v1), health checks,
+// metrics and the OpenAPI document. Every route is in routes.go.
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"intercom"
+)
+
+// Config is what a Server needs. Zero durations take the defaults of API.md §8.
+type Config struct {
+	Store        intercom.Store
+	Logger       *slog.Logger
+	Now          func() time.Time
+	PublicURL    string        // scheme://host[:port] the API is reached at, for pagination links
+	AdminToken   string        // empty: the admin API answers 404
+	TokenTTL     time.Duration // lifetime of an access token
+	OfflineAfter time.Duration // an intercom without a heartbeat for this long is offline
+	LoginMax     int           // failed logins allowed per login and per address in LoginWindow
+	LoginWindow  time.Duration
+}
+
+// Server is the HTTP handler of intercomd.
+type Server struct {
+	store        intercom.Store
+	log          *slog.Logger
+	now          func() time.Time
+	publicURL    string
+	adminToken   string
+	tokenTTL     time.Duration
+	offlineAfter time.Duration
+	throttle     *Throttle
+	mux          *http.ServeMux
+
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// NewServer returns a Server with every route registered.
+func NewServer(c Config) *Server {
+	s := &Server{
+		store:        c.Store,
+		log:          c.Logger,
+		now:          c.Now,
+		publicURL:    strings.TrimRight(c.PublicURL, "/"),
+		adminToken:   c.AdminToken,
+		tokenTTL:     c.TokenTTL,
+		offlineAfter: c.OfflineAfter,
+		mux:          http.NewServeMux(),
+		registry:     prometheus.NewRegistry(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.tokenTTL == 0 {
+		s.tokenTTL = 2160 * time.Hour
+	}
+	if s.offlineAfter == 0 {
+		s.offlineAfter = 90 * time.Second
+	}
+	if c.LoginMax == 0 {
+		c.LoginMax = 10
+	}
+	if c.LoginWindow == 0 {
+		c.LoginWindow = 15 * time.Minute
+	}
+	s.throttle = NewThrottle(c.LoginMax, c.LoginWindow, s.now)
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "intercomd_http_requests_total", Help: "HTTP requests by route, method and status.",
+	}, []string{"route", "method", "status"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "intercomd_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"route"})
+	s.registry.MustRegister(s.requests, s.latency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.routes()
+	return s
+}
+
+// Registry is where the server's metrics are registered, for other parts of
+// intercomd to add theirs.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// ServeHTTP runs a request through recovery, request ids, metrics, logging
+// and the router; unmatched paths and methods get JSON 404 and 405 bodies.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-ID")
+	if len(id) == 0 || len(id) > 64 || !intercom.ValidDeviceUUID(id) {
+		id = rand.Text()
+	}
+	w.Header().Set("X-Request-ID", id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic", "request_id", id, "panic", v, "stack", string(debug.Stack()))
+			if sw.status == 0 {
+				s.writeError(sw, r, &intercom.Error{Code: intercom.EINTERNAL, Message: "Server Error."})
+			}
+		}
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		status := strconv.Itoa(sw.code())
+		s.requests.WithLabelValues(route, methodLabel(r.Method), status).Inc()
+		s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		if s.log.Enabled(r.Context(), slog.LevelDebug) {
+			s.log.Debug("request", "request_id", id, "method", r.Method, "route", route, "status", sw.code(),
+				"duration", time.Since(start))
+		}
+	}()
+	if strings.HasPrefix(r.URL.Path, "/api/admin/") && s.adminToken == "" {
+		s.writeError(sw, r, intercom.ErrNotFound)
+		return
+	}
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.unmatched(sw, r)
+		return
+	}
+	s.mux.ServeHTTP(sw, r)
+}
+
+// unmatched asks the mux what it would have said (404, or 405 with Allow)
+// and says it in JSON.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	h, _ := s.mux.Handler(r)
+	probe := &probeWriter{header: http.Header{}}
+	h.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		s.writeError(w, r, &intercom.Error{Code: EMETHOD, Message: "The " + r.Method + " method is not supported for this route."})
+		return
+	}
+	s.writeError(w, r, intercom.ErrNotFound)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type probeWriter struct {
+	header http.Header
+	status int
+}
+
+func (p *probeWriter) Header() http.Header         { return p.header }
+func (p *probeWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (p *probeWriter) WriteHeader(code int)        { p.status = code }
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// methodLabel bounds the method label to the methods HTTP defines, so that a
+// client sending made-up methods cannot grow the metrics without limit.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
