@@ -1,0 +1,341 @@
+package http_test
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// seedBody is the seed's own example body, verbatim.
+const seedBody = `{
+    "title": "My intercom",
+    "is_enabled": "true",
+    "timetable": {
+        "days": [
+            {
+                "type": "monday|tuesday|wednesday|thursday|friday|saturday|sunday|same_every_day",
+                "from": "10:00+01:00",
+                "to": "18:00+01:00"
+            }
+        ],
+        "intervals": [
+            {
+                "from": "2000-02-12T10:00:00+01:00",
+                "to": "2000-12-01T09:00:00+01:00"
+            },
+            {
+                "from": "2001-02-12T10:00:00:00+01:00",
+                "to": "2001-12-01T09:00:00:00+01:00"
+            }
+        ]
+    }
+}`
+
+// seedResponseBody asks for exactly what the seed's 200 response shows.
+const seedResponseBody = `{"title": "House", "is_enabled": true, "timetable": {"days": [
+	{"type": "tuesday", "from": "00:00:00+05:00", "to": "23:59:59+05:00"},
+	{"type": "wednesday", "from": "00:00:00+05:00", "to": "23:59:59+05:00"},
+	{"type": "saturday", "from": "00:00:00+05:00", "to": "23:59:59+05:00"}], "intervals": []}}`
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	var pretty []byte
+	var v any
+	if err := json.Unmarshal(got, &v); err != nil {
+		t.Fatal(err)
+	}
+	pretty, _ = json.MarshalIndent(json.RawMessage(got), "", "    ")
+	pretty = append(pretty, '\n')
+	if *update {
+		if err := os.WriteFile(path, pretty, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if string(want) != string(pretty) {
+		t.Errorf("response differs from %s:\n got %s\nwant %s", path, pretty, want)
+	}
+}
+
+func TestPatchSeedResponse(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	res := f.want(f.as(alice, "PATCH", "/api/v1/intercom/180", seedResponseBody), 200)
+	// Field for field and in the seed's order, times as the seed writes them.
+	golden(t, "seed_patch_response.json", res.Body)
+	got := f.want(f.as(alice, "GET", "/api/v1/intercom/180", ""), 200)
+	if compactJSON(t, got.Body) != compactJSON(t, res.Body) {
+		t.Errorf("GET after PATCH differs:\n%s\n%s", got.Body, res.Body)
+	}
+}
+
+func TestPatchSeedBodyCorrected(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	body := strings.NewReplacer("monday|tuesday|wednesday|thursday|friday|saturday|sunday|same_every_day", "monday",
+		"10:00:00:00", "10:00:00", "09:00:00:00", "09:00:00").Replace(seedBody)
+	v := f.want(f.as(alice, "PATCH", "/api/v1/intercom/180", body), 200).JSON(t)
+	if v["title"] != "My intercom" || v["is_enabled"] != true {
+		t.Errorf("title %v is_enabled %v", v["title"], v["is_enabled"])
+	}
+	tt, _ := json.Marshal(v["timetable"])
+	want := `{"days":[{"from":"10:00:00+01:00","to":"18:00:00+01:00","type":"monday"}],"intervals":[{"from":"2000-02-12T10:00:00+01:00","to":"2000-12-01T09:00:00+01:00"},{"from":"2001-02-12T10:00:00+01:00","to":"2001-12-01T09:00:00+01:00"}]}`
+	if string(tt) != want {
+		t.Errorf("timetable %s\nwant %s", tt, want)
+	}
+}
+
+// The seed's own example is invalid: 422 with every problem, nothing changed.
+func TestPatchSeedExampleBodyIsRejected(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	before := f.want(f.as(alice, "GET", "/api/v1/intercom/180", ""), 200).Body
+	res := f.want(f.as(alice, "PATCH", "/api/v1/intercom/180", seedBody), 422)
+	want := map[string][]string{
+		"timetable.days.0.type":      {"The selected timetable.days.0.type is invalid."},
+		"timetable.intervals.1.from": {"The timetable.intervals.1.from field must be a valid date."},
+		"timetable.intervals.1.to":   {"The timetable.intervals.1.to field must be a valid date."},
+	}
+	if got := errorsOf(t, res); !reflect.DeepEqual(got, want) {
+		t.Errorf("errors %v\nwant %v", got, want)
+	}
+	if msg := res.JSON(t)["message"]; msg != "The selected timetable.days.0.type is invalid. (and 2 more errors)" {
+		t.Errorf("message %q", msg)
+	}
+	f.clock.Advance(time.Second)
+	after := f.want(f.as(alice, "GET", "/api/v1/intercom/180", ""), 200).Body
+	if string(before) != string(after) {
+		t.Errorf("a rejected PATCH changed the intercom:\n%s\n%s", before, after)
+	}
+}
+
+func TestPatchValidation(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	long := strings.Repeat("я", 256)
+	tests := []struct {
+		name, body string
+		want       map[string][]string
+	}{
+		{"empty object", `{}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
+		{"keys match exactly", `{"Title":"x","IS_ENABLED":true}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
+		{"title null", `{"title":null}`, map[string][]string{"title": {"The title field is required."}}},
+		{"title empty", `{"title":""}`, map[string][]string{"title": {"The title field is required."}}},
+		{"title blank", `{"title":"  \t "}`, map[string][]string{"title": {"The title field is required."}}},
+		{"title number", `{"title":42}`, map[string][]string{"title": {"The title field must be a string."}}},
+		{"title too long", `{"title":"` + long + `"}`, map[string][]string{"title": {"The title field must not be greater than 255 characters."}}},
+		{"is_enabled yes", `{"is_enabled":"yes"}`, map[string][]string{"is_enabled": {"The is enabled field must be true or false."}}},
+		{"is_enabled 2", `{"is_enabled":2}`, map[string][]string{"is_enabled": {"The is enabled field must be true or false."}}},
+		{"is_enabled 1.0", `{"is_enabled":1.0}`, map[string][]string{"is_enabled": {"The is enabled field must be true or false."}}},
+		{"is_enabled True", `{"is_enabled":"True"}`, map[string][]string{"is_enabled": {"The is enabled field must be true or false."}}},
+		{"is_enabled array", `{"is_enabled":[]}`, map[string][]string{"is_enabled": {"The is enabled field must be true or false."}}},
+		{"is_enabled null", `{"is_enabled":null}`, map[string][]string{"is_enabled": {"The is enabled field is required."}}},
+		{"timetable null", `{"timetable":null}`, map[string][]string{"timetable": {"The timetable field is required."}}},
+		{"timetable empty object", `{"timetable":{}}`, map[string][]string{"timetable": {"The timetable field is required."}}},
+		{"timetable empty list", `{"timetable":[]}`, map[string][]string{"timetable": {"The timetable field is required."}}},
+		{"timetable string", `{"timetable":"always"}`, map[string][]string{"timetable": {"The timetable field must be an array."}}},
+		{"timetable list", `{"timetable":[1]}`, map[string][]string{"timetable": {"The timetable field must be an array."}}},
+		{"day to equals from", `{"timetable":{"days":[{"type":"monday","from":"10:00Z","to":"10:00Z"}]}}`,
+			map[string][]string{"timetable.days.0.to": {"The timetable.days.0.to field and timetable.days.0.from must be different."}}},
+		{"interval backwards", `{"timetable":{"intervals":[{"from":"2024-01-02T00:00:00Z","to":"2024-01-01T00:00:00Z"}]}}`,
+			map[string][]string{"timetable.intervals.0.to": {"The timetable.intervals.0.to field must be a date after timetable.intervals.0.from."}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := f.want(f.as(alice, "PATCH", "/api/v1/intercom/180", tt.body), 422)
+			if got := errorsOf(t, res); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("errors %v\nwant %v", got, tt.want)
+			}
+		})
+	}
+	// Nothing of all that changed anything.
+	v := f.want(f.as(alice, "GET", "/api/v1/intercom/180", ""), 200).JSON(t)
+	if v["title"] != "House" || v["is_enabled"] != true || v["updated_at"] != "2022-04-20T12:34:32.000000Z" {
+		t.Errorf("after rejected PATCHes: %v", v)
+	}
+}
+
+func TestPatchManyErrorsAtOnce(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	res := f.want(f.as(alice, "PATCH", "/api/v1/intercom/180",
+		`{"title":"","is_enabled":"maybe","timetable":{"days":[{"type":"someday"}]}}`), 422)
+	msg := res.JSON(t)["message"]
+	if msg != "The title field is required. (and 4 more errors)" {
+		t.Errorf("message %q", msg)
+	}
+	keys := []string{}
+	for k := range errorsOf(t, res) {
+		keys = append(keys, k)
+	}
+	if len(keys) != 5 {
+		t.Errorf("keys %v, want title, is_enabled, timetable.days.0.type/from/to", keys)
+	}
+	// Laravel's summary: "(and 1 more error)" in the singular.
+	res = f.want(f.as(alice, "PATCH", "/api/v1/intercom/180", `{"title":"","is_enabled":"maybe"}`), 422)
+	if msg := res.JSON(t)["message"]; msg != "The title field is required. (and 1 more error)" {
+		t.Errorf("message %q", msg)
+	}
+}
+
+func TestPatchAcceptsLaravelBooleans(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	for _, tt := range []struct {
+		raw  string
+		want bool
+	}{{`false`, false}, {`true`, true}, {`0`, false}, {`1`, true}, {`"0"`, false}, {`"1"`, true}, {`"false"`, false}, {`"true"`, true}} {
+		v := f.want(f.as(alice, "PATCH", "/api/v1/intercom/180", `{"is_enabled":`+tt.raw+`}`), 200).JSON(t)
+		if v["is_enabled"] != tt.want {
+			t.Errorf("is_enabled %s → %v", tt.raw, v["is_enabled"])
+		}
+	}
+}
+
+// A rename is the account's; is_enabled and the timetable are this device's.
+func TestPatchSettingsArePerDevice(t *testing.T) {
+	f := newFixture(t)
+	phone, _ := f.seedWorld()
+	tablet := f.login("alice", "alice-tablet")
+	f.clock.Advance(time.Minute)
+	f.want(f.as(phone, "PATCH", "/api/v1/intercom/180",
+		`{"title":"  Front door ","is_enabled":false,"timetable":{"days":[{"type":"same_every_day","from":"08:00","to":"20:00+03:00"}]}}`), 200)
+	p := f.want(f.as(phone, "GET", "/api/v1/intercom/180", ""), 200).JSON(t)
+	tb := f.want(f.as(tablet, "GET", "/api/v1/intercom/180", ""), 200).JSON(t)
+	if p["title"] != "Front door" || tb["title"] != "Front door" {
+		t.Errorf("titles %v / %v, want the trimmed rename on both", p["title"], tb["title"])
+	}
+	if p["is_enabled"] != false || tb["is_enabled"] != true {
+		t.Errorf("is_enabled phone %v tablet %v", p["is_enabled"], tb["is_enabled"])
+	}
+	if days := p["timetable"].(map[string]any)["days"].([]any); len(days) != 1 {
+		t.Errorf("phone timetable %v", p["timetable"])
+	}
+	if tt, _ := json.Marshal(tb["timetable"]); string(tt) != `{"days":[],"intervals":[]}` {
+		t.Errorf("tablet timetable %s", tt)
+	}
+	if p["updated_at"] != "2022-04-20T12:35:32.000000Z" {
+		t.Errorf("updated_at %v, want the PATCH's instant", p["updated_at"])
+	}
+	// A rename alone keeps the phone's settings.
+	p = f.want(f.as(phone, "PATCH", "/api/v1/intercom/180", `{"title":"Gate"}`), 200).JSON(t)
+	if p["title"] != "Gate" || p["is_enabled"] != false {
+		t.Errorf("after rename: %v", p)
+	}
+}
+
+// Another account's intercom is indistinguishable from a missing one, on
+// every route, and is left unchanged.
+func TestOtherAccountsIntercomIsNotFound(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	bobID := f.user("bob")
+	bob := f.login("bob", "bob-phone")
+	bobs := f.intercom(`{"address":"Bob's street"}`)
+	f.member(bobs, bobID, "Bob's")
+	path := "/api/v1/intercom/" + itoa(bobs)
+	missing := f.want(f.as(alice, "GET", "/api/v1/intercom/999999", ""), 404)
+	for _, res := range []*response{
+		f.as(alice, "GET", path, ""),
+		f.as(alice, "PATCH", path, `{"title":"Mine now"}`),
+		f.as(alice, "PATCH", path, `{"title":""}`), // invalid too: still 404, not 422
+		f.as(alice, "PATCH", path, `not json`),
+	} {
+		f.want(res, 404)
+		if string(res.Body) != string(missing.Body) {
+			t.Errorf("body %s differs from a missing intercom's %s", res.Body, missing.Body)
+		}
+	}
+	shows := f.want(f.as(alice, "GET", "/api/v1/intercom/shows?ids[]=180&ids[]="+itoa(bobs), ""), 200)
+	var list []map[string]any
+	json.Unmarshal(shows.Body, &list)
+	if len(list) != 1 || list[0]["id"] != float64(180) {
+		t.Errorf("shows: %s", shows.Body)
+	}
+	v := f.want(f.as(bob, "GET", path, ""), 200).JSON(t)
+	if v["title"] != "Bob's" {
+		t.Errorf("bob's intercom changed: %v", v)
+	}
+	page := f.want(f.as(alice, "GET", "/api/v1/intercom", ""), 200).JSON(t)
+	if page["meta"].(map[string]any)["total"] != float64(1) {
+		t.Errorf("alice lists %v", page["meta"])
+	}
+}
+
+func TestNonNumericIDIsNotFound(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	for _, id := range []string{"abc", "180abc", "1.5", "-180", "+180", "0", "99999999999999999999999", "%20180"} {
+		f.want(f.as(alice, "GET", "/api/v1/intercom/"+id, ""), 404)
+		f.want(f.as(alice, "PATCH", "/api/v1/intercom/"+id, `{"title":"x"}`), 404)
+	}
+}
+
+func TestListPagination(t *testing.T) {
+	f := newFixture(t)
+	alice, aliceID := f.seedWorld()
+	for i := 0; i < 29; i++ {
+		f.member(f.intercom(`{"address":"Block `+itoa(int64(i))+`","department":1}`), aliceID, "Door")
+	}
+	v := f.want(f.as(alice, "GET", "/api/v1/intercom", ""), 200).JSON(t)
+	meta, links := v["meta"].(map[string]any), v["links"].(map[string]any)
+	if len(v["data"].([]any)) != 25 || meta["total"] != float64(30) || meta["last_page"] != float64(2) ||
+		meta["per_page"] != float64(25) || meta["from"] != float64(1) || meta["to"] != float64(25) {
+		t.Errorf("first page meta %v", meta)
+	}
+	if links["next"] != "http://intercomd.test/api/v1/intercom?page=2" || links["prev"] != nil ||
+		meta["path"] != "http://intercomd.test/api/v1/intercom" {
+		t.Errorf("links %v path %v", links, meta["path"])
+	}
+	v = f.want(f.as(alice, "GET", "/api/v1/intercom?page=2&per_page=25", ""), 200).JSON(t)
+	data := v["data"].([]any)
+	if len(data) != 5 || v["meta"].(map[string]any)["from"] != float64(26) {
+		t.Errorf("second page: %d items, meta %v", len(data), v["meta"])
+	}
+	prevID := 0.0
+	for _, d := range data {
+		id := d.(map[string]any)["id"].(float64)
+		if id <= prevID {
+			t.Errorf("not ordered by id: %v after %v", id, prevID)
+		}
+		prevID = id
+	}
+	v = f.want(f.as(alice, "GET", "/api/v1/intercom?page=9", ""), 200).JSON(t)
+	if len(v["data"].([]any)) != 0 || v["meta"].(map[string]any)["from"] != nil {
+		t.Errorf("past the end: %v", v["meta"])
+	}
+	for q, key := range map[string]string{"per_page=101": "per_page", "per_page=0": "per_page", "page=0": "page", "page=x": "page", "per_page=1e3": "per_page"} {
+		res := f.want(f.as(alice, "GET", "/api/v1/intercom?"+q, ""), 422)
+		if _, ok := errorsOf(t, res)[key]; !ok {
+			t.Errorf("%s: errors %s", q, res.Body)
+		}
+	}
+}
+
+func TestShowsValidation(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	many := strings.Repeat("ids[]=1&", 26)
+	for q, key := range map[string]string{"": "ids", many: "ids", "ids[]=180&ids[]=x": "ids.1", "ids[]=1.5": "ids.0"} {
+		res := f.want(f.as(alice, "GET", "/api/v1/intercom/shows?"+q, ""), 422)
+		if _, ok := errorsOf(t, res)[key]; !ok {
+			t.Errorf("%q: errors %s", q, res.Body)
+		}
+	}
+	var list []any
+	json.Unmarshal(f.want(f.as(alice, "GET", "/api/v1/intercom/shows?ids[0]=180&ids[1]=4242", ""), 200).Body, &list)
+	if len(list) != 1 {
+		t.Errorf("shows with ids[N]: %v", list)
+	}
+}
