@@ -38,7 +38,7 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 // fixture is a real Server on a real SQLite file, with every response it
 // gives checked against the OpenAPI document.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	srv    http.Handler
 	store  *sqlite.DB
 	clock  *clock
@@ -47,11 +47,11 @@ type fixture struct {
 
 var start = time.Date(2022, 4, 20, 12, 34, 32, 0, time.UTC) // a Wednesday
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	return newFixtureWith(t, func(*intercomhttp.Config) {})
 }
 
-func newFixtureWith(t *testing.T, configure func(*intercomhttp.Config)) *fixture {
+func newFixtureWith(t testing.TB, configure func(*intercomhttp.Config)) *fixture {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
@@ -70,7 +70,7 @@ var (
 	routerErr  error
 )
 
-func openAPIRouter(t *testing.T) routers.Router {
+func openAPIRouter(t testing.TB) routers.Router {
 	t.Helper()
 	routerOnce.Do(func() {
 		loader := openapi3.NewLoader()
@@ -98,7 +98,7 @@ type response struct {
 }
 
 // JSON decodes the body into a generic value.
-func (r *response) JSON(t *testing.T) map[string]any {
+func (r *response) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var v map[string]any
 	if err := json.Unmarshal(r.Body, &v); err != nil {
@@ -252,7 +252,7 @@ func itoa(n int64) string { return jsonNumber(n) }
 func jsonNumber(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 // errorsOf returns the "errors" object of a 422 body.
-func errorsOf(t *testing.T, res *response) map[string][]string {
+func errorsOf(t testing.TB, res *response) map[string][]string {
 	t.Helper()
 	var v struct {
 		Message string              `json:"message"`
@@ -264,7 +264,7 @@ func errorsOf(t *testing.T, res *response) map[string][]string {
 	return v.Errors
 }
 
-func compactJSON(t *testing.T, b []byte) string {
+func compactJSON(t testing.TB, b []byte) string {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, b); err != nil {

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRunDemoEndToEnd starts the real server through run() on a random port
+// with --demo, runs the curl it prints, and shuts it down as SIGTERM would.
+func TestRunDemoEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	outR, outW := io.Pipe()
+	env := map[string]string{"INTERCOMD_ADMIN_TOKEN": "from-env", "INTERCOMD_LOG_LEVEL": "warn"}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "e2e.db"), "--demo"}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, func(k string) string { return env[k] }, outW, io.Discard)
+		outW.Close()
+	}()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var out strings.Builder
+	for line := range lines {
+		out.WriteString(line + "\n")
+		if strings.HasPrefix(line, "  --data-raw") {
+			break
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	text := out.String()
+	base := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(text)
+	curl := regexp.MustCompile(`(?s)--request PATCH '(\S+)'.*Bearer (\S+)'.*X-Client: (\S+)'.*X-UUID: (\S+)'.*--data-raw '(.*?)'\n`).FindStringSubmatch(text)
+	if base == nil || curl == nil {
+		t.Fatalf("demo output lacks the address or the curl:\n%s", text)
+	}
+	req, _ := http.NewRequest("PATCH", curl[1], strings.NewReader(curl[5]))
+	req.Header.Set("Authorization", "Bearer "+curl[2])
+	req.Header.Set("X-Client", curl[3])
+	req.Header.Set("X-UUID", curl[4])
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	json.NewDecoder(res.Body).Decode(&v)
+	res.Body.Close()
+	if res.StatusCode != 200 || v["id"] != float64(180) || v["title"] != "My intercom" || v["is_online"] != true ||
+		v["department"] != float64(100) || v["address"] != "Cameras" || v["camera"].(map[string]any)["id"] != float64(833) {
+		t.Fatalf("seed's curl: %d %v", res.StatusCode, v)
+	}
+	// The admin token came from INTERCOMD_ADMIN_TOKEN.
+	areq, _ := http.NewRequest("POST", base[1]+"/api/admin/v1/users", strings.NewReader(`{"login":"e2e","password":"password-e2e"}`))
+	areq.Header.Set("Authorization", "Bearer from-env")
+	areq.Header.Set("Content-Type", "application/json")
+	ares, err := http.DefaultClient.Do(areq)
+	if err != nil || ares.StatusCode != 201 {
+		t.Fatalf("admin with the env token: %v %v", ares, err)
+	}
+	ares.Body.Close()
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run after shutdown: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return after its context ended")
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	getenv := func(env map[string]string) func(string) string { return func(k string) string { return env[k] } }
+	c, err := parseConfig([]string{"serve", "--token-ttl", "1h"}, getenv(map[string]string{
+		"INTERCOMD_TOKEN_TTL": "2h", "INTERCOMD_OFFLINE_AFTER": "45s", "INTERCOMD_ADDR": "127.0.0.1:9999"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.tokenTTL != time.Hour || c.offlineAfter != 45*time.Second || c.addr != "127.0.0.1:9999" || c.db != "intercomd.db" {
+		t.Errorf("config %+v: flags must win over the environment, which wins over defaults", c)
+	}
+	for name, tt := range map[string]struct {
+		args []string
+		env  map[string]string
+	}{
+		"no command":      {nil, nil},
+		"unknown command": {[]string{"start"}, nil},
+		"bad flag":        {[]string{"serve", "--nope"}, nil},
+		"bad duration":    {[]string{"serve", "--token-ttl", "forever"}, nil},
+		"bad env":         {[]string{"serve"}, map[string]string{"INTERCOMD_OFFLINE_AFTER": "soon"}},
+		"negative ttl":    {[]string{"serve", "--token-ttl", "-1h"}, nil},
+		"postgres":        {[]string{"serve", "--db", "postgres://localhost/test"}, nil},
+		"stray argument":  {[]string{"serve", "extra"}, nil},
+	} {
+		if _, err := parseConfig(tt.args, getenv(tt.env), io.Discard); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
