@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -32,8 +33,12 @@ var migrations embed.FS
 
 // DB is a SQLite-backed intercom.Store.
 type DB struct {
-	write *sql.DB // one connection; transactions begin IMMEDIATE
-	read  *sql.DB
+	write      *sql.DB
+	writeConn  *sql.Conn  // the one connection that writes
+	writeMu    sync.Mutex // one write transaction at a time, in Go rather than SQLite's busy loop
+	writeStmts *stmts     // prepared on writeConn
+	read       *sql.DB
+	readStmts  *stmts
 }
 
 // Open opens (creating if needed) the database file at path and applies the
@@ -64,17 +69,28 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	db := &DB{write: write, read: read}
+	db := &DB{write: write, read: read, readStmts: newStmts(read.PrepareContext)}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: migrate: %w", err)
 	}
+	if db.writeConn, err = write.Conn(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.writeStmts = newStmts(db.writeConn.PrepareContext)
 	return db, nil
 }
 
 // Close closes both connection pools.
 func (db *DB) Close() error {
-	return errors.Join(db.read.Close(), db.write.Close())
+	db.readStmts.close()
+	var err error
+	if db.writeConn != nil {
+		db.writeStmts.close()
+		err = db.writeConn.Close()
+	}
+	return errors.Join(err, db.read.Close(), db.write.Close())
 }
 
 func (db *DB) migrate(ctx context.Context) error {
@@ -97,47 +113,65 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = db.update(ctx, func(tx *sql.Tx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("migration %s: %w", name, err)
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, micros(time.Now()))
-			return err
-		})
-		if err != nil {
+		if err := db.applyMigration(ctx, version, name, string(body)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// update runs fn in a write transaction (BEGIN IMMEDIATE) and commits it when
-// fn returns nil.
-func (db *DB) update(ctx context.Context, fn func(*sql.Tx) error) error {
+func (db *DB) applyMigration(ctx context.Context, version int, name, body string) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return wrap(err)
+		return err
 	}
 	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return wrap(err)
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
+		return err
 	}
-	return wrap(tx.Commit())
+	if _, err := tx.ExecContext(ctx, body); err != nil {
+		return fmt.Errorf("migration %s: %w", name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, micros(time.Now())); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
-// view runs fn in a read-only transaction, so that what it reads is one
-// snapshot.
-func (db *DB) view(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
+// update runs fn in a write transaction (BEGIN IMMEDIATE) on the write
+// connection and commits it when fn returns nil. Statements run through q are
+// prepared once on that connection and reused.
+func (db *DB) update(ctx context.Context, fn func(q querier) error) (err error) {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	q := querier{ctx: ctx, stmts: db.writeStmts}
+	if _, err := q.Exec(`BEGIN IMMEDIATE`); err != nil {
 		return wrap(err)
 	}
-	defer tx.Rollback()
-	return wrap(fn(tx))
+	defer func() {
+		if err != nil {
+			// The request's context may be what failed: roll back regardless.
+			if _, rerr := db.writeConn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil && !isNoTx(rerr) {
+				err = errors.Join(err, rerr)
+			}
+		}
+	}()
+	if err := fn(q); err != nil {
+		return wrap(err)
+	}
+	_, err = q.Exec(`COMMIT`)
+	return wrap(err)
+}
+
+// isNoTx reports the error of a ROLLBACK after SQLite already rolled back.
+func isNoTx(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no transaction is active")
+}
+
+// reader runs single statements on the read pool, outside a transaction.
+func (db *DB) reader(ctx context.Context) querier {
+	return querier{ctx: ctx, stmts: db.readStmts}
 }
 
 // wrap turns driver errors into domain errors where they have a meaning.
@@ -165,7 +199,7 @@ func wrap(err error) error {
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	if err := db.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+	if err := db.reader(ctx).QueryRow(`SELECT 1`).Scan(&one); err != nil {
 		return &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "Database unavailable."}
 	}
 	return nil

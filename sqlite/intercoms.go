@@ -16,8 +16,8 @@ func (db *DB) CreateCamera(ctx context.Context, c intercom.Camera) (intercom.Cam
 	if c.ID != 0 {
 		id = c.ID
 	}
-	err := db.update(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO cameras (id, group_id, status, type, start_at, created_at, billing_id,
+	err := db.update(ctx, func(q querier) error {
+		return q.QueryRow(`INSERT INTO cameras (id, group_id, status, type, start_at, created_at, billing_id,
 				pretty_name, lat, lng, azimuth, is_archive_recording, is_bridge, user_status, name)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			id, c.GroupID, c.Status, c.Type, nullMicros(c.StartAt), micros(c.CreatedAt), c.BillingID,
@@ -29,9 +29,9 @@ func (db *DB) CreateCamera(ctx context.Context, c intercom.Camera) (intercom.Cam
 
 // SetCameraFavorite marks or unmarks a camera as the account's favourite.
 func (db *DB) SetCameraFavorite(ctx context.Context, userID, cameraID int64, favorite bool) error {
-	return db.update(ctx, func(tx *sql.Tx) error {
+	return db.update(ctx, func(q querier) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM users WHERE id = ?) + (SELECT count(*) FROM cameras WHERE id = ?)`,
+		if err := q.QueryRow(`SELECT (SELECT count(*) FROM users WHERE id = ?) + (SELECT count(*) FROM cameras WHERE id = ?)`,
 			userID, cameraID).Scan(&n); err != nil {
 			return err
 		}
@@ -40,9 +40,9 @@ func (db *DB) SetCameraFavorite(ctx context.Context, userID, cameraID int64, fav
 		}
 		var err error
 		if favorite {
-			_, err = tx.ExecContext(ctx, `INSERT INTO camera_favorites (user_id, camera_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, userID, cameraID)
+			_, err = q.Exec(`INSERT INTO camera_favorites (user_id, camera_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, userID, cameraID)
 		} else {
-			_, err = tx.ExecContext(ctx, `DELETE FROM camera_favorites WHERE user_id = ? AND camera_id = ?`, userID, cameraID)
+			_, err = q.Exec(`DELETE FROM camera_favorites WHERE user_id = ? AND camera_id = ?`, userID, cameraID)
 		}
 		return err
 	})
@@ -54,17 +54,17 @@ func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (interco
 	if ic.ID != 0 {
 		id = ic.ID
 	}
-	err := db.update(ctx, func(tx *sql.Tx) error {
+	err := db.update(ctx, func(q querier) error {
 		if ic.CameraID != nil {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cameras WHERE id = ?`, *ic.CameraID).Scan(&n); err != nil {
+			if err := q.QueryRow(`SELECT count(*) FROM cameras WHERE id = ?`, *ic.CameraID).Scan(&n); err != nil {
 				return err
 			}
 			if n == 0 {
 				return intercom.Invalid("camera_id", intercom.MsgIn("camera_id"))
 			}
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO intercoms (id, address, department, camera_id, secret_hash, control_url,
+		return q.QueryRow(`INSERT INTO intercoms (id, address, department, camera_id, secret_hash, control_url,
 				door_open_seconds, last_heartbeat_at, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			id, ic.Address, ic.Department, ic.CameraID, ic.SecretHash, ic.ControlURL, ic.DoorOpenSeconds,
@@ -75,8 +75,8 @@ func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (interco
 
 // RecordHeartbeat notes that the intercom was alive at the given instant.
 func (db *DB) RecordHeartbeat(ctx context.Context, intercomID int64, at time.Time) error {
-	return db.update(ctx, func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `UPDATE intercoms SET last_heartbeat_at = max(coalesce(last_heartbeat_at, 0), ?) WHERE id = ?`,
+	return db.update(ctx, func(q querier) error {
+		return mustAffect(q.Exec(`UPDATE intercoms SET last_heartbeat_at = max(coalesce(last_heartbeat_at, 0), ?) WHERE id = ?`,
 			micros(at), intercomID))
 	})
 }
@@ -84,9 +84,9 @@ func (db *DB) RecordHeartbeat(ctx context.Context, intercomID int64, at time.Tim
 // PutMembership creates or replaces a membership.
 func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.Time) (intercom.Membership, bool, error) {
 	var created bool
-	err := db.update(ctx, func(tx *sql.Tx) error {
+	err := db.update(ctx, func(q querier) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM users WHERE id = ?) + (SELECT count(*) FROM intercoms WHERE id = ?)`,
+		if err := q.QueryRow(`SELECT (SELECT count(*) FROM users WHERE id = ?) + (SELECT count(*) FROM intercoms WHERE id = ?)`,
 			m.UserID, m.IntercomID).Scan(&n); err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.
 			return intercom.ErrNotFound
 		}
 		var createdAt, updatedAt sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT created_at FROM memberships WHERE user_id = ? AND intercom_id = ?`,
+		err := q.QueryRow(`SELECT created_at FROM memberships WHERE user_id = ? AND intercom_id = ?`,
 			m.UserID, m.IntercomID).Scan(&createdAt)
 		switch {
 		case err == sql.ErrNoRows:
@@ -108,7 +108,7 @@ func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.
 			return err
 		}
 		updatedAt = sql.NullInt64{Int64: micros(at), Valid: true}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO memberships (user_id, intercom_id, flat, title, status, created_at, updated_at)
+		if _, err := q.Exec(`INSERT INTO memberships (user_id, intercom_id, flat, title, status, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (user_id, intercom_id) DO UPDATE SET flat = excluded.flat, title = excluded.title,
 				status = excluded.status, updated_at = excluded.updated_at`,
@@ -123,11 +123,11 @@ func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.
 
 // DeleteMembership unlinks an account from an intercom.
 func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) error {
-	return db.update(ctx, func(tx *sql.Tx) error {
-		if err := mustAffect(tx.ExecContext(ctx, `DELETE FROM memberships WHERE user_id = ? AND intercom_id = ?`, userID, intercomID)); err != nil {
+	return db.update(ctx, func(q querier) error {
+		if err := mustAffect(q.Exec(`DELETE FROM memberships WHERE user_id = ? AND intercom_id = ?`, userID, intercomID)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM device_settings WHERE intercom_id = ?
+		_, err := q.Exec(`DELETE FROM device_settings WHERE intercom_id = ?
 			AND device_id IN (SELECT id FROM devices WHERE user_id = ?)`, intercomID, userID)
 		return err
 	})
@@ -149,7 +149,7 @@ const viewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_
 	LEFT JOIN camera_favorites f ON f.camera_id = c.id AND f.user_id = m.user_id
 	WHERE m.user_id = ?2`
 
-func scanView(rows interface{ Scan(...any) error }) (intercom.IntercomView, error) {
+func scanView(rows scanner) (intercom.IntercomView, error) {
 	var v intercom.IntercomView
 	var (
 		cameraID, lastBeat, flat, mCreated, mUpdated, enabled sql.NullInt64
@@ -191,13 +191,8 @@ func scanView(rows interface{ Scan(...any) error }) (intercom.IntercomView, erro
 	return v, nil
 }
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-func queryViews(ctx context.Context, q querier, query string, args ...any) ([]intercom.IntercomView, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+func queryViews(q querier, query string, args ...any) ([]intercom.IntercomView, error) {
+	rows, err := q.Query(query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -213,23 +208,20 @@ func queryViews(ctx context.Context, q querier, query string, args ...any) ([]in
 	return views, rows.Err()
 }
 
-func viewOne(ctx context.Context, q querier, v intercom.Viewer, id int64) (intercom.IntercomView, error) {
-	return scanView(q.QueryRowContext(ctx, viewQuery+` AND i.id = ?3`, v.DeviceID, v.UserID, id))
+func viewOne(q querier, v intercom.Viewer, id int64) (intercom.IntercomView, error) {
+	return scanView(q.QueryRow(viewQuery+` AND i.id = ?3`, v.DeviceID, v.UserID, id))
 }
 
 // Intercoms lists the viewer's intercoms ordered by id.
 func (db *DB) Intercoms(ctx context.Context, v intercom.Viewer, p intercom.Page) ([]intercom.IntercomView, int, error) {
 	var views []intercom.IntercomView
 	var total int
-	err := db.view(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM memberships WHERE user_id = ?`, v.UserID).Scan(&total); err != nil {
-			return err
-		}
-		var err error
-		views, err = queryViews(ctx, tx, viewQuery+` ORDER BY i.id LIMIT ?3 OFFSET ?4`, v.DeviceID, v.UserID, p.PerPage, p.Offset())
-		return err
-	})
-	return views, total, err
+	q := db.reader(ctx)
+	if err := q.QueryRow(`SELECT count(*) FROM memberships WHERE user_id = ?`, v.UserID).Scan(&total); err != nil {
+		return nil, 0, wrap(err)
+	}
+	views, err := queryViews(q, viewQuery+` ORDER BY i.id LIMIT ?3 OFFSET ?4`, v.DeviceID, v.UserID, p.PerPage, p.Offset())
+	return views, total, wrap(err)
 }
 
 // IntercomsByIDs returns those of ids that are the viewer's.
@@ -243,18 +235,13 @@ func (db *DB) IntercomsByIDs(ctx context.Context, v intercom.Viewer, ids []int64
 		args = append(args, id)
 		marks[i] = "?"
 	}
-	var views []intercom.IntercomView
-	err := db.view(ctx, func(tx *sql.Tx) error {
-		var err error
-		views, err = queryViews(ctx, tx, viewQuery+` AND i.id IN (`+strings.Join(marks, ",")+`) ORDER BY i.id`, args...)
-		return err
-	})
-	return views, err
+	views, err := queryViews(db.reader(ctx), viewQuery+` AND i.id IN (`+strings.Join(marks, ",")+`) ORDER BY i.id`, args...)
+	return views, wrap(err)
 }
 
 // Intercom returns one of the viewer's intercoms.
 func (db *DB) Intercom(ctx context.Context, v intercom.Viewer, id int64) (intercom.IntercomView, error) {
-	view, err := viewOne(ctx, db.read, v, id)
+	view, err := viewOne(db.reader(ctx), v, id)
 	return view, wrap(err)
 }
 
@@ -263,12 +250,12 @@ const emptyTimetable = `{"days":[],"intervals":[]}`
 // UpdateIntercom applies u in one transaction.
 func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u intercom.IntercomUpdate, at time.Time) (intercom.IntercomView, error) {
 	var view intercom.IntercomView
-	err := db.update(ctx, func(tx *sql.Tx) error {
+	err := db.update(ctx, func(q querier) error {
 		var title any
 		if u.Title != nil {
 			title = *u.Title
 		}
-		if err := mustAffect(tx.ExecContext(ctx, `UPDATE memberships SET title = coalesce(?, title), updated_at = ?
+		if err := mustAffect(q.Exec(`UPDATE memberships SET title = coalesce(?, title), updated_at = ?
 			WHERE user_id = ? AND intercom_id = ?`, title, micros(at), v.UserID, id)); err != nil {
 			return err
 		}
@@ -284,7 +271,7 @@ func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u
 				}
 				timetable = string(b)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO device_settings (device_id, intercom_id, is_enabled, timetable, updated_at)
+			if _, err := q.Exec(`INSERT INTO device_settings (device_id, intercom_id, is_enabled, timetable, updated_at)
 				VALUES (?1, ?2, coalesce(?3, 1), coalesce(?4, ?5), ?6)
 				ON CONFLICT (device_id, intercom_id) DO UPDATE SET
 					is_enabled = coalesce(?3, is_enabled), timetable = coalesce(?4, timetable), updated_at = ?6`,
@@ -293,7 +280,7 @@ func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u
 			}
 		}
 		var err error
-		view, err = viewOne(ctx, tx, v, id)
+		view, err = viewOne(q, v, id)
 		return err
 	})
 	return view, err

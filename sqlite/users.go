@@ -10,8 +10,8 @@ import (
 
 // CreateUser adds an account.
 func (db *DB) CreateUser(ctx context.Context, u intercom.User) (intercom.User, error) {
-	err := db.update(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO users (login, password_hash, name, created_at, updated_at)
+	err := db.update(ctx, func(q querier) error {
+		return q.QueryRow(`INSERT INTO users (login, password_hash, name, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?) RETURNING id`,
 			u.Login, u.PasswordHash, u.Name, micros(u.CreatedAt), micros(u.UpdatedAt)).Scan(&u.ID)
 	})
@@ -20,14 +20,14 @@ func (db *DB) CreateUser(ctx context.Context, u intercom.User) (intercom.User, e
 
 // DeleteUser removes an account and everything that hangs off it.
 func (db *DB) DeleteUser(ctx context.Context, id int64) error {
-	return db.update(ctx, func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id))
+	return db.update(ctx, func(q querier) error {
+		return mustAffect(q.Exec(`DELETE FROM users WHERE id = ?`, id))
 	})
 }
 
 const userColumns = `id, login, password_hash, name, created_at, updated_at`
 
-func scanUser(row interface{ Scan(...any) error }) (intercom.User, error) {
+func scanUser(row scanner) (intercom.User, error) {
 	var u intercom.User
 	var created, updated int64
 	err := row.Scan(&u.ID, &u.Login, &u.PasswordHash, &u.Name, &created, &updated)
@@ -37,28 +37,28 @@ func scanUser(row interface{ Scan(...any) error }) (intercom.User, error) {
 
 // UserByLogin finds an account by its exact login.
 func (db *DB) UserByLogin(ctx context.Context, login string) (intercom.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE login = ?`, login))
+	u, err := scanUser(db.reader(ctx).QueryRow(`SELECT `+userColumns+` FROM users WHERE login = ?`, login))
 	return u, wrap(err)
 }
 
 // UserByID finds an account.
 func (db *DB) UserByID(ctx context.Context, id int64) (intercom.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(db.reader(ctx).QueryRow(`SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	return u, wrap(err)
 }
 
 // CreateAccessToken records a session, creating its device if needed.
 func (db *DB) CreateAccessToken(ctx context.Context, t intercom.AccessToken) (intercom.AccessToken, error) {
-	err := db.update(ctx, func(tx *sql.Tx) error {
+	err := db.update(ctx, func(q querier) error {
 		now := micros(t.CreatedAt)
-		err := tx.QueryRowContext(ctx, `INSERT INTO devices (user_id, uuid, client, created_at, updated_at)
+		err := q.QueryRow(`INSERT INTO devices (user_id, uuid, client, created_at, updated_at)
 			SELECT id, ?, ?, ?, ? FROM users WHERE id = ?
 			ON CONFLICT (user_id, uuid) DO UPDATE SET client = excluded.client, updated_at = excluded.updated_at
 			RETURNING id`, t.DeviceUUID, t.Client, now, now, t.UserID).Scan(&t.DeviceID)
 		if err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO access_tokens (public_id, token_hash, user_id, device_id, created_at, expires_at)
+		return q.QueryRow(`INSERT INTO access_tokens (public_id, token_hash, user_id, device_id, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 			t.PublicID, t.Hash, t.UserID, t.DeviceID, now, micros(t.ExpiresAt)).Scan(&t.ID)
 	})
@@ -70,7 +70,7 @@ func (db *DB) AccessTokenByHash(ctx context.Context, hash []byte) (intercom.Acce
 	var t intercom.AccessToken
 	var created, expires int64
 	var revoked sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT t.id, t.public_id, t.token_hash, t.user_id, t.device_id, d.uuid, d.client,
+	err := db.reader(ctx).QueryRow(`SELECT t.id, t.public_id, t.token_hash, t.user_id, t.device_id, d.uuid, d.client,
 			t.created_at, t.expires_at, t.revoked_at
 		FROM access_tokens t JOIN devices d ON d.id = t.device_id
 		WHERE t.token_hash = ?`, hash).Scan(&t.ID, &t.PublicID, &t.Hash, &t.UserID, &t.DeviceID, &t.DeviceUUID, &t.Client,
@@ -81,8 +81,8 @@ func (db *DB) AccessTokenByHash(ctx context.Context, hash []byte) (intercom.Acce
 
 // RevokeAccessToken marks a token revoked.
 func (db *DB) RevokeAccessToken(ctx context.Context, id int64, at time.Time) error {
-	return db.update(ctx, func(tx *sql.Tx) error {
-		return mustAffect(tx.ExecContext(ctx, `UPDATE access_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, micros(at), id))
+	return db.update(ctx, func(q querier) error {
+		return mustAffect(q.Exec(`UPDATE access_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, micros(at), id))
 	})
 }
 
@@ -91,7 +91,7 @@ func (db *DB) Device(ctx context.Context, id int64) (intercom.Device, error) {
 	var d intercom.Device
 	var fcm, apn, voip, huawei sql.NullString
 	var created, updated int64
-	err := db.read.QueryRowContext(ctx, `SELECT id, user_id, uuid, client, fcm_token, apn_token, voip_token, huawei_token,
+	err := db.reader(ctx).QueryRow(`SELECT id, user_id, uuid, client, fcm_token, apn_token, voip_token, huawei_token,
 			created_at, updated_at FROM devices WHERE id = ?`, id).Scan(&d.ID, &d.UserID, &d.UUID, &d.Client,
 		&fcm, &apn, &voip, &huawei, &created, &updated)
 	d.FCMToken, d.APNToken, d.VoIPToken, d.HuaweiToken = nullString(fcm), nullString(apn), nullString(voip), nullString(huawei)
@@ -101,7 +101,7 @@ func (db *DB) Device(ctx context.Context, id int64) (intercom.Device, error) {
 
 // UpdatePushTokens applies u to the device's push tokens.
 func (db *DB) UpdatePushTokens(ctx context.Context, deviceID int64, u intercom.PushTokensUpdate, at time.Time) error {
-	return db.update(ctx, func(tx *sql.Tx) error {
+	return db.update(ctx, func(q querier) error {
 		// A CASE per column keeps this one statement: ?N = 1 means "set".
 		arg := func(p **string) (int, any) {
 			if p == nil {
@@ -116,7 +116,7 @@ func (db *DB) UpdatePushTokens(ctx context.Context, deviceID int64, u intercom.P
 		as, av := arg(u.APN)
 		vs, vv := arg(u.VoIP)
 		hs, hv := arg(u.Huawei)
-		return mustAffect(tx.ExecContext(ctx, `UPDATE devices SET
+		return mustAffect(q.Exec(`UPDATE devices SET
 			fcm_token    = CASE WHEN ? = 1 THEN ? ELSE fcm_token END,
 			apn_token    = CASE WHEN ? = 1 THEN ? ELSE apn_token END,
 			voip_token   = CASE WHEN ? = 1 THEN ? ELSE voip_token END,
