@@ -34,9 +34,12 @@ var migrations embed.FS
 // DB is a SQLite-backed intercom.Store.
 type DB struct {
 	write      *sql.DB
-	writeConn  *sql.Conn  // the one connection that writes
-	writeMu    sync.Mutex // one write transaction at a time, in Go rather than SQLite's busy loop
-	writeStmts *stmts     // prepared on writeConn
+	writeConn  *sql.Conn // the one connection that writes
+	writeStmts *stmts    // prepared on writeConn
+	jobs       chan *writeJob
+	closed     chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
 	read       *sql.DB
 	readStmts  *stmts
 }
@@ -79,6 +82,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	db.writeStmts = newStmts(db.writeConn.PrepareContext)
+	db.jobs, db.closed, db.writerDone = make(chan *writeJob), make(chan struct{}), make(chan struct{})
+	go db.writer()
 	return db, nil
 }
 
@@ -87,6 +92,8 @@ func (db *DB) Close() error {
 	db.readStmts.close()
 	var err error
 	if db.writeConn != nil {
+		db.closeOnce.Do(func() { close(db.closed) })
+		<-db.writerDone
 		db.writeStmts.close()
 		err = db.writeConn.Close()
 	}
@@ -137,31 +144,6 @@ func (db *DB) applyMigration(ctx context.Context, version int, name, body string
 		return err
 	}
 	return tx.Commit()
-}
-
-// update runs fn in a write transaction (BEGIN IMMEDIATE) on the write
-// connection and commits it when fn returns nil. Statements run through q are
-// prepared once on that connection and reused.
-func (db *DB) update(ctx context.Context, fn func(q querier) error) (err error) {
-	db.writeMu.Lock()
-	defer db.writeMu.Unlock()
-	q := querier{ctx: ctx, stmts: db.writeStmts}
-	if _, err := q.Exec(`BEGIN IMMEDIATE`); err != nil {
-		return wrap(err)
-	}
-	defer func() {
-		if err != nil {
-			// The request's context may be what failed: roll back regardless.
-			if _, rerr := db.writeConn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); rerr != nil && !isNoTx(rerr) {
-				err = errors.Join(err, rerr)
-			}
-		}
-	}()
-	if err := fn(q); err != nil {
-		return wrap(err)
-	}
-	_, err = q.Exec(`COMMIT`)
-	return wrap(err)
 }
 
 // isNoTx reports the error of a ROLLBACK after SQLite already rolled back.

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"intercom"
@@ -43,5 +44,53 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 func TestOpenRejectsDSNInjection(t *testing.T) {
 	if _, err := sqlite.Open(t.Context(), "x.db?_pragma=foreign_keys(0)"); err == nil {
 		t.Fatal("a path with a query string was accepted")
+	}
+}
+
+// Concurrent writes share transactions; one that fails must not take the
+// others with it, nor leave anything behind.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 200
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			// Every login is wanted twice: one of each pair conflicts.
+			_, err := db.CreateUser(t.Context(), intercom.User{Login: "user-" + strconv.Itoa(i/2), PasswordHash: "h"})
+			errs <- err
+		}()
+	}
+	conflicts := 0
+	for i := 0; i < n; i++ {
+		switch err := <-errs; intercom.ErrorCode(err) {
+		case "":
+		case intercom.ECONFLICT:
+			conflicts++
+		default:
+			t.Fatalf("CreateUser: %v", err)
+		}
+	}
+	if conflicts != n/2 {
+		t.Fatalf("%d conflicts, want %d", conflicts, n/2)
+	}
+	for i := 0; i < n/2; i++ {
+		if _, err := db.UserByLogin(t.Context(), "user-"+strconv.Itoa(i)); err != nil {
+			t.Fatalf("user-%d lost: %v", i, err)
+		}
+	}
+}
+
+func TestWritesAfterCloseFail(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := db.CreateUser(t.Context(), intercom.User{Login: "late", PasswordHash: "h"}); err == nil {
+		t.Fatal("a write after Close succeeded")
 	}
 }

@@ -1,0 +1,25 @@
+package sqlite
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// The write connection is durable: WAL with synchronous=FULL, foreign keys on.
+func TestWriteConnectionPragmas(t *testing.T) {
+	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mode string
+	var sync, fk int
+	for query, dst := range map[string]any{"PRAGMA journal_mode": &mode, "PRAGMA synchronous": &sync, "PRAGMA foreign_keys": &fk} {
+		if err := db.writeConn.QueryRowContext(t.Context(), query).Scan(dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mode != "wal" || sync != 2 || fk != 1 {
+		t.Fatalf("journal_mode=%s synchronous=%d foreign_keys=%d, want wal, 2 (FULL), 1", mode, sync, fk)
+	}
+}

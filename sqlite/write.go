@@ -1,0 +1,118 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+)
+
+// Writes are group-committed: one goroutine owns the write connection, takes
+// every write waiting for it, runs each in a SAVEPOINT of one BEGIN IMMEDIATE
+// transaction and commits them together, so that concurrent writers share
+// one fsync. A write is answered only after its COMMIT is on disk; a write
+// that fails rolls back to its savepoint and leaves the others alone.
+
+// maxBatch bounds how many writes share one transaction.
+const maxBatch = 64
+
+type writeJob struct {
+	ctx  context.Context
+	fn   func(q querier) error
+	done chan error
+}
+
+var errClosed = errors.New("sqlite: database closed")
+
+// update runs fn as one atomic write and returns once it is durable.
+func (db *DB) update(ctx context.Context, fn func(q querier) error) error {
+	if db.jobs == nil { // during Open: migrations run before the writer starts
+		return errClosed
+	}
+	job := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.jobs <- job:
+	case <-db.closed:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once taken, the job may be committing: wait for its outcome whatever
+	// happens to ctx.
+	return <-job.done
+}
+
+func (db *DB) writer() {
+	defer close(db.writerDone)
+	batch := make([]*writeJob, 0, maxBatch)
+	for {
+		select {
+		case job := <-db.jobs:
+			batch = append(batch[:0], job)
+		case <-db.closed:
+			return
+		}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case job := <-db.jobs:
+				batch = append(batch, job)
+			default:
+				break drain
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction and answers every job.
+func (db *DB) commit(batch []*writeJob) {
+	// Statements run without the jobs' cancellation: an interrupted statement
+	// can roll back the whole transaction, and with it the other jobs.
+	ctx := context.Background()
+	q := querier{ctx: ctx, stmts: db.writeStmts}
+	errs := make([]error, len(batch))
+	fail := func(err error) {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = wrap(err)
+			}
+		}
+	}
+	if _, err := q.Exec(`BEGIN IMMEDIATE`); err != nil {
+		fail(err)
+	} else {
+		for i, job := range batch {
+			errs[i] = db.runJob(q, job)
+		}
+		if _, err := q.Exec(`COMMIT`); err != nil {
+			if _, rerr := q.Exec(`ROLLBACK`); rerr != nil && !isNoTx(rerr) {
+				err = errors.Join(err, rerr)
+			}
+			fail(err)
+		}
+	}
+	for i, job := range batch {
+		job.done <- errs[i]
+	}
+}
+
+// runJob runs one job inside a savepoint, undoing exactly its changes when
+// it fails.
+func (db *DB) runJob(q querier, job *writeJob) error {
+	if err := job.ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := q.Exec(`SAVEPOINT job`); err != nil {
+		return err
+	}
+	jq := querier{ctx: context.WithoutCancel(job.ctx), stmts: q.stmts}
+	err := job.fn(jq)
+	if err != nil {
+		if _, rerr := q.Exec(`ROLLBACK TO job`); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	if _, rerr := q.Exec(`RELEASE job`); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	return wrap(err)
+}
