@@ -1,0 +1,27 @@
+# The README's two commands are the truth; these are shortcuts around them.
+.PHONY: run test lint bench fuzz load
+
+run:
+	go run ./cmd/intercomd serve --demo
+
+test:
+	go test -race ./...
+
+lint:
+	gofmt -l . | (! grep .)
+	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./...
+
+# FUZZTIME=5m make fuzz
+FUZZTIME ?= 30s
+fuzz:
+	go test -run '^$$' -fuzz FuzzTimetable -fuzztime $(FUZZTIME) .
+	go test -run '^$$' -fuzz FuzzParseIntercomUpdate -fuzztime $(FUZZTIME) .
+	go test -run '^$$' -fuzz FuzzPatchBody -fuzztime $(FUZZTIME) ./http
+	go test -run '^$$' -fuzz FuzzClientHeaders -fuzztime $(FUZZTIME) ./http
+
+load:
+	scripts/bench.sh
