@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net"
+	"net/netip"
 	"net/http"
 	"strings"
 	"time"
@@ -95,8 +96,18 @@ func deviceHeaders(r *http.Request) (client, uuid string, err error) {
 	return client, uuid, p.Err()
 }
 
-// clientAddr is the address login failures are counted against.
-func clientAddr(r *http.Request) string {
+// clientAddr is the address login failures are counted against: the last
+// address the trusted proxy's header names, or else the peer's.
+func (s *Server) clientAddr(r *http.Request) string {
+	if s.realIPHeader != "" {
+		v := r.Header.Get(s.realIPHeader)
+		if i := strings.LastIndexByte(v, ','); i >= 0 {
+			v = v[i+1:]
+		}
+		if ip, err := netip.ParseAddr(strings.TrimSpace(v)); err == nil {
+			return ip.String()
+		}
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -122,7 +133,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := p.Err(); err != nil {
 		return err
 	}
-	keys := []string{"login:" + strings.ToLower(login), "addr:" + clientAddr(r)}
+	keys := []string{"login:" + strings.ToLower(login), "addr:" + s.clientAddr(r)}
 	if wait, blocked := s.throttle.Blocked(keys...); blocked {
 		return &intercom.Error{Code: intercom.ETOOMANY, RetryAfter: wait,
 			Message: "Too many login attempts. Please try again in " + secondsText(wait) + "."}

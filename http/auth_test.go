@@ -208,3 +208,18 @@ func TestPutDevices(t *testing.T) {
 		t.Errorf("a rejected PUT changed the device: %+v", d)
 	}
 }
+
+// Behind a trusted proxy, failures count against the address it names, so
+// one attacker does not lock out everyone behind the proxy.
+func TestLoginThrottleBehindProxy(t *testing.T) {
+	f := newFixtureWith(t, func(c *intercomhttp.Config) { c.LoginMax = 2; c.RealIPHeader = "X-Forwarded-For" })
+	f.user("gus")
+	try := func(from, login, pw string) *response {
+		return f.do(request{method: "POST", path: "/api/v1/token", body: `{"login":"` + login + `","password":"` + pw + `"}`,
+			headers: map[string]string{"X-Client": "ios", "X-UUID": "g-1", "X-Forwarded-For": "198.51.100.1, " + from}})
+	}
+	f.want(try("203.0.113.7", "nobody1", "x"), 422)
+	f.want(try("203.0.113.7", "nobody2", "x"), 422)
+	f.want(try("203.0.113.7", "gus", "password-of-gus"), 429)
+	f.want(try("203.0.113.8", "gus", "password-of-gus"), 200)
+}

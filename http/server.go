@@ -31,6 +31,10 @@ type Config struct {
 	OfflineAfter time.Duration // an intercom without a heartbeat for this long is offline
 	LoginMax     int           // failed logins allowed per login and per address in LoginWindow
 	LoginWindow  time.Duration
+	// RealIPHeader names the header a trusted reverse proxy puts the client's
+	// address in (X-Forwarded-For, X-Real-IP); empty: the peer address is the
+	// client's. Its last comma-separated value is used.
+	RealIPHeader string
 }
 
 // Server is the HTTP handler of intercomd.
@@ -43,6 +47,7 @@ type Server struct {
 	tokenTTL     time.Duration
 	offlineAfter time.Duration
 	throttle     *Throttle
+	realIPHeader string
 	mux          *http.ServeMux
 
 	registry *prometheus.Registry
@@ -60,6 +65,7 @@ func NewServer(c Config) *Server {
 		adminToken:   c.AdminToken,
 		tokenTTL:     c.TokenTTL,
 		offlineAfter: c.OfflineAfter,
+		realIPHeader: c.RealIPHeader,
 		mux:          http.NewServeMux(),
 		registry:     prometheus.NewRegistry(),
 	}

@@ -39,6 +39,7 @@ type config struct {
 	offlineAfter time.Duration
 	demo         bool
 	logLevel     string
+	realIPHeader string
 }
 
 const usage = `usage: intercomd serve [flags]
@@ -65,6 +66,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.offlineAfter, "offline-after", 90*time.Second, "an intercom silent this long is offline")
 	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.realIPHeader, "real-ip-header", "", "header in which a trusted reverse proxy names the client's address (X-Forwarded-For, X-Real-IP)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return c, err
 	}
@@ -123,7 +125,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	handler := intercomhttp.NewServer(intercomhttp.Config{
 		Store: db, Logger: logger, Now: time.Now, PublicURL: publicURL, AdminToken: c.adminToken,
-		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter,
+		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter, RealIPHeader: c.realIPHeader,
 	})
 	srv := &http.Server{
 		Handler:           handler,
