@@ -5,8 +5,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net"
-	"net/netip"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
