@@ -46,9 +46,16 @@ type Store interface {
 	// CreateIntercom adds an intercom; a non-zero ic.ID is kept. EINVALID on
 	// camera_id when the camera does not exist; ECONFLICT when the id is taken.
 	CreateIntercom(ctx context.Context, ic Intercom) (Intercom, error)
-	// RecordHeartbeat notes that the intercom was alive at the given instant.
+	// RecordHeartbeat notes that the intercom was alive at the given instant
+	// and returns the heartbeat before it (nil for the first). ENOTFOUND.
+	RecordHeartbeat(ctx context.Context, intercomID int64, at time.Time) (*time.Time, error)
+	// IntercomBySecretHash finds the intercom whose secret hashes to hash.
 	// ENOTFOUND.
-	RecordHeartbeat(ctx context.Context, intercomID int64, at time.Time) error
+	IntercomBySecretHash(ctx context.Context, hash []byte) (Intercom, error)
+	// Heartbeats returns the last heartbeat of every intercom that has one.
+	Heartbeats(ctx context.Context) (map[int64]time.Time, error)
+	// IntercomMembers lists the accounts linked to an intercom.
+	IntercomMembers(ctx context.Context, intercomID int64) ([]int64, error)
 
 	// PutMembership creates or replaces the membership of m.UserID in
 	// m.IntercomID, keeping CreatedAt of an existing one; it reports whether
@@ -69,6 +76,40 @@ type Store interface {
 	// membership, is_enabled and timetable to the viewer's device, and moves
 	// the membership's updated_at to at. ENOTFOUND as Intercom.
 	UpdateIntercom(ctx context.Context, v Viewer, id int64, u IntercomUpdate, at time.Time) (IntercomView, error)
+
+	// RingCandidates lists every device of every member of an intercom (of
+	// flat, when not nil) with its member's status, its settings for the
+	// intercom and its tokens live at instant at.
+	RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]RingCandidate, error)
+	// CreateCall records a call with the devices it concerned; it returns it
+	// with its id.
+	CreateCall(ctx context.Context, c Call) (Call, error)
+	// Call returns a call with its devices. ENOTFOUND.
+	Call(ctx context.Context, id int64) (Call, error)
+	// UpdateCall runs fn on the call inside one transaction and saves what fn
+	// changed (status, times, who answered, who declined). fn's error is
+	// returned and nothing is saved. ENOTFOUND.
+	UpdateCall(ctx context.Context, id int64, fn func(*Call) error) (Call, error)
+	// RingingCalls lists the ids and creation times of calls still ringing.
+	RingingCalls(ctx context.Context) (map[int64]time.Time, error)
+	// CallsOf lists the account's calls, newest first, each with the intercom
+	// as the account sees it (nil Membership fields when it left it).
+	CallsOf(ctx context.Context, userID int64, f CallFilter, p Page) ([]CallView, int, error)
+	// CallOf returns one of the account's calls. ENOTFOUND.
+	CallOf(ctx context.Context, userID, id int64) (CallView, error)
+}
+
+// CallFilter narrows an account's call history. Zero fields do not filter.
+type CallFilter struct {
+	IntercomID int64
+	CameraID   int64
+	Statuses   []string
+}
+
+// CallView is a call as one account sees it in its history.
+type CallView struct {
+	Call     Call
+	Intercom IntercomView // Settings are not set
 }
 
 // PushTokensUpdate changes a device's push tokens: a nil field is left as it

@@ -2,7 +2,9 @@ package intercom
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 )
@@ -493,4 +495,106 @@ func (t *Timetable) UnmarshalJSON(data []byte) error {
 	}
 	*t = parsed
 	return nil
+}
+
+// MarshalBinary encodes the timetable compactly for storage: reading it back
+// is far cheaper than parsing JSON, which matters when a ring weighs a
+// thousand devices' timetables.
+func (t Timetable) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 2+len(t.Days)*10+len(t.Intervals)*24)
+	b = append(b, 1) // format version
+	b = binary.AppendUvarint(b, uint64(len(t.Days)))
+	for _, w := range t.Days {
+		b = append(b, byte(w.Day))
+		b = binary.AppendVarint(b, int64(w.From))
+		b = binary.AppendVarint(b, int64(w.To))
+		b = binary.AppendVarint(b, int64(w.Offset))
+	}
+	b = binary.AppendUvarint(b, uint64(len(t.Intervals)))
+	for _, iv := range t.Intervals {
+		b = binary.AppendVarint(b, iv.From)
+		b = binary.AppendVarint(b, iv.To)
+		b = binary.AppendVarint(b, int64(iv.FromOffset))
+		b = binary.AppendVarint(b, int64(iv.ToOffset))
+	}
+	return b, nil
+}
+
+var errTimetableEncoding = errors.New("timetable: bad binary encoding")
+
+// UnmarshalBinary decodes what MarshalBinary wrote, checking every bound.
+func (t *Timetable) UnmarshalBinary(b []byte) error {
+	r := binReader{b: b}
+	if r.byte() != 1 {
+		return errTimetableEncoding
+	}
+	n := r.uvarint()
+	if n > MaxDayWindows {
+		return errTimetableEncoding
+	}
+	var out Timetable
+	if n > 0 {
+		out.Days = make([]DayWindow, n)
+	}
+	for i := range out.Days {
+		w := DayWindow{Day: Day(r.byte()), From: int32(r.varint()), To: int32(r.varint()), Offset: int32(r.varint())}
+		if w.Day > EveryDay || w.From < 0 || w.From >= secondsPerDay || w.To < 0 || w.To > secondsPerDay || w.From == w.To ||
+			w.Offset < -18*3600 || w.Offset > 18*3600 {
+			return errTimetableEncoding
+		}
+		out.Days[i] = w
+	}
+	if n = r.uvarint(); n > MaxIntervals {
+		return errTimetableEncoding
+	}
+	if n > 0 {
+		out.Intervals = make([]Interval, n)
+	}
+	for i := range out.Intervals {
+		iv := Interval{From: r.varint(), To: r.varint(), FromOffset: int32(r.varint()), ToOffset: int32(r.varint())}
+		if iv.To <= iv.From {
+			return errTimetableEncoding
+		}
+		out.Intervals[i] = iv
+	}
+	if r.err || len(r.b) != 0 {
+		return errTimetableEncoding
+	}
+	*t = out
+	return nil
+}
+
+type binReader struct {
+	b   []byte
+	err bool
+}
+
+func (r *binReader) byte() byte {
+	if len(r.b) == 0 {
+		r.err = true
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *binReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = true
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *binReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = true
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
 }

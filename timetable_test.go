@@ -258,6 +258,14 @@ func FuzzTimetable(f *testing.F) {
 		if norm2, _ := json.Marshal(again); !bytes.Equal(norm, norm2) {
 			t.Fatalf("not idempotent: %s → %s", norm, norm2)
 		}
+		bin, _ := tt.MarshalBinary()
+		var fromBin intercom.Timetable
+		if err := fromBin.UnmarshalBinary(bin); err != nil {
+			t.Fatalf("binary form of %s rejected: %v", norm, err)
+		}
+		if j, _ := json.Marshal(fromBin); !bytes.Equal(j, norm) {
+			t.Fatalf("binary round trip: %s → %s", norm, j)
+		}
 		probes := []int64{0, 1700000000, -1}
 		for _, w := range tt.Days {
 			probes = append(probes, int64(w.From)-int64(w.Offset), int64(w.To)-int64(w.Offset)-1)
@@ -288,6 +296,22 @@ func BenchmarkAdmits(b *testing.B) {
 	for b.Loop() {
 		if tt.Admits(now) {
 			b.Fatal("admitted")
+		}
+	}
+}
+
+func TestTimetableBinaryRejectsGarbage(t *testing.T) {
+	good, _ := mustTimetable(t, `{"days":[{"type":"monday","from":"10:00Z","to":"11:00Z"}]}`).MarshalBinary()
+	for i := 0; i < len(good); i++ {
+		var tt intercom.Timetable
+		if tt.UnmarshalBinary(good[:i]) == nil {
+			t.Errorf("truncated encoding %x accepted", good[:i])
+		}
+	}
+	var tt intercom.Timetable
+	for _, bad := range [][]byte{nil, {2, 0, 0}, {1, 65}, append(append([]byte{}, good...), 0)} {
+		if tt.UnmarshalBinary(bad) == nil {
+			t.Errorf("%x accepted", bad)
 		}
 	}
 }

@@ -248,3 +248,5 @@ func mustAffect(res sql.Result, err error) error {
 	}
 	return nil
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

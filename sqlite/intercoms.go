@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -74,11 +73,66 @@ func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (interco
 }
 
 // RecordHeartbeat notes that the intercom was alive at the given instant.
-func (db *DB) RecordHeartbeat(ctx context.Context, intercomID int64, at time.Time) error {
-	return db.update(ctx, func(q querier) error {
-		return mustAffect(q.Exec(`UPDATE intercoms SET last_heartbeat_at = max(coalesce(last_heartbeat_at, 0), ?) WHERE id = ?`,
-			micros(at), intercomID))
+func (db *DB) RecordHeartbeat(ctx context.Context, intercomID int64, at time.Time) (*time.Time, error) {
+	var prev sql.NullInt64
+	err := db.update(ctx, func(q querier) error {
+		if err := q.QueryRow(`SELECT last_heartbeat_at FROM intercoms WHERE id = ?`, intercomID).Scan(&prev); err != nil {
+			return err
+		}
+		_, err := q.Exec(`UPDATE intercoms SET last_heartbeat_at = max(coalesce(last_heartbeat_at, 0), ?) WHERE id = ?`,
+			micros(at), intercomID)
+		return err
 	})
+	return fromNullMicros(prev), err
+}
+
+// IntercomBySecretHash finds the intercom whose secret hashes to hash.
+func (db *DB) IntercomBySecretHash(ctx context.Context, hash []byte) (intercom.Intercom, error) {
+	var ic intercom.Intercom
+	var cameraID, beat sql.NullInt64
+	var controlURL sql.NullString
+	var created int64
+	err := db.reader(ctx).QueryRow(`SELECT id, address, department, camera_id, secret_hash, control_url, door_open_seconds,
+			last_heartbeat_at, created_at FROM intercoms WHERE secret_hash = ?`, hash).Scan(&ic.ID, &ic.Address, &ic.Department,
+		&cameraID, &ic.SecretHash, &controlURL, &ic.DoorOpenSeconds, &beat, &created)
+	ic.CameraID, ic.ControlURL, ic.LastHeartbeatAt, ic.CreatedAt = nullInt(cameraID), nullString(controlURL), fromNullMicros(beat), fromMicros(created)
+	return ic, wrap(err)
+}
+
+// Heartbeats returns the last heartbeat of every intercom that has one.
+func (db *DB) Heartbeats(ctx context.Context) (map[int64]time.Time, error) {
+	rows, err := db.reader(ctx).Query(`SELECT id, last_heartbeat_at FROM intercoms WHERE last_heartbeat_at IS NOT NULL`)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	out := map[int64]time.Time{}
+	for rows.Next() {
+		var id, at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, wrap(err)
+		}
+		out[id] = fromMicros(at)
+	}
+	return out, wrap(rows.Err())
+}
+
+// IntercomMembers lists the accounts linked to an intercom.
+func (db *DB) IntercomMembers(ctx context.Context, intercomID int64) ([]int64, error) {
+	rows, err := db.reader(ctx).Query(`SELECT user_id FROM memberships WHERE intercom_id = ? ORDER BY user_id`, intercomID)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, wrap(err)
+		}
+		out = append(out, id)
+	}
+	return out, wrap(rows.Err())
 }
 
 // PutMembership creates or replaces a membership.
@@ -149,23 +203,25 @@ const viewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_
 	LEFT JOIN camera_favorites f ON f.camera_id = c.id AND f.user_id = m.user_id
 	WHERE m.user_id = ?2`
 
-func scanView(rows scanner) (intercom.IntercomView, error) {
+// scanView scans the columns of viewQuery, then extra.
+func scanView(rows scanner, extra ...any) (intercom.IntercomView, error) {
 	var v intercom.IntercomView
 	var (
 		cameraID, lastBeat, flat, mCreated, mUpdated, enabled sql.NullInt64
-		controlURL, timetable                                 sql.NullString
+		controlURL                                            sql.NullString
+		timetable                                             []byte
 		icCreated                                             int64
 		cID, cGroup, cStart, cCreated, cArchive, cBridge      sql.NullInt64
 		cStatus, cType, cBilling, cPretty, cUserStatus, cName sql.NullString
 		cLat, cLng, cAzimuth                                  sql.NullFloat64
 	)
-	err := rows.Scan(&v.Intercom.ID, &v.Intercom.Address, &v.Intercom.Department, &cameraID, &controlURL,
+	err := rows.Scan(append([]any{&v.Intercom.ID, &v.Intercom.Address, &v.Intercom.Department, &cameraID, &controlURL,
 		&v.Intercom.DoorOpenSeconds, &lastBeat, &icCreated,
 		&v.Membership.UserID, &flat, &v.Membership.Title, &v.Membership.Status, &mCreated, &mUpdated,
 		&enabled, &timetable,
 		&cID, &cGroup, &cStatus, &cType, &cStart, &cCreated, &cBilling, &cPretty,
 		&cLat, &cLng, &cAzimuth, &cArchive, &cBridge, &cUserStatus, &cName,
-		&v.IsFavorite)
+		&v.IsFavorite}, extra...)...)
 	if err != nil {
 		return v, err
 	}
@@ -176,7 +232,7 @@ func scanView(rows scanner) (intercom.IntercomView, error) {
 	v.Settings = intercom.DefaultDeviceSettings
 	if enabled.Valid {
 		v.Settings.IsEnabled = enabled.Int64 != 0
-		if err := json.Unmarshal([]byte(timetable.String), &v.Settings.Timetable); err != nil {
+		if err := v.Settings.Timetable.UnmarshalBinary(timetable); err != nil {
 			return v, err
 		}
 	}
@@ -245,7 +301,7 @@ func (db *DB) Intercom(ctx context.Context, v intercom.Viewer, id int64) (interc
 	return view, wrap(err)
 }
 
-const emptyTimetable = `{"days":[],"intervals":[]}`
+var emptyTimetable, _ = intercom.Timetable{}.MarshalBinary()
 
 // UpdateIntercom applies u in one transaction.
 func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u intercom.IntercomUpdate, at time.Time) (intercom.IntercomView, error) {
@@ -265,11 +321,11 @@ func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u
 				enabled = boolInt(*u.IsEnabled)
 			}
 			if u.Timetable != nil {
-				b, err := json.Marshal(*u.Timetable)
+				b, err := u.Timetable.MarshalBinary()
 				if err != nil {
 					return err
 				}
-				timetable = string(b)
+				timetable = b
 			}
 			if _, err := q.Exec(`INSERT INTO device_settings (device_id, intercom_id, is_enabled, timetable, updated_at)
 				VALUES (?1, ?2, coalesce(?3, 1), coalesce(?4, ?5), ?6)

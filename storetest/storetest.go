@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"IntercomViews", testIntercomViews},
 		{"UpdateIntercom", testUpdateIntercom},
 		{"DeleteUserCascades", testDeleteUserCascades},
+		{"Calls", testCalls},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -66,7 +68,7 @@ func mustToken(t *testing.T, s intercom.Store, userID int64, uuid string) interc
 func mustIntercom(t *testing.T, s intercom.Store, id int64, camera *int64) intercom.Intercom {
 	t.Helper()
 	ic, err := s.CreateIntercom(t.Context(), intercom.Intercom{ID: id, Address: "Cameras", Department: 100, CameraID: camera,
-		SecretHash: []byte("secret"), DoorOpenSeconds: 7, CreatedAt: t0})
+		SecretHash: []byte(fmt.Sprint("secret-", id)), DoorOpenSeconds: 7, CreatedAt: t0})
 	if err != nil {
 		t.Fatalf("CreateIntercom: %v", err)
 	}
@@ -191,14 +193,22 @@ func testCamerasAndIntercoms(t *testing.T, s intercom.Store) {
 	if ic.ID != 180 {
 		t.Fatalf("intercom id = %d", ic.ID)
 	}
-	_, err = s.CreateIntercom(ctx, intercom.Intercom{ID: 180, Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 7, CreatedAt: t0})
+	_, err = s.CreateIntercom(ctx, intercom.Intercom{ID: 180, Address: "a", SecretHash: []byte("s1"), DoorOpenSeconds: 7, CreatedAt: t0})
 	wantCode(t, err, intercom.ECONFLICT)
-	_, err = s.CreateIntercom(ctx, intercom.Intercom{Address: "a", CameraID: ptr(int64(4242)), SecretHash: []byte("s"), DoorOpenSeconds: 7, CreatedAt: t0})
+	_, err = s.CreateIntercom(ctx, intercom.Intercom{Address: "a", CameraID: ptr(int64(4242)), SecretHash: []byte("s2"), DoorOpenSeconds: 7, CreatedAt: t0})
 	wantCode(t, err, intercom.EINVALID)
-	if err := s.RecordHeartbeat(ctx, 180, t0); err != nil {
-		t.Fatal(err)
+	if prev, err := s.RecordHeartbeat(ctx, 180, t0); err != nil || prev != nil {
+		t.Fatalf("first heartbeat: previous %v, %v", prev, err)
 	}
-	wantCode(t, s.RecordHeartbeat(ctx, 4242, t0), intercom.ENOTFOUND)
+	if prev, err := s.RecordHeartbeat(ctx, 180, t0.Add(time.Second)); err != nil || prev == nil || !prev.Equal(t0) {
+		t.Fatalf("second heartbeat: previous %v, %v", prev, err)
+	}
+	_, err = s.RecordHeartbeat(ctx, 4242, t0)
+	wantCode(t, err, intercom.ENOTFOUND)
+	beats, err := s.Heartbeats(ctx)
+	if err != nil || len(beats) != 1 || !beats[180].Equal(t0.Add(time.Second)) {
+		t.Fatalf("Heartbeats = %v, %v", beats, err)
+	}
 	u := mustUser(t, s, "dave")
 	wantCode(t, s.SetCameraFavorite(ctx, u.ID, 4242, true), intercom.ENOTFOUND)
 	if err := s.SetCameraFavorite(ctx, u.ID, cam.ID, true); err != nil {
@@ -298,7 +308,7 @@ func testIntercomViews(t *testing.T, s intercom.Store) {
 		v.Membership.Status != intercom.StatusConfirmed {
 		t.Fatalf("Intercom(20) = %+v, %v", v, err)
 	}
-	if err := s.RecordHeartbeat(ctx, 20, t0); err != nil {
+	if _, err := s.RecordHeartbeat(ctx, 20, t0); err != nil {
 		t.Fatal(err)
 	}
 	v, _ = s.Intercom(ctx, viewer, 20)
@@ -386,4 +396,139 @@ func testDeleteUserCascades(t *testing.T, s intercom.Store) {
 	wantCode(t, err, intercom.ENOTFOUND)
 	// The login is free again.
 	mustUser(t, s, "frank")
+}
+
+func testCalls(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	alice, bob, carol := mustUser(t, s, "alice"), mustUser(t, s, "bob"), mustUser(t, s, "carol")
+	cam, err := s.CreateCamera(ctx, intercom.Camera{ID: 833, Status: "active", Type: "t", CreatedAt: t0, PrettyName: "p", UserStatus: "active", Name: "n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustIntercom(t, s, 180, &cam.ID)
+	mustIntercom(t, s, 181, nil)
+	for _, m := range []intercom.Membership{
+		{UserID: alice.ID, IntercomID: 180, Flat: ptr(int64(15)), Title: "Home", Status: intercom.StatusConfirmed},
+		{UserID: bob.ID, IntercomID: 180, Flat: ptr(int64(15)), Title: "Bob's", Status: intercom.StatusKeyConfirmed},
+		{UserID: carol.ID, IntercomID: 180, Flat: ptr(int64(16)), Title: "Carol's", Status: intercom.StatusConfirmed},
+	} {
+		if _, _, err := s.PutMembership(ctx, m, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	phone, tablet := mustToken(t, s, alice.ID, "phone"), mustToken(t, s, alice.ID, "tablet")
+	mustToken(t, s, bob.ID, "bob-phone")
+	mustToken(t, s, carol.ID, "carol-phone")
+	if err := s.RevokeAccessToken(ctx, tablet.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	tt := parseTimetable(t, `{"days":[{"type":"same_every_day","from":"08:00Z","to":"09:00Z"}]}`)
+	if _, err := s.UpdateIntercom(ctx, intercom.Viewer{UserID: alice.ID, DeviceID: phone.DeviceID}, 180,
+		intercom.IntercomUpdate{IsEnabled: ptr(false), Timetable: &tt}, t0); err != nil {
+		t.Fatal(err)
+	}
+
+	cands, err := s.RingCandidates(ctx, 180, ptr(int64(15)), t0)
+	if err != nil || len(cands) != 3 {
+		t.Fatalf("RingCandidates(flat 15) = %+v, %v; want alice's two devices and bob's", cands, err)
+	}
+	byUUID := map[string]intercom.RingCandidate{}
+	for _, c := range cands {
+		byUUID[c.UUID] = c
+	}
+	if c := byUUID["phone"]; c.Settings.IsEnabled || len(c.Settings.Timetable.Days) != 1 || len(c.Tokens) != 1 || c.Tokens[0] != phone.PublicID || c.MemberStatus != "confirmed" {
+		t.Errorf("phone candidate %+v", c)
+	}
+	if c := byUUID["tablet"]; len(c.Tokens) != 0 || !c.Settings.IsEnabled {
+		t.Errorf("tablet (revoked token) candidate %+v", c)
+	}
+	if c := byUUID["bob-phone"]; c.MemberStatus != "key_confirmed" {
+		t.Errorf("bob candidate %+v", c)
+	}
+	if all, _ := s.RingCandidates(ctx, 180, nil, t0); len(all) != 4 {
+		t.Errorf("RingCandidates(no flat) = %d, want 4", len(all))
+	}
+	if late, _ := s.RingCandidates(ctx, 180, ptr(int64(15)), t0.Add(2*time.Hour)); len(late) != 3 || len(late[0].Tokens)+len(late[1].Tokens)+len(late[2].Tokens) != 0 {
+		t.Errorf("tokens past their expiry are still live: %+v", late)
+	}
+
+	devices := []intercom.CallDevice{
+		{DeviceID: phone.DeviceID, UserID: alice.ID, UUID: "phone", Client: "ios", Channels: []string{"ws"}, Tokens: []string{phone.PublicID}},
+		{DeviceID: 999, UserID: bob.ID, UUID: "bob-phone", Client: "ios", Reason: intercom.SkipNotConfirmed},
+	}
+	c, err := s.CreateCall(ctx, intercom.NewCall(180, ptr(int64(15)), devices, t0))
+	if err != nil || c.ID == 0 || c.Status != intercom.CallRing {
+		t.Fatalf("CreateCall = %+v, %v", c, err)
+	}
+	got, err := s.Call(ctx, c.ID)
+	if err != nil || len(got.Devices) != 2 || got.Devices[0].Channels[0] != "ws" || got.Devices[1].Reason != "not_confirmed" || *got.Flat != 15 {
+		t.Fatalf("Call = %+v, %v", got, err)
+	}
+	if ringing, _ := s.RingingCalls(ctx); len(ringing) != 1 || !ringing[c.ID].Equal(t0) {
+		t.Errorf("RingingCalls = %v", ringing)
+	}
+	// A failing transition saves nothing.
+	_, err = s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { c.Status = "bogus"; return intercom.ErrNotFound })
+	wantCode(t, err, intercom.ENOTFOUND)
+	upd, err := s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { return c.Decline(phone.DeviceID, t0.Add(time.Second)) })
+	if err != nil || upd.Status != intercom.CallMissed {
+		t.Fatalf("decline of the only rung device: %+v, %v", upd, err)
+	}
+	got, _ = s.Call(ctx, c.ID)
+	if got.Status != intercom.CallMissed || got.Devices[0].DeclinedAt == nil || got.EndedAt == nil {
+		t.Errorf("after decline: %+v", got)
+	}
+	_, err = s.UpdateCall(ctx, 4242, func(*intercom.Call) error { return nil })
+	wantCode(t, err, intercom.ENOTFOUND)
+
+	// An answered call on the other intercom, without a camera.
+	c2, err := s.CreateCall(ctx, intercom.NewCall(181, nil, devices[:1], t0.Add(time.Minute)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateCall(ctx, c2.ID, func(c *intercom.Call) error { return c.Answer(phone.DeviceID, t0.Add(61*time.Second)) }); err != nil {
+		t.Fatal(err)
+	}
+	// History: newest first, per account, filtered.
+	views, total, err := s.CallsOf(ctx, alice.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10})
+	if err != nil || total != 2 || len(views) != 2 || views[0].Call.ID != c2.ID || views[0].Call.Status != "answered" || views[1].Intercom.Membership.Title != "Home" {
+		t.Fatalf("CallsOf = %+v, %d, %v", views, total, err)
+	}
+	if views[1].Intercom.Camera == nil || views[1].Intercom.Camera.ID != 833 || views[0].Intercom.Camera != nil {
+		t.Errorf("cameras of the calls' intercoms: %+v / %+v", views[1].Intercom.Camera, views[0].Intercom.Camera)
+	}
+	for _, tc := range []struct {
+		f    intercom.CallFilter
+		want int
+	}{
+		{intercom.CallFilter{IntercomID: 180}, 1},
+		{intercom.CallFilter{CameraID: 833}, 1},
+		{intercom.CallFilter{Statuses: []string{"missed"}}, 1},
+		{intercom.CallFilter{Statuses: []string{"answered", "ended"}}, 1},
+		{intercom.CallFilter{IntercomID: 181, Statuses: []string{"missed"}}, 0},
+	} {
+		if _, n, err := s.CallsOf(ctx, alice.ID, tc.f, intercom.Page{Page: 1, PerPage: 10}); err != nil || n != tc.want {
+			t.Errorf("CallsOf(%+v) total %d, %v; want %d", tc.f, n, err, tc.want)
+		}
+	}
+	if _, n, _ := s.CallsOf(ctx, bob.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 1 {
+		t.Errorf("bob (skipped on the first call) sees %d calls, want 1", n)
+	}
+	if _, n, _ := s.CallsOf(ctx, carol.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 0 {
+		t.Errorf("carol sees %d calls, want 0", n)
+	}
+	if cv, err := s.CallOf(ctx, bob.ID, c.ID); err != nil || cv.Intercom.Membership.Title != "Bob's" {
+		t.Errorf("CallOf(bob) = %+v, %v", cv, err)
+	}
+	_, err = s.CallOf(ctx, carol.ID, c.ID)
+	wantCode(t, err, intercom.ENOTFOUND)
+	if members, err := s.IntercomMembers(ctx, 180); err != nil || len(members) != 3 {
+		t.Errorf("IntercomMembers = %v, %v", members, err)
+	}
+	ic, err := s.IntercomBySecretHash(ctx, []byte("secret-180"))
+	if err != nil || ic.ID != 180 {
+		t.Errorf("IntercomBySecretHash = %+v, %v", ic, err)
+	}
+	_, err = s.IntercomBySecretHash(ctx, []byte("nope"))
+	wantCode(t, err, intercom.ENOTFOUND)
 }

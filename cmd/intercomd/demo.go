@@ -63,7 +63,7 @@ func provisionDemo(ctx context.Context, store intercom.Store, publicURL string, 
 	} else if err != nil {
 		return err
 	}
-	if err := store.RecordHeartbeat(ctx, demoIntercom, now); err != nil {
+	if _, err := store.RecordHeartbeat(ctx, demoIntercom, now); err != nil {
 		return err
 	}
 	go func() { // the demo intercom stays online

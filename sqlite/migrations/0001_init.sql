@@ -86,7 +86,7 @@ CREATE TABLE device_settings (
 	device_id   INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
 	intercom_id INTEGER NOT NULL REFERENCES intercoms (id) ON DELETE CASCADE,
 	is_enabled  INTEGER NOT NULL,
-	timetable   TEXT    NOT NULL,
+	timetable   BLOB    NOT NULL, -- intercom.Timetable.MarshalBinary
 	updated_at  INTEGER NOT NULL,
 	PRIMARY KEY (device_id, intercom_id)
 );

@@ -1,0 +1,221 @@
+package intercom
+
+import (
+	"time"
+)
+
+// Call statuses, exactly as the apps decode them.
+const (
+	CallRing     = "ring"
+	CallAnswered = "answered"
+	CallEnded    = "ended"
+	CallMissed   = "missed"
+)
+
+// Reasons a device of a member was not rung.
+const (
+	SkipDisabled         = "disabled"
+	SkipOutsideTimetable = "outside_timetable"
+	SkipNotConfirmed     = "not_confirmed"
+	SkipNoChannel        = "no_channel"
+)
+
+// Reasons sent with intercom_cancel.
+const (
+	CancelAnsweredElsewhere = "answered_elsewhere"
+	CancelTimeout           = "timeout"
+	CancelHangup            = "hangup"
+	CancelDeclined          = "declined"
+)
+
+// Channels a call is delivered on.
+const (
+	ChannelWS = "ws"
+)
+
+// Call is one visitor's ring at an intercom and what became of it.
+type Call struct {
+	ID         int64
+	IntercomID int64
+	Flat       *int64
+	Status     string
+	CreatedAt  time.Time
+	StartedAt  *time.Time
+	EndedAt    *time.Time
+	AnsweredBy *int64 // device id
+	Devices    []CallDevice
+}
+
+// CallDevice is a device a call concerned: rung (Channels set) or skipped
+// (Reason set).
+type CallDevice struct {
+	DeviceID   int64
+	UserID     int64
+	UUID       string
+	Client     string
+	Channels   []string // how it was rung; empty when skipped
+	Reason     string   // why it was skipped; empty when rung
+	Tokens     []string // public ids of its live tokens at ring time: its event channels
+	DeclinedAt *time.Time
+}
+
+// Rung reports whether the device was rung.
+func (d CallDevice) Rung() bool { return d.Reason == "" }
+
+// device returns the call's record of a device that was rung.
+func (c *Call) rung(deviceID int64) *CallDevice {
+	for i := range c.Devices {
+		if d := &c.Devices[i]; d.DeviceID == deviceID && d.Rung() {
+			return d
+		}
+	}
+	return nil
+}
+
+// Concerns reports whether the call concerned any device of account userID.
+func (c *Call) Concerns(userID int64) bool {
+	for _, d := range c.Devices {
+		if d.UserID == userID {
+			return true
+		}
+	}
+	return false
+}
+
+// Users lists the accounts the call concerned, each once.
+func (c *Call) Users() []int64 {
+	var out []int64
+	seen := map[int64]bool{}
+	for _, d := range c.Devices {
+		if !seen[d.UserID] {
+			seen[d.UserID] = true
+			out = append(out, d.UserID)
+		}
+	}
+	return out
+}
+
+// Ringing lists the rung devices that have not declined.
+func (c *Call) Ringing() []CallDevice {
+	var out []CallDevice
+	for _, d := range c.Devices {
+		if d.Rung() && d.DeclinedAt == nil {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// The transitions of a call. Each returns ErrNotFound when it does not apply:
+// to the apps, a call they may not act on does not exist (API.md §3).
+
+// Answer: the first rung device to answer a ringing call takes it.
+func (c *Call) Answer(deviceID int64, at time.Time) error {
+	d := c.rung(deviceID)
+	if c.Status != CallRing || d == nil || d.DeclinedAt != nil {
+		return ErrNotFound
+	}
+	c.Status, c.StartedAt, c.AnsweredBy = CallAnswered, &at, &deviceID
+	return nil
+}
+
+// Decline: a rung device stops ringing; the others go on. When every rung
+// device has declined the call is missed.
+func (c *Call) Decline(deviceID int64, at time.Time) error {
+	d := c.rung(deviceID)
+	if c.Status != CallRing || d == nil || d.DeclinedAt != nil {
+		return ErrNotFound
+	}
+	d.DeclinedAt = &at
+	if len(c.Ringing()) == 0 {
+		c.Status, c.EndedAt = CallMissed, &at
+	}
+	return nil
+}
+
+// HangUp: the device that answered ends the conversation.
+func (c *Call) HangUp(deviceID int64, at time.Time) error {
+	if c.Status != CallAnswered || c.AnsweredBy == nil || *c.AnsweredBy != deviceID {
+		return ErrNotFound
+	}
+	c.Status, c.EndedAt = CallEnded, &at
+	return nil
+}
+
+// VisitorLeft: the visitor hung up at the intercom. A ringing call is
+// missed; a conversation ends.
+func (c *Call) VisitorLeft(at time.Time) error {
+	switch c.Status {
+	case CallRing:
+		c.Status = CallMissed
+	case CallAnswered:
+		c.Status = CallEnded
+	default:
+		return ErrNotFound
+	}
+	c.EndedAt = &at
+	return nil
+}
+
+// TimeOut: a call still ringing when its time is up is missed.
+func (c *Call) TimeOut(at time.Time) error {
+	if c.Status != CallRing {
+		return ErrNotFound
+	}
+	c.Status, c.EndedAt = CallMissed, &at
+	return nil
+}
+
+// RingCandidate is a device of a member of an intercom, as the ring decision
+// needs it.
+type RingCandidate struct {
+	DeviceID     int64
+	UserID       int64
+	UUID         string
+	Client       string
+	MemberStatus string
+	Settings     DeviceSettings
+	Tokens       []string // public ids of its live tokens; none: not a candidate at all
+}
+
+// Decide sorts the candidates of a ring at instant at into the devices that
+// ring and those skipped, with the reason. channels says how a device can be
+// reached now; a device no channel reaches is skipped. Devices without a live
+// token are neither.
+func Decide(candidates []RingCandidate, at time.Time, channels func(RingCandidate) []string) []CallDevice {
+	out := make([]CallDevice, 0, len(candidates))
+	for _, c := range candidates {
+		if len(c.Tokens) == 0 {
+			continue
+		}
+		d := CallDevice{DeviceID: c.DeviceID, UserID: c.UserID, UUID: c.UUID, Client: c.Client, Tokens: c.Tokens}
+		switch {
+		case c.MemberStatus != StatusConfirmed:
+			d.Reason = SkipNotConfirmed
+		case !c.Settings.IsEnabled:
+			d.Reason = SkipDisabled
+		case !c.Settings.Timetable.Admits(at):
+			d.Reason = SkipOutsideTimetable
+		default:
+			if d.Channels = channels(c); len(d.Channels) == 0 {
+				d.Reason = SkipNoChannel
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// NewCall makes a call from a ring decision: ringing when some device rings,
+// missed at once when none does.
+func NewCall(intercomID int64, flat *int64, devices []CallDevice, at time.Time) Call {
+	c := Call{IntercomID: intercomID, Flat: flat, Status: CallMissed, CreatedAt: at, Devices: devices}
+	for _, d := range devices {
+		if d.Rung() {
+			c.Status = CallRing
+			return c
+		}
+	}
+	c.EndedAt = &at
+	return c
+}

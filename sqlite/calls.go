@@ -1,0 +1,253 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"intercom"
+)
+
+// RingCandidates lists the devices of the members of an intercom.
+func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]intercom.RingCandidate, error) {
+	rows, err := db.reader(ctx).Query(`SELECT d.id, d.user_id, d.uuid, d.client, m.status, s.is_enabled, s.timetable,
+			(SELECT group_concat(t.public_id) FROM access_tokens t
+				WHERE t.device_id = d.id AND t.revoked_at IS NULL AND t.expires_at > ?3)
+		FROM memberships m
+		JOIN devices d ON d.user_id = m.user_id
+		LEFT JOIN device_settings s ON s.device_id = d.id AND s.intercom_id = m.intercom_id
+		WHERE m.intercom_id = ?1 AND (?2 IS NULL OR m.flat = ?2)
+		ORDER BY d.id`, intercomID, flat, micros(at))
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []intercom.RingCandidate
+	for rows.Next() {
+		var c intercom.RingCandidate
+		var enabled sql.NullInt64
+		var timetable []byte
+		var tokens sql.NullString
+		if err := rows.Scan(&c.DeviceID, &c.UserID, &c.UUID, &c.Client, &c.MemberStatus, &enabled, &timetable, &tokens); err != nil {
+			return nil, wrap(err)
+		}
+		c.Settings = intercom.DefaultDeviceSettings
+		if enabled.Valid {
+			c.Settings.IsEnabled = enabled.Int64 != 0
+			if err := c.Settings.Timetable.UnmarshalBinary(timetable); err != nil {
+				return nil, err
+			}
+		}
+		if tokens.Valid && tokens.String != "" {
+			c.Tokens = strings.Split(tokens.String, ",")
+		}
+		out = append(out, c)
+	}
+	return out, wrap(rows.Err())
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// CreateCall records a call with the devices it concerned.
+func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, error) {
+	err := db.update(ctx, func(q querier) error {
+		if err := q.QueryRow(`INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.IntercomID, c.Flat, c.Status, micros(c.CreatedAt),
+			nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy).Scan(&c.ID); err != nil {
+			return err
+		}
+		for _, d := range c.Devices {
+			if _, err := q.Exec(`INSERT INTO call_devices (call_id, device_id, user_id, uuid, client, channels, reason, tokens, declined_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, d.DeviceID, d.UserID, d.UUID, d.Client, strings.Join(d.Channels, ","),
+				d.Reason, strings.Join(d.Tokens, ","), nullMicros(d.DeclinedAt)); err != nil {
+				return err
+			}
+		}
+		for _, u := range c.Users() {
+			if _, err := q.Exec(`INSERT INTO call_accounts (user_id, call_id) VALUES (?, ?)`, u, c.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return c, err
+}
+
+const callColumns = `c.id, c.intercom_id, c.flat, c.status, c.created_at, c.started_at, c.ended_at, c.answered_by`
+
+type callScan struct {
+	flat, started, ended, answeredBy sql.NullInt64
+	created                          int64
+}
+
+func (s *callScan) dest(c *intercom.Call) []any {
+	return []any{&c.ID, &c.IntercomID, &s.flat, &c.Status, &s.created, &s.started, &s.ended, &s.answeredBy}
+}
+
+func (s *callScan) fill(c *intercom.Call) {
+	c.Flat, c.CreatedAt, c.StartedAt, c.EndedAt = nullInt(s.flat), fromMicros(s.created), fromNullMicros(s.started), fromNullMicros(s.ended)
+	c.AnsweredBy = nullInt(s.answeredBy)
+}
+
+func loadCall(q querier, id int64) (intercom.Call, error) {
+	var c intercom.Call
+	var s callScan
+	if err := q.QueryRow(`SELECT `+callColumns+` FROM calls c WHERE c.id = ?`, id).Scan(s.dest(&c)...); err != nil {
+		return c, err
+	}
+	s.fill(&c)
+	rows, err := q.Query(`SELECT device_id, user_id, uuid, client, channels, reason, tokens, declined_at
+		FROM call_devices WHERE call_id = ? ORDER BY device_id`, id)
+	if err != nil {
+		return c, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d intercom.CallDevice
+		var channels, tokens string
+		var declined sql.NullInt64
+		if err := rows.Scan(&d.DeviceID, &d.UserID, &d.UUID, &d.Client, &channels, &d.Reason, &tokens, &declined); err != nil {
+			return c, err
+		}
+		d.Channels, d.Tokens, d.DeclinedAt = splitList(channels), splitList(tokens), fromNullMicros(declined)
+		c.Devices = append(c.Devices, d)
+	}
+	return c, rows.Err()
+}
+
+// Call returns a call with its devices.
+func (db *DB) Call(ctx context.Context, id int64) (intercom.Call, error) {
+	c, err := loadCall(db.reader(ctx), id)
+	return c, wrap(err)
+}
+
+// UpdateCall runs fn on the call and saves what it changed, in one transaction.
+func (db *DB) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) error) (intercom.Call, error) {
+	var c intercom.Call
+	err := db.update(ctx, func(q querier) error {
+		var err error
+		if c, err = loadCall(q, id); err != nil {
+			return err
+		}
+		declined := make(map[int64]*time.Time, len(c.Devices))
+		for _, d := range c.Devices {
+			declined[d.DeviceID] = d.DeclinedAt
+		}
+		if err := fn(&c); err != nil {
+			return err
+		}
+		if _, err := q.Exec(`UPDATE calls SET status = ?, started_at = ?, ended_at = ?, answered_by = ? WHERE id = ?`,
+			c.Status, nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy, c.ID); err != nil {
+			return err
+		}
+		for _, d := range c.Devices {
+			if was := declined[d.DeviceID]; (was == nil) != (d.DeclinedAt == nil) {
+				if _, err := q.Exec(`UPDATE call_devices SET declined_at = ? WHERE call_id = ? AND device_id = ?`,
+					nullMicros(d.DeclinedAt), c.ID, d.DeviceID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return c, err
+}
+
+// RingingCalls lists the calls still ringing.
+func (db *DB) RingingCalls(ctx context.Context) (map[int64]time.Time, error) {
+	rows, err := db.reader(ctx).Query(`SELECT id, created_at FROM calls WHERE status = 'ring'`)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	out := map[int64]time.Time{}
+	for rows.Next() {
+		var id, at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, wrap(err)
+		}
+		out[id] = fromMicros(at)
+	}
+	return out, wrap(rows.Err())
+}
+
+// callViewQuery selects the columns of viewQuery (the membership as the
+// account has it now, if it still does; no device settings), then the call's.
+const callViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
+		i.last_heartbeat_at, i.created_at,
+		a.user_id, m.flat, coalesce(m.title, i.address), coalesce(m.status, 'confirmed'), m.created_at, m.updated_at,
+		NULL, NULL,
+		cam.id, cam.group_id, cam.status, cam.type, cam.start_at, cam.created_at, cam.billing_id, cam.pretty_name,
+		cam.lat, cam.lng, cam.azimuth, cam.is_archive_recording, cam.is_bridge, cam.user_status, cam.name,
+		f.user_id IS NOT NULL, ` + callColumns + `
+	FROM call_accounts a
+	JOIN calls c ON c.id = a.call_id
+	JOIN intercoms i ON i.id = c.intercom_id
+	LEFT JOIN memberships m ON m.user_id = a.user_id AND m.intercom_id = c.intercom_id
+	LEFT JOIN cameras cam ON cam.id = i.camera_id
+	LEFT JOIN camera_favorites f ON f.camera_id = cam.id AND f.user_id = a.user_id
+	WHERE a.user_id = ?1`
+
+func scanCallView(row scanner) (intercom.CallView, error) {
+	var cv intercom.CallView
+	var s callScan
+	v, err := scanView(row, s.dest(&cv.Call)...)
+	s.fill(&cv.Call)
+	cv.Intercom = v
+	return cv, err
+}
+
+// CallsOf lists the account's calls, newest first.
+func (db *DB) CallsOf(ctx context.Context, userID int64, f intercom.CallFilter, p intercom.Page) ([]intercom.CallView, int, error) {
+	where, args := ``, []any{userID}
+	if f.IntercomID != 0 {
+		args = append(args, f.IntercomID)
+		where += ` AND c.intercom_id = ?` + itoa(len(args))
+	}
+	if f.CameraID != 0 {
+		args = append(args, f.CameraID)
+		where += ` AND i.camera_id = ?` + itoa(len(args))
+	}
+	if len(f.Statuses) > 0 {
+		marks := make([]string, len(f.Statuses))
+		for i, st := range f.Statuses {
+			args = append(args, st)
+			marks[i] = "?" + itoa(len(args))
+		}
+		where += ` AND c.status IN (` + strings.Join(marks, ",") + `)`
+	}
+	q := db.reader(ctx)
+	var total int
+	if err := q.QueryRow(`SELECT count(*) FROM call_accounts a JOIN calls c ON c.id = a.call_id
+		JOIN intercoms i ON i.id = c.intercom_id WHERE a.user_id = ?1`+where, args...).Scan(&total); err != nil {
+		return nil, 0, wrap(err)
+	}
+	n := len(args)
+	rows, err := q.Query(callViewQuery+where+` ORDER BY c.id DESC LIMIT ?`+itoa(n+1)+` OFFSET ?`+itoa(n+2),
+		append(args, p.PerPage, p.Offset())...)
+	if err != nil {
+		return nil, 0, wrap(err)
+	}
+	defer rows.Close()
+	out := []intercom.CallView{}
+	for rows.Next() {
+		cv, err := scanCallView(rows)
+		if err != nil {
+			return nil, 0, wrap(err)
+		}
+		out = append(out, cv)
+	}
+	return out, total, wrap(rows.Err())
+}
+
+// CallOf returns one of the account's calls.
+func (db *DB) CallOf(ctx context.Context, userID, id int64) (intercom.CallView, error) {
+	cv, err := scanCallView(db.reader(ctx).QueryRow(callViewQuery+` AND c.id = ?2`, userID, id))
+	return cv, wrap(err)
+}
