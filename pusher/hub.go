@@ -1,0 +1,207 @@
+// Package pusher is a server for the Pusher Channels protocol (versions 5 to
+// 7) over WebSocket, enough for stock Pusher clients (pusher-js, pusher-java,
+// pusher-swift) to receive intercomd's events: connection, private-channel
+// subscription signed with the app secret, ping/pong, errors. The WebSocket
+// itself is github.com/coder/websocket; the Pusher framing is here.
+package pusher
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Limits of one socket.
+const (
+	MaxMessage       = 10 << 10 // largest client message, as Pusher's own servers allow
+	MaxQueue         = 256      // events waiting to be written before the socket is dropped as too slow
+	MaxSubscriptions = 100
+	ActivityTimeout  = 120 * time.Second // told to clients; silence longer than this plus grace closes the socket
+	writeTimeout     = 10 * time.Second
+	activityGrace    = 30 * time.Second
+)
+
+// Hub holds the sockets and their channels.
+type Hub struct {
+	key    string
+	secret []byte
+	log    *slog.Logger
+
+	mu       sync.RWMutex
+	channels map[string]map[*socket]struct{}
+	sockets  map[*socket]struct{}
+	closed   bool
+
+	open     atomic.Int64
+	dropped  atomic.Int64 // slow consumers dropped
+}
+
+// New returns a Hub for the app key and secret.
+func New(key, secret string, log *slog.Logger) *Hub {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{key: key, secret: []byte(secret), log: log,
+		channels: map[string]map[*socket]struct{}{}, sockets: map[*socket]struct{}{}}
+}
+
+// Key is the app key clients connect with.
+func (h *Hub) Key() string { return h.key }
+
+// Sign returns the auth string a client sends to subscribe socketID to a
+// private channel: "<key>:<hex HMAC-SHA256(secret, socket_id:channel)>".
+func (h *Hub) Sign(socketID, channel string) string {
+	m := hmac.New(sha256.New, h.secret)
+	m.Write([]byte(socketID + ":" + channel))
+	return h.key + ":" + hex.EncodeToString(m.Sum(nil))
+}
+
+func (h *Hub) validAuth(socketID, channel, auth string) bool {
+	return hmac.Equal([]byte(auth), []byte(h.Sign(socketID, channel)))
+}
+
+// Open is the number of open sockets.
+func (h *Hub) Open() int64 { return h.open.Load() }
+
+// Dropped is the number of sockets closed for not reading their events.
+func (h *Hub) Dropped() int64 { return h.dropped.Load() }
+
+// Subscribed reports whether a socket is subscribed to channel.
+func (h *Hub) Subscribed(channel string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.channels[channel]) > 0
+}
+
+// frame is a server-to-client Pusher message. Data is a JSON string holding
+// JSON, as the protocol wants for events.
+type frame struct {
+	Event   string `json:"event"`
+	Channel string `json:"channel,omitempty"`
+	Data    any    `json:"data"`
+}
+
+func encodeFrame(f frame) []byte {
+	b, err := json.Marshal(f)
+	if err != nil {
+		panic(err) // only our own types are encoded
+	}
+	return b
+}
+
+// Publish sends an event to every socket subscribed to channel but the one
+// whose socket id is except. data is the event's JSON payload. It never
+// blocks: a socket whose queue is full is dropped. It returns how many
+// sockets the event was queued for.
+func (h *Hub) Publish(channel, event string, data []byte, except string) int {
+	h.mu.RLock()
+	subs := h.channels[channel]
+	targets := make([]*socket, 0, len(subs))
+	for s := range subs {
+		if s.id != except {
+			targets = append(targets, s)
+		}
+	}
+	h.mu.RUnlock()
+	if len(targets) == 0 {
+		return 0
+	}
+	msg := encodeFrame(frame{Event: event, Channel: channel, Data: string(data)})
+	for _, s := range targets {
+		s.send(msg)
+	}
+	return len(targets)
+}
+
+// Close ends every socket, telling clients to reconnect (4200), and refuses
+// new ones.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	socks := make([]*socket, 0, len(h.sockets))
+	for s := range h.sockets {
+		socks = append(socks, s)
+	}
+	h.mu.Unlock()
+	for _, s := range socks {
+		s.close(4200, "server shutting down")
+	}
+}
+
+func (h *Hub) add(s *socket) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.sockets[s] = struct{}{}
+	h.open.Add(1)
+	return true
+}
+
+func (h *Hub) remove(s *socket) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.sockets[s]; !ok {
+		return
+	}
+	delete(h.sockets, s)
+	h.open.Add(-1)
+	for ch := range s.subs {
+		h.unsubscribeLocked(s, ch)
+	}
+}
+
+func (h *Hub) subscribe(s *socket, channel string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.sockets[s]; !ok {
+		return false
+	}
+	if _, ok := s.subs[channel]; !ok && len(s.subs) >= MaxSubscriptions {
+		return false
+	}
+	subs := h.channels[channel]
+	if subs == nil {
+		subs = map[*socket]struct{}{}
+		h.channels[channel] = subs
+	}
+	subs[s] = struct{}{}
+	if s.subs == nil {
+		s.subs = map[string]struct{}{}
+	}
+	s.subs[channel] = struct{}{}
+	return true
+}
+
+func (h *Hub) unsubscribe(s *socket, channel string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.unsubscribeLocked(s, channel)
+}
+
+func (h *Hub) unsubscribeLocked(s *socket, channel string) {
+	if subs := h.channels[channel]; subs != nil {
+		delete(subs, s)
+		if len(subs) == 0 {
+			delete(h.channels, channel)
+		}
+	}
+	delete(s.subs, channel)
+}
+
+// newSocketID makes a Pusher socket id: two decimal numbers joined by a dot.
+func newSocketID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%d.%d", binary.BigEndian.Uint32(b[:4]), binary.BigEndian.Uint32(b[4:]))
+}
+

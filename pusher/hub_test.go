@@ -1,0 +1,286 @@
+package pusher_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"intercom/pusher"
+)
+
+func newServer(t *testing.T) (*pusher.Hub, *httptest.Server) {
+	t.Helper()
+	hub := pusher.New("app-key", "app-secret", nil)
+	mux := http.NewServeMux()
+	mux.Handle("GET /app/{key}", hub)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() { hub.Close(); srv.Close() })
+	return hub, srv
+}
+
+type client struct {
+	t        *testing.T
+	conn     *websocket.Conn
+	socketID string
+}
+
+type message struct {
+	Event   string          `json:"event"`
+	Channel string          `json:"channel"`
+	Data    json.RawMessage `json:"data"`
+}
+
+func dial(t *testing.T, srv *httptest.Server, path string) *client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	return &client{t: t, conn: conn}
+}
+
+func connect(t *testing.T, srv *httptest.Server) *client {
+	t.Helper()
+	c := dial(t, srv, "/app/app-key?protocol=7&client=js&version=8.4.0")
+	m := c.read()
+	if m.Event != "pusher:connection_established" {
+		t.Fatalf("first message %+v", m)
+	}
+	var s string
+	json.Unmarshal(m.Data, &s)
+	var est struct {
+		SocketID        string `json:"socket_id"`
+		ActivityTimeout int    `json:"activity_timeout"`
+	}
+	if err := json.Unmarshal([]byte(s), &est); err != nil || est.SocketID == "" || est.ActivityTimeout != 120 {
+		t.Fatalf("connection_established data %s: %v", m.Data, err)
+	}
+	c.socketID = est.SocketID
+	return c
+}
+
+func (c *client) read() message {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(c.t.Context(), 5*time.Second)
+	defer cancel()
+	_, b, err := c.conn.Read(ctx)
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	var m message
+	if err := json.Unmarshal(b, &m); err != nil {
+		c.t.Fatalf("%s: %v", b, err)
+	}
+	return m
+}
+
+func (c *client) write(s string) {
+	c.t.Helper()
+	if err := c.conn.Write(c.t.Context(), websocket.MessageText, []byte(s)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *client) subscribe(hub *pusher.Hub, channel string) message {
+	c.t.Helper()
+	auth := hub.Sign(c.socketID, channel)
+	c.write(`{"event":"pusher:subscribe","data":{"channel":"` + channel + `","auth":"` + auth + `"}}`)
+	return c.read()
+}
+
+func TestConnectSubscribePublish(t *testing.T) {
+	hub, srv := newServer(t)
+	a, b := connect(t, srv), connect(t, srv)
+	if a.socketID == b.socketID {
+		t.Fatal("two sockets share an id")
+	}
+	if m := a.subscribe(hub, "private-user.13"); m.Event != "pusher_internal:subscription_succeeded" || m.Channel != "private-user.13" {
+		t.Fatalf("subscribe: %+v", m)
+	}
+	if m := b.subscribe(hub, "private-user.13"); m.Event != "pusher_internal:subscription_succeeded" {
+		t.Fatalf("subscribe: %+v", m)
+	}
+	if !hub.Subscribed("private-user.13") || hub.Subscribed("private-user.14") {
+		t.Fatal("Subscribed is wrong")
+	}
+	// Excluding b's socket (X-Socket-ID): only a gets it.
+	if n := hub.Publish("private-user.13", "App\\Event", []byte(`{"type":"x","n":1}`), b.socketID); n != 1 {
+		t.Fatalf("queued for %d sockets", n)
+	}
+	hub.Publish("private-user.13", "App\\Event", []byte(`{"type":"x","n":2}`), "")
+	for _, tc := range []struct {
+		c    *client
+		want string
+	}{{a, "1"}, {a, "2"}, {b, "2"}} {
+		m := tc.c.read()
+		var s string
+		json.Unmarshal(m.Data, &s)
+		if m.Event != "App\\Event" || m.Channel != "private-user.13" || !strings.Contains(s, `"n":`+tc.want) {
+			t.Errorf("got %+v (%s), want n=%s", m, s, tc.want)
+		}
+	}
+	// Ping, pong.
+	a.write(`{"event":"pusher:ping","data":{}}`)
+	if m := a.read(); m.Event != "pusher:pong" {
+		t.Errorf("ping answered with %+v", m)
+	}
+	// Unsubscribe.
+	a.write(`{"event":"pusher:unsubscribe","data":{"channel":"private-user.13"}}`)
+	a.write(`{"event":"pusher:ping","data":{}}`)
+	a.read() // the pong: the unsubscribe was handled before it
+	if n := hub.Publish("private-user.13", "e", []byte(`{}`), b.socketID); n != 0 {
+		t.Errorf("unsubscribed socket still receives (%d)", n)
+	}
+	if hub.Open() != 2 {
+		t.Errorf("Open = %d", hub.Open())
+	}
+}
+
+func TestSubscribeRejected(t *testing.T) {
+	hub, srv := newServer(t)
+	a, b := connect(t, srv), connect(t, srv)
+	// A signature made for another socket, another channel, or none.
+	for _, auth := range []string{hub.Sign(b.socketID, "private-user.1"), hub.Sign(a.socketID, "private-user.2"), "", "app-key:00"} {
+		a.write(`{"event":"pusher:subscribe","data":{"channel":"private-user.1","auth":"` + auth + `"}}`)
+		m := a.read()
+		if m.Event != "pusher:subscription_error" || m.Channel != "private-user.1" {
+			t.Errorf("auth %q: %+v", auth, m)
+		}
+	}
+	a.write(`{"event":"pusher:subscribe","data":{"channel":"public-news"}}`)
+	if m := a.read(); m.Event != "pusher:subscription_error" {
+		t.Errorf("public channel: %+v", m)
+	}
+	if hub.Subscribed("private-user.1") {
+		t.Fatal("a rejected subscription took effect")
+	}
+	// Protocol 5 clients may send data as a JSON string.
+	auth := hub.Sign(a.socketID, "private-token.abc")
+	a.write(`{"event":"pusher:subscribe","data":"{\"channel\":\"private-token.abc\",\"auth\":\"` + auth + `\"}"}`)
+	if m := a.read(); m.Event != "pusher_internal:subscription_succeeded" {
+		t.Errorf("string data: %+v", m)
+	}
+}
+
+func TestMalformedMessages(t *testing.T) {
+	_, srv := newServer(t)
+	a := connect(t, srv)
+	for _, msg := range []string{`not json`, `{}`, `{"event":"client-hello","channel":"private-user.1","data":{}}`,
+		`{"event":"pusher:subscribe","data":{"channel":"bad channel!"}}`, `{"event":"whatever"}`, `[1,2]`} {
+		a.write(msg)
+		m := a.read()
+		if m.Event != "pusher:error" && m.Event != "pusher:subscription_error" {
+			t.Errorf("%s → %+v", msg, m)
+		}
+	}
+	if err := a.conn.Write(t.Context(), websocket.MessageBinary, []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if m := a.read(); m.Event != "pusher:error" {
+		t.Errorf("binary → %+v", m)
+	}
+	// Still serving.
+	a.write(`{"event":"pusher:ping"}`)
+	if m := a.read(); m.Event != "pusher:pong" {
+		t.Errorf("after garbage: %+v", m)
+	}
+	// Over the size limit: the socket is closed; the server goes on.
+	a.write(`{"event":"pusher:ping","data":"` + strings.Repeat("x", pusher.MaxMessage) + `"}`)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, _, err := a.conn.Read(ctx); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+		t.Errorf("oversized message: %v", err)
+	}
+	connect(t, srv)
+}
+
+func TestConnectRefused(t *testing.T) {
+	_, srv := newServer(t)
+	for path, code := range map[string]websocket.StatusCode{
+		"/app/wrong-key?protocol=7": 4001,
+		"/app/app-key":              4008,
+		"/app/app-key?protocol=4":   4007,
+		"/app/app-key?protocol=abc": 4007,
+	} {
+		c := dial(t, srv, path)
+		m := c.read()
+		var data struct {
+			Code int `json:"code"`
+		}
+		json.Unmarshal(m.Data, &data)
+		if m.Event != "pusher:error" || data.Code != int(code) {
+			t.Errorf("%s: %+v", path, m)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		_, _, err := c.conn.Read(ctx)
+		cancel()
+		if websocket.CloseStatus(err) != code {
+			t.Errorf("%s: closed with %v, want %d", path, err, code)
+		}
+	}
+	for _, p := range []string{"5", "6", "7"} {
+		c := dial(t, srv, "/app/app-key?protocol="+p)
+		if m := c.read(); m.Event != "pusher:connection_established" {
+			t.Errorf("protocol %s: %+v", p, m)
+		}
+	}
+}
+
+// A client that never reads is dropped; the others keep receiving.
+func TestSlowConsumerIsDropped(t *testing.T) {
+	hub, srv := newServer(t)
+	slow, fast := connect(t, srv), connect(t, srv)
+	slow.subscribe(hub, "private-user.1")
+	fast.subscribe(hub, "private-user.1")
+	payload := []byte(`{"pad":"` + strings.Repeat("x", 4000) + `"}`)
+	got := make(chan string)
+	go func() { // fast reads everything it is sent
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, b, err := fast.conn.Read(ctx)
+			cancel()
+			if err != nil {
+				close(got)
+				return
+			}
+			var m message
+			json.Unmarshal(b, &m)
+			got <- m.Event
+		}
+	}()
+	sent := 0
+	for i := 0; i < 100_000 && hub.Dropped() == 0; i++ {
+		hub.Publish("private-user.1", "e", payload, "")
+		sent++
+		if ev, ok := <-got; !ok || ev != "e" { // in step with the fast reader
+			t.Fatalf("fast socket: %q, %v after %d events", ev, ok, sent)
+		}
+	}
+	if hub.Dropped() != 1 || hub.Open() != 1 {
+		t.Fatalf("after %d events: dropped %d, open %d; want the slow one dropped, the fast one open", sent, hub.Dropped(), hub.Open())
+	}
+	hub.Publish("private-user.1", "last", []byte(`{}`), "")
+	if ev := <-got; ev != "last" {
+		t.Errorf("fast socket got %q after the drop", ev)
+	}
+}
+
+func TestCloseEndsSockets(t *testing.T) {
+	hub, srv := newServer(t)
+	a := connect(t, srv)
+	hub.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, _, err := a.conn.Read(ctx); websocket.CloseStatus(err) != 4200 {
+		t.Errorf("closed with %v, want 4200", err)
+	}
+}

@@ -1,0 +1,242 @@
+package pusher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Pusher error codes (protocol reference).
+const (
+	codeAppNotFound       = 4001
+	codeBadProtocol       = 4007
+	codeNoProtocol        = 4008
+	codeUnauthorized      = 4009
+	codeOverCapacity      = 4100
+	codeReconnect         = 4200
+	codeClosedForSilence  = 4202
+	codeClientEventDenied = 4301
+)
+
+// socket is one client connection.
+type socket struct {
+	id   string
+	conn *websocket.Conn
+	hub  *Hub
+	subs map[string]struct{} // guarded by hub.mu
+
+	mu      sync.Mutex
+	queue   [][]byte
+	writing bool
+	closed  bool
+}
+
+// send queues msg; a writer goroutine runs only while there is something to
+// write, so an idle socket costs no goroutine of its own.
+func (s *socket) send(msg []byte) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	if len(s.queue) >= MaxQueue {
+		s.mu.Unlock()
+		s.hub.dropped.Add(1)
+		s.hub.log.Warn("pusher: dropping a socket that does not read its events", "socket_id", s.id)
+		s.close(codeOverCapacity, "too slow to read its events")
+		return
+	}
+	s.queue = append(s.queue, msg)
+	if !s.writing {
+		s.writing = true
+		go s.writeLoop()
+	}
+	s.mu.Unlock()
+}
+
+func (s *socket) writeLoop() {
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 || s.closed {
+			s.writing = false
+			s.queue = nil
+			s.mu.Unlock()
+			return
+		}
+		msg := s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		s.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		err := s.conn.Write(ctx, websocket.MessageText, msg)
+		cancel()
+		if err != nil {
+			s.close(codeReconnect, "write failed")
+		}
+	}
+}
+
+// close ends the socket once.
+func (s *socket) close(code websocket.StatusCode, reason string) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.hub.remove(s)
+	go s.conn.Close(code, reason) // the close handshake waits for the peer: not on the caller's time
+}
+
+// sendError sends pusher:error.
+func (s *socket) sendError(code int, message string) {
+	data := map[string]any{"message": message, "code": nil}
+	if code != 0 {
+		data["code"] = code
+	}
+	s.send(encodeFrame(frame{Event: "pusher:error", Data: data}))
+}
+
+// ServeHTTP upgrades a request for /app/{key} to a Pusher socket and serves
+// it until it closes.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // apps are not browsers; channels are protected by signatures, not origins
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return // Accept has answered
+	}
+	conn.SetReadLimit(MaxMessage)
+	s := &socket{id: newSocketID(), conn: conn, hub: h}
+	if code, msg := h.checkConnect(r); code != 0 {
+		b := encodeFrame(frame{Event: "pusher:error", Data: map[string]any{"code": code, "message": msg}})
+		ctx, cancel := context.WithTimeout(r.Context(), writeTimeout)
+		conn.Write(ctx, websocket.MessageText, b)
+		cancel()
+		conn.Close(websocket.StatusCode(code), msg)
+		return
+	}
+	if !h.add(s) {
+		conn.Close(codeReconnect, "server shutting down")
+		return
+	}
+	defer s.close(websocket.StatusNormalClosure, "")
+	established, _ := json.Marshal(map[string]any{"socket_id": s.id, "activity_timeout": int(ActivityTimeout / time.Second)})
+	s.send(encodeFrame(frame{Event: "pusher:connection_established", Data: string(established)}))
+	s.readLoop(r.Context())
+}
+
+var protocolVersion = regexp.MustCompile(`^[0-9]+$`)
+
+func (h *Hub) checkConnect(r *http.Request) (int, string) {
+	if r.PathValue("key") != h.key {
+		return codeAppNotFound, "Could not find app by key " + strconv.Quote(r.PathValue("key")) + "."
+	}
+	p := r.URL.Query().Get("protocol")
+	if p == "" {
+		return codeNoProtocol, "No protocol version supplied."
+	}
+	if !protocolVersion.MatchString(p) {
+		return codeBadProtocol, "Unsupported protocol version " + strconv.Quote(p) + "."
+	}
+	if v, err := strconv.Atoi(p); err != nil || v < 5 || v > 7 {
+		return codeBadProtocol, "Unsupported protocol version " + p + ": 5 to 7 are."
+	}
+	return 0, ""
+}
+
+// clientMessage is what clients send. Data is an object, or (some older
+// clients) a JSON string holding the object.
+type clientMessage struct {
+	Event   string          `json:"event"`
+	Data    json.RawMessage `json:"data"`
+	Channel string          `json:"channel"`
+}
+
+type subscribeData struct {
+	Channel     string `json:"channel"`
+	Auth        string `json:"auth"`
+	ChannelData string `json:"channel_data"`
+}
+
+var channelName = regexp.MustCompile(`^[A-Za-z0-9_\-=@,.;]{1,164}$`)
+
+func (s *socket) readLoop(ctx context.Context) {
+	for {
+		rctx, cancel := context.WithTimeout(ctx, ActivityTimeout+activityGrace)
+		typ, data, err := s.conn.Read(rctx)
+		cancel()
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				s.close(codeClosedForSilence, "no activity")
+			}
+			return // too big, closed by the peer, or broken: the deferred close cleans up
+		}
+		if typ != websocket.MessageText {
+			s.sendError(0, "Binary messages are not supported.")
+			continue
+		}
+		var m clientMessage
+		if err := json.Unmarshal(data, &m); err != nil || m.Event == "" {
+			s.sendError(0, "Invalid message: expected a JSON object with an event.")
+			continue
+		}
+		switch {
+		case m.Event == "pusher:ping":
+			s.send(encodeFrame(frame{Event: "pusher:pong", Data: map[string]any{}}))
+		case m.Event == "pusher:pong":
+		case m.Event == "pusher:subscribe":
+			s.subscribe(m.Data)
+		case m.Event == "pusher:unsubscribe":
+			var d subscribeData
+			if decodeData(m.Data, &d) == nil {
+				s.hub.unsubscribe(s, d.Channel)
+			}
+		case strings.HasPrefix(m.Event, "client-"):
+			s.sendError(codeClientEventDenied, "Client events are not enabled for this app.")
+		default:
+			s.sendError(0, "Unsupported event "+strconv.Quote(m.Event)+".")
+		}
+	}
+}
+
+func decodeData(raw json.RawMessage, v any) error {
+	var str string
+	if json.Unmarshal(raw, &str) == nil {
+		raw = json.RawMessage(str)
+	}
+	return json.Unmarshal(raw, v)
+}
+
+func (s *socket) subscribe(raw json.RawMessage) {
+	var d subscribeData
+	if err := decodeData(raw, &d); err != nil || !channelName.MatchString(d.Channel) {
+		s.sendError(0, "Invalid subscription: expected data with a valid channel name.")
+		return
+	}
+	fail := func(status int, msg string) {
+		body, _ := json.Marshal(map[string]any{"type": "AuthError", "error": msg, "status": status})
+		s.send(encodeFrame(frame{Event: "pusher:subscription_error", Channel: d.Channel, Data: string(body)}))
+	}
+	switch {
+	case !strings.HasPrefix(d.Channel, "private-"):
+		fail(http.StatusForbidden, "Only private channels are served here.")
+	case !s.hub.validAuth(s.id, d.Channel, d.Auth):
+		fail(http.StatusUnauthorized, "Invalid signature for "+d.Channel+".")
+	case !s.hub.subscribe(s, d.Channel):
+		fail(http.StatusForbidden, "Too many subscriptions on one socket.")
+	default:
+		s.send(encodeFrame(frame{Event: "pusher_internal:subscription_succeeded", Channel: d.Channel, Data: "{}"}))
+	}
+}
+
