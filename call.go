@@ -53,6 +53,7 @@ type CallDevice struct {
 	UserID     int64
 	UUID       string
 	Client     string
+	Title      string   // the account's name for the intercom, for the events it gets
 	Channels   []string // how it was rung; empty when skipped
 	Reason     string   // why it was skipped; empty when rung
 	Tokens     []string // public ids of its live tokens at ring time: its event channels
@@ -174,6 +175,7 @@ type RingCandidate struct {
 	UUID         string
 	Client       string
 	MemberStatus string
+	Title        string
 	Settings     DeviceSettings
 	Tokens       []string // public ids of its live tokens; none: not a candidate at all
 }
@@ -188,7 +190,7 @@ func Decide(candidates []RingCandidate, at time.Time, channels func(RingCandidat
 		if len(c.Tokens) == 0 {
 			continue
 		}
-		d := CallDevice{DeviceID: c.DeviceID, UserID: c.UserID, UUID: c.UUID, Client: c.Client, Tokens: c.Tokens}
+		d := CallDevice{DeviceID: c.DeviceID, UserID: c.UserID, UUID: c.UUID, Client: c.Client, Title: c.Title, Tokens: c.Tokens}
 		switch {
 		case c.MemberStatus != StatusConfirmed:
 			d.Reason = SkipNotConfirmed

@@ -52,6 +52,9 @@ type Store interface {
 	// IntercomBySecretHash finds the intercom whose secret hashes to hash.
 	// ENOTFOUND.
 	IntercomBySecretHash(ctx context.Context, hash []byte) (Intercom, error)
+	// LastHeartbeat returns an intercom's last heartbeat, nil for none.
+	// ENOTFOUND.
+	LastHeartbeat(ctx context.Context, intercomID int64) (*time.Time, error)
 	// Heartbeats returns the last heartbeat of every intercom that has one.
 	Heartbeats(ctx context.Context) (map[int64]time.Time, error)
 	// IntercomMembers lists the accounts linked to an intercom.

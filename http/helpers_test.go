@@ -20,26 +20,77 @@ import (
 
 	"intercom"
 	intercomhttp "intercom/http"
+	"intercom/pusher"
 	"intercom/sqlite"
 )
 
 const adminToken = "test-admin-token"
 
-// clock is a time source the test moves by hand.
+// clock is a time source the test moves by hand; timers fire, in order and
+// synchronously, inside Advance.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	t      time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c    *clock
+	at   time.Time
+	f    func()
+	done bool
 }
 
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+func (c *clock) AfterFunc(d time.Duration, f func()) intercom.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ft := &fakeTimer{c: c, at: c.t.Add(d), f: f}
+	c.timers = append(c.timers, ft)
+	return ft
+}
+
+func (ft *fakeTimer) Stop() bool {
+	ft.c.mu.Lock()
+	defer ft.c.mu.Unlock()
+	was := !ft.done
+	ft.done = true
+	return was
+}
+
+// Advance moves time forward by d, firing each timer that falls due.
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	target := c.t.Add(d)
+	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		var next *fakeTimer
+		for _, ft := range c.timers {
+			if !ft.done && !ft.at.After(target) && (next == nil || ft.at.Before(next.at)) {
+				next = ft
+			}
+		}
+		if next == nil {
+			c.t = target
+			c.mu.Unlock()
+			return
+		}
+		next.done = true
+		if next.at.After(c.t) {
+			c.t = next.at
+		}
+		c.mu.Unlock()
+		next.f()
+	}
+}
 
 // fixture is a real Server on a real SQLite file, with every response it
 // gives checked against the OpenAPI document.
 type fixture struct {
 	t      testing.TB
-	srv    http.Handler
+	srv    *intercomhttp.Server
 	store  *sqlite.DB
 	clock  *clock
 	router routers.Router
@@ -59,9 +110,12 @@ func newFixtureWith(t testing.TB, configure func(*intercomhttp.Config)) *fixture
 	}
 	t.Cleanup(func() { db.Close() })
 	c := &clock{t: start}
-	cfg := intercomhttp.Config{Store: db, Now: c.Now, PublicURL: "http://intercomd.test", AdminToken: adminToken}
+	cfg := intercomhttp.Config{Store: db, Clock: c, PublicURL: "http://intercomd.test", AdminToken: adminToken,
+		Hub: pusher.New("test-key", "test-secret", nil), SIPSecret: []byte("sip-secret"), SIPHost: "sip.intercomd.test"}
 	configure(&cfg)
-	return &fixture{t: t, srv: intercomhttp.NewServer(cfg), store: db, clock: c, router: openAPIRouter(t)}
+	srv := intercomhttp.NewServer(cfg)
+	t.Cleanup(srv.Close)
+	return &fixture{t: t, srv: srv, store: db, clock: c, router: openAPIRouter(t)}
 }
 
 var (

@@ -174,7 +174,16 @@ func (s *Server) updateIntercom(w http.ResponseWriter, r *http.Request, sess ses
 	if err != nil {
 		return err
 	}
-	return encode(w, http.StatusOK, s.intercomJSON(v))
+	out := s.intercomJSON(v)
+	// The account's other devices hear of it; the one that asked does not.
+	except := r.Header.Get("X-Socket-ID")
+	if u.Title != nil {
+		s.toUser(sess.token.UserID, notification("intercom.rename", map[string]any{"intercom": out}), except)
+	}
+	if u.IsEnabled != nil || u.Timetable != nil {
+		s.toUser(sess.token.UserID, notification("intercom.update", map[string]any{"intercom": out}), except)
+	}
+	return encode(w, http.StatusOK, out)
 }
 
 func (s *Server) parseUpdate(r *http.Request) (intercom.IntercomUpdate, error) {

@@ -23,6 +23,25 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/intercom/shows", s.client(s.showIntercoms))
 	m.Handle("GET /api/v1/intercom/{intercom}", s.client(s.getIntercom))
 	m.Handle("PATCH /api/v1/intercom/{intercom}", s.client(s.updateIntercom))
+	m.Handle("GET /api/v1/intercom/calls", s.client(s.listCalls))
+	m.Handle("GET /api/v1/intercom/calls/{call}", s.client(s.getCall))
+	for _, method := range []string{"POST", "GET"} { // GET for app builds that followed the older docs
+		m.Handle(method+" /api/v1/intercom/calls/{call}/start", s.client(s.startCall))
+		m.Handle(method+" /api/v1/intercom/calls/{call}/cancel", s.client(s.cancelCall))
+		m.Handle(method+" /api/v1/intercom/calls/{call}/end", s.client(s.endCall))
+	}
+
+	// Real time (API.md §3): Pusher protocol over WebSocket.
+	m.Handle("GET /api/v1/wsurl", s.client(s.wsURL))
+	m.Handle("POST /api/v1/broadcasting/auth", s.client(s.broadcastingAuth))
+	m.Handle("GET "+wsPath+"/app/{key}", s.hub)
+	m.Handle("GET /app/{key}", s.hub)
+
+	// Intercom side (API.md §4): Bearer <the intercom's secret>.
+	m.Handle("POST /api/hw/v1/ring", s.intercom(s.ring))
+	m.Handle("GET /api/hw/v1/calls/{call}", s.intercom(s.hwCall))
+	m.Handle("POST /api/hw/v1/calls/{call}/end", s.intercom(s.hwEndCall))
+	m.Handle("POST /api/hw/v1/heartbeat", s.intercom(s.heartbeat))
 
 	// Admin API (API.md §7): Bearer INTERCOMD_ADMIN_TOKEN.
 	m.Handle("POST /api/admin/v1/users", s.admin(s.createUser))
@@ -31,6 +50,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/admin/v1/intercoms", s.admin(s.createIntercom))
 	m.Handle("PUT /api/admin/v1/intercoms/{intercom}/members/{user}", s.admin(s.putMember))
 	m.Handle("DELETE /api/admin/v1/intercoms/{intercom}/members/{user}", s.admin(s.deleteMember))
+	m.Handle("GET /api/admin/v1/calls/{call}", s.admin(s.adminCall))
 
 	// Operations (API.md §8).
 	m.Handle("GET /healthz", s.handle(s.healthz))

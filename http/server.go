@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,17 +19,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"intercom"
+	"intercom/pusher"
 )
 
 // Config is what a Server needs. Zero durations take the defaults of API.md §8.
 type Config struct {
 	Store        intercom.Store
 	Logger       *slog.Logger
-	Now          func() time.Time
+	Clock        intercom.Clock // nil: the system clock
+	Hub          *pusher.Hub    // the Pusher socket server events go through
 	PublicURL    string        // scheme://host[:port] the API is reached at, for pagination links
 	AdminToken   string        // empty: the admin API answers 404
 	TokenTTL     time.Duration // lifetime of an access token
 	OfflineAfter time.Duration // an intercom without a heartbeat for this long is offline
+	RingTimeout  time.Duration // a call still ringing this long is missed
+	SIPHost      string        // the SIP domain an answering app registers with
+	SIPWSURL     string        // the SIP-over-WebSocket URL an answering app connects to
+	SIPSecret    []byte        // signs the short-lived SIP tokens (HS256)
 	LoginMax     int           // failed logins allowed per login and per address in LoginWindow
 	LoginWindow  time.Duration
 	// RealIPHeader names the header a trusted reverse proxy puts the client's
@@ -41,7 +48,13 @@ type Config struct {
 type Server struct {
 	store        intercom.Store
 	log          *slog.Logger
+	clock        intercom.Clock
 	now          func() time.Time
+	hub          *pusher.Hub
+	ringTimeout  time.Duration
+	sip          sipConfig
+	timers       timers
+	bg           sync.WaitGroup // event deliveries under way
 	publicURL    string
 	adminToken   string
 	tokenTTL     time.Duration
@@ -53,6 +66,7 @@ type Server struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	rings    *prometheus.CounterVec
 }
 
 // NewServer returns a Server with every route registered.
@@ -60,7 +74,10 @@ func NewServer(c Config) *Server {
 	s := &Server{
 		store:        c.Store,
 		log:          c.Logger,
-		now:          c.Now,
+		clock:        c.Clock,
+		hub:          c.Hub,
+		ringTimeout:  c.RingTimeout,
+		sip:          sipConfig{host: c.SIPHost, wsURL: c.SIPWSURL, secret: c.SIPSecret},
 		publicURL:    strings.TrimRight(c.PublicURL, "/"),
 		adminToken:   c.AdminToken,
 		tokenTTL:     c.TokenTTL,
@@ -72,8 +89,18 @@ func NewServer(c Config) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.now == nil {
-		s.now = time.Now
+	if s.clock == nil {
+		s.clock = intercom.SystemClock{}
+	}
+	s.now = s.clock.Now
+	if s.ringTimeout == 0 {
+		s.ringTimeout = 30 * time.Second
+	}
+	if s.hub == nil {
+		s.hub = pusher.New("intercomd", rand.Text(), s.log)
+	}
+	if len(s.sip.secret) == 0 {
+		s.sip.secret = []byte(rand.Text())
 	}
 	if s.tokenTTL == 0 {
 		s.tokenTTL = 2160 * time.Hour
@@ -95,6 +122,14 @@ func NewServer(c Config) *Server {
 		Name: "intercomd_http_request_duration_seconds", Help: "HTTP request latency by route.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"route"})
+	s.rings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "intercomd_rings_total", Help: "Rings by the status the call started in (ring, or missed when no device could ring).",
+	}, []string{"status"})
+	s.registry.MustRegister(s.rings,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_sockets_open", Help: "Open Pusher sockets."},
+			func() float64 { return float64(s.hub.Open()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "intercomd_sockets_dropped_total", Help: "Sockets dropped for not reading their events."},
+			func() float64 { return float64(s.hub.Dropped()) }))
 	s.registry.MustRegister(s.requests, s.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.routes()

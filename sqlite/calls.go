@@ -11,7 +11,7 @@ import (
 
 // RingCandidates lists the devices of the members of an intercom.
 func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]intercom.RingCandidate, error) {
-	rows, err := db.reader(ctx).Query(`SELECT d.id, d.user_id, d.uuid, d.client, m.status, s.is_enabled, s.timetable,
+	rows, err := db.reader(ctx).Query(`SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable,
 			(SELECT group_concat(t.public_id) FROM access_tokens t
 				WHERE t.device_id = d.id AND t.revoked_at IS NULL AND t.expires_at > ?3)
 		FROM memberships m
@@ -29,7 +29,7 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 		var enabled sql.NullInt64
 		var timetable []byte
 		var tokens sql.NullString
-		if err := rows.Scan(&c.DeviceID, &c.UserID, &c.UUID, &c.Client, &c.MemberStatus, &enabled, &timetable, &tokens); err != nil {
+		if err := rows.Scan(&c.DeviceID, &c.UserID, &c.UUID, &c.Client, &c.MemberStatus, &c.Title, &enabled, &timetable, &tokens); err != nil {
 			return nil, wrap(err)
 		}
 		c.Settings = intercom.DefaultDeviceSettings
@@ -63,8 +63,8 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 			return err
 		}
 		for _, d := range c.Devices {
-			if _, err := q.Exec(`INSERT INTO call_devices (call_id, device_id, user_id, uuid, client, channels, reason, tokens, declined_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, d.DeviceID, d.UserID, d.UUID, d.Client, strings.Join(d.Channels, ","),
+			if _, err := q.Exec(`INSERT INTO call_devices (call_id, device_id, user_id, uuid, client, title, channels, reason, tokens, declined_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, d.DeviceID, d.UserID, d.UUID, d.Client, d.Title, strings.Join(d.Channels, ","),
 				d.Reason, strings.Join(d.Tokens, ","), nullMicros(d.DeclinedAt)); err != nil {
 				return err
 			}
@@ -102,7 +102,7 @@ func loadCall(q querier, id int64) (intercom.Call, error) {
 		return c, err
 	}
 	s.fill(&c)
-	rows, err := q.Query(`SELECT device_id, user_id, uuid, client, channels, reason, tokens, declined_at
+	rows, err := q.Query(`SELECT device_id, user_id, uuid, client, title, channels, reason, tokens, declined_at
 		FROM call_devices WHERE call_id = ? ORDER BY device_id`, id)
 	if err != nil {
 		return c, err
@@ -112,7 +112,7 @@ func loadCall(q querier, id int64) (intercom.Call, error) {
 		var d intercom.CallDevice
 		var channels, tokens string
 		var declined sql.NullInt64
-		if err := rows.Scan(&d.DeviceID, &d.UserID, &d.UUID, &d.Client, &channels, &d.Reason, &tokens, &declined); err != nil {
+		if err := rows.Scan(&d.DeviceID, &d.UserID, &d.UUID, &d.Client, &d.Title, &channels, &d.Reason, &tokens, &declined); err != nil {
 			return c, err
 		}
 		d.Channels, d.Tokens, d.DeclinedAt = splitList(channels), splitList(tokens), fromNullMicros(declined)

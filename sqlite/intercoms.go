@@ -99,6 +99,13 @@ func (db *DB) IntercomBySecretHash(ctx context.Context, hash []byte) (intercom.I
 	return ic, wrap(err)
 }
 
+// LastHeartbeat returns an intercom's last heartbeat.
+func (db *DB) LastHeartbeat(ctx context.Context, intercomID int64) (*time.Time, error) {
+	var at sql.NullInt64
+	err := db.reader(ctx).QueryRow(`SELECT last_heartbeat_at FROM intercoms WHERE id = ?`, intercomID).Scan(&at)
+	return fromNullMicros(at), wrap(err)
+}
+
 // Heartbeats returns the last heartbeat of every intercom that has one.
 func (db *DB) Heartbeats(ctx context.Context) (map[int64]time.Time, error) {
 	rows, err := db.reader(ctx).Query(`SELECT id, last_heartbeat_at FROM intercoms WHERE last_heartbeat_at IS NOT NULL`)

@@ -205,6 +205,11 @@ func testCamerasAndIntercoms(t *testing.T, s intercom.Store) {
 	}
 	_, err = s.RecordHeartbeat(ctx, 4242, t0)
 	wantCode(t, err, intercom.ENOTFOUND)
+	if last, err := s.LastHeartbeat(ctx, 180); err != nil || last == nil || !last.Equal(t0.Add(time.Second)) {
+		t.Fatalf("LastHeartbeat = %v, %v", last, err)
+	}
+	_, err = s.LastHeartbeat(ctx, 4242)
+	wantCode(t, err, intercom.ENOTFOUND)
 	beats, err := s.Heartbeats(ctx)
 	if err != nil || len(beats) != 1 || !beats[180].Equal(t0.Add(time.Second)) {
 		t.Fatalf("Heartbeats = %v, %v", beats, err)

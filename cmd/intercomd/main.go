@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	intercomhttp "intercom/http"
+	"intercom/pusher"
 	"intercom/sqlite"
 )
 
@@ -40,6 +42,12 @@ type config struct {
 	demo         bool
 	logLevel     string
 	realIPHeader string
+	ringTimeout  time.Duration
+	appKey       string
+	appSecret    string
+	sipHost      string
+	sipWSURL     string
+	sipSecret    string
 }
 
 const usage = `usage: intercomd serve [flags]
@@ -64,6 +72,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token of the admin API; empty: the admin API answers 404")
 	fs.DurationVar(&c.tokenTTL, "token-ttl", 2160*time.Hour, "lifetime of an access token")
 	fs.DurationVar(&c.offlineAfter, "offline-after", 90*time.Second, "an intercom silent this long is offline")
+	fs.DurationVar(&c.ringTimeout, "ring-timeout", 30*time.Second, "a call nobody answered for this long is missed")
+	fs.StringVar(&c.appKey, "pusher-app-key", "intercomd", "app key of the Pusher WebSocket endpoint")
+	fs.StringVar(&c.appSecret, "pusher-app-secret", "", "secret signing private-channel subscriptions (default: random at each start)")
+	fs.StringVar(&c.sipHost, "sip-host", "", "SIP domain given to answering apps (default: the public URL's host)")
+	fs.StringVar(&c.sipWSURL, "sip-ws-url", "", "SIP-over-WebSocket URL given to answering apps (default: wss://<sip-host>/sip)")
+	fs.StringVar(&c.sipSecret, "sip-secret", "", "secret signing the SIP tokens (HS256) the SIP server verifies (default: random at each start)")
 	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.realIPHeader, "real-ip-header", "", "header in which a trusted reverse proxy names the client's address (X-Forwarded-For, X-Real-IP)")
@@ -87,8 +101,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
-	if c.tokenTTL <= 0 || c.offlineAfter <= 0 {
-		return c, errors.New("--token-ttl and --offline-after must be positive")
+	if c.tokenTTL <= 0 || c.offlineAfter <= 0 || c.ringTimeout <= 0 {
+		return c, errors.New("--token-ttl, --offline-after and --ring-timeout must be positive")
+	}
+	if c.appKey == "" || strings.ContainsAny(c.appKey, "/?#: ") {
+		return c, errors.New("--pusher-app-key must be a non-empty word")
 	}
 	if strings.HasPrefix(c.db, "postgres://") || strings.HasPrefix(c.db, "postgresql://") {
 		return c, errors.New("--db: PostgreSQL is not supported by this build yet; use a SQLite file path")
@@ -123,10 +140,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
+	appSecret, sipSecret := c.appSecret, c.sipSecret
+	if appSecret == "" {
+		appSecret = rand.Text()
+		logger.Warn("no --pusher-app-secret: subscriptions signed before a restart will not survive it")
+	}
+	if sipSecret == "" {
+		sipSecret = rand.Text()
+		logger.Warn("no --sip-secret: the SIP server cannot verify answer tokens unless it shares one")
+	}
 	handler := intercomhttp.NewServer(intercomhttp.Config{
-		Store: db, Logger: logger, Now: time.Now, PublicURL: publicURL, AdminToken: c.adminToken,
-		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter, RealIPHeader: c.realIPHeader,
+		Store: db, Logger: logger, PublicURL: publicURL, AdminToken: c.adminToken,
+		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter, RealIPHeader: c.realIPHeader, RingTimeout: c.ringTimeout,
+		Hub:     pusher.New(c.appKey, appSecret, logger),
+		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret),
 	})
+	defer handler.Close()
+	if err := handler.Resume(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -156,6 +189,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	handler.Close() // sockets are hijacked: Shutdown does not close them
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -17,6 +17,7 @@ CREATE TABLE call_devices (
 	user_id     INTEGER NOT NULL,
 	uuid        TEXT    NOT NULL,
 	client      TEXT    NOT NULL,
+	title       TEXT    NOT NULL, -- the account's name for the intercom then
 	channels    TEXT    NOT NULL, -- comma-separated
 	reason      TEXT    NOT NULL, -- '' when rung
 	tokens      TEXT    NOT NULL, -- comma-separated access_token_ids: its event channels

@@ -1,0 +1,235 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+
+	"intercom"
+)
+
+// callJSON is a call in the apps' history (API.md §3, reference §A.8).
+type callJSON struct {
+	ID        int64             `json:"id"`
+	Status    string            `json:"status"`
+	CreatedAt string            `json:"created_at"`
+	StartedAt *string           `json:"started_at"`
+	EndedAt   *string           `json:"ended_at"`
+	Intercom  shortIntercomJSON `json:"intercom"`
+}
+
+// shortIntercomJSON is the intercom embedded in a call.
+type shortIntercomJSON struct {
+	ID         int64       `json:"id"`
+	Title      string      `json:"title"`
+	IsOnline   bool        `json:"is_online"`
+	Department int64       `json:"department"`
+	Address    string      `json:"address"`
+	Camera     *cameraJSON `json:"camera"`
+	CreatedAt  *string     `json:"created_at"`
+	UpdatedAt  *string     `json:"updated_at"`
+}
+
+func (s *Server) callJSON(cv intercom.CallView) callJSON {
+	full := s.intercomJSON(cv.Intercom)
+	return callJSON{
+		ID: cv.Call.ID, Status: cv.Call.Status, CreatedAt: sqlTime(cv.Call.CreatedAt),
+		StartedAt: sqlTimePtr(cv.Call.StartedAt), EndedAt: sqlTimePtr(cv.Call.EndedAt),
+		Intercom: shortIntercomJSON{ID: full.ID, Title: full.Title, IsOnline: full.IsOnline, Department: full.Department,
+			Address: full.Address, Camera: full.Camera, CreatedAt: full.CreatedAt, UpdatedAt: full.UpdatedAt},
+	}
+}
+
+// callTypes maps the history's types[] filter to call statuses.
+var callTypes = map[string][]string{
+	"missed_intercom_call":   {intercom.CallMissed},
+	"answered_intercom_call": {intercom.CallAnswered, intercom.CallEnded},
+}
+
+// listCalls is GET /api/v1/intercom/calls.
+func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, sess session) error {
+	q := r.URL.Query()
+	page, perr := parsePage(q)
+	var p intercom.Problems
+	if e, ok := perr.(*intercom.Error); ok {
+		for _, f := range e.Fields {
+			for _, m := range f.Messages {
+				p.Add(f.Key, m)
+			}
+		}
+	}
+	var f intercom.CallFilter
+	for key, dst := range map[string]*int64{"intercom": &f.IntercomID, "camera": &f.CameraID} {
+		if v := q.Get(key); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1 {
+				p.Add(key, intercom.MsgInteger(key))
+			}
+			*dst = n
+		}
+	}
+	for i, t := range queryArray(q, "types") {
+		statuses, ok := callTypes[t]
+		if !ok {
+			k := "types." + strconv.Itoa(i)
+			p.Add(k, intercom.MsgIn(k))
+		}
+		f.Statuses = append(f.Statuses, statuses...)
+	}
+	if err := p.Err(); err != nil {
+		return err
+	}
+	views, total, err := s.store.CallsOf(r.Context(), sess.token.UserID, f, page)
+	if err != nil {
+		return err
+	}
+	out := make([]callJSON, len(views))
+	for i, cv := range views {
+		out[i] = s.callJSON(cv)
+	}
+	return encode(w, http.StatusOK, s.paginate(r, page, total, out))
+}
+
+// getCall is GET /api/v1/intercom/calls/{call}.
+func (s *Server) getCall(w http.ResponseWriter, r *http.Request, sess session) error {
+	id, err := pathID(r.PathValue("call"))
+	if err != nil {
+		return err
+	}
+	cv, err := s.store.CallOf(r.Context(), sess.token.UserID, id)
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, s.callJSON(cv))
+}
+
+// transition applies a state change to a call the session's account may act
+// on; a call of another account is not found.
+func (s *Server) transition(r *http.Request, sess session, fn func(*intercom.Call) error) (intercom.Call, intercom.Intercom, error) {
+	id, err := pathID(r.PathValue("call"))
+	if err != nil {
+		return intercom.Call{}, intercom.Intercom{}, err
+	}
+	c, err := s.store.UpdateCall(r.Context(), id, func(c *intercom.Call) error {
+		if !c.Concerns(sess.token.UserID) {
+			return intercom.ErrNotFound
+		}
+		return fn(c)
+	})
+	if err != nil {
+		return c, intercom.Intercom{}, err
+	}
+	cv, err := s.store.CallOf(r.Context(), sess.token.UserID, id)
+	return c, cv.Intercom.Intercom, err
+}
+
+// startCall answers: the first rung device wins, the others stop ringing.
+func (s *Server) startCall(w http.ResponseWriter, r *http.Request, sess session) error {
+	var ringing []intercom.CallDevice
+	c, ic, err := s.transition(r, sess, func(c *intercom.Call) error {
+		ringing = c.Ringing()
+		return c.Answer(sess.token.DeviceID, s.now())
+	})
+	if err != nil {
+		return err
+	}
+	s.timers.stopRing(c.ID)
+	var others []intercom.CallDevice
+	for _, d := range ringing {
+		if d.DeviceID != sess.token.DeviceID {
+			others = append(others, d)
+		}
+	}
+	s.sendCancel(c, ic, others, intercom.CancelAnsweredElsewhere, "")
+	s.sendCallStore(c, "")
+	answer, err := s.sipAnswer(c, sess)
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, answer)
+}
+
+// cancelCall declines on this device only; the others ring on.
+func (s *Server) cancelCall(w http.ResponseWriter, r *http.Request, sess session) error {
+	var me []intercom.CallDevice
+	c, ic, err := s.transition(r, sess, func(c *intercom.Call) error {
+		if err := c.Decline(sess.token.DeviceID, s.now()); err != nil {
+			return err
+		}
+		for _, d := range c.Devices {
+			if d.DeviceID == sess.token.DeviceID {
+				me = append(me, d)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// The device's other sockets (another window of the app) stop ringing too.
+	s.sendCancel(c, ic, me, intercom.CancelDeclined, r.Header.Get("X-Socket-ID"))
+	if c.Status == intercom.CallMissed {
+		s.timers.stopRing(c.ID)
+		s.sendCallStore(c, "")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// endCall hangs up an answered call.
+func (s *Server) endCall(w http.ResponseWriter, r *http.Request, sess session) error {
+	c, _, err := s.transition(r, sess, func(c *intercom.Call) error { return c.HangUp(sess.token.DeviceID, s.now()) })
+	if err != nil {
+		return err
+	}
+	s.sendCallStore(c, "")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// adminCall is GET /api/admin/v1/calls/{call}: every device the call
+// concerned, how it was reached or why not.
+func (s *Server) adminCall(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r.PathValue("call"))
+	if err != nil {
+		return err
+	}
+	c, err := s.store.Call(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	type recipient struct {
+		Device     string   `json:"device"`
+		UserID     int64    `json:"user_id"`
+		Client     string   `json:"client"`
+		Channels   []string `json:"channels"`
+		DeclinedAt *string  `json:"declined_at"`
+		Answered   bool     `json:"answered"`
+	}
+	type skipped struct {
+		Device string `json:"device"`
+		UserID int64  `json:"user_id"`
+		Client string `json:"client"`
+		Reason string `json:"reason"`
+	}
+	out := struct {
+		ID         int64       `json:"id"`
+		IntercomID int64       `json:"intercom_id"`
+		Flat       *int64      `json:"flat"`
+		Status     string      `json:"status"`
+		CreatedAt  string      `json:"created_at"`
+		StartedAt  *string     `json:"started_at"`
+		EndedAt    *string     `json:"ended_at"`
+		Recipients []recipient `json:"recipients"`
+		Skipped    []skipped   `json:"skipped"`
+	}{ID: c.ID, IntercomID: c.IntercomID, Flat: c.Flat, Status: c.Status, CreatedAt: sqlTime(c.CreatedAt),
+		StartedAt: sqlTimePtr(c.StartedAt), EndedAt: sqlTimePtr(c.EndedAt), Recipients: []recipient{}, Skipped: []skipped{}}
+	for _, d := range c.Devices {
+		if d.Rung() {
+			out.Recipients = append(out.Recipients, recipient{d.UUID, d.UserID, d.Client, d.Channels, sqlTimePtr(d.DeclinedAt),
+				c.AnsweredBy != nil && *c.AnsweredBy == d.DeviceID})
+		} else {
+			out.Skipped = append(out.Skipped, skipped{d.UUID, d.UserID, d.Client, d.Reason})
+		}
+	}
+	return encode(w, http.StatusOK, out)
+}

@@ -1,0 +1,106 @@
+package http
+
+import (
+	"context"
+	"sync"
+
+	"time"
+
+	"intercom"
+)
+
+// timers are the pending ring timeouts, by call, and offline checks, by
+// intercom, on the server's clock.
+type timers struct {
+	mu      sync.Mutex
+	ring    map[int64]intercom.Timer
+	offline map[int64]intercom.Timer
+}
+
+func (t *timers) startRing(clock intercom.Clock, callID int64, d time.Duration, f func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ring == nil {
+		t.ring = map[int64]intercom.Timer{}
+	}
+	t.ring[callID] = clock.AfterFunc(d, func() {
+		t.mu.Lock()
+		delete(t.ring, callID)
+		t.mu.Unlock()
+		f()
+	})
+}
+
+func (t *timers) stopRing(callID int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tm, ok := t.ring[callID]; ok {
+		tm.Stop()
+		delete(t.ring, callID)
+	}
+}
+
+func (t *timers) resetOffline(clock intercom.Clock, intercomID int64, d time.Duration, f func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.offline == nil {
+		t.offline = map[int64]intercom.Timer{}
+	}
+	if tm, ok := t.offline[intercomID]; ok {
+		tm.Stop()
+	}
+	var tm intercom.Timer
+	tm = clock.AfterFunc(d, func() {
+		t.mu.Lock()
+		if t.offline[intercomID] == tm {
+			delete(t.offline, intercomID)
+		}
+		t.mu.Unlock()
+		f()
+	})
+	t.offline[intercomID] = tm
+}
+
+func (t *timers) stopAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, tm := range t.ring {
+		tm.Stop()
+	}
+	for _, tm := range t.offline {
+		tm.Stop()
+	}
+	t.ring, t.offline = nil, nil
+}
+
+// Resume schedules what the database says is pending: the timeouts of calls
+// still ringing and the offline checks of intercoms online now. Call it once
+// the server is about to serve.
+func (s *Server) Resume(ctx context.Context) error {
+	now := s.now()
+	ringing, err := s.store.RingingCalls(ctx)
+	if err != nil {
+		return err
+	}
+	for id, created := range ringing {
+		s.timers.startRing(s.clock, id, max(0, created.Add(s.ringTimeout).Sub(now)), func() { s.timeOut(id) })
+	}
+	beats, err := s.store.Heartbeats(ctx)
+	if err != nil {
+		return err
+	}
+	for id, last := range beats {
+		if left := last.Add(s.offlineAfter).Sub(now); left > 0 {
+			s.timers.resetOffline(s.clock, id, left, func() { s.checkOffline(id) })
+		}
+	}
+	return nil
+}
+
+// Close stops the timers, closes every socket and waits for the event
+// deliveries under way.
+func (s *Server) Close() {
+	s.timers.stopAll()
+	s.hub.Close()
+	s.bg.Wait()
+}
