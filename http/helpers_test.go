@@ -94,6 +94,7 @@ type fixture struct {
 	store  *sqlite.DB
 	clock  *clock
 	router routers.Router
+	http   *httptest.Server // started by listen, for WebSockets
 }
 
 var start = time.Date(2022, 4, 20, 12, 34, 32, 0, time.UTC) // a Wednesday
@@ -116,6 +117,16 @@ func newFixtureWith(t testing.TB, configure func(*intercomhttp.Config)) *fixture
 	srv := intercomhttp.NewServer(cfg)
 	t.Cleanup(srv.Close)
 	return &fixture{t: t, srv: srv, store: db, clock: c, router: openAPIRouter(t)}
+}
+
+// newFixtureOn is a new server on the store of f: a restart.
+func newFixtureOn(t testing.TB, f *fixture) *fixture {
+	t.Helper()
+	c := &clock{t: f.clock.Now()}
+	srv := intercomhttp.NewServer(intercomhttp.Config{Store: f.store, Clock: c, PublicURL: "http://intercomd.test",
+		AdminToken: adminToken, Hub: pusher.New("test-key", "test-secret", nil), SIPSecret: []byte("sip-secret")})
+	t.Cleanup(srv.Close)
+	return &fixture{t: t, srv: srv, store: f.store, clock: c, router: f.router}
 }
 
 var (
@@ -220,6 +231,7 @@ func (f *fixture) checkOpenAPI(req *http.Request, res *response) {
 type device struct {
 	token, uuid, client string
 	userID              int64
+	tokenID             string // access_token_id: its private-token channel
 }
 
 func (d device) headers() map[string]string {
@@ -260,7 +272,8 @@ func (f *fixture) login(login, uuid string) device {
 		headers: map[string]string{"X-Client": "ios", "X-UUID": uuid}}), 200)
 	v := res.JSON(f.t)
 	user := v["user"].(map[string]any)
-	return device{token: v["access_token"].(string), uuid: uuid, client: "ios", userID: int64(user["id"].(float64))}
+	return device{token: v["access_token"].(string), uuid: uuid, client: "ios", userID: int64(user["id"].(float64)),
+		tokenID: user["access_token_id"].(string)}
 }
 
 // intercom provisions an intercom (with camera 833 when withCamera) and

@@ -91,4 +91,3 @@ func authForm(r *http.Request) (string, string, error) {
 	}
 	return socketID, channel, p.Err()
 }
-

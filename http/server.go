@@ -28,15 +28,15 @@ type Config struct {
 	Logger       *slog.Logger
 	Clock        intercom.Clock // nil: the system clock
 	Hub          *pusher.Hub    // the Pusher socket server events go through
-	PublicURL    string        // scheme://host[:port] the API is reached at, for pagination links
-	AdminToken   string        // empty: the admin API answers 404
-	TokenTTL     time.Duration // lifetime of an access token
-	OfflineAfter time.Duration // an intercom without a heartbeat for this long is offline
-	RingTimeout  time.Duration // a call still ringing this long is missed
-	SIPHost      string        // the SIP domain an answering app registers with
-	SIPWSURL     string        // the SIP-over-WebSocket URL an answering app connects to
-	SIPSecret    []byte        // signs the short-lived SIP tokens (HS256)
-	LoginMax     int           // failed logins allowed per login and per address in LoginWindow
+	PublicURL    string         // scheme://host[:port] the API is reached at, for pagination links
+	AdminToken   string         // empty: the admin API answers 404
+	TokenTTL     time.Duration  // lifetime of an access token
+	OfflineAfter time.Duration  // an intercom without a heartbeat for this long is offline
+	RingTimeout  time.Duration  // a call still ringing this long is missed
+	SIPHost      string         // the SIP domain an answering app registers with
+	SIPWSURL     string         // the SIP-over-WebSocket URL an answering app connects to
+	SIPSecret    []byte         // signs the short-lived SIP tokens (HS256)
+	LoginMax     int            // failed logins allowed per login and per address in LoginWindow
 	LoginWindow  time.Duration
 	// RealIPHeader names the header a trusted reverse proxy puts the client's
 	// address in (X-Forwarded-For, X-Real-IP); empty: the peer address is the
