@@ -81,8 +81,9 @@ type Store interface {
 	UpdateIntercom(ctx context.Context, v Viewer, id int64, u IntercomUpdate, at time.Time) (IntercomView, error)
 
 	// RingCandidates lists every device of every member of an intercom (of
-	// flat, when not nil) with its member's status, its settings for the
-	// intercom and its tokens live at instant at.
+	// flat, when not nil) that has a token live at instant at, with its
+	// member's status and title, its settings for the intercom and its live
+	// tokens.
 	RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]RingCandidate, error)
 	// CreateCall records a call with the devices it concerned; it returns it
 	// with its id.

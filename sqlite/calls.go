@@ -9,16 +9,17 @@ import (
 	"intercom"
 )
 
-// RingCandidates lists the devices of the members of an intercom.
+// RingCandidates lists the devices of the members of an intercom that have a
+// live token, with each of their live tokens.
 func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]intercom.RingCandidate, error) {
-	rows, err := db.reader(ctx).Query(`SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable,
-			(SELECT group_concat(t.public_id) FROM access_tokens t
-				WHERE t.device_id = d.id AND t.revoked_at IS NULL AND t.expires_at > ?3)
+	// One row per live token; a device's rows come together, as the loop over
+	// its tokens is innermost.
+	rows, err := db.reader(ctx).Query(`SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable, t.public_id
 		FROM memberships m
 		JOIN devices d ON d.user_id = m.user_id
+		JOIN access_tokens t ON t.device_id = d.id AND t.revoked_at IS NULL AND t.expires_at > ?3
 		LEFT JOIN device_settings s ON s.device_id = d.id AND s.intercom_id = m.intercom_id
-		WHERE m.intercom_id = ?1 AND (?2 IS NULL OR m.flat = ?2)
-		ORDER BY d.id`, intercomID, flat, micros(at))
+		WHERE m.intercom_id = ?1 AND (?2 IS NULL OR m.flat = ?2)`, intercomID, flat, micros(at))
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -28,19 +29,21 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 		var c intercom.RingCandidate
 		var enabled sql.NullInt64
 		var timetable []byte
-		var tokens sql.NullString
-		if err := rows.Scan(&c.DeviceID, &c.UserID, &c.UUID, &c.Client, &c.MemberStatus, &c.Title, &enabled, &timetable, &tokens); err != nil {
+		var token string
+		if err := rows.Scan(&c.DeviceID, &c.UserID, &c.UUID, &c.Client, &c.MemberStatus, &c.Title, &enabled, &timetable, &token); err != nil {
 			return nil, wrap(err)
 		}
+		if n := len(out); n > 0 && out[n-1].DeviceID == c.DeviceID {
+			out[n-1].Tokens = append(out[n-1].Tokens, token)
+			continue
+		}
+		c.Tokens = []string{token}
 		c.Settings = intercom.DefaultDeviceSettings
 		if enabled.Valid {
 			c.Settings.IsEnabled = enabled.Int64 != 0
 			if err := c.Settings.Timetable.UnmarshalBinary(timetable); err != nil {
 				return nil, err
 			}
-		}
-		if tokens.Valid && tokens.String != "" {
-			c.Tokens = strings.Split(tokens.String, ",")
 		}
 		out = append(out, c)
 	}

@@ -21,6 +21,8 @@ CREATE TABLE devices (
 	updated_at   INTEGER NOT NULL,
 	UNIQUE (user_id, uuid)
 );
+-- Covers the ring's look-up of an account's devices.
+CREATE INDEX devices_user ON devices (user_id, id, uuid, client);
 
 CREATE TABLE access_tokens (
 	id         INTEGER PRIMARY KEY,
@@ -33,6 +35,8 @@ CREATE TABLE access_tokens (
 	revoked_at INTEGER
 );
 CREATE INDEX access_tokens_device ON access_tokens (device_id);
+-- Covers the ring's look-up of a device's live tokens.
+CREATE INDEX access_tokens_live ON access_tokens (device_id, expires_at, public_id) WHERE revoked_at IS NULL;
 
 CREATE TABLE cameras (
 	id                   INTEGER PRIMARY KEY,
@@ -80,7 +84,8 @@ CREATE TABLE memberships (
 	updated_at  INTEGER,
 	PRIMARY KEY (user_id, intercom_id)
 );
-CREATE INDEX memberships_intercom_flat ON memberships (intercom_id, flat);
+-- Covers the ring's look-up of an intercom's members.
+CREATE INDEX memberships_intercom_flat ON memberships (intercom_id, flat, user_id, status, title);
 
 CREATE TABLE device_settings (
 	device_id   INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
@@ -89,5 +94,5 @@ CREATE TABLE device_settings (
 	timetable   BLOB    NOT NULL, -- intercom.Timetable.MarshalBinary
 	updated_at  INTEGER NOT NULL,
 	PRIMARY KEY (device_id, intercom_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX device_settings_intercom ON device_settings (intercom_id);
