@@ -465,8 +465,8 @@ func TestConcurrentRingsAndAnswers(t *testing.T) {
 	f := newFixture(t)
 	w := newWorld(t, f)
 	tablet := f.login("alice", "alice-tablet")
-	f.socket(t, w.alice)
-	f.socket(t, tablet)
+	f.socket(t, w.alice).drain()
+	f.socket(t, tablet).drain()
 	const rings = 1000
 	calls := make(chan map[string]any, rings)
 	var wg sync.WaitGroup

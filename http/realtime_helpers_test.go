@@ -57,6 +57,18 @@ func (f *fixture) auth(d device, socketID, channel string) *response {
 		body: url.Values{"socket_id": {socketID}, "channel_name": {channel}}.Encode()})
 }
 
+// drain reads and drops everything the socket gets from now on, as an app
+// does: a socket nobody reads is dropped as a slow consumer.
+func (s *sock) drain() {
+	go func() {
+		for {
+			if _, err := s.c.Next(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+}
+
 // event is a notification as a device receives it.
 type event map[string]any
 

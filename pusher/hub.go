@@ -40,8 +40,8 @@ type Hub struct {
 	sockets  map[*socket]struct{}
 	closed   bool
 
-	open     atomic.Int64
-	dropped  atomic.Int64 // slow consumers dropped
+	open    atomic.Int64
+	dropped atomic.Int64 // slow consumers dropped
 }
 
 // New returns a Hub for the app key and secret.
@@ -204,4 +204,3 @@ func newSocketID() string {
 	rand.Read(b[:])
 	return fmt.Sprintf("%d.%d", binary.BigEndian.Uint32(b[:4]), binary.BigEndian.Uint32(b[4:]))
 }
-

@@ -1,9 +1,11 @@
 package pusher
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -109,7 +111,7 @@ func (s *socket) sendError(code int, message string) {
 // ServeHTTP upgrades a request for /app/{key} to a Pusher socket and serves
 // it until it closes.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // apps are not browsers; channels are protected by signatures, not origins
 		CompressionMode:    websocket.CompressionDisabled,
 	})
@@ -130,10 +132,14 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn.Close(codeReconnect, "server shutting down")
 		return
 	}
-	defer s.close(websocket.StatusNormalClosure, "")
 	established, _ := json.Marshal(map[string]any{"socket_id": s.id, "activity_timeout": int(ActivityTimeout / time.Second)})
 	s.send(encodeFrame(frame{Event: "pusher:connection_established", Data: string(established)}))
-	s.readLoop(r.Context())
+	// The connection is hijacked: serve it from a goroutine of its own, whose
+	// stack stays small, and let net/http's (grown deep by now) end.
+	go func() {
+		defer s.close(websocket.StatusNormalClosure, "")
+		s.readLoop(context.Background())
+	}()
 }
 
 var protocolVersion = regexp.MustCompile(`^[0-9]+$`)
@@ -240,3 +246,25 @@ func (s *socket) subscribe(raw json.RawMessage) {
 	}
 }
 
+// smallBuffers hijacks with 1 KiB buffers instead of net/http's 4 KiB ones:
+// thousands of mostly idle sockets each keep theirs for life, and Pusher
+// frames are small.
+type smallBuffers struct{ http.ResponseWriter }
+
+const bufferSize = 1 << 10
+
+func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	r := brw.Reader
+	if r.Buffered() == 0 { // else bytes already read would be lost
+		r = bufio.NewReaderSize(conn, bufferSize)
+	}
+	if err := brw.Writer.Flush(); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(conn, bufferSize)), nil
+}
