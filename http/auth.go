@@ -162,15 +162,29 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return encode(w, http.StatusOK, loginJSON{User: userJSON{
-		ID: user.ID, Login: user.Login, Name: user.Name,
+	return encode(w, http.StatusOK, loginJSON{User: toUserJSON(user, tok), AccessToken: secret})
+}
+
+func toUserJSON(u intercom.User, tok intercom.AccessToken) userJSON {
+	return userJSON{
+		ID: u.ID, Login: u.Login, Name: u.Name,
 		Permissions:       []permissionJSON{{ID: 1, Name: "intercom-index"}},
-		CreatedAt:         sqlTime(user.CreatedAt),
-		UpdatedAt:         sqlTime(user.UpdatedAt),
+		CreatedAt:         sqlTime(u.CreatedAt),
+		UpdatedAt:         sqlTime(u.UpdatedAt),
 		AccessTokenID:     tok.PublicID,
 		CanUpdatePassword: true,
 		AnalyticLicense:   []struct{}{},
-	}, AccessToken: secret})
+	}
+}
+
+// self is GET /api/v1/users/self: the account, and this session's
+// access_token_id (its private-token channel).
+func (s *Server) self(w http.ResponseWriter, r *http.Request, sess session) error {
+	u, err := s.store.UserByID(r.Context(), sess.token.UserID)
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, toUserJSON(u, sess.token))
 }
 
 type loginJSON struct {

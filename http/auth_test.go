@@ -31,8 +31,12 @@ func TestLogin(t *testing.T) {
 	}
 	// Two logins, two distinct tokens and token ids.
 	a, b := f.login("carol", "p1"), f.login("carol", "p1")
-	if a.token == b.token {
+	if a.token == b.token || a.tokenID == b.tokenID {
 		t.Error("two logins gave the same token")
+	}
+	self := f.want(f.as(b, "GET", "/api/v1/users/self", ""), 200).JSON(t)
+	if self["access_token_id"] != b.tokenID || self["id"] != float64(id) {
+		t.Errorf("users/self %v", self)
 	}
 }
 

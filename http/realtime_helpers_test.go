@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"intercom/pusher/pushertest"
+	"intercom/pusher/pusherclient"
 )
 
 // listen starts a real HTTP server for the fixture, once, for WebSockets.
@@ -24,7 +24,7 @@ func (f *fixture) listen() *httptest.Server {
 // sock is a device's Pusher socket, subscribed to its token and user channels.
 type sock struct {
 	t *testing.T
-	c *pushertest.Client
+	c *pusherclient.Client
 }
 
 func (f *fixture) socket(t *testing.T, d device) *sock {
@@ -32,7 +32,7 @@ func (f *fixture) socket(t *testing.T, d device) *sock {
 	srv := f.listen()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	c, err := pushertest.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws/app/test-key?protocol=7&client=go")
+	c, err := pusherclient.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws/app/test-key?protocol=7&client=go")
 	if err != nil {
 		t.Fatal(err)
 	}

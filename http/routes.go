@@ -19,6 +19,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/token", s.handle(s.login))
 	m.Handle("POST /api/v1/logout", s.client(s.logout))
 	m.Handle("PUT /api/v1/devices", s.client(s.putDevice))
+	m.Handle("GET /api/v1/users/self", s.client(s.self))
 	m.Handle("GET /api/v1/intercom", s.client(s.listIntercoms))
 	m.Handle("GET /api/v1/intercom/shows", s.client(s.showIntercoms))
 	m.Handle("GET /api/v1/intercom/{intercom}", s.client(s.getIntercom))

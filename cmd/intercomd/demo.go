@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -15,7 +16,9 @@ const (
 	demoLogin    = "demo"
 	demoPassword = "demo-password"
 	demoDevice   = "demo-phone"
+	demoTablet   = "demo-tablet" // its timetable excludes now: it is skipped
 	demoClient   = "ios-cctv"
+	demoSecret   = "demo-intercom-secret"
 	demoCamera   = 833
 	demoIntercom = 180
 )
@@ -45,7 +48,7 @@ func provisionDemo(ctx context.Context, store intercom.Store, publicURL string, 
 	}
 	cameraID := int64(demoCamera)
 	_, err = store.CreateIntercom(ctx, intercom.Intercom{ID: demoIntercom, Address: "Cameras", Department: 100, CameraID: &cameraID,
-		SecretHash: intercom.HashToken("demo-intercom-secret"), DoorOpenSeconds: 7, CreatedAt: now})
+		SecretHash: intercom.HashToken(demoSecret), DoorOpenSeconds: 7, CreatedAt: now})
 	if err != nil && intercom.ErrorCode(err) != intercom.ECONFLICT {
 		return err
 	}
@@ -61,6 +64,18 @@ func provisionDemo(ctx context.Context, store intercom.Store, publicURL string, 
 			return err
 		}
 	} else if err != nil {
+		return err
+	}
+	tabletSecret, tablet := intercom.NewAccessToken(user.ID, demoTablet, demoClient, now, 30*24*time.Hour)
+	if tablet, err = store.CreateAccessToken(ctx, tablet); err != nil {
+		return err
+	}
+	var past intercom.Timetable
+	if err := json.Unmarshal([]byte(`{"intervals":[{"from":"2000-01-01T00:00:00Z","to":"2000-01-02T00:00:00Z"}]}`), &past); err != nil {
+		return err
+	}
+	if _, err := store.UpdateIntercom(ctx, intercom.Viewer{UserID: user.ID, DeviceID: tablet.DeviceID}, demoIntercom,
+		intercom.IntercomUpdate{Timetable: &past}, now); err != nil {
 		return err
 	}
 	if _, err := store.RecordHeartbeat(ctx, demoIntercom, now); err != nil {
@@ -92,7 +107,26 @@ curl -sS --request PATCH '%s/api/v1/intercom/%d' \
   --header 'Content-Type: application/json' \
   --data-raw '{"title": "My intercom", "is_enabled": "true", "timetable": {"days": [{"type": "monday", "from": "10:00+01:00", "to": "18:00+01:00"}], "intervals": [{"from": "2000-02-12T10:00:00+01:00", "to": "2000-12-01T09:00:00+01:00"}, {"from": "2001-02-12T10:00:00+01:00", "to": "2001-12-01T09:00:00+01:00"}]}}'
 
+Calls, step by step (each in its own terminal or one after the other):
+
+  # 1. Watch what the phone and the tablet receive (the tablet's timetable excludes now):
+  go run ./cmd/intercomd listen --url %s --uuid %s --token %s
+  go run ./cmd/intercomd listen --url %s --uuid %s --token %s
+
+  # 2. A visitor rings (the demo intercom's secret is %q); the answer lists who rings and who is skipped:
+  curl -sS -X POST '%s/api/hw/v1/ring' -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{}'
+
+  # 3. The phone answers (put the call_id from step 2 in place of CALL):
+  curl -sS -X POST '%s/api/v1/intercom/calls/CALL/start' -H 'Authorization: Bearer %s' -H 'X-Client: %s' -H 'X-UUID: %s'
+
+  # 4. The history; a ring nobody answers turns missed after --ring-timeout:
+  curl -sS '%s/api/v1/intercom/calls' -H 'Authorization: Bearer %s' -H 'X-Client: %s' -H 'X-UUID: %s'
+
 `, demoLogin, demoPassword, demoCamera, demoIntercom, demoDevice, demoClient, secret,
-		publicURL, demoIntercom, secret, demoClient, demoDevice)
+		publicURL, demoIntercom, secret, demoClient, demoDevice,
+		publicURL, demoDevice, secret, publicURL, demoTablet, tabletSecret,
+		demoSecret, publicURL, demoSecret,
+		publicURL, secret, demoClient, demoDevice,
+		publicURL, secret, demoClient, demoDevice)
 	return nil
 }

@@ -51,6 +51,7 @@ type config struct {
 }
 
 const usage = `usage: intercomd serve [flags]
+       intercomd listen --url URL --token TOKEN --uuid X-UUID   (print a device's events)
 
 Every flag can also be set by its environment twin: --token-ttl is
 INTERCOMD_TOKEN_TTL, and so on. A flag given on the command line wins.
@@ -61,7 +62,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var c config
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprint(stderr, usage)
-		return c, errors.New("the only command is serve")
+		return c, errors.New("the commands are serve and listen")
 	}
 	fs := flag.NewFlagSet("intercomd serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -116,6 +117,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 // run is intercomd's whole life: parse the configuration, open the store,
 // serve until ctx is done, then drain requests and close.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "listen" {
+		return listen(ctx, args[1:], getenv, stdout, stderr)
+	}
 	c, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err

@@ -31,7 +31,7 @@ import (
 
 	"intercom"
 	"intercom/pusher"
-	"intercom/pusher/pushertest"
+	"intercom/pusher/pusherclient"
 	"intercom/sqlite"
 )
 
@@ -55,7 +55,7 @@ const (
 type device struct {
 	flat    int
 	tokenID string
-	client  *pushertest.Client
+	client  *pusherclient.Client
 }
 
 func run(sockets, perFlat, rings int, addr string) error {
@@ -113,7 +113,7 @@ func run(sockets, perFlat, rings int, addr string) error {
 			defer func() { <-sem }()
 			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
-			c, err := pushertest.Dial(cctx, url)
+			c, err := pusherclient.Dial(cctx, url)
 			if err != nil {
 				errs <- err
 				return

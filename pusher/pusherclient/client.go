@@ -1,6 +1,6 @@
-// Package pushertest is a minimal Pusher protocol client for tests and load
-// tools: connect, subscribe with an auth signature, read events.
-package pushertest
+// Package pusherclient is a minimal Pusher protocol client for tests, tools and
+// load: connect, subscribe with an auth signature, read events.
+package pusherclient
 
 import (
 	"context"
@@ -40,14 +40,14 @@ func Dial(ctx context.Context, url string) (*Client, error) {
 	}
 	if m.Event != "pusher:connection_established" {
 		conn.CloseNow()
-		return nil, fmt.Errorf("pushertest: first message %q: %s", m.Event, m.Data)
+		return nil, fmt.Errorf("pusherclient: first message %q: %s", m.Event, m.Data)
 	}
 	var est struct {
 		SocketID string `json:"socket_id"`
 	}
 	if err := json.Unmarshal([]byte(m.Data), &est); err != nil || est.SocketID == "" {
 		conn.CloseNow()
-		return nil, fmt.Errorf("pushertest: connection_established %s: %v", m.Data, err)
+		return nil, fmt.Errorf("pusherclient: connection_established %s: %v", m.Data, err)
 	}
 	c.SocketID = est.SocketID
 	return c, nil
@@ -65,7 +65,7 @@ func (c *Client) Next(ctx context.Context) (Message, error) {
 		Data    json.RawMessage `json:"data"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return Message{}, fmt.Errorf("pushertest: %s: %w", b, err)
+		return Message{}, fmt.Errorf("pusherclient: %s: %w", b, err)
 	}
 	m := Message{Event: raw.Event, Channel: raw.Channel, Data: string(raw.Data)}
 	var s string
@@ -99,7 +99,7 @@ func (c *Client) Subscribe(ctx context.Context, channel, auth string) error {
 		case m.Event == "pusher_internal:subscription_succeeded" && m.Channel == channel:
 			return nil
 		case m.Event == "pusher:subscription_error" && m.Channel == channel, m.Event == "pusher:error":
-			return errors.New("pushertest: subscribe " + channel + ": " + m.Data)
+			return errors.New("pusherclient: subscribe " + channel + ": " + m.Data)
 		}
 	}
 }
