@@ -109,6 +109,9 @@ curl -sS --request PATCH '%s/api/v1/intercom/%d' \
 
 Calls, step by step (each in its own terminal or one after the other):
 
+  # 0. The seed's request above leaves the phone ringing only on Mondays 10:00-18:00 +01:00; this clears its timetable:
+  curl -sS -X PATCH '%s/api/v1/intercom/%d' -H 'Authorization: Bearer %s' -H 'X-Client: %s' -H 'X-UUID: %s' -H 'Content-Type: application/json' -d '{"timetable": {"days": [], "intervals": []}}'
+
   # 1. Watch what the phone and the tablet receive (the tablet's timetable excludes now):
   go run ./cmd/intercomd listen --url %s --uuid %s --token %s
   go run ./cmd/intercomd listen --url %s --uuid %s --token %s
@@ -123,6 +126,7 @@ Calls, step by step (each in its own terminal or one after the other):
   curl -sS '%s/api/v1/intercom/calls' -H 'Authorization: Bearer %s' -H 'X-Client: %s' -H 'X-UUID: %s'
 
 `, demoLogin, demoPassword, demoCamera, demoIntercom, demoDevice, demoClient, secret,
+		publicURL, demoIntercom, secret, demoClient, demoDevice,
 		publicURL, demoIntercom, secret, demoClient, demoDevice,
 		publicURL, demoDevice, secret, publicURL, demoTablet, tabletSecret,
 		demoSecret, publicURL, demoSecret,

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func TestRunDemoEndToEnd(t *testing.T) {
 	var out strings.Builder
 	for line := range lines {
 		out.WriteString(line + "\n")
-		if strings.HasPrefix(line, "  --data-raw") {
+		if strings.Contains(line, "/api/v1/intercom/calls'") { // the last step the demo prints
 			break
 		}
 	}
@@ -67,6 +68,78 @@ func TestRunDemoEndToEnd(t *testing.T) {
 		v["department"] != float64(100) || v["address"] != "Cameras" || v["camera"].(map[string]any)["id"] != float64(833) {
 		t.Fatalf("seed's curl: %d %v", res.StatusCode, v)
 	}
+	// A call, as the demo's steps go: the phone's timetable is cleared, the
+	// phone listens, the intercom rings, the phone gets intercom_ring and
+	// answers; the tablet is skipped.
+	clear := regexp.MustCompile(`(?m)^  curl -sS -X PATCH '(\S+)'.* -d '(.*)'$`).FindStringSubmatch(text)
+	if clear == nil {
+		t.Fatalf("demo output lacks step 0:\n%s", text)
+	}
+	creq, _ := http.NewRequest("PATCH", clear[1], strings.NewReader(clear[2]))
+	creq.Header.Set("Authorization", "Bearer "+curl[2])
+	creq.Header.Set("X-Client", curl[3])
+	creq.Header.Set("X-UUID", curl[4])
+	creq.Header.Set("Content-Type", "application/json")
+	if cres, err := http.DefaultClient.Do(creq); err != nil || cres.StatusCode != 200 {
+		t.Fatalf("step 0: %v %v", cres, err)
+	}
+	phoneToken := regexp.MustCompile(`--uuid demo-phone --token (\S+)`).FindStringSubmatch(text)
+	if phoneToken == nil {
+		t.Fatalf("demo output lacks the listen command:\n%s", text)
+	}
+	lr, lw := io.Pipe()
+	listenCtx, stopListen := context.WithCancel(ctx)
+	listenDone := make(chan error, 1)
+	go func() {
+		listenDone <- run(listenCtx, []string{"listen", "--url", base[1], "--uuid", "demo-phone", "--token", phoneToken[1]}, func(string) string { return "" }, lw, io.Discard)
+		lw.Close()
+	}()
+	heard := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(lr)
+		for sc.Scan() {
+			heard <- sc.Text()
+		}
+		close(heard)
+	}()
+	if line := <-heard; !strings.HasPrefix(line, "listening as demo-phone") {
+		t.Fatalf("listen: %q", line)
+	}
+	rreq, _ := http.NewRequest("POST", base[1]+"/api/hw/v1/ring", strings.NewReader(`{}`))
+	rreq.Header.Set("Authorization", "Bearer demo-intercom-secret")
+	rreq.Header.Set("Content-Type", "application/json")
+	rres, err := http.DefaultClient.Do(rreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rung struct {
+		CallID  int64                             `json:"call_id"`
+		Skipped []struct{ Device, Reason string } `json:"skipped"`
+	}
+	json.NewDecoder(rres.Body).Decode(&rung)
+	rres.Body.Close()
+	if rres.StatusCode != 201 || len(rung.Skipped) != 1 || rung.Skipped[0].Reason != "outside_timetable" {
+		t.Fatalf("ring: %d %+v", rres.StatusCode, rung)
+	}
+	for line := range heard {
+		if strings.Contains(line, " intercom_ring ") {
+			break
+		}
+	}
+	sreq, _ := http.NewRequest("POST", base[1]+"/api/v1/intercom/calls/"+strconv.FormatInt(rung.CallID, 10)+"/start", nil)
+	sreq.Header.Set("Authorization", "Bearer "+phoneToken[1])
+	sreq.Header.Set("X-Client", "ios-cctv")
+	sreq.Header.Set("X-UUID", "demo-phone")
+	sres, err := http.DefaultClient.Do(sreq)
+	if err != nil || sres.StatusCode != 200 {
+		t.Fatalf("answer: %v %v", sres, err)
+	}
+	sres.Body.Close()
+	stopListen()
+	if err := <-listenDone; err != nil {
+		t.Errorf("listen: %v", err)
+	}
+
 	// The admin token came from INTERCOMD_ADMIN_TOKEN.
 	areq, _ := http.NewRequest("POST", base[1]+"/api/admin/v1/users", strings.NewReader(`{"login":"e2e","password":"password-e2e"}`))
 	areq.Header.Set("Authorization", "Bearer from-env")
