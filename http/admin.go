@@ -193,9 +193,17 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 	if err := p.Err(); err != nil {
 		return err
 	}
-	m, _, err = s.store.PutMembership(r.Context(), m, s.now())
+	m, created, err := s.store.PutMembership(r.Context(), m, s.now())
 	if err != nil {
 		return err
+	}
+	// The account's apps hear of it: a new intercom, or a changed one.
+	if v, err := s.store.Intercom(r.Context(), intercom.Viewer{UserID: userID}, intercomID); err == nil {
+		typ := "intercom.rename"
+		if created {
+			typ = "intercom.store"
+		}
+		s.toUser(userID, notification(typ, map[string]any{"intercom": s.intercomJSON(v)}), "")
 	}
 	return encode(w, http.StatusOK, struct {
 		UserID     int64   `json:"user_id"`
@@ -221,6 +229,7 @@ func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteMembership(r.Context(), intercomID, userID); err != nil {
 		return err
 	}
+	s.toUser(userID, notification("intercom.delete", map[string]any{"deleted_ids": []int64{intercomID}}), "")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

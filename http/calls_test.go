@@ -513,3 +513,21 @@ func TestConcurrentRingsAndAnswers(t *testing.T) {
 		t.Errorf("history: %v", res["meta"])
 	}
 }
+
+// The admin linking, renaming and unlinking an intercom reaches the account.
+func TestAdminMembershipBroadcasts(t *testing.T) {
+	f := newFixture(t)
+	w := newWorld(t, f)
+	sock := f.socket(t, w.alice)
+	id, _ := f.provision(`{"address":"New gate"}`)
+	f.memberOf(id, w.aliceID, "3", "confirmed")
+	if e := sock.expect("intercom.store"); e["intercom"].(map[string]any)["address"] != "New gate" {
+		t.Errorf("store %v", e)
+	}
+	f.memberOf(id, w.aliceID, "3", "confirmed")
+	sock.expect("intercom.rename")
+	f.want(f.admin("DELETE", "/api/admin/v1/intercoms/"+itoa(id)+"/members/"+itoa(w.aliceID), ""), 204)
+	if e := sock.expect("intercom.delete"); e["deleted_ids"].([]any)[0] != float64(id) {
+		t.Errorf("delete %v", e)
+	}
+}
