@@ -203,7 +203,7 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 		if created {
 			typ = "intercom.store"
 		}
-		s.toUser(userID, notification(typ, map[string]any{"intercom": s.intercomJSON(v)}), "")
+		s.toUser(userID, typ, func() map[string]any { return map[string]any{"intercom": s.intercomJSON(v)} }, "")
 	}
 	return encode(w, http.StatusOK, struct {
 		UserID     int64   `json:"user_id"`
@@ -229,7 +229,7 @@ func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteMembership(r.Context(), intercomID, userID); err != nil {
 		return err
 	}
-	s.toUser(userID, notification("intercom.delete", map[string]any{"deleted_ids": []int64{intercomID}}), "")
+	s.toUser(userID, "intercom.delete", func() map[string]any { return map[string]any{"deleted_ids": []int64{intercomID}} }, "")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

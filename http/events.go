@@ -27,10 +27,14 @@ func notification(typ string, fields map[string]any) []byte {
 	return b
 }
 
-// toUser publishes to every socket of an account but the one that made the
-// request (X-Socket-ID).
-func (s *Server) toUser(userID int64, payload []byte, exceptSocket string) {
-	s.hub.Publish(userChannel(userID), eventName, payload, exceptSocket)
+// toUser publishes a notification to every socket of an account but the one
+// that made the request (X-Socket-ID). Nothing is encoded for an account with
+// no socket open.
+func (s *Server) toUser(userID int64, typ string, fields func() map[string]any, exceptSocket string) {
+	ch := userChannel(userID)
+	if s.hub.Subscribed(ch) {
+		s.hub.Publish(ch, eventName, notification(typ, fields()), exceptSocket)
+	}
 }
 
 // toDevice publishes to every token channel of a device.
@@ -74,12 +78,15 @@ func (s *Server) sendCallStore(c intercom.Call, exceptSocket string) {
 		defer s.bg.Done()
 		ctx := s.backgroundContext()
 		for _, u := range c.Users() {
+			if !s.hub.Subscribed(userChannel(u)) {
+				continue
+			}
 			cv, err := s.store.CallOf(ctx, u, c.ID)
 			if err != nil {
 				s.log.Error("intercom.call.store: loading the call", "call_id", c.ID, "user_id", u, "error", err)
 				continue
 			}
-			s.toUser(u, notification("intercom.call.store", map[string]any{"intercom_call": s.callJSON(cv)}), exceptSocket)
+			s.toUser(u, "intercom.call.store", func() map[string]any { return map[string]any{"intercom_call": s.callJSON(cv)} }, exceptSocket)
 		}
 	}()
 }

@@ -224,9 +224,8 @@ func (s *Server) sendStatus(id int64, online bool) {
 		s.log.Error("intercom.status", "intercom_id", id, "error", err)
 		return
 	}
-	payload := notification("intercom.status", map[string]any{"intercom_id": id, "is_online": online})
 	for _, u := range users {
-		s.toUser(u, payload, "")
+		s.toUser(u, "intercom.status", func() map[string]any { return map[string]any{"intercom_id": id, "is_online": online} }, "")
 	}
 }
 

@@ -178,10 +178,10 @@ func (s *Server) updateIntercom(w http.ResponseWriter, r *http.Request, sess ses
 	// The account's other devices hear of it; the one that asked does not.
 	except := r.Header.Get("X-Socket-ID")
 	if u.Title != nil {
-		s.toUser(sess.token.UserID, notification("intercom.rename", map[string]any{"intercom": out}), except)
+		s.toUser(sess.token.UserID, "intercom.rename", func() map[string]any { return map[string]any{"intercom": out} }, except)
 	}
 	if u.IsEnabled != nil || u.Timetable != nil {
-		s.toUser(sess.token.UserID, notification("intercom.update", map[string]any{"intercom": out}), except)
+		s.toUser(sess.token.UserID, "intercom.update", func() map[string]any { return map[string]any{"intercom": out} }, except)
 	}
 	return encode(w, http.StatusOK, out)
 }
