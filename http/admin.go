@@ -169,11 +169,7 @@ var membershipStatuses = []string{intercom.StatusConfirmed, intercom.StatusKeyCo
 
 // putMember is PUT /api/admin/v1/intercoms/{intercom}/members/{user}.
 func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
-	intercomID, err := pathID(r.PathValue("intercom"))
-	if err != nil {
-		return err
-	}
-	userID, err := pathID(r.PathValue("user"))
+	intercomID, userID, err := memberIDs(r)
 	if err != nil {
 		return err
 	}
@@ -218,11 +214,7 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 
 // deleteMember is DELETE /api/admin/v1/intercoms/{intercom}/members/{user}.
 func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) error {
-	intercomID, err := pathID(r.PathValue("intercom"))
-	if err != nil {
-		return err
-	}
-	userID, err := pathID(r.PathValue("user"))
+	intercomID, userID, err := memberIDs(r)
 	if err != nil {
 		return err
 	}
@@ -232,4 +224,13 @@ func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) error {
 	s.toUser(userID, "intercom.delete", func() map[string]any { return map[string]any{"deleted_ids": []int64{intercomID}} }, "")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// memberIDs parses the {intercom} and {user} path values of a membership.
+func memberIDs(r *http.Request) (intercomID, userID int64, err error) {
+	if intercomID, err = pathID(r.PathValue("intercom")); err != nil {
+		return 0, 0, err
+	}
+	userID, err = pathID(r.PathValue("user"))
+	return intercomID, userID, err
 }

@@ -189,11 +189,7 @@ func (s *Server) endCall(w http.ResponseWriter, r *http.Request, sess session) e
 // adminCall is GET /api/admin/v1/calls/{call}: every device the call
 // concerned, how it was reached or why not.
 func (s *Server) adminCall(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r.PathValue("call"))
-	if err != nil {
-		return err
-	}
-	c, err := s.store.Call(r.Context(), id)
+	c, err := s.pathCall(r)
 	if err != nil {
 		return err
 	}
@@ -232,4 +228,13 @@ func (s *Server) adminCall(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return encode(w, http.StatusOK, out)
+}
+
+// pathCall loads the call named by the {call} path value.
+func (s *Server) pathCall(r *http.Request) (intercom.Call, error) {
+	id, err := pathID(r.PathValue("call"))
+	if err != nil {
+		return intercom.Call{}, err
+	}
+	return s.store.Call(r.Context(), id)
 }

@@ -109,11 +109,7 @@ func (s *Server) ring(w http.ResponseWriter, r *http.Request, ic intercom.Interc
 
 // hwCall is GET /api/hw/v1/calls/{call}: a call of this intercom.
 func (s *Server) hwCall(w http.ResponseWriter, r *http.Request, ic intercom.Intercom) error {
-	id, err := pathID(r.PathValue("call"))
-	if err != nil {
-		return err
-	}
-	c, err := s.store.Call(r.Context(), id)
+	c, err := s.pathCall(r)
 	if err != nil {
 		return err
 	}

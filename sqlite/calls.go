@@ -164,7 +164,12 @@ func (db *DB) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) 
 
 // RingingCalls lists the calls still ringing.
 func (db *DB) RingingCalls(ctx context.Context) (map[int64]time.Time, error) {
-	rows, err := db.reader(ctx).Query(`SELECT id, created_at FROM calls WHERE status = 'ring'`)
+	return idTimes(db.reader(ctx), `SELECT id, created_at FROM calls WHERE status = 'ring'`)
+}
+
+// idTimes runs a query of (id, time) rows into a map.
+func idTimes(q querier, query string) (map[int64]time.Time, error) {
+	rows, err := q.Query(query)
 	if err != nil {
 		return nil, wrap(err)
 	}

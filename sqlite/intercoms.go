@@ -108,20 +108,7 @@ func (db *DB) LastHeartbeat(ctx context.Context, intercomID int64) (*time.Time, 
 
 // Heartbeats returns the last heartbeat of every intercom that has one.
 func (db *DB) Heartbeats(ctx context.Context) (map[int64]time.Time, error) {
-	rows, err := db.reader(ctx).Query(`SELECT id, last_heartbeat_at FROM intercoms WHERE last_heartbeat_at IS NOT NULL`)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	out := map[int64]time.Time{}
-	for rows.Next() {
-		var id, at int64
-		if err := rows.Scan(&id, &at); err != nil {
-			return nil, wrap(err)
-		}
-		out[id] = fromMicros(at)
-	}
-	return out, wrap(rows.Err())
+	return idTimes(db.reader(ctx), `SELECT id, last_heartbeat_at FROM intercoms WHERE last_heartbeat_at IS NOT NULL`)
 }
 
 // IntercomMembers lists the accounts linked to an intercom.

@@ -2,13 +2,15 @@
 // machine: it provisions an intercom with -sockets devices (-per-flat to a
 // flat) straight into a fresh SQLite file, starts the real intercomd on it,
 // connects one Pusher socket per device, and prints
+//
 //   - the server's resident memory per idle socket, and
+//
 //   - ring → intercom_ring latency (p50, p99, max) over -rings rings, each to
 //     one flat, timed from sending POST /api/hw/v1/ring until every rung
 //     device's socket has the event.
 //
-//	go run ./scripts/wsload                  # 5,000 sockets, 500 rings
-//	go run ./scripts/wsload -sockets 1000
+//     go run ./scripts/wsload                  # 5,000 sockets, 500 rings
+//     go run ./scripts/wsload -sockets 1000
 package main
 
 import (
@@ -268,4 +270,3 @@ func raiseFileLimit() {
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
 }
-
