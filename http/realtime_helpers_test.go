@@ -62,7 +62,7 @@ func (f *fixture) auth(d device, socketID, channel string) *response {
 func (s *sock) drain() {
 	go func() {
 		for {
-			if _, err := s.c.Next(context.Background()); err != nil {
+			if _, _, err := s.c.Conn.Read(context.Background()); err != nil {
 				return
 			}
 		}
