@@ -118,7 +118,7 @@ func TestAuthentication(t *testing.T) {
 		"binary token":     {"Authorization": "Bearer \x01\x02", "X-Client": "ios", "X-UUID": alice.uuid},
 		"basic scheme":     {"Authorization": "Basic " + alice.token, "X-Client": "ios", "X-UUID": alice.uuid},
 		"bare token":       {"Authorization": alice.token, "X-Client": "ios", "X-UUID": alice.uuid},
-		"token, no hdrs":   {"Authorization": "Bearer " + alice.token[:42] + "A"},
+		"altered, no hdrs": {"Authorization": "Bearer " + altered},
 		"another X-UUID":   {"Authorization": "Bearer " + alice.token, "X-Client": "ios", "X-UUID": "someone-else"},
 		"huge header":      {"Authorization": "Bearer " + strings.Repeat("A", 10000), "X-Client": "ios", "X-UUID": alice.uuid},
 		"lowercase bearer": {"Authorization": "bearer " + alice.token + "x", "X-Client": "ios", "X-UUID": alice.uuid},
