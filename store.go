@@ -101,6 +101,12 @@ type Store interface {
 	CallsOf(ctx context.Context, userID int64, f CallFilter, p Page) ([]CallView, int, error)
 	// CallOf returns one of the account's calls. ENOTFOUND.
 	CallOf(ctx context.Context, userID, id int64) (CallView, error)
+	// UnlinkIntercoms unlinks those of ids that are the account's, with its
+	// devices' settings for them and its calls from them, and returns them.
+	UnlinkIntercoms(ctx context.Context, userID int64, ids []int64) ([]int64, error)
+	// ForgetCalls removes those of ids that are in the account's history from
+	// it, and returns them.
+	ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int64, error)
 }
 
 // CallFilter narrows an account's call history. Zero fields do not filter.

@@ -535,3 +535,58 @@ func TestAdminMembershipBroadcasts(t *testing.T) {
 		t.Errorf("delete %v", e)
 	}
 }
+
+func TestDeleteIntercomsAndCalls(t *testing.T) {
+	f := newFixture(t)
+	w := newWorld(t, f)
+	tablet := f.login("alice", "alice-tablet")
+	phoneSock, tabletSock := f.socket(t, w.alice), f.socket(t, tablet)
+	bobID := f.user("bob")
+	bob := f.login("bob", "bob-phone")
+	f.memberOf(w.intercomID, bobID, "15", "confirmed")
+	bobsOwn, _ := f.provision(`{"address":"Bob's"}`)
+	f.memberOf(bobsOwn, bobID, "1", "confirmed")
+	v := w.ring(`{"flat":15}`)
+	call := int64(v["call_id"].(float64))
+
+	for body, key := range map[string]string{
+		`{}`:                  "ids",
+		`{"ids":[]}`:          "ids",
+		`{"ids":"1"}`:         "ids",
+		`{"ids":[1,"x",2.5]}`: "ids.1",
+		`{"ids":[` + strings.Repeat("1,", 200) + `1]}`: "ids",
+	} {
+		for _, path := range []string{"/api/v1/intercom", "/api/v1/intercom/calls"} {
+			if _, ok := errorsOf(t, f.want(f.as(w.alice, "DELETE", path, body), 422))[key]; !ok {
+				t.Errorf("DELETE %s %s: no error on %s", path, body, key)
+			}
+		}
+	}
+
+	// Another account's call and intercom ids are ignored, never deleted.
+	h := w.alice.headers()
+	h["X-Socket-ID"] = phoneSock.c.SocketID
+	h["Content-Type"] = "application/json"
+	f.want(f.do(request{method: "DELETE", path: "/api/v1/intercom/calls", body: `{"ids":[` + itoa(call) + `,999999]}`, headers: h}), 204)
+	if e := tabletSock.expect("intercom.call.delete"); e["deleted_ids"].([]any)[0] != float64(call) || len(e["deleted_ids"].([]any)) != 1 {
+		t.Errorf("call.delete %v", e)
+	}
+	phoneSock.none("intercom.call.delete")
+	f.want(f.as(w.alice, "GET", "/api/v1/intercom/calls/"+itoa(call), ""), 404)
+	f.want(f.as(bob, "GET", "/api/v1/intercom/calls/"+itoa(call), ""), 200)
+
+	f.want(f.do(request{method: "DELETE", path: "/api/v1/intercom", body: `{"ids":[` + itoa(w.intercomID) + `,` + itoa(bobsOwn) + `]}`, headers: h}), 204)
+	if e := tabletSock.expect("intercom.delete"); len(e["deleted_ids"].([]any)) != 1 || e["deleted_ids"].([]any)[0] != float64(w.intercomID) {
+		t.Errorf("intercom.delete %v", e)
+	}
+	f.want(f.as(w.alice, "GET", "/api/v1/intercom/"+itoa(w.intercomID), ""), 404)
+	f.want(f.as(bob, "GET", "/api/v1/intercom/"+itoa(bobsOwn), ""), 200)
+	f.want(f.as(bob, "GET", "/api/v1/intercom/"+itoa(w.intercomID), ""), 200)
+	if res := f.want(f.as(w.alice, "GET", "/api/v1/intercom", ""), 200).JSON(t); res["meta"].(map[string]any)["total"] != float64(0) {
+		t.Errorf("alice still lists %v", res["meta"])
+	}
+	// Unlinked, alice's devices no longer ring.
+	if v := w.ring(`{"flat":15}`); len(v["recipients"].([]any))+len(v["skipped"].([]any)) != 1 {
+		t.Errorf("ring after unlink: %v", v)
+	}
+}

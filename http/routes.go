@@ -24,7 +24,9 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/intercom/shows", s.client(s.showIntercoms))
 	m.Handle("GET /api/v1/intercom/{intercom}", s.client(s.getIntercom))
 	m.Handle("PATCH /api/v1/intercom/{intercom}", s.client(s.updateIntercom))
+	m.Handle("DELETE /api/v1/intercom", s.client(s.unlinkIntercoms))
 	m.Handle("GET /api/v1/intercom/calls", s.client(s.listCalls))
+	m.Handle("DELETE /api/v1/intercom/calls", s.client(s.forgetCalls))
 	m.Handle("GET /api/v1/intercom/calls/{call}", s.client(s.getCall))
 	for _, method := range []string{"POST", "GET"} { // GET for app builds that followed the older docs
 		m.Handle(method+" /api/v1/intercom/calls/{call}/start", s.client(s.startCall))

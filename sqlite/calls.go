@@ -259,3 +259,78 @@ func (db *DB) CallOf(ctx context.Context, userID, id int64) (intercom.CallView, 
 	cv, err := scanCallView(db.reader(ctx).QueryRow(callViewQuery+` AND c.id = ?2`, userID, id))
 	return cv, wrap(err)
 }
+
+// marks returns n numbered placeholders ?from, ?from+1, ….
+func marks(from, n int) string {
+	m := make([]string, n)
+	for i := range m {
+		m[i] = "?" + itoa(from+i)
+	}
+	return strings.Join(m, ",")
+}
+
+func int64Args(first any, ids []int64) []any {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, first)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return args
+}
+
+func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// UnlinkIntercoms unlinks the account's intercoms among ids.
+func (db *DB) UnlinkIntercoms(ctx context.Context, userID int64, ids []int64) ([]int64, error) {
+	var out []int64
+	if len(ids) == 0 {
+		return []int64{}, nil
+	}
+	in := marks(2, len(ids))
+	args := int64Args(userID, ids)
+	err := db.update(ctx, func(q querier) error {
+		var err error
+		if out, err = scanIDs(q.Query(`DELETE FROM memberships WHERE user_id = ?1 AND intercom_id IN (`+in+`) RETURNING intercom_id`, args...)); err != nil || len(out) == 0 {
+			return err
+		}
+		args := int64Args(userID, out)
+		in := marks(2, len(out))
+		if _, err := q.Exec(`DELETE FROM device_settings WHERE intercom_id IN (`+in+`)
+			AND device_id IN (SELECT id FROM devices WHERE user_id = ?1)`, args...); err != nil {
+			return err
+		}
+		_, err = q.Exec(`DELETE FROM call_accounts WHERE user_id = ?1
+			AND call_id IN (SELECT id FROM calls WHERE intercom_id IN (`+in+`))`, args...)
+		return err
+	})
+	return out, err
+}
+
+// ForgetCalls removes the account's calls among ids from its history.
+func (db *DB) ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int64, error) {
+	var out []int64
+	if len(ids) == 0 {
+		return []int64{}, nil
+	}
+	err := db.update(ctx, func(q querier) error {
+		var err error
+		out, err = scanIDs(q.Query(`DELETE FROM call_accounts WHERE user_id = ?1 AND call_id IN (`+marks(2, len(ids))+`) RETURNING call_id`,
+			int64Args(userID, ids)...))
+		return err
+	})
+	return out, err
+}

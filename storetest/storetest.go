@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"UpdateIntercom", testUpdateIntercom},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"Calls", testCalls},
+		{"UnlinkAndForget", testUnlinkAndForget},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -548,4 +549,69 @@ func testCalls(t *testing.T, s intercom.Store) {
 	}
 	_, err = s.IntercomBySecretHash(ctx, []byte("nope"))
 	wantCode(t, err, intercom.ENOTFOUND)
+}
+
+func testUnlinkAndForget(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	alice, bob := mustUser(t, s, "alice"), mustUser(t, s, "bob")
+	for _, id := range []int64{1, 2, 3} {
+		mustIntercom(t, s, id, nil)
+		mustMember(t, s, alice.ID, id, "A")
+		mustMember(t, s, bob.ID, id, "B")
+	}
+	phone := mustToken(t, s, alice.ID, "phone")
+	bobPhone := mustToken(t, s, bob.ID, "bob-phone")
+	viewer := intercom.Viewer{UserID: alice.ID, DeviceID: phone.DeviceID}
+	if _, err := s.UpdateIntercom(ctx, viewer, 1, intercom.IntercomUpdate{IsEnabled: ptr(false)}, t0); err != nil {
+		t.Fatal(err)
+	}
+	devices := []intercom.CallDevice{
+		{DeviceID: phone.DeviceID, UserID: alice.ID, UUID: "phone", Client: "ios", Channels: []string{"ws"}},
+		{DeviceID: bobPhone.DeviceID, UserID: bob.ID, UUID: "bob-phone", Client: "ios", Channels: []string{"ws"}},
+	}
+	var calls []int64
+	for _, ic := range []int64{1, 2, 2} {
+		c, err := s.CreateCall(ctx, intercom.NewCall(ic, nil, devices, t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, c.ID)
+	}
+
+	got, err := s.UnlinkIntercoms(ctx, alice.ID, []int64{1, 4242})
+	if err != nil || len(got) != 1 || got[0] != 1 {
+		t.Fatalf("UnlinkIntercoms = %v, %v", got, err)
+	}
+	_, err = s.Intercom(ctx, viewer, 1)
+	wantCode(t, err, intercom.ENOTFOUND)
+	if _, n, _ := s.CallsOf(ctx, alice.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 2 {
+		t.Errorf("alice keeps %d calls, want the 2 from intercom 2", n)
+	}
+	if _, n, _ := s.CallsOf(ctx, bob.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 3 {
+		t.Errorf("bob keeps %d calls, want 3", n)
+	}
+	if _, err := s.Intercom(ctx, intercom.Viewer{UserID: bob.ID, DeviceID: bobPhone.DeviceID}, 1); err != nil {
+		t.Errorf("bob lost intercom 1: %v", err)
+	}
+	// Linked again, the phone's old settings are gone.
+	mustMember(t, s, alice.ID, 1, "Again")
+	if v, _ := s.Intercom(ctx, viewer, 1); !v.Settings.IsEnabled {
+		t.Error("settings survived the unlink")
+	}
+
+	got, err = s.ForgetCalls(ctx, alice.ID, []int64{calls[1], 999999})
+	if err != nil || len(got) != 1 || got[0] != calls[1] {
+		t.Fatalf("ForgetCalls = %v, %v", got, err)
+	}
+	_, err = s.CallOf(ctx, alice.ID, calls[1])
+	wantCode(t, err, intercom.ENOTFOUND)
+	if _, err := s.CallOf(ctx, bob.ID, calls[1]); err != nil {
+		t.Errorf("bob's history lost the call: %v", err)
+	}
+	if got, err := s.ForgetCalls(ctx, alice.ID, []int64{calls[1]}); err != nil || len(got) != 0 {
+		t.Errorf("forgetting twice: %v, %v", got, err)
+	}
+	if got, err := s.UnlinkIntercoms(ctx, alice.ID, nil); err != nil || len(got) != 0 {
+		t.Errorf("UnlinkIntercoms(nil) = %v, %v", got, err)
+	}
 }

@@ -1,0 +1,86 @@
+package http
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"intercom"
+)
+
+// MaxDeleteIDs is the most ids one DELETE takes (API.md §3).
+const MaxDeleteIDs = 200
+
+// parseIDs validates a body {"ids": [1, 2]}.
+func parseIDs(r *http.Request) ([]int64, error) {
+	body, err := decode(r)
+	if err != nil {
+		return nil, err
+	}
+	var p intercom.Problems
+	raw, ok := body["ids"]
+	list, isList := raw.([]any)
+	switch {
+	case !ok || raw == nil:
+		p.Add("ids", intercom.MsgRequired("ids"))
+	case !isList:
+		p.Add("ids", intercom.MsgArray("ids"))
+	case len(list) == 0:
+		p.Add("ids", intercom.MsgRequired("ids"))
+	case len(list) > MaxDeleteIDs:
+		p.Add("ids", intercom.MsgMaxItems("ids", MaxDeleteIDs))
+	}
+	var ids []int64
+	if isList && len(list) <= MaxDeleteIDs {
+		for i, v := range list {
+			n, isNum := v.(json.Number)
+			id, err := n.Int64()
+			if !isNum || err != nil {
+				k := "ids." + strconv.Itoa(i)
+				p.Add(k, intercom.MsgInteger(k))
+				continue
+			}
+			ids = append(ids, id)
+		}
+	}
+	return ids, p.Err()
+}
+
+// unlinkIntercoms is DELETE /api/v1/intercom: the account leaves these
+// intercoms, with its calls from them. Ids that are not the account's are
+// ignored.
+func (s *Server) unlinkIntercoms(w http.ResponseWriter, r *http.Request, sess session) error {
+	ids, err := parseIDs(r)
+	if err != nil {
+		return err
+	}
+	gone, err := s.store.UnlinkIntercoms(r.Context(), sess.token.UserID, ids)
+	if err != nil {
+		return err
+	}
+	if len(gone) > 0 {
+		s.toUser(sess.token.UserID, "intercom.delete", func() map[string]any { return map[string]any{"deleted_ids": gone} },
+			r.Header.Get("X-Socket-ID"))
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// forgetCalls is DELETE /api/v1/intercom/calls: these calls leave the
+// account's history (other accounts keep theirs).
+func (s *Server) forgetCalls(w http.ResponseWriter, r *http.Request, sess session) error {
+	ids, err := parseIDs(r)
+	if err != nil {
+		return err
+	}
+	gone, err := s.store.ForgetCalls(r.Context(), sess.token.UserID, ids)
+	if err != nil {
+		return err
+	}
+	if len(gone) > 0 {
+		s.toUser(sess.token.UserID, "intercom.call.delete", func() map[string]any { return map[string]any{"deleted_ids": gone} },
+			r.Header.Get("X-Socket-ID"))
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
