@@ -22,6 +22,7 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzParseIntercomUpdate -fuzztime $(FUZZTIME) .
 	go test -run '^$$' -fuzz FuzzPatchBody -fuzztime $(FUZZTIME) ./http
 	go test -run '^$$' -fuzz FuzzClientHeaders -fuzztime $(FUZZTIME) ./http
+	go test -run '^$$' -fuzz FuzzClientMessage -fuzztime $(FUZZTIME) ./pusher
 
 load:
 	scripts/bench.sh

@@ -14,7 +14,7 @@ import (
 	"intercom/pusher"
 )
 
-func newServer(t *testing.T) (*pusher.Hub, *httptest.Server) {
+func newServer(t testing.TB) (*pusher.Hub, *httptest.Server) {
 	t.Helper()
 	hub := pusher.New("app-key", "app-secret", nil)
 	mux := http.NewServeMux()
