@@ -104,28 +104,23 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request, sess session) e
 
 // transition applies a state change to a call the session's account may act
 // on; a call of another account is not found.
-func (s *Server) transition(r *http.Request, sess session, fn func(*intercom.Call) error) (intercom.Call, intercom.Intercom, error) {
+func (s *Server) transition(r *http.Request, sess session, fn func(*intercom.Call) error) (intercom.Call, error) {
 	id, err := pathID(r.PathValue("call"))
 	if err != nil {
-		return intercom.Call{}, intercom.Intercom{}, err
+		return intercom.Call{}, err
 	}
-	c, err := s.store.UpdateCall(r.Context(), id, func(c *intercom.Call) error {
+	return s.store.UpdateCall(r.Context(), id, func(c *intercom.Call) error {
 		if !c.Concerns(sess.token.UserID) {
 			return intercom.ErrNotFound
 		}
 		return fn(c)
 	})
-	if err != nil {
-		return c, intercom.Intercom{}, err
-	}
-	cv, err := s.store.CallOf(r.Context(), sess.token.UserID, id)
-	return c, cv.Intercom.Intercom, err
 }
 
 // startCall answers: the first rung device wins, the others stop ringing.
 func (s *Server) startCall(w http.ResponseWriter, r *http.Request, sess session) error {
 	var ringing []intercom.CallDevice
-	c, ic, err := s.transition(r, sess, func(c *intercom.Call) error {
+	c, err := s.transition(r, sess, func(c *intercom.Call) error {
 		ringing = c.Ringing()
 		return c.Answer(sess.token.DeviceID, s.now())
 	})
@@ -139,7 +134,13 @@ func (s *Server) startCall(w http.ResponseWriter, r *http.Request, sess session)
 			others = append(others, d)
 		}
 	}
-	s.sendCancel(c, ic, others, intercom.CancelAnsweredElsewhere, "")
+	if len(others) > 0 {
+		ic, err := s.callIntercom(r.Context(), c)
+		if err != nil {
+			return err
+		}
+		s.sendCancel(c, ic, others, intercom.CancelAnsweredElsewhere, "")
+	}
 	s.sendCallStore(c, "")
 	answer, err := s.sipAnswer(c, sess)
 	if err != nil {
@@ -151,7 +152,7 @@ func (s *Server) startCall(w http.ResponseWriter, r *http.Request, sess session)
 // cancelCall declines on this device only; the others ring on.
 func (s *Server) cancelCall(w http.ResponseWriter, r *http.Request, sess session) error {
 	var me []intercom.CallDevice
-	c, ic, err := s.transition(r, sess, func(c *intercom.Call) error {
+	c, err := s.transition(r, sess, func(c *intercom.Call) error {
 		if err := c.Decline(sess.token.DeviceID, s.now()); err != nil {
 			return err
 		}
@@ -166,6 +167,10 @@ func (s *Server) cancelCall(w http.ResponseWriter, r *http.Request, sess session
 		return err
 	}
 	// The device's other sockets (another window of the app) stop ringing too.
+	ic, err := s.callIntercom(r.Context(), c)
+	if err != nil {
+		return err
+	}
 	s.sendCancel(c, ic, me, intercom.CancelDeclined, r.Header.Get("X-Socket-ID"))
 	if c.Status == intercom.CallMissed {
 		s.timers.stopRing(c.ID)
@@ -177,7 +182,7 @@ func (s *Server) cancelCall(w http.ResponseWriter, r *http.Request, sess session
 
 // endCall hangs up an answered call.
 func (s *Server) endCall(w http.ResponseWriter, r *http.Request, sess session) error {
-	c, _, err := s.transition(r, sess, func(c *intercom.Call) error { return c.HangUp(sess.token.DeviceID, s.now()) })
+	c, err := s.transition(r, sess, func(c *intercom.Call) error { return c.HangUp(sess.token.DeviceID, s.now()) })
 	if err != nil {
 		return err
 	}

@@ -185,17 +185,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(sw, r, intercom.ErrNotFound)
 		return
 	}
-	if _, pattern := s.mux.Handler(r); pattern == "" {
-		s.unmatched(sw, r)
+	// The mux is asked first so that its plain-text 404 and 405 become JSON;
+	// ServeHTTP then routes again, as only it sets the path values.
+	if h, pattern := s.mux.Handler(r); pattern == "" {
+		s.unmatched(sw, r, h)
 		return
 	}
 	s.mux.ServeHTTP(sw, r)
 }
 
-// unmatched asks the mux what it would have said (404, or 405 with Allow)
-// and says it in JSON.
-func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
-	h, _ := s.mux.Handler(r)
+// unmatched asks the mux's own handler for an unmatched request what it
+// would have said (404, or 405 with Allow) and says it in JSON.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	probe := &probeWriter{header: http.Header{}}
 	h.ServeHTTP(probe, r)
 	if probe.status == http.StatusMethodNotAllowed {
