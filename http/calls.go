@@ -117,6 +117,18 @@ func (s *Server) transition(r *http.Request, sess session, fn func(*intercom.Cal
 	})
 }
 
+// cancelRinging tells devices to stop ringing after a transition has been
+// committed: a failure to load what the event says is logged, not returned,
+// as the transition stands.
+func (s *Server) cancelRinging(r *http.Request, c intercom.Call, devices []intercom.CallDevice, reason, exceptSocket string) {
+	ic, err := s.callIntercom(r.Context(), c)
+	if err != nil {
+		s.log.Error("intercom_cancel: loading the intercom", "request_id", requestID(r.Context()), "call_id", c.ID, "error", err)
+		return
+	}
+	s.sendCancel(c, ic, devices, reason, exceptSocket)
+}
+
 // startCall answers: the first rung device wins, the others stop ringing.
 func (s *Server) startCall(w http.ResponseWriter, r *http.Request, sess session) error {
 	var ringing []intercom.CallDevice
@@ -135,11 +147,7 @@ func (s *Server) startCall(w http.ResponseWriter, r *http.Request, sess session)
 		}
 	}
 	if len(others) > 0 {
-		ic, err := s.callIntercom(r.Context(), c)
-		if err != nil {
-			return err
-		}
-		s.sendCancel(c, ic, others, intercom.CancelAnsweredElsewhere, "")
+		s.cancelRinging(r, c, others, intercom.CancelAnsweredElsewhere, "")
 	}
 	s.sendCallStore(c, "")
 	answer, err := s.sipAnswer(c, sess)
@@ -167,11 +175,7 @@ func (s *Server) cancelCall(w http.ResponseWriter, r *http.Request, sess session
 		return err
 	}
 	// The device's other sockets (another window of the app) stop ringing too.
-	ic, err := s.callIntercom(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	s.sendCancel(c, ic, me, intercom.CancelDeclined, r.Header.Get("X-Socket-ID"))
+	s.cancelRinging(r, c, me, intercom.CancelDeclined, r.Header.Get("X-Socket-ID"))
 	if c.Status == intercom.CallMissed {
 		s.timers.stopRing(c.ID)
 		s.sendCallStore(c, "")
