@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -104,6 +105,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.tokenTTL <= 0 || c.offlineAfter <= 0 || c.ringTimeout <= 0 {
 		return c, errors.New("--token-ttl, --offline-after and --ring-timeout must be positive")
+	}
+	if c.sipWSURL != "" {
+		if u, err := url.Parse(c.sipWSURL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			return c, errors.New("--sip-ws-url must be an absolute ws:// or wss:// URL")
+		}
 	}
 	if c.appKey == "" || strings.ContainsAny(c.appKey, "/?#: ") {
 		return c, errors.New("--pusher-app-key must be a non-empty word")

@@ -183,6 +183,9 @@ func TestParseConfig(t *testing.T) {
 		"negative ttl":    {[]string{"serve", "--token-ttl", "-1h"}, nil},
 		"postgres":        {[]string{"serve", "--db", "postgres://localhost/test"}, nil},
 		"stray argument":  {[]string{"serve", "extra"}, nil},
+		"bad sip url":     {[]string{"serve", "--sip-ws-url", "https://sip.example/ws"}, nil},
+		"bad app key":     {[]string{"serve", "--pusher-app-key", "a/b"}, nil},
+		"zero timeout":    {[]string{"serve", "--ring-timeout", "0s"}, nil},
 	} {
 		if _, err := parseConfig(tt.args, getenv(tt.env), io.Discard); err == nil {
 			t.Errorf("%s: accepted", name)
