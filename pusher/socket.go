@@ -21,7 +21,6 @@ const (
 	codeAppNotFound       = 4001
 	codeBadProtocol       = 4007
 	codeNoProtocol        = 4008
-	codeUnauthorized      = 4009
 	codeOverCapacity      = 4100
 	codeReconnect         = 4200
 	codeClosedForSilence  = 4202
@@ -50,10 +49,11 @@ func (s *socket) send(msg []byte) {
 		return
 	}
 	if len(s.queue) >= MaxQueue {
+		s.closed = true
 		s.mu.Unlock()
 		s.hub.dropped.Add(1)
 		s.hub.log.Warn("pusher: dropping a socket that does not read its events", "socket_id", s.id)
-		s.close(codeOverCapacity, "too slow to read its events")
+		s.finish(codeOverCapacity, "too slow to read its events")
 		return
 	}
 	s.queue = append(s.queue, msg)
@@ -95,6 +95,12 @@ func (s *socket) close(code websocket.StatusCode, reason string) {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	s.finish(code, reason)
+}
+
+// finish takes a socket that was just marked closed out of the hub and
+// closes its connection.
+func (s *socket) finish(code websocket.StatusCode, reason string) {
 	s.hub.remove(s)
 	go s.conn.Close(code, reason) // the close handshake waits for the peer: not on the caller's time
 }
