@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"path/filepath"
 	"strconv"
+	"time"
 	"testing"
 
 	"intercom"
@@ -92,5 +93,41 @@ func TestWritesAfterCloseFail(t *testing.T) {
 	db.Close()
 	if _, err := db.CreateUser(t.Context(), intercom.User{Login: "late", PasswordHash: "h"}); err == nil {
 		t.Fatal("a write after Close succeeded")
+	}
+}
+
+// A write that panics is rolled back and reported; the writer goes on.
+func TestPanickingWriteLeavesTheWriterServing(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.CreateUser(t.Context(), intercom.User{Login: "p", PasswordHash: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateIntercom(t.Context(), intercom.Intercom{ID: 1, Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 7}); err != nil {
+		t.Fatal(err)
+	}
+	devices := []intercom.CallDevice{{DeviceID: 1, UserID: u.ID, UUID: "d", Client: "ios", Channels: []string{"ws"}}}
+	c, err := db.CreateCall(t.Context(), intercom.NewCall(1, nil, devices, time.Unix(0, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.UpdateCall(t.Context(), c.ID, func(c *intercom.Call) error {
+		c.Status = intercom.CallMissed
+		var m map[string]int
+		m["boom"]++ // nil map: panics
+		return nil
+	})
+	if err == nil {
+		t.Fatal("a panicking write reported success")
+	}
+	if got, err := db.Call(t.Context(), c.ID); err != nil || got.Status != intercom.CallRing {
+		t.Fatalf("after the panic: %+v, %v", got.Status, err)
+	}
+	if _, err := db.CreateUser(t.Context(), intercom.User{Login: "after", PasswordHash: "h"}); err != nil {
+		t.Fatalf("the writer stopped: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Writes are group-committed: one goroutine owns the write connection, takes
@@ -105,7 +106,7 @@ func (db *DB) runJob(q querier, job *writeJob) error {
 		return err
 	}
 	jq := querier{ctx: context.WithoutCancel(job.ctx), stmts: q.stmts}
-	err := job.fn(jq)
+	err := runSafely(job.fn, jq)
 	if err != nil {
 		if _, rerr := q.Exec(`ROLLBACK TO job`); rerr != nil {
 			err = errors.Join(err, rerr)
@@ -115,4 +116,15 @@ func (db *DB) runJob(q querier, job *writeJob) error {
 		err = errors.Join(err, rerr)
 	}
 	return wrap(err)
+}
+
+// runSafely runs fn, turning a panic into an error: the writer goroutine
+// serves every write, so one bad write must not stop it.
+func runSafely(fn func(querier) error, q querier) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("sqlite: write panicked: %v", v)
+		}
+	}()
+	return fn(q)
 }
