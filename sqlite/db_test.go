@@ -3,8 +3,8 @@ package sqlite_test
 import (
 	"path/filepath"
 	"strconv"
-	"time"
 	"testing"
+	"time"
 
 	"intercom"
 	"intercom/sqlite"
