@@ -178,6 +178,8 @@ type RingCandidate struct {
 	Title        string
 	Settings     DeviceSettings
 	Tokens       []string // public ids of its live tokens; none: not a candidate at all
+	FCMToken     string   // push tokens, "" when none
+	VoIPToken    string
 }
 
 // Decide sorts the candidates of a ring at instant at into the devices that

@@ -94,6 +94,13 @@ type Store interface {
 	// changed (status, times, who answered, who declined). fn's error is
 	// returned and nothing is saved. ENOTFOUND.
 	UpdateCall(ctx context.Context, id int64, fn func(*Call) error) (Call, error)
+	// RecordSend stores the outcome of a push to a device for a call.
+	RecordSend(ctx context.Context, s CallSend) error
+	// CallSends lists the pushes of a call, by device then channel.
+	CallSends(ctx context.Context, callID int64) ([]CallSend, error)
+	// ClearPushToken forgets a device's token for channel if it is still
+	// token (the app may have registered a new one meanwhile).
+	ClearPushToken(ctx context.Context, deviceID int64, channel, token string) error
 	// RingingCalls lists the ids and creation times of calls still ringing.
 	RingingCalls(ctx context.Context) (map[int64]time.Time, error)
 	// CallsOf lists the account's calls, newest first, each with the intercom

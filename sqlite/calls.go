@@ -14,7 +14,8 @@ import (
 func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]intercom.RingCandidate, error) {
 	// One row per live token; a device's rows come together, as the loop over
 	// its tokens is innermost.
-	rows, err := db.reader(ctx).Query(`SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable, t.public_id
+	rows, err := db.reader(ctx).Query(`SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable, t.public_id,
+			coalesce(d.fcm_token, ''), coalesce(d.voip_token, '')
 		FROM memberships m
 		JOIN devices d ON d.user_id = m.user_id
 		JOIN access_tokens t ON t.device_id = d.id AND t.revoked_at IS NULL AND t.expires_at > ?3
@@ -30,7 +31,8 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 		var enabled sql.NullInt64
 		var timetable []byte
 		var token string
-		if err := rows.Scan(&c.DeviceID, &c.UserID, &c.UUID, &c.Client, &c.MemberStatus, &c.Title, &enabled, &timetable, &token); err != nil {
+		if err := rows.Scan(&c.DeviceID, &c.UserID, &c.UUID, &c.Client, &c.MemberStatus, &c.Title, &enabled, &timetable, &token,
+			&c.FCMToken, &c.VoIPToken); err != nil {
 			return nil, wrap(err)
 		}
 		if n := len(out); n > 0 && out[n-1].DeviceID == c.DeviceID {
@@ -333,4 +335,49 @@ func (db *DB) ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int
 		return err
 	})
 	return out, err
+}
+
+// RecordSend stores the outcome of a push.
+func (db *DB) RecordSend(ctx context.Context, cs intercom.CallSend) error {
+	return db.update(ctx, func(q querier) error {
+		_, err := q.Exec(`INSERT INTO call_sends (call_id, device_id, channel, attempts, outcome, status, reason, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (call_id, device_id, channel) DO UPDATE SET attempts = excluded.attempts, outcome = excluded.outcome,
+				status = excluded.status, reason = excluded.reason, at = excluded.at`,
+			cs.CallID, cs.DeviceID, cs.Channel, cs.Attempts, cs.Outcome, cs.Status, cs.Reason, micros(cs.At))
+		return err
+	})
+}
+
+// CallSends lists the pushes of a call.
+func (db *DB) CallSends(ctx context.Context, callID int64) ([]intercom.CallSend, error) {
+	rows, err := db.reader(ctx).Query(`SELECT call_id, device_id, channel, attempts, outcome, status, reason, at
+		FROM call_sends WHERE call_id = ? ORDER BY device_id, channel`, callID)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	out := []intercom.CallSend{}
+	for rows.Next() {
+		var cs intercom.CallSend
+		var at int64
+		if err := rows.Scan(&cs.CallID, &cs.DeviceID, &cs.Channel, &cs.Attempts, &cs.Outcome, &cs.Status, &cs.Reason, &at); err != nil {
+			return nil, wrap(err)
+		}
+		cs.At = fromMicros(at)
+		out = append(out, cs)
+	}
+	return out, wrap(rows.Err())
+}
+
+// ClearPushToken forgets a device's token for a channel if it is unchanged.
+func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token string) error {
+	column := map[string]string{intercom.ChannelFCM: "fcm_token", intercom.ChannelAPNsVoIP: "voip_token"}[channel]
+	if column == "" {
+		return intercom.Errorf(intercom.EINVALID, "no push token for channel %q", channel)
+	}
+	return db.update(ctx, func(q querier) error {
+		_, err := q.Exec(`UPDATE devices SET `+column+` = NULL WHERE id = ? AND `+column+` = ?`, deviceID, token)
+		return err
+	})
 }

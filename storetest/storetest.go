@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"Calls", testCalls},
 		{"UnlinkAndForget", testUnlinkAndForget},
+		{"PushSends", testPushSends},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -613,5 +614,50 @@ func testUnlinkAndForget(t *testing.T, s intercom.Store) {
 	}
 	if got, err := s.UnlinkIntercoms(ctx, alice.ID, nil); err != nil || len(got) != 0 {
 		t.Errorf("UnlinkIntercoms(nil) = %v, %v", got, err)
+	}
+}
+
+func testPushSends(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "ann")
+	mustIntercom(t, s, 1, nil)
+	mustMember(t, s, u.ID, 1, "Home")
+	tok := mustToken(t, s, u.ID, "phone")
+	set := func(v string) **string { p := &v; return &p }
+	if err := s.UpdatePushTokens(ctx, tok.DeviceID, intercom.PushTokensUpdate{FCM: set("fcm-1"), VoIP: set("voip-1")}, t0); err != nil {
+		t.Fatal(err)
+	}
+	cands, err := s.RingCandidates(ctx, 1, nil, t0)
+	if err != nil || len(cands) != 1 || cands[0].FCMToken != "fcm-1" || cands[0].VoIPToken != "voip-1" {
+		t.Fatalf("candidate push tokens: %+v, %v", cands, err)
+	}
+	c, err := s.CreateCall(ctx, intercom.NewCall(1, nil, []intercom.CallDevice{{DeviceID: tok.DeviceID, UserID: u.ID, UUID: "phone",
+		Client: "ios", Channels: []string{intercom.ChannelAPNsVoIP}}}, t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := intercom.CallSend{CallID: c.ID, DeviceID: tok.DeviceID, Channel: intercom.ChannelAPNsVoIP, Attempts: 1, Outcome: intercom.SendFailed, Status: 503, Reason: "busy", At: t0}
+	if err := s.RecordSend(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	second := first
+	second.Attempts, second.Outcome, second.Status, second.Reason = 2, intercom.SendSent, 200, ""
+	if err := s.RecordSend(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	sends, err := s.CallSends(ctx, c.ID)
+	if err != nil || len(sends) != 1 || sends[0] != second {
+		t.Fatalf("CallSends = %+v, %v", sends, err)
+	}
+	// A token the app replaced meanwhile is kept; the dead one is cleared.
+	if err := s.ClearPushToken(ctx, tok.DeviceID, intercom.ChannelFCM, "fcm-old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClearPushToken(ctx, tok.DeviceID, intercom.ChannelAPNsVoIP, "voip-1"); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := s.Device(ctx, tok.DeviceID)
+	if d.FCMToken == nil || *d.FCMToken != "fcm-1" || d.VoIPToken != nil {
+		t.Errorf("after clearing: fcm %v voip %v", d.FCMToken, d.VoIPToken)
 	}
 }
