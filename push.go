@@ -28,6 +28,7 @@ type PushMessage struct {
 	Type     string         // "intercom_ring"
 	Data     map[string]any // what the app reads: the intercom_ring data
 	Expires  time.Time      // the ring timeout: a later delivery is useless
+	TTL      time.Duration  // what is left of it at this attempt
 }
 
 // PushResult is what a provider said to one attempt.

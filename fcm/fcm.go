@@ -83,7 +83,7 @@ func (p *Provider) Send(ctx context.Context, m intercom.PushMessage) intercom.Pu
 	if len(data)+len(m.Type) > MaxData {
 		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: "data message over 4096 bytes"}
 	}
-	ttl := max(1, int(time.Until(m.Expires).Round(time.Second)/time.Second))
+	ttl := max(1, int(m.TTL.Round(time.Second)/time.Second))
 	body, _ := json.Marshal(map[string]any{"message": map[string]any{
 		"token":   m.Token,
 		"data":    map[string]string{"type": m.Type, "data": string(data)},

@@ -174,6 +174,7 @@ func (d *Dispatcher) attempt(p intercom.PushProvider, m intercom.PushMessage, re
 			return
 		}
 		ctx, cancel := context.WithTimeout(d.ctx, left)
+		m.TTL = left
 		res := p.Send(ctx, m)
 		cancel()
 		rec.Attempts++

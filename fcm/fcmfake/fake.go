@@ -1,0 +1,132 @@
+// Package fcmfake is a fake of Google's OAuth token endpoint and of FCM's
+// HTTP v1 send endpoint for tests. It answers sends by registration token:
+// "unregistered" 404 UNREGISTERED, "busy" 503 with Retry-After: 2, "quota"
+// 429, "garbage" a non-JSON 502, "hang" never; anything else 200.
+package fcmfake
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"intercom/fcm"
+)
+
+// Fake is Google's OAuth token endpoint (the JWT-bearer grant a service
+// account uses) and FCM's HTTP v1 send endpoint.
+type Fake struct {
+	t   testing.TB
+	key *rsa.PublicKey
+	url string
+	// DenyToken makes the token endpoint refuse the service account.
+	DenyToken bool
+	mu        sync.Mutex
+	exchanges int
+	messages  []map[string]any
+}
+
+// Exchanges is how many access tokens were handed out.
+func (f *Fake) Exchanges() int { f.mu.Lock(); defer f.mu.Unlock(); return f.exchanges }
+
+// Messages returns the messages received so far.
+func (f *Fake) Messages() []map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]map[string]any(nil), f.messages...)
+}
+
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/token":
+		r.ParseForm()
+		claims := jwt.MapClaims{}
+		_, err := jwt.ParseWithClaims(r.PostForm.Get("assertion"), claims, func(*jwt.Token) (any, error) { return f.key, nil },
+			jwt.WithValidMethods([]string{"RS256"}), jwt.WithAudience(f.url+"/token"), jwt.WithIssuer("pusher@test-project.iam.gserviceaccount.com"))
+		if r.PostForm.Get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" || err != nil ||
+			!strings.Contains(claims["scope"].(string), "firebase.messaging") || f.DenyToken {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(400)
+			io.WriteString(w, `{"error":"invalid_grant","error_description":"Invalid JWT Signature."}`)
+			return
+		}
+		f.mu.Lock()
+		f.exchanges++
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"fake-access","token_type":"Bearer","expires_in":3600}`)
+	case r.URL.Path == "/v1/projects/test-project/messages:send":
+		if r.Header.Get("Authorization") != "Bearer fake-access" {
+			w.WriteHeader(401)
+			io.WriteString(w, `{"error":{"code":401,"status":"UNAUTHENTICATED","message":"Request had invalid authentication credentials."}}`)
+			return
+		}
+		var body struct {
+			Message map[string]any `json:"message"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			w.WriteHeader(400)
+			return
+		}
+		f.mu.Lock()
+		f.messages = append(f.messages, body.Message)
+		f.mu.Unlock()
+		fail := func(status int, code, errorCode string) {
+			w.WriteHeader(status)
+			json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": status, "status": code, "message": "no",
+				"details": []map[string]any{{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": errorCode}}}})
+		}
+		switch body.Message["token"] {
+		case "unregistered":
+			fail(404, "NOT_FOUND", "UNREGISTERED")
+		case "busy":
+			w.Header().Set("Retry-After", "2")
+			fail(503, "UNAVAILABLE", "UNAVAILABLE")
+		case "quota":
+			fail(429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED")
+		case "garbage":
+			w.WriteHeader(502)
+			io.WriteString(w, "<html>bad gateway")
+		case "hang":
+			<-r.Context().Done()
+		default:
+			io.WriteString(w, `{"name":"projects/test-project/messages/0:1"}`)
+		}
+	default:
+		w.WriteHeader(404)
+	}
+}
+
+// Start runs the fake over TLS and returns it with a Config whose service
+// account (project test-project) exchanges its tokens with it.
+func Start(t testing.TB) (*Fake, fcm.Config) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &Fake{t: t, key: &key.PublicKey}
+	srv := httptest.NewTLSServer(fake)
+	t.Cleanup(srv.Close)
+	fake.url = srv.URL
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	sa, _ := json.Marshal(map[string]string{
+		"type": "service_account", "project_id": "test-project", "private_key_id": "k1",
+		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"client_email": "pusher@test-project.iam.gserviceaccount.com", "client_id": "1", "token_uri": srv.URL + "/token",
+	})
+	file := filepath.Join(t.TempDir(), "service-account.json")
+	os.WriteFile(file, sa, 0o600)
+	return fake, fcm.Config{CredentialsFile: file, Endpoint: srv.URL, HTTPClient: srv.Client()}
+}
