@@ -202,6 +202,22 @@ func (s *Server) adminCall(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	sends, err := s.store.CallSends(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	type send struct {
+		Channel  string `json:"channel"`
+		Attempts int    `json:"attempts"`
+		Outcome  string `json:"outcome"`
+		Status   int    `json:"status"`
+		Reason   string `json:"reason"`
+		At       string `json:"at"`
+	}
+	sendsOf := map[int64][]send{}
+	for _, cs := range sends {
+		sendsOf[cs.DeviceID] = append(sendsOf[cs.DeviceID], send{cs.Channel, cs.Attempts, cs.Outcome, cs.Status, cs.Reason, sqlTime(cs.At)})
+	}
 	type recipient struct {
 		Device     string   `json:"device"`
 		UserID     int64    `json:"user_id"`
@@ -209,6 +225,7 @@ func (s *Server) adminCall(w http.ResponseWriter, r *http.Request) error {
 		Channels   []string `json:"channels"`
 		DeclinedAt *string  `json:"declined_at"`
 		Answered   bool     `json:"answered"`
+		Sends      []send   `json:"sends"`
 	}
 	type skipped struct {
 		Device string `json:"device"`
@@ -231,7 +248,7 @@ func (s *Server) adminCall(w http.ResponseWriter, r *http.Request) error {
 	for _, d := range c.Devices {
 		if d.Rung() {
 			out.Recipients = append(out.Recipients, recipient{d.UUID, d.UserID, d.Client, d.Channels, sqlTimePtr(d.DeclinedAt),
-				c.AnsweredBy != nil && *c.AnsweredBy == d.DeviceID})
+				c.AnsweredBy != nil && *c.AnsweredBy == d.DeviceID, append([]send{}, sendsOf[d.DeviceID]...)})
 		} else {
 			out.Skipped = append(out.Skipped, skipped{d.UUID, d.UserID, d.Client, d.Reason})
 		}

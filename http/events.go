@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -55,7 +56,7 @@ func callData(c intercom.Call, ic intercom.Intercom, title string) map[string]an
 
 func (s *Server) sendRing(c intercom.Call, ic intercom.Intercom) {
 	for _, d := range c.Devices {
-		if d.Rung() {
+		if d.Rung() && slices.Contains(d.Channels, intercom.ChannelWS) {
 			s.toDevice(d, notification("intercom_ring", map[string]any{"data": callData(c, ic, d.Title)}), "")
 		}
 	}
@@ -91,5 +92,8 @@ func (s *Server) sendCallStore(c intercom.Call, exceptSocket string) {
 	}()
 }
 
-// Wait blocks until the event deliveries under way are done.
-func (s *Server) Wait() { s.bg.Wait() }
+// Wait blocks until the event deliveries and push sends under way are done.
+func (s *Server) Wait() {
+	s.bg.Wait()
+	s.push.Wait()
+}

@@ -264,15 +264,21 @@ func (f *fixture) user(login string) int64 {
 	return int64(res.JSON(f.t)["id"].(float64))
 }
 
-// login signs device uuid in to login's account.
+// login signs device uuid in to login's account, as an iOS app.
 func (f *fixture) login(login, uuid string) device {
+	f.t.Helper()
+	return f.loginAs(login, uuid, "ios")
+}
+
+// loginAs signs device uuid in to login's account with the given X-Client.
+func (f *fixture) loginAs(login, uuid, client string) device {
 	f.t.Helper()
 	res := f.want(f.do(request{method: "POST", path: "/api/v1/token",
 		body:    `{"login":"` + login + `","password":"password-of-` + login + `"}`,
-		headers: map[string]string{"X-Client": "ios", "X-UUID": uuid}}), 200)
+		headers: map[string]string{"X-Client": client, "X-UUID": uuid}}), 200)
 	v := res.JSON(f.t)
 	user := v["user"].(map[string]any)
-	return device{token: v["access_token"].(string), uuid: uuid, client: "ios", userID: int64(user["id"].(float64)),
+	return device{token: v["access_token"].(string), uuid: uuid, client: client, userID: int64(user["id"].(float64)),
 		tokenID: user["access_token_id"].(string)}
 }
 

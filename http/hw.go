@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"intercom"
 )
@@ -61,14 +62,48 @@ func toHWCall(c intercom.Call) hwCallJSON {
 	return out
 }
 
-// channels says how a device can be reached right now.
+// channels says how a device can be reached right now: its open Pusher
+// socket, and the push provider of its platform when it registered a token
+// and that provider is configured.
 func (s *Server) channels(c intercom.RingCandidate) []string {
+	var out []string
 	for _, t := range c.Tokens {
 		if s.hub.Subscribed(tokenChannel(t)) {
-			return []string{intercom.ChannelWS}
+			out = append(out, intercom.ChannelWS)
+			break
 		}
 	}
-	return nil
+	if token, ch := pushToken(c); token != "" && s.push.Has(ch) {
+		out = append(out, ch)
+	}
+	return out
+}
+
+// pushToken is the token and channel a device is pushed to on its platform.
+func pushToken(c intercom.RingCandidate) (string, string) {
+	switch c.Client {
+	case "ios", "ios-cctv":
+		return c.VoIPToken, intercom.ChannelAPNsVoIP
+	case "android", "android-cctv":
+		return c.FCMToken, intercom.ChannelFCM
+	}
+	return "", ""
+}
+
+// sendPushes hands the ring to the push providers of the rung devices.
+func (s *Server) sendPushes(c intercom.Call, ic intercom.Intercom, cands []intercom.RingCandidate) {
+	byDevice := make(map[int64]intercom.RingCandidate, len(cands))
+	for _, cand := range cands {
+		byDevice[cand.DeviceID] = cand
+	}
+	for _, d := range c.Devices {
+		token, ch := pushToken(byDevice[d.DeviceID])
+		if !d.Rung() || !slices.Contains(d.Channels, ch) {
+			continue
+		}
+		s.push.Send(ch, intercom.PushMessage{CallID: c.ID, DeviceID: d.DeviceID, Token: token, Type: "intercom_ring",
+			Data: callData(c, ic, d.Title), Expires: c.CreatedAt.Add(s.ringTimeout)})
+	}
 }
 
 // ring is POST /api/hw/v1/ring: a visitor calls a flat (or, without one, a
@@ -96,6 +131,7 @@ func (s *Server) ring(w http.ResponseWriter, r *http.Request, ic intercom.Interc
 	if c.Status == intercom.CallRing {
 		s.timers.startRing(s.clock, c.ID, s.ringTimeout, func() { s.timeOut(c.ID) })
 		s.sendRing(c, ic)
+		s.sendPushes(c, ic, cands)
 	}
 	s.sendCallStore(c, "")
 	out := toHWCall(c)

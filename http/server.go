@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"intercom"
+	"intercom/push"
 	"intercom/pusher"
 )
 
@@ -36,8 +37,12 @@ type Config struct {
 	SIPHost      string         // the SIP domain an answering app registers with
 	SIPWSURL     string         // the SIP-over-WebSocket URL an answering app connects to
 	SIPSecret    []byte         // signs the short-lived SIP tokens (HS256)
-	LoginMax     int            // failed logins allowed per login and per address in LoginWindow
-	LoginWindow  time.Duration
+	// PushProviders ring devices whose app is not connected; one not given is
+	// not a channel.
+	PushProviders   []intercom.PushProvider
+	PushConcurrency int // sends in flight per provider; default 64
+	LoginMax        int // failed logins allowed per login and per address in LoginWindow
+	LoginWindow     time.Duration
 	// RealIPHeader names the header a trusted reverse proxy puts the client's
 	// address in (X-Forwarded-For, X-Real-IP); empty: the peer address is the
 	// client's. Its last comma-separated value is used.
@@ -51,6 +56,7 @@ type Server struct {
 	clock        intercom.Clock
 	now          func() time.Time
 	hub          *pusher.Hub
+	push         *push.Dispatcher
 	ringTimeout  time.Duration
 	sip          sipConfig
 	timers       timers
@@ -67,6 +73,7 @@ type Server struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	rings    *prometheus.CounterVec
+	sends    *prometheus.CounterVec
 }
 
 // NewServer returns a Server with every route registered.
@@ -125,7 +132,12 @@ func NewServer(c Config) *Server {
 	s.rings = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "intercomd_rings_total", Help: "Rings by the status the call started in (ring, or missed when no device could ring).",
 	}, []string{"status"})
-	s.registry.MustRegister(s.rings,
+	s.sends = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "intercomd_push_sends_total", Help: "Push sends by channel (apns-voip, fcm) and outcome.",
+	}, []string{"channel", "outcome"})
+	s.push = push.New(push.Config{Store: s.store, Providers: c.PushProviders, Concurrency: c.PushConcurrency, Logger: s.log,
+		Now: s.now, Observe: func(channel, outcome string) { s.sends.WithLabelValues(channel, outcome).Inc() }})
+	s.registry.MustRegister(s.rings, s.sends,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_sockets_open", Help: "Open Pusher sockets."},
 			func() float64 { return float64(s.hub.Open()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "intercomd_sockets_dropped_total", Help: "Sockets dropped for not reading their events."},

@@ -97,10 +97,11 @@ func (s *Server) Resume(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the timers, closes every socket and waits for the event
-// deliveries under way.
+// Close stops the timers, closes every socket, abandons the push sends under
+// way and waits for the event deliveries.
 func (s *Server) Close() {
 	s.timers.stopAll()
 	s.hub.Close()
+	s.push.Close()
 	s.bg.Wait()
 }

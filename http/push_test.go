@@ -1,0 +1,134 @@
+package http_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"intercom"
+	"intercom/apns"
+	"intercom/apns/apnsfake"
+	"intercom/fcm"
+	"intercom/fcm/fcmfake"
+	intercomhttp "intercom/http"
+)
+
+// pushFixture is a server whose push providers are the real APNs and FCM
+// clients, talking to fakes of the real services.
+func pushFixture(t *testing.T, ringTimeout time.Duration, clock intercom.Clock) (*fixture, *apnsfake.Fake, *fcmfake.Fake) {
+	t.Helper()
+	apnsFake, apnsCfg := apnsfake.Start(t)
+	fcmFake, fcmCfg := fcmfake.Start(t)
+	ap, err := apns.New(apnsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := fcm.New(fcmCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureWith(t, func(c *intercomhttp.Config) {
+		c.PushProviders = []intercom.PushProvider{ap, fp}
+		c.RingTimeout = ringTimeout
+		if clock != nil {
+			c.Clock = clock
+		}
+	})
+	return f, apnsFake, fcmFake
+}
+
+func TestRingThroughPush(t *testing.T) {
+	f, apnsFake, fcmFake := pushFixture(t, 30*time.Second, nil)
+	w := newWorld(t, f)
+	f.want(f.as(w.alice, "PUT", "/api/v1/devices", `{"voip_token":"a1b2c3d4"}`), 204) // the iPhone
+	android := f.loginAs("alice", "alice-android", "android")
+	f.want(f.as(android, "PUT", "/api/v1/devices", `{"fcm_token":"fcm-alice"}`), 204)
+	bobID := f.user("bob")
+	f.memberOf(w.intercomID, bobID, "15", "confirmed")
+	bob := f.loginAs("bob", "bob-android", "android-cctv")
+	f.want(f.as(bob, "PUT", "/api/v1/devices", `{"fcm_token":"unregistered"}`), 204)
+	f.loginAs("bob", "bob-tablet", "web") // no socket, no push: no channel
+
+	v := w.ring(`{"flat":15}`)
+	channels := map[string]string{}
+	for _, r := range v["recipients"].([]any) {
+		m := r.(map[string]any)
+		var chs []string
+		for _, c := range m["channels"].([]any) {
+			chs = append(chs, c.(string))
+		}
+		channels[m["device"].(string)] = strings.Join(chs, ",")
+	}
+	want := map[string]string{"alice-phone": "apns-voip", "alice-android": "fcm", "bob-android": "fcm"}
+	for d, ch := range want {
+		if channels[d] != ch {
+			t.Errorf("%s rung on %q, want %q (recipients %v)", d, channels[d], ch, v["recipients"])
+		}
+	}
+	if s := v["skipped"].([]any); len(s) != 1 || s[0].(map[string]any)["reason"] != "no_channel" {
+		t.Errorf("skipped %v", s)
+	}
+	f.srv.Wait()
+
+	outcomes := map[string]string{}
+	a := f.want(f.admin("GET", "/api/admin/v1/calls/"+itoa(int64(v["call_id"].(float64))), ""), 200).JSON(t)
+	for _, r := range a["recipients"].([]any) {
+		m := r.(map[string]any)
+		for _, s := range m["sends"].([]any) {
+			outcomes[m["device"].(string)] = s.(map[string]any)["outcome"].(string)
+		}
+	}
+	if outcomes["alice-phone"] != "sent" || outcomes["alice-android"] != "sent" || outcomes["bob-android"] != "dead_token" {
+		t.Errorf("outcomes %v", outcomes)
+	}
+	// APNs got the VoIP push with the call; FCM the data message.
+	if p := apnsFake.Pushes(); len(p) != 1 || p[0]["data"].(map[string]any)["call_id"] != v["call_id"] {
+		t.Errorf("APNs pushes %v", p)
+	}
+	if m := fcmFake.Messages(); len(m) != 2 {
+		t.Errorf("FCM messages %v", m)
+	}
+	// The dead token is gone: the next ring does not push it.
+	v = w.ring(`{"flat":15}`)
+	for _, r := range v["recipients"].([]any) {
+		if r.(map[string]any)["device"] == "bob-android" {
+			t.Errorf("bob's dead token still rung: %v", r)
+		}
+	}
+	f.srv.Wait()
+	metrics := string(f.want(f.do(request{method: "GET", path: "/metrics"}), 200).Body)
+	for _, line := range []string{`intercomd_push_sends_total{channel="fcm",outcome="dead_token"} 1`,
+		`intercomd_push_sends_total{channel="apns-voip",outcome="sent"} 2`} {
+		if !strings.Contains(metrics, line) {
+			t.Errorf("metrics lack %s", line)
+		}
+	}
+}
+
+// A provider that hangs: the ring still answers at once, and the send gives
+// up by the ring timeout. The hang is a real network peer's, so this one
+// runs on the real clock, with a 300 ms ring timeout.
+func TestPushProviderHangs(t *testing.T) {
+	f, _, _ := pushFixture(t, 300*time.Millisecond, intercom.SystemClock{})
+	w := newWorld(t, f)
+	f.want(f.as(w.alice, "PUT", "/api/v1/devices", `{"voip_token":"hang"}`), 204)
+	start := time.Now()
+	v := w.ring(`{"flat":15}`)
+	if v["status"] != "ring" {
+		t.Fatalf("ring %v", v)
+	}
+	// The ring answered before the send ended: nothing is recorded yet.
+	a := f.want(f.admin("GET", "/api/admin/v1/calls/"+itoa(int64(v["call_id"].(float64))), ""), 200).JSON(t)
+	if s := a["recipients"].([]any)[0].(map[string]any)["sends"].([]any); len(s) != 0 {
+		t.Fatalf("the ring waited for the provider: %v", s)
+	}
+	f.srv.Wait()
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the send gave up after %v, not by the 300 ms ring timeout", took)
+	}
+	a = f.want(f.admin("GET", "/api/admin/v1/calls/"+itoa(int64(v["call_id"].(float64))), ""), 200).JSON(t)
+	s := a["recipients"].([]any)[0].(map[string]any)["sends"].([]any)[0].(map[string]any)
+	if s["outcome"] != "timed_out" {
+		t.Errorf("send %v", s)
+	}
+}
