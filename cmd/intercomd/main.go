@@ -18,6 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	"intercom"
+	"intercom/apns"
+	"intercom/fcm"
 	intercomhttp "intercom/http"
 	"intercom/pusher"
 	"intercom/sqlite"
@@ -49,6 +52,9 @@ type config struct {
 	sipHost      string
 	sipWSURL     string
 	sipSecret    string
+	apns         apns.Config
+	fcm          fcm.Config
+	pushWorkers  int
 }
 
 const usage = `usage: intercomd serve [flags]
@@ -80,6 +86,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.sipHost, "sip-host", "", "SIP domain given to answering apps (default: the public URL's host)")
 	fs.StringVar(&c.sipWSURL, "sip-ws-url", "", "SIP-over-WebSocket URL given to answering apps (default: wss://<sip-host>/sip)")
 	fs.StringVar(&c.sipSecret, "sip-secret", "", "secret signing the SIP tokens (HS256) the SIP server verifies (default: random at each start)")
+	fs.StringVar(&c.apns.KeyFile, "apns-key-file", "", "APNs .p8 signing key; set with the key id, team id and topic to ring iOS devices by VoIP push")
+	fs.StringVar(&c.apns.KeyID, "apns-key-id", "", "APNs key id")
+	fs.StringVar(&c.apns.TeamID, "apns-team-id", "", "Apple developer team id")
+	fs.StringVar(&c.apns.Topic, "apns-topic", "", "the iOS app's bundle id (VoIP pushes go to <topic>.voip)")
+	fs.StringVar(&c.apns.Endpoint, "apns-endpoint", "", "APNs endpoint (default production; https://api.sandbox.push.apple.com for development builds)")
+	fs.StringVar(&c.fcm.CredentialsFile, "fcm-credentials", "", "Firebase service account JSON key; set to ring Android devices by FCM")
+	fs.StringVar(&c.fcm.Endpoint, "fcm-endpoint", "", "FCM endpoint (default https://fcm.googleapis.com)")
+	fs.IntVar(&c.pushWorkers, "push-concurrency", 64, "push sends in flight per provider")
 	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.realIPHeader, "real-ip-header", "", "header in which a trusted reverse proxy names the client's address (X-Forwarded-For, X-Real-IP)")
@@ -102,6 +116,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	})
 	if err := errors.Join(errs...); err != nil {
 		return c, err
+	}
+	if c.pushWorkers < 1 {
+		return c, errors.New("--push-concurrency must be at least 1")
 	}
 	if c.tokenTTL <= 0 || c.offlineAfter <= 0 || c.ringTimeout <= 0 {
 		return c, errors.New("--token-ttl, --offline-after and --ring-timeout must be positive")
@@ -159,7 +176,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		sipSecret = rand.Text()
 		logger.Warn("no --sip-secret: the SIP server cannot verify answer tokens unless it shares one")
 	}
+	var providers []intercom.PushProvider
+	if c.apns.KeyFile != "" {
+		p, err := apns.New(c.apns)
+		if err != nil {
+			return err
+		}
+		providers = append(providers, p)
+	}
+	if c.fcm.CredentialsFile != "" {
+		p, err := fcm.New(c.fcm)
+		if err != nil {
+			return err
+		}
+		providers = append(providers, p)
+	}
+	for _, p := range providers {
+		logger.Info("push provider configured", "channel", p.Channel())
+	}
 	handler := intercomhttp.NewServer(intercomhttp.Config{
+		PushProviders: providers, PushConcurrency: c.pushWorkers,
 		Store: db, Logger: logger, PublicURL: publicURL, AdminToken: c.adminToken,
 		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter, RealIPHeader: c.realIPHeader, RingTimeout: c.ringTimeout,
 		Hub:     pusher.New(c.appKey, appSecret, logger),

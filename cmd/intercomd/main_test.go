@@ -186,9 +186,25 @@ func TestParseConfig(t *testing.T) {
 		"bad sip url":     {[]string{"serve", "--sip-ws-url", "https://sip.example/ws"}, nil},
 		"bad app key":     {[]string{"serve", "--pusher-app-key", "a/b"}, nil},
 		"zero timeout":    {[]string{"serve", "--ring-timeout", "0s"}, nil},
+		"no workers":      {[]string{"serve", "--push-concurrency", "0"}, nil},
 	} {
 		if _, err := parseConfig(tt.args, getenv(tt.env), io.Discard); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// A push provider that is half configured stops the start with a clear error.
+func TestRunRefusesBadPushConfig(t *testing.T) {
+	for _, args := range [][]string{
+		{"--apns-key-file", filepath.Join(t.TempDir(), "missing.p8"), "--apns-key-id", "K", "--apns-team-id", "T", "--apns-topic", "a.b"},
+		{"--apns-key-file", filepath.Join(t.TempDir(), "x.p8")},
+		{"--fcm-credentials", filepath.Join(t.TempDir(), "missing.json")},
+	} {
+		args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "x.db")}, args...)
+		err := run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil || !(strings.Contains(err.Error(), "apns") || strings.Contains(err.Error(), "fcm")) {
+			t.Errorf("%v: %v", args, err)
 		}
 	}
 }
