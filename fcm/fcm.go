@@ -52,7 +52,9 @@ func New(c Config) (*Provider, error) {
 	}
 	hc := c.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 15 * time.Second}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64 // sends run concurrently: keep their connections
+		hc = &http.Client{Transport: t, Timeout: 15 * time.Second}
 	}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
 	creds, err := google.CredentialsFromJSONWithType(ctx, b, google.ServiceAccount, scope)

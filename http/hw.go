@@ -131,7 +131,11 @@ func (s *Server) ring(w http.ResponseWriter, r *http.Request, ic intercom.Interc
 	if c.Status == intercom.CallRing {
 		s.timers.startRing(s.clock, c.ID, s.ringTimeout, func() { s.timeOut(c.ID) })
 		s.sendRing(c, ic)
-		s.sendPushes(c, ic, cands)
+		s.bg.Add(1)
+		go func() { // a thousand sends are not queued on the ring's time
+			defer s.bg.Done()
+			s.sendPushes(c, ic, cands)
+		}()
 	}
 	s.sendCallStore(c, "")
 	out := toHWCall(c)

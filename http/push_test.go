@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,4 +132,64 @@ func TestPushProviderHangs(t *testing.T) {
 	if s["outcome"] != "timed_out" {
 		t.Errorf("send %v", s)
 	}
+}
+
+// BenchmarkRingToPush rings an intercom whose 1,000 member devices are all
+// reached by push (500 iOS on APNs, 500 Android on FCM, fakes of both
+// services over TLS) and reports the p99 of the ring's answer and the
+// slowest time until every send was answered by its provider and recorded.
+func BenchmarkRingToPush(b *testing.B) {
+	apnsFake, apnsCfg := apnsfake.Start(b)
+	fcmFake, fcmCfg := fcmfake.Start(b)
+	ap, _ := apns.New(apnsCfg)
+	fp, _ := fcm.New(fcmCfg)
+	f := newFixtureWith(b, func(c *intercomhttp.Config) {
+		c.PushProviders = []intercom.PushProvider{ap, fp}
+		c.Clock = intercom.SystemClock{}
+		c.RingTimeout = time.Minute
+	})
+	ctx := b.Context()
+	id, secret := f.provision(`{"address":"Tower"}`)
+	now := time.Now()
+	for u := 0; u < 250; u++ {
+		user, err := f.store.CreateUser(ctx, intercom.User{Login: "u" + itoa(int64(u)), PasswordHash: "-", CreatedAt: now, UpdatedAt: now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.memberOf(id, user.ID, "1", "confirmed")
+		for d, client := range []string{"ios", "ios", "android", "android"} {
+			_, tok := intercom.NewAccessToken(user.ID, "d"+itoa(int64(u))+"-"+itoa(int64(d)), client, now, time.Hour)
+			if tok, err = f.store.CreateAccessToken(ctx, tok); err != nil {
+				b.Fatal(err)
+			}
+			token := "push-" + tok.PublicID
+			pt := &token
+			upd := intercom.PushTokensUpdate{VoIP: &pt}
+			if client == "android" {
+				upd = intercom.PushTokensUpdate{FCM: &pt}
+			}
+			if err := f.store.UpdatePushTokens(ctx, tok.DeviceID, upd, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var rings, handoffs []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		res := f.hw(secret, "POST", "/api/hw/v1/ring", `{"flat":1}`)
+		rings = append(rings, time.Since(start))
+		if res.Code != 201 || len(res.JSON(b)["recipients"].([]any)) != 1000 {
+			b.Fatalf("ring: %d", res.Code)
+		}
+		f.srv.Wait()
+		handoffs = append(handoffs, time.Since(start))
+	}
+	if got := len(apnsFake.Pushes()) + len(fcmFake.Messages()); got != 1000*len(rings) {
+		b.Fatalf("%d pushes reached the fakes, want %d", got, 1000*len(rings))
+	}
+	slices.Sort(rings)
+	slices.Sort(handoffs)
+	b.ReportMetric(float64(rings[len(rings)/2].Microseconds())/1000, "ring-p50-ms")
+	b.ReportMetric(float64(rings[len(rings)*99/100].Microseconds())/1000, "ring-p99-ms")
+	b.ReportMetric(float64(handoffs[len(handoffs)-1].Microseconds())/1000, "all-sent-max-ms")
 }

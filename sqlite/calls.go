@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,15 +68,24 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 			nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy).Scan(&c.ID); err != nil {
 			return err
 		}
-		for _, d := range c.Devices {
+		// Many rows per statement: a ring at a large house concerns a thousand devices.
+		for chunk := range slices.Chunk(c.Devices, 100) {
+			args := make([]any, 0, len(chunk)*10)
+			for _, d := range chunk {
+				args = append(args, c.ID, d.DeviceID, d.UserID, d.UUID, d.Client, d.Title, strings.Join(d.Channels, ","),
+					d.Reason, strings.Join(d.Tokens, ","), nullMicros(d.DeclinedAt))
+			}
 			if _, err := q.Exec(`INSERT INTO call_devices (call_id, device_id, user_id, uuid, client, title, channels, reason, tokens, declined_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, d.DeviceID, d.UserID, d.UUID, d.Client, d.Title, strings.Join(d.Channels, ","),
-				d.Reason, strings.Join(d.Tokens, ","), nullMicros(d.DeclinedAt)); err != nil {
+				VALUES `+rowMarks(len(chunk), 10), args...); err != nil {
 				return err
 			}
 		}
-		for _, u := range c.Users() {
-			if _, err := q.Exec(`INSERT INTO call_accounts (user_id, call_id) VALUES (?, ?)`, u, c.ID); err != nil {
+		for chunk := range slices.Chunk(c.Users(), 100) {
+			args := make([]any, 0, len(chunk)*2)
+			for _, u := range chunk {
+				args = append(args, u, c.ID)
+			}
+			if _, err := q.Exec(`INSERT INTO call_accounts (user_id, call_id) VALUES `+rowMarks(len(chunk), 2), args...); err != nil {
 				return err
 			}
 		}
@@ -380,4 +390,10 @@ func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token
 		_, err := q.Exec(`UPDATE devices SET `+column+` = NULL WHERE id = ? AND `+column+` = ?`, deviceID, token)
 		return err
 	})
+}
+
+// rowMarks returns rows groups of cols placeholders: (?, ?), (?, ?).
+func rowMarks(rows, cols int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
 }

@@ -117,7 +117,9 @@ func Start(t testing.TB) (*Fake, fcm.Config) {
 		t.Fatal(err)
 	}
 	fake := &Fake{t: t, key: &key.PublicKey}
-	srv := httptest.NewTLSServer(fake)
+	srv := httptest.NewUnstartedServer(fake)
+	srv.EnableHTTP2 = true // as Google's front ends do
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	fake.url = srv.URL
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
