@@ -101,6 +101,11 @@ type Store interface {
 	// ClearPushToken forgets a device's token for channel if it is still
 	// token (the app may have registered a new one meanwhile).
 	ClearPushToken(ctx context.Context, deviceID int64, channel, token string) error
+	// RecordControl stores one POST to an intercom's control URL.
+	RecordControl(ctx context.Context, e ControlEntry) error
+	// ControlLog lists what was sent to an intercom's control URL, newest
+	// first, all events or one. ENOTFOUND when the intercom does not exist.
+	ControlLog(ctx context.Context, intercomID int64, event string, p Page) ([]ControlEntry, int, error)
 	// RingingCalls lists the ids and creation times of calls still ringing.
 	RingingCalls(ctx context.Context) (map[int64]time.Time, error)
 	// CallsOf lists the account's calls, newest first, each with the intercom

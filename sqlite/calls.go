@@ -200,7 +200,7 @@ func idTimes(q querier, query string) (map[int64]time.Time, error) {
 // callViewQuery selects the columns of viewQuery (the membership as the
 // account has it now, if it still does; no device settings), then the call's.
 const callViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
-		i.last_heartbeat_at, i.created_at,
+		i.last_heartbeat_at, i.created_at, i.secret_hash,
 		a.user_id, m.flat, coalesce(m.title, i.address), coalesce(m.status, 'confirmed'), m.created_at, m.updated_at,
 		NULL, NULL,
 		cam.id, cam.group_id, cam.status, cam.type, cam.start_at, cam.created_at, cam.billing_id, cam.pretty_name,

@@ -184,7 +184,7 @@ func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) er
 // viewQuery selects IntercomViews for device ?1 of user ?2; callers append
 // their conditions and ordering.
 const viewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
-		i.last_heartbeat_at, i.created_at,
+		i.last_heartbeat_at, i.created_at, i.secret_hash,
 		m.user_id, m.flat, m.title, m.status, m.created_at, m.updated_at,
 		s.is_enabled, s.timetable,
 		c.id, c.group_id, c.status, c.type, c.start_at, c.created_at, c.billing_id, c.pretty_name,
@@ -210,7 +210,7 @@ func scanView(rows scanner, extra ...any) (intercom.IntercomView, error) {
 		cLat, cLng, cAzimuth                                  sql.NullFloat64
 	)
 	err := rows.Scan(append([]any{&v.Intercom.ID, &v.Intercom.Address, &v.Intercom.Department, &cameraID, &controlURL,
-		&v.Intercom.DoorOpenSeconds, &lastBeat, &icCreated,
+		&v.Intercom.DoorOpenSeconds, &lastBeat, &icCreated, &v.Intercom.SecretHash,
 		&v.Membership.UserID, &flat, &v.Membership.Title, &v.Membership.Status, &mCreated, &mUpdated,
 		&enabled, &timetable,
 		&cID, &cGroup, &cStatus, &cType, &cStart, &cCreated, &cBilling, &cPretty,

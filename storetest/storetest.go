@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"Calls", testCalls},
 		{"UnlinkAndForget", testUnlinkAndForget},
 		{"PushSends", testPushSends},
+		{"ControlLog", testControlLog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -660,4 +661,34 @@ func testPushSends(t *testing.T, s intercom.Store) {
 	if d.FCMToken == nil || *d.FCMToken != "fcm-1" || d.VoIPToken != nil {
 		t.Errorf("after clearing: fcm %v voip %v", d.FCMToken, d.VoIPToken)
 	}
+}
+
+func testControlLog(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "door")
+	mustIntercom(t, s, 5, nil)
+	mustIntercom(t, s, 6, nil)
+	for i, e := range []intercom.ControlEntry{
+		{IntercomID: 5, Event: intercom.ControlDoorOpen, UserID: &u.ID, Device: "phone", At: t0, Result: intercom.ControlResult{OK: true, Status: 200}},
+		{IntercomID: 5, Event: intercom.ControlCallMissed, CallID: ptr(int64(9)), At: t0.Add(time.Second), Result: intercom.ControlResult{Status: 500, Error: "boom"}},
+		{IntercomID: 5, Event: intercom.ControlDoorOpen, UserID: &u.ID, Device: "tablet", At: t0.Add(2 * time.Second), Result: intercom.ControlResult{TimedOut: true, Error: "timeout"}},
+		{IntercomID: 6, Event: intercom.ControlDoorOpen, Device: "x", At: t0},
+	} {
+		if err := s.RecordControl(ctx, e); err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+	}
+	doors, total, err := s.ControlLog(ctx, 5, intercom.ControlDoorOpen, intercom.Page{Page: 1, PerPage: 10})
+	if err != nil || total != 2 || len(doors) != 2 || doors[0].Device != "tablet" || !doors[0].Result.TimedOut || *doors[1].UserID != u.ID || !doors[1].Result.OK {
+		t.Fatalf("door log = %+v, %d, %v", doors, total, err)
+	}
+	all, total, err := s.ControlLog(ctx, 5, "", intercom.Page{Page: 1, PerPage: 1})
+	if err != nil || total != 3 || len(all) != 1 {
+		t.Fatalf("whole log = %+v, %d, %v", all, total, err)
+	}
+	if missed, _, _ := s.ControlLog(ctx, 5, intercom.ControlCallMissed, intercom.Page{Page: 1, PerPage: 10}); len(missed) != 1 || *missed[0].CallID != 9 || missed[0].Result.Error != "boom" {
+		t.Errorf("missed = %+v", missed)
+	}
+	_, _, err = s.ControlLog(ctx, 4242, "", intercom.Page{Page: 1, PerPage: 10})
+	wantCode(t, err, intercom.ENOTFOUND)
 }
