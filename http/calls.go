@@ -117,18 +117,6 @@ func (s *Server) transition(r *http.Request, sess session, fn func(*intercom.Cal
 	})
 }
 
-// cancelRinging tells devices to stop ringing after a transition has been
-// committed: a failure to load what the event says is logged, not returned,
-// as the transition stands.
-func (s *Server) cancelRinging(r *http.Request, c intercom.Call, devices []intercom.CallDevice, reason, exceptSocket string) {
-	ic, err := s.callIntercom(r.Context(), c)
-	if err != nil {
-		s.log.Error("intercom_cancel: loading the intercom", "request_id", requestID(r.Context()), "call_id", c.ID, "error", err)
-		return
-	}
-	s.sendCancel(c, ic, devices, reason, exceptSocket)
-}
-
 // startCall answers: the first rung device wins, the others stop ringing.
 func (s *Server) startCall(w http.ResponseWriter, r *http.Request, sess session) error {
 	var ringing []intercom.CallDevice
@@ -146,14 +134,17 @@ func (s *Server) startCall(w http.ResponseWriter, r *http.Request, sess session)
 			others = append(others, d)
 		}
 	}
-	if len(others) > 0 {
-		s.cancelRinging(r, c, others, intercom.CancelAnsweredElsewhere, "")
-	}
-	s.sendCallStore(c, "")
 	answer, err := s.sipAnswer(c, sess)
 	if err != nil {
 		return err
 	}
+	if ic, err := s.callIntercom(r.Context(), c); err != nil {
+		s.log.Error("answer: loading the intercom", "request_id", requestID(r.Context()), "call_id", c.ID, "error", err)
+	} else {
+		s.sendCancel(c, ic, others, intercom.CancelAnsweredElsewhere, "")
+		s.callEvent(c, ic, intercom.ControlCallAnswered, map[string]any{"number": answer.Number, "device": sess.token.DeviceUUID})
+	}
+	s.sendCallStore(c, "")
 	return encode(w, http.StatusOK, answer)
 }
 
@@ -174,11 +165,19 @@ func (s *Server) cancelCall(w http.ResponseWriter, r *http.Request, sess session
 	if err != nil {
 		return err
 	}
-	// The device's other sockets (another window of the app) stop ringing too.
-	s.cancelRinging(r, c, me, intercom.CancelDeclined, r.Header.Get("X-Socket-ID"))
+	ic, err := s.callIntercom(r.Context(), c)
+	if err != nil {
+		s.log.Error("decline: loading the intercom", "request_id", requestID(r.Context()), "call_id", c.ID, "error", err)
+	} else {
+		// The device's other sockets (another window of the app) stop ringing too.
+		s.sendCancel(c, ic, me, intercom.CancelDeclined, r.Header.Get("X-Socket-ID"))
+	}
 	if c.Status == intercom.CallMissed {
 		s.timers.stopRing(c.ID)
 		s.sendCallStore(c, "")
+		if err == nil {
+			s.callEnded(c, ic)
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -191,6 +190,9 @@ func (s *Server) endCall(w http.ResponseWriter, r *http.Request, sess session) e
 		return err
 	}
 	s.sendCallStore(c, "")
+	if ic, err := s.callIntercom(r.Context(), c); err == nil {
+		s.callEnded(c, ic)
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -19,6 +19,8 @@ const (
 	ETOOLARGE    = "too_large"   // 413
 	EUNSUPPORTED = "unsupported" // 415
 	EFORBIDDEN   = "forbidden"   // 403
+	EBADGATEWAY  = "bad_gateway" // 502: an intercom refused or could not be reached
+	ETIMEOUT     = "timeout"     // 504: an intercom did not answer in time
 )
 
 // statusOf is the one table from error code to HTTP status.
@@ -35,6 +37,8 @@ var statusOf = map[string]int{
 	EMETHOD:                http.StatusMethodNotAllowed,
 	ETOOLARGE:              http.StatusRequestEntityTooLarge,
 	EUNSUPPORTED:           http.StatusUnsupportedMediaType,
+	EBADGATEWAY:            http.StatusBadGateway,
+	ETIMEOUT:               http.StatusGatewayTimeout,
 }
 
 var errUnauthenticated = &intercom.Error{Code: intercom.EUNAUTHORIZED, Message: "Unauthenticated."}

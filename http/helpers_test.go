@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"intercom"
+	"intercom/control"
 	intercomhttp "intercom/http"
 	"intercom/pusher"
 	"intercom/sqlite"
@@ -112,7 +113,8 @@ func newFixtureWith(t testing.TB, configure func(*intercomhttp.Config)) *fixture
 	t.Cleanup(func() { db.Close() })
 	c := &clock{t: start}
 	cfg := intercomhttp.Config{Store: db, Clock: c, PublicURL: "http://intercomd.test", AdminToken: adminToken,
-		Hub: pusher.New("test-key", "test-secret", nil), SIPSecret: []byte("sip-secret"), SIPHost: "sip.intercomd.test"}
+		Hub: pusher.New("test-key", "test-secret", nil), SIPSecret: []byte("sip-secret"), SIPHost: "sip.intercomd.test",
+		Controller: control.New(500*time.Millisecond, c.Now)}
 	configure(&cfg)
 	srv := intercomhttp.NewServer(cfg)
 	t.Cleanup(srv.Close)

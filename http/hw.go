@@ -138,6 +138,7 @@ func (s *Server) ring(w http.ResponseWriter, r *http.Request, ic intercom.Interc
 		}()
 	}
 	s.sendCallStore(c, "")
+	s.callEnded(c, ic) // missed at once when nobody could ring
 	out := toHWCall(c)
 	return encode(w, http.StatusCreated, struct {
 		CallID     int64               `json:"call_id"`
@@ -187,6 +188,7 @@ func (s *Server) hwEndCall(w http.ResponseWriter, r *http.Request, ic intercom.I
 	s.timers.stopRing(c.ID)
 	s.sendCancel(c, ic, notify, intercom.CancelHangup, "")
 	s.sendCallStore(c, "")
+	s.callEnded(c, ic)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -207,6 +209,7 @@ func (s *Server) timeOut(id int64) {
 	}
 	if ic, err := s.callIntercom(ctx, c); err == nil {
 		s.sendCancel(c, ic, ringing, intercom.CancelTimeout, "")
+		s.callEnded(c, ic)
 	}
 	s.sendCallStore(c, "")
 }

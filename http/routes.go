@@ -24,6 +24,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/intercom/shows", s.client(s.showIntercoms))
 	m.Handle("GET /api/v1/intercom/{intercom}", s.client(s.getIntercom))
 	m.Handle("PATCH /api/v1/intercom/{intercom}", s.client(s.updateIntercom))
+	m.Handle("POST /api/v1/intercom/{intercom}/open-door", s.client(s.openDoor))
 	m.Handle("DELETE /api/v1/intercom", s.client(s.unlinkIntercoms))
 	m.Handle("GET /api/v1/intercom/calls", s.client(s.listCalls))
 	m.Handle("DELETE /api/v1/intercom/calls", s.client(s.forgetCalls))
@@ -54,6 +55,7 @@ func (s *Server) routes() {
 	m.Handle("PUT /api/admin/v1/intercoms/{intercom}/members/{user}", s.admin(s.putMember))
 	m.Handle("DELETE /api/admin/v1/intercoms/{intercom}/members/{user}", s.admin(s.deleteMember))
 	m.Handle("GET /api/admin/v1/calls/{call}", s.admin(s.adminCall))
+	m.Handle("GET /api/admin/v1/intercoms/{intercom}/control-log", s.admin(s.controlLog))
 
 	// Operations (API.md §8).
 	m.Handle("GET /healthz", s.handle(s.healthz))

@@ -41,8 +41,11 @@ type Config struct {
 	// not a channel.
 	PushProviders   []intercom.PushProvider
 	PushConcurrency int // sends in flight per provider; default 64
-	LoginMax        int // failed logins allowed per login and per address in LoginWindow
-	LoginWindow     time.Duration
+	// Controller posts door commands and call events to intercoms' control
+	// URLs; nil: doors cannot be opened from the apps.
+	Controller  intercom.Controller
+	LoginMax    int // failed logins allowed per login and per address in LoginWindow
+	LoginWindow time.Duration
 	// RealIPHeader names the header a trusted reverse proxy puts the client's
 	// address in (X-Forwarded-For, X-Real-IP); empty: the peer address is the
 	// client's. Its last comma-separated value is used.
@@ -57,6 +60,8 @@ type Server struct {
 	now          func() time.Time
 	hub          *pusher.Hub
 	push         *push.Dispatcher
+	controller   intercom.Controller
+	doors        *Throttle
 	ringTimeout  time.Duration
 	sip          sipConfig
 	timers       timers
@@ -122,6 +127,8 @@ func NewServer(c Config) *Server {
 		c.LoginWindow = 15 * time.Minute
 	}
 	s.throttle = NewThrottle(c.LoginMax, c.LoginWindow, s.now)
+	s.controller = c.Controller
+	s.doors = NewThrottle(doorOpensPerMinute, time.Minute, s.now)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "intercomd_http_requests_total", Help: "HTTP requests by route, method and status.",
 	}, []string{"route", "method", "status"})

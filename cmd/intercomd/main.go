@@ -20,6 +20,7 @@ import (
 
 	"intercom"
 	"intercom/apns"
+	"intercom/control"
 	"intercom/fcm"
 	intercomhttp "intercom/http"
 	"intercom/pusher"
@@ -55,6 +56,7 @@ type config struct {
 	apns         apns.Config
 	fcm          fcm.Config
 	pushWorkers  int
+	controlWait  time.Duration
 }
 
 const usage = `usage: intercomd serve [flags]
@@ -94,6 +96,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.fcm.CredentialsFile, "fcm-credentials", "", "Firebase service account JSON key; set to ring Android devices by FCM")
 	fs.StringVar(&c.fcm.Endpoint, "fcm-endpoint", "", "FCM endpoint (default https://fcm.googleapis.com)")
 	fs.IntVar(&c.pushWorkers, "push-concurrency", 64, "push sends in flight per provider")
+	fs.DurationVar(&c.controlWait, "control-timeout", 5*time.Second, "how long an intercom's control URL has to answer (door opening: 504 after)")
 	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.realIPHeader, "real-ip-header", "", "header in which a trusted reverse proxy names the client's address (X-Forwarded-For, X-Real-IP)")
@@ -116,6 +119,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	})
 	if err := errors.Join(errs...); err != nil {
 		return c, err
+	}
+	if c.controlWait <= 0 {
+		return c, errors.New("--control-timeout must be positive")
 	}
 	if c.pushWorkers < 1 {
 		return c, errors.New("--push-concurrency must be at least 1")
@@ -195,7 +201,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Info("push provider configured", "channel", p.Channel())
 	}
 	handler := intercomhttp.NewServer(intercomhttp.Config{
-		PushProviders: providers, PushConcurrency: c.pushWorkers,
+		PushProviders: providers, PushConcurrency: c.pushWorkers, Controller: control.New(c.controlWait, time.Now),
 		Store: db, Logger: logger, PublicURL: publicURL, AdminToken: c.adminToken,
 		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter, RealIPHeader: c.realIPHeader, RingTimeout: c.ringTimeout,
 		Hub:     pusher.New(c.appKey, appSecret, logger),
