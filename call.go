@@ -180,6 +180,7 @@ type RingCandidate struct {
 	Tokens       []string // public ids of its live tokens; none: not a candidate at all
 	FCMToken     string   // push tokens, "" when none
 	VoIPToken    string
+	HuaweiToken  string
 }
 
 // Decide sorts the candidates of a ring at instant at into the devices that

@@ -9,6 +9,7 @@ import (
 const (
 	ChannelAPNsVoIP = "apns-voip" // iOS with a voip_token: PushKit over APNs
 	ChannelFCM      = "fcm"       // Android with an fcm_token: FCM HTTP v1
+	ChannelHMS      = "hms"       // Android with a huawei_token: Huawei Push Kit
 )
 
 // Outcomes of a push send.

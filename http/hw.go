@@ -73,19 +73,27 @@ func (s *Server) channels(c intercom.RingCandidate) []string {
 			break
 		}
 	}
-	if token, ch := pushToken(c); token != "" && s.push.Has(ch) {
+	if token, ch := s.pushToken(c); token != "" {
 		out = append(out, ch)
 	}
 	return out
 }
 
-// pushToken is the token and channel a device is pushed to on its platform.
-func pushToken(c intercom.RingCandidate) (string, string) {
+// pushToken is the token and channel a device is pushed to: on iOS its VoIP
+// token; on Android its FCM token, or its Huawei one (phones without Google's
+// services); only through a configured provider.
+func (s *Server) pushToken(c intercom.RingCandidate) (string, string) {
+	var options [][2]string
 	switch c.Client {
 	case "ios", "ios-cctv":
-		return c.VoIPToken, intercom.ChannelAPNsVoIP
+		options = [][2]string{{c.VoIPToken, intercom.ChannelAPNsVoIP}}
 	case "android", "android-cctv":
-		return c.FCMToken, intercom.ChannelFCM
+		options = [][2]string{{c.FCMToken, intercom.ChannelFCM}, {c.HuaweiToken, intercom.ChannelHMS}}
+	}
+	for _, o := range options {
+		if o[0] != "" && s.push.Has(o[1]) {
+			return o[0], o[1]
+		}
 	}
 	return "", ""
 }
@@ -97,8 +105,8 @@ func (s *Server) sendPushes(c intercom.Call, ic intercom.Intercom, cands []inter
 		byDevice[cand.DeviceID] = cand
 	}
 	for _, d := range c.Devices {
-		token, ch := pushToken(byDevice[d.DeviceID])
-		if !d.Rung() || !slices.Contains(d.Channels, ch) {
+		token, ch := s.pushToken(byDevice[d.DeviceID])
+		if !d.Rung() || token == "" || !slices.Contains(d.Channels, ch) {
 			continue
 		}
 		s.push.Send(ch, intercom.PushMessage{CallID: c.ID, DeviceID: d.DeviceID, Token: token, Type: "intercom_ring",

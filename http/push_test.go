@@ -11,6 +11,8 @@ import (
 	"intercom/apns/apnsfake"
 	"intercom/fcm"
 	"intercom/fcm/fcmfake"
+	"intercom/hms"
+	"intercom/hms/hmsfake"
 	intercomhttp "intercom/http"
 )
 
@@ -20,6 +22,11 @@ func pushFixture(t *testing.T, ringTimeout time.Duration, clock intercom.Clock) 
 	t.Helper()
 	apnsFake, apnsCfg := apnsfake.Start(t)
 	fcmFake, fcmCfg := fcmfake.Start(t)
+	_, hmsCfg := hmsfake.Start(t)
+	hp, err := hms.New(hmsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ap, err := apns.New(apnsCfg)
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +36,7 @@ func pushFixture(t *testing.T, ringTimeout time.Duration, clock intercom.Clock) 
 		t.Fatal(err)
 	}
 	f := newFixtureWith(t, func(c *intercomhttp.Config) {
-		c.PushProviders = []intercom.PushProvider{ap, fp}
+		c.PushProviders = []intercom.PushProvider{ap, fp, hp}
 		c.RingTimeout = ringTimeout
 		if clock != nil {
 			c.Clock = clock
@@ -44,6 +51,8 @@ func TestRingThroughPush(t *testing.T) {
 	f.want(f.as(w.alice, "PUT", "/api/v1/devices", `{"voip_token":"a1b2c3d4"}`), 204) // the iPhone
 	android := f.loginAs("alice", "alice-android", "android")
 	f.want(f.as(android, "PUT", "/api/v1/devices", `{"fcm_token":"fcm-alice"}`), 204)
+	huawei := f.loginAs("alice", "alice-huawei", "android") // no Google services: Push Kit only
+	f.want(f.as(huawei, "PUT", "/api/v1/devices", `{"huawei_token":"hms-alice"}`), 204)
 	bobID := f.user("bob")
 	f.memberOf(w.intercomID, bobID, "15", "confirmed")
 	bob := f.loginAs("bob", "bob-android", "android-cctv")
@@ -60,7 +69,7 @@ func TestRingThroughPush(t *testing.T) {
 		}
 		channels[m["device"].(string)] = strings.Join(chs, ",")
 	}
-	want := map[string]string{"alice-phone": "apns-voip", "alice-android": "fcm", "bob-android": "fcm"}
+	want := map[string]string{"alice-phone": "apns-voip", "alice-android": "fcm", "alice-huawei": "hms", "bob-android": "fcm"}
 	for d, ch := range want {
 		if channels[d] != ch {
 			t.Errorf("%s rung on %q, want %q (recipients %v)", d, channels[d], ch, v["recipients"])
@@ -79,7 +88,7 @@ func TestRingThroughPush(t *testing.T) {
 			outcomes[m["device"].(string)] = s.(map[string]any)["outcome"].(string)
 		}
 	}
-	if outcomes["alice-phone"] != "sent" || outcomes["alice-android"] != "sent" || outcomes["bob-android"] != "dead_token" {
+	if outcomes["alice-phone"] != "sent" || outcomes["alice-android"] != "sent" || outcomes["alice-huawei"] != "sent" || outcomes["bob-android"] != "dead_token" {
 		t.Errorf("outcomes %v", outcomes)
 	}
 	// APNs got the VoIP push with the call; FCM the data message.

@@ -16,7 +16,7 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 	// One row per live token; a device's rows come together, as the loop over
 	// its tokens is innermost.
 	rows, err := db.reader(ctx).Query(`SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable, t.public_id,
-			coalesce(d.fcm_token, ''), coalesce(d.voip_token, '')
+			coalesce(d.fcm_token, ''), coalesce(d.voip_token, ''), coalesce(d.huawei_token, '')
 		FROM memberships m
 		JOIN devices d ON d.user_id = m.user_id
 		JOIN access_tokens t ON t.device_id = d.id AND t.revoked_at IS NULL AND t.expires_at > ?3
@@ -33,7 +33,7 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 		var timetable []byte
 		var token string
 		if err := rows.Scan(&c.DeviceID, &c.UserID, &c.UUID, &c.Client, &c.MemberStatus, &c.Title, &enabled, &timetable, &token,
-			&c.FCMToken, &c.VoIPToken); err != nil {
+			&c.FCMToken, &c.VoIPToken, &c.HuaweiToken); err != nil {
 			return nil, wrap(err)
 		}
 		if n := len(out); n > 0 && out[n-1].DeviceID == c.DeviceID {
@@ -382,7 +382,7 @@ func (db *DB) CallSends(ctx context.Context, callID int64) ([]intercom.CallSend,
 
 // ClearPushToken forgets a device's token for a channel if it is unchanged.
 func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token string) error {
-	column := map[string]string{intercom.ChannelFCM: "fcm_token", intercom.ChannelAPNsVoIP: "voip_token"}[channel]
+	column := map[string]string{intercom.ChannelFCM: "fcm_token", intercom.ChannelAPNsVoIP: "voip_token", intercom.ChannelHMS: "huawei_token"}[channel]
 	if column == "" {
 		return intercom.Errorf(intercom.EINVALID, "no push token for channel %q", channel)
 	}

@@ -22,6 +22,7 @@ import (
 	"intercom/apns"
 	"intercom/control"
 	"intercom/fcm"
+	"intercom/hms"
 	intercomhttp "intercom/http"
 	"intercom/pusher"
 	"intercom/sqlite"
@@ -55,6 +56,7 @@ type config struct {
 	sipSecret    string
 	apns         apns.Config
 	fcm          fcm.Config
+	hms          hms.Config
 	pushWorkers  int
 	controlWait  time.Duration
 }
@@ -95,6 +97,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.apns.Endpoint, "apns-endpoint", "", "APNs endpoint (default production; https://api.sandbox.push.apple.com for development builds)")
 	fs.StringVar(&c.fcm.CredentialsFile, "fcm-credentials", "", "Firebase service account JSON key; set to ring Android devices by FCM")
 	fs.StringVar(&c.fcm.Endpoint, "fcm-endpoint", "", "FCM endpoint (default https://fcm.googleapis.com)")
+	fs.StringVar(&c.hms.AppID, "hms-app-id", "", "Huawei AppGallery app id; set with --hms-app-secret to ring Huawei phones by Push Kit")
+	fs.StringVar(&c.hms.AppSecret, "hms-app-secret", "", "Huawei AppGallery app secret")
+	fs.StringVar(&c.hms.TokenURL, "hms-token-url", "", "Huawei OAuth token URL (default https://oauth-login.cloud.huawei.com/oauth2/v3/token)")
+	fs.StringVar(&c.hms.Endpoint, "hms-endpoint", "", "Push Kit endpoint (default https://push-api.cloud.huawei.com)")
 	fs.IntVar(&c.pushWorkers, "push-concurrency", 64, "push sends in flight per provider")
 	fs.DurationVar(&c.controlWait, "control-timeout", 5*time.Second, "how long an intercom's control URL has to answer (door opening: 504 after)")
 	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
@@ -192,6 +198,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if c.fcm.CredentialsFile != "" {
 		p, err := fcm.New(c.fcm)
+		if err != nil {
+			return err
+		}
+		providers = append(providers, p)
+	}
+	if c.hms.AppID != "" || c.hms.AppSecret != "" {
+		p, err := hms.New(c.hms)
 		if err != nil {
 			return err
 		}

@@ -200,10 +200,11 @@ func TestRunRefusesBadPushConfig(t *testing.T) {
 		{"--apns-key-file", filepath.Join(t.TempDir(), "missing.p8"), "--apns-key-id", "K", "--apns-team-id", "T", "--apns-topic", "a.b"},
 		{"--apns-key-file", filepath.Join(t.TempDir(), "x.p8")},
 		{"--fcm-credentials", filepath.Join(t.TempDir(), "missing.json")},
+		{"--hms-app-id", "123"},
 	} {
 		args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "x.db")}, args...)
 		err := run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard)
-		if err == nil || !(strings.Contains(err.Error(), "apns") || strings.Contains(err.Error(), "fcm")) {
+		if err == nil || !(strings.Contains(err.Error(), "apns") || strings.Contains(err.Error(), "fcm") || strings.Contains(err.Error(), "hms")) {
 			t.Errorf("%v: %v", args, err)
 		}
 	}

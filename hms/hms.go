@@ -1,0 +1,131 @@
+// Package hms rings Huawei phones (no Google services) through Huawei Push
+// Kit: data messages of high urgency, authorized by OAuth 2 client
+// credentials (golang.org/x/oauth2/clientcredentials).
+package hms
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"intercom"
+)
+
+var _ intercom.PushProvider = (*Provider)(nil)
+
+// Config says how to reach Push Kit.
+type Config struct {
+	AppID     string // the app's id in AppGallery Connect (the OAuth client id)
+	AppSecret string
+	TokenURL  string       // default https://oauth-login.cloud.huawei.com/oauth2/v3/token
+	Endpoint  string       // default https://push-api.cloud.huawei.com
+	HTTP      *http.Client // tests trust their fake here
+}
+
+// Provider sends data messages.
+type Provider struct {
+	tokens oauth2.TokenSource
+	url    string
+	client *http.Client
+}
+
+// New returns a Provider; no token is asked for until the first Send.
+func New(c Config) (*Provider, error) {
+	if c.AppID == "" || c.AppSecret == "" {
+		return nil, errors.New("hms: the app id and app secret are both needed")
+	}
+	if c.TokenURL == "" {
+		c.TokenURL = "https://oauth-login.cloud.huawei.com/oauth2/v3/token"
+	}
+	if c.Endpoint == "" {
+		c.Endpoint = "https://push-api.cloud.huawei.com"
+	}
+	if c.HTTP == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		c.HTTP = &http.Client{Transport: t, Timeout: 15 * time.Second}
+	}
+	cc := clientcredentials.Config{ClientID: c.AppID, ClientSecret: c.AppSecret, TokenURL: c.TokenURL, AuthStyle: oauth2.AuthStyleInParams}
+	return &Provider{tokens: cc.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, c.HTTP)),
+		url: strings.TrimRight(c.Endpoint, "/") + "/v1/" + c.AppID + "/messages:send", client: c.HTTP}, nil
+}
+
+// Channel is intercom.ChannelHMS.
+func (p *Provider) Channel() string { return intercom.ChannelHMS }
+
+// Push Kit result codes.
+const (
+	codeSuccess       = "80000000"
+	codeInvalidTokens = "80300007" // every token in the message is invalid
+	codeAuthFailed    = "80200001"
+	codeAuthExpired   = "80200003"
+)
+
+// Send makes one attempt: a high-urgency data message {type, data} whose data
+// is the JSON the Android SDK reads, living as long as the ring.
+func (p *Provider) Send(ctx context.Context, m intercom.PushMessage) intercom.PushResult {
+	data, err := json.Marshal(map[string]any{"type": m.Type, "data": m.Data})
+	if err != nil {
+		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: err.Error()}
+	}
+	ttl := max(1, int(m.TTL.Round(time.Second)/time.Second))
+	body, _ := json.Marshal(map[string]any{"validate_only": false, "message": map[string]any{
+		"data":    string(data),
+		"android": map[string]any{"urgency": "HIGH", "ttl": strconv.Itoa(ttl) + "s"},
+		"token":   []string{m.Token},
+	}})
+	tok, err := p.tokens.Token()
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
+			return intercom.PushResult{Outcome: intercom.SendCredentials, Status: re.Response.StatusCode, Reason: "token exchange refused"}
+		}
+		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: "token exchange: " + err.Error(), Retry: true}
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", p.url, bytes.NewReader(body))
+	if err != nil {
+		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: err.Error()}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	tok.SetAuthHeader(req)
+	res, err := p.client.Do(req)
+	if err != nil {
+		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: err.Error(), Retry: true}
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	var out struct {
+		Code string `json:"code"`
+		Msg  string `json:"msg"`
+	}
+	json.Unmarshal(raw, &out)
+	r := intercom.PushResult{Status: res.StatusCode, Reason: strings.TrimSpace(out.Code + " " + out.Msg)}
+	if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && secs > 0 {
+		r.RetryAfter = time.Duration(secs) * time.Second
+	}
+	switch {
+	case res.StatusCode == http.StatusOK && out.Code == codeSuccess:
+		r.Outcome, r.Reason = intercom.SendSent, ""
+	case out.Code == codeInvalidTokens:
+		r.Outcome = intercom.SendDeadToken
+	case res.StatusCode == http.StatusUnauthorized, out.Code == codeAuthFailed, out.Code == codeAuthExpired:
+		r.Outcome = intercom.SendCredentials
+	case res.StatusCode == http.StatusTooManyRequests, res.StatusCode >= 500:
+		r.Outcome, r.Retry = intercom.SendFailed, true
+	default:
+		r.Outcome = intercom.SendFailed
+	}
+	if r.Reason == "" && r.Outcome != intercom.SendSent {
+		r.Reason = http.StatusText(res.StatusCode)
+	}
+	return r
+}
