@@ -36,6 +36,8 @@ type DB struct {
 	write      *sql.DB
 	writeConn  *sql.Conn // the one connection that writes
 	writeStmts *stmts    // prepared on writeConn
+	ckpt       *sql.DB // checkpoints the WAL off the writer's path
+	ckptDone   chan struct{}
 	jobs       chan *writeJob
 	closed     chan struct{}
 	writerDone chan struct{}
@@ -57,7 +59,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode() + extra
 	}
-	write, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	// Checkpoints run in the background (checkpointer); the writer checkpoints
+	// itself only if the WAL ever grows past 32 MiB.
+	write, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=wal_autocheckpoint(8192)"))
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +88,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.writeStmts = newStmts(db.writeConn.PrepareContext)
 	db.jobs, db.closed, db.writerDone = make(chan *writeJob), make(chan struct{}), make(chan struct{})
 	go db.writer()
+	if db.ckpt, err = sql.Open("sqlite", dsn("")); err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.ckpt.SetMaxOpenConns(1)
+	db.ckptDone = make(chan struct{})
+	go db.checkpointer()
 	return db, nil
 }
 
@@ -94,8 +105,12 @@ func (db *DB) Close() error {
 	if db.writeConn != nil {
 		db.closeOnce.Do(func() { close(db.closed) })
 		<-db.writerDone
+		if db.ckptDone != nil {
+			<-db.ckptDone
+			err = db.ckpt.Close()
+		}
 		db.writeStmts.close()
-		err = db.writeConn.Close()
+		err = errors.Join(err, db.writeConn.Close())
 	}
 	return errors.Join(err, db.read.Close(), db.write.Close())
 }
@@ -250,3 +265,30 @@ func mustAffect(res sql.Result, err error) error {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// checkpointer copies the WAL into the database every second, PASSIVE: it
+// neither waits for nor blocks readers and the writer, so commits do not pay
+// for checkpoints.
+func (db *DB) checkpointer() {
+	defer close(db.ckptDone)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-db.closed:
+			return
+		case <-tick.C:
+			if _, err := db.checkpoint(context.Background()); err != nil && !errors.Is(err, sql.ErrConnDone) {
+				continue // busy or closing: the next tick tries again
+			}
+		}
+	}
+}
+
+// checkpoint runs one PASSIVE checkpoint and returns how many WAL frames it
+// copied.
+func (db *DB) checkpoint(ctx context.Context) (int, error) {
+	var busy, logFrames, copied int
+	err := db.ckpt.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &copied)
+	return copied, err
+}
