@@ -36,7 +36,7 @@ type DB struct {
 	write      *sql.DB
 	writeConn  *sql.Conn // the one connection that writes
 	writeStmts *stmts    // prepared on writeConn
-	ckpt       *sql.DB // checkpoints the WAL off the writer's path
+	ckpt       *sql.DB   // checkpoints the WAL off the writer's path
 	ckptDone   chan struct{}
 	jobs       chan *writeJob
 	closed     chan struct{}
