@@ -12,7 +12,6 @@ import (
 
 	"github.com/sideshow/apns2"
 	"github.com/sideshow/apns2/token"
-	"golang.org/x/net/http2"
 
 	"intercom"
 )
@@ -48,7 +47,13 @@ func New(c Config) (*Provider, error) {
 	if c.Endpoint != "" {
 		client.Host = strings.TrimRight(c.Endpoint, "/")
 	}
-	client.HTTPClient = &http.Client{Transport: &http2.Transport{TLSClientConfig: c.TLS, ReadIdleTimeout: apns2.ReadIdleTimeout}}
+	// HTTP/2 only, as APNs requires; pings keep the long-lived connection honest.
+	client.HTTPClient = &http.Client{Transport: &http.Transport{
+		TLSClientConfig:   c.TLS,
+		ForceAttemptHTTP2: true,
+		Protocols:         protocols(),
+		HTTP2:             &http.HTTP2Config{SendPingTimeout: apns2.ReadIdleTimeout},
+	}}
 	return &Provider{client: client, topic: strings.TrimSuffix(c.Topic, ".voip") + ".voip"}, nil
 }
 
@@ -82,4 +87,10 @@ func (p *Provider) Send(ctx context.Context, m intercom.PushMessage) intercom.Pu
 		r.Outcome = intercom.SendFailed
 	}
 	return r
+}
+
+func protocols() *http.Protocols {
+	var p http.Protocols
+	p.SetHTTP2(true)
+	return &p
 }
