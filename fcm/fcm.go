@@ -4,12 +4,10 @@
 package fcm
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -20,6 +18,7 @@ import (
 	"golang.org/x/oauth2/google"
 
 	"intercom"
+	"intercom/push"
 )
 
 var _ intercom.PushProvider = (*Provider)(nil)
@@ -91,26 +90,10 @@ func (p *Provider) Send(ctx context.Context, m intercom.PushMessage) intercom.Pu
 		"data":    map[string]string{"type": m.Type, "data": string(data)},
 		"android": map[string]any{"priority": "HIGH", "ttl": strconv.Itoa(ttl) + "s"},
 	}})
-	tok, err := p.tokens.Token()
-	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return intercom.PushResult{Outcome: intercom.SendCredentials, Status: re.Response.StatusCode, Reason: "token exchange: " + re.ErrorCode}
-		}
-		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: "token exchange: " + err.Error(), Retry: true}
+	res, raw, failed := push.PostJSON(ctx, p.client, p.tokens, p.url, body)
+	if failed != nil {
+		return *failed
 	}
-	req, err := http.NewRequestWithContext(ctx, "POST", p.url, bytes.NewReader(body))
-	if err != nil {
-		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: err.Error()}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	tok.SetAuthHeader(req)
-	res, err := p.client.Do(req)
-	if err != nil {
-		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: err.Error(), Retry: true}
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 	return result(res, raw)
 }
 

@@ -4,11 +4,9 @@
 package hms
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,6 +16,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"intercom"
+	"intercom/push"
 )
 
 var _ intercom.PushProvider = (*Provider)(nil)
@@ -83,26 +82,10 @@ func (p *Provider) Send(ctx context.Context, m intercom.PushMessage) intercom.Pu
 		"android": map[string]any{"urgency": "HIGH", "ttl": strconv.Itoa(ttl) + "s"},
 		"token":   []string{m.Token},
 	}})
-	tok, err := p.tokens.Token()
-	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return intercom.PushResult{Outcome: intercom.SendCredentials, Status: re.Response.StatusCode, Reason: "token exchange refused"}
-		}
-		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: "token exchange: " + err.Error(), Retry: true}
+	res, raw, failed := push.PostJSON(ctx, p.client, p.tokens, p.url, body)
+	if failed != nil {
+		return *failed
 	}
-	req, err := http.NewRequestWithContext(ctx, "POST", p.url, bytes.NewReader(body))
-	if err != nil {
-		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: err.Error()}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	tok.SetAuthHeader(req)
-	res, err := p.client.Do(req)
-	if err != nil {
-		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: err.Error(), Retry: true}
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 	var out struct {
 		Code string `json:"code"`
 		Msg  string `json:"msg"`
