@@ -57,7 +57,7 @@ func TestSendFailures(t *testing.T) {
 	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) })
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	c := control.New(200*time.Millisecond, time.Now)
+	c := control.New(time.Second, time.Now)
 	send := func(path string) intercom.ControlResult {
 		u := srv.URL + path
 		return c.Send(t.Context(), intercom.Intercom{ID: 1, SecretHash: []byte("k"), ControlURL: &u}, "door.open", nil)
