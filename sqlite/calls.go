@@ -11,36 +11,68 @@ import (
 )
 
 // RingCandidates lists the devices of the members of an intercom that have a
-// live token, with each of their live tokens.
+// live token, with each of their live tokens. Rosters are cached (roster.go).
 func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]intercom.RingCandidate, error) {
-	// One row per live token; a device's rows come together, as the loop over
-	// its tokens is innermost.
-	rows, err := db.reader(ctx).Query(`SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable, t.public_id,
-			coalesce(d.fcm_token, ''), coalesce(d.voip_token, ''), coalesce(d.huawei_token, '')
+	key := rosterKey{intercomID: intercomID, anyFlat: flat == nil}
+	if flat != nil {
+		key.flat = *flat
+	}
+	rows, gen, ok := db.rosters.get(key)
+	if !ok {
+		var err error
+		if rows, err = db.roster(ctx, intercomID, flat); err != nil {
+			return nil, err
+		}
+		db.rosters.put(key, gen, rows)
+	}
+	now := micros(at)
+	out := make([]intercom.RingCandidate, 0, len(rows))
+	for _, r := range rows {
+		c := r.cand
+		for i, t := range r.tokens {
+			if r.expires[i] > now {
+				c.Tokens = append(c.Tokens, t)
+			}
+		}
+		if len(c.Tokens) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// roster reads the devices of an intercom's members (of flat) with their
+// unrevoked tokens.
+func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64) ([]rosterRow, error) {
+	// One row per token; a device's rows come together, as the loop over its
+	// tokens is innermost.
+	rows, err := db.reader(ctx).Query(`SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable,
+			t.public_id, t.expires_at, coalesce(d.fcm_token, ''), coalesce(d.voip_token, ''), coalesce(d.huawei_token, '')
 		FROM memberships m
 		JOIN devices d ON d.user_id = m.user_id
-		JOIN access_tokens t ON t.device_id = d.id AND t.revoked_at IS NULL AND t.expires_at > ?3
+		JOIN access_tokens t ON t.device_id = d.id AND t.revoked_at IS NULL
 		LEFT JOIN device_settings s ON s.device_id = d.id AND s.intercom_id = m.intercom_id
-		WHERE m.intercom_id = ?1 AND (?2 IS NULL OR m.flat = ?2)`, intercomID, flat, micros(at))
+		WHERE m.intercom_id = ?1 AND (?2 IS NULL OR m.flat = ?2)`, intercomID, flat)
 	if err != nil {
 		return nil, wrap(err)
 	}
 	defer rows.Close()
-	var out []intercom.RingCandidate
+	var out []rosterRow
 	for rows.Next() {
 		var c intercom.RingCandidate
 		var enabled sql.NullInt64
 		var timetable []byte
 		var token string
-		if err := rows.Scan(&c.DeviceID, &c.UserID, &c.UUID, &c.Client, &c.MemberStatus, &c.Title, &enabled, &timetable, &token,
-			&c.FCMToken, &c.VoIPToken, &c.HuaweiToken); err != nil {
+		var expires int64
+		if err := rows.Scan(&c.DeviceID, &c.UserID, &c.UUID, &c.Client, &c.MemberStatus, &c.Title, &enabled, &timetable,
+			&token, &expires, &c.FCMToken, &c.VoIPToken, &c.HuaweiToken); err != nil {
 			return nil, wrap(err)
 		}
-		if n := len(out); n > 0 && out[n-1].DeviceID == c.DeviceID {
-			out[n-1].Tokens = append(out[n-1].Tokens, token)
+		if n := len(out); n > 0 && out[n-1].cand.DeviceID == c.DeviceID {
+			out[n-1].tokens = append(out[n-1].tokens, token)
+			out[n-1].expires = append(out[n-1].expires, expires)
 			continue
 		}
-		c.Tokens = []string{token}
 		c.Settings = intercom.DefaultDeviceSettings
 		if enabled.Valid {
 			c.Settings.IsEnabled = enabled.Int64 != 0
@@ -48,7 +80,7 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 				return nil, err
 			}
 		}
-		out = append(out, c)
+		out = append(out, rosterRow{cand: c, tokens: []string{token}, expires: []int64{expires}})
 	}
 	return out, wrap(rows.Err())
 }
@@ -62,7 +94,7 @@ func splitList(s string) []string {
 
 // CreateCall records a call with the devices it concerned.
 func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, error) {
-	err := db.update(ctx, func(q querier) error {
+	err := db.quiet(ctx, func(q querier) error {
 		if err := q.QueryRow(`INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by)
 			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.IntercomID, c.Flat, c.Status, micros(c.CreatedAt),
 			nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy).Scan(&c.ID); err != nil {
@@ -145,7 +177,7 @@ func (db *DB) Call(ctx context.Context, id int64) (intercom.Call, error) {
 // UpdateCall runs fn on the call and saves what it changed, in one transaction.
 func (db *DB) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) error) (intercom.Call, error) {
 	var c intercom.Call
-	err := db.update(ctx, func(q querier) error {
+	err := db.quiet(ctx, func(q querier) error {
 		var err error
 		if c, err = loadCall(q, id); err != nil {
 			return err
@@ -338,7 +370,7 @@ func (db *DB) ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int
 	if len(ids) == 0 {
 		return []int64{}, nil
 	}
-	err := db.update(ctx, func(q querier) error {
+	err := db.quiet(ctx, func(q querier) error {
 		var err error
 		out, err = scanIDs(q.Query(`DELETE FROM call_accounts WHERE user_id = ?1 AND call_id IN (`+marks(2, len(ids))+`) RETURNING call_id`,
 			int64Args(userID, ids)...))
@@ -349,7 +381,7 @@ func (db *DB) ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int
 
 // RecordSend stores the outcome of a push.
 func (db *DB) RecordSend(ctx context.Context, cs intercom.CallSend) error {
-	return db.update(ctx, func(q querier) error {
+	return db.quiet(ctx, func(q querier) error {
 		_, err := q.Exec(`INSERT INTO call_sends (call_id, device_id, channel, attempts, outcome, status, reason, at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (call_id, device_id, channel) DO UPDATE SET attempts = excluded.attempts, outcome = excluded.outcome,

@@ -44,6 +44,7 @@ type DB struct {
 	closeOnce  sync.Once
 	read       *sql.DB
 	readStmts  *stmts
+	rosters    rosterCache
 }
 
 // Open opens (creating if needed) the database file at path and applies the

@@ -15,7 +15,7 @@ func (db *DB) CreateCamera(ctx context.Context, c intercom.Camera) (intercom.Cam
 	if c.ID != 0 {
 		id = c.ID
 	}
-	err := db.update(ctx, func(q querier) error {
+	err := db.quiet(ctx, func(q querier) error {
 		return q.QueryRow(`INSERT INTO cameras (id, group_id, status, type, start_at, created_at, billing_id,
 				pretty_name, lat, lng, azimuth, is_archive_recording, is_bridge, user_status, name)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -28,7 +28,7 @@ func (db *DB) CreateCamera(ctx context.Context, c intercom.Camera) (intercom.Cam
 
 // SetCameraFavorite marks or unmarks a camera as the account's favourite.
 func (db *DB) SetCameraFavorite(ctx context.Context, userID, cameraID int64, favorite bool) error {
-	return db.update(ctx, func(q querier) error {
+	return db.quiet(ctx, func(q querier) error {
 		var n int
 		if err := q.QueryRow(`SELECT (SELECT count(*) FROM users WHERE id = ?) + (SELECT count(*) FROM cameras WHERE id = ?)`,
 			userID, cameraID).Scan(&n); err != nil {
@@ -53,7 +53,7 @@ func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (interco
 	if ic.ID != 0 {
 		id = ic.ID
 	}
-	err := db.update(ctx, func(q querier) error {
+	err := db.quiet(ctx, func(q querier) error {
 		if ic.CameraID != nil {
 			var n int
 			if err := q.QueryRow(`SELECT count(*) FROM cameras WHERE id = ?`, *ic.CameraID).Scan(&n); err != nil {
@@ -75,7 +75,7 @@ func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (interco
 // RecordHeartbeat notes that the intercom was alive at the given instant.
 func (db *DB) RecordHeartbeat(ctx context.Context, intercomID int64, at time.Time) (*time.Time, error) {
 	var prev sql.NullInt64
-	err := db.update(ctx, func(q querier) error {
+	err := db.quiet(ctx, func(q querier) error {
 		if err := q.QueryRow(`SELECT last_heartbeat_at FROM intercoms WHERE id = ?`, intercomID).Scan(&prev); err != nil {
 			return err
 		}

@@ -10,7 +10,7 @@ import (
 
 // CreateUser adds an account.
 func (db *DB) CreateUser(ctx context.Context, u intercom.User) (intercom.User, error) {
-	err := db.update(ctx, func(q querier) error {
+	err := db.quiet(ctx, func(q querier) error {
 		return q.QueryRow(`INSERT INTO users (login, password_hash, name, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?) RETURNING id`,
 			u.Login, u.PasswordHash, u.Name, micros(u.CreatedAt), micros(u.UpdatedAt)).Scan(&u.ID)

@@ -16,19 +16,32 @@ import (
 const maxBatch = 64
 
 type writeJob struct {
-	ctx  context.Context
-	fn   func(q querier) error
-	done chan error
+	ctx    context.Context
+	fn     func(q querier) error
+	done   chan error
+	roster bool // may change who a ring reaches: the roster cache is dropped after it
 }
 
 var errClosed = errors.New("sqlite: database closed")
 
-// update runs fn as one atomic write and returns once it is durable.
+// update runs fn as one atomic write and returns once it is durable. Rosters
+// cached for rings are dropped after it: a write that cannot change who a ring
+// reaches says so with quiet instead.
 func (db *DB) update(ctx context.Context, fn func(q querier) error) error {
+	return db.write1(ctx, fn, true)
+}
+
+// quiet is update for writes that touch no member, device, token or device
+// setting (calls, sends, logs, heartbeats, cameras, new intercoms and users).
+func (db *DB) quiet(ctx context.Context, fn func(q querier) error) error {
+	return db.write1(ctx, fn, false)
+}
+
+func (db *DB) write1(ctx context.Context, fn func(q querier) error, roster bool) error {
 	if db.jobs == nil { // during Open: migrations run before the writer starts
 		return errClosed
 	}
-	job := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	job := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1), roster: roster}
 	select {
 	case db.jobs <- job:
 	case <-db.closed:
@@ -89,6 +102,14 @@ func (db *DB) commit(batch []*writeJob) {
 				err = errors.Join(err, rerr)
 			}
 			fail(err)
+		}
+	}
+	// After the commit, never before: a reader that cached what it read
+	// before this point must find its entry stale.
+	for _, job := range batch {
+		if job.roster {
+			db.rosters.invalidate()
+			break
 		}
 	}
 	for i, job := range batch {
