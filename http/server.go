@@ -155,10 +155,6 @@ func NewServer(c Config) *Server {
 	return s
 }
 
-// Registry is where the server's metrics are registered, for other parts of
-// intercomd to add theirs.
-func (s *Server) Registry() *prometheus.Registry { return s.registry }
-
 func (s *Server) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
 }
