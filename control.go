@@ -18,6 +18,9 @@ type Controller interface {
 	// Send posts event with fields to the intercom's control URL, signed
 	// with its key, and says how it went.
 	Send(ctx context.Context, ic Intercom, event string, fields map[string]any) ControlResult
+	// Redirects reports whether a control URL answers with a redirect (an
+	// unreachable one does not).
+	Redirects(ctx context.Context, url string) bool
 }
 
 // ControlResult is how one POST to a control URL went.

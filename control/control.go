@@ -98,3 +98,19 @@ func (c *Client) Send(ctx context.Context, ic intercom.Intercom, event string, f
 	}
 	return r
 }
+
+// Redirects reports whether url answers a HEAD request with a redirect. An
+// intercom not installed yet may not answer at all: that is not an error.
+func (c *Client) Redirects(ctx context.Context, url string) bool {
+	req, err := http.NewRequestWithContext(ctx, "HEAD", url, nil)
+	if err != nil {
+		return false
+	}
+	req.Header.Set("User-Agent", "intercomd")
+	res, err := c.http.Do(req)
+	if err != nil {
+		return false
+	}
+	res.Body.Close()
+	return res.StatusCode >= 300 && res.StatusCode < 400
+}

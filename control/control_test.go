@@ -81,3 +81,14 @@ func TestSendFailures(t *testing.T) {
 		t.Errorf("no URL: %+v", r)
 	}
 }
+
+func TestRedirects(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/moved", http.RedirectHandler("/x", http.StatusFound))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c := control.New(time.Second, time.Now)
+	if !c.Redirects(t.Context(), srv.URL+"/moved") || c.Redirects(t.Context(), srv.URL+"/control") {
+		t.Error("Redirects is wrong")
+	}
+}

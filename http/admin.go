@@ -133,8 +133,11 @@ func (s *Server) createIntercom(w http.ResponseWriter, r *http.Request) error {
 		ic.DoorOpenSeconds = int(*d)
 	}
 	if u := optionalString(body, "control_url", 2048, &p); u != nil && *u != "" {
-		if !validControlURL(*u) {
+		switch {
+		case !validControlURL(*u):
 			p.Add("control_url", "The control url field must be an absolute http or https URL.")
+		case s.controller != nil && s.controller.Redirects(r.Context(), *u):
+			p.Add("control_url", "The control url field must not redirect: give the address that answers.")
 		}
 		ic.ControlURL = u
 	}

@@ -1,6 +1,8 @@
 package http_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -130,4 +132,20 @@ func TestAdminMembers(t *testing.T) {
 	f.want(f.admin("DELETE", path, ""), 204)
 	f.want(f.admin("DELETE", path, ""), 404)
 	f.want(f.as(d, "GET", "/api/v1/intercom/"+itoa(ic), ""), 404)
+}
+
+// A control URL that redirects is refused when the intercom is provisioned;
+// one that does not answer yet (an intercom still in its box) is accepted.
+func TestControlURLThatRedirects(t *testing.T) {
+	f := newFixture(t)
+	redirector := httptest.NewServer(http.RedirectHandler("http://example.invalid/", http.StatusMovedPermanently))
+	defer redirector.Close()
+	res := f.want(f.admin("POST", "/api/admin/v1/intercoms", `{"address":"a","control_url":"`+redirector.URL+`/control"}`), 422)
+	if _, ok := errorsOf(t, res)["control_url"]; !ok {
+		t.Errorf("%s", res.Body)
+	}
+	silent := httptest.NewServer(http.NotFoundHandler())
+	url := silent.URL
+	silent.Close()
+	f.want(f.admin("POST", "/api/admin/v1/intercoms", `{"address":"a","control_url":"`+url+`/control"}`), 201)
 }

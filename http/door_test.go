@@ -25,6 +25,9 @@ type panel struct {
 }
 
 func (p *panel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == "HEAD" { // intercomd's check at provisioning
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	if r.Header.Get("X-Intercomd-Signature") != control.Sign(p.key, r.Header.Get("X-Intercomd-Timestamp"), body) {
 		p.t.Errorf("bad signature on %s", body)
