@@ -65,9 +65,7 @@ func (s *Server) callEvent(c intercom.Call, ic intercom.Intercom, event string, 
 	if s.controller == nil || ic.ControlURL == nil {
 		return
 	}
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
+	s.spawn(func() {
 		ctx := s.backgroundContext()
 		if fields == nil {
 			fields = map[string]any{}
@@ -83,7 +81,7 @@ func (s *Server) callEvent(c intercom.Call, ic intercom.Intercom, event string, 
 			s.log.Warn("the intercom's control URL did not take a call event", "intercom_id", ic.ID, "event", event,
 				"call_id", c.ID, "status", res.Status, "error", res.Error)
 		}
-	}()
+	})
 }
 
 // callEnded tells the intercom how a call ended, from its status.

@@ -74,9 +74,7 @@ func (s *Server) sendCancel(c intercom.Call, ic intercom.Intercom, devices []int
 // sendCallStore puts the call, as each account sees it, into the history of
 // every account it concerned. It runs off the request path.
 func (s *Server) sendCallStore(c intercom.Call, exceptSocket string) {
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
+	s.spawn(func() {
 		ctx := s.backgroundContext()
 		for _, u := range c.Users() {
 			if !s.hub.Subscribed(userChannel(u)) {
@@ -89,7 +87,7 @@ func (s *Server) sendCallStore(c intercom.Call, exceptSocket string) {
 			}
 			s.toUser(u, "intercom.call.store", func() map[string]any { return map[string]any{"intercom_call": s.callJSON(cv)} }, exceptSocket)
 		}
-	}()
+	})
 }
 
 // Wait blocks until the event deliveries and push sends under way are done.

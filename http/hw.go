@@ -139,11 +139,7 @@ func (s *Server) ring(w http.ResponseWriter, r *http.Request, ic intercom.Interc
 	if c.Status == intercom.CallRing {
 		s.timers.startRing(s.clock, c.ID, s.ringTimeout, func() { s.timeOut(c.ID) })
 		s.sendRing(c, ic)
-		s.bg.Add(1)
-		go func() { // a thousand sends are not queued on the ring's time
-			defer s.bg.Done()
-			s.sendPushes(c, ic, cands)
-		}()
+		s.spawn(func() { s.sendPushes(c, ic, cands) }) // a thousand sends are not queued on the ring's time
 	}
 	s.sendCallStore(c, "")
 	s.callEnded(c, ic) // missed at once when nobody could ring

@@ -66,6 +66,8 @@ type Server struct {
 	sip          sipConfig
 	timers       timers
 	bg           sync.WaitGroup // event deliveries under way
+	bgMu         sync.Mutex
+	closing      bool // set by Close: no new background work
 	publicURL    string
 	adminToken   string
 	tokenTTL     time.Duration

@@ -97,11 +97,29 @@ func (s *Server) Resume(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the timers, closes every socket, abandons the push sends under
-// way and waits for the event deliveries.
+// Close stops the timers, closes every socket, waits for the event
+// deliveries under way and abandons the push sends still trying. Call it once
+// the HTTP server has stopped taking requests.
 func (s *Server) Close() {
+	s.bgMu.Lock()
+	s.closing = true
+	s.bgMu.Unlock()
 	s.timers.stopAll()
 	s.hub.Close()
-	s.push.Close()
 	s.bg.Wait()
+	s.push.Close()
+}
+
+// spawn runs fn in the background unless the server is closing.
+func (s *Server) spawn(fn func()) {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.closing {
+		return
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		fn()
+	}()
 }

@@ -39,6 +39,8 @@ type Dispatcher struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	mu     sync.Mutex
+	closed bool // set by Close: sends are refused
 }
 
 // New returns a Dispatcher for the providers.
@@ -99,6 +101,11 @@ func (d *Dispatcher) Send(channel string, m intercom.PushMessage) {
 	if !ok {
 		return
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -111,6 +118,9 @@ func (d *Dispatcher) Close() {
 	if d == nil {
 		return
 	}
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
 	d.cancel()
 	d.wg.Wait()
 }
