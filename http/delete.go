@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -50,35 +51,29 @@ func parseIDs(r *http.Request) ([]int64, error) {
 // intercoms, with its calls from them. Ids that are not the account's are
 // ignored.
 func (s *Server) unlinkIntercoms(w http.ResponseWriter, r *http.Request, sess session) error {
-	ids, err := parseIDs(r)
-	if err != nil {
-		return err
-	}
-	gone, err := s.store.UnlinkIntercoms(r.Context(), sess.token.UserID, ids)
-	if err != nil {
-		return err
-	}
-	if len(gone) > 0 {
-		s.toUser(sess.token.UserID, "intercom.delete", func() map[string]any { return map[string]any{"deleted_ids": gone} },
-			r.Header.Get("X-Socket-ID"))
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.deleteIDs(w, r, sess, s.store.UnlinkIntercoms, "intercom.delete")
 }
 
 // forgetCalls is DELETE /api/v1/intercom/calls: these calls leave the
 // account's history (other accounts keep theirs).
 func (s *Server) forgetCalls(w http.ResponseWriter, r *http.Request, sess session) error {
+	return s.deleteIDs(w, r, sess, s.store.ForgetCalls, "intercom.call.delete")
+}
+
+// deleteIDs runs a DELETE {"ids": [...]} through remove, which returns the
+// ids that were the account's, and tells the account's other sockets.
+func (s *Server) deleteIDs(w http.ResponseWriter, r *http.Request, sess session,
+	remove func(ctx context.Context, userID int64, ids []int64) ([]int64, error), event string) error {
 	ids, err := parseIDs(r)
 	if err != nil {
 		return err
 	}
-	gone, err := s.store.ForgetCalls(r.Context(), sess.token.UserID, ids)
+	gone, err := remove(r.Context(), sess.token.UserID, ids)
 	if err != nil {
 		return err
 	}
 	if len(gone) > 0 {
-		s.toUser(sess.token.UserID, "intercom.call.delete", func() map[string]any { return map[string]any{"deleted_ids": gone} },
+		s.toUser(sess.token.UserID, event, func() map[string]any { return map[string]any{"deleted_ids": gone} },
 			r.Header.Get("X-Socket-ID"))
 	}
 	w.WriteHeader(http.StatusNoContent)
