@@ -264,6 +264,12 @@ func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// The server's read and write timeouts were set on the connection for the
+	// HTTP request; a socket lives far longer and keeps its own timeouts.
+	if err := conn.SetDeadline(time.Time{}); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
 	r := brw.Reader
 	if r.Buffered() == 0 { // else bytes already read would be lost
 		r = bufio.NewReaderSize(conn, bufferSize)
