@@ -26,3 +26,4 @@ fuzz:
 
 load:
 	scripts/bench.sh
+	go run ./scripts/wsload
