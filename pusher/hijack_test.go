@@ -16,7 +16,10 @@ type deadlineConn struct {
 	set         bool
 }
 
-func (c *deadlineConn) SetDeadline(t time.Time) error { c.read, c.write, c.set = t, t, true; return nil }
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	c.read, c.write, c.set = t, t, true
+	return nil
+}
 
 type hijackable struct {
 	*httptest.ResponseRecorder
