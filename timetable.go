@@ -457,9 +457,9 @@ func (t Timetable) MarshalJSON() ([]byte, error) {
 			b.WriteByte(',')
 		}
 		b.WriteString(`{"to":"`)
-		b.Write(appendClock(nil, w.To, w.Offset))
+		b.WriteString(w.ToString())
 		b.WriteString(`","from":"`)
-		b.Write(appendClock(nil, w.From, w.Offset))
+		b.WriteString(w.FromString())
 		b.WriteString(`","type":"`)
 		b.WriteString(w.Day.String())
 		b.WriteString(`"}`)

@@ -48,17 +48,14 @@ var callTypes = map[string][]string{
 // listCalls is GET /api/v1/intercom/calls.
 func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, sess session) error {
 	q := r.URL.Query()
-	page, perr := parsePage(q)
 	var p intercom.Problems
-	if e, ok := perr.(*intercom.Error); ok {
-		for _, f := range e.Fields {
-			for _, m := range f.Messages {
-				p.Add(f.Key, m)
-			}
-		}
-	}
+	page := parsePage(q, &p)
 	var f intercom.CallFilter
-	for key, dst := range map[string]*int64{"intercom": &f.IntercomID, "camera": &f.CameraID} {
+	for _, filter := range []struct {
+		key string
+		dst *int64
+	}{{"intercom", &f.IntercomID}, {"camera", &f.CameraID}} { // in order, so the summary is stable
+		key, dst := filter.key, filter.dst
 		if v := q.Get(key); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 1 {

@@ -18,14 +18,11 @@ var (
 // openDoor is POST /api/v1/intercom/{intercom}/open-door: the command goes
 // to the intercom's control URL, and 204 means the intercom acknowledged it.
 func (s *Server) openDoor(w http.ResponseWriter, r *http.Request, sess session) error {
-	id, err := pathID(r.PathValue("intercom"))
+	v, err := s.pathIntercom(r, sess)
 	if err != nil {
 		return err
 	}
-	v, err := s.store.Intercom(r.Context(), sess.viewer(), id)
-	if err != nil {
-		return err
-	}
+	id := v.Intercom.ID
 	if v.Membership.Status != intercom.StatusConfirmed {
 		return intercom.ErrNotFound
 	}
@@ -102,15 +99,16 @@ func (s *Server) controlLog(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	page, err := parsePage(q)
-	if err != nil {
-		return err
-	}
+	var p intercom.Problems
+	page := parsePage(q, &p)
 	event := q.Get("event")
 	switch event {
 	case "", intercom.ControlDoorOpen, intercom.ControlCallAnswered, intercom.ControlCallMissed, intercom.ControlCallEnded:
 	default:
-		return intercom.Invalid("event", intercom.MsgIn("event"))
+		p.Add("event", intercom.MsgIn("event"))
+	}
+	if err := p.Err(); err != nil {
+		return err
 	}
 	entries, total, err := s.store.ControlLog(r.Context(), id, event, page)
 	if err != nil {

@@ -86,8 +86,9 @@ func (s *Server) intercomsJSON(views []intercom.IntercomView) []intercomJSON {
 
 // listIntercoms is GET /api/v1/intercom.
 func (s *Server) listIntercoms(w http.ResponseWriter, r *http.Request, sess session) error {
-	page, err := parsePage(r.URL.Query())
-	if err != nil {
+	var p intercom.Problems
+	page := parsePage(r.URL.Query(), &p)
+	if err := p.Err(); err != nil {
 		return err
 	}
 	views, total, err := s.store.Intercoms(r.Context(), sess.viewer(), page)
@@ -143,13 +144,19 @@ func queryArray(q url.Values, name string) []string {
 	return out
 }
 
-// getIntercom is GET /api/v1/intercom/{intercom}.
-func (s *Server) getIntercom(w http.ResponseWriter, r *http.Request, sess session) error {
+// pathIntercom loads the session's intercom named by the {intercom} path
+// value; another account's, like a missing one, is not found.
+func (s *Server) pathIntercom(r *http.Request, sess session) (intercom.IntercomView, error) {
 	id, err := pathID(r.PathValue("intercom"))
 	if err != nil {
-		return err
+		return intercom.IntercomView{}, err
 	}
-	v, err := s.store.Intercom(r.Context(), sess.viewer(), id)
+	return s.store.Intercom(r.Context(), sess.viewer(), id)
+}
+
+// getIntercom is GET /api/v1/intercom/{intercom}.
+func (s *Server) getIntercom(w http.ResponseWriter, r *http.Request, sess session) error {
+	v, err := s.pathIntercom(r, sess)
 	if err != nil {
 		return err
 	}

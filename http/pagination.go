@@ -14,9 +14,9 @@ const (
 	MaxPerPage     = 100
 )
 
-// parsePage reads ?page= and ?per_page=.
-func parsePage(q url.Values) (intercom.Page, error) {
-	var p intercom.Problems
+// parsePage reads ?page= and ?per_page=, recording problems in p beside the
+// caller's own query parameters.
+func parsePage(q url.Values, p *intercom.Problems) intercom.Page {
 	get := func(key string, def, lo, hi int) int {
 		s := q.Get(key)
 		if s == "" {
@@ -35,8 +35,7 @@ func parsePage(q url.Values) (intercom.Page, error) {
 		}
 		return def
 	}
-	page := intercom.Page{Page: get("page", 1, 1, 1<<30), PerPage: get("per_page", DefaultPerPage, 1, MaxPerPage)}
-	return page, p.Err()
+	return intercom.Page{Page: get("page", 1, 1, 1<<30), PerPage: get("per_page", DefaultPerPage, 1, MaxPerPage)}
 }
 
 // paginatedJSON is Laravel's paginated resource envelope.

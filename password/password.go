@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -65,10 +66,14 @@ func Verify(pw, encoded string) (bool, error) {
 }
 
 // dummy is a valid hash of a random password, verified against when a login
-// does not exist so that unknown logins take as long as wrong passwords.
-var dummy, _ = Hash(rand.Text())
+// does not exist so that unknown logins take as long as wrong passwords. It
+// is made on first use, not when every program that imports this starts.
+var dummy = sync.OnceValue(func() string {
+	h, _ := Hash(rand.Text())
+	return h
+})
 
 // VerifyNothing spends the time a Verify takes and returns false.
 func VerifyNothing(pw string) {
-	_, _ = Verify(pw, dummy)
+	_, _ = Verify(pw, dummy())
 }
