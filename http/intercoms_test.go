@@ -3,6 +3,7 @@ package http_test
 import (
 	"encoding/json"
 	"flag"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -315,11 +316,41 @@ func TestListPagination(t *testing.T) {
 	if len(v["data"].([]any)) != 0 || v["meta"].(map[string]any)["from"] != nil {
 		t.Errorf("past the end: %v", v["meta"])
 	}
-	for q, key := range map[string]string{"per_page=101": "per_page", "per_page=0": "per_page", "page=0": "page", "page=x": "page", "per_page=1e3": "per_page"} {
+	for q, key := range map[string]string{"per_page=101": "per_page", "per_page=0": "per_page", "per_page=x": "per_page",
+		"per_page=1e3": "per_page", "page=0&per_page=0": "per_page", "page=1073741825": "page"} {
 		res := f.want(f.as(alice, "GET", "/api/v1/intercom?"+q, ""), 422)
 		if _, ok := errorsOf(t, res)[key]; !ok {
 			t.Errorf("%s: errors %s", q, res.Body)
 		}
+	}
+}
+
+// TestPageNotPositiveReadsAsOne: a page that is not a positive integer reads
+// as 1 on every paginated list, as Laravel's resolver does (iOS asks for page
+// 0 first); per_page keeps its rules.
+func TestPageNotPositiveReadsAsOne(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	lists := []struct {
+		name, path string
+		as         func(path string) *response
+	}{
+		{"intercoms", "/api/v1/intercom", func(p string) *response { return f.as(alice, "GET", p, "") }},
+		{"calls", "/api/v1/intercom/calls", func(p string) *response { return f.as(alice, "GET", p, "") }},
+		{"control log", "/api/admin/v1/intercoms/180/control-log", func(p string) *response { return f.admin("GET", p, "") }},
+	}
+	for _, l := range lists {
+		for _, page := range []string{"0", "-1", "abc", "", "1.5", "99999999999999999999"} {
+			t.Run(l.name+"/page="+page, func(t *testing.T) {
+				v := f.want(l.as(l.path+"?page="+url.QueryEscape(page)), 200).JSON(t)
+				if got := v["meta"].(map[string]any)["current_page"]; got != float64(1) {
+					t.Errorf("current_page %v, want 1", got)
+				}
+			})
+		}
+		t.Run(l.name+"/per_page=0", func(t *testing.T) {
+			f.want(l.as(l.path+"?page=0&per_page=0"), 422)
+		})
 	}
 }
 
