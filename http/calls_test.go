@@ -440,6 +440,46 @@ func TestBroadcastingAuth(t *testing.T) {
 	}
 }
 
+// TestBroadcastingAuthTokenAlone: stock Pusher clients (both SDKs') send only
+// Authorization to broadcasting/auth; the token suffices there, and an X-UUID
+// that is sent must still be the token's device (API.md §1).
+func TestBroadcastingAuthTokenAlone(t *testing.T) {
+	f := newFixture(t)
+	w := newWorld(t, f)
+	ch := "private-token." + w.alice.tokenID
+	tests := []struct {
+		name    string
+		headers map[string]string
+		code    int
+	}{
+		{"token alone", map[string]string{}, 200},
+		{"with the token's X-UUID only", map[string]string{"X-UUID": "alice-phone"}, 200},
+		{"with X-Client only", map[string]string{"X-Client": "android"}, 200},
+		{"with an invalid X-Client", map[string]string{"X-Client": "nokia"}, 200},
+		{"another device's X-UUID", map[string]string{"X-UUID": "alice-tablet"}, 401},
+		{"a malformed X-UUID", map[string]string{"X-UUID": "not a uuid"}, 401},
+		{"no token", map[string]string{"Authorization": ""}, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := map[string]string{"Authorization": "Bearer " + w.alice.token, "Content-Type": "application/x-www-form-urlencoded"}
+			for k, v := range tt.headers {
+				h[k] = v
+			}
+			res := f.do(request{method: "POST", path: "/api/v1/broadcasting/auth", headers: h,
+				body: url.Values{"socket_id": {"123.456"}, "channel_name": {ch}}.Encode()})
+			if res.Code != tt.code {
+				t.Errorf("status %d, want %d; body %s", res.Code, tt.code, res.Body)
+			}
+		})
+	}
+	// Still only the token's own channels.
+	res := f.do(request{method: "POST", path: "/api/v1/broadcasting/auth",
+		headers: map[string]string{"Authorization": "Bearer " + w.alice.token, "Content-Type": "application/x-www-form-urlencoded"},
+		body:    url.Values{"socket_id": {"123.456"}, "channel_name": {"private-user.999"}}.Encode()})
+	f.want(res, 403)
+}
+
 // Renames and settings reach the account's other devices, not the socket
 // that asked (X-Socket-ID).
 func TestPatchBroadcasts(t *testing.T) {
