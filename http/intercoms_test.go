@@ -370,3 +370,58 @@ func TestShowsValidation(t *testing.T) {
 		t.Errorf("shows with ids[N]: %v", list)
 	}
 }
+
+// TestKeyConfirmedIsNotTheAccounts: only confirmed memberships are the
+// account's intercoms in the client API; a key_confirmed one (a pairing in
+// progress, which iOS cannot decode) is left out of lists, not found alone,
+// and no account event speaks of it.
+func TestKeyConfirmedIsNotTheAccounts(t *testing.T) {
+	f := newFixture(t)
+	w := newWorld(t, f)
+	sock := f.socket(t, w.alice)
+	pairing, secret := f.provision(`{"address":"Pairing gate"}`)
+	f.memberOf(pairing, w.aliceID, "3", "key_confirmed")
+	sock.none("intercom.store")
+	sock.none("intercom.rename")
+
+	list := f.want(f.as(w.alice, "GET", "/api/v1/intercom?page=1", ""), 200).JSON(t)
+	if meta := list["meta"].(map[string]any); meta["total"] != float64(1) || len(list["data"].([]any)) != 1 {
+		t.Errorf("list: total %v, %d items; want only the confirmed one", meta["total"], len(list["data"].([]any)))
+	}
+	var shows []map[string]any
+	json.Unmarshal(f.want(f.as(w.alice, "GET", "/api/v1/intercom/shows?ids[]="+itoa(pairing)+"&ids[]="+itoa(w.intercomID), ""), 200).Body, &shows)
+	if len(shows) != 1 || shows[0]["id"] != float64(w.intercomID) {
+		t.Errorf("shows %v", shows)
+	}
+	path := "/api/v1/intercom/" + itoa(pairing)
+	for _, rq := range []struct{ method, path, body string }{
+		{"GET", path, ""},
+		{"PATCH", path, `{"title":"Mine","is_enabled":false}`},
+		{"PATCH", path, `{"title":""}`}, // invalid, and still not found
+		{"POST", path + "/open-door", ""},
+	} {
+		t.Run(rq.method+" "+rq.path+" "+rq.body, func(t *testing.T) {
+			f.want(f.as(w.alice, rq.method, rq.path, rq.body), 404)
+		})
+	}
+
+	// Online changes reach the accounts that hold the intercom only.
+	f.want(f.hw(secret, "POST", "/api/hw/v1/heartbeat", ""), 204)
+	f.want(f.hw(w.secret, "POST", "/api/hw/v1/heartbeat", ""), 204)
+	if e := sock.expect("intercom.status"); e["intercom_id"] != float64(w.intercomID) {
+		t.Errorf("intercom.status about %v, want only %d", e["intercom_id"], w.intercomID)
+	}
+
+	// Confirmed, it becomes the account's (intercom.store); back to a pairing,
+	// it leaves (intercom.delete); unlinked then, nothing is said.
+	f.memberOf(pairing, w.aliceID, "3", "confirmed")
+	if e := sock.expect("intercom.store"); e["intercom"].(map[string]any)["id"] != float64(pairing) {
+		t.Errorf("store %v", e)
+	}
+	f.memberOf(pairing, w.aliceID, "3", "key_confirmed")
+	if e := sock.expect("intercom.delete"); e["deleted_ids"].([]any)[0] != float64(pairing) {
+		t.Errorf("delete %v", e)
+	}
+	f.want(f.admin("DELETE", "/api/admin/v1/intercoms/"+itoa(pairing)+"/members/"+itoa(w.aliceID), ""), 204)
+	sock.none("intercom.delete")
+}
