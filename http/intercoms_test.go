@@ -425,3 +425,60 @@ func TestKeyConfirmedIsNotTheAccounts(t *testing.T) {
 	f.want(f.admin("DELETE", "/api/admin/v1/intercoms/"+itoa(pairing)+"/members/"+itoa(w.aliceID), ""), 204)
 	sock.none("intercom.delete")
 }
+
+// TestOpenDoorFlags: the intercom object always carries the flags the apps
+// read; is_open_door_app is true when the membership is confirmed and the
+// intercom has a control URL, and the ring payload carries the same value.
+func TestOpenDoorFlags(t *testing.T) {
+	f := newFixture(t)
+	userID := f.user("alice")
+	tests := []struct {
+		name      string
+		provision string
+		want      bool
+	}{
+		{"with a control URL", `{"address":"Gate","control_url":"http://10.0.0.5/control"}`, true},
+		{"without a control URL", `{"address":"Wicket"}`, false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, secret := f.provision(tt.provision)
+			f.memberOf(id, userID, "1", "confirmed")
+			web := f.loginAs("alice", "alice-browser-"+itoa(int64(i)), "web")
+			sock := f.socket(t, web)
+			for _, path := range []string{"/api/v1/intercom/" + itoa(id), "/api/v1/intercom/shows?ids[]=" + itoa(id), "/api/v1/intercom"} {
+				body := f.want(f.as(web, "GET", path, ""), 200).Body
+				var one map[string]any
+				if strings.Contains(path, "shows") {
+					var list []map[string]any
+					json.Unmarshal(body, &list)
+					one = list[0]
+				} else if path == "/api/v1/intercom" {
+					var page struct{ Data []map[string]any }
+					json.Unmarshal(body, &page)
+					for _, v := range page.Data {
+						if v["id"] == float64(id) {
+							one = v
+						}
+					}
+				} else {
+					json.Unmarshal(body, &one)
+				}
+				want := map[string]any{"is_open_door_app": tt.want, "is_open_door_code": false, "is_open_door_key": false,
+					"is_open_door_face": false, "is_analytic_available": false}
+				for k, v := range want {
+					if got, ok := one[k]; !ok || got != v {
+						t.Errorf("%s: %s = %v (present %v), want %v", path, k, got, ok, v)
+					}
+				}
+			}
+			v := f.want(f.hw(secret, "POST", "/api/hw/v1/ring", `{"flat":1}`), 201).JSON(t)
+			if v["status"] != "ring" {
+				t.Fatalf("ring %v", v)
+			}
+			if got := sock.expect("intercom_ring").data()["is_open_door_app"]; got != tt.want {
+				t.Errorf("intercom_ring is_open_door_app = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
