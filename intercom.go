@@ -171,7 +171,9 @@ func OpensDoorFromApp(membershipStatus string, ic Intercom) bool {
 
 // OpensDoorFromApp reports OpensDoorFromApp for the view's membership and
 // intercom.
-func (v IntercomView) OpensDoorFromApp() bool { return OpensDoorFromApp(v.Membership.Status, v.Intercom) }
+func (v IntercomView) OpensDoorFromApp() bool {
+	return OpensDoorFromApp(v.Membership.Status, v.Intercom)
+}
 
 // Viewer is the account and device a request acts for.
 type Viewer struct {
