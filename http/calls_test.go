@@ -17,16 +17,24 @@ type world struct {
 	f          *fixture
 	intercomID int64
 	secret     string
-	alice      device // confirmed, flat 15, socket open
+	alice      device // confirmed, flat 15
 	aliceID    int64
 }
 
+// newWorld is a world whose alice is a web client: it rings over its Pusher
+// socket once one is open (API.md §6).
 func newWorld(t *testing.T, f *fixture) *world {
+	t.Helper()
+	return newWorldWith(t, f, "web")
+}
+
+// newWorldWith is a world whose alice signs in with the given X-Client.
+func newWorldWith(t *testing.T, f *fixture, client string) *world {
 	t.Helper()
 	id, secret := f.provision(`{"address":"Lenina 1","department":7}`)
 	aliceID := f.user("alice")
 	f.memberOf(id, aliceID, "15", "confirmed")
-	return &world{f: f, intercomID: id, secret: secret, alice: f.login("alice", "alice-phone"), aliceID: aliceID}
+	return &world{f: f, intercomID: id, secret: secret, alice: f.loginAs("alice", "alice-phone", client), aliceID: aliceID}
 }
 
 func (w *world) ring(body string) map[string]any {
@@ -46,14 +54,14 @@ func TestRingDecidesWhoRings(t *testing.T) {
 	f := newFixture(t)
 	w := newWorld(t, f)
 	phone := f.socket(t, w.alice)
-	tablet := f.login("alice", "alice-tablet") // switched off
+	tablet := f.loginAs("alice", "alice-tablet", "web") // switched off
 	tabletSock := f.socket(t, tablet)
 	f.want(f.as(tablet, "PATCH", "/api/v1/intercom/"+itoa(w.intercomID), `{"is_enabled":false}`), 200)
-	watch := f.login("alice", "alice-watch") // outside its timetable: now is Wednesday 12:34 UTC
+	watch := f.loginAs("alice", "alice-watch", "thick-legal") // outside its timetable: now is Wednesday 12:34 UTC
 	watchSock := f.socket(t, watch)
 	f.want(f.as(watch, "PATCH", "/api/v1/intercom/"+itoa(w.intercomID),
 		`{"timetable":{"days":[{"type":"wednesday","from":"13:00Z","to":"14:00Z"}]}}`), 200)
-	f.login("alice", "alice-laptop") // no socket: no channel
+	f.loginAs("alice", "alice-laptop", "web") // no socket: no channel
 	gone := f.login("alice", "alice-old")
 	f.want(f.as(gone, "POST", "/api/v1/logout", ""), 204) // no live token: not listed at all
 	bobID := f.user("bob")
@@ -61,14 +69,14 @@ func TestRingDecidesWhoRings(t *testing.T) {
 	f.socket(t, f.login("bob", "bob-phone"))
 	carolID := f.user("carol")
 	f.memberOf(w.intercomID, carolID, "16", "confirmed")
-	carolSock := f.socket(t, f.login("carol", "carol-phone"))
+	carolSock := f.socket(t, f.loginAs("carol", "carol-phone", "web"))
 
 	v := w.ring(`{"flat":15}`)
 	if v["status"] != "ring" {
 		t.Fatalf("ring: %v", v)
 	}
 	recipients, _ := json.Marshal(v["recipients"])
-	if string(recipients) != `[{"channels":["ws"],"client":"ios","device":"alice-phone"}]` {
+	if string(recipients) != `[{"channels":["ws"],"client":"web","device":"alice-phone"}]` {
 		t.Errorf("recipients %s", recipients)
 	}
 	skipped := map[string]string{}
@@ -131,7 +139,7 @@ func TestRingWithNobodyIsMissed(t *testing.T) {
 func TestFirstAnswerWins(t *testing.T) {
 	f := newFixture(t)
 	w := newWorld(t, f)
-	tablet := f.login("alice", "alice-tablet")
+	tablet := f.loginAs("alice", "alice-tablet", "web")
 	phoneSock, tabletSock := f.socket(t, w.alice), f.socket(t, tablet)
 	v := w.ring(`{"flat":15}`)
 	phoneSock.expect("intercom_ring")
@@ -189,7 +197,7 @@ func TestFirstAnswerWins(t *testing.T) {
 func TestDeclineEverywhereIsMissed(t *testing.T) {
 	f := newFixture(t)
 	w := newWorld(t, f)
-	tablet := f.login("alice", "alice-tablet")
+	tablet := f.loginAs("alice", "alice-tablet", "web")
 	phoneSock, tabletSock := f.socket(t, w.alice), f.socket(t, tablet)
 	v := w.ring(`{"flat":15}`)
 	f.want(f.as(w.alice, "POST", callPath(v, "cancel"), ""), 204)
@@ -485,7 +493,7 @@ func TestBroadcastingAuthTokenAlone(t *testing.T) {
 func TestPatchBroadcasts(t *testing.T) {
 	f := newFixture(t)
 	w := newWorld(t, f)
-	tablet := f.login("alice", "alice-tablet")
+	tablet := f.loginAs("alice", "alice-tablet", "web")
 	phoneSock, tabletSock := f.socket(t, w.alice), f.socket(t, tablet)
 	h := w.alice.headers()
 	h["X-Socket-ID"] = phoneSock.c.SocketID
@@ -579,7 +587,7 @@ func TestAdminMembershipBroadcasts(t *testing.T) {
 func TestDeleteIntercomsAndCalls(t *testing.T) {
 	f := newFixture(t)
 	w := newWorld(t, f)
-	tablet := f.login("alice", "alice-tablet")
+	tablet := f.loginAs("alice", "alice-tablet", "web")
 	phoneSock, tabletSock := f.socket(t, w.alice), f.socket(t, tablet)
 	bobID := f.user("bob")
 	bob := f.login("bob", "bob-phone")

@@ -2,7 +2,6 @@ package http
 
 import (
 	"encoding/json"
-	"slices"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -56,9 +55,11 @@ func callData(c intercom.Call, ic intercom.Intercom, title string) map[string]an
 	}
 }
 
+// sendRing sends intercom_ring to the sockets of every rung device: those it
+// rings over (web, thick-legal) and, as events, those of devices rung by push.
 func (s *Server) sendRing(c intercom.Call, ic intercom.Intercom) {
 	for _, d := range c.Devices {
-		if d.Rung() && slices.Contains(d.Channels, intercom.ChannelWS) {
+		if d.Rung() {
 			s.toDevice(d, notification("intercom_ring", map[string]any{"data": callData(c, ic, d.Title)}), "")
 		}
 	}

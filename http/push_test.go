@@ -47,7 +47,7 @@ func pushFixture(t *testing.T, ringTimeout time.Duration, clock intercom.Clock) 
 
 func TestRingThroughPush(t *testing.T) {
 	f, apnsFake, fcmFake := pushFixture(t, 30*time.Second, nil)
-	w := newWorld(t, f)
+	w := newWorldWith(t, f, "ios")
 	f.want(f.as(w.alice, "PUT", "/api/v1/devices", `{"voip_token":"a1b2c3d4"}`), 204) // the iPhone
 	android := f.loginAs("alice", "alice-android", "android")
 	f.want(f.as(android, "PUT", "/api/v1/devices", `{"fcm_token":"fcm-alice"}`), 204)
@@ -120,7 +120,7 @@ func TestRingThroughPush(t *testing.T) {
 // runs on the real clock, with a 1 s ring timeout.
 func TestPushProviderHangs(t *testing.T) {
 	f, _, _ := pushFixture(t, time.Second, intercom.SystemClock{})
-	w := newWorld(t, f)
+	w := newWorldWith(t, f, "ios")
 	f.want(f.as(w.alice, "PUT", "/api/v1/devices", `{"voip_token":"hang"}`), 204)
 	start := time.Now()
 	v := w.ring(`{"flat":15}`)
