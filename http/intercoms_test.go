@@ -485,3 +485,43 @@ func TestOpenDoorFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestPatchAndroidNulls: Android's Gson sends every unset field as null; null
+// counts as absent for title, is_enabled, timetable and for days/intervals,
+// and day windows without offsets are UTC.
+func TestPatchAndroidNulls(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	tests := []struct {
+		name, body string
+		title      string
+		enabled    bool
+		timetable  string
+	}{
+		{"turn off", `{"is_enabled":false,"timetable":null}`, "House", false, `{"days":[],"intervals":[]}`},
+		{"days schedule", `{"timetable":{"days":[{"type":"monday","from":"00:00:00","to":"23:59:59"}],"intervals":null}}`,
+			"House", false, `{"days":[{"to":"23:59:59+00:00","from":"00:00:00+00:00","type":"monday"}],"intervals":[]}`},
+		{"turn on, title null", `{"title":null,"is_enabled":true}`,
+			"House", true, `{"days":[{"to":"23:59:59+00:00","from":"00:00:00+00:00","type":"monday"}],"intervals":[]}`},
+		{"intervals schedule", `{"title":null,"is_enabled":null,"timetable":{"days":null,"intervals":[{"from":"2022-04-20T00:00:00+00:00","to":"2022-04-21T00:00:00+00:00"}]}}`,
+			"House", true, `{"days":[],"intervals":[{"from":"2022-04-20T00:00:00+00:00","to":"2022-04-21T00:00:00+00:00"}]}`},
+		{"rename, the rest null", `{"title":"Gate","is_enabled":null,"timetable":null}`,
+			"Gate", true, `{"days":[],"intervals":[{"from":"2022-04-20T00:00:00+00:00","to":"2022-04-21T00:00:00+00:00"}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got struct {
+				Title     string          `json:"title"`
+				IsEnabled bool            `json:"is_enabled"`
+				Timetable json.RawMessage `json:"timetable"`
+			}
+			if err := json.Unmarshal(f.want(f.as(alice, "PATCH", "/api/v1/intercom/180", tt.body), 200).Body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Title != tt.title || got.IsEnabled != tt.enabled || compactJSON(t, got.Timetable) != tt.timetable {
+				t.Errorf("title %q, is_enabled %v, timetable %s; want %q, %v, %s", got.Title, got.IsEnabled, got.Timetable,
+					tt.title, tt.enabled, tt.timetable)
+			}
+		})
+	}
+}
