@@ -514,7 +514,7 @@ func TestPatchBroadcasts(t *testing.T) {
 func TestConcurrentRingsAndAnswers(t *testing.T) {
 	f := newFixture(t)
 	w := newWorld(t, f)
-	tablet := f.login("alice", "alice-tablet")
+	tablet := f.loginAs("alice", "alice-tablet", "web")
 	f.socket(t, w.alice).drain()
 	f.socket(t, tablet).drain()
 	const rings = 1000
