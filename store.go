@@ -52,6 +52,9 @@ type Store interface {
 	// IntercomBySecretHash finds the intercom whose secret hashes to hash.
 	// ENOTFOUND.
 	IntercomBySecretHash(ctx context.Context, hash []byte) (Intercom, error)
+	// IntercomByID finds an intercom by its id, whoever it belongs to.
+	// ENOTFOUND.
+	IntercomByID(ctx context.Context, id int64) (Intercom, error)
 	// LastHeartbeat returns an intercom's last heartbeat, nil for none.
 	// ENOTFOUND.
 	LastHeartbeat(ctx context.Context, intercomID int64) (*time.Time, error)

@@ -23,6 +23,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"AccessTokens", testAccessTokens},
 		{"PushTokens", testPushTokens},
 		{"CamerasAndIntercoms", testCamerasAndIntercoms},
+		{"IntercomByID", testIntercomByID},
 		{"Memberships", testMemberships},
 		{"IntercomViews", testIntercomViews},
 		{"UpdateIntercom", testUpdateIntercom},
@@ -690,5 +691,18 @@ func testControlLog(t *testing.T, s intercom.Store) {
 		t.Errorf("missed = %+v", missed)
 	}
 	_, _, err = s.ControlLog(ctx, 4242, "", intercom.Page{Page: 1, PerPage: 10})
+	wantCode(t, err, intercom.ENOTFOUND)
+}
+
+// An intercom is found by its id whoever is linked to it, or nobody.
+func testIntercomByID(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	want := mustIntercom(t, s, 7, nil)
+	got, err := s.IntercomByID(ctx, 7)
+	if err != nil || got.ID != 7 || got.Address != want.Address || got.Department != want.Department ||
+		string(got.SecretHash) != string(want.SecretHash) || got.DoorOpenSeconds != want.DoorOpenSeconds || !got.CreatedAt.Equal(t0) {
+		t.Errorf("IntercomByID(7) = %+v, %v; want %+v", got, err, want)
+	}
+	_, err = s.IntercomByID(ctx, 8)
 	wantCode(t, err, intercom.ENOTFOUND)
 }
