@@ -8,7 +8,8 @@ import (
 // Store keeps intercomd's state. Every method runs in its own transaction;
 // "not found" is always an ENOTFOUND error, never a zero value.
 type Store interface {
-	// Ping checks that the database answers (EUNAVAILABLE otherwise).
+	// Ping checks that the database answers and can be written (EUNAVAILABLE
+	// otherwise).
 	Ping(ctx context.Context) error
 
 	// CreateUser adds an account. ECONFLICT when the login is taken.
