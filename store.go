@@ -21,6 +21,10 @@ type Store interface {
 	UserByLogin(ctx context.Context, login string) (User, error)
 	// UserByID finds an account. ENOTFOUND.
 	UserByID(ctx context.Context, id int64) (User, error)
+	// Holdings lists the first limit logins of accounts, ids of intercoms
+	// and ids of cameras the store holds, each in ascending order: enough to
+	// tell a new store, or one holding only a known few things, from one in use.
+	Holdings(ctx context.Context, limit int) (Holdings, error)
 
 	// CreateAccessToken records a session for the device t.DeviceUUID of
 	// account t.UserID, creating the device or updating its client, and
@@ -123,6 +127,13 @@ type Store interface {
 	// ForgetCalls removes those of ids that are in the account's history from
 	// it, and returns them.
 	ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int64, error)
+}
+
+// Holdings is a sample of what a store holds (Store.Holdings).
+type Holdings struct {
+	Logins    []string
+	Intercoms []int64
+	Cameras   []int64
 }
 
 // CallFilter narrows an account's call history. Zero fields do not filter.

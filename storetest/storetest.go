@@ -24,6 +24,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"PushTokens", testPushTokens},
 		{"CamerasAndIntercoms", testCamerasAndIntercoms},
 		{"IntercomByID", testIntercomByID},
+		{"Holdings", testHoldings},
 		{"Memberships", testMemberships},
 		{"IntercomViews", testIntercomViews},
 		{"UpdateIntercom", testUpdateIntercom},
@@ -705,4 +706,26 @@ func testIntercomByID(t *testing.T, s intercom.Store) {
 	}
 	_, err = s.IntercomByID(ctx, 8)
 	wantCode(t, err, intercom.ENOTFOUND)
+}
+
+// Holdings samples accounts, intercoms and cameras in order, up to a limit.
+func testHoldings(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	h, err := s.Holdings(ctx, 2)
+	if err != nil || len(h.Logins)+len(h.Intercoms)+len(h.Cameras) != 0 {
+		t.Fatalf("Holdings of a new store = %+v, %v", h, err)
+	}
+	mustUser(t, s, "carol")
+	mustUser(t, s, "alice")
+	mustUser(t, s, "bob")
+	mustIntercom(t, s, 9, nil)
+	mustIntercom(t, s, 3, nil)
+	if _, err := s.CreateCamera(ctx, intercom.Camera{ID: 833, Status: "active", Type: "t", CreatedAt: t0, PrettyName: "p", UserStatus: "active", Name: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	h, err = s.Holdings(ctx, 2)
+	if err != nil || !slices.Equal(h.Logins, []string{"alice", "bob"}) || !slices.Equal(h.Intercoms, []int64{3, 9}) ||
+		!slices.Equal(h.Cameras, []int64{833}) {
+		t.Errorf("Holdings(2) = %+v, %v", h, err)
+	}
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"intercom"
@@ -132,5 +135,45 @@ Calls, step by step (each in its own terminal or one after the other):
 		demoSecret, publicURL, demoSecret,
 		publicURL, secret, demoClient, demoDevice,
 		publicURL, secret, demoClient, demoDevice)
+	return nil
+}
+
+// checkDemoOnly refuses --demo on a database that holds more than the demo's
+// own data: the demo adds a published login and an intercom whose secret is
+// published, which must never reach a database in use.
+func checkDemoOnly(ctx context.Context, store intercom.Store) error {
+	h, err := store.Holdings(ctx, 3)
+	if err != nil {
+		return err
+	}
+	var foreign []string
+	for _, login := range h.Logins {
+		if login != demoLogin {
+			foreign = append(foreign, "account "+strconv.Quote(login))
+		}
+	}
+	for _, id := range h.Intercoms {
+		if id != demoIntercom {
+			foreign = append(foreign, "intercom "+strconv.FormatInt(id, 10))
+			continue
+		}
+		ic, err := store.IntercomByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(ic.SecretHash, intercom.HashToken(demoSecret)) {
+			foreign = append(foreign, "intercom 180 (not the demo's)")
+		}
+	}
+	for _, id := range h.Cameras {
+		if id != demoCamera {
+			foreign = append(foreign, "camera "+strconv.FormatInt(id, 10))
+		}
+	}
+	if len(foreign) > 0 {
+		return fmt.Errorf("--demo refused: the database holds more than the demo (%s, ...); the demo would add a published "+
+			"login and an intercom with a published secret to it. Use --demo only with a new database (e.g. --db demo.db)",
+			strings.Join(foreign, ", "))
+	}
 	return nil
 }
