@@ -69,7 +69,9 @@ type apiError struct {
 	body         []byte
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("%s %s: %d %s", e.method, e.path, e.status, e.body) }
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%s %s: %d %s", e.method, e.path, e.status, e.body)
+}
 
 // closedError is a pusher:error in 4000-4099: the server asks not to reconnect.
 type closedError struct{ data string }
