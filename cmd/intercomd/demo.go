@@ -14,7 +14,7 @@ import (
 	"intercom/password"
 )
 
-// The demo's values are the seed's (shared/seed/intercom-update.txt).
+// The demo's values are those of the API's own example request and response.
 const (
 	demoLogin    = "demo"
 	demoPassword = "demo-password"
@@ -28,7 +28,7 @@ const (
 
 // provisionDemo makes sure the demo account, camera 833 and intercom 180
 // exist, keeps the intercom online with heartbeats while ctx lives, signs
-// the demo phone in and prints its token with the seed's curl.
+// the demo phone in and prints its token with a ready curl.
 func provisionDemo(ctx context.Context, store intercom.Store, publicURL string, offlineAfter time.Duration, out io.Writer) error {
 	now := time.Now()
 	user, err := store.UserByLogin(ctx, demoLogin)
@@ -100,7 +100,7 @@ func provisionDemo(ctx context.Context, store intercom.Store, publicURL string, 
 Demo account %q (password %q), camera %d, intercom %d "House".
 Access token of device %q (%s): %s
 
-The seed's request (its malformed second interval and placeholder day type corrected):
+Rename the intercom and set the phone's timetable (the API's example request):
 
 curl -sS --request PATCH '%s/api/v1/intercom/%d' \
   --header 'Authorization: Bearer %s' \
@@ -112,7 +112,7 @@ curl -sS --request PATCH '%s/api/v1/intercom/%d' \
 
 Calls, step by step (each in its own terminal or one after the other):
 
-  # 0. The seed's request above leaves the phone ringing only on Mondays 10:00-18:00 +01:00; this clears its timetable:
+  # 0. The request above leaves the phone ringing only on Mondays 10:00-18:00 +01:00; this clears its timetable:
   curl -sS -X PATCH '%s/api/v1/intercom/%d' -H 'Authorization: Bearer %s' -H 'X-Client: %s' -H 'X-UUID: %s' -H 'Content-Type: application/json' -d '{"timetable": {"days": [], "intervals": []}}'
 
   # 1. Watch what the phone and the tablet receive (the tablet's timetable excludes now):
