@@ -174,6 +174,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = rand.Text()
 	}
 	w.Header().Set("X-Request-ID", id)
+	w.Header().Set("X-Content-Type-Options", "nosniff") // every response, errors and operations included
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
