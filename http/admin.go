@@ -59,6 +59,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteUser(r.Context(), id); err != nil {
 		return err
 	}
+	s.sessions.CloseUser(id) // nothing more reaches its sockets
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -1,7 +1,14 @@
 package http_test
 
 import (
+	"context"
+	"encoding/json"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	intercomhttp "intercom/http"
 )
 
 // Every response tells browsers not to sniff its type: JSON answers,
@@ -24,4 +31,86 @@ func TestNosniffOnEveryResponse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// closed checks that the socket gets pusher:error 4009 and is then closed
+// with that code: nothing more reaches it.
+func (s *sock) closed() {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.t.Context(), 5*time.Second)
+	defer cancel()
+	for {
+		m, err := s.c.Next(ctx)
+		if err != nil {
+			s.t.Fatalf("the socket ended without pusher:error 4009: %v", err)
+		}
+		if m.Event == "pusher:error" {
+			var d struct {
+				Code int `json:"code"`
+			}
+			if json.Unmarshal([]byte(m.Data), &d) != nil || d.Code != 4009 {
+				s.t.Fatalf("pusher:error %s, want code 4009", m.Data)
+			}
+			break
+		}
+	}
+	m, err := s.c.Next(ctx)
+	if websocket.CloseStatus(err) != 4009 {
+		s.t.Fatalf("after pusher:error: %+v, %v; want the socket closed with 4009", m, err)
+	}
+}
+
+// A logout ends the subscriptions its token signed; the account's other
+// devices keep theirs.
+func TestLogoutClosesTheTokensSockets(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	tablet := f.login("alice", "alice-tablet")
+	phoneSock, tabletSock := f.socket(t, alice), f.socket(t, tablet)
+	f.want(f.as(alice, "POST", "/api/v1/logout", ""), 204)
+	phoneSock.closed()
+	f.want(f.as(tablet, "PATCH", "/api/v1/intercom/180", `{"title":"Home"}`), 200)
+	tabletSock.expect("intercom.rename") // still open
+}
+
+// A token's subscriptions end when it expires, on the server's clock.
+func TestTokenExpiryClosesItsSockets(t *testing.T) {
+	f := newFixtureWith(t, func(c *intercomhttp.Config) { c.TokenTTL = time.Hour })
+	alice, _ := f.seedWorld()
+	f.clock.Advance(30 * time.Minute)
+	late := f.login("alice", "alice-tablet") // expires half an hour after alice's phone
+	phoneSock, lateSock := f.socket(t, alice), f.socket(t, late)
+	f.clock.Advance(30 * time.Minute)
+	phoneSock.closed()
+	lateSock.none("intercom.rename")
+	f.clock.Advance(30 * time.Minute)
+	lateSock.closed()
+}
+
+// Deleting an account closes its sockets, and an account created next
+// inherits nothing: not its ids, not its place in a ringing call.
+func TestDeletedAccountLeavesSocketsAndCalls(t *testing.T) {
+	f := newFixture(t)
+	w := newWorld(t, f)
+	web := f.loginAs("alice", "alice-web", "web") // rung over its socket
+	webSock := f.socket(t, web)
+	v := w.ring(`{"flat":15}`)
+	if v["status"] != "ring" {
+		t.Fatalf("ring: %v", v)
+	}
+	webSock.expect("intercom_ring")
+	f.want(f.admin("DELETE", "/api/admin/v1/users/"+itoa(w.aliceID), ""), 204)
+	webSock.closed()
+
+	malloryID := f.user("mallory")
+	if malloryID == w.aliceID {
+		t.Errorf("the new account got the deleted one's id %d", malloryID)
+	}
+	f.memberOf(w.intercomID, malloryID, "16", "confirmed")
+	mallory := f.loginAs("mallory", "alice-web", "web") // the same installation, another account
+	if mallory.userID == w.aliceID {
+		t.Errorf("mallory signed in as user %d, the deleted account", mallory.userID)
+	}
+	f.want(f.as(mallory, "POST", callPath(v, "start"), ""), 404)
+	f.want(f.as(mallory, "GET", callPath(v, ""), ""), 404)
 }

@@ -25,18 +25,21 @@ import (
 
 // Config is what a Server needs. Zero durations take the defaults of API.md §8.
 type Config struct {
-	Store        intercom.Store
-	Logger       *slog.Logger
-	Clock        intercom.Clock // nil: the system clock
-	Hub          *pusher.Hub    // the Pusher socket server events go through
-	PublicURL    string         // scheme://host[:port] the API is reached at, for pagination links
-	AdminToken   string         // empty: the admin API answers 404
-	TokenTTL     time.Duration  // lifetime of an access token
-	OfflineAfter time.Duration  // an intercom without a heartbeat for this long is offline
-	RingTimeout  time.Duration  // a call still ringing this long is missed
-	SIPHost      string         // the SIP domain an answering app registers with
-	SIPWSURL     string         // the SIP-over-WebSocket URL an answering app connects to
-	SIPSecret    []byte         // signs the short-lived SIP tokens (HS256)
+	Store  intercom.Store
+	Logger *slog.Logger
+	Clock  intercom.Clock // nil: the system clock
+	Hub    *pusher.Hub    // the Pusher socket server events go through
+	// Sessions closes the sockets of tokens and accounts that ended; nil:
+	// the Hub, which holds every socket of a single process.
+	Sessions     intercom.Sessions
+	PublicURL    string        // scheme://host[:port] the API is reached at, for pagination links
+	AdminToken   string        // empty: the admin API answers 404
+	TokenTTL     time.Duration // lifetime of an access token
+	OfflineAfter time.Duration // an intercom without a heartbeat for this long is offline
+	RingTimeout  time.Duration // a call still ringing this long is missed
+	SIPHost      string        // the SIP domain an answering app registers with
+	SIPWSURL     string        // the SIP-over-WebSocket URL an answering app connects to
+	SIPSecret    []byte        // signs the short-lived SIP tokens (HS256)
 	// PushProviders ring devices whose app is not connected; one not given is
 	// not a channel.
 	PushProviders   []intercom.PushProvider
@@ -52,6 +55,8 @@ type Config struct {
 	RealIPHeader string
 }
 
+var _ intercom.Sessions = (*pusher.Hub)(nil)
+
 // Server is the HTTP handler of intercomd.
 type Server struct {
 	store        intercom.Store
@@ -59,6 +64,7 @@ type Server struct {
 	clock        intercom.Clock
 	now          func() time.Time
 	hub          *pusher.Hub
+	sessions     intercom.Sessions
 	push         *push.Dispatcher
 	controller   intercom.Controller
 	doors        *Throttle
@@ -112,6 +118,10 @@ func NewServer(c Config) *Server {
 	}
 	if s.hub == nil {
 		s.hub = pusher.New("intercomd", rand.Text(), s.log)
+	}
+	s.sessions = c.Sessions
+	if s.sessions == nil {
+		s.sessions = s.hub
 	}
 	if len(s.sip.secret) == 0 {
 		s.sip.secret = []byte(rand.Text())
