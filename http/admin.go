@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"intercom"
-	"intercom/password"
 )
 
 // createUser is POST /api/admin/v1/users.
@@ -31,7 +30,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if name == nil || strings.TrimSpace(*name) == "" {
 		name = &login
 	}
-	hash, err := password.Hash(pw)
+	hash, err := s.hashing.Hash(r.Context(), pw)
 	if err != nil {
 		return err
 	}

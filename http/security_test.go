@@ -3,6 +3,8 @@ package http_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,4 +115,52 @@ func TestDeletedAccountLeavesSocketsAndCalls(t *testing.T) {
 	}
 	f.want(f.as(mallory, "POST", callPath(v, "start"), ""), 404)
 	f.want(f.as(mallory, "GET", callPath(v, ""), ""), 404)
+}
+
+// Parallel wrong passwords are counted before any is checked: of 30 at once,
+// at most 10 (LoginMax) are answered 422, the rest 429 with Retry-After.
+func TestLoginThrottleCountsParallelGuesses(t *testing.T) {
+	f := newFixture(t)
+	f.user("erin")
+	const n = 30
+	codes := make(chan *response, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			codes <- f.do(request{method: "POST", path: "/api/v1/token", body: `{"login":"erin","password":"guess-` + strconv.Itoa(i) + `"}`,
+				headers: map[string]string{"X-Client": "ios", "X-UUID": "e-" + strconv.Itoa(i)}})
+		})
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for res := range codes {
+		count[res.Code]++
+		if res.Code == 429 && res.Header.Get("Retry-After") == "" {
+			t.Error("429 without Retry-After")
+		}
+	}
+	if count[422] > 10 || count[422]+count[429] != n {
+		t.Fatalf("answers %v, want at most 10 × 422 and the rest 429", count)
+	}
+	// The right password is refused too while the login is blocked.
+	f.want(f.do(request{method: "POST", path: "/api/v1/token", body: `{"login":"erin","password":"password-of-erin"}`,
+		headers: map[string]string{"X-Client": "ios", "X-UUID": "e-1"}}), 429)
+}
+
+// Counting first does not change what a success does: it is not a failure
+// of its address, and it clears its login's failures.
+func TestLoginSuccessIsNotCounted(t *testing.T) {
+	f := newFixtureWith(t, func(c *intercomhttp.Config) { c.LoginMax = 2 })
+	f.user("gus")
+	try := func(pw string) *response {
+		return f.do(request{method: "POST", path: "/api/v1/token", body: `{"login":"gus","password":"` + pw + `"}`,
+			headers: map[string]string{"X-Client": "ios", "X-UUID": "g-1"}})
+	}
+	f.want(try("wrong"), 422)
+	for range 3 {
+		f.want(try("password-of-gus"), 200)
+	}
+	f.want(try("wrong"), 422) // one failure of the address before, none of the login: not blocked yet
+	f.want(try("wrong"), 429)
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"intercom"
+	"intercom/password"
 	"intercom/push"
 	"intercom/pusher"
 )
@@ -46,9 +48,12 @@ type Config struct {
 	PushConcurrency int // sends in flight per provider; default 64
 	// Controller posts door commands and call events to intercoms' control
 	// URLs; nil: doors cannot be opened from the apps.
-	Controller  intercom.Controller
-	LoginMax    int // failed logins allowed per login and per address in LoginWindow
-	LoginWindow time.Duration
+	Controller intercom.Controller
+	LoginMax   int // failed logins allowed per login and per address in LoginWindow
+	// HashConcurrency bounds the password hashes (19 MiB each) running at
+	// once; 0: GOMAXPROCS. Logins beyond it wait, as long as their request.
+	HashConcurrency int
+	LoginWindow     time.Duration
 	// RealIPHeader names the header a trusted reverse proxy puts the client's
 	// address in (X-Forwarded-For, X-Real-IP); empty: the peer address is the
 	// client's. Its last comma-separated value is used.
@@ -79,6 +84,7 @@ type Server struct {
 	tokenTTL     time.Duration
 	offlineAfter time.Duration
 	throttle     *Throttle
+	hashing      *password.Limiter
 	realIPHeader string
 	mux          *http.ServeMux
 
@@ -139,6 +145,10 @@ func NewServer(c Config) *Server {
 		c.LoginWindow = 15 * time.Minute
 	}
 	s.throttle = NewThrottle(c.LoginMax, c.LoginWindow, s.now)
+	if c.HashConcurrency <= 0 {
+		c.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	s.hashing = password.NewLimiter(c.HashConcurrency)
 	s.controller = c.Controller
 	s.doors = NewThrottle(doorOpensPerMinute, time.Minute, s.now)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
