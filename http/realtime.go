@@ -77,7 +77,7 @@ func authForm(r *http.Request) (string, string, error) {
 		r.Body = http.MaxBytesReader(nil, r.Body, MaxBody)
 		raw, err := io.ReadAll(r.Body)
 		if err != nil {
-			return "", "", errTooLarge
+			return "", "", bodyError(r, err)
 		}
 		form, err := url.ParseQuery(string(raw))
 		if err != nil {

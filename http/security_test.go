@@ -1,9 +1,15 @@
 package http_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,4 +169,81 @@ func TestLoginSuccessIsNotCounted(t *testing.T) {
 	}
 	f.want(try("wrong"), 422) // one failure of the address before, none of the login: not blocked yet
 	f.want(try("wrong"), 429)
+}
+
+// bodyFailure is a request body that fails mid-read: first some bytes, then
+// err, after calling before (e.g. the server cancelling the request).
+type bodyFailure struct {
+	sent   bool
+	before func()
+	err    error
+}
+
+func (b *bodyFailure) Read(p []byte) (int, error) {
+	if !b.sent {
+		b.sent = true
+		return copy(p, `{"title":`), nil
+	}
+	if b.before != nil {
+		b.before()
+	}
+	return 0, b.err
+}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// A body that times out, is cut off, or whose request is cancelled while it
+// is read gets a 4xx — never a 500, never an ERROR log line — and the
+// error path asks nothing of the store with the ended request's context.
+func TestBrokenBodyIsAClientError(t *testing.T) {
+	var logs bytes.Buffer
+	f := newFixtureWith(t, func(c *intercomhttp.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	alice, _ := f.seedWorld()
+	for _, tc := range []struct {
+		name   string
+		method string
+		path   string
+		cancel bool
+		err    error
+		want   []int
+	}{
+		{"PATCH cancelled mid-body", "PATCH", "/api/v1/intercom/180", true, io.ErrUnexpectedEOF, []int{400, 408}},
+		{"PATCH timed out", "PATCH", "/api/v1/intercom/180", false, timeoutError{}, []int{408}},
+		{"PATCH cut off", "PATCH", "/api/v1/intercom/180", false, io.ErrUnexpectedEOF, []int{400}},
+		{"PATCH of another's intercom, timed out", "PATCH", "/api/v1/intercom/999", true, timeoutError{}, []int{408}},
+		{"PUT devices cancelled", "PUT", "/api/v1/devices", true, io.ErrUnexpectedEOF, []int{400, 408}},
+		{"broadcasting/auth timed out", "POST", "/api/v1/broadcasting/auth", false, timeoutError{}, []int{408}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs.Reset()
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			body := &bodyFailure{err: tc.err}
+			if tc.cancel {
+				body.before = cancel
+			}
+			req := httptest.NewRequestWithContext(ctx, tc.method, "http://intercomd.test"+tc.path, body)
+			for k, v := range alice.headers() {
+				req.Header.Set(k, v)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			if tc.path == "/api/v1/broadcasting/auth" {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			rec := httptest.NewRecorder()
+			f.srv.ServeHTTP(rec, req)
+			if !slices.Contains(tc.want, rec.Code) {
+				t.Errorf("status %d, want one of %v; body %s", rec.Code, tc.want, rec.Body)
+			}
+			if strings.Contains(logs.String(), `"level":"ERROR"`) {
+				t.Errorf("logged an error: %s", logs.String())
+			}
+		})
+	}
 }
