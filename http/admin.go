@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"intercom"
-	"intercom/password"
 )
 
 // createUser is POST /api/admin/v1/users.
@@ -31,7 +30,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if name == nil || strings.TrimSpace(*name) == "" {
 		name = &login
 	}
-	hash, err := password.Hash(pw)
+	hash, err := s.hashing.Hash(r.Context(), pw)
 	if err != nil {
 		return err
 	}
@@ -59,6 +58,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteUser(r.Context(), id); err != nil {
 		return err
 	}
+	s.sessions.CloseUser(id) // nothing more reaches its sockets
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -181,7 +181,12 @@ func (s *Server) updateIntercom(w http.ResponseWriter, r *http.Request, sess ses
 	}
 	u, err := s.parseUpdate(r)
 	if err != nil {
-		// Someone else's intercom is 404 whatever the body says.
+		// Someone else's intercom is 404 whatever the body says. A body
+		// that could not be read (too slow, cut off) is answered as it is:
+		// the request may be over, and its context with it.
+		if err == errUnreadable || err == errSlowBody || err == errClientGone || r.Context().Err() != nil {
+			return err
+		}
 		if _, nf := s.store.Intercom(r.Context(), sess.viewer(), id); nf != nil {
 			return nf
 		}

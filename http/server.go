@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -19,38 +20,47 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"intercom"
+	"intercom/password"
 	"intercom/push"
 	"intercom/pusher"
 )
 
 // Config is what a Server needs. Zero durations take the defaults of API.md §8.
 type Config struct {
-	Store        intercom.Store
-	Logger       *slog.Logger
-	Clock        intercom.Clock // nil: the system clock
-	Hub          *pusher.Hub    // the Pusher socket server events go through
-	PublicURL    string         // scheme://host[:port] the API is reached at, for pagination links
-	AdminToken   string         // empty: the admin API answers 404
-	TokenTTL     time.Duration  // lifetime of an access token
-	OfflineAfter time.Duration  // an intercom without a heartbeat for this long is offline
-	RingTimeout  time.Duration  // a call still ringing this long is missed
-	SIPHost      string         // the SIP domain an answering app registers with
-	SIPWSURL     string         // the SIP-over-WebSocket URL an answering app connects to
-	SIPSecret    []byte         // signs the short-lived SIP tokens (HS256)
+	Store  intercom.Store
+	Logger *slog.Logger
+	Clock  intercom.Clock // nil: the system clock
+	Hub    *pusher.Hub    // the Pusher socket server events go through
+	// Sessions closes the sockets of tokens and accounts that ended; nil:
+	// the Hub, which holds every socket of a single process.
+	Sessions     intercom.Sessions
+	PublicURL    string        // scheme://host[:port] the API is reached at, for pagination links
+	AdminToken   string        // empty: the admin API answers 404
+	TokenTTL     time.Duration // lifetime of an access token
+	OfflineAfter time.Duration // an intercom without a heartbeat for this long is offline
+	RingTimeout  time.Duration // a call still ringing this long is missed
+	SIPHost      string        // the SIP domain an answering app registers with
+	SIPWSURL     string        // the SIP-over-WebSocket URL an answering app connects to
+	SIPSecret    []byte        // signs the short-lived SIP tokens (HS256)
 	// PushProviders ring devices whose app is not connected; one not given is
 	// not a channel.
 	PushProviders   []intercom.PushProvider
 	PushConcurrency int // sends in flight per provider; default 64
 	// Controller posts door commands and call events to intercoms' control
 	// URLs; nil: doors cannot be opened from the apps.
-	Controller  intercom.Controller
-	LoginMax    int // failed logins allowed per login and per address in LoginWindow
-	LoginWindow time.Duration
+	Controller intercom.Controller
+	LoginMax   int // failed logins allowed per login and per address in LoginWindow
+	// HashConcurrency bounds the password hashes (19 MiB each) running at
+	// once; 0: GOMAXPROCS. Logins beyond it wait, as long as their request.
+	HashConcurrency int
+	LoginWindow     time.Duration
 	// RealIPHeader names the header a trusted reverse proxy puts the client's
 	// address in (X-Forwarded-For, X-Real-IP); empty: the peer address is the
 	// client's. Its last comma-separated value is used.
 	RealIPHeader string
 }
+
+var _ intercom.Sessions = (*pusher.Hub)(nil)
 
 // Server is the HTTP handler of intercomd.
 type Server struct {
@@ -59,6 +69,7 @@ type Server struct {
 	clock        intercom.Clock
 	now          func() time.Time
 	hub          *pusher.Hub
+	sessions     intercom.Sessions
 	push         *push.Dispatcher
 	controller   intercom.Controller
 	doors        *Throttle
@@ -73,6 +84,7 @@ type Server struct {
 	tokenTTL     time.Duration
 	offlineAfter time.Duration
 	throttle     *Throttle
+	hashing      *password.Limiter
 	realIPHeader string
 	mux          *http.ServeMux
 
@@ -113,6 +125,10 @@ func NewServer(c Config) *Server {
 	if s.hub == nil {
 		s.hub = pusher.New("intercomd", rand.Text(), s.log)
 	}
+	s.sessions = c.Sessions
+	if s.sessions == nil {
+		s.sessions = s.hub
+	}
 	if len(s.sip.secret) == 0 {
 		s.sip.secret = []byte(rand.Text())
 	}
@@ -129,6 +145,10 @@ func NewServer(c Config) *Server {
 		c.LoginWindow = 15 * time.Minute
 	}
 	s.throttle = NewThrottle(c.LoginMax, c.LoginWindow, s.now)
+	if c.HashConcurrency <= 0 {
+		c.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	s.hashing = password.NewLimiter(c.HashConcurrency)
 	s.controller = c.Controller
 	s.doors = NewThrottle(doorOpensPerMinute, time.Minute, s.now)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -180,6 +200,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = rand.Text()
 	}
 	w.Header().Set("X-Request-ID", id)
+	w.Header().Set("X-Content-Type-Options", "nosniff") // every response, errors and operations included
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {

@@ -40,11 +40,55 @@ func (t *Throttle) Blocked(keys ...string) (time.Duration, bool) {
 	return wait, wait > 0
 }
 
+// Take counts an attempt against each of keys unless one of them is blocked,
+// in one step: parallel attempts cannot all pass the check before any is
+// counted. Blocked, it counts nothing and returns how long the wait is. The
+// attempt is counted at the returned instant, for Refund.
+func (t *Throttle) Take(keys ...string) (at time.Time, wait time.Duration, blocked bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	for _, k := range keys {
+		if fails := t.live(k, now); len(fails) >= t.max {
+			wait = max(wait, fails[0].Add(t.window).Sub(now))
+		}
+	}
+	if wait > 0 {
+		return now, wait, true
+	}
+	t.failLocked(now, keys)
+	return now, 0, false
+}
+
+// Refund takes back an attempt Take counted at instant at against each of
+// keys: one that turned out not to be a failure.
+func (t *Throttle) Refund(at time.Time, keys ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range keys {
+		fails := t.entries[k]
+		for i := len(fails) - 1; i >= 0; i-- {
+			if fails[i].Equal(at) {
+				fails = append(fails[:i:i], fails[i+1:]...)
+				break
+			}
+		}
+		if len(fails) == 0 {
+			delete(t.entries, k)
+		} else {
+			t.entries[k] = fails
+		}
+	}
+}
+
 // Fail records a failure against each of keys.
 func (t *Throttle) Fail(keys ...string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := t.now()
+	t.failLocked(t.now(), keys)
+}
+
+func (t *Throttle) failLocked(now time.Time, keys []string) {
 	if len(t.entries) >= maxThrottleKeys {
 		t.sweep(now)
 	}

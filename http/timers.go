@@ -15,6 +15,36 @@ type timers struct {
 	mu      sync.Mutex
 	ring    map[int64]intercom.Timer
 	offline map[int64]intercom.Timer
+	expiry  map[string]intercom.Timer // by access token public id: its sockets close when it expires
+}
+
+// watchExpiry calls f when the token expires, once however often it is
+// asked, unless forgetToken comes first.
+func (t *timers) watchExpiry(clock intercom.Clock, tok intercom.AccessToken, now time.Time, f func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.expiry == nil {
+		t.expiry = map[string]intercom.Timer{}
+	}
+	if _, ok := t.expiry[tok.PublicID]; ok {
+		return
+	}
+	t.expiry[tok.PublicID] = clock.AfterFunc(max(0, tok.ExpiresAt.Sub(now)), func() {
+		t.mu.Lock()
+		delete(t.expiry, tok.PublicID)
+		t.mu.Unlock()
+		f()
+	})
+}
+
+// forgetToken stops watching a token's expiry.
+func (t *timers) forgetToken(publicID string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tm, ok := t.expiry[publicID]; ok {
+		tm.Stop()
+		delete(t.expiry, publicID)
+	}
 }
 
 func (t *timers) startRing(clock intercom.Clock, callID int64, d time.Duration, f func()) {
@@ -70,7 +100,10 @@ func (t *timers) stopAll() {
 	for _, tm := range t.offline {
 		tm.Stop()
 	}
-	t.ring, t.offline = nil, nil
+	for _, tm := range t.expiry {
+		tm.Stop()
+	}
+	t.ring, t.offline, t.expiry = nil, nil, nil
 }
 
 // Resume schedules what the database says is pending: the timeouts of calls
