@@ -15,10 +15,6 @@ type Broadcaster interface {
 	// on whichever node holds it, except the socket exceptSocket ("" for
 	// none). Delivery is best effort: a socket too slow to read is dropped.
 	Publish(channel, event string, data []byte, exceptSocket string)
-	// CloseSessions closes every socket with a subscription signed by one of
-	// the access tokens (by public id), or, for user ids, every socket
-	// subscribed to those accounts' channels: their sessions ended.
-	CloseSessions(tokens []string, users []int64)
 }
 
 // Presence tells whether someone listens on a channel, on any node.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"intercom"
+	"intercom/wire"
 )
 
 // createUser is POST /api/admin/v1/users.
@@ -109,7 +110,7 @@ func (s *Server) createCamera(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return encode(w, http.StatusCreated, toCameraJSON(&c))
+	return encode(w, http.StatusCreated, wire.CameraOf(&c))
 }
 
 // createIntercom is POST /api/admin/v1/intercoms. The secret is shown in

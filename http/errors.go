@@ -17,14 +17,14 @@ import (
 
 // Error codes of the HTTP layer, beside the domain's.
 const (
-	EMALFORMED   = "malformed"   // 400: the body is not valid JSON
-	EMETHOD      = "method"      // 405
-	ETOOLARGE    = "too_large"   // 413
-	EUNSUPPORTED = "unsupported" // 415
-	EFORBIDDEN   = "forbidden"   // 403
-	EBADGATEWAY  = "bad_gateway" // 502: an intercom refused or could not be reached
-	ETIMEOUT     = "timeout"     // 504: an intercom did not answer in time
-	ESLOWCLIENT  = "slow_client" // 408: the request body did not arrive in time, or the client went away
+	EMALFORMED   = "malformed"          // 400: the body is not valid JSON
+	EMETHOD      = "method"             // 405
+	ETOOLARGE    = "too_large"          // 413
+	EUNSUPPORTED = "unsupported"        // 415
+	EFORBIDDEN   = "forbidden"          // 403
+	EBADGATEWAY  = intercom.EBADGATEWAY // 502: an intercom refused or could not be reached
+	ETIMEOUT     = intercom.ETIMEOUT    // 504: an intercom did not answer in time
+	ESLOWCLIENT  = "slow_client"        // 408: the request body did not arrive in time, or the client went away
 )
 
 // statusOf is the one table from error code to HTTP status.

@@ -9,6 +9,7 @@ import (
 
 	"intercom"
 	"intercom/pusher"
+	"intercom/wire"
 )
 
 // wsPath is where the Pusher endpoint is announced; clients append
@@ -51,7 +52,7 @@ func (s *Server) broadcastingAuth(w http.ResponseWriter, r *http.Request, sess s
 	if err != nil {
 		return err
 	}
-	if channel != userChannel(sess.token.UserID) && channel != tokenChannel(sess.token.PublicID) {
+	if channel != wire.UserChannel(sess.token.UserID) && channel != wire.TokenChannel(sess.token.PublicID) {
 		return errForbidden
 	}
 	// The subscription is tied to this token: logout, expiry or the

@@ -8,11 +8,11 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"intercom"
+	"intercom/calls"
+	"intercom/local"
 	"intercom/password"
 	"intercom/push"
 	"intercom/pusher"
@@ -58,6 +60,14 @@ type Config struct {
 	// address in (X-Forwarded-For, X-Real-IP); empty: the peer address is the
 	// client's. Its last comma-separated value is used.
 	RealIPHeader string
+
+	// The seams of a cluster (package intercom); nil: this process alone —
+	// the Hub delivers and knows the sockets, deadlines are local timers,
+	// door openings are counted in memory.
+	Broadcaster intercom.Broadcaster
+	Presence    intercom.Presence
+	Scheduler   intercom.Scheduler
+	Doors       intercom.Limiter
 }
 
 var _ intercom.Sessions = (*pusher.Hub)(nil)
@@ -72,13 +82,10 @@ type Server struct {
 	sessions     intercom.Sessions
 	push         *push.Dispatcher
 	controller   intercom.Controller
-	doors        *Throttle
-	ringTimeout  time.Duration
-	sip          sipConfig
+	calls        *calls.Service
 	timers       timers
-	bg           sync.WaitGroup // event deliveries under way
-	bgMu         sync.Mutex
-	closing      bool // set by Close: no new background work
+	bus          intercom.Broadcaster
+	presence     intercom.Presence
 	publicURL    string
 	adminToken   string
 	tokenTTL     time.Duration
@@ -102,8 +109,6 @@ func NewServer(c Config) *Server {
 		log:          c.Logger,
 		clock:        c.Clock,
 		hub:          c.Hub,
-		ringTimeout:  c.RingTimeout,
-		sip:          sipConfig{host: c.SIPHost, wsURL: c.SIPWSURL, secret: c.SIPSecret},
 		publicURL:    strings.TrimRight(c.PublicURL, "/"),
 		adminToken:   c.AdminToken,
 		tokenTTL:     c.TokenTTL,
@@ -119,18 +124,12 @@ func NewServer(c Config) *Server {
 		s.clock = intercom.SystemClock{}
 	}
 	s.now = s.clock.Now
-	if s.ringTimeout == 0 {
-		s.ringTimeout = 30 * time.Second
-	}
 	if s.hub == nil {
 		s.hub = pusher.New("intercomd", rand.Text(), s.log)
 	}
 	s.sessions = c.Sessions
 	if s.sessions == nil {
 		s.sessions = s.hub
-	}
-	if len(s.sip.secret) == 0 {
-		s.sip.secret = []byte(rand.Text())
 	}
 	if s.tokenTTL == 0 {
 		s.tokenTTL = 2160 * time.Hour
@@ -150,7 +149,6 @@ func NewServer(c Config) *Server {
 	}
 	s.hashing = password.NewLimiter(c.HashConcurrency)
 	s.controller = c.Controller
-	s.doors = NewThrottle(doorOpensPerMinute, time.Minute, s.now)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "intercomd_http_requests_total", Help: "HTTP requests by route, method and status.",
 	}, []string{"route", "method", "status"})
@@ -166,6 +164,33 @@ func NewServer(c Config) *Server {
 	}, []string{"channel", "outcome"})
 	s.push = push.New(push.Config{Store: s.store, Providers: c.PushProviders, Concurrency: c.PushConcurrency, Logger: s.log,
 		Now: s.now, Observe: func(channel, outcome string) { s.sends.WithLabelValues(channel, outcome).Inc() }})
+	s.bus, s.presence = c.Broadcaster, c.Presence
+	if s.bus == nil {
+		s.bus = pusher.Broadcaster{Hub: s.hub}
+	}
+	if s.presence == nil {
+		s.presence = s.hub
+	}
+	if c.Scheduler == nil {
+		c.Scheduler = local.NewScheduler(s.clock)
+	}
+	if c.Doors == nil {
+		c.Doors = local.NewLimiter(calls.DoorOpensPerMinute, time.Minute, s.now)
+	}
+	sip := calls.SIPConfig{Host: c.SIPHost, WSURL: c.SIPWSURL, Secret: c.SIPSecret}
+	if sip.Host == "" {
+		sip.Host = "localhost"
+		if u, err := url.Parse(s.publicURL); err == nil && u.Hostname() != "" {
+			sip.Host = u.Hostname()
+		}
+	}
+	if len(sip.Secret) == 0 {
+		sip.Secret = []byte(rand.Text())
+	}
+	s.calls = calls.New(calls.Config{Store: s.store, Broadcaster: s.bus, Presence: s.presence, Scheduler: c.Scheduler,
+		Doors: c.Doors, Push: s.push, Controller: c.Controller, Clock: s.clock, Logger: s.log,
+		RingTimeout: c.RingTimeout, OfflineAfter: s.offlineAfter, SIP: sip,
+		Rang: func(status string) { s.rings.WithLabelValues(status).Inc() }})
 	s.registry.MustRegister(s.rings, s.sends,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_sockets_open", Help: "Open Pusher sockets."},
 			func() float64 { return float64(s.hub.Open()) }),
