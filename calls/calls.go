@@ -357,7 +357,7 @@ func (s *Service) OpenDoor(ctx context.Context, who Device, v intercom.IntercomV
 	if v.Membership.Status != intercom.StatusConfirmed {
 		return intercom.ErrNotFound
 	}
-	if wait, ok, err := s.doors.Attempt(ctx, DoorKey(who.UserID)); err != nil {
+	if _, wait, ok, err := s.doors.Attempt(ctx, DoorKey(who.UserID)); err != nil {
 		return err
 	} else if !ok {
 		return &intercom.Error{Code: intercom.ETOOMANY, RetryAfter: wait,

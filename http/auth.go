@@ -152,8 +152,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	keys := []string{"login:" + strings.ToLower(login), "addr:" + s.clientAddr(r)}
 	// The attempt counts before the password is checked, so that parallel
 	// guesses cannot all pass the throttle while the first is hashing.
-	at, wait, blocked := s.throttle.Take(keys...)
-	if blocked {
+	at, wait, ok, err := s.logins.Attempt(r.Context(), keys...)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return &intercom.Error{Code: intercom.ETOOMANY, RetryAfter: wait,
 			Message: "Too many login attempts. Please try again in " + secondsText(wait) + "."}
 	}
@@ -173,12 +176,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		}
 		return errBadCredentials
 	default:
-		s.throttle.Refund(at, keys...) // not a guess: the store failed
+		s.logins.Refund(context.WithoutCancel(r.Context()), at, keys...) // not a guess: the store failed
 		return err
 	}
 	// A success clears the login's failures and is not one of the address's.
-	s.throttle.Reset(keys[0])
-	s.throttle.Refund(at, keys[1])
+	ctx := context.WithoutCancel(r.Context())
+	if err := s.logins.Reset(ctx, keys[0]); err != nil {
+		return err
+	}
+	if err := s.logins.Refund(ctx, at, keys[1]); err != nil {
+		return err
+	}
 	secret, tok := intercom.NewAccessToken(user.ID, uuid, client, s.now(), s.tokenTTL)
 	tok, err = s.store.CreateAccessToken(r.Context(), tok)
 	if err != nil {

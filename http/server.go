@@ -67,7 +67,8 @@ type Config struct {
 	Broadcaster intercom.Broadcaster
 	Presence    intercom.Presence
 	Scheduler   intercom.Scheduler
-	Doors       intercom.Limiter
+	Doors       intercom.Limiter // door openings per account (calls.DoorOpensPerMinute a minute)
+	Logins      intercom.Limiter // failed logins per login and per address (LoginMax in LoginWindow)
 }
 
 var _ intercom.Sessions = (*pusher.Hub)(nil)
@@ -90,7 +91,7 @@ type Server struct {
 	adminToken   string
 	tokenTTL     time.Duration
 	offlineAfter time.Duration
-	throttle     *Throttle
+	logins       intercom.Limiter // failed logins per login and per address
 	hashing      *password.Limiter
 	realIPHeader string
 	mux          *http.ServeMux
@@ -143,7 +144,10 @@ func NewServer(c Config) *Server {
 	if c.LoginWindow == 0 {
 		c.LoginWindow = 15 * time.Minute
 	}
-	s.throttle = NewThrottle(c.LoginMax, c.LoginWindow, s.now)
+	s.logins = c.Logins
+	if s.logins == nil {
+		s.logins = local.NewLimiter(c.LoginMax, c.LoginWindow, s.now)
+	}
 	if c.HashConcurrency <= 0 {
 		c.HashConcurrency = runtime.GOMAXPROCS(0)
 	}
