@@ -59,6 +59,7 @@ type config struct {
 	hms          hms.Config
 	pushWorkers  int
 	controlWait  time.Duration
+	controlLoop  bool
 }
 
 const usage = `usage: intercomd serve [flags]
@@ -103,6 +104,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.hms.Endpoint, "hms-endpoint", "", "Push Kit endpoint (default https://push-api.cloud.huawei.com)")
 	fs.IntVar(&c.pushWorkers, "push-concurrency", 64, "push sends in flight per provider")
 	fs.DurationVar(&c.controlWait, "control-timeout", 5*time.Second, "how long an intercom's control URL has to answer (door opening: 504 after)")
+	fs.BoolVar(&c.controlLoop, "control-allow-loopback", false, "let intercoms' control URLs reach loopback addresses (development and tests only)")
 	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.realIPHeader, "real-ip-header", "", "header in which a trusted reverse proxy names the client's address (X-Forwarded-For, X-Real-IP)")
@@ -214,7 +216,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Info("push provider configured", "channel", p.Channel())
 	}
 	handler := intercomhttp.NewServer(intercomhttp.Config{
-		PushProviders: providers, PushConcurrency: c.pushWorkers, Controller: control.New(c.controlWait, time.Now),
+		PushProviders: providers, PushConcurrency: c.pushWorkers, Controller: newController(c),
 		Store: db, Logger: logger, PublicURL: publicURL, AdminToken: c.adminToken,
 		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter, RealIPHeader: c.realIPHeader, RingTimeout: c.ringTimeout,
 		Hub:     pusher.New(c.appKey, appSecret, logger),
@@ -263,4 +265,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	return nil
+}
+
+// newController posts to control URLs under the address policy, with
+// loopback allowed when asked.
+func newController(c config) *control.Client {
+	var opts []control.Option
+	if c.controlLoop {
+		opts = append(opts, control.AllowLoopback())
+	}
+	return control.New(c.controlWait, time.Now, opts...)
 }
