@@ -22,8 +22,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,17 +39,90 @@ var _ intercom.Controller = (*Client)(nil)
 
 // Client posts to control URLs.
 type Client struct {
-	http *http.Client
-	now  func() time.Time
+	http          *http.Client
+	now           func() time.Time
+	timeout       time.Duration
+	allowLoopback bool
+	resolver      *net.Resolver
 }
 
-// New returns a Client whose POSTs give up after timeout.
-func New(timeout time.Duration, now func() time.Time) *Client {
-	return &Client{now: now, http: &http.Client{
-		Timeout: timeout,
+// Option configures a Client.
+type Option func(*Client)
+
+// AllowLoopback lets control URLs reach loopback addresses, for development
+// and tests (--control-allow-loopback); the other rules of
+// intercom.ControlAddrProblem stay.
+func AllowLoopback() Option { return func(c *Client) { c.allowLoopback = true } }
+
+// New returns a Client whose POSTs give up after timeout. It connects only
+// to addresses intercom.ControlAddrProblem allows, checked on the address
+// each connection actually dials (after DNS), so a name cannot be made to
+// resolve around the policy. It uses no proxy: a proxy would dial for it.
+func New(timeout time.Duration, now func() time.Time, opts ...Option) *Client {
+	c := &Client{now: now, timeout: timeout, resolver: net.DefaultResolver}
+	for _, o := range opts {
+		o(c)
+	}
+	dialer := &net.Dialer{Timeout: timeout, Control: c.checkDial}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = nil
+	transport.DialContext = dialer.DialContext
+	c.http = &http.Client{
+		Timeout:   timeout,
+		Transport: transport,
 		// An intercom that redirects is misconfigured or not an intercom.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	}
+	return c
+}
+
+// errRefusedAddr is what a dial to an address the policy refuses fails with.
+type errRefusedAddr struct{ addr, problem string }
+
+func (e *errRefusedAddr) Error() string {
+	return "control URL refused: " + e.addr + " " + e.problem
+}
+
+// checkDial runs before each connection, on the resolved address.
+func (c *Client) checkDial(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return &errRefusedAddr{address, "is not an IP address and port"}
+	}
+	if p := intercom.ControlAddrProblem(ap.Addr(), c.allowLoopback); p != "" {
+		return &errRefusedAddr{ap.Addr().String(), p}
+	}
+	return nil
+}
+
+// CheckURL says why the control URL is refused, or "": its host as given,
+// then every address it resolves to now. A name that does not resolve is
+// not refused (the intercom may not be installed yet); each send checks the
+// address it dials again.
+func (c *Client) CheckURL(ctx context.Context, rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "is not a URL"
+	}
+	host := u.Hostname()
+	if p := intercom.ControlHostProblem(host, c.allowLoopback); p != "" {
+		return host + " " + p
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	addrs, err := c.resolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if p := intercom.ControlAddrProblem(a, c.allowLoopback); p != "" {
+			return host + " resolves to " + a.Unmap().String() + ", which " + p
+		}
+	}
+	return ""
 }
 
 // Sign is the signature header's value for a body sent at timestamp.

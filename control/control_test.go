@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,7 +31,7 @@ func TestSendSigned(t *testing.T) {
 		json.Unmarshal(body, &got)
 	}))
 	defer srv.Close()
-	c := control.New(time.Second, func() time.Time { return time.Unix(1700000000, 0) })
+	c := control.New(time.Second, func() time.Time { return time.Unix(1700000000, 0) }, control.AllowLoopback())
 	url := srv.URL + "/control"
 	r := c.Send(t.Context(), intercom.Intercom{ID: 180, SecretHash: key, ControlURL: &url}, "door.open", map[string]any{"duration": 7})
 	if !r.OK || r.Status != 200 || r.Error != "" {
@@ -57,7 +58,7 @@ func TestSendFailures(t *testing.T) {
 	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) })
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	c := control.New(time.Second, time.Now)
+	c := control.New(time.Second, time.Now, control.AllowLoopback())
 	send := func(path string) intercom.ControlResult {
 		u := srv.URL + path
 		return c.Send(t.Context(), intercom.Intercom{ID: 1, SecretHash: []byte("k"), ControlURL: &u}, "door.open", nil)
@@ -87,8 +88,66 @@ func TestRedirects(t *testing.T) {
 	mux.Handle("/moved", http.RedirectHandler("/x", http.StatusFound))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	c := control.New(time.Second, time.Now)
+	c := control.New(time.Second, time.Now, control.AllowLoopback())
 	if !c.Redirects(t.Context(), srv.URL+"/moved") || c.Redirects(t.Context(), srv.URL+"/control") {
 		t.Error("Redirects is wrong")
+	}
+}
+
+// Without AllowLoopback, a send never connects to a loopback address, even
+// through a name that resolves to one: the address each connection dials is
+// checked, after DNS, so a name cannot be made to resolve around the policy.
+func TestSendRefusesTheAddressItWouldDial(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	_, port, _ := strings.Cut(strings.TrimPrefix(srv.URL, "http://"), ":")
+	c := control.New(time.Second, time.Now)
+	for _, u := range []string{srv.URL + "/control", "http://localhost:" + port + "/control", "http://[::ffff:127.0.0.1]:" + port + "/control"} {
+		r := c.Send(t.Context(), intercom.Intercom{ID: 1, SecretHash: []byte("k"), ControlURL: &u}, "door.open", nil)
+		if r.OK || !strings.Contains(r.Error, "loopback") {
+			t.Errorf("%s: %+v, want refused as loopback", u, r)
+		}
+		if c.Redirects(t.Context(), u) {
+			t.Errorf("%s: the HEAD got through", u)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the loopback server got %d requests", n)
+	}
+	// Allowed, the same URL is reached.
+	u := srv.URL + "/control"
+	if r := control.New(time.Second, time.Now, control.AllowLoopback()).Send(t.Context(),
+		intercom.Intercom{ID: 1, SecretHash: []byte("k"), ControlURL: &u}, "door.open", nil); !r.OK {
+		t.Fatalf("with loopback allowed: %+v", r)
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	strict, loose := control.New(time.Second, time.Now), control.New(time.Second, time.Now, control.AllowLoopback())
+	for _, tc := range []struct {
+		url           string
+		strict, loose bool // refused by each
+	}{
+		{"http://127.0.0.1:8080/x", true, false},
+		{"http://localhost:8080/x", true, false}, // resolves to loopback
+		{"http://[::1]/x", true, false},
+		{"http://169.254.169.254/latest/meta-data", true, true},
+		{"http://[fd00:ec2::254]/", true, true},
+		{"http://metadata.google.internal/computeMetadata/v1/", true, true},
+		{"http://METADATA.google.internal./", true, true},
+		{"http://0.0.0.0:80/", true, true},
+		{"http://[fe80::1%25eth0]/", true, true},
+		{"http://10.0.0.5/control", false, false},
+		{"http://192.168.1.20:8080/control", false, false},
+		{"http://[fd12:3456::1]/control", false, false},
+		{"http://intercom.invalid/control", false, false}, // does not resolve (yet): the dial is checked
+	} {
+		if got := strict.CheckURL(t.Context(), tc.url) != ""; got != tc.strict {
+			t.Errorf("%s: refused %v, want %v", tc.url, got, tc.strict)
+		}
+		if got := loose.CheckURL(t.Context(), tc.url) != ""; got != tc.loose {
+			t.Errorf("%s with loopback allowed: refused %v, want %v", tc.url, got, tc.loose)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"net/http"
@@ -134,10 +135,11 @@ func (s *Server) createIntercom(w http.ResponseWriter, r *http.Request) error {
 		ic.DoorOpenSeconds = int(*d)
 	}
 	if u := optionalString(body, "control_url", 2048, &p); u != nil && *u != "" {
-		switch {
-		case !validControlURL(*u):
+		if !validControlURL(*u) {
 			p.Add("control_url", "The control url field must be an absolute http or https URL.")
-		case s.controller != nil && s.controller.Redirects(r.Context(), *u):
+		} else if problem := s.controlURLProblem(r.Context(), *u); problem != "" {
+			p.Add("control_url", "The control url field must not reach this host, a link-local or a metadata address: "+problem+".")
+		} else if s.controller != nil && s.controller.Redirects(r.Context(), *u) {
 			p.Add("control_url", "The control url field must not redirect: give the address that answers.")
 		}
 		ic.ControlURL = u
@@ -162,6 +164,23 @@ func (s *Server) createIntercom(w http.ResponseWriter, r *http.Request) error {
 		CreatedAt       *string `json:"created_at"`
 		Secret          string  `json:"secret"`
 	}{ic.ID, ic.Address, ic.Department, ic.CameraID, ic.ControlURL, ic.DoorOpenSeconds, laravelTime(&ic.CreatedAt), secret})
+}
+
+// controlURLProblem says why a control URL is refused by the address policy
+// (API.md §6), or "". Without a controller nothing is ever sent, and only
+// the host as written is judged.
+func (s *Server) controlURLProblem(ctx context.Context, raw string) string {
+	if s.controller != nil {
+		return s.controller.CheckURL(ctx, raw)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "not a URL"
+	}
+	if p := intercom.ControlHostProblem(u.Hostname(), false); p != "" {
+		return u.Hostname() + " " + p
+	}
+	return ""
 }
 
 func validControlURL(s string) bool {

@@ -114,7 +114,7 @@ func newFixtureWith(t testing.TB, configure func(*intercomhttp.Config)) *fixture
 	c := &clock{t: start}
 	cfg := intercomhttp.Config{Store: db, Clock: c, PublicURL: "http://intercomd.test", AdminToken: adminToken,
 		Hub: pusher.New("test-key", "test-secret", nil), SIPSecret: []byte("sip-secret"), SIPHost: "sip.intercomd.test",
-		Controller: control.New(2*time.Second, c.Now)}
+		Controller: control.New(2*time.Second, c.Now, control.AllowLoopback())}
 	configure(&cfg)
 	srv := intercomhttp.NewServer(cfg)
 	t.Cleanup(srv.Close)

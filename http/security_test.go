@@ -6,16 +6,20 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"intercom"
+	"intercom/control"
 	intercomhttp "intercom/http"
 )
 
@@ -245,5 +249,71 @@ func TestBrokenBodyIsAClientError(t *testing.T) {
 				t.Errorf("logged an error: %s", logs.String())
 			}
 		})
+	}
+}
+
+// Control URLs on intercomd's own host, link-local or metadata addresses are
+// refused at provisioning: 422 on control_url. Loopback alone can be allowed
+// (--control-allow-loopback, which the other tests use).
+func TestControlURLPolicyAtProvisioning(t *testing.T) {
+	strict := newFixtureWith(t, func(c *intercomhttp.Config) { c.Controller = control.New(time.Second, c.Clock.Now) })
+	loose := newFixture(t) // loopback allowed
+	for _, tc := range []struct {
+		url                   string
+		strictCode, looseCode int
+	}{
+		{"http://127.0.0.1:9/control", 422, 201},
+		{"http://localhost:9/control", 422, 201},
+		{"http://[::1]:9/control", 422, 201},
+		{"http://169.254.169.254/latest/meta-data/", 422, 422},
+		{"http://[fd00:ec2::254]/latest/meta-data/", 422, 422},
+		{"http://metadata.google.internal/computeMetadata/v1/", 422, 422},
+		{"http://0.0.0.0:9/control", 422, 422},
+		{"http://[fe80::1]/control", 422, 422},
+		{"http://169.254.10.10/control", 422, 422},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			for _, fc := range []struct {
+				f    *fixture
+				want int
+			}{{strict, tc.strictCode}, {loose, tc.looseCode}} {
+				res := fc.f.want(fc.f.admin("POST", "/api/admin/v1/intercoms", `{"address":"a","control_url":"`+tc.url+`"}`), fc.want)
+				if fc.want == 422 {
+					if _, ok := errorsOf(t, res)["control_url"]; !ok {
+						t.Errorf("422 not on control_url: %s", res.Body)
+					}
+				}
+			}
+		})
+	}
+}
+
+// The policy holds on the address each send dials, whatever the stored URL
+// (a name may resolve elsewhere by then): an intercom whose control URL
+// leads to loopback gets nothing, and the app's open-door fails.
+func TestControlSendRefusesLoopbackDial(t *testing.T) {
+	f := newFixtureWith(t, func(c *intercomhttp.Config) { c.Controller = control.New(time.Second, c.Clock.Now) })
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	_, port, _ := strings.Cut(strings.TrimPrefix(srv.URL, "http://"), ":")
+	u := "http://localhost:" + port + "/control" // as if it had resolved elsewhere at provisioning
+	ic, err := f.store.CreateIntercom(t.Context(), intercom.Intercom{Address: "a", SecretHash: []byte("rebound"), ControlURL: &u,
+		DoorOpenSeconds: 5, CreatedAt: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.RecordHeartbeat(t.Context(), ic.ID, start); err != nil {
+		t.Fatal(err)
+	}
+	aliceID := f.user("alice")
+	f.member(ic.ID, aliceID, "Door")
+	alice := f.login("alice", "alice-phone")
+	res := f.as(alice, "POST", "/api/v1/intercom/"+itoa(ic.ID)+"/open-door", "")
+	if res.Code != 502 {
+		t.Errorf("open-door to a loopback control URL: %d %s, want 502", res.Code, res.Body)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the loopback server got %d requests", n)
 	}
 }

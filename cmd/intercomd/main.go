@@ -61,6 +61,7 @@ type config struct {
 	hms          hms.Config
 	pushWorkers  int
 	controlWait  time.Duration
+	controlLoop  bool
 }
 
 const usage = `usage: intercomd serve [flags]
@@ -151,6 +152,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.Var(intFlag{&c.pushWorkers}, "push-concurrency", "push sends in flight per provider")
 	c.controlWait = 5 * time.Second
 	fs.Var(durationFlag{&c.controlWait}, "control-timeout", "how long an intercom's control URL has to answer (door opening: 504 after)")
+	fs.BoolVar(&c.controlLoop, "control-allow-loopback", false, "let intercoms' control URLs reach loopback addresses (development and tests only)")
 	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.realIPHeader, "real-ip-header", "", "header in which a trusted reverse proxy names the client's address (X-Forwarded-For, X-Real-IP)")
@@ -308,7 +310,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Info("push provider configured", "channel", p.Channel())
 	}
 	handler := intercomhttp.NewServer(intercomhttp.Config{
-		PushProviders: providers, PushConcurrency: c.pushWorkers, Controller: control.New(c.controlWait, time.Now),
+		PushProviders: providers, PushConcurrency: c.pushWorkers, Controller: newController(c),
 		Store: db, Logger: logger, PublicURL: publicURL, AdminToken: c.adminToken,
 		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter, RealIPHeader: c.realIPHeader, RingTimeout: c.ringTimeout,
 		Hub:     pusher.New(c.appKey, appSecret, logger),
@@ -357,4 +359,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	return nil
+}
+
+// newController posts to control URLs under the address policy, with
+// loopback allowed when asked.
+func newController(c config) *control.Client {
+	var opts []control.Option
+	if c.controlLoop {
+		opts = append(opts, control.AllowLoopback())
+	}
+	return control.New(c.controlWait, time.Now, opts...)
 }

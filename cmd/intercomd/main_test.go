@@ -209,3 +209,26 @@ func TestRunRefusesBadPushConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestControlAllowLoopbackFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want bool
+	}{
+		{nil, "", false},
+		{[]string{"--control-allow-loopback"}, "", true},
+		{nil, "true", true},
+		{[]string{"--control-allow-loopback=false"}, "true", false},
+	} {
+		c, err := parseConfig(append([]string{"serve"}, tc.args...), func(k string) string {
+			if k == "INTERCOMD_CONTROL_ALLOW_LOOPBACK" {
+				return tc.env
+			}
+			return ""
+		}, io.Discard)
+		if err != nil || c.controlLoop != tc.want {
+			t.Errorf("args %v, env %q: controlLoop %v (%v), want %v", tc.args, tc.env, c.controlLoop, err, tc.want)
+		}
+	}
+}
