@@ -6,6 +6,10 @@ package intercom
 // after it. The single-process implementation is the Pusher hub
 // (pusher.Hub); a cluster one tells every node.
 type Sessions interface {
+	// Authorized records, on the node that holds socketID, that the access
+	// token tokenID of account userID authorized its subscription to
+	// channel: the subscription then lives as long as that token.
+	Authorized(socketID, channel, tokenID string, userID int64)
 	// CloseToken closes the sockets the access token (its public id, the
 	// access_token_id) authorized.
 	CloseToken(tokenID string)

@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"intercom"
-	"intercom/pusher"
 	"intercom/wire"
 )
 
@@ -57,7 +56,8 @@ func (s *Server) broadcastingAuth(w http.ResponseWriter, r *http.Request, sess s
 	}
 	// The subscription is tied to this token: logout, expiry or the
 	// account's deletion closes the socket (API.md §3).
-	auth := s.hub.Authorize(socketID, channel, pusher.Grant{Token: sess.token.PublicID, User: sess.token.UserID})
+	s.sessions.Authorized(socketID, channel, sess.token.PublicID, sess.token.UserID)
+	auth := s.hub.Sign(socketID, channel)
 	id := sess.token.PublicID
 	s.timers.watchExpiry(s.clock, sess.token, s.now(), func() { s.sessions.CloseToken(id) })
 	return encode(w, http.StatusOK, map[string]string{"auth": auth})

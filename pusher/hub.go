@@ -43,6 +43,9 @@ type Hub struct {
 	byUser   map[int64]map[*socket]struct{}  // sockets holding a grant of the account
 	closed   bool
 
+	grantWait time.Duration
+	granted   chan struct{} // closed and replaced at each grant recorded
+
 	open    atomic.Int64
 	dropped atomic.Int64 // slow consumers dropped
 }
@@ -71,6 +74,15 @@ type Grant struct {
 // here, so that every subscription is tied to the token that signed it. A
 // socket that is not on this hub gets the signature and no grant.
 func (h *Hub) Authorize(socketID, channel string, g Grant) string {
+	h.Authorized(socketID, channel, g.Token, g.User)
+	return h.Sign(socketID, channel)
+}
+
+// Authorized records that the token tokenID of account userID authorized
+// socketID, if it is on this hub, to subscribe to channel. A subscription
+// waiting for it (SetGrantWait) goes on.
+func (h *Hub) Authorized(socketID, channel, tokenID string, userID int64) {
+	g := Grant{Token: tokenID, User: userID}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if s := h.byID[socketID]; s != nil && (s.grants[channel] != nil || len(s.grants) < MaxSubscriptions) {
@@ -83,8 +95,32 @@ func (h *Hub) Authorize(socketID, channel string, g Grant) string {
 		s.grants[channel] = &g
 		index(h.byToken, g.Token, s)
 		index(h.byUser, g.User, s)
+		if h.granted != nil {
+			close(h.granted) // wake the subscriptions waiting for a grant
+			h.granted = nil
+		}
 	}
-	return h.Sign(socketID, channel)
+}
+
+// SetGrantWait lets a subscription with a valid signature wait up to d for
+// its grant. On several nodes the grant travels from the node that served
+// broadcasting/auth to the one holding the socket, and the client may
+// subscribe before it arrives. Zero (the default) refuses at once.
+func (h *Hub) SetGrantWait(d time.Duration) {
+	h.mu.Lock()
+	h.grantWait = d
+	h.mu.Unlock()
+}
+
+// grantArrival returns a channel closed at the next grant recorded, and how
+// long a subscription may wait for one.
+func (h *Hub) grantArrival() (<-chan struct{}, time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.granted == nil {
+		h.granted = make(chan struct{})
+	}
+	return h.granted, h.grantWait
 }
 
 func index[K comparable](m map[K]map[*socket]struct{}, k K, s *socket) {

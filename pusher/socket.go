@@ -273,11 +273,43 @@ func (s *socket) subscribe(raw json.RawMessage) {
 		fail(http.StatusForbidden, "Only private channels are served here.")
 	case !s.hub.validAuth(s.id, d.Channel, d.Auth):
 		fail(http.StatusUnauthorized, "Invalid signature for "+d.Channel+".")
-	case !s.hub.subscribe(s, d.Channel):
-		fail(http.StatusForbidden, "No authorization for "+d.Channel+" on this socket, or too many subscriptions.")
 	default:
-		s.send(encodeFrame(frame{Event: "pusher_internal:subscription_succeeded", Channel: d.Channel, Data: "{}"}))
+		s.subscribeGranted(d.Channel, func() {
+			fail(http.StatusForbidden, "No authorization for "+d.Channel+" on this socket, or too many subscriptions.")
+		})
 	}
+}
+
+// subscribeGranted subscribes to a channel whose signature is valid once its
+// grant is recorded: at once, or, on several nodes, when the grant arrives
+// within the hub's grant wait (off the read loop, which goes on).
+func (s *socket) subscribeGranted(channel string, fail func()) {
+	arrived, wait := s.hub.grantArrival()
+	if s.hub.subscribe(s, channel) {
+		s.send(encodeFrame(frame{Event: "pusher_internal:subscription_succeeded", Channel: channel, Data: "{}"}))
+		return
+	}
+	if wait <= 0 {
+		fail()
+		return
+	}
+	go func() {
+		deadline := time.NewTimer(wait)
+		defer deadline.Stop()
+		for {
+			select {
+			case <-deadline.C:
+				fail()
+				return
+			case <-arrived:
+			}
+			arrived, _ = s.hub.grantArrival()
+			if s.hub.subscribe(s, channel) {
+				s.send(encodeFrame(frame{Event: "pusher_internal:subscription_succeeded", Channel: channel, Data: "{}"}))
+				return
+			}
+		}
+	}()
 }
 
 // smallBuffers hijacks with 1 KiB buffers instead of net/http's 4 KiB ones:
