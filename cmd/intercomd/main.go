@@ -25,7 +25,6 @@ import (
 	"intercom/hms"
 	intercomhttp "intercom/http"
 	"intercom/pusher"
-	"intercom/sqlite"
 )
 
 func main() {
@@ -79,7 +78,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&c.db, "db", "intercomd.db", "SQLite database file (created and migrated on start)")
+	fs.StringVar(&c.db, "db", "intercomd.db", "SQLite database file, or a postgres:// URL (created or migrated on start)")
 	fs.StringVar(&c.publicURL, "public-url", "", "URL the API is reached at, for links (default http://<addr>)")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token of the admin API; empty: the admin API answers 404")
 	fs.DurationVar(&c.tokenTTL, "token-ttl", 2160*time.Hour, "lifetime of an access token")
@@ -143,9 +142,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.appKey == "" || strings.ContainsAny(c.appKey, "/?#: ") {
 		return c, errors.New("--pusher-app-key must be a non-empty word")
 	}
-	if strings.HasPrefix(c.db, "postgres://") || strings.HasPrefix(c.db, "postgresql://") {
-		return c, errors.New("--db: PostgreSQL is not supported by this build yet; use a SQLite file path")
-	}
 	return c, nil
 }
 
@@ -165,7 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	db, err := sqlite.Open(ctx, c.db)
+	db, err := openStore(ctx, c.db)
 	if err != nil {
 		return err
 	}
@@ -235,7 +231,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(stdout, "intercomd listening on %s\n", publicURL)
-	logger.Info("listening", "addr", ln.Addr().String(), "db", c.db)
+	logger.Info("listening", "addr", ln.Addr().String(), "db", dbForLog(c.db))
 
 	if c.demo {
 		if err := provisionDemo(ctx, db, publicURL, c.offlineAfter, stdout); err != nil {
