@@ -3,6 +3,7 @@ package intercom_test
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"intercom"
@@ -12,7 +13,7 @@ import (
 // with at least one field, valid through and through, or an EINVALID error
 // whose message summarises its fields — and never panics.
 func FuzzParseIntercomUpdate(f *testing.F) {
-	for _, s := range []string{`{"title":"x"}`, `{"is_enabled":"true","timetable":{"days":[]}}`, `{}`, `{"title":null}`,
+	for _, s := range []string{`{"title":"x"}`, `{"is_enabled":"true","timetable":{"days":[]}}`, `{}`, `{"title":null}`, `{"title":"a\u0000b"}`,
 		`{"title":"  ","is_enabled":1.0,"timetable":{"days":[{"type":"x"}],"intervals":[{}]}}`} {
 		f.Add([]byte(s))
 	}
@@ -34,7 +35,7 @@ func FuzzParseIntercomUpdate(f *testing.F) {
 		if u.Title == nil && u.IsEnabled == nil && u.Timetable == nil {
 			t.Fatalf("%s accepted with nothing to change", data)
 		}
-		if u.Title != nil && (*u.Title == "" || len([]rune(*u.Title)) > intercom.MaxTitle) {
+		if u.Title != nil && (*u.Title == "" || len([]rune(*u.Title)) > intercom.MaxTitle || strings.ContainsRune(*u.Title, 0)) {
 			t.Fatalf("title %q accepted", *u.Title)
 		}
 		if u.Timetable != nil && (len(u.Timetable.Days) > intercom.MaxDayWindows || len(u.Timetable.Intervals) > intercom.MaxIntervals) {

@@ -167,6 +167,8 @@ func wrap(err error) error {
 		switch {
 		case pe.Code == "23505": // unique_violation
 			return &intercom.Error{Code: intercom.ECONFLICT, Message: "Already exists."}
+		case badText(pe):
+			return errBadText
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
 			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03": // shutting down, cannot connect now
 			return errUnavailable
@@ -188,6 +190,15 @@ func unreachable(err error) bool {
 	var ce *pgconn.ConnectError
 	var ne net.Error
 	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err)
+}
+
+// errBadText is the error for text PostgreSQL cannot store, which SQLite
+// can: a NUL character (or bytes that are not UTF-8).
+var errBadText = &intercom.Error{Code: intercom.EINVALID, Message: "Text must not contain NUL characters."}
+
+// badText reports text the server refused as not UTF-8, as it refuses NUL.
+func badText(pe *pgconn.PgError) bool {
+	return pe.Code == "22021" || pe.Code == "22P05" // character_not_in_repertoire, untranslatable_character
 }
 
 // fkViolation reports a foreign key violation (23503).

@@ -32,7 +32,11 @@ func scanUser(row pgx.Row) (intercom.User, error) {
 
 // UserByLogin finds an account by its exact login.
 func (db *DB) UserByLogin(ctx context.Context, login string) (intercom.User, error) {
-	return scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE login = $1`, login))
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE login = $1`, login))
+	if err == errBadText { // no login holds a NUL
+		err = intercom.ErrNotFound
+	}
+	return u, err
 }
 
 // UserByID finds an account.
