@@ -224,3 +224,37 @@ func NewCall(intercomID int64, flat *int64, devices []CallDevice, at time.Time) 
 	c.EndedAt = &at
 	return c
 }
+
+// Answerer lists the device that answered the call, if one did.
+func (c *Call) Answerer() []CallDevice {
+	if c.AnsweredBy == nil {
+		return nil
+	}
+	for _, d := range c.Devices {
+		if d.DeviceID == *c.AnsweredBy {
+			return []CallDevice{d}
+		}
+	}
+	return nil
+}
+
+// PushOption is a way to push to a device: a token and the channel that
+// carries it.
+type PushOption struct {
+	Token   string
+	Channel string
+}
+
+// PushOptions lists, in order of preference, how a device's platform is
+// pushed to: iOS by its VoIP token over APNs; Android by its FCM token, or its
+// Huawei one (phones without Google's services). Options without a token are
+// listed too; the caller skips them and the providers it lacks.
+func PushOptions(c RingCandidate) []PushOption {
+	switch c.Client {
+	case "ios", "ios-cctv":
+		return []PushOption{{c.VoIPToken, ChannelAPNsVoIP}}
+	case "android", "android-cctv":
+		return []PushOption{{c.FCMToken, ChannelFCM}, {c.HuaweiToken, ChannelHMS}}
+	}
+	return nil
+}

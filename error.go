@@ -16,6 +16,8 @@ const (
 	EUNAUTHORIZED = "unauthorized"
 	ETOOMANY      = "too_many_requests"
 	EUNAVAILABLE  = "unavailable"
+	EBADGATEWAY   = "bad_gateway" // an intercom refused or could not be reached
+	ETIMEOUT      = "timeout"     // an intercom did not answer in time
 )
 
 // Error is the one error type of the domain. Code says what kind of failure it
@@ -190,3 +192,12 @@ func MsgBetween(key string, lo, hi any) string {
 
 // MsgFormat is Laravel's "regex" message.
 func MsgFormat(key string) string { return "The " + Attribute(key) + " field format is invalid." }
+
+// SecondsText says a wait in whole seconds, rounded up: "1 second", "7 seconds".
+func SecondsText(d time.Duration) string {
+	n := int((d + time.Second - 1) / time.Second)
+	if n == 1 {
+		return "1 second"
+	}
+	return fmt.Sprint(n) + " seconds"
+}

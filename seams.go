@@ -1,0 +1,67 @@
+package intercom
+
+import (
+	"context"
+	"time"
+)
+
+// The seams below are what a single process keeps to itself and a cluster
+// must share. Each has a single-process implementation (package local, and
+// the Pusher hub) and a cluster one, chosen in cmd/intercomd.
+
+// Broadcaster delivers events to the Pusher channels of every node.
+type Broadcaster interface {
+	// Publish sends event with data to every socket subscribed to channel,
+	// on whichever node holds it, except the socket exceptSocket ("" for
+	// none). Delivery is best effort: a socket too slow to read is dropped.
+	Publish(channel, event string, data []byte, exceptSocket string)
+	// CloseSessions closes every socket with a subscription signed by one of
+	// the access tokens (by public id), or, for user ids, every socket
+	// subscribed to those accounts' channels: their sessions ended.
+	CloseSessions(tokens []string, users []int64)
+}
+
+// Presence tells whether someone listens on a channel, on any node.
+type Presence interface {
+	// Subscribed reports whether a socket on some node is subscribed to
+	// channel now.
+	Subscribed(channel string) bool
+}
+
+// Deadline kinds.
+const (
+	DeadlineRing    = "ring"    // a call's ring timeout; ID is the call's
+	DeadlineOffline = "offline" // an intercom's heartbeats stopped; ID is the intercom's
+)
+
+// Deadline is something that must happen at an instant, once in the cluster.
+type Deadline struct {
+	Kind string
+	ID   int64
+	At   time.Time
+}
+
+// Scheduler runs deadlines: each fires once, on one node, at or soon after
+// its instant, also when the node that set it has gone.
+type Scheduler interface {
+	// Handle sets the function deadlines fire into. Call it once, before
+	// Schedule.
+	Handle(fire func(ctx context.Context, d Deadline))
+	// Schedule sets d, replacing a pending deadline of the same kind and id.
+	Schedule(ctx context.Context, d Deadline) error
+	// Cancel drops the pending deadline of kind and id, if any.
+	Cancel(ctx context.Context, kind string, id int64) error
+	// Close stops firing; pending deadlines stay pending (for another node,
+	// or this one when it starts again).
+	Close()
+}
+
+// Limiter counts attempts per key in a sliding window, cluster-wide.
+type Limiter interface {
+	// Attempt counts one attempt against every key, unless one of them has
+	// reached its limit: then nothing is counted and wait says how long until
+	// it may try again.
+	Attempt(ctx context.Context, keys ...string) (wait time.Duration, ok bool, err error)
+	// Reset forgets the attempts of key.
+	Reset(ctx context.Context, key string) error
+}
