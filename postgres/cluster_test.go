@@ -403,3 +403,13 @@ func TestOpenUnreachable(t *testing.T) {
 		t.Fatalf("Open of a closed port: %v", err)
 	}
 }
+
+// A database that answers but cannot be written is refused at start.
+func TestOpenRefusesReadOnly(t *testing.T) {
+	url := pgtest.Schema(t)
+	open(t, url)
+	_, err := postgres.Open(t.Context(), url+"&default_transaction_read_only=on")
+	if err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Fatalf("Open of a read-only database: %v", err)
+	}
+}

@@ -207,11 +207,15 @@ func fkViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23503"
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers and takes writes: a standby in
+// recovery or a read-only default answers but cannot be written.
 func (db *DB) Ping(ctx context.Context) error {
-	var one int
-	if err := db.pool.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+	var writable bool
+	if err := db.pool.QueryRow(ctx, `SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'`).Scan(&writable); err != nil {
 		return errUnavailable
+	}
+	if !writable {
+		return &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "Database cannot be written."}
 	}
 	return nil
 }

@@ -105,8 +105,18 @@ const intercomColumns = `id, address, department, camera_id, secret_hash, contro
 
 // IntercomBySecretHash finds the intercom whose secret hashes to hash.
 func (db *DB) IntercomBySecretHash(ctx context.Context, hash []byte) (intercom.Intercom, error) {
+	return db.intercomWhere(ctx, `secret_hash = $1`, hash)
+}
+
+// IntercomByID finds an intercom by its id.
+func (db *DB) IntercomByID(ctx context.Context, id int64) (intercom.Intercom, error) {
+	return db.intercomWhere(ctx, `id = $1`, id)
+}
+
+// intercomWhere loads the one intercom that cond (on a unique column) picks.
+func (db *DB) intercomWhere(ctx context.Context, cond string, arg any) (intercom.Intercom, error) {
 	var ic intercom.Intercom
-	err := db.pool.QueryRow(ctx, `SELECT `+intercomColumns+` FROM intercoms WHERE secret_hash = $1`, hash).Scan(
+	err := db.pool.QueryRow(ctx, `SELECT `+intercomColumns+` FROM intercoms WHERE `+cond, arg).Scan(
 		&ic.ID, &ic.Address, &ic.Department, &ic.CameraID, &ic.SecretHash, &ic.ControlURL, &ic.DoorOpenSeconds,
 		&ic.LastHeartbeatAt, &ic.CreatedAt)
 	return ic, wrap(err)
