@@ -237,24 +237,3 @@ func (c *Call) Answerer() []CallDevice {
 	}
 	return nil
 }
-
-// PushOption is a way to push to a device: a token and the channel that
-// carries it.
-type PushOption struct {
-	Token   string
-	Channel string
-}
-
-// PushOptions lists, in order of preference, how a device's platform is
-// pushed to: iOS by its VoIP token over APNs; Android by its FCM token, or its
-// Huawei one (phones without Google's services). Options without a token are
-// listed too; the caller skips them and the providers it lacks.
-func PushOptions(c RingCandidate) []PushOption {
-	switch c.Client {
-	case "ios", "ios-cctv":
-		return []PushOption{{c.VoIPToken, ChannelAPNsVoIP}}
-	case "android", "android-cctv":
-		return []PushOption{{c.FCMToken, ChannelFCM}, {c.HuaweiToken, ChannelHMS}}
-	}
-	return nil
-}

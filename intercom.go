@@ -162,6 +162,19 @@ type IntercomView struct {
 	Settings   DeviceSettings
 }
 
+// OpensDoorFromApp reports whether the apps may open the door of the intercom
+// (is_open_door_app): the account's membership is confirmed and the intercom
+// has a control URL to send the command to.
+func OpensDoorFromApp(membershipStatus string, ic Intercom) bool {
+	return membershipStatus == StatusConfirmed && ic.ControlURL != nil
+}
+
+// OpensDoorFromApp reports OpensDoorFromApp for the view's membership and
+// intercom.
+func (v IntercomView) OpensDoorFromApp() bool {
+	return OpensDoorFromApp(v.Membership.Status, v.Intercom)
+}
+
 // Viewer is the account and device a request acts for.
 type Viewer struct {
 	UserID   int64

@@ -68,12 +68,16 @@ type Store interface {
 	// settings for it. ENOTFOUND.
 	DeleteMembership(ctx context.Context, intercomID, userID int64) error
 
+	// The viewer's intercoms are those of its account's memberships that are
+	// confirmed: a key_confirmed one is a pairing in progress, invisible to
+	// Intercoms, IntercomsByIDs, Intercom and UpdateIntercom.
+
 	// Intercoms lists the viewer's intercoms ordered by id, with the total.
 	Intercoms(ctx context.Context, v Viewer, p Page) ([]IntercomView, int, error)
 	// IntercomsByIDs returns those of ids that are the viewer's, ordered by id.
 	IntercomsByIDs(ctx context.Context, v Viewer, ids []int64) ([]IntercomView, error)
 	// Intercom returns one of the viewer's intercoms. ENOTFOUND when it does
-	// not exist or is not the viewer's.
+	// not exist or is not the viewer's (not confirmed included).
 	Intercom(ctx context.Context, v Viewer, id int64) (IntercomView, error)
 	// UpdateIntercom applies u in one transaction: the title to the account's
 	// membership, is_enabled and timetable to the viewer's device, and moves

@@ -109,7 +109,9 @@ func (w *DayWindow) on(d Day) bool { return w.Day == EveryDay || w.Day == d }
 // ParseTimetable validates a timetable decoded from JSON (a value produced by
 // encoding/json with UseNumber) and returns it. Problems are recorded against
 // key and its dotted sub-paths; the returned Timetable is meaningful only when
-// none were recorded.
+// none were recorded. days and intervals are optional, null counting as
+// absent; a day window's time without an offset takes the other end's, and
+// when neither end has one the window is in UTC.
 func ParseTimetable(v any, key string, p *Problems) Timetable {
 	var t Timetable
 	obj, ok := v.(map[string]any)
@@ -117,7 +119,7 @@ func ParseTimetable(v any, key string, p *Problems) Timetable {
 		p.Add(key, MsgArray(key))
 		return t
 	}
-	if raw, ok := obj["days"]; ok {
+	if raw, ok := present(obj, "days"); ok {
 		k := key + ".days"
 		if items, ok := raw.([]any); !ok {
 			p.Add(k, MsgArray(k))
@@ -132,7 +134,7 @@ func ParseTimetable(v any, key string, p *Problems) Timetable {
 			}
 		}
 	}
-	if raw, ok := obj["intervals"]; ok {
+	if raw, ok := present(obj, "intervals"); ok {
 		k := key + ".intervals"
 		if items, ok := raw.([]any); !ok {
 			p.Add(k, MsgArray(k))
@@ -211,9 +213,7 @@ func parseDayWindow(v any, key string, p *Problems) (DayWindow, bool) {
 	from, to := ends[0], ends[1]
 	switch {
 	case !from.hasOffset && !to.hasOffset:
-		p.Add(key+".from", "The "+key+".from field must include a UTC offset.")
-		p.Add(key+".to", "The "+key+".to field must include a UTC offset.")
-		return w, false
+		// Neither end has an offset: UTC, as Android's SDK documentation means it.
 	case !from.hasOffset:
 		from.offset = to.offset
 	case !to.hasOffset:

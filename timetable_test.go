@@ -73,6 +73,11 @@ func TestAdmits(t *testing.T) {
 			[]string{"2024-01-02T23:59:59.999Z"}, []string{"2024-01-03T00:00:00Z"}},
 		{"offset taken from the other end", `{"days":[{"type":"monday","from":"10:00","to":"18:00+03:00"}]}`,
 			[]string{"2024-01-01T07:00:00Z"}, []string{"2024-01-01T06:59:59Z", "2024-01-01T15:00:00Z"}},
+		{"no offset at either end is UTC", `{"days":[{"type":"monday","from":"10:00","to":"11:00:00"}]}`,
+			[]string{"2024-01-01T10:00:00Z", "2024-01-01T10:59:59Z"}, []string{"2024-01-01T09:59:59Z", "2024-01-01T11:00:00Z"}},
+		{"Android's whole day in UTC", `{"days":[{"type":"monday","from":"00:00:00","to":"23:59:59"}]}`,
+			[]string{"2024-01-01T00:00:00Z", "2024-01-01T23:59:59Z"}, []string{"2023-12-31T23:59:59Z", "2024-01-02T00:00:00Z"}},
+		{"null days and intervals are absent", `{"days":null,"intervals":null}`, []string{"2024-01-03T12:00:00Z"}, nil},
 		{"interval is half-open", `{"intervals":[{"from":"2000-02-12T10:00:00+01:00","to":"2000-12-01T09:00:00+01:00"}]}`,
 			[]string{"2000-02-12T09:00:00Z", "2000-12-01T07:59:59Z"}, []string{"2000-02-12T08:59:59Z", "2000-12-01T08:00:00Z"}},
 		{"interval without seconds, with fraction", `{"intervals":[{"from":"2024-03-01T10:00Z","to":"2024-03-01T11:00:00.750Z"}]}`,
@@ -109,6 +114,8 @@ func TestTimetableNormalizes(t *testing.T) {
 			`{"days":[{"to":"23:59:59+00:00","from":"00:00:00+00:00","type":"tuesday"}],"intervals":[]}`},
 		{`{"days":[{"type":"same_every_day","from":"21:30","to":"07:15:30-03:30"}]}`,
 			`{"days":[{"to":"07:15:30-03:30","from":"21:30:00-03:30","type":"same_every_day"}],"intervals":[]}`},
+		{`{"days":[{"type":"monday","from":"00:00:00","to":"23:59:59"}],"intervals":null}`,
+			`{"days":[{"to":"23:59:59+00:00","from":"00:00:00+00:00","type":"monday"}],"intervals":[]}`},
 		{`{"intervals":[{"from":"2000-02-12T10:00+01:00","to":"2000-12-01t09:00:00.5-03:30"}]}`,
 			`{"days":[],"intervals":[{"from":"2000-02-12T10:00:00+01:00","to":"2000-12-01T09:00:00-03:30"}]}`},
 		{`{"intervals":[{"from":"2024-02-29T23:00:00Z","to":"2024-03-01T01:00:00+00:00"}]}`,
@@ -136,7 +143,7 @@ func TestTimetableValidation(t *testing.T) {
 	}{
 		{"not an object", `"always"`, map[string][]string{"timetable": {"The timetable field must be an array."}}},
 		{"days not an array", `{"days":{"type":"monday"}}`, map[string][]string{"timetable.days": {"The timetable.days field must be an array."}}},
-		{"intervals null", `{"intervals":null}`, map[string][]string{"timetable.intervals": {"The timetable.intervals field must be an array."}}},
+		{"intervals a string", `{"intervals":"none"}`, map[string][]string{"timetable.intervals": {"The timetable.intervals field must be an array."}}},
 		{"seed's placeholder type", `{"days":[{"type":"monday|tuesday|wednesday|thursday|friday|saturday|sunday|same_every_day","from":"10:00+01:00","to":"18:00+01:00"}]}`,
 			map[string][]string{"timetable.days.0.type": {"The selected timetable.days.0.type is invalid."}}},
 		{"type wrong case and type", `{"days":[{"type":"Monday","from":"10:00Z","to":"11:00Z"},{"type":1,"from":"10:00Z","to":"11:00Z"}]}`,
@@ -155,9 +162,6 @@ func TestTimetableValidation(t *testing.T) {
 		{"bad offsets", `{"days":[{"type":"monday","from":"10:00+19:00","to":"11:00+01:60"}]}`, map[string][]string{
 			"timetable.days.0.from": {"The timetable.days.0.from field must be a time in the format HH:MM[:SS]±HH:MM."},
 			"timetable.days.0.to":   {"The timetable.days.0.to field must be a time in the format HH:MM[:SS]±HH:MM."}}},
-		{"no offset at all", `{"days":[{"type":"monday","from":"10:00","to":"11:00"}]}`, map[string][]string{
-			"timetable.days.0.from": {"The timetable.days.0.from field must include a UTC offset."},
-			"timetable.days.0.to":   {"The timetable.days.0.to field must include a UTC offset."}}},
 		{"different offsets", `{"days":[{"type":"monday","from":"10:00+01:00","to":"11:00+02:00"}]}`, map[string][]string{
 			"timetable.days.0.to": {"The timetable.days.0.to field must have the same UTC offset as timetable.days.0.from."}}},
 		{"to equals from", `{"days":[{"type":"monday","from":"10:00+01:00","to":"10:00:00+01:00"}]}`, map[string][]string{
@@ -232,6 +236,9 @@ func FuzzTimetable(f *testing.F) {
 		`{"intervals":[{"from":"0000-01-01T00:00+18:00","to":"9999-12-31T23:59:59.999999999-18:00"}]}`,
 		`{"days":[],"intervals":[]}`,
 		`{"days":[{"type":"sunday","from":"00:00z","to":"00:00:01Z"}]}`,
+		`{"days":[{"type":"monday","from":"00:00:00","to":"23:59:59"}],"intervals":null}`,
+		`{"days":null,"intervals":[{"from":"2024-01-01T00:00Z","to":"2024-01-02T00:00Z"}]}`,
+		`{"days":[{"type":"same_every_day","from":"22:00","to":"06:00"}]}`,
 	} {
 		f.Add([]byte(s))
 	}

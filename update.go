@@ -18,14 +18,15 @@ type IntercomUpdate struct {
 }
 
 // ParseIntercomUpdate validates a request body decoded from JSON with
-// UseNumber. Every field is optional, but a present field is validated fully
+// UseNumber. Every field is optional and null counts as absent (Android's SDK
+// sends every unset field as null), but a present field is validated fully
 // and at least one must be present; every problem is reported at once.
 func ParseIntercomUpdate(body map[string]any) (IntercomUpdate, error) {
 	var u IntercomUpdate
 	var p Problems
-	rawTitle, hasTitle := body["title"]
-	rawEnabled, hasEnabled := body["is_enabled"]
-	rawTimetable, hasTimetable := body["timetable"]
+	rawTitle, hasTitle := present(body, "title")
+	rawEnabled, hasEnabled := present(body, "is_enabled")
+	rawTimetable, hasTimetable := present(body, "timetable")
 	if !hasTitle && !hasEnabled && !hasTimetable {
 		p.Add("title", "The title field is required when none of is enabled / timetable are present.")
 		return u, p.Err()
@@ -52,6 +53,13 @@ func ParseIntercomUpdate(body map[string]any) (IntercomUpdate, error) {
 		return IntercomUpdate{}, err
 	}
 	return u, nil
+}
+
+// present returns obj[key] and whether it is there and not null: null counts
+// as absent.
+func present(obj map[string]any, key string) (any, bool) {
+	v := obj[key]
+	return v, v != nil
 }
 
 // ParseTitle validates a title: a string, 1–255 characters once trimmed,

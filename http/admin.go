@@ -192,17 +192,25 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 	if err := p.Err(); err != nil {
 		return err
 	}
-	m, created, err := s.store.PutMembership(r.Context(), m, s.now())
+	viewer := intercom.Viewer{UserID: userID}
+	_, err = s.store.Intercom(r.Context(), viewer, intercomID)
+	wasTheirs := err == nil // only a confirmed membership is the account's intercom
+	m, _, err = s.store.PutMembership(r.Context(), m, s.now())
 	if err != nil {
 		return err
 	}
-	// The account's apps hear of it: a new intercom, or a changed one.
-	if v, err := s.store.Intercom(r.Context(), intercom.Viewer{UserID: userID}, intercomID); err == nil {
+	// The account's apps hear of it: an intercom that became theirs, a changed
+	// one, or one that is no longer theirs. A pairing in progress (key_confirmed)
+	// is not theirs: nothing is said of it.
+	switch v, err := s.store.Intercom(r.Context(), viewer, intercomID); {
+	case err == nil:
 		typ := "intercom.rename"
-		if created {
+		if !wasTheirs {
 			typ = "intercom.store"
 		}
 		s.toUser(userID, typ, func() map[string]any { return map[string]any{"intercom": s.intercomJSON(v)} }, "")
+	case wasTheirs:
+		s.toUser(userID, "intercom.delete", func() map[string]any { return map[string]any{"deleted_ids": []int64{intercomID}} }, "")
 	}
 	return encode(w, http.StatusOK, struct {
 		UserID     int64   `json:"user_id"`
@@ -221,10 +229,14 @@ func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	_, err = s.store.Intercom(r.Context(), intercom.Viewer{UserID: userID}, intercomID)
+	wasTheirs := err == nil // a pairing in progress was never the account's intercom
 	if err := s.store.DeleteMembership(r.Context(), intercomID, userID); err != nil {
 		return err
 	}
-	s.toUser(userID, "intercom.delete", func() map[string]any { return map[string]any{"deleted_ids": []int64{intercomID}} }, "")
+	if wasTheirs {
+		s.toUser(userID, "intercom.delete", func() map[string]any { return map[string]any{"deleted_ids": []int64{intercomID}} }, "")
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -46,6 +46,23 @@ func (s *Server) client(h clientHandler) http.Handler {
 	})
 }
 
+// pusherClient authenticates POST /api/v1/broadcasting/auth, which stock
+// Pusher clients (the SDKs' included) call with Authorization alone: the
+// token suffices there; an X-UUID that is sent must still be the token's
+// device (API.md §1). X-Client is not needed: the token says what it is.
+func (s *Server) pusherClient(h clientHandler) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		tok, err := s.authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err != nil {
+			return err
+		}
+		if uuid, sent := r.Header["X-Uuid"]; sent && (len(uuid) != 1 || uuid[0] != tok.DeviceUUID) {
+			return errUnauthenticated
+		}
+		return h(w, r, session{token: tok, client: tok.Client})
+	})
+}
+
 // authenticate finds the live access token named by an Authorization header.
 func (s *Server) authenticate(ctx context.Context, header string) (intercom.AccessToken, error) {
 	secret, ok := bearer(header)

@@ -17,16 +17,24 @@ type world struct {
 	f          *fixture
 	intercomID int64
 	secret     string
-	alice      device // confirmed, flat 15, socket open
+	alice      device // confirmed, flat 15
 	aliceID    int64
 }
 
+// newWorld is a world whose alice is a web client: it rings over its Pusher
+// socket once one is open (API.md §6).
 func newWorld(t *testing.T, f *fixture) *world {
+	t.Helper()
+	return newWorldWith(t, f, "web")
+}
+
+// newWorldWith is a world whose alice signs in with the given X-Client.
+func newWorldWith(t *testing.T, f *fixture, client string) *world {
 	t.Helper()
 	id, secret := f.provision(`{"address":"Lenina 1","department":7}`)
 	aliceID := f.user("alice")
 	f.memberOf(id, aliceID, "15", "confirmed")
-	return &world{f: f, intercomID: id, secret: secret, alice: f.login("alice", "alice-phone"), aliceID: aliceID}
+	return &world{f: f, intercomID: id, secret: secret, alice: f.loginAs("alice", "alice-phone", client), aliceID: aliceID}
 }
 
 func (w *world) ring(body string) map[string]any {
@@ -46,14 +54,14 @@ func TestRingDecidesWhoRings(t *testing.T) {
 	f := newFixture(t)
 	w := newWorld(t, f)
 	phone := f.socket(t, w.alice)
-	tablet := f.login("alice", "alice-tablet") // switched off
+	tablet := f.loginAs("alice", "alice-tablet", "web") // switched off
 	tabletSock := f.socket(t, tablet)
 	f.want(f.as(tablet, "PATCH", "/api/v1/intercom/"+itoa(w.intercomID), `{"is_enabled":false}`), 200)
-	watch := f.login("alice", "alice-watch") // outside its timetable: now is Wednesday 12:34 UTC
+	watch := f.loginAs("alice", "alice-watch", "thick-legal") // outside its timetable: now is Wednesday 12:34 UTC
 	watchSock := f.socket(t, watch)
 	f.want(f.as(watch, "PATCH", "/api/v1/intercom/"+itoa(w.intercomID),
 		`{"timetable":{"days":[{"type":"wednesday","from":"13:00Z","to":"14:00Z"}]}}`), 200)
-	f.login("alice", "alice-laptop") // no socket: no channel
+	f.loginAs("alice", "alice-laptop", "web") // no socket: no channel
 	gone := f.login("alice", "alice-old")
 	f.want(f.as(gone, "POST", "/api/v1/logout", ""), 204) // no live token: not listed at all
 	bobID := f.user("bob")
@@ -61,14 +69,14 @@ func TestRingDecidesWhoRings(t *testing.T) {
 	f.socket(t, f.login("bob", "bob-phone"))
 	carolID := f.user("carol")
 	f.memberOf(w.intercomID, carolID, "16", "confirmed")
-	carolSock := f.socket(t, f.login("carol", "carol-phone"))
+	carolSock := f.socket(t, f.loginAs("carol", "carol-phone", "web"))
 
 	v := w.ring(`{"flat":15}`)
 	if v["status"] != "ring" {
 		t.Fatalf("ring: %v", v)
 	}
 	recipients, _ := json.Marshal(v["recipients"])
-	if string(recipients) != `[{"channels":["ws"],"client":"ios","device":"alice-phone"}]` {
+	if string(recipients) != `[{"channels":["ws"],"client":"web","device":"alice-phone"}]` {
 		t.Errorf("recipients %s", recipients)
 	}
 	skipped := map[string]string{}
@@ -88,7 +96,7 @@ func TestRingDecidesWhoRings(t *testing.T) {
 	e := phone.expect("intercom_ring")
 	d := e.data()
 	if d["call_id"] != v["call_id"] || d["id"] != float64(w.intercomID) || d["address"] != "Lenina 1" ||
-		d["title"] != "Door of "+itoa(w.aliceID) || d["is_open_door_app"] != true || d["call_created_at"] != "2022-04-20 12:34:32" {
+		d["title"] != "Door of "+itoa(w.aliceID) || d["is_open_door_app"] != false /* no control URL */ || d["call_created_at"] != "2022-04-20 12:34:32" {
 		t.Errorf("intercom_ring data %v", d)
 	}
 	if id, _ := e["id"].(string); len(id) != 36 {
@@ -131,7 +139,7 @@ func TestRingWithNobodyIsMissed(t *testing.T) {
 func TestFirstAnswerWins(t *testing.T) {
 	f := newFixture(t)
 	w := newWorld(t, f)
-	tablet := f.login("alice", "alice-tablet")
+	tablet := f.loginAs("alice", "alice-tablet", "web")
 	phoneSock, tabletSock := f.socket(t, w.alice), f.socket(t, tablet)
 	v := w.ring(`{"flat":15}`)
 	phoneSock.expect("intercom_ring")
@@ -189,7 +197,7 @@ func TestFirstAnswerWins(t *testing.T) {
 func TestDeclineEverywhereIsMissed(t *testing.T) {
 	f := newFixture(t)
 	w := newWorld(t, f)
-	tablet := f.login("alice", "alice-tablet")
+	tablet := f.loginAs("alice", "alice-tablet", "web")
 	phoneSock, tabletSock := f.socket(t, w.alice), f.socket(t, tablet)
 	v := w.ring(`{"flat":15}`)
 	f.want(f.as(w.alice, "POST", callPath(v, "cancel"), ""), 204)
@@ -440,12 +448,52 @@ func TestBroadcastingAuth(t *testing.T) {
 	}
 }
 
+// TestBroadcastingAuthTokenAlone: stock Pusher clients (both SDKs') send only
+// Authorization to broadcasting/auth; the token suffices there, and an X-UUID
+// that is sent must still be the token's device (API.md §1).
+func TestBroadcastingAuthTokenAlone(t *testing.T) {
+	f := newFixture(t)
+	w := newWorld(t, f)
+	ch := "private-token." + w.alice.tokenID
+	tests := []struct {
+		name    string
+		headers map[string]string
+		code    int
+	}{
+		{"token alone", map[string]string{}, 200},
+		{"with the token's X-UUID only", map[string]string{"X-UUID": "alice-phone"}, 200},
+		{"with X-Client only", map[string]string{"X-Client": "android"}, 200},
+		{"with an invalid X-Client", map[string]string{"X-Client": "nokia"}, 200},
+		{"another device's X-UUID", map[string]string{"X-UUID": "alice-tablet"}, 401},
+		{"a malformed X-UUID", map[string]string{"X-UUID": "not a uuid"}, 401},
+		{"no token", map[string]string{"Authorization": ""}, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := map[string]string{"Authorization": "Bearer " + w.alice.token, "Content-Type": "application/x-www-form-urlencoded"}
+			for k, v := range tt.headers {
+				h[k] = v
+			}
+			res := f.do(request{method: "POST", path: "/api/v1/broadcasting/auth", headers: h,
+				body: url.Values{"socket_id": {"123.456"}, "channel_name": {ch}}.Encode()})
+			if res.Code != tt.code {
+				t.Errorf("status %d, want %d; body %s", res.Code, tt.code, res.Body)
+			}
+		})
+	}
+	// Still only the token's own channels.
+	res := f.do(request{method: "POST", path: "/api/v1/broadcasting/auth",
+		headers: map[string]string{"Authorization": "Bearer " + w.alice.token, "Content-Type": "application/x-www-form-urlencoded"},
+		body:    url.Values{"socket_id": {"123.456"}, "channel_name": {"private-user.999"}}.Encode()})
+	f.want(res, 403)
+}
+
 // Renames and settings reach the account's other devices, not the socket
 // that asked (X-Socket-ID).
 func TestPatchBroadcasts(t *testing.T) {
 	f := newFixture(t)
 	w := newWorld(t, f)
-	tablet := f.login("alice", "alice-tablet")
+	tablet := f.loginAs("alice", "alice-tablet", "web")
 	phoneSock, tabletSock := f.socket(t, w.alice), f.socket(t, tablet)
 	h := w.alice.headers()
 	h["X-Socket-ID"] = phoneSock.c.SocketID
@@ -466,7 +514,7 @@ func TestPatchBroadcasts(t *testing.T) {
 func TestConcurrentRingsAndAnswers(t *testing.T) {
 	f := newFixture(t)
 	w := newWorld(t, f)
-	tablet := f.login("alice", "alice-tablet")
+	tablet := f.loginAs("alice", "alice-tablet", "web")
 	f.socket(t, w.alice).drain()
 	f.socket(t, tablet).drain()
 	const rings = 1000
@@ -539,7 +587,7 @@ func TestAdminMembershipBroadcasts(t *testing.T) {
 func TestDeleteIntercomsAndCalls(t *testing.T) {
 	f := newFixture(t)
 	w := newWorld(t, f)
-	tablet := f.login("alice", "alice-tablet")
+	tablet := f.loginAs("alice", "alice-tablet", "web")
 	phoneSock, tabletSock := f.socket(t, w.alice), f.socket(t, tablet)
 	bobID := f.user("bob")
 	bob := f.login("bob", "bob-phone")

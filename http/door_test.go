@@ -71,7 +71,7 @@ func doorWorld(t *testing.T, f *fixture) (*world, *panel) {
 	p.key = intercom.HashToken(secret)
 	aliceID := f.user("alice")
 	f.memberOf(id, aliceID, "15", "confirmed")
-	return &world{f: f, intercomID: id, secret: secret, alice: f.login("alice", "alice-phone"), aliceID: aliceID}, p
+	return &world{f: f, intercomID: id, secret: secret, alice: f.loginAs("alice", "alice-phone", "web"), aliceID: aliceID}, p
 }
 
 func TestOpenDoor(t *testing.T) {

@@ -2,7 +2,6 @@ package http
 
 import (
 	"encoding/json"
-	"slices"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -46,17 +45,21 @@ func (s *Server) toDevice(d intercom.CallDevice, payload []byte, exceptSocket st
 }
 
 // callData is the data of intercom_ring and intercom_cancel: what the SDKs
-// read (reference §B.6–B.7), ids as numbers.
+// read (reference §B.6–B.7), ids as numbers. Only devices of confirmed
+// members are rung, so is_open_door_app is what their intercom object says.
 func callData(c intercom.Call, ic intercom.Intercom, title string) map[string]any {
 	return map[string]any{
 		"id": ic.ID, "call_id": c.ID, "title": title, "address": ic.Address, "video_url": nil,
-		"call_created_at": sqlTime(c.CreatedAt), "camera_id": ic.CameraID, "mark_type": nil, "is_open_door_app": true,
+		"call_created_at": sqlTime(c.CreatedAt), "camera_id": ic.CameraID, "mark_type": nil,
+		"is_open_door_app": intercom.OpensDoorFromApp(intercom.StatusConfirmed, ic),
 	}
 }
 
+// sendRing sends intercom_ring to the sockets of every rung device: those it
+// rings over (web, thick-legal) and, as events, those of devices rung by push.
 func (s *Server) sendRing(c intercom.Call, ic intercom.Intercom) {
 	for _, d := range c.Devices {
-		if d.Rung() && slices.Contains(d.Channels, intercom.ChannelWS) {
+		if d.Rung() {
 			s.toDevice(d, notification("intercom_ring", map[string]any{"data": callData(c, ic, d.Title)}), "")
 		}
 	}

@@ -62,37 +62,30 @@ func toHWCall(c intercom.Call) hwCallJSON {
 	return out
 }
 
-// channels says how a device can be reached right now: its open Pusher
-// socket, and the push provider of its platform when it registered a token
-// and that provider is configured.
+// channels says how a device is rung right now (intercom.RingChannels): its
+// open Pusher socket when its client rings over one, and the push provider of
+// its platform when it registered a token and that provider is configured.
 func (s *Server) channels(c intercom.RingCandidate) []string {
-	var out []string
-	for _, t := range c.Tokens {
-		if s.hub.Subscribed(tokenChannel(t)) {
-			out = append(out, intercom.ChannelWS)
-			break
+	socketOpen := false
+	if intercom.RingsOverSocket(c.Client) {
+		for _, t := range c.Tokens {
+			if s.hub.Subscribed(tokenChannel(t)) {
+				socketOpen = true
+				break
+			}
 		}
 	}
-	if token, ch := s.pushToken(c); token != "" {
-		out = append(out, ch)
-	}
-	return out
+	_, push := s.pushToken(c)
+	return intercom.RingChannels(c.Client, socketOpen, push)
 }
 
-// pushToken is the token and channel a device is pushed to: on iOS its VoIP
-// token; on Android its FCM token, or its Huawei one (phones without Google's
-// services); only through a configured provider.
+// pushToken is the token and channel a device is pushed to: the first of its
+// platform's push channels (intercom.PushChannels) for which it registered a
+// token and whose provider is configured.
 func (s *Server) pushToken(c intercom.RingCandidate) (string, string) {
-	var options [][2]string
-	switch c.Client {
-	case "ios", "ios-cctv":
-		options = [][2]string{{c.VoIPToken, intercom.ChannelAPNsVoIP}}
-	case "android", "android-cctv":
-		options = [][2]string{{c.FCMToken, intercom.ChannelFCM}, {c.HuaweiToken, intercom.ChannelHMS}}
-	}
-	for _, o := range options {
-		if o[0] != "" && s.push.Has(o[1]) {
-			return o[0], o[1]
+	for _, ch := range intercom.PushChannels(c.Client) {
+		if token := c.PushToken(ch); token != "" && s.push.Has(ch) {
+			return token, ch
 		}
 	}
 	return "", ""

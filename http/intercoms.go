@@ -9,7 +9,8 @@ import (
 	"intercom"
 )
 
-// intercomJSON is the seed's response object, field for field and in its order.
+// intercomJSON is the seed's response object, field for field and in its
+// order, then the fields the apps read beyond the seed.
 type intercomJSON struct {
 	ID         int64              `json:"id"`
 	Title      string             `json:"title"`
@@ -22,6 +23,13 @@ type intercomJSON struct {
 	Status     string             `json:"status"`
 	CreatedAt  *string            `json:"created_at"`
 	UpdatedAt  *string            `json:"updated_at"`
+
+	// Read by the apps (iOS declares them non-optional): sent always.
+	IsOpenDoorApp       bool `json:"is_open_door_app"`
+	IsOpenDoorCode      bool `json:"is_open_door_code"` // false until visitor codes open doors
+	IsOpenDoorKey       bool `json:"is_open_door_key"`  // false until keys do
+	IsOpenDoorFace      bool `json:"is_open_door_face"` // false until face recognition exists
+	IsAnalyticAvailable bool `json:"is_analytic_available"`
 }
 
 type cameraJSON struct {
@@ -73,6 +81,8 @@ func (s *Server) intercomJSON(v intercom.IntercomView) intercomJSON {
 		Status:     v.Membership.Status,
 		CreatedAt:  laravelTime(v.Membership.CreatedAt),
 		UpdatedAt:  laravelTime(v.Membership.UpdatedAt),
+
+		IsOpenDoorApp: v.OpensDoorFromApp(),
 	}
 }
 

@@ -3,6 +3,7 @@ package http_test
 import (
 	"encoding/json"
 	"flag"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -130,7 +131,9 @@ func TestPatchValidation(t *testing.T) {
 	}{
 		{"empty object", `{}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
 		{"keys match exactly", `{"Title":"x","IS_ENABLED":true}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
-		{"title null", `{"title":null}`, map[string][]string{"title": {"The title field is required."}}},
+		{"title null", `{"title":null}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
+		{"all null", `{"title":null,"is_enabled":null,"timetable":null}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
+		{"null beside an empty title", `{"title":"","timetable":null}`, map[string][]string{"title": {"The title field is required."}}},
 		{"title empty", `{"title":""}`, map[string][]string{"title": {"The title field is required."}}},
 		{"title blank", `{"title":"  \t "}`, map[string][]string{"title": {"The title field is required."}}},
 		{"title number", `{"title":42}`, map[string][]string{"title": {"The title field must be a string."}}},
@@ -140,8 +143,9 @@ func TestPatchValidation(t *testing.T) {
 		{"is_enabled 1.0", `{"is_enabled":1.0}`, map[string][]string{"is_enabled": {"The is enabled field must be true or false."}}},
 		{"is_enabled True", `{"is_enabled":"True"}`, map[string][]string{"is_enabled": {"The is enabled field must be true or false."}}},
 		{"is_enabled array", `{"is_enabled":[]}`, map[string][]string{"is_enabled": {"The is enabled field must be true or false."}}},
-		{"is_enabled null", `{"is_enabled":null}`, map[string][]string{"is_enabled": {"The is enabled field is required."}}},
-		{"timetable null", `{"timetable":null}`, map[string][]string{"timetable": {"The timetable field is required."}}},
+		{"is_enabled null", `{"is_enabled":null}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
+		{"timetable null", `{"timetable":null}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
+		{"days null beside bad intervals", `{"timetable":{"days":null,"intervals":"x"}}`, map[string][]string{"timetable.intervals": {"The timetable.intervals field must be an array."}}},
 		{"timetable empty object", `{"timetable":{}}`, map[string][]string{"timetable": {"The timetable field is required."}}},
 		{"timetable empty list", `{"timetable":[]}`, map[string][]string{"timetable": {"The timetable field is required."}}},
 		{"timetable string", `{"timetable":"always"}`, map[string][]string{"timetable": {"The timetable field must be an array."}}},
@@ -315,11 +319,41 @@ func TestListPagination(t *testing.T) {
 	if len(v["data"].([]any)) != 0 || v["meta"].(map[string]any)["from"] != nil {
 		t.Errorf("past the end: %v", v["meta"])
 	}
-	for q, key := range map[string]string{"per_page=101": "per_page", "per_page=0": "per_page", "page=0": "page", "page=x": "page", "per_page=1e3": "per_page"} {
+	for q, key := range map[string]string{"per_page=101": "per_page", "per_page=0": "per_page", "per_page=x": "per_page",
+		"per_page=1e3": "per_page", "page=0&per_page=0": "per_page", "page=1073741825": "page"} {
 		res := f.want(f.as(alice, "GET", "/api/v1/intercom?"+q, ""), 422)
 		if _, ok := errorsOf(t, res)[key]; !ok {
 			t.Errorf("%s: errors %s", q, res.Body)
 		}
+	}
+}
+
+// TestPageNotPositiveReadsAsOne: a page that is not a positive integer reads
+// as 1 on every paginated list, as Laravel's resolver does (iOS asks for page
+// 0 first); per_page keeps its rules.
+func TestPageNotPositiveReadsAsOne(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	lists := []struct {
+		name, path string
+		as         func(path string) *response
+	}{
+		{"intercoms", "/api/v1/intercom", func(p string) *response { return f.as(alice, "GET", p, "") }},
+		{"calls", "/api/v1/intercom/calls", func(p string) *response { return f.as(alice, "GET", p, "") }},
+		{"control log", "/api/admin/v1/intercoms/180/control-log", func(p string) *response { return f.admin("GET", p, "") }},
+	}
+	for _, l := range lists {
+		for _, page := range []string{"0", "-1", "abc", "", "1.5", "99999999999999999999"} {
+			t.Run(l.name+"/page="+page, func(t *testing.T) {
+				v := f.want(l.as(l.path+"?page="+url.QueryEscape(page)), 200).JSON(t)
+				if got := v["meta"].(map[string]any)["current_page"]; got != float64(1) {
+					t.Errorf("current_page %v, want 1", got)
+				}
+			})
+		}
+		t.Run(l.name+"/per_page=0", func(t *testing.T) {
+			f.want(l.as(l.path+"?page=0&per_page=0"), 422)
+		})
 	}
 }
 
@@ -337,5 +371,157 @@ func TestShowsValidation(t *testing.T) {
 	json.Unmarshal(f.want(f.as(alice, "GET", "/api/v1/intercom/shows?ids[0]=180&ids[1]=4242", ""), 200).Body, &list)
 	if len(list) != 1 {
 		t.Errorf("shows with ids[N]: %v", list)
+	}
+}
+
+// TestKeyConfirmedIsNotTheAccounts: only confirmed memberships are the
+// account's intercoms in the client API; a key_confirmed one (a pairing in
+// progress, which iOS cannot decode) is left out of lists, not found alone,
+// and no account event speaks of it.
+func TestKeyConfirmedIsNotTheAccounts(t *testing.T) {
+	f := newFixture(t)
+	w := newWorld(t, f)
+	sock := f.socket(t, w.alice)
+	pairing, secret := f.provision(`{"address":"Pairing gate"}`)
+	f.memberOf(pairing, w.aliceID, "3", "key_confirmed")
+	sock.none("intercom.store")
+	sock.none("intercom.rename")
+
+	list := f.want(f.as(w.alice, "GET", "/api/v1/intercom?page=1", ""), 200).JSON(t)
+	if meta := list["meta"].(map[string]any); meta["total"] != float64(1) || len(list["data"].([]any)) != 1 {
+		t.Errorf("list: total %v, %d items; want only the confirmed one", meta["total"], len(list["data"].([]any)))
+	}
+	var shows []map[string]any
+	json.Unmarshal(f.want(f.as(w.alice, "GET", "/api/v1/intercom/shows?ids[]="+itoa(pairing)+"&ids[]="+itoa(w.intercomID), ""), 200).Body, &shows)
+	if len(shows) != 1 || shows[0]["id"] != float64(w.intercomID) {
+		t.Errorf("shows %v", shows)
+	}
+	path := "/api/v1/intercom/" + itoa(pairing)
+	for _, rq := range []struct{ method, path, body string }{
+		{"GET", path, ""},
+		{"PATCH", path, `{"title":"Mine","is_enabled":false}`},
+		{"PATCH", path, `{"title":""}`}, // invalid, and still not found
+		{"POST", path + "/open-door", ""},
+	} {
+		t.Run(rq.method+" "+rq.path+" "+rq.body, func(t *testing.T) {
+			f.want(f.as(w.alice, rq.method, rq.path, rq.body), 404)
+		})
+	}
+
+	// Online changes reach the accounts that hold the intercom only.
+	f.want(f.hw(secret, "POST", "/api/hw/v1/heartbeat", ""), 204)
+	f.want(f.hw(w.secret, "POST", "/api/hw/v1/heartbeat", ""), 204)
+	if e := sock.expect("intercom.status"); e["intercom_id"] != float64(w.intercomID) {
+		t.Errorf("intercom.status about %v, want only %d", e["intercom_id"], w.intercomID)
+	}
+
+	// Confirmed, it becomes the account's (intercom.store); back to a pairing,
+	// it leaves (intercom.delete); unlinked then, nothing is said.
+	f.memberOf(pairing, w.aliceID, "3", "confirmed")
+	if e := sock.expect("intercom.store"); e["intercom"].(map[string]any)["id"] != float64(pairing) {
+		t.Errorf("store %v", e)
+	}
+	f.memberOf(pairing, w.aliceID, "3", "key_confirmed")
+	if e := sock.expect("intercom.delete"); e["deleted_ids"].([]any)[0] != float64(pairing) {
+		t.Errorf("delete %v", e)
+	}
+	f.want(f.admin("DELETE", "/api/admin/v1/intercoms/"+itoa(pairing)+"/members/"+itoa(w.aliceID), ""), 204)
+	sock.none("intercom.delete")
+}
+
+// TestOpenDoorFlags: the intercom object always carries the flags the apps
+// read; is_open_door_app is true when the membership is confirmed and the
+// intercom has a control URL, and the ring payload carries the same value.
+func TestOpenDoorFlags(t *testing.T) {
+	f := newFixture(t)
+	userID := f.user("alice")
+	tests := []struct {
+		name      string
+		provision string
+		want      bool
+	}{
+		{"with a control URL", `{"address":"Gate","control_url":"http://10.0.0.5/control"}`, true},
+		{"without a control URL", `{"address":"Wicket"}`, false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, secret := f.provision(tt.provision)
+			f.memberOf(id, userID, "1", "confirmed")
+			web := f.loginAs("alice", "alice-browser-"+itoa(int64(i)), "web")
+			sock := f.socket(t, web)
+			for _, path := range []string{"/api/v1/intercom/" + itoa(id), "/api/v1/intercom/shows?ids[]=" + itoa(id), "/api/v1/intercom"} {
+				body := f.want(f.as(web, "GET", path, ""), 200).Body
+				var one map[string]any
+				if strings.Contains(path, "shows") {
+					var list []map[string]any
+					json.Unmarshal(body, &list)
+					one = list[0]
+				} else if path == "/api/v1/intercom" {
+					var page struct{ Data []map[string]any }
+					json.Unmarshal(body, &page)
+					for _, v := range page.Data {
+						if v["id"] == float64(id) {
+							one = v
+						}
+					}
+				} else {
+					json.Unmarshal(body, &one)
+				}
+				want := map[string]any{"is_open_door_app": tt.want, "is_open_door_code": false, "is_open_door_key": false,
+					"is_open_door_face": false, "is_analytic_available": false}
+				for k, v := range want {
+					if got, ok := one[k]; !ok || got != v {
+						t.Errorf("%s: %s = %v (present %v), want %v", path, k, got, ok, v)
+					}
+				}
+			}
+			v := f.want(f.hw(secret, "POST", "/api/hw/v1/ring", `{"flat":1}`), 201).JSON(t)
+			if v["status"] != "ring" {
+				t.Fatalf("ring %v", v)
+			}
+			if got := sock.expect("intercom_ring").data()["is_open_door_app"]; got != tt.want {
+				t.Errorf("intercom_ring is_open_door_app = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestPatchAndroidNulls: Android's Gson sends every unset field as null; null
+// counts as absent for title, is_enabled, timetable and for days/intervals,
+// and day windows without offsets are UTC.
+func TestPatchAndroidNulls(t *testing.T) {
+	f := newFixture(t)
+	alice, _ := f.seedWorld()
+	tests := []struct {
+		name, body string
+		title      string
+		enabled    bool
+		timetable  string
+	}{
+		{"turn off", `{"is_enabled":false,"timetable":null}`, "House", false, `{"days":[],"intervals":[]}`},
+		{"days schedule", `{"timetable":{"days":[{"type":"monday","from":"00:00:00","to":"23:59:59"}],"intervals":null}}`,
+			"House", false, `{"days":[{"to":"23:59:59+00:00","from":"00:00:00+00:00","type":"monday"}],"intervals":[]}`},
+		{"turn on, title null", `{"title":null,"is_enabled":true}`,
+			"House", true, `{"days":[{"to":"23:59:59+00:00","from":"00:00:00+00:00","type":"monday"}],"intervals":[]}`},
+		{"intervals schedule", `{"title":null,"is_enabled":null,"timetable":{"days":null,"intervals":[{"from":"2022-04-20T00:00:00+00:00","to":"2022-04-21T00:00:00+00:00"}]}}`,
+			"House", true, `{"days":[],"intervals":[{"from":"2022-04-20T00:00:00+00:00","to":"2022-04-21T00:00:00+00:00"}]}`},
+		{"rename, the rest null", `{"title":"Gate","is_enabled":null,"timetable":null}`,
+			"Gate", true, `{"days":[],"intervals":[{"from":"2022-04-20T00:00:00+00:00","to":"2022-04-21T00:00:00+00:00"}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got struct {
+				Title     string          `json:"title"`
+				IsEnabled bool            `json:"is_enabled"`
+				Timetable json.RawMessage `json:"timetable"`
+			}
+			if err := json.Unmarshal(f.want(f.as(alice, "PATCH", "/api/v1/intercom/180", tt.body), 200).Body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Title != tt.title || got.IsEnabled != tt.enabled || compactJSON(t, got.Timetable) != tt.timetable {
+				t.Errorf("title %q, is_enabled %v, timetable %s; want %q, %v, %s", got.Title, got.IsEnabled, got.Timetable,
+					tt.title, tt.enabled, tt.timetable)
+			}
+		})
 	}
 }

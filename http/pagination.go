@@ -14,28 +14,38 @@ const (
 	MaxPerPage     = 100
 )
 
+// MaxPage is the highest page number asked for that is answered; beyond it
+// is a 422.
+const MaxPage = 1 << 30
+
 // parsePage reads ?page= and ?per_page=, recording problems in p beside the
-// caller's own query parameters.
+// caller's own query parameters. A page that is not a positive integer (0,
+// -1, "abc", "") reads as 1, as Laravel's page resolver does: iOS asks for
+// page 0 first.
 func parsePage(q url.Values, p *intercom.Problems) intercom.Page {
-	get := func(key string, def, lo, hi int) int {
-		s := q.Get(key)
-		if s == "" {
-			return def
+	page := 1
+	if n, err := strconv.Atoi(q.Get("page")); err == nil && n >= 1 {
+		if n > MaxPage {
+			p.Addf("page", "The %s field must not be greater than %d.", intercom.Attribute("page"), MaxPage)
+		} else {
+			page = n
 		}
+	}
+	perPage := DefaultPerPage
+	if s := q.Get("per_page"); s != "" {
 		n, err := strconv.Atoi(s)
 		switch {
 		case err != nil:
-			p.Add(key, intercom.MsgInteger(key))
-		case n < lo:
-			p.Addf(key, "The %s field must be at least %d.", intercom.Attribute(key), lo)
-		case n > hi:
-			p.Addf(key, "The %s field must not be greater than %d.", intercom.Attribute(key), hi)
+			p.Add("per_page", intercom.MsgInteger("per_page"))
+		case n < 1:
+			p.Addf("per_page", "The %s field must be at least %d.", intercom.Attribute("per_page"), 1)
+		case n > MaxPerPage:
+			p.Addf("per_page", "The %s field must not be greater than %d.", intercom.Attribute("per_page"), MaxPerPage)
 		default:
-			return n
+			perPage = n
 		}
-		return def
 	}
-	return intercom.Page{Page: get("page", 1, 1, 1<<30), PerPage: get("per_page", DefaultPerPage, 1, MaxPerPage)}
+	return intercom.Page{Page: page, PerPage: perPage}
 }
 
 // paginatedJSON is Laravel's paginated resource envelope.

@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -47,7 +48,7 @@ func pushFixture(t *testing.T, ringTimeout time.Duration, clock intercom.Clock) 
 
 func TestRingThroughPush(t *testing.T) {
 	f, apnsFake, fcmFake := pushFixture(t, 30*time.Second, nil)
-	w := newWorld(t, f)
+	w := newWorldWith(t, f, "ios")
 	f.want(f.as(w.alice, "PUT", "/api/v1/devices", `{"voip_token":"a1b2c3d4"}`), 204) // the iPhone
 	android := f.loginAs("alice", "alice-android", "android")
 	f.want(f.as(android, "PUT", "/api/v1/devices", `{"fcm_token":"fcm-alice"}`), 204)
@@ -120,7 +121,7 @@ func TestRingThroughPush(t *testing.T) {
 // runs on the real clock, with a 1 s ring timeout.
 func TestPushProviderHangs(t *testing.T) {
 	f, _, _ := pushFixture(t, time.Second, intercom.SystemClock{})
-	w := newWorld(t, f)
+	w := newWorldWith(t, f, "ios")
 	f.want(f.as(w.alice, "PUT", "/api/v1/devices", `{"voip_token":"hang"}`), 204)
 	start := time.Now()
 	v := w.ring(`{"flat":15}`)
@@ -201,4 +202,70 @@ func BenchmarkRingToPush(b *testing.B) {
 	b.ReportMetric(float64(rings[len(rings)/2].Microseconds())/1000, "ring-p50-ms")
 	b.ReportMetric(float64(rings[len(rings)*99/100].Microseconds())/1000, "ring-p99-ms")
 	b.ReportMetric(float64(handoffs[len(handoffs)-1].Microseconds())/1000, "all-sent-max-ms")
+}
+
+// TestMobileSocketIsNotARingChannel: the SDKs ignore intercom_ring on the
+// socket, so for ios/android clients an open socket is not a ring channel:
+// without push they are skipped no_channel, and recipients never claim a
+// device was rung when it was not. web and thick-legal ring over the socket;
+// every rung device's socket still gets the call's events.
+func TestMobileSocketIsNotARingChannel(t *testing.T) {
+	f, apnsFake, _ := pushFixture(t, 30*time.Second, nil)
+	w := newWorld(t, f) // alice-phone: web
+	webSock := f.socket(t, w.alice)
+	legal := f.loginAs("alice", "alice-desktop", "thick-legal")
+	legalSock := f.socket(t, legal)
+	var mobileSocks []*sock
+	for _, client := range []string{"ios", "ios-cctv", "android", "android-cctv"} {
+		mobileSocks = append(mobileSocks, f.socket(t, f.loginAs("alice", "alice-"+client, client)))
+	}
+	iphone := f.loginAs("alice", "alice-iphone", "ios") // socket open and a VoIP token
+	f.want(f.as(iphone, "PUT", "/api/v1/devices", `{"voip_token":"a1b2c3d4"}`), 204)
+	iphoneSock := f.socket(t, iphone)
+
+	v := w.ring(`{"flat":15}`)
+	rung := map[string]string{}
+	for _, r := range v["recipients"].([]any) {
+		m := r.(map[string]any)
+		var chs []string
+		for _, c := range m["channels"].([]any) {
+			chs = append(chs, c.(string))
+		}
+		rung[m["device"].(string)] = strings.Join(chs, ",")
+	}
+	skipped := map[string]string{}
+	for _, s := range v["skipped"].([]any) {
+		m := s.(map[string]any)
+		skipped[m["device"].(string)] = m["reason"].(string)
+	}
+	wantRung := map[string]string{"alice-phone": "ws", "alice-desktop": "ws", "alice-iphone": "apns-voip"}
+	wantSkipped := map[string]string{"alice-ios": "no_channel", "alice-ios-cctv": "no_channel",
+		"alice-android": "no_channel", "alice-android-cctv": "no_channel"}
+	if !reflect.DeepEqual(rung, wantRung) {
+		t.Errorf("recipients %v, want %v", rung, wantRung)
+	}
+	if !reflect.DeepEqual(skipped, wantSkipped) {
+		t.Errorf("skipped %v, want %v", skipped, wantSkipped)
+	}
+	webSock.expect("intercom_ring")
+	legalSock.expect("intercom_ring")
+	iphoneSock.expect("intercom_ring") // rung by push; its socket gets the event too
+	for _, s := range mobileSocks {
+		s.none("intercom_ring")
+	}
+	f.srv.Wait()
+	if p := apnsFake.Pushes(); len(p) != 1 {
+		t.Errorf("APNs pushes %v, want the iPhone's one", p)
+	}
+
+	// Answered on the web: the devices rung by push hear of it on their socket.
+	f.want(f.as(w.alice, "POST", callPath(v, "start"), ""), 200)
+	for _, s := range []*sock{legalSock, iphoneSock} {
+		if e := s.expect("intercom_cancel"); e.data()["reason"] != "answered_elsewhere" {
+			t.Errorf("intercom_cancel %v", e)
+		}
+	}
+	for _, s := range mobileSocks {
+		s.none("intercom_cancel")
+	}
 }

@@ -26,7 +26,7 @@ func TestPusherJS(t *testing.T) {
 	}
 	f := newFixtureWith(t, func(c *intercomhttp.Config) { c.PublicURL = "" }) // links and wsurl follow the request's host
 	w := newWorld(t, f)
-	tablet := f.login("alice", "alice-tablet")
+	tablet := f.loginAs("alice", "alice-tablet", "web")
 	srv := f.listen()
 
 	cmd := exec.CommandContext(t.Context(), node, script, srv.URL, w.alice.token, w.alice.uuid, itoa(w.aliceID), w.alice.tokenID)

@@ -37,7 +37,7 @@ func (s *Server) routes() {
 
 	// Real time (API.md §3): Pusher protocol over WebSocket.
 	m.Handle("GET /api/v1/wsurl", s.client(s.wsURL))
-	m.Handle("POST /api/v1/broadcasting/auth", s.client(s.broadcastingAuth))
+	m.Handle("POST /api/v1/broadcasting/auth", s.pusherClient(s.broadcastingAuth))
 	m.Handle("GET "+wsPath+"/app/{key}", s.hub)
 	m.Handle("GET /app/{key}", s.hub)
 

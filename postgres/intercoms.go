@@ -134,9 +134,11 @@ func (db *DB) Heartbeats(ctx context.Context) (map[int64]time.Time, error) {
 	return db.idTimes(ctx, `SELECT id, last_heartbeat_at FROM intercoms WHERE last_heartbeat_at IS NOT NULL`)
 }
 
-// IntercomMembers lists the accounts linked to an intercom.
+// IntercomMembers lists the accounts whose membership of an intercom is
+// confirmed.
 func (db *DB) IntercomMembers(ctx context.Context, intercomID int64) ([]int64, error) {
-	out, err := scanIDs(db.pool.Query(ctx, `SELECT user_id FROM memberships WHERE intercom_id = $1 ORDER BY user_id`, intercomID))
+	out, err := scanIDs(db.pool.Query(ctx, `SELECT user_id FROM memberships WHERE intercom_id = $1 AND status = 'confirmed'
+		ORDER BY user_id`, intercomID))
 	if len(out) == 0 {
 		out = nil
 	}
@@ -176,8 +178,9 @@ func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) er
 	})
 }
 
-// viewQuery selects IntercomViews for device $1 of user $2; callers append
-// their conditions and ordering.
+// viewQuery selects IntercomViews for device $1 of user $2: only confirmed
+// memberships are the account's intercoms (a key_confirmed one is a pairing
+// in progress). Callers append their conditions and ordering.
 const viewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
 		i.last_heartbeat_at, i.created_at, i.secret_hash,
 		m.user_id, m.flat, m.title, m.status, m.created_at, m.updated_at,
@@ -190,7 +193,7 @@ const viewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_
 	LEFT JOIN device_settings s ON s.intercom_id = i.id AND s.device_id = $1
 	LEFT JOIN cameras c ON c.id = i.camera_id
 	LEFT JOIN camera_favorites f ON f.camera_id = c.id AND f.user_id = m.user_id
-	WHERE m.user_id = $2`
+	WHERE m.user_id = $2 AND m.status = 'confirmed'`
 
 // scanView scans the columns of viewQuery, then extra.
 func scanView(row pgx.Row, extra ...any) (intercom.IntercomView, error) {
@@ -265,7 +268,7 @@ func (db *DB) Intercoms(ctx context.Context, v intercom.Viewer, p intercom.Page)
 	var total int
 	// One snapshot for the count and the page.
 	err := db.readTx(ctx, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM memberships WHERE user_id = $1`, v.UserID).Scan(&total); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM memberships WHERE user_id = $1 AND status = 'confirmed'`, v.UserID).Scan(&total); err != nil {
 			return err
 		}
 		var err error
@@ -305,7 +308,7 @@ func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u
 	}
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		if err := mustAffect(tx.Exec(ctx, `UPDATE memberships SET title = coalesce($1, title), updated_at = $2
-			WHERE user_id = $3 AND intercom_id = $4`, u.Title, at, v.UserID, id)); err != nil {
+			WHERE user_id = $3 AND intercom_id = $4 AND status = 'confirmed'`, u.Title, at, v.UserID, id)); err != nil {
 			return err
 		}
 		if u.IsEnabled != nil || u.Timetable != nil {

@@ -284,3 +284,37 @@ func TestCloseEndsSockets(t *testing.T) {
 		t.Errorf("closed with %v, want 4200", err)
 	}
 }
+
+// TestSubprotocolEchoed: the endpoint echoes the Pusher subprotocol a client
+// offers, and picks none when none is offered.
+func TestSubprotocolEchoed(t *testing.T) {
+	_, srv := newServer(t)
+	tests := []struct {
+		name    string
+		offered []string
+		want    string
+	}{
+		{"protocol 7", []string{"pusher-channels-protocol-7"}, "pusher-channels-protocol-7"},
+		{"unknown first, then 7", []string{"chat", "pusher-channels-protocol-7"}, "pusher-channels-protocol-7"},
+		{"none offered", nil, ""},
+		{"only unknown", []string{"chat"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			conn, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/app/app-key?protocol=7",
+				&websocket.DialOptions{Subprotocols: tt.offered})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.CloseNow()
+			if got := res.Header.Get("Sec-WebSocket-Protocol"); got != tt.want {
+				t.Errorf("Sec-WebSocket-Protocol %q, want %q", got, tt.want)
+			}
+			if got := conn.Subprotocol(); got != tt.want {
+				t.Errorf("Subprotocol() %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -114,12 +114,17 @@ func (s *socket) sendError(code int, message string) {
 	s.send(encodeFrame(frame{Event: "pusher:error", Data: data}))
 }
 
+// subprotocols are the WebSocket subprotocols the endpoint speaks, echoed to
+// a client that offers one of them.
+var subprotocols = []string{"pusher-channels-protocol-7", "pusher-channels-protocol-5"}
+
 // ServeHTTP upgrades a request for /app/{key} to a Pusher socket and serves
 // it until it closes.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // apps are not browsers; channels are protected by signatures, not origins
 		CompressionMode:    websocket.CompressionDisabled,
+		Subprotocols:       subprotocols, // echoed when the client offers one
 	})
 	if err != nil {
 		return // Accept has answered

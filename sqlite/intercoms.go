@@ -111,9 +111,11 @@ func (db *DB) Heartbeats(ctx context.Context) (map[int64]time.Time, error) {
 	return idTimes(db.reader(ctx), `SELECT id, last_heartbeat_at FROM intercoms WHERE last_heartbeat_at IS NOT NULL`)
 }
 
-// IntercomMembers lists the accounts linked to an intercom.
+// IntercomMembers lists the accounts whose membership of an intercom is
+// confirmed.
 func (db *DB) IntercomMembers(ctx context.Context, intercomID int64) ([]int64, error) {
-	rows, err := db.reader(ctx).Query(`SELECT user_id FROM memberships WHERE intercom_id = ? ORDER BY user_id`, intercomID)
+	rows, err := db.reader(ctx).Query(`SELECT user_id FROM memberships WHERE intercom_id = ? AND status = 'confirmed'
+		ORDER BY user_id`, intercomID)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -181,8 +183,9 @@ func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) er
 	})
 }
 
-// viewQuery selects IntercomViews for device ?1 of user ?2; callers append
-// their conditions and ordering.
+// viewQuery selects IntercomViews for device ?1 of user ?2: only confirmed
+// memberships are the account's intercoms (a key_confirmed one is a pairing
+// in progress). Callers append their conditions and ordering.
 const viewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
 		i.last_heartbeat_at, i.created_at, i.secret_hash,
 		m.user_id, m.flat, m.title, m.status, m.created_at, m.updated_at,
@@ -195,7 +198,7 @@ const viewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_
 	LEFT JOIN device_settings s ON s.intercom_id = i.id AND s.device_id = ?1
 	LEFT JOIN cameras c ON c.id = i.camera_id
 	LEFT JOIN camera_favorites f ON f.camera_id = c.id AND f.user_id = m.user_id
-	WHERE m.user_id = ?2`
+	WHERE m.user_id = ?2 AND m.status = 'confirmed'`
 
 // scanView scans the columns of viewQuery, then extra.
 func scanView(rows scanner, extra ...any) (intercom.IntercomView, error) {
@@ -267,7 +270,7 @@ func (db *DB) Intercoms(ctx context.Context, v intercom.Viewer, p intercom.Page)
 	var views []intercom.IntercomView
 	var total int
 	q := db.reader(ctx)
-	if err := q.QueryRow(`SELECT count(*) FROM memberships WHERE user_id = ?`, v.UserID).Scan(&total); err != nil {
+	if err := q.QueryRow(`SELECT count(*) FROM memberships WHERE user_id = ? AND status = 'confirmed'`, v.UserID).Scan(&total); err != nil {
 		return nil, 0, wrap(err)
 	}
 	views, err := queryViews(q, viewQuery+` ORDER BY i.id LIMIT ?3 OFFSET ?4`, v.DeviceID, v.UserID, p.PerPage, p.Offset())
@@ -306,7 +309,7 @@ func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u
 			title = *u.Title
 		}
 		if err := mustAffect(q.Exec(`UPDATE memberships SET title = coalesce(?, title), updated_at = ?
-			WHERE user_id = ? AND intercom_id = ?`, title, micros(at), v.UserID, id)); err != nil {
+			WHERE user_id = ? AND intercom_id = ? AND status = 'confirmed'`, title, micros(at), v.UserID, id)); err != nil {
 			return err
 		}
 		if u.IsEnabled != nil || u.Timetable != nil {

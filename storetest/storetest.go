@@ -26,6 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"Memberships", testMemberships},
 		{"IntercomViews", testIntercomViews},
 		{"UpdateIntercom", testUpdateIntercom},
+		{"OnlyConfirmedAreTheAccounts", testOnlyConfirmedAreTheAccounts},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"Calls", testCalls},
 		{"UnlinkAndForget", testUnlinkAndForget},
@@ -326,6 +327,68 @@ func testIntercomViews(t *testing.T, s intercom.Store) {
 	}
 }
 
+// testOnlyConfirmedAreTheAccounts: only confirmed memberships are the
+// account's intercoms; a key_confirmed one (a pairing in progress) is left out
+// of lists, not found alone, not updated, and its account is not among the
+// intercom's members that account events go to.
+func testOnlyConfirmedAreTheAccounts(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	alice, bob := mustUser(t, s, "alice"), mustUser(t, s, "bob")
+	for _, id := range []int64{1, 2, 3} {
+		mustIntercom(t, s, id, nil)
+	}
+	mustMember(t, s, alice.ID, 1, "Confirmed")
+	mustMember(t, s, bob.ID, 2, "Bob's")
+	for _, id := range []int64{2, 3} {
+		if _, _, err := s.PutMembership(ctx, intercom.Membership{UserID: alice.ID, IntercomID: id, Title: "Pairing",
+			Status: intercom.StatusKeyConfirmed}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok := mustToken(t, s, alice.ID, "phone")
+	viewer := intercom.Viewer{UserID: alice.ID, DeviceID: tok.DeviceID}
+	ids := func(views []intercom.IntercomView) []int64 {
+		out := []int64{}
+		for _, v := range views {
+			out = append(out, v.Intercom.ID)
+		}
+		return out
+	}
+
+	list, total, err := s.Intercoms(ctx, viewer, intercom.Page{Page: 1, PerPage: 10})
+	if err != nil || total != 1 || !slices.Equal(ids(list), []int64{1}) {
+		t.Errorf("Intercoms = %v, total %d, %v; want [1], total 1", ids(list), total, err)
+	}
+	byIDs, err := s.IntercomsByIDs(ctx, viewer, []int64{1, 2, 3})
+	if err != nil || !slices.Equal(ids(byIDs), []int64{1}) {
+		t.Errorf("IntercomsByIDs = %v, %v; want [1]", ids(byIDs), err)
+	}
+	for _, id := range []int64{2, 3} {
+		_, err := s.Intercom(ctx, viewer, id)
+		wantCode(t, err, intercom.ENOTFOUND)
+		_, err = s.UpdateIntercom(ctx, viewer, id, intercom.IntercomUpdate{Title: ptr("Mine"), IsEnabled: ptr(false)}, t0.Add(time.Hour))
+		wantCode(t, err, intercom.ENOTFOUND)
+	}
+	// The failed update changed nothing: confirmed, the membership shows as it was.
+	if _, _, err := s.PutMembership(ctx, intercom.Membership{UserID: alice.ID, IntercomID: 3, Title: "Pairing",
+		Status: intercom.StatusConfirmed}, t0); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Intercom(ctx, viewer, 3)
+	if err != nil || v.Membership.Title != "Pairing" || !v.Settings.IsEnabled {
+		t.Errorf("Intercom(3) once confirmed = title %q, enabled %v, %v; want the untouched %q, true",
+			v.Membership.Title, v.Settings.IsEnabled, err, "Pairing")
+	}
+	for _, tc := range []struct {
+		id   int64
+		want []int64
+	}{{1, []int64{alice.ID}}, {2, []int64{bob.ID}}, {3, []int64{alice.ID}}} {
+		if got, err := s.IntercomMembers(ctx, tc.id); err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("IntercomMembers(%d) = %v, %v; want %v", tc.id, got, err, tc.want)
+		}
+	}
+}
+
 func parseTimetable(t *testing.T, s string) intercom.Timetable {
 	t.Helper()
 	var tt intercom.Timetable
@@ -542,8 +605,8 @@ func testCalls(t *testing.T, s intercom.Store) {
 	}
 	_, err = s.CallOf(ctx, carol.ID, c.ID)
 	wantCode(t, err, intercom.ENOTFOUND)
-	if members, err := s.IntercomMembers(ctx, 180); err != nil || len(members) != 3 {
-		t.Errorf("IntercomMembers = %v, %v", members, err)
+	if members, err := s.IntercomMembers(ctx, 180); err != nil || !slices.Equal(members, []int64{alice.ID, carol.ID}) {
+		t.Errorf("IntercomMembers = %v, %v; want the confirmed %v", members, err, []int64{alice.ID, carol.ID})
 	}
 	ic, err := s.IntercomBySecretHash(ctx, []byte("secret-180"))
 	if err != nil || ic.ID != 180 {

@@ -77,7 +77,7 @@ func IntercomOf(v intercom.IntercomView, online bool) Intercom {
 		Status:        v.Membership.Status,
 		CreatedAt:     LaravelTime(v.Membership.CreatedAt),
 		UpdatedAt:     LaravelTime(v.Membership.UpdatedAt),
-		IsOpenDoorApp: v.Membership.Status == intercom.StatusConfirmed && v.Intercom.ControlURL != nil,
+		IsOpenDoorApp: intercom.OpensDoorFromApp(v.Membership.Status, v.Intercom),
 	}
 }
 
@@ -122,6 +122,6 @@ func CallData(c intercom.Call, ic intercom.Intercom, title string) map[string]an
 	return map[string]any{
 		"id": ic.ID, "call_id": c.ID, "title": title, "address": ic.Address, "video_url": nil,
 		"call_created_at": SQLTime(c.CreatedAt), "camera_id": ic.CameraID, "mark_type": nil,
-		"is_open_door_app": ic.ControlURL != nil, // rung devices are confirmed members
+		"is_open_door_app": intercom.OpensDoorFromApp(intercom.StatusConfirmed, ic), // rung devices are confirmed members
 	}
 }

@@ -17,7 +17,7 @@ const (
 	demoPassword = "demo-password"
 	demoDevice   = "demo-phone"
 	demoTablet   = "demo-tablet" // its timetable excludes now: it is skipped
-	demoClient   = "ios-cctv"
+	demoClient   = "web"         // rings over its Pusher socket (`intercomd listen`); iOS/Android clients ring by push only
 	demoSecret   = "demo-intercom-secret"
 	demoCamera   = 833
 	demoIntercom = 180
