@@ -413,3 +413,31 @@ func TestOpenRefusesReadOnly(t *testing.T) {
 		t.Fatalf("Open of a read-only database: %v", err)
 	}
 }
+
+// An account deleted while a call rings its devices leaves the call: none of
+// its devices answers it; a finished call keeps its record.
+func TestDeletedAccountLeavesRingingCalls(t *testing.T) {
+	s := nodes(t, 1)[0]
+	ctx := t.Context()
+	u, toks, ringing := world(t, s, 1)
+	done, err := s.CreateCall(ctx, intercom.NewCall(1, nil, ringing.Devices, t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateCall(ctx, done.ID, func(c *intercom.Call) error { return c.VisitorLeft(t0) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.UpdateCall(ctx, ringing.ID, func(c *intercom.Call) error { return c.Answer(toks[0].DeviceID, t0) })
+	if intercom.ErrorCode(err) != intercom.ENOTFOUND {
+		t.Errorf("the deleted account's device answered: %v", err)
+	}
+	if got, err := s.Call(ctx, done.ID); err != nil || len(got.Devices) != 1 {
+		t.Errorf("the finished call lost its record: %+v, %v", got, err)
+	}
+	if empty, err := s.CreateCall(ctx, intercom.NewCall(1, nil, nil, t0)); err != nil || empty.ID <= done.ID {
+		t.Errorf("a call that concerns nobody: %+v, %v", empty, err)
+	}
+}

@@ -17,9 +17,19 @@ func (db *DB) CreateUser(ctx context.Context, u intercom.User) (intercom.User, e
 	return u, wrap(err)
 }
 
-// DeleteUser removes an account and everything that hangs off it.
+// DeleteUser removes an account and everything that hangs off it, and ends
+// its part in the calls still ringing: its devices can no longer answer them
+// (issue 7, as the sqlite engine does). Finished calls keep their record of
+// its devices, for the admin's history.
 func (db *DB) DeleteUser(ctx context.Context, id int64) error {
-	return wrap(mustAffect(db.pool.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)))
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		if err := mustAffect(tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM call_devices WHERE user_id = $1
+			AND call_id IN (SELECT id FROM calls WHERE status = 'ring')`, id)
+		return err
+	})
 }
 
 const userColumns = `id, login, password_hash, name, created_at, updated_at`
