@@ -8,7 +8,8 @@ import (
 // Store keeps intercomd's state. Every method runs in its own transaction;
 // "not found" is always an ENOTFOUND error, never a zero value.
 type Store interface {
-	// Ping checks that the database answers (EUNAVAILABLE otherwise).
+	// Ping checks that the database answers and can be written (EUNAVAILABLE
+	// otherwise).
 	Ping(ctx context.Context) error
 
 	// CreateUser adds an account. ECONFLICT when the login is taken.
@@ -20,6 +21,10 @@ type Store interface {
 	UserByLogin(ctx context.Context, login string) (User, error)
 	// UserByID finds an account. ENOTFOUND.
 	UserByID(ctx context.Context, id int64) (User, error)
+	// Holdings lists the first limit logins of accounts, ids of intercoms
+	// and ids of cameras the store holds, each in ascending order: enough to
+	// tell a new store, or one holding only a known few things, from one in use.
+	Holdings(ctx context.Context, limit int) (Holdings, error)
 
 	// CreateAccessToken records a session for the device t.DeviceUUID of
 	// account t.UserID, creating the device or updating its client, and
@@ -52,6 +57,9 @@ type Store interface {
 	// IntercomBySecretHash finds the intercom whose secret hashes to hash.
 	// ENOTFOUND.
 	IntercomBySecretHash(ctx context.Context, hash []byte) (Intercom, error)
+	// IntercomByID finds an intercom by its id, whoever it belongs to.
+	// ENOTFOUND.
+	IntercomByID(ctx context.Context, id int64) (Intercom, error)
 	// LastHeartbeat returns an intercom's last heartbeat, nil for none.
 	// ENOTFOUND.
 	LastHeartbeat(ctx context.Context, intercomID int64) (*time.Time, error)
@@ -123,6 +131,13 @@ type Store interface {
 	// ForgetCalls removes those of ids that are in the account's history from
 	// it, and returns them.
 	ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int64, error)
+}
+
+// Holdings is a sample of what a store holds (Store.Holdings).
+type Holdings struct {
+	Logins    []string
+	Intercoms []int64
+	Cameras   []int64
 }
 
 // CallFilter narrows an account's call history. Zero fields do not filter.

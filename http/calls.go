@@ -187,7 +187,9 @@ func (s *Server) endCall(w http.ResponseWriter, r *http.Request, sess session) e
 		return err
 	}
 	s.sendCallStore(c, "")
-	if ic, err := s.callIntercom(r.Context(), c); err == nil {
+	if ic, err := s.callIntercom(r.Context(), c); err != nil {
+		s.log.Error("hang-up: loading the intercom", "request_id", requestID(r.Context()), "call_id", c.ID, "error", err)
+	} else {
 		s.callEnded(c, ic)
 	}
 	w.WriteHeader(http.StatusNoContent)

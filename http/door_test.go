@@ -186,3 +186,53 @@ func TestCallEventsReachTheIntercom(t *testing.T) {
 		t.Errorf("log entry %v", entry)
 	}
 }
+
+// The intercom of a call is the call's, whatever its first account did with
+// it: after that account forgot the call, left the intercom or was deleted,
+// another account's answer still stops the other devices and reaches the
+// intercom's control URL.
+func TestCallIntercomOutlivesTheFirstAccount(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		before func(f *fixture, w *world, call map[string]any)
+	}{
+		{"forgets the call", func(f *fixture, w *world, call map[string]any) {
+			f.want(f.as(w.alice, "DELETE", "/api/v1/intercom/calls", `{"ids":[`+itoa(int64(call["call_id"].(float64)))+`]}`), 204)
+		}},
+		{"unlinks the intercom", func(f *fixture, w *world, call map[string]any) {
+			f.want(f.as(w.alice, "DELETE", "/api/v1/intercom", `{"ids":[`+itoa(w.intercomID)+`]}`), 204)
+		}},
+		{"is deleted", func(f *fixture, w *world, call map[string]any) {
+			f.want(f.admin("DELETE", "/api/admin/v1/users/"+itoa(w.aliceID), ""), 204)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			w, p := doorWorld(t, f)
+			w.alice = f.loginAs("alice", "alice-browser", "web") // rung over its socket
+			bobID := f.user("bob")
+			f.memberOf(w.intercomID, bobID, "15", "confirmed")
+			bobPhone, bobTablet := f.loginAs("bob", "bob-phone", "web"), f.loginAs("bob", "bob-tablet", "web")
+			f.socket(t, w.alice).drain()
+			f.socket(t, bobPhone).drain()
+			tablet := f.socket(t, bobTablet)
+			call := w.ring(`{"flat":15}`)
+			tablet.expect("intercom_ring")
+			tc.before(f, w, call)
+
+			ans := f.want(f.as(bobPhone, "POST", callPath(call, "start"), ""), 200).JSON(t)
+			if e := tablet.expect("intercom_cancel"); e["reason"] != "answered_elsewhere" || e.data()["id"] != float64(w.intercomID) {
+				t.Errorf("cancel %v", e)
+			}
+			f.srv.Wait()
+			if e := p.last(); e["event"] != "call.answered" || e["call_id"] != call["call_id"] || e["number"] != ans["number"] {
+				t.Errorf("control URL got %v, want call.answered", e)
+			}
+			f.want(f.as(bobPhone, "POST", callPath(call, "end"), ""), 204)
+			f.srv.Wait()
+			if e := p.last(); e["event"] != "call.ended" {
+				t.Errorf("control URL got %v, want call.ended", e)
+			}
+		})
+	}
+}

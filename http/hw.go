@@ -204,21 +204,19 @@ func (s *Server) timeOut(id int64) {
 		s.log.Error("ring timeout", "call_id", id, "error", err)
 		return
 	}
-	if ic, err := s.callIntercom(ctx, c); err == nil {
+	if ic, err := s.callIntercom(ctx, c); err != nil {
+		s.log.Error("ring timeout: loading the intercom", "call_id", id, "intercom_id", c.IntercomID, "error", err)
+	} else {
 		s.sendCancel(c, ic, ringing, intercom.CancelTimeout, "")
 		s.callEnded(c, ic)
 	}
 	s.sendCallStore(c, "")
 }
 
-// callIntercom loads the intercom of a call.
+// callIntercom loads the intercom of a call, by the call's own intercom id:
+// not through any account's history, which may have forgotten the call.
 func (s *Server) callIntercom(ctx context.Context, c intercom.Call) (intercom.Intercom, error) {
-	users := c.Users()
-	if len(users) == 0 {
-		return intercom.Intercom{}, intercom.ErrNotFound
-	}
-	cv, err := s.store.CallOf(ctx, users[0], c.ID)
-	return cv.Intercom.Intercom, err
+	return s.store.IntercomByID(ctx, c.IntercomID)
 }
 
 // heartbeat is POST /api/hw/v1/heartbeat: the intercom is alive.

@@ -151,6 +151,12 @@ func NewServer(c Config) *Server {
 			func() float64 { return float64(s.hub.Open()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "intercomd_sockets_dropped_total", Help: "Sockets dropped for not reading their events."},
 			func() float64 { return float64(s.hub.Dropped()) }))
+	build := intercom.ReadBuild()
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "intercomd_build_info", Help: "Always 1; its labels say which build of intercomd runs.",
+	}, []string{"version", "revision", "goversion"})
+	buildInfo.WithLabelValues(build.Version, build.Revision, build.GoVersion).Set(1)
+	s.registry.MustRegister(buildInfo)
 	s.registry.MustRegister(s.requests, s.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.routes()

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"intercom"
 )
 
 func hashOf(token string) []byte { s := sha256.Sum256([]byte(token)); return s[:] }
@@ -122,5 +124,16 @@ func TestInternalErrorsLeakNothing(t *testing.T) {
 	res := f.want(f.as(alice, "GET", "/api/v1/intercom/180", ""), 500)
 	if string(res.Body) != "{\"message\":\"Server Error.\"}\n" {
 		t.Errorf("500 body %s", res.Body)
+	}
+}
+
+// /metrics says which build runs: intercomd_build_info{version,revision,goversion} 1.
+func TestBuildInfoMetric(t *testing.T) {
+	f := newFixture(t)
+	m := f.want(f.do(request{method: "GET", path: "/metrics"}), 200)
+	b := intercom.ReadBuild()
+	want := `intercomd_build_info{goversion="` + b.GoVersion + `",revision="` + b.Revision + `",version="` + b.Version + `"} 1`
+	if !strings.Contains(string(m.Body), want) {
+		t.Errorf("metrics lack %s", want)
 	}
 }

@@ -121,3 +121,30 @@ func (db *DB) UpdatePushTokens(ctx context.Context, deviceID int64, u intercom.P
 		updated_at   = $9
 		WHERE id = $10`, fs, fv, as, av, vs, vv, hs, hv, at, deviceID)))
 }
+
+// Holdings lists the first limit logins (in byte order, as SQLite sorts
+// them), intercom ids and camera ids.
+func (db *DB) Holdings(ctx context.Context, limit int) (intercom.Holdings, error) {
+	var h intercom.Holdings
+	err := db.readTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT login FROM users ORDER BY login COLLATE "C" LIMIT $1`, limit)
+		if err != nil {
+			return err
+		}
+		if h.Logins, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		if h.Intercoms, err = scanIDs(tx.Query(ctx, `SELECT id FROM intercoms ORDER BY id LIMIT $1`, limit)); err != nil {
+			return err
+		}
+		h.Cameras, err = scanIDs(tx.Query(ctx, `SELECT id FROM cameras ORDER BY id LIMIT $1`, limit))
+		return err
+	})
+	if len(h.Intercoms) == 0 {
+		h.Intercoms = nil
+	}
+	if len(h.Cameras) == 0 {
+		h.Cameras = nil
+	}
+	return h, err
+}

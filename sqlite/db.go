@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -45,13 +47,21 @@ type DB struct {
 	read       *sql.DB
 	readStmts  *stmts
 	rosters    rosterCache
+	lock       *os.File // holds the exclusive lock on the database while open
 }
 
 // Open opens (creating if needed) the database file at path and applies the
-// migrations it has not yet applied.
+// migrations it has not yet applied. It takes an exclusive lock on the file
+// <path>.lock for as long as the database is open, so that a second process
+// on the same database (whose caches would go stale) is refused, and it
+// refuses a database it cannot write. Its errors name the file and the cause.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" || strings.Contains(path, "?") {
 		return nil, fmt.Errorf("sqlite: bad database path %q", path)
+	}
+	lock, err := lockDatabase(path)
+	if err != nil {
+		return nil, err
 	}
 	dsn := func(extra string) string {
 		q := url.Values{}
@@ -64,7 +74,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// itself only if the WAL ever grows past 32 MiB.
 	write, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=wal_autocheckpoint(8192)"))
 	if err != nil {
-		return nil, err
+		lock.Close()
+		return nil, fmt.Errorf("sqlite: database %s: %w", path, err)
 	}
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
@@ -72,31 +83,139 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	read, err := sql.Open("sqlite", dsn("&_pragma=query_only(1)"))
 	if err != nil {
 		write.Close()
-		return nil, err
+		lock.Close()
+		return nil, fmt.Errorf("sqlite: database %s: %w", path, err)
 	}
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	db := &DB{write: write, read: read, readStmts: newStmts(read.PrepareContext)}
+	db := &DB{write: write, read: read, readStmts: newStmts(read.PrepareContext), lock: lock}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlite: migrate: %w", err)
+		return nil, fmt.Errorf("sqlite: database %s: migrate: %w", path, explain(path, err))
 	}
 	if db.writeConn, err = write.Conn(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("sqlite: database %s: %w", path, err)
 	}
 	db.writeStmts = newStmts(db.writeConn.PrepareContext)
 	db.jobs, db.closed, db.writerDone = make(chan *writeJob), make(chan struct{}), make(chan struct{})
 	go db.writer()
 	if db.ckpt, err = sql.Open("sqlite", dsn("")); err != nil {
 		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("sqlite: database %s: %w", path, err)
 	}
 	db.ckpt.SetMaxOpenConns(1)
 	db.ckptDone = make(chan struct{})
 	go db.checkpointer()
+	// Migrations write only when there is one to apply: make sure a database
+	// opened read-only is refused now rather than at the first write.
+	if err := db.probeWrite(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: database %s cannot be written: %w", path, explain(path, err))
+	}
 	return db, nil
+}
+
+var errLocked = errors.New("locked")
+
+// lockDatabase checks that path's directory exists and that the file, if it
+// exists, can be written, then takes the exclusive lock on <path>.lock. A lock
+// file of its own, not the database file: closing any descriptor of the
+// database would drop SQLite's own POSIX locks on it.
+func lockDatabase(path string) (*os.File, error) {
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("sqlite: database %s: directory %s does not exist", path, dir)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: database %s: %w", path, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("sqlite: database %s: %s is not a directory", path, dir)
+	}
+	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return nil, fmt.Errorf("sqlite: database %s is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: database %s cannot be written (%s): intercomd needs to write it", path, cause(err))
+		}
+		f.Close()
+	}
+	lockPath := path + ".lock"
+	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: database %s: cannot create its lock file %s (%s): intercomd needs to write in %s",
+			path, lockPath, cause(err), dir)
+	}
+	if err := tryLock(lock); errors.Is(err, errLocked) {
+		lock.Close()
+		return nil, fmt.Errorf("sqlite: database %s is in use by another intercomd (it holds %s); only one process may serve a database",
+			path, lockPath)
+	} else if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("sqlite: database %s: locking %s: %w", path, lockPath, err)
+	}
+	return lock, nil
+}
+
+// cause is the bare reason of a file system error: "permission denied",
+// "read-only file system".
+func cause(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// explain adds what SQLite's bare "unable to open database file" or
+// "attempt to write a readonly database" leaves out: whether the file and
+// its directory can be written.
+func explain(path string, err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_IOERR:
+	default:
+		return err
+	}
+	dir := filepath.Dir(path)
+	if f, ferr := os.OpenFile(path, os.O_RDWR, 0); ferr != nil && !errors.Is(ferr, fs.ErrNotExist) {
+		return fmt.Errorf("%w: the file cannot be written (%s)", err, cause(ferr))
+	} else if ferr == nil {
+		f.Close()
+	}
+	probe, perr := os.CreateTemp(dir, ".intercomd-probe-*")
+	if perr != nil {
+		return fmt.Errorf("%w: its directory %s cannot be written (%s), and SQLite keeps its -wal and -shm files there", err, dir, cause(perr))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	if se.Code()&0xff == sqlite3.SQLITE_READONLY {
+		return fmt.Errorf("%w: SQLite opened the database read-only", err)
+	}
+	return err
+}
+
+// errProbe undoes the write probe.
+var errProbe = errors.New("sqlite: write probe")
+
+// probeWrite makes a write that is rolled back: it fails when the database
+// cannot be written.
+func (db *DB) probeWrite(ctx context.Context) error {
+	err := db.quiet(ctx, func(q querier) error {
+		if _, err := q.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (-1, 0)`); err != nil {
+			return err
+		}
+		return errProbe
+	})
+	if errors.Is(err, errProbe) {
+		return nil
+	}
+	return err
 }
 
 // Close closes both connection pools.
@@ -113,7 +232,11 @@ func (db *DB) Close() error {
 		db.writeStmts.close()
 		err = errors.Join(err, db.writeConn.Close())
 	}
-	return errors.Join(err, db.read.Close(), db.write.Close())
+	err = errors.Join(err, db.read.Close(), db.write.Close())
+	if db.lock != nil {
+		err = errors.Join(err, db.lock.Close()) // last: the database is closed
+	}
+	return err
 }
 
 func (db *DB) migrate(ctx context.Context) error {
@@ -194,11 +317,15 @@ func wrap(err error) error {
 	return err
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers and takes writes: a write that is
+// rolled back.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
 	if err := db.reader(ctx).QueryRow(`SELECT 1`).Scan(&one); err != nil {
 		return &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "Database unavailable."}
+	}
+	if err := db.probeWrite(ctx); err != nil {
+		return &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "Database cannot be written."}
 	}
 	return nil
 }

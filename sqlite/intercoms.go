@@ -88,12 +88,22 @@ func (db *DB) RecordHeartbeat(ctx context.Context, intercomID int64, at time.Tim
 
 // IntercomBySecretHash finds the intercom whose secret hashes to hash.
 func (db *DB) IntercomBySecretHash(ctx context.Context, hash []byte) (intercom.Intercom, error) {
+	return db.intercomWhere(ctx, `secret_hash = ?`, hash)
+}
+
+// IntercomByID finds an intercom by its id.
+func (db *DB) IntercomByID(ctx context.Context, id int64) (intercom.Intercom, error) {
+	return db.intercomWhere(ctx, `id = ?`, id)
+}
+
+// intercomWhere loads the one intercom that cond (on a unique column) picks.
+func (db *DB) intercomWhere(ctx context.Context, cond string, arg any) (intercom.Intercom, error) {
 	var ic intercom.Intercom
 	var cameraID, beat sql.NullInt64
 	var controlURL sql.NullString
 	var created int64
 	err := db.reader(ctx).QueryRow(`SELECT id, address, department, camera_id, secret_hash, control_url, door_open_seconds,
-			last_heartbeat_at, created_at FROM intercoms WHERE secret_hash = ?`, hash).Scan(&ic.ID, &ic.Address, &ic.Department,
+			last_heartbeat_at, created_at FROM intercoms WHERE `+cond, arg).Scan(&ic.ID, &ic.Address, &ic.Department,
 		&cameraID, &ic.SecretHash, &controlURL, &ic.DoorOpenSeconds, &beat, &created)
 	ic.CameraID, ic.ControlURL, ic.LastHeartbeatAt, ic.CreatedAt = nullInt(cameraID), nullString(controlURL), fromNullMicros(beat), fromMicros(created)
 	return ic, wrap(err)

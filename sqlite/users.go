@@ -125,3 +125,46 @@ func (db *DB) UpdatePushTokens(ctx context.Context, deviceID int64, u intercom.P
 			WHERE id = ?`, fs, fv, as, av, vs, vv, hs, hv, micros(at), deviceID))
 	})
 }
+
+// Holdings lists the first limit logins, intercom ids and camera ids.
+func (db *DB) Holdings(ctx context.Context, limit int) (intercom.Holdings, error) {
+	var h intercom.Holdings
+	q := db.reader(ctx)
+	rows, err := q.Query(`SELECT login FROM users ORDER BY login LIMIT ?`, limit)
+	if err != nil {
+		return h, wrap(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var login string
+		if err := rows.Scan(&login); err != nil {
+			return h, wrap(err)
+		}
+		h.Logins = append(h.Logins, login)
+	}
+	if err := rows.Err(); err != nil {
+		return h, wrap(err)
+	}
+	if h.Intercoms, err = ids(q, `SELECT id FROM intercoms ORDER BY id LIMIT ?`, limit); err != nil {
+		return h, err
+	}
+	h.Cameras, err = ids(q, `SELECT id FROM cameras ORDER BY id LIMIT ?`, limit)
+	return h, err
+}
+
+func ids(q querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.Query(query, args...)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, wrap(err)
+		}
+		out = append(out, id)
+	}
+	return out, wrap(rows.Err())
+}

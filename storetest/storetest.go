@@ -23,6 +23,8 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"AccessTokens", testAccessTokens},
 		{"PushTokens", testPushTokens},
 		{"CamerasAndIntercoms", testCamerasAndIntercoms},
+		{"IntercomByID", testIntercomByID},
+		{"Holdings", testHoldings},
 		{"Memberships", testMemberships},
 		{"IntercomViews", testIntercomViews},
 		{"UpdateIntercom", testUpdateIntercom},
@@ -754,4 +756,39 @@ func testControlLog(t *testing.T, s intercom.Store) {
 	}
 	_, _, err = s.ControlLog(ctx, 4242, "", intercom.Page{Page: 1, PerPage: 10})
 	wantCode(t, err, intercom.ENOTFOUND)
+}
+
+// An intercom is found by its id whoever is linked to it, or nobody.
+func testIntercomByID(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	want := mustIntercom(t, s, 7, nil)
+	got, err := s.IntercomByID(ctx, 7)
+	if err != nil || got.ID != 7 || got.Address != want.Address || got.Department != want.Department ||
+		string(got.SecretHash) != string(want.SecretHash) || got.DoorOpenSeconds != want.DoorOpenSeconds || !got.CreatedAt.Equal(t0) {
+		t.Errorf("IntercomByID(7) = %+v, %v; want %+v", got, err, want)
+	}
+	_, err = s.IntercomByID(ctx, 8)
+	wantCode(t, err, intercom.ENOTFOUND)
+}
+
+// Holdings samples accounts, intercoms and cameras in order, up to a limit.
+func testHoldings(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	h, err := s.Holdings(ctx, 2)
+	if err != nil || len(h.Logins)+len(h.Intercoms)+len(h.Cameras) != 0 {
+		t.Fatalf("Holdings of a new store = %+v, %v", h, err)
+	}
+	mustUser(t, s, "carol")
+	mustUser(t, s, "alice")
+	mustUser(t, s, "bob")
+	mustIntercom(t, s, 9, nil)
+	mustIntercom(t, s, 3, nil)
+	if _, err := s.CreateCamera(ctx, intercom.Camera{ID: 833, Status: "active", Type: "t", CreatedAt: t0, PrettyName: "p", UserStatus: "active", Name: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	h, err = s.Holdings(ctx, 2)
+	if err != nil || !slices.Equal(h.Logins, []string{"alice", "bob"}) || !slices.Equal(h.Intercoms, []int64{3, 9}) ||
+		!slices.Equal(h.Cameras, []int64{833}) {
+		t.Errorf("Holdings(2) = %+v, %v", h, err)
+	}
 }

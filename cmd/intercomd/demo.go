@@ -1,17 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"intercom"
 	"intercom/password"
 )
 
-// The demo's values are the seed's (shared/seed/intercom-update.txt).
+// The demo's values are those of the API's own example request and response.
 const (
 	demoLogin    = "demo"
 	demoPassword = "demo-password"
@@ -25,7 +28,7 @@ const (
 
 // provisionDemo makes sure the demo account, camera 833 and intercom 180
 // exist, keeps the intercom online with heartbeats while ctx lives, signs
-// the demo phone in and prints its token with the seed's curl.
+// the demo phone in and prints its token with a ready curl.
 func provisionDemo(ctx context.Context, store intercom.Store, publicURL string, offlineAfter time.Duration, out io.Writer) error {
 	now := time.Now()
 	user, err := store.UserByLogin(ctx, demoLogin)
@@ -97,7 +100,7 @@ func provisionDemo(ctx context.Context, store intercom.Store, publicURL string, 
 Demo account %q (password %q), camera %d, intercom %d "House".
 Access token of device %q (%s): %s
 
-The seed's request (its malformed second interval and placeholder day type corrected):
+Rename the intercom and set the phone's timetable (the API's example request):
 
 curl -sS --request PATCH '%s/api/v1/intercom/%d' \
   --header 'Authorization: Bearer %s' \
@@ -109,7 +112,7 @@ curl -sS --request PATCH '%s/api/v1/intercom/%d' \
 
 Calls, step by step (each in its own terminal or one after the other):
 
-  # 0. The seed's request above leaves the phone ringing only on Mondays 10:00-18:00 +01:00; this clears its timetable:
+  # 0. The request above leaves the phone ringing only on Mondays 10:00-18:00 +01:00; this clears its timetable:
   curl -sS -X PATCH '%s/api/v1/intercom/%d' -H 'Authorization: Bearer %s' -H 'X-Client: %s' -H 'X-UUID: %s' -H 'Content-Type: application/json' -d '{"timetable": {"days": [], "intervals": []}}'
 
   # 1. Watch what the phone and the tablet receive (the tablet's timetable excludes now):
@@ -132,5 +135,45 @@ Calls, step by step (each in its own terminal or one after the other):
 		demoSecret, publicURL, demoSecret,
 		publicURL, secret, demoClient, demoDevice,
 		publicURL, secret, demoClient, demoDevice)
+	return nil
+}
+
+// checkDemoOnly refuses --demo on a database that holds more than the demo's
+// own data: the demo adds a published login and an intercom whose secret is
+// published, which must never reach a database in use.
+func checkDemoOnly(ctx context.Context, store intercom.Store) error {
+	h, err := store.Holdings(ctx, 3)
+	if err != nil {
+		return err
+	}
+	var foreign []string
+	for _, login := range h.Logins {
+		if login != demoLogin {
+			foreign = append(foreign, "account "+strconv.Quote(login))
+		}
+	}
+	for _, id := range h.Intercoms {
+		if id != demoIntercom {
+			foreign = append(foreign, "intercom "+strconv.FormatInt(id, 10))
+			continue
+		}
+		ic, err := store.IntercomByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(ic.SecretHash, intercom.HashToken(demoSecret)) {
+			foreign = append(foreign, "intercom 180 (not the demo's)")
+		}
+	}
+	for _, id := range h.Cameras {
+		if id != demoCamera {
+			foreign = append(foreign, "camera "+strconv.FormatInt(id, 10))
+		}
+	}
+	if len(foreign) > 0 {
+		return fmt.Errorf("--demo refused: the database holds more than the demo (%s, ...); the demo would add a published "+
+			"login and an intercom with a published secret to it. Use --demo only with a new database (e.g. --db demo.db)",
+			strings.Join(foreign, ", "))
+	}
 	return nil
 }

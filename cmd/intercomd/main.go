@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -62,28 +64,72 @@ type config struct {
 
 const usage = `usage: intercomd serve [flags]
        intercomd listen --url URL --token TOKEN --uuid X-UUID   (print a device's events)
+       intercomd version
 
 Every flag can also be set by its environment twin: --token-ttl is
 INTERCOMD_TOKEN_TTL, and so on. A flag given on the command line wins.
 
 `
 
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	var c config
-	if len(args) == 0 || args[0] != "serve" {
-		fmt.Fprint(stderr, usage)
-		return c, errors.New("the commands are serve and listen")
+// errHelp is parseConfig's answer to --help: the usage was asked for.
+var errHelp = errors.New("help requested")
+
+// durationFlag is a time.Duration flag whose parse error says what it wants.
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return ""
 	}
+	return f.d.String()
+}
+
+func (f durationFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration such as 30s, 2m or 1h30m")
+	}
+	*f.d = d
+	return nil
+}
+
+// intFlag is an int flag whose parse error says what it wants.
+type intFlag struct{ n *int }
+
+func (f intFlag) String() string {
+	if f.n == nil {
+		return ""
+	}
+	return strconv.Itoa(*f.n)
+}
+
+func (f intFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("want a whole number such as 64")
+	}
+	*f.n = n
+	return nil
+}
+
+// logLevels are the values of --log-level.
+var logLevels = []string{"debug", "info", "warn", "error"}
+
+// serveFlags defines the flags of `intercomd serve` on c, with their defaults.
+func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("intercomd serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	fs.SetOutput(out)
+	fs.Usage = func() {} // run prints it: on stdout for --help
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.db, "db", "intercomd.db", "SQLite database file, or a postgres:// URL (created or migrated on start)")
 	fs.StringVar(&c.publicURL, "public-url", "", "URL the API is reached at, for links (default http://<addr>)")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token of the admin API; empty: the admin API answers 404")
-	fs.DurationVar(&c.tokenTTL, "token-ttl", 2160*time.Hour, "lifetime of an access token")
-	fs.DurationVar(&c.offlineAfter, "offline-after", 90*time.Second, "an intercom silent this long is offline")
-	fs.DurationVar(&c.ringTimeout, "ring-timeout", 30*time.Second, "a call nobody answered for this long is missed")
+	c.tokenTTL = 2160 * time.Hour
+	fs.Var(durationFlag{&c.tokenTTL}, "token-ttl", "lifetime of an access token")
+	c.offlineAfter = 90 * time.Second
+	fs.Var(durationFlag{&c.offlineAfter}, "offline-after", "an intercom silent this long is offline")
+	c.ringTimeout = 30 * time.Second
+	fs.Var(durationFlag{&c.ringTimeout}, "ring-timeout", "a call nobody answered for this long is missed")
 	fs.StringVar(&c.appKey, "pusher-app-key", "intercomd", "app key of the Pusher WebSocket endpoint")
 	fs.StringVar(&c.appSecret, "pusher-app-secret", "", "secret signing private-channel subscriptions (default: random at each start)")
 	fs.StringVar(&c.sipHost, "sip-host", "", "SIP domain given to answering apps (default: the public URL's host)")
@@ -100,12 +146,34 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.hms.AppSecret, "hms-app-secret", "", "Huawei AppGallery app secret")
 	fs.StringVar(&c.hms.TokenURL, "hms-token-url", "", "Huawei OAuth token URL (default https://oauth-login.cloud.huawei.com/oauth2/v3/token)")
 	fs.StringVar(&c.hms.Endpoint, "hms-endpoint", "", "Push Kit endpoint (default https://push-api.cloud.huawei.com)")
-	fs.IntVar(&c.pushWorkers, "push-concurrency", 64, "push sends in flight per provider")
-	fs.DurationVar(&c.controlWait, "control-timeout", 5*time.Second, "how long an intercom's control URL has to answer (door opening: 504 after)")
+	c.pushWorkers = 64
+	fs.Var(intFlag{&c.pushWorkers}, "push-concurrency", "push sends in flight per provider")
+	c.controlWait = 5 * time.Second
+	fs.Var(durationFlag{&c.controlWait}, "control-timeout", "how long an intercom's control URL has to answer (door opening: 504 after)")
 	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.realIPHeader, "real-ip-header", "", "header in which a trusted reverse proxy names the client's address (X-Forwarded-For, X-Real-IP)")
-	if err := fs.Parse(args[1:]); err != nil {
+	return fs
+}
+
+// printUsage writes the usage with every flag of serve and its default.
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, usage)
+	fmt.Fprintln(w, "Flags of serve:")
+	var c config
+	serveFlags(&c, w).PrintDefaults()
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	if len(args) == 0 || args[0] != "serve" {
+		fmt.Fprint(stderr, usage)
+		return c, errors.New("the commands are serve, listen and version")
+	}
+	fs := serveFlags(&c, stderr)
+	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
+		return c, errHelp
+	} else if err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -118,21 +186,29 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		env := "INTERCOMD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v := getenv(env); v != "" && !set[f.Name] {
 			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", env, err))
+				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
 			}
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
-	if c.controlWait <= 0 {
-		return c, errors.New("--control-timeout must be positive")
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"token-ttl", c.tokenTTL}, {"offline-after", c.offlineAfter}, {"ring-timeout", c.ringTimeout}, {"control-timeout", c.controlWait}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("--%s must be positive, not %s", d.name, d.v))
+		}
 	}
 	if c.pushWorkers < 1 {
-		return c, errors.New("--push-concurrency must be at least 1")
+		errs = append(errs, fmt.Errorf("--push-concurrency must be at least 1, not %d", c.pushWorkers))
 	}
-	if c.tokenTTL <= 0 || c.offlineAfter <= 0 || c.ringTimeout <= 0 {
-		return c, errors.New("--token-ttl, --offline-after and --ring-timeout must be positive")
+	if !slices.Contains(logLevels, strings.ToLower(c.logLevel)) {
+		errs = append(errs, fmt.Errorf("--log-level %q: want one of %s", c.logLevel, strings.Join(logLevels, ", ")))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
 	}
 	if c.sipWSURL != "" {
 		if u, err := url.Parse(c.sipWSURL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
@@ -148,11 +224,24 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 // run is intercomd's whole life: parse the configuration, open the store,
 // serve until ctx is done, then drain requests and close.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "listen" {
-		return listen(ctx, args[1:], getenv, stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "listen":
+			return listen(ctx, args[1:], getenv, stdout, stderr)
+		case "version":
+			b := intercom.ReadBuild()
+			fmt.Fprintf(stdout, "intercomd %s (revision %s, %s)\n", b.Version, b.Revision, b.GoVersion)
+			return nil
+		case "help", "-h", "-help", "--help":
+			printUsage(stdout)
+			return nil
+		}
 	}
 	c, err := parseConfig(args, getenv, stderr)
-	if err != nil {
+	if errors.Is(err, errHelp) {
+		printUsage(stdout)
+		return nil
+	} else if err != nil {
 		return err
 	}
 	var level slog.Level
@@ -166,6 +255,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer db.Close()
+	if c.demo {
+		if err := checkDemoOnly(ctx, db); err != nil {
+			return err
+		}
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {

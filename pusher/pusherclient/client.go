@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -15,6 +16,9 @@ import (
 type Client struct {
 	Conn     *websocket.Conn
 	SocketID string
+	// ActivityTimeout is the silence after which the server expects a
+	// pusher:ping, as it announced (zero when it did not).
+	ActivityTimeout time.Duration
 }
 
 // Message is a frame from the server; Data is the payload with one level of
@@ -43,13 +47,14 @@ func Dial(ctx context.Context, url string) (*Client, error) {
 		return nil, fmt.Errorf("pusherclient: first message %q: %s", m.Event, m.Data)
 	}
 	var est struct {
-		SocketID string `json:"socket_id"`
+		SocketID        string `json:"socket_id"`
+		ActivityTimeout int    `json:"activity_timeout"`
 	}
 	if err := json.Unmarshal([]byte(m.Data), &est); err != nil || est.SocketID == "" {
 		conn.CloseNow()
 		return nil, fmt.Errorf("pusherclient: connection_established %s: %v", m.Data, err)
 	}
-	c.SocketID = est.SocketID
+	c.SocketID, c.ActivityTimeout = est.SocketID, time.Duration(est.ActivityTimeout)*time.Second
 	return c, nil
 }
 
