@@ -15,10 +15,6 @@ type Broadcaster interface {
 	// on whichever node holds it, except the socket exceptSocket ("" for
 	// none). Delivery is best effort: a socket too slow to read is dropped.
 	Publish(channel, event string, data []byte, exceptSocket string)
-	// CloseSessions closes every socket with a subscription signed by one of
-	// the access tokens (by public id), or, for user ids, every socket
-	// subscribed to those accounts' channels: their sessions ended.
-	CloseSessions(tokens []string, users []int64)
 }
 
 // Presence tells whether someone listens on a channel, on any node.
@@ -60,8 +56,11 @@ type Scheduler interface {
 type Limiter interface {
 	// Attempt counts one attempt against every key, unless one of them has
 	// reached its limit: then nothing is counted and wait says how long until
-	// it may try again.
-	Attempt(ctx context.Context, keys ...string) (wait time.Duration, ok bool, err error)
+	// it may try again. at is the instant the attempt was counted at.
+	Attempt(ctx context.Context, keys ...string) (at time.Time, wait time.Duration, ok bool, err error)
+	// Refund takes back an attempt counted at instant at against each of
+	// keys: one that turned out not to count (a success, a failure of ours).
+	Refund(ctx context.Context, at time.Time, keys ...string) error
 	// Reset forgets the attempts of key.
 	Reset(ctx context.Context, key string) error
 }

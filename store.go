@@ -14,8 +14,9 @@ type Store interface {
 
 	// CreateUser adds an account. ECONFLICT when the login is taken.
 	CreateUser(ctx context.Context, u User) (User, error)
-	// DeleteUser removes an account with its devices, tokens and memberships.
-	// ENOTFOUND when there is none.
+	// DeleteUser removes an account with its devices, tokens and memberships,
+	// and ends its part in calls still ringing: none of its devices can answer
+	// them any more. ENOTFOUND when there is none.
 	DeleteUser(ctx context.Context, id int64) error
 	// UserByLogin finds an account by its exact login. ENOTFOUND.
 	UserByLogin(ctx context.Context, login string) (User, error)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"intercom"
-	"intercom/password"
+	"intercom/wire"
 )
 
 // createUser is POST /api/admin/v1/users.
@@ -31,7 +31,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if name == nil || strings.TrimSpace(*name) == "" {
 		name = &login
 	}
-	hash, err := password.Hash(pw)
+	hash, err := s.hashing.Hash(r.Context(), pw)
 	if err != nil {
 		return err
 	}
@@ -59,6 +59,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteUser(r.Context(), id); err != nil {
 		return err
 	}
+	s.sessions.CloseUser(id) // nothing more reaches its sockets
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -109,7 +110,7 @@ func (s *Server) createCamera(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return encode(w, http.StatusCreated, toCameraJSON(&c))
+	return encode(w, http.StatusCreated, wire.CameraOf(&c))
 }
 
 // createIntercom is POST /api/admin/v1/intercoms. The secret is shown in

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"intercom"
-	"intercom/password"
 )
 
 // session is who a client API request acts for.
@@ -151,29 +150,43 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	keys := []string{"login:" + strings.ToLower(login), "addr:" + s.clientAddr(r)}
-	if wait, blocked := s.throttle.Blocked(keys...); blocked {
+	// The attempt counts before the password is checked, so that parallel
+	// guesses cannot all pass the throttle while the first is hashing.
+	at, wait, ok, err := s.logins.Attempt(r.Context(), keys...)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return &intercom.Error{Code: intercom.ETOOMANY, RetryAfter: wait,
 			Message: "Too many login attempts. Please try again in " + secondsText(wait) + "."}
 	}
 	user, err := s.store.UserByLogin(r.Context(), login)
 	switch intercom.ErrorCode(err) {
 	case "":
-		ok, verr := password.Verify(pw, user.PasswordHash)
+		ok, verr := s.hashing.Verify(r.Context(), pw, user.PasswordHash)
 		if verr != nil {
 			return verr
 		}
 		if !ok {
-			s.throttle.Fail(keys...)
 			return errBadCredentials
 		}
 	case intercom.ENOTFOUND:
-		password.VerifyNothing(pw)
-		s.throttle.Fail(keys...)
+		if err := s.hashing.VerifyNothing(r.Context(), pw); err != nil {
+			return err
+		}
 		return errBadCredentials
 	default:
+		s.logins.Refund(context.WithoutCancel(r.Context()), at, keys...) // not a guess: the store failed
 		return err
 	}
-	s.throttle.Reset(keys[0])
+	// A success clears the login's failures and is not one of the address's.
+	ctx := context.WithoutCancel(r.Context())
+	if err := s.logins.Reset(ctx, keys[0]); err != nil {
+		return err
+	}
+	if err := s.logins.Refund(ctx, at, keys[1]); err != nil {
+		return err
+	}
 	secret, tok := intercom.NewAccessToken(user.ID, uuid, client, s.now(), s.tokenTTL)
 	tok, err = s.store.CreateAccessToken(r.Context(), tok)
 	if err != nil {
@@ -241,6 +254,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess session) er
 	if err := s.store.RevokeAccessToken(r.Context(), sess.token.ID, s.now()); err != nil {
 		return err
 	}
+	s.timers.forgetToken(sess.token.PublicID)
+	s.sessions.CloseToken(sess.token.PublicID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

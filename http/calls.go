@@ -5,38 +5,12 @@ import (
 	"strconv"
 
 	"intercom"
+	"intercom/calls"
+	"intercom/wire"
 )
 
-// callJSON is a call in the apps' history (API.md §3, reference §A.8).
-type callJSON struct {
-	ID        int64             `json:"id"`
-	Status    string            `json:"status"`
-	CreatedAt string            `json:"created_at"`
-	StartedAt *string           `json:"started_at"`
-	EndedAt   *string           `json:"ended_at"`
-	Intercom  shortIntercomJSON `json:"intercom"`
-}
-
-// shortIntercomJSON is the intercom embedded in a call.
-type shortIntercomJSON struct {
-	ID         int64       `json:"id"`
-	Title      string      `json:"title"`
-	IsOnline   bool        `json:"is_online"`
-	Department int64       `json:"department"`
-	Address    string      `json:"address"`
-	Camera     *cameraJSON `json:"camera"`
-	CreatedAt  *string     `json:"created_at"`
-	UpdatedAt  *string     `json:"updated_at"`
-}
-
-func (s *Server) callJSON(cv intercom.CallView) callJSON {
-	full := s.intercomJSON(cv.Intercom)
-	return callJSON{
-		ID: cv.Call.ID, Status: cv.Call.Status, CreatedAt: sqlTime(cv.Call.CreatedAt),
-		StartedAt: sqlTimePtr(cv.Call.StartedAt), EndedAt: sqlTimePtr(cv.Call.EndedAt),
-		Intercom: shortIntercomJSON{ID: full.ID, Title: full.Title, IsOnline: full.IsOnline, Department: full.Department,
-			Address: full.Address, Camera: full.Camera, CreatedAt: full.CreatedAt, UpdatedAt: full.UpdatedAt},
-	}
+func (s *Server) callJSON(cv intercom.CallView) wire.Call {
+	return wire.CallOf(cv, s.calls.Online(cv.Intercom.Intercom))
 }
 
 // callTypes maps the history's types[] filter to call statuses.
@@ -79,7 +53,7 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, sess session)
 	if err != nil {
 		return err
 	}
-	out := make([]callJSON, len(views))
+	out := make([]wire.Call, len(views))
 	for i, cv := range views {
 		out[i] = s.callJSON(cv)
 	}
@@ -99,82 +73,33 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request, sess session) e
 	return encode(w, http.StatusOK, s.callJSON(cv))
 }
 
-// transition applies a state change to a call the session's account may act
-// on; a call of another account is not found.
-func (s *Server) transition(r *http.Request, sess session, fn func(*intercom.Call) error) (intercom.Call, error) {
-	id, err := pathID(r.PathValue("call"))
-	if err != nil {
-		return intercom.Call{}, err
-	}
-	return s.store.UpdateCall(r.Context(), id, func(c *intercom.Call) error {
-		if !c.Concerns(sess.token.UserID) {
-			return intercom.ErrNotFound
-		}
-		return fn(c)
-	})
+// device is the session's device, as the call lifecycle names it.
+func (sess session) device() calls.Device {
+	return calls.Device{UserID: sess.token.UserID, DeviceID: sess.token.DeviceID, UUID: sess.token.DeviceUUID}
 }
 
 // startCall answers: the first rung device wins, the others stop ringing.
 func (s *Server) startCall(w http.ResponseWriter, r *http.Request, sess session) error {
-	var ringing []intercom.CallDevice
-	c, err := s.transition(r, sess, func(c *intercom.Call) error {
-		ringing = c.Ringing()
-		return c.Answer(sess.token.DeviceID, s.now())
-	})
+	id, err := pathID(r.PathValue("call"))
 	if err != nil {
 		return err
 	}
-	s.timers.stopRing(c.ID)
-	var others []intercom.CallDevice
-	for _, d := range ringing {
-		if d.DeviceID != sess.token.DeviceID {
-			others = append(others, d)
-		}
-	}
-	answer, err := s.sipAnswer(c, sess)
+	_, answer, err := s.calls.Answer(r.Context(), sess.device(), id)
 	if err != nil {
 		return err
 	}
-	if ic, err := s.callIntercom(r.Context(), c); err != nil {
-		s.log.Error("answer: loading the intercom", "request_id", requestID(r.Context()), "call_id", c.ID, "error", err)
-	} else {
-		s.sendCancel(c, ic, others, intercom.CancelAnsweredElsewhere, "")
-		s.callEvent(c, ic, intercom.ControlCallAnswered, map[string]any{"number": answer.Number, "device": sess.token.DeviceUUID})
-	}
-	s.sendCallStore(c, "")
 	return encode(w, http.StatusOK, answer)
 }
 
-// cancelCall declines on this device only; the others ring on.
+// cancelCall declines on this device only; the others ring on. The device's
+// other sockets (another window of the app) stop ringing too.
 func (s *Server) cancelCall(w http.ResponseWriter, r *http.Request, sess session) error {
-	var me []intercom.CallDevice
-	c, err := s.transition(r, sess, func(c *intercom.Call) error {
-		if err := c.Decline(sess.token.DeviceID, s.now()); err != nil {
-			return err
-		}
-		for _, d := range c.Devices {
-			if d.DeviceID == sess.token.DeviceID {
-				me = append(me, d)
-			}
-		}
-		return nil
-	})
+	id, err := pathID(r.PathValue("call"))
 	if err != nil {
 		return err
 	}
-	ic, err := s.callIntercom(r.Context(), c)
-	if err != nil {
-		s.log.Error("decline: loading the intercom", "request_id", requestID(r.Context()), "call_id", c.ID, "error", err)
-	} else {
-		// The device's other sockets (another window of the app) stop ringing too.
-		s.sendCancel(c, ic, me, intercom.CancelDeclined, r.Header.Get("X-Socket-ID"))
-	}
-	if c.Status == intercom.CallMissed {
-		s.timers.stopRing(c.ID)
-		s.sendCallStore(c, "")
-		if err == nil {
-			s.callEnded(c, ic)
-		}
+	if err := s.calls.Decline(r.Context(), sess.device(), id, r.Header.Get("X-Socket-ID")); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -182,15 +107,12 @@ func (s *Server) cancelCall(w http.ResponseWriter, r *http.Request, sess session
 
 // endCall hangs up an answered call.
 func (s *Server) endCall(w http.ResponseWriter, r *http.Request, sess session) error {
-	c, err := s.transition(r, sess, func(c *intercom.Call) error { return c.HangUp(sess.token.DeviceID, s.now()) })
+	id, err := pathID(r.PathValue("call"))
 	if err != nil {
 		return err
 	}
-	s.sendCallStore(c, "")
-	if ic, err := s.callIntercom(r.Context(), c); err != nil {
-		s.log.Error("hang-up: loading the intercom", "request_id", requestID(r.Context()), "call_id", c.ID, "error", err)
-	} else {
-		s.callEnded(c, ic)
+	if err := s.calls.HangUp(r.Context(), sess.device(), id); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -2,11 +2,14 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 
 	"intercom"
@@ -14,13 +17,14 @@ import (
 
 // Error codes of the HTTP layer, beside the domain's.
 const (
-	EMALFORMED   = "malformed"   // 400: the body is not valid JSON
-	EMETHOD      = "method"      // 405
-	ETOOLARGE    = "too_large"   // 413
-	EUNSUPPORTED = "unsupported" // 415
-	EFORBIDDEN   = "forbidden"   // 403
-	EBADGATEWAY  = "bad_gateway" // 502: an intercom refused or could not be reached
-	ETIMEOUT     = "timeout"     // 504: an intercom did not answer in time
+	EMALFORMED   = "malformed"          // 400: the body is not valid JSON
+	EMETHOD      = "method"             // 405
+	ETOOLARGE    = "too_large"          // 413
+	EUNSUPPORTED = "unsupported"        // 415
+	EFORBIDDEN   = "forbidden"          // 403
+	EBADGATEWAY  = intercom.EBADGATEWAY // 502: an intercom refused or could not be reached
+	ETIMEOUT     = intercom.ETIMEOUT    // 504: an intercom did not answer in time
+	ESLOWCLIENT  = "slow_client"        // 408: the request body did not arrive in time, or the client went away
 )
 
 // statusOf is the one table from error code to HTTP status.
@@ -39,6 +43,7 @@ var statusOf = map[string]int{
 	EUNSUPPORTED:           http.StatusUnsupportedMediaType,
 	EBADGATEWAY:            http.StatusBadGateway,
 	ETIMEOUT:               http.StatusGatewayTimeout,
+	ESLOWCLIENT:            http.StatusRequestTimeout,
 }
 
 var errUnauthenticated = &intercom.Error{Code: intercom.EUNAUTHORIZED, Message: "Unauthenticated."}
@@ -58,6 +63,11 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 // writeError writes err as the JSON body API.md §2 describes. Internal errors
 // are logged with the request id and shown as a bare message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// The request ended (the client went away, or its body timed out)
+		// while it was being served: not a fault of the server.
+		err = errClientGone
+	}
 	code := intercom.ErrorCode(err)
 	status, ok := statusOf[code]
 	if !ok {
@@ -129,7 +139,26 @@ var (
 	errContentType = &intercom.Error{Code: EUNSUPPORTED, Message: "The request body must be application/json."}
 	errNotJSON     = &intercom.Error{Code: EMALFORMED, Message: "The request body is not valid JSON."}
 	errNotObject   = &intercom.Error{Code: EMALFORMED, Message: "The request body must be a JSON object."}
+	errUnreadable  = &intercom.Error{Code: EMALFORMED, Message: "The request body could not be read."}
+	errSlowBody    = &intercom.Error{Code: ESLOWCLIENT, Message: "The request body did not arrive in time."}
+	errClientGone  = &intercom.Error{Code: ESLOWCLIENT, Message: "The request ended before it was served."}
 )
+
+// bodyError is the error for a body that could not be read: too large
+// (413), too slow (408), or cut off (400). Never a server error.
+func bodyError(r *http.Request, err error) error {
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
+		return errTooLarge
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return errSlowBody
+	case r.Context().Err() != nil:
+		return errClientGone
+	}
+	return errUnreadable
+}
 
 // decode reads a JSON object body into a map of values decoded with
 // UseNumber, so that validation sees exactly what was sent. An empty body
@@ -140,11 +169,7 @@ func decode(r *http.Request) (map[string]any, error) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, errTooLarge
-		}
-		return nil, &intercom.Error{Code: EMALFORMED, Message: "The request body could not be read."}
+		return nil, bodyError(r, err)
 	}
 	ct := r.Header.Get("Content-Type")
 	if len(body) == 0 && ct == "" {

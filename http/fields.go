@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"intercom"
+	"intercom/wire"
 )
 
 // Helpers that validate one field of a decoded JSON body, Laravel style.
@@ -138,23 +138,9 @@ func pathID(s string) (int64, error) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// sqlTime is the "Y-m-d H:i:s" (UTC) form of camera, call and user times.
-func sqlTime(t time.Time) string { return t.UTC().Format(time.DateTime) }
-
-func sqlTimePtr(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := sqlTime(*t)
-	return &s
-}
-
-// laravelTime is the ISO form of intercom and membership times:
-// 2022-04-20T12:34:32.000000Z.
-func laravelTime(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := t.UTC().Format("2006-01-02T15:04:05.000000Z")
-	return &s
-}
+// The API's time formats (wire).
+var (
+	sqlTime     = wire.SQLTime
+	sqlTimePtr  = wire.SQLTimePtr
+	laravelTime = wire.LaravelTime
+)

@@ -7,87 +7,16 @@ import (
 	"strings"
 
 	"intercom"
+	"intercom/wire"
 )
 
-// intercomJSON is the seed's response object, field for field and in its
-// order, then the fields the apps read beyond the seed.
-type intercomJSON struct {
-	ID         int64              `json:"id"`
-	Title      string             `json:"title"`
-	IsOnline   bool               `json:"is_online"`
-	IsEnabled  bool               `json:"is_enabled"`
-	Timetable  intercom.Timetable `json:"timetable"`
-	Department int64              `json:"department"`
-	Address    string             `json:"address"`
-	Camera     *cameraJSON        `json:"camera"`
-	Status     string             `json:"status"`
-	CreatedAt  *string            `json:"created_at"`
-	UpdatedAt  *string            `json:"updated_at"`
-
-	// Read by the apps (iOS declares them non-optional): sent always.
-	IsOpenDoorApp       bool `json:"is_open_door_app"`
-	IsOpenDoorCode      bool `json:"is_open_door_code"` // false until visitor codes open doors
-	IsOpenDoorKey       bool `json:"is_open_door_key"`  // false until keys do
-	IsOpenDoorFace      bool `json:"is_open_door_face"` // false until face recognition exists
-	IsAnalyticAvailable bool `json:"is_analytic_available"`
+// intercomJSON is the intercom as the viewer sees it, online state now.
+func (s *Server) intercomJSON(v intercom.IntercomView) wire.Intercom {
+	return wire.IntercomOf(v, s.calls.Online(v.Intercom))
 }
 
-type cameraJSON struct {
-	ID                 int64    `json:"id"`
-	GroupID            *int64   `json:"group_id"`
-	Status             string   `json:"status"`
-	Type               string   `json:"type"`
-	StartAt            *string  `json:"start_at"`
-	CreatedAt          string   `json:"created_at"`
-	BillingID          *string  `json:"billing_id"`
-	PrettyName         string   `json:"pretty_name"`
-	Lat                *float64 `json:"lat"`
-	Lng                *float64 `json:"lng"`
-	Azimuth            *float64 `json:"azimuth"`
-	IsArchiveRecording bool     `json:"is_archive_recording"`
-	IsBridge           bool     `json:"is_bridge"`
-	IsFavorite         *bool    `json:"is_favorite,omitempty"` // always set for apps; absent in the admin API
-	UserStatus         string   `json:"user_status"`
-	Name               string   `json:"name"`
-}
-
-func toCameraJSON(c *intercom.Camera) *cameraJSON {
-	if c == nil {
-		return nil
-	}
-	return &cameraJSON{
-		ID: c.ID, GroupID: c.GroupID, Status: c.Status, Type: c.Type, StartAt: sqlTimePtr(c.StartAt),
-		CreatedAt: sqlTime(c.CreatedAt), BillingID: c.BillingID, PrettyName: c.PrettyName,
-		Lat: c.Lat, Lng: c.Lng, Azimuth: c.Azimuth, IsArchiveRecording: c.IsArchiveRecording,
-		IsBridge: c.IsBridge, UserStatus: c.UserStatus, Name: c.Name,
-	}
-}
-
-func (s *Server) intercomJSON(v intercom.IntercomView) intercomJSON {
-	cam := toCameraJSON(v.Camera)
-	if cam != nil {
-		fav := v.IsFavorite
-		cam.IsFavorite = &fav
-	}
-	return intercomJSON{
-		ID:         v.Intercom.ID,
-		Title:      v.Membership.Title,
-		IsOnline:   v.Intercom.Online(s.now(), s.offlineAfter),
-		IsEnabled:  v.Settings.IsEnabled,
-		Timetable:  v.Settings.Timetable,
-		Department: v.Intercom.Department,
-		Address:    v.Intercom.Address,
-		Camera:     cam,
-		Status:     v.Membership.Status,
-		CreatedAt:  laravelTime(v.Membership.CreatedAt),
-		UpdatedAt:  laravelTime(v.Membership.UpdatedAt),
-
-		IsOpenDoorApp: v.OpensDoorFromApp(),
-	}
-}
-
-func (s *Server) intercomsJSON(views []intercom.IntercomView) []intercomJSON {
-	out := make([]intercomJSON, len(views))
+func (s *Server) intercomsJSON(views []intercom.IntercomView) []wire.Intercom {
+	out := make([]wire.Intercom, len(views))
 	for i, v := range views {
 		out[i] = s.intercomJSON(v)
 	}
@@ -181,7 +110,12 @@ func (s *Server) updateIntercom(w http.ResponseWriter, r *http.Request, sess ses
 	}
 	u, err := s.parseUpdate(r)
 	if err != nil {
-		// Someone else's intercom is 404 whatever the body says.
+		// Someone else's intercom is 404 whatever the body says. A body
+		// that could not be read (too slow, cut off) is answered as it is:
+		// the request may be over, and its context with it.
+		if err == errUnreadable || err == errSlowBody || err == errClientGone || r.Context().Err() != nil {
+			return err
+		}
 		if _, nf := s.store.Intercom(r.Context(), sess.viewer(), id); nf != nil {
 			return nf
 		}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 
 	"intercom"
+	"intercom/pusher"
+	"intercom/wire"
 )
 
 // wsPath is where the Pusher endpoint is announced; clients append
@@ -50,10 +52,15 @@ func (s *Server) broadcastingAuth(w http.ResponseWriter, r *http.Request, sess s
 	if err != nil {
 		return err
 	}
-	if channel != userChannel(sess.token.UserID) && channel != tokenChannel(sess.token.PublicID) {
+	if channel != wire.UserChannel(sess.token.UserID) && channel != wire.TokenChannel(sess.token.PublicID) {
 		return errForbidden
 	}
-	return encode(w, http.StatusOK, map[string]string{"auth": s.hub.Sign(socketID, channel)})
+	// The subscription is tied to this token: logout, expiry or the
+	// account's deletion closes the socket (API.md §3).
+	auth := s.hub.Authorize(socketID, channel, pusher.Grant{Token: sess.token.PublicID, User: sess.token.UserID})
+	id := sess.token.PublicID
+	s.timers.watchExpiry(s.clock, sess.token, s.now(), func() { s.sessions.CloseToken(id) })
+	return encode(w, http.StatusOK, map[string]string{"auth": auth})
 }
 
 // authForm reads socket_id and channel_name, form-encoded as Pusher clients
@@ -71,7 +78,7 @@ func authForm(r *http.Request) (string, string, error) {
 		r.Body = http.MaxBytesReader(nil, r.Body, MaxBody)
 		raw, err := io.ReadAll(r.Body)
 		if err != nil {
-			return "", "", errTooLarge
+			return "", "", bodyError(r, err)
 		}
 		form, err := url.ParseQuery(string(raw))
 		if err != nil {

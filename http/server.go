@@ -8,10 +8,11 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,38 +20,58 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"intercom"
+	"intercom/calls"
+	"intercom/local"
+	"intercom/password"
 	"intercom/push"
 	"intercom/pusher"
 )
 
 // Config is what a Server needs. Zero durations take the defaults of API.md §8.
 type Config struct {
-	Store        intercom.Store
-	Logger       *slog.Logger
-	Clock        intercom.Clock // nil: the system clock
-	Hub          *pusher.Hub    // the Pusher socket server events go through
-	PublicURL    string         // scheme://host[:port] the API is reached at, for pagination links
-	AdminToken   string         // empty: the admin API answers 404
-	TokenTTL     time.Duration  // lifetime of an access token
-	OfflineAfter time.Duration  // an intercom without a heartbeat for this long is offline
-	RingTimeout  time.Duration  // a call still ringing this long is missed
-	SIPHost      string         // the SIP domain an answering app registers with
-	SIPWSURL     string         // the SIP-over-WebSocket URL an answering app connects to
-	SIPSecret    []byte         // signs the short-lived SIP tokens (HS256)
+	Store  intercom.Store
+	Logger *slog.Logger
+	Clock  intercom.Clock // nil: the system clock
+	Hub    *pusher.Hub    // the Pusher socket server events go through
+	// Sessions closes the sockets of tokens and accounts that ended; nil:
+	// the Hub, which holds every socket of a single process.
+	Sessions     intercom.Sessions
+	PublicURL    string        // scheme://host[:port] the API is reached at, for pagination links
+	AdminToken   string        // empty: the admin API answers 404
+	TokenTTL     time.Duration // lifetime of an access token
+	OfflineAfter time.Duration // an intercom without a heartbeat for this long is offline
+	RingTimeout  time.Duration // a call still ringing this long is missed
+	SIPHost      string        // the SIP domain an answering app registers with
+	SIPWSURL     string        // the SIP-over-WebSocket URL an answering app connects to
+	SIPSecret    []byte        // signs the short-lived SIP tokens (HS256)
 	// PushProviders ring devices whose app is not connected; one not given is
 	// not a channel.
 	PushProviders   []intercom.PushProvider
 	PushConcurrency int // sends in flight per provider; default 64
 	// Controller posts door commands and call events to intercoms' control
 	// URLs; nil: doors cannot be opened from the apps.
-	Controller  intercom.Controller
-	LoginMax    int // failed logins allowed per login and per address in LoginWindow
-	LoginWindow time.Duration
+	Controller intercom.Controller
+	LoginMax   int // failed logins allowed per login and per address in LoginWindow
+	// HashConcurrency bounds the password hashes (19 MiB each) running at
+	// once; 0: GOMAXPROCS. Logins beyond it wait, as long as their request.
+	HashConcurrency int
+	LoginWindow     time.Duration
 	// RealIPHeader names the header a trusted reverse proxy puts the client's
 	// address in (X-Forwarded-For, X-Real-IP); empty: the peer address is the
 	// client's. Its last comma-separated value is used.
 	RealIPHeader string
+
+	// The seams of a cluster (package intercom); nil: this process alone —
+	// the Hub delivers and knows the sockets, deadlines are local timers,
+	// door openings are counted in memory.
+	Broadcaster intercom.Broadcaster
+	Presence    intercom.Presence
+	Scheduler   intercom.Scheduler
+	Doors       intercom.Limiter // door openings per account (calls.DoorOpensPerMinute a minute)
+	Logins      intercom.Limiter // failed logins per login and per address (LoginMax in LoginWindow)
 }
+
+var _ intercom.Sessions = (*pusher.Hub)(nil)
 
 // Server is the HTTP handler of intercomd.
 type Server struct {
@@ -59,20 +80,19 @@ type Server struct {
 	clock        intercom.Clock
 	now          func() time.Time
 	hub          *pusher.Hub
+	sessions     intercom.Sessions
 	push         *push.Dispatcher
 	controller   intercom.Controller
-	doors        *Throttle
-	ringTimeout  time.Duration
-	sip          sipConfig
+	calls        *calls.Service
 	timers       timers
-	bg           sync.WaitGroup // event deliveries under way
-	bgMu         sync.Mutex
-	closing      bool // set by Close: no new background work
+	bus          intercom.Broadcaster
+	presence     intercom.Presence
 	publicURL    string
 	adminToken   string
 	tokenTTL     time.Duration
 	offlineAfter time.Duration
-	throttle     *Throttle
+	logins       intercom.Limiter // failed logins per login and per address
+	hashing      *password.Limiter
 	realIPHeader string
 	mux          *http.ServeMux
 
@@ -90,8 +110,6 @@ func NewServer(c Config) *Server {
 		log:          c.Logger,
 		clock:        c.Clock,
 		hub:          c.Hub,
-		ringTimeout:  c.RingTimeout,
-		sip:          sipConfig{host: c.SIPHost, wsURL: c.SIPWSURL, secret: c.SIPSecret},
 		publicURL:    strings.TrimRight(c.PublicURL, "/"),
 		adminToken:   c.AdminToken,
 		tokenTTL:     c.TokenTTL,
@@ -107,14 +125,12 @@ func NewServer(c Config) *Server {
 		s.clock = intercom.SystemClock{}
 	}
 	s.now = s.clock.Now
-	if s.ringTimeout == 0 {
-		s.ringTimeout = 30 * time.Second
-	}
 	if s.hub == nil {
 		s.hub = pusher.New("intercomd", rand.Text(), s.log)
 	}
-	if len(s.sip.secret) == 0 {
-		s.sip.secret = []byte(rand.Text())
+	s.sessions = c.Sessions
+	if s.sessions == nil {
+		s.sessions = s.hub
 	}
 	if s.tokenTTL == 0 {
 		s.tokenTTL = 2160 * time.Hour
@@ -128,9 +144,15 @@ func NewServer(c Config) *Server {
 	if c.LoginWindow == 0 {
 		c.LoginWindow = 15 * time.Minute
 	}
-	s.throttle = NewThrottle(c.LoginMax, c.LoginWindow, s.now)
+	s.logins = c.Logins
+	if s.logins == nil {
+		s.logins = local.NewLimiter(c.LoginMax, c.LoginWindow, s.now)
+	}
+	if c.HashConcurrency <= 0 {
+		c.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	s.hashing = password.NewLimiter(c.HashConcurrency)
 	s.controller = c.Controller
-	s.doors = NewThrottle(doorOpensPerMinute, time.Minute, s.now)
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "intercomd_http_requests_total", Help: "HTTP requests by route, method and status.",
 	}, []string{"route", "method", "status"})
@@ -146,6 +168,33 @@ func NewServer(c Config) *Server {
 	}, []string{"channel", "outcome"})
 	s.push = push.New(push.Config{Store: s.store, Providers: c.PushProviders, Concurrency: c.PushConcurrency, Logger: s.log,
 		Now: s.now, Observe: func(channel, outcome string) { s.sends.WithLabelValues(channel, outcome).Inc() }})
+	s.bus, s.presence = c.Broadcaster, c.Presence
+	if s.bus == nil {
+		s.bus = pusher.Broadcaster{Hub: s.hub}
+	}
+	if s.presence == nil {
+		s.presence = s.hub
+	}
+	if c.Scheduler == nil {
+		c.Scheduler = local.NewScheduler(s.clock)
+	}
+	if c.Doors == nil {
+		c.Doors = local.NewLimiter(calls.DoorOpensPerMinute, time.Minute, s.now)
+	}
+	sip := calls.SIPConfig{Host: c.SIPHost, WSURL: c.SIPWSURL, Secret: c.SIPSecret}
+	if sip.Host == "" {
+		sip.Host = "localhost"
+		if u, err := url.Parse(s.publicURL); err == nil && u.Hostname() != "" {
+			sip.Host = u.Hostname()
+		}
+	}
+	if len(sip.Secret) == 0 {
+		sip.Secret = []byte(rand.Text())
+	}
+	s.calls = calls.New(calls.Config{Store: s.store, Broadcaster: s.bus, Presence: s.presence, Scheduler: c.Scheduler,
+		Doors: c.Doors, Push: s.push, Controller: c.Controller, Clock: s.clock, Logger: s.log,
+		RingTimeout: c.RingTimeout, OfflineAfter: s.offlineAfter, SIP: sip,
+		Rang: func(status string) { s.rings.WithLabelValues(status).Inc() }})
 	s.registry.MustRegister(s.rings, s.sends,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_sockets_open", Help: "Open Pusher sockets."},
 			func() float64 { return float64(s.hub.Open()) }),
@@ -180,6 +229,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = rand.Text()
 	}
 	w.Header().Set("X-Request-ID", id)
+	w.Header().Set("X-Content-Type-Options", "nosniff") // every response, errors and operations included
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {

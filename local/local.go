@@ -125,7 +125,7 @@ func NewLimiter(max int, window time.Duration, now func() time.Time) *Limiter {
 // Attempt counts an attempt against every key unless one of them is at its
 // limit; then it counts nothing and says how long the longest-blocked key
 // still is.
-func (l *Limiter) Attempt(_ context.Context, keys ...string) (time.Duration, bool, error) {
+func (l *Limiter) Attempt(_ context.Context, keys ...string) (time.Time, time.Duration, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -136,7 +136,7 @@ func (l *Limiter) Attempt(_ context.Context, keys ...string) (time.Duration, boo
 		}
 	}
 	if wait > 0 {
-		return wait, false, nil
+		return now, wait, false, nil
 	}
 	if len(l.entries) >= maxKeys {
 		l.sweep(now)
@@ -144,7 +144,28 @@ func (l *Limiter) Attempt(_ context.Context, keys ...string) (time.Duration, boo
 	for _, k := range keys {
 		l.entries[k] = append(l.live(k, now), now)
 	}
-	return 0, true, nil
+	return now, 0, true, nil
+}
+
+// Refund takes back an attempt counted at instant at against each of keys.
+func (l *Limiter) Refund(_ context.Context, at time.Time, keys ...string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		hits := l.entries[k]
+		for i := len(hits) - 1; i >= 0; i-- {
+			if hits[i].Equal(at) {
+				hits = append(hits[:i:i], hits[i+1:]...)
+				break
+			}
+		}
+		if len(hits) == 0 {
+			delete(l.entries, k)
+		} else {
+			l.entries[k] = hits
+		}
+	}
+	return nil
 }
 
 // Reset forgets the attempts of key.

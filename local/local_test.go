@@ -117,13 +117,13 @@ func TestLimiter(t *testing.T) {
 	}
 	for i, st := range steps {
 		c.Advance(st.advance)
-		wait, ok, err := l.Attempt(ctx, st.keys...)
+		_, wait, ok, err := l.Attempt(ctx, st.keys...)
 		if err != nil || ok != st.ok || wait != st.wait {
 			t.Fatalf("step %d %v: Attempt = %v, %v, %v; want %v, %v", i, st.keys, wait, ok, err, st.wait, st.ok)
 		}
 	}
 	l.Reset(ctx, "login:a")
-	if _, ok, _ := l.Attempt(ctx, "login:a"); !ok {
+	if _, _, ok, _ := l.Attempt(ctx, "login:a"); !ok {
 		t.Fatal("login:a still blocked after Reset")
 	}
 }
@@ -135,7 +135,7 @@ func TestLimiterParallelAttemptsCountEach(t *testing.T) {
 	allowed := 0
 	for range 30 {
 		wg.Go(func() {
-			if _, ok, _ := l.Attempt(context.Background(), "login:x"); ok {
+			if _, _, ok, _ := l.Attempt(context.Background(), "login:x"); ok {
 				mu.Lock()
 				allowed++
 				mu.Unlock()
@@ -145,5 +145,21 @@ func TestLimiterParallelAttemptsCountEach(t *testing.T) {
 	wg.Wait()
 	if allowed != 10 {
 		t.Fatalf("%d of 30 parallel attempts allowed, want 10", allowed)
+	}
+}
+
+func TestLimiterRefund(t *testing.T) {
+	c := clocktest.New(t0)
+	l := local.NewLimiter(2, time.Minute, c.Now)
+	ctx := t.Context()
+	l.Attempt(ctx, "k")
+	c.Advance(time.Second)
+	at, _, _, _ := l.Attempt(ctx, "k")
+	if _, _, ok, _ := l.Attempt(ctx, "k"); ok {
+		t.Fatal("third attempt allowed with a limit of 2")
+	}
+	l.Refund(ctx, at, "k")
+	if _, _, ok, _ := l.Attempt(ctx, "k"); !ok {
+		t.Fatal("attempt refused after a refund")
 	}
 }

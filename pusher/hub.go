@@ -38,6 +38,9 @@ type Hub struct {
 	mu       sync.RWMutex
 	channels map[string]map[*socket]struct{}
 	sockets  map[*socket]struct{}
+	byID     map[string]*socket
+	byToken  map[string]map[*socket]struct{} // sockets holding a grant of the token
+	byUser   map[int64]map[*socket]struct{}  // sockets holding a grant of the account
 	closed   bool
 
 	open    atomic.Int64
@@ -50,7 +53,104 @@ func New(key, secret string, log *slog.Logger) *Hub {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Hub{key: key, secret: []byte(secret), log: log,
-		channels: map[string]map[*socket]struct{}{}, sockets: map[*socket]struct{}{}}
+		channels: map[string]map[*socket]struct{}{}, sockets: map[*socket]struct{}{}, byID: map[string]*socket{},
+		byToken: map[string]map[*socket]struct{}{}, byUser: map[int64]map[*socket]struct{}{}}
+}
+
+// Grant names the credential that authorized a private subscription: an
+// access token (its public id) and the account it belongs to. A subscription
+// lives no longer than its grant: CloseToken and CloseUser end it.
+type Grant struct {
+	Token string
+	User  int64
+}
+
+// Authorize records that g authorized socketID to subscribe to channel and
+// returns the auth string the client subscribes with (see Sign). A private
+// subscription is accepted only with a valid signature and a grant recorded
+// here, so that every subscription is tied to the token that signed it. A
+// socket that is not on this hub gets the signature and no grant.
+func (h *Hub) Authorize(socketID, channel string, g Grant) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s := h.byID[socketID]; s != nil && (s.grants[channel] != nil || len(s.grants) < MaxSubscriptions) {
+		if s.grants == nil {
+			s.grants = map[string]*Grant{}
+		}
+		if old := s.grants[channel]; old != nil && *old != g {
+			h.unindexLocked(s, *old)
+		}
+		s.grants[channel] = &g
+		index(h.byToken, g.Token, s)
+		index(h.byUser, g.User, s)
+	}
+	return h.Sign(socketID, channel)
+}
+
+func index[K comparable](m map[K]map[*socket]struct{}, k K, s *socket) {
+	set := m[k]
+	if set == nil {
+		set = map[*socket]struct{}{}
+		m[k] = set
+	}
+	set[s] = struct{}{}
+}
+
+func unindex[K comparable](m map[K]map[*socket]struct{}, k K, s *socket) {
+	if set := m[k]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(m, k)
+		}
+	}
+}
+
+// unindexLocked drops s from the index of g unless another of its grants
+// still names g's token or account.
+func (h *Hub) unindexLocked(s *socket, g Grant) {
+	token, user := false, false
+	for _, o := range s.grants {
+		if *o == g {
+			continue
+		}
+		token = token || o.Token == g.Token
+		user = user || o.User == g.User
+	}
+	if !token {
+		unindex(h.byToken, g.Token, s)
+	}
+	if !user {
+		unindex(h.byUser, g.User, s)
+	}
+}
+
+// Pusher's code for a connection that is not (or no longer) authorized: the
+// client must not reconnect with the same credentials.
+const codeUnauthorized = 4009
+
+// CloseToken closes every socket holding a subscription (or an authorization
+// to subscribe) granted by the access token: it gets pusher:error 4009 and
+// nothing after it. Called when the token is revoked or expires.
+func (h *Hub) CloseToken(token string) {
+	h.closeIndexed(func() map[*socket]struct{} { return h.byToken[token] }, "The access token that authorized this connection has ended.")
+}
+
+// CloseUser closes every socket holding a subscription granted to the
+// account, as CloseToken does. Called when the account is deleted.
+func (h *Hub) CloseUser(user int64) {
+	h.closeIndexed(func() map[*socket]struct{} { return h.byUser[user] }, "The account that authorized this connection has ended.")
+}
+
+func (h *Hub) closeIndexed(set func() map[*socket]struct{}, message string) {
+	h.mu.Lock()
+	socks := make([]*socket, 0, len(set()))
+	for s := range set() {
+		socks = append(socks, s)
+	}
+	h.mu.Unlock()
+	for _, s := range socks {
+		s.terminate(codeUnauthorized, message)
+	}
 }
 
 // Key is the app key clients connect with.
@@ -143,6 +243,7 @@ func (h *Hub) add(s *socket) bool {
 		return false
 	}
 	h.sockets[s] = struct{}{}
+	h.byID[s.id] = s
 	h.open.Add(1)
 	return true
 }
@@ -154,9 +255,14 @@ func (h *Hub) remove(s *socket) {
 		return
 	}
 	delete(h.sockets, s)
+	delete(h.byID, s.id)
 	h.open.Add(-1)
 	for ch := range s.subs {
 		h.unsubscribeLocked(s, ch)
+	}
+	for _, g := range s.grants {
+		unindex(h.byToken, g.Token, s)
+		unindex(h.byUser, g.User, s)
 	}
 }
 
@@ -164,6 +270,9 @@ func (h *Hub) subscribe(s *socket, channel string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.sockets[s]; !ok {
+		return false
+	}
+	if s.grants[channel] == nil {
 		return false
 	}
 	if _, ok := s.subs[channel]; !ok && len(s.subs) >= MaxSubscriptions {

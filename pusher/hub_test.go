@@ -92,7 +92,14 @@ func (c *client) write(s string) {
 
 func (c *client) subscribe(hub *pusher.Hub, channel string) message {
 	c.t.Helper()
-	auth := hub.Sign(c.socketID, channel)
+	return c.subscribeAs(hub, channel, pusher.Grant{Token: "token-1", User: 1})
+}
+
+// subscribeAs subscribes with the signature broadcasting/auth would give for
+// the access token and account of g.
+func (c *client) subscribeAs(hub *pusher.Hub, channel string, g pusher.Grant) message {
+	c.t.Helper()
+	auth := hub.Authorize(c.socketID, channel, g)
 	c.write(`{"event":"pusher:subscribe","data":{"channel":"` + channel + `","auth":"` + auth + `"}}`)
 	return c.read()
 }
@@ -164,7 +171,7 @@ func TestSubscribeRejected(t *testing.T) {
 		t.Fatal("a rejected subscription took effect")
 	}
 	// Protocol 5 clients may send data as a JSON string.
-	auth := hub.Sign(a.socketID, "private-token.abc")
+	auth := hub.Authorize(a.socketID, "private-token.abc", pusher.Grant{Token: "abc", User: 1})
 	a.write(`{"event":"pusher:subscribe","data":"{\"channel\":\"private-token.abc\",\"auth\":\"` + auth + `\"}"}`)
 	if m := a.read(); m.Event != "pusher_internal:subscription_succeeded" {
 		t.Errorf("string data: %+v", m)
@@ -316,5 +323,85 @@ func TestSubprotocolEchoed(t *testing.T) {
 				t.Errorf("Subprotocol() %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// A signature alone does not subscribe: the subscription must have been
+// authorized through Authorize, which ties it to a token.
+func TestSubscribeNeedsAGrant(t *testing.T) {
+	hub, srv := newServer(t)
+	a := connect(t, srv)
+	a.write(`{"event":"pusher:subscribe","data":{"channel":"private-user.1","auth":"` + hub.Sign(a.socketID, "private-user.1") + `"}}`)
+	if m := a.read(); m.Event != "pusher:subscription_error" {
+		t.Fatalf("a subscription signed without a grant: %+v", m)
+	}
+	if hub.Subscribed("private-user.1") {
+		t.Fatal("it took effect")
+	}
+}
+
+// expectClosed reads the pusher:error a closed socket gets, then the close.
+func (c *client) expectClosed(code int) {
+	c.t.Helper()
+	m := c.read()
+	var data struct {
+		Code int `json:"code"`
+	}
+	if err := json.Unmarshal(m.Data, &data); err != nil || m.Event != "pusher:error" || data.Code != code {
+		c.t.Fatalf("got %+v (%v), want pusher:error %d", m, err, code)
+	}
+	ctx, cancel := context.WithTimeout(c.t.Context(), 5*time.Second)
+	defer cancel()
+	if _, b, err := c.conn.Read(ctx); websocket.CloseStatus(err) != websocket.StatusCode(code) {
+		c.t.Fatalf("after the error: %s, %v; want the socket closed with %d", b, err, code)
+	}
+}
+
+func TestCloseTokenAndUser(t *testing.T) {
+	hub, srv := newServer(t)
+	// a and b: two devices of account 1; c: account 2.
+	a, b, c := connect(t, srv), connect(t, srv), connect(t, srv)
+	ga, gb, gc := pusher.Grant{Token: "tok-a", User: 1}, pusher.Grant{Token: "tok-b", User: 1}, pusher.Grant{Token: "tok-c", User: 2}
+	for _, s := range []struct {
+		c  *client
+		ch string
+		g  pusher.Grant
+	}{
+		{a, "private-user.1", ga}, {a, "private-token.tok-a", ga},
+		{b, "private-user.1", gb}, {b, "private-token.tok-b", gb},
+		{c, "private-user.2", gc},
+	} {
+		if m := s.c.subscribeAs(hub, s.ch, s.g); m.Event != "pusher_internal:subscription_succeeded" {
+			t.Fatalf("subscribe %s: %+v", s.ch, m)
+		}
+	}
+	// An authorization not yet used counts too: it is closed with its token.
+	d := connect(t, srv)
+	hub.Authorize(d.socketID, "private-user.1", ga)
+
+	hub.CloseToken("tok-a") // a logged out
+	a.expectClosed(4009)
+	d.expectClosed(4009)
+	if hub.Subscribed("private-token.tok-a") {
+		t.Error("the token's channel is still subscribed")
+	}
+	if n := hub.Publish("private-user.1", "e", []byte(`{"n":1}`), ""); n != 1 {
+		t.Errorf("the account's event reached %d sockets, want b's only", n)
+	}
+	if m := b.read(); m.Event != "e" {
+		t.Fatalf("b got %+v", m)
+	}
+
+	hub.CloseUser(1) // the account is deleted
+	b.expectClosed(4009)
+	if n := hub.Publish("private-user.1", "e", []byte(`{}`), ""); n != 0 {
+		t.Errorf("the deleted account's event reached %d sockets", n)
+	}
+	if hub.Open() != 1 {
+		t.Errorf("Open = %d, want c's socket only", hub.Open())
+	}
+	c.write(`{"event":"pusher:ping"}`)
+	if m := c.read(); m.Event != "pusher:pong" {
+		t.Errorf("the other account's socket: %+v", m)
 	}
 }

@@ -29,10 +29,11 @@ const (
 
 // socket is one client connection.
 type socket struct {
-	id   string
-	conn *websocket.Conn
-	hub  *Hub
-	subs map[string]struct{} // guarded by hub.mu
+	id     string
+	conn   *websocket.Conn
+	hub    *Hub
+	subs   map[string]struct{} // guarded by hub.mu
+	grants map[string]*Grant   // by channel, from Authorize; guarded by hub.mu
 
 	mu      sync.Mutex
 	queue   [][]byte
@@ -96,6 +97,28 @@ func (s *socket) close(code websocket.StatusCode, reason string) {
 	s.closed = true
 	s.mu.Unlock()
 	s.finish(code, reason)
+}
+
+// terminate tells the client why with pusher:error, then closes the socket;
+// it is out of the hub at once, so no event published after this call
+// reaches it.
+func (s *socket) terminate(code int, message string) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.queue = nil
+	s.mu.Unlock()
+	s.hub.remove(s)
+	msg := encodeFrame(frame{Event: "pusher:error", Data: map[string]any{"code": code, "message": message}})
+	go func() { // the write and the close handshake wait for the peer: not on the caller's time
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		defer cancel()
+		s.conn.Write(ctx, websocket.MessageText, msg)
+		s.conn.Close(websocket.StatusCode(code), message)
+	}()
 }
 
 // finish takes a socket that was just marked closed out of the hub and
@@ -251,7 +274,7 @@ func (s *socket) subscribe(raw json.RawMessage) {
 	case !s.hub.validAuth(s.id, d.Channel, d.Auth):
 		fail(http.StatusUnauthorized, "Invalid signature for "+d.Channel+".")
 	case !s.hub.subscribe(s, d.Channel):
-		fail(http.StatusForbidden, "Too many subscriptions on one socket.")
+		fail(http.StatusForbidden, "No authorization for "+d.Channel+" on this socket, or too many subscriptions.")
 	default:
 		s.send(encodeFrame(frame{Event: "pusher_internal:subscription_succeeded", Channel: d.Channel, Data: "{}"}))
 	}

@@ -266,8 +266,30 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-func (db *DB) applyMigration(ctx context.Context, version int, name, body string) error {
-	tx, err := db.write.BeginTx(ctx, nil)
+// foreignKeysOff marks a migration that rebuilds tables: it runs with
+// foreign keys off, as SQLite's procedure for schema changes requires (with
+// them on, dropping a table deletes its rows and cascades), and commits only
+// if PRAGMA foreign_key_check then finds nothing wrong.
+const foreignKeysOff = "-- intercomd: foreign_keys=off\n"
+
+func (db *DB) applyMigration(ctx context.Context, version int, name, body string) (err error) {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if strings.HasPrefix(body, foreignKeysOff) {
+		// PRAGMA foreign_keys is a no-op inside a transaction: set it before.
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+		defer func() {
+			if _, ferr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); ferr != nil && err == nil {
+				err = ferr
+			}
+		}()
+	}
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -278,6 +300,17 @@ func (db *DB) applyMigration(ctx context.Context, version int, name, body string
 	}
 	if _, err := tx.ExecContext(ctx, body); err != nil {
 		return fmt.Errorf("migration %s: %w", name, err)
+	}
+	if strings.HasPrefix(body, foreignKeysOff) {
+		rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		bad := rows.Next()
+		rows.Close()
+		if bad {
+			return fmt.Errorf("migration %s: foreign key check failed", name)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, micros(time.Now())); err != nil {
 		return err

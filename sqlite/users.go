@@ -18,10 +18,17 @@ func (db *DB) CreateUser(ctx context.Context, u intercom.User) (intercom.User, e
 	return u, err
 }
 
-// DeleteUser removes an account and everything that hangs off it.
+// DeleteUser removes an account and everything that hangs off it, and ends
+// its part in the calls still ringing: its devices can no longer answer them.
+// Finished calls keep their record of its devices, for the admin's history.
 func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 	return db.update(ctx, func(q querier) error {
-		return mustAffect(q.Exec(`DELETE FROM users WHERE id = ?`, id))
+		if err := mustAffect(q.Exec(`DELETE FROM users WHERE id = ?`, id)); err != nil {
+			return err
+		}
+		_, err := q.Exec(`DELETE FROM call_devices WHERE user_id = ?
+			AND call_id IN (SELECT id FROM calls WHERE status = 'ring')`, id)
+		return err
 	})
 }
 

@@ -34,6 +34,8 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"UnlinkAndForget", testUnlinkAndForget},
 		{"PushSends", testPushSends},
 		{"ControlLog", testControlLog},
+		{"IDsNeverReused", testIDsNeverReused},
+		{"DeletedAccountCantAnswer", testDeletedAccountCantAnswer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -790,5 +792,98 @@ func testHoldings(t *testing.T, s intercom.Store) {
 	if err != nil || !slices.Equal(h.Logins, []string{"alice", "bob"}) || !slices.Equal(h.Intercoms, []int64{3, 9}) ||
 		!slices.Equal(h.Cameras, []int64{833}) {
 		t.Errorf("Holdings(2) = %+v, %v", h, err)
+	}
+}
+
+// testIDsNeverReused: deleting the newest account, its device and token must
+// not hand their ids to the next ones (API.md §1), nor may new intercoms,
+// cameras and calls take ids below those already given.
+func testIDsNeverReused(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	gone := mustUser(t, s, "gone")
+	goneTok := mustToken(t, s, gone.ID, "gone-phone")
+	ic := mustIntercom(t, s, 0, nil)
+	c1, err := s.CreateCall(ctx, intercom.NewCall(ic.ID, nil, []intercom.CallDevice{{DeviceID: goneTok.DeviceID,
+		UserID: gone.ID, UUID: "gone-phone", Client: "ios", Channels: []string{"ws"}}}, t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	next := mustUser(t, s, "next")
+	nextTok := mustToken(t, s, next.ID, "gone-phone") // the same installation signs in to the new account
+	for _, id := range []struct {
+		what      string
+		old, next int64
+	}{
+		{"user", gone.ID, next.ID},
+		{"device", goneTok.DeviceID, nextTok.DeviceID},
+		{"access token", goneTok.ID, nextTok.ID},
+	} {
+		if id.next <= id.old {
+			t.Errorf("new %s id %d, want above the deleted one's %d", id.what, id.next, id.old)
+		}
+	}
+	ic2, err := s.CreateIntercom(ctx, intercom.Intercom{Address: "Cameras", Department: 100, SecretHash: []byte("second"),
+		DoorOpenSeconds: 7, CreatedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ic2.ID <= ic.ID {
+		t.Errorf("new intercom id %d, want above %d", ic2.ID, ic.ID)
+	}
+	c2, err := s.CreateCall(ctx, intercom.NewCall(ic2.ID, nil, nil, t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.ID <= c1.ID {
+		t.Errorf("new call id %d, want above %d", c2.ID, c1.ID)
+	}
+}
+
+// testDeletedAccountCantAnswer: an account deleted while a call rings its
+// devices leaves the call; nothing of it is reachable by the account created
+// next.
+func testDeletedAccountCantAnswer(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	gone, stays := mustUser(t, s, "gone"), mustUser(t, s, "stays")
+	goneTok, staysTok := mustToken(t, s, gone.ID, "gone-phone"), mustToken(t, s, stays.ID, "stays-phone")
+	ic := mustIntercom(t, s, 0, nil)
+	mustMember(t, s, gone.ID, ic.ID, "Home")
+	mustMember(t, s, stays.ID, ic.ID, "Home")
+	c, err := s.CreateCall(ctx, intercom.NewCall(ic.ID, nil, []intercom.CallDevice{
+		{DeviceID: goneTok.DeviceID, UserID: gone.ID, UUID: "gone-phone", Client: "ios", Channels: []string{"ws"}, Tokens: []string{goneTok.PublicID}},
+		{DeviceID: staysTok.DeviceID, UserID: stays.ID, UUID: "stays-phone", Client: "ios", Channels: []string{"ws"}, Tokens: []string{staysTok.PublicID}},
+	}, t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	next := mustUser(t, s, "next")
+	nextTok := mustToken(t, s, next.ID, "gone-phone")
+	for _, d := range []struct {
+		who            string
+		userID, device int64
+	}{{"the deleted account", gone.ID, goneTok.DeviceID}, {"the next account", next.ID, nextTok.DeviceID}} {
+		_, err := s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error {
+			if c.Concerns(d.userID) {
+				t.Errorf("after the deletion the call still concerns %s (user %d)", d.who, d.userID)
+			}
+			return c.Answer(d.device, t0.Add(time.Second))
+		})
+		if intercom.ErrorCode(err) != intercom.ENOTFOUND {
+			t.Errorf("%s's device %d answered the call: %v", d.who, d.device, err)
+		}
+	}
+	if _, err := s.CallOf(ctx, next.ID, c.ID); intercom.ErrorCode(err) != intercom.ENOTFOUND {
+		t.Errorf("the next account sees the call in its history: %v", err)
+	}
+	// The account that stays still rings and answers.
+	got, err := s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { return c.Answer(staysTok.DeviceID, t0.Add(time.Second)) })
+	if err != nil || got.Status != intercom.CallAnswered {
+		t.Fatalf("the remaining device could not answer: %v, %v", got.Status, err)
 	}
 }

@@ -16,10 +16,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +34,6 @@ import (
 	"time"
 
 	"intercom"
-	"intercom/pusher"
 	"intercom/pusher/pusherclient"
 	"intercom/sqlite"
 )
@@ -55,9 +56,10 @@ const (
 )
 
 type device struct {
-	flat    int
-	tokenID string
-	client  *pusherclient.Client
+	flat         int
+	uuid, secret string
+	tokenID      string
+	client       *pusherclient.Client
 }
 
 func run(sockets, perFlat, rings int, addr string) error {
@@ -102,7 +104,6 @@ func run(sockets, perFlat, rings int, addr string) error {
 	before := rssKiB(srv.Process.Pid)
 
 	fmt.Printf("connecting %d sockets...\n", sockets)
-	signer := pusher.New(appKey, appSecret, nil)
 	url := "ws://" + addr + "/ws/app/" + appKey + "?protocol=7&client=wsload"
 	var wg sync.WaitGroup
 	errs := make(chan error, sockets)
@@ -121,7 +122,12 @@ func run(sockets, perFlat, rings int, addr string) error {
 				return
 			}
 			ch := "private-token." + devices[i].tokenID
-			if err := c.Subscribe(cctx, ch, signer.Sign(c.SocketID, ch)); err != nil {
+			auth, err := authorize(cctx, base, devices[i], c.SocketID, ch)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if err := c.Subscribe(cctx, ch, auth); err != nil {
 				errs <- err
 				return
 			}
@@ -224,13 +230,37 @@ func provision(ctx context.Context, path string, sockets, perFlat int) ([]device
 				return nil, err
 			}
 		}
-		_, tok := intercom.NewAccessToken(user.ID, fmt.Sprintf("dev-%d", i), "android", now, time.Hour)
+		uuid := fmt.Sprintf("dev-%d", i)
+		secret, tok := intercom.NewAccessToken(user.ID, uuid, "android", now, time.Hour)
 		if tok, err = db.CreateAccessToken(ctx, tok); err != nil {
 			return nil, err
 		}
-		devices[i] = device{flat: flat, tokenID: tok.PublicID}
+		devices[i] = device{flat: flat, uuid: uuid, secret: secret, tokenID: tok.PublicID}
 	}
 	return devices, nil
+}
+
+// authorize asks intercomd to sign a subscription, as an app's Pusher client
+// does: the server ties the subscription to the device's token.
+func authorize(ctx context.Context, base string, d device, socketID, channel string) (string, error) {
+	form := url.Values{"socket_id": {socketID}, "channel_name": {channel}}.Encode()
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/broadcasting/auth", strings.NewReader(form))
+	req.Header.Set("Authorization", "Bearer "+d.secret)
+	req.Header.Set("X-Client", "android")
+	req.Header.Set("X-UUID", d.uuid)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var v struct {
+		Auth string `json:"auth"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&v); err != nil || res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("broadcasting/auth: %d %v", res.StatusCode, err)
+	}
+	return v.Auth, nil
 }
 
 func ring(base string, flat int) error {

@@ -1,0 +1,428 @@
+// Package calls owns the life of a call: a visitor rings, devices ring, one
+// answers (or all decline, or nobody does in time, or the visitor leaves),
+// the conversation ends; and around it the intercom's heartbeat and its door.
+// Transports (the HTTP API, a SIP server, a worker) call one method each.
+//
+// Every transition is saved through the Store first; what must then happen —
+// events to sockets, pushes to phones, POSTs to the intercom, deadlines — is
+// returned by a pure function as effects, and apply carries them out. The
+// process-local parts sit behind the seams of package intercom (Broadcaster,
+// Presence, Scheduler, Limiter), so the same lifecycle runs on one node or
+// many.
+package calls
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"intercom"
+	"intercom/wire"
+)
+
+// Pusher hands rings to the push providers (package push).
+type Pusher interface {
+	// Has reports whether a provider serves channel.
+	Has(channel string) bool
+	// Send queues one ring to one device; it does not wait for the provider.
+	Send(channel string, m intercom.PushMessage)
+}
+
+// Config is what a Service needs. Zero durations take API.md's defaults.
+type Config struct {
+	Store       intercom.Store
+	Broadcaster intercom.Broadcaster
+	Presence    intercom.Presence
+	Scheduler   intercom.Scheduler
+	Doors       intercom.Limiter // door openings per account
+	Push        Pusher           // nil: no push channel
+	Controller  intercom.Controller
+	Clock       intercom.Clock
+	Logger      *slog.Logger
+
+	RingTimeout  time.Duration // a call still ringing this long is missed
+	OfflineAfter time.Duration // an intercom without a heartbeat this long is offline
+	SIP          SIPConfig
+
+	// Rang observes each ring by the status its call started in.
+	Rang func(status string)
+}
+
+// Service runs the call lifecycle.
+type Service struct {
+	store      intercom.Store
+	bus        intercom.Broadcaster
+	presence   intercom.Presence
+	sched      intercom.Scheduler
+	doors      intercom.Limiter
+	push       Pusher
+	controller intercom.Controller
+	clock      intercom.Clock
+	log        *slog.Logger
+	sip        SIPConfig
+	rang       func(string)
+
+	ringTimeout  time.Duration
+	offlineAfter time.Duration
+
+	bgMu    sync.Mutex
+	bg      sync.WaitGroup // effects carried out off the caller's path
+	closing bool
+}
+
+// New returns a Service and makes it the Scheduler's handler.
+func New(c Config) *Service {
+	s := &Service{store: c.Store, bus: c.Broadcaster, presence: c.Presence, sched: c.Scheduler, doors: c.Doors,
+		push: c.Push, controller: c.Controller, clock: c.Clock, log: c.Logger, sip: c.SIP, rang: c.Rang,
+		ringTimeout: c.RingTimeout, offlineAfter: c.OfflineAfter}
+	if s.clock == nil {
+		s.clock = intercom.SystemClock{}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.ringTimeout == 0 {
+		s.ringTimeout = 30 * time.Second
+	}
+	if s.offlineAfter == 0 {
+		s.offlineAfter = 90 * time.Second
+	}
+	if s.rang == nil {
+		s.rang = func(string) {}
+	}
+	s.sched.Handle(s.fire)
+	return s
+}
+
+// RingTimeout is how long a call rings before it is missed.
+func (s *Service) RingTimeout() time.Duration { return s.ringTimeout }
+
+// OfflineAfter is how long an intercom stays online after a heartbeat.
+func (s *Service) OfflineAfter() time.Duration { return s.offlineAfter }
+
+// Online reports whether an intercom is online now.
+func (s *Service) Online(ic intercom.Intercom) bool { return ic.Online(s.clock.Now(), s.offlineAfter) }
+
+// Device is the device acting on a call: its account, its id and X-UUID.
+type Device struct {
+	UserID   int64
+	DeviceID int64
+	UUID     string
+}
+
+// Ring is a visitor calling a flat of ic (nil: a private house, every
+// member). It decides who rings, records the call and starts the ringing;
+// delivery goes on after it returns.
+func (s *Service) Ring(ctx context.Context, ic intercom.Intercom, flat *int64) (intercom.Call, error) {
+	now := s.clock.Now()
+	cands, err := s.store.RingCandidates(ctx, ic.ID, flat, now)
+	if err != nil {
+		return intercom.Call{}, err
+	}
+	c, err := s.store.CreateCall(ctx, intercom.NewCall(ic.ID, flat, intercom.Decide(cands, now, s.channels), now))
+	if err != nil {
+		return intercom.Call{}, err
+	}
+	s.rang(c.Status)
+	s.apply(ctx, c, ic, rung(c, cands, s.ringTimeout, s.pushToken))
+	return c, nil
+}
+
+// channels says how a device is rung right now (intercom.RingChannels): its
+// open Pusher socket, on any node, when its client rings over one, and the
+// push provider of its platform when it registered a token and that provider
+// is configured.
+func (s *Service) channels(c intercom.RingCandidate) []string {
+	socketOpen := false
+	if intercom.RingsOverSocket(c.Client) {
+		for _, t := range c.Tokens {
+			if s.presence.Subscribed(wire.TokenChannel(t)) {
+				socketOpen = true
+				break
+			}
+		}
+	}
+	_, push := s.pushToken(c)
+	return intercom.RingChannels(c.Client, socketOpen, push)
+}
+
+// pushToken is the token and channel a device is pushed to: the first of its
+// platform's push channels (intercom.PushChannels) for which it registered a
+// token and whose provider is configured.
+func (s *Service) pushToken(c intercom.RingCandidate) (string, string) {
+	if s.push == nil {
+		return "", ""
+	}
+	for _, ch := range intercom.PushChannels(c.Client) {
+		if token := c.PushToken(ch); token != "" && s.push.Has(ch) {
+			return token, ch
+		}
+	}
+	return "", ""
+}
+
+// Answer is a device taking a call: the first rung device wins, the others
+// stop ringing. It returns what the app needs to join the conversation.
+func (s *Service) Answer(ctx context.Context, who Device, callID int64) (intercom.Call, SIPAnswer, error) {
+	var before []intercom.CallDevice
+	now := s.clock.Now()
+	c, err := s.update(ctx, who, callID, func(c *intercom.Call) error {
+		before = c.Ringing()
+		return c.Answer(who.DeviceID, now)
+	})
+	if err != nil {
+		return c, SIPAnswer{}, err
+	}
+	answer, err := s.sip.Answer(c, who, now)
+	if err != nil {
+		return c, SIPAnswer{}, err
+	}
+	s.applyLoaded(ctx, c, answered(c, before, who, answer.Number))
+	return c, answer, nil
+}
+
+// Decline is a device refusing a call; the others ring on. exceptSocket is
+// the socket that asked, if any (it knows).
+func (s *Service) Decline(ctx context.Context, who Device, callID int64, exceptSocket string) error {
+	now := s.clock.Now()
+	c, err := s.update(ctx, who, callID, func(c *intercom.Call) error { return c.Decline(who.DeviceID, now) })
+	if err != nil {
+		return err
+	}
+	s.applyLoaded(ctx, c, declined(c, who, exceptSocket))
+	return nil
+}
+
+// HangUp is the answering device ending the conversation.
+func (s *Service) HangUp(ctx context.Context, who Device, callID int64) error {
+	now := s.clock.Now()
+	c, err := s.update(ctx, who, callID, func(c *intercom.Call) error { return c.HangUp(who.DeviceID, now) })
+	if err != nil {
+		return err
+	}
+	s.applyLoaded(ctx, c, ended(c))
+	return nil
+}
+
+// update runs a device's transition on a call its account may act on; a call
+// of another account is not found.
+func (s *Service) update(ctx context.Context, who Device, callID int64, fn func(*intercom.Call) error) (intercom.Call, error) {
+	return s.store.UpdateCall(ctx, callID, func(c *intercom.Call) error {
+		if !c.Concerns(who.UserID) {
+			return intercom.ErrNotFound
+		}
+		return fn(c)
+	})
+}
+
+// VisitorLeft is the visitor hanging up at intercom ic: a ringing call is
+// missed, a conversation ends.
+func (s *Service) VisitorLeft(ctx context.Context, ic intercom.Intercom, callID int64) (intercom.Call, error) {
+	var notify []intercom.CallDevice
+	now := s.clock.Now()
+	c, err := s.store.UpdateCall(ctx, callID, func(c *intercom.Call) error {
+		if c.IntercomID != ic.ID {
+			return intercom.ErrNotFound
+		}
+		notify = c.Ringing()
+		if c.Status == intercom.CallAnswered {
+			notify = c.Answerer()
+		}
+		return c.VisitorLeft(now)
+	})
+	if err != nil {
+		return c, err
+	}
+	s.apply(ctx, c, ic, left(c, notify))
+	return c, nil
+}
+
+// TimeOut makes a call still ringing missed. It is what a ring deadline
+// fires; a call answered, declined or ended meanwhile is left alone.
+func (s *Service) TimeOut(ctx context.Context, callID int64) {
+	var ringing []intercom.CallDevice
+	now := s.clock.Now()
+	c, err := s.store.UpdateCall(ctx, callID, func(c *intercom.Call) error {
+		ringing = c.Ringing()
+		return c.TimeOut(now)
+	})
+	if intercom.ErrorCode(err) == intercom.ENOTFOUND {
+		return
+	} else if err != nil {
+		s.log.Error("ring timeout", "call_id", callID, "error", err)
+		return
+	}
+	s.applyLoaded(ctx, c, timedOut(c, ringing))
+}
+
+// fire is where deadlines arrive.
+func (s *Service) fire(ctx context.Context, d intercom.Deadline) {
+	switch d.Kind {
+	case intercom.DeadlineRing:
+		s.TimeOut(ctx, d.ID)
+	case intercom.DeadlineOffline:
+		s.CheckOffline(ctx, d.ID)
+	default:
+		s.log.Error("unknown deadline", "kind", d.Kind, "id", d.ID)
+	}
+}
+
+// Resume sets the deadlines of what the database says is pending: the ring
+// timeouts of calls still ringing and the offline checks of intercoms online
+// now. Call it once on start.
+func (s *Service) Resume(ctx context.Context) error {
+	now := s.clock.Now()
+	ringing, err := s.store.RingingCalls(ctx)
+	if err != nil {
+		return err
+	}
+	for id, created := range ringing {
+		if err := s.sched.Schedule(ctx, intercom.Deadline{Kind: intercom.DeadlineRing, ID: id, At: created.Add(s.ringTimeout)}); err != nil {
+			return err
+		}
+	}
+	beats, err := s.store.Heartbeats(ctx)
+	if err != nil {
+		return err
+	}
+	for id, last := range beats {
+		if at := last.Add(s.offlineAfter); at.After(now) {
+			if err := s.sched.Schedule(ctx, intercom.Deadline{Kind: intercom.DeadlineOffline, ID: id, At: at}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Heartbeat is intercom ic saying it is alive.
+func (s *Service) Heartbeat(ctx context.Context, ic intercom.Intercom) error {
+	now := s.clock.Now()
+	prev, err := s.store.RecordHeartbeat(ctx, ic.ID, now)
+	if err != nil {
+		return err
+	}
+	if prev == nil || now.Sub(*prev) >= s.offlineAfter {
+		s.sendStatus(ctx, ic.ID, true)
+	}
+	return s.sched.Schedule(ctx, intercom.Deadline{Kind: intercom.DeadlineOffline, ID: ic.ID, At: now.Add(s.offlineAfter)})
+}
+
+// CheckOffline runs when an intercom's heartbeats may have stopped.
+func (s *Service) CheckOffline(ctx context.Context, id int64) {
+	last, err := s.store.LastHeartbeat(ctx, id)
+	if err != nil {
+		s.log.Error("offline check", "intercom_id", id, "error", err)
+		return
+	}
+	now := s.clock.Now()
+	if last == nil || now.Sub(*last) >= s.offlineAfter {
+		s.sendStatus(ctx, id, false)
+		return
+	}
+	// A heartbeat came another way: look again when it expires.
+	if err := s.sched.Schedule(ctx, intercom.Deadline{Kind: intercom.DeadlineOffline, ID: id, At: last.Add(s.offlineAfter)}); err != nil {
+		s.log.Error("offline check", "intercom_id", id, "error", err)
+	}
+}
+
+// sendStatus tells every member account that an intercom went on or offline.
+func (s *Service) sendStatus(ctx context.Context, id int64, online bool) {
+	users, err := s.store.IntercomMembers(ctx, id)
+	if err != nil {
+		s.log.Error("intercom.status", "intercom_id", id, "error", err)
+		return
+	}
+	for _, u := range users {
+		s.toUser(u, "intercom.status", func() map[string]any { return map[string]any{"intercom_id": id, "is_online": online} }, "")
+	}
+}
+
+// Door openings allowed per account per minute.
+const DoorOpensPerMinute = 10
+
+// Errors of OpenDoor beyond the store's.
+var (
+	ErrIntercomTimeout = &intercom.Error{Code: intercom.ETIMEOUT, Message: "The intercom did not answer in time."}
+	ErrIntercomRefused = &intercom.Error{Code: intercom.EBADGATEWAY, Message: "The intercom did not open the door."}
+)
+
+// OpenDoor sends the door command to the intercom of v, the device's
+// account's view of it, and returns once the intercom acknowledged it:
+// ETOOMANY past the account's limit, EINVALID when the intercom is offline or
+// cannot open from the app, ETIMEOUT or EBADGATEWAY when it did not open.
+func (s *Service) OpenDoor(ctx context.Context, who Device, v intercom.IntercomView) error {
+	if v.Membership.Status != intercom.StatusConfirmed {
+		return intercom.ErrNotFound
+	}
+	if _, wait, ok, err := s.doors.Attempt(ctx, DoorKey(who.UserID)); err != nil {
+		return err
+	} else if !ok {
+		return &intercom.Error{Code: intercom.ETOOMANY, RetryAfter: wait,
+			Message: "Too many door openings. Please try again in " + intercom.SecondsText(wait) + "."}
+	}
+	switch {
+	case !s.Online(v.Intercom):
+		return intercom.Invalid("intercom", "The intercom is offline.")
+	case s.controller == nil || v.Intercom.ControlURL == nil:
+		return intercom.Invalid("intercom", "The intercom cannot open its door from the app.")
+	}
+	res := s.controller.Send(ctx, v.Intercom, intercom.ControlDoorOpen, map[string]any{
+		"duration": v.Intercom.DoorOpenSeconds, "user_id": who.UserID, "device": who.UUID,
+	})
+	userID := who.UserID
+	if err := s.store.RecordControl(context.WithoutCancel(ctx), intercom.ControlEntry{IntercomID: v.Intercom.ID,
+		Event: intercom.ControlDoorOpen, UserID: &userID, Device: who.UUID, At: s.clock.Now(), Result: res}); err != nil {
+		s.log.Error("recording a door opening", "intercom_id", v.Intercom.ID, "error", err)
+	}
+	switch {
+	case res.OK:
+		return nil
+	case res.TimedOut:
+		return ErrIntercomTimeout
+	}
+	return ErrIntercomRefused
+}
+
+// DoorKey is the door limiter's key of an account.
+func DoorKey(userID int64) string { return "door:" + itoa(userID) }
+
+// toUser publishes a notification to every socket of an account but
+// exceptSocket. Nothing is encoded for an account nobody listens to.
+func (s *Service) toUser(userID int64, typ string, fields func() map[string]any, exceptSocket string) {
+	ch := wire.UserChannel(userID)
+	if s.presence.Subscribed(ch) {
+		s.bus.Publish(ch, wire.EventName, wire.Notification(typ, fields()), exceptSocket)
+	}
+}
+
+// spawn runs fn off the caller's path unless the service is closing.
+func (s *Service) spawn(fn func()) {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.closing {
+		return
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		fn()
+	}()
+}
+
+// Wait blocks until the effects under way are carried out.
+func (s *Service) Wait() { s.bg.Wait() }
+
+// Close stops the deadlines and waits for the effects under way; nothing new
+// starts.
+func (s *Service) Close() {
+	s.bgMu.Lock()
+	s.closing = true
+	s.bgMu.Unlock()
+	s.sched.Close()
+	s.bg.Wait()
+}
+
+func hasChannel(d intercom.CallDevice, ch string) bool { return slices.Contains(d.Channels, ch) }
