@@ -62,7 +62,8 @@ func present(obj map[string]any, key string) (any, bool) {
 	return v, v != nil
 }
 
-// ParseTitle validates a title: a string, 1–255 characters once trimmed.
+// ParseTitle validates a title: a string, 1–255 characters once trimmed,
+// without NUL.
 func ParseTitle(v any, key string, p *Problems) (string, bool) {
 	s, ok := v.(string)
 	if v == nil {
@@ -79,6 +80,9 @@ func ParseTitle(v any, key string, p *Problems) (string, bool) {
 		return "", false
 	case utf8.RuneCountInString(s) > MaxTitle:
 		p.Add(key, MsgMaxString(key, MaxTitle))
+		return "", false
+	case strings.ContainsRune(s, 0): // PostgreSQL cannot store it; no title needs it
+		p.Add(key, MsgFormat(key))
 		return "", false
 	}
 	return s, true

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"intercom"
@@ -14,7 +15,8 @@ import (
 // with at least one field, valid through and through, or an EINVALID error
 // whose message summarises its fields — and never panics.
 func FuzzParseIntercomUpdate(f *testing.F) {
-	for _, s := range []string{`{"title":"x"}`, `{"is_enabled":"true","timetable":{"days":[]}}`, `{}`, `{"title":null}`, `{"title":null,"is_enabled":null,"timetable":null}`,
+	for _, s := range []string{`{"title":"x"}`, `{"is_enabled":"true","timetable":{"days":[]}}`, `{}`, `{"title":null}`, `{"title":"a\u0000b"}`,
+		`{"title":null,"is_enabled":null,"timetable":null}`,
 		`{"is_enabled":false,"timetable":null}`, `{"title":null,"timetable":{"days":[{"type":"monday","from":"00:00:00","to":"23:59:59"}],"intervals":null}}`,
 		`{"title":"  ","is_enabled":1.0,"timetable":{"days":[{"type":"x"}],"intervals":[{}]}}`} {
 		f.Add([]byte(s))
@@ -37,7 +39,7 @@ func FuzzParseIntercomUpdate(f *testing.F) {
 		if u.Title == nil && u.IsEnabled == nil && u.Timetable == nil {
 			t.Fatalf("%s accepted with nothing to change", data)
 		}
-		if u.Title != nil && (*u.Title == "" || len([]rune(*u.Title)) > intercom.MaxTitle) {
+		if u.Title != nil && (*u.Title == "" || len([]rune(*u.Title)) > intercom.MaxTitle || strings.ContainsRune(*u.Title, 0)) {
 			t.Fatalf("title %q accepted", *u.Title)
 		}
 		if u.Timetable != nil && (len(u.Timetable.Days) > intercom.MaxDayWindows || len(u.Timetable.Intervals) > intercom.MaxIntervals) {

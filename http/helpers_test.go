@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +21,6 @@ import (
 	"intercom/control"
 	intercomhttp "intercom/http"
 	"intercom/pusher"
-	"intercom/sqlite"
 )
 
 const adminToken = "test-admin-token"
@@ -87,12 +85,13 @@ func (c *clock) Advance(d time.Duration) {
 	}
 }
 
-// fixture is a real Server on a real SQLite file, with every response it
-// gives checked against the OpenAPI document.
+// fixture is a real Server on a real store (SQLite, or PostgreSQL with
+// INTERCOMD_TEST_DB=postgres), with every response it gives checked against
+// the OpenAPI document.
 type fixture struct {
 	t      testing.TB
 	srv    *intercomhttp.Server
-	store  *sqlite.DB
+	store  testStore
 	clock  *clock
 	router routers.Router
 	http   *httptest.Server // started by listen, for WebSockets
@@ -106,11 +105,7 @@ func newFixture(t testing.TB) *fixture {
 
 func newFixtureWith(t testing.TB, configure func(*intercomhttp.Config)) *fixture {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := newTestStore(t)
 	c := &clock{t: start}
 	cfg := intercomhttp.Config{Store: db, Clock: c, PublicURL: "http://intercomd.test", AdminToken: adminToken,
 		Hub: pusher.New("test-key", "test-secret", nil), SIPSecret: []byte("sip-secret"), SIPHost: "sip.intercomd.test",

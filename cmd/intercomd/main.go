@@ -27,7 +27,6 @@ import (
 	"intercom/hms"
 	intercomhttp "intercom/http"
 	"intercom/pusher"
-	"intercom/sqlite"
 )
 
 func main() {
@@ -123,7 +122,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.SetOutput(out)
 	fs.Usage = func() {} // run prints it: on stdout for --help
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&c.db, "db", "intercomd.db", "SQLite database file (created and migrated on start)")
+	fs.StringVar(&c.db, "db", "intercomd.db", "SQLite database file, or a postgres:// URL (created or migrated on start)")
 	fs.StringVar(&c.publicURL, "public-url", "", "URL the API is reached at, for links (default http://<addr>)")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token of the admin API; empty: the admin API answers 404")
 	c.tokenTTL = 2160 * time.Hour
@@ -221,9 +220,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.appKey == "" || strings.ContainsAny(c.appKey, "/?#: ") {
 		return c, errors.New("--pusher-app-key must be a non-empty word")
 	}
-	if strings.HasPrefix(c.db, "postgres://") || strings.HasPrefix(c.db, "postgresql://") {
-		return c, errors.New("--db: PostgreSQL is not supported by this build yet; use a SQLite file path")
-	}
 	return c, nil
 }
 
@@ -256,7 +252,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	db, err := sqlite.Open(ctx, c.db)
+	db, err := openStore(ctx, c.db)
 	if err != nil {
 		return err
 	}
@@ -331,7 +327,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(stdout, "intercomd listening on %s\n", publicURL)
-	logger.Info("listening", "addr", ln.Addr().String(), "db", c.db)
+	logger.Info("listening", "addr", ln.Addr().String(), "db", dbForLog(c.db))
 
 	if c.demo {
 		if err := provisionDemo(ctx, db, publicURL, c.offlineAfter, stdout); err != nil {

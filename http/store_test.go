@@ -1,0 +1,44 @@
+package http_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"intercom"
+	"intercom/postgres"
+	"intercom/postgres/pgtest"
+	"intercom/sqlite"
+)
+
+// TestMain drops the PostgreSQL database the tests made, if they made one.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// testStore is the store a fixture's server runs on.
+type testStore interface {
+	intercom.Store
+	Close() error
+}
+
+// newTestStore opens an empty store on the engine INTERCOMD_TEST_DB names:
+// "sqlite" (the default: a file in t's temporary directory) or "postgres" (a
+// fresh schema in this package's test database; see pgtest). It is closed
+// when t ends.
+func newTestStore(t testing.TB) testStore {
+	t.Helper()
+	var db testStore
+	var err error
+	switch engine := os.Getenv("INTERCOMD_TEST_DB"); engine {
+	case "", "sqlite":
+		db, err = sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+	case "postgres":
+		db, err = postgres.Open(t.Context(), pgtest.Schema(t))
+	default:
+		t.Fatalf("INTERCOMD_TEST_DB=%q: want sqlite or postgres", engine)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}

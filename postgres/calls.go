@@ -1,0 +1,350 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"intercom"
+)
+
+// RingCandidates lists the devices of the members of an intercom that have a
+// live token, with each of their live tokens. Nothing is cached: a ring
+// weighs every write committed before it, on whichever node.
+func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]intercom.RingCandidate, error) {
+	rows, err := db.pool.Query(ctx, `SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable,
+			array_agg(t.public_id ORDER BY t.id), coalesce(d.fcm_token, ''), coalesce(d.voip_token, ''), coalesce(d.huawei_token, '')
+		FROM memberships m
+		JOIN devices d ON d.user_id = m.user_id
+		JOIN access_tokens t ON t.device_id = d.id AND t.revoked_at IS NULL AND t.expires_at > $3
+		LEFT JOIN device_settings s ON s.device_id = d.id AND s.intercom_id = m.intercom_id
+		WHERE m.intercom_id = $1 AND ($2::bigint IS NULL OR m.flat = $2)
+		GROUP BY d.id, m.user_id, m.intercom_id, s.device_id, s.intercom_id
+		ORDER BY d.id`, intercomID, flat, at)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	out := []intercom.RingCandidate{}
+	for rows.Next() {
+		var c intercom.RingCandidate
+		var enabled *bool
+		var timetable []byte
+		if err := rows.Scan(&c.DeviceID, &c.UserID, &c.UUID, &c.Client, &c.MemberStatus, &c.Title, &enabled, &timetable,
+			&c.Tokens, &c.FCMToken, &c.VoIPToken, &c.HuaweiToken); err != nil {
+			return nil, wrap(err)
+		}
+		c.Settings = intercom.DefaultDeviceSettings
+		if enabled != nil {
+			c.Settings.IsEnabled = *enabled
+			if err := c.Settings.Timetable.UnmarshalBinary(timetable); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, c)
+	}
+	return out, wrap(rows.Err())
+}
+
+// CreateCall records a call with the devices it concerned.
+func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, error) {
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, c.IntercomID, c.Flat, c.Status, c.CreatedAt,
+			c.StartedAt, c.EndedAt, c.AnsweredBy).Scan(&c.ID); err != nil {
+			return err
+		}
+		// COPY: a ring at a large house concerns a thousand devices.
+		rows := make([][]any, len(c.Devices))
+		for i, d := range c.Devices {
+			rows[i] = []any{c.ID, d.DeviceID, d.UserID, d.UUID, d.Client, d.Title, list(d.Channels), d.Reason, list(d.Tokens), d.DeclinedAt}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"call_devices"},
+			[]string{"call_id", "device_id", "user_id", "uuid", "client", "title", "channels", "reason", "tokens", "declined_at"},
+			pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		users := c.Users()
+		accounts := make([][]any, len(users))
+		for i, u := range users {
+			accounts[i] = []any{u, c.ID}
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"call_accounts"}, []string{"user_id", "call_id"}, pgx.CopyFromRows(accounts))
+		return err
+	})
+	return c, err
+}
+
+const callColumns = `c.id, c.intercom_id, c.flat, c.status, c.created_at, c.started_at, c.ended_at, c.answered_by`
+
+func callDest(c *intercom.Call) []any {
+	return []any{&c.ID, &c.IntercomID, &c.Flat, &c.Status, &c.CreatedAt, &c.StartedAt, &c.EndedAt, &c.AnsweredBy}
+}
+
+// loadCall reads a call with its devices; lock takes the call's row lock
+// until the transaction ends.
+func loadCall(ctx context.Context, q querier, id int64, lock bool) (intercom.Call, error) {
+	var c intercom.Call
+	query := `SELECT ` + callColumns + ` FROM calls c WHERE c.id = $1`
+	if lock {
+		query += ` FOR UPDATE`
+	}
+	if err := q.QueryRow(ctx, query, id).Scan(callDest(&c)...); err != nil {
+		return c, err
+	}
+	rows, err := q.Query(ctx, `SELECT device_id, user_id, uuid, client, title, channels, reason, tokens, declined_at
+		FROM call_devices WHERE call_id = $1 ORDER BY device_id`, id)
+	if err != nil {
+		return c, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d intercom.CallDevice
+		if err := rows.Scan(&d.DeviceID, &d.UserID, &d.UUID, &d.Client, &d.Title, &d.Channels, &d.Reason, &d.Tokens, &d.DeclinedAt); err != nil {
+			return c, err
+		}
+		d.Channels, d.Tokens = nilIfEmpty(d.Channels), nilIfEmpty(d.Tokens)
+		c.Devices = append(c.Devices, d)
+	}
+	return c, rows.Err()
+}
+
+// Call returns a call with its devices.
+func (db *DB) Call(ctx context.Context, id int64) (intercom.Call, error) {
+	var c intercom.Call
+	err := db.readTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		c, err = loadCall(ctx, tx, id, false)
+		return err
+	})
+	return c, err
+}
+
+// UpdateCall runs fn on the call and saves what it changed, in one
+// transaction that holds the call's row lock: concurrent transitions of one
+// call run one after the other, each on what the one before it saved.
+func (db *DB) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) error) (intercom.Call, error) {
+	var c intercom.Call
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if c, err = loadCall(ctx, tx, id, true); err != nil {
+			return err
+		}
+		declined := make(map[int64]*time.Time, len(c.Devices))
+		for _, d := range c.Devices {
+			declined[d.DeviceID] = d.DeclinedAt
+		}
+		if err := runSafely(fn, &c); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE calls SET status = $1, started_at = $2, ended_at = $3, answered_by = $4 WHERE id = $5`,
+			c.Status, c.StartedAt, c.EndedAt, c.AnsweredBy, c.ID); err != nil {
+			return err
+		}
+		for _, d := range c.Devices {
+			if was := declined[d.DeviceID]; (was == nil) != (d.DeclinedAt == nil) {
+				if _, err := tx.Exec(ctx, `UPDATE call_devices SET declined_at = $1 WHERE call_id = $2 AND device_id = $3`,
+					d.DeclinedAt, c.ID, d.DeviceID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return c, err
+}
+
+// runSafely runs fn, turning a panic into an error so that the transaction
+// is rolled back and the caller told.
+func runSafely(fn func(*intercom.Call) error, c *intercom.Call) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("postgres: call update panicked: %v", v)
+		}
+	}()
+	return fn(c)
+}
+
+// RingingCalls lists the calls still ringing.
+func (db *DB) RingingCalls(ctx context.Context) (map[int64]time.Time, error) {
+	return db.idTimes(ctx, `SELECT id, created_at FROM calls WHERE status = 'ring'`)
+}
+
+// idTimes runs a query of (id, time) rows into a map.
+func (db *DB) idTimes(ctx context.Context, query string) (map[int64]time.Time, error) {
+	rows, err := db.pool.Query(ctx, query)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	out := map[int64]time.Time{}
+	for rows.Next() {
+		var id int64
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, wrap(err)
+		}
+		out[id] = at
+	}
+	return out, wrap(rows.Err())
+}
+
+// callViewQuery selects the columns of viewQuery (the membership as the
+// account has it now, if it still does; no device settings), then the call's.
+const callViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
+		i.last_heartbeat_at, i.created_at, i.secret_hash,
+		a.user_id, m.flat, coalesce(m.title, i.address), coalesce(m.status, 'confirmed'), m.created_at, m.updated_at,
+		NULL::boolean, NULL::bytea,
+		cam.id, cam.group_id, cam.status, cam.type, cam.start_at, cam.created_at, cam.billing_id, cam.pretty_name,
+		cam.lat, cam.lng, cam.azimuth, cam.is_archive_recording, cam.is_bridge, cam.user_status, cam.name,
+		f.user_id IS NOT NULL, ` + callColumns + `
+	FROM call_accounts a
+	JOIN calls c ON c.id = a.call_id
+	JOIN intercoms i ON i.id = c.intercom_id
+	LEFT JOIN memberships m ON m.user_id = a.user_id AND m.intercom_id = c.intercom_id
+	LEFT JOIN cameras cam ON cam.id = i.camera_id
+	LEFT JOIN camera_favorites f ON f.camera_id = cam.id AND f.user_id = a.user_id
+	WHERE a.user_id = $1`
+
+func scanCallView(row pgx.Row) (intercom.CallView, error) {
+	var cv intercom.CallView
+	v, err := scanView(row, callDest(&cv.Call)...)
+	cv.Intercom = v
+	return cv, err
+}
+
+// CallsOf lists the account's calls, newest first.
+func (db *DB) CallsOf(ctx context.Context, userID int64, f intercom.CallFilter, p intercom.Page) ([]intercom.CallView, int, error) {
+	where, args := ``, []any{userID}
+	if f.IntercomID != 0 {
+		args = append(args, f.IntercomID)
+		where += ` AND c.intercom_id = $` + strconv.Itoa(len(args))
+	}
+	if f.CameraID != 0 {
+		args = append(args, f.CameraID)
+		where += ` AND i.camera_id = $` + strconv.Itoa(len(args))
+	}
+	if len(f.Statuses) > 0 {
+		args = append(args, f.Statuses)
+		where += ` AND c.status = ANY($` + strconv.Itoa(len(args)) + `)`
+	}
+	var total int
+	out := []intercom.CallView{}
+	err := db.readTx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM call_accounts a JOIN calls c ON c.id = a.call_id
+			JOIN intercoms i ON i.id = c.intercom_id WHERE a.user_id = $1`+where, args...).Scan(&total); err != nil {
+			return err
+		}
+		n := len(args)
+		rows, err := tx.Query(ctx, callViewQuery+where+` ORDER BY c.id DESC LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2),
+			append(args, p.PerPage, p.Offset())...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			cv, err := scanCallView(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, cv)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
+
+// CallOf returns one of the account's calls.
+func (db *DB) CallOf(ctx context.Context, userID, id int64) (intercom.CallView, error) {
+	cv, err := scanCallView(db.pool.QueryRow(ctx, callViewQuery+` AND c.id = $2`, userID, id))
+	return cv, wrap(err)
+}
+
+func scanIDs(rows pgx.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if out == nil {
+		out = []int64{}
+	}
+	return out, err
+}
+
+// UnlinkIntercoms unlinks the account's intercoms among ids.
+func (db *DB) UnlinkIntercoms(ctx context.Context, userID int64, ids []int64) ([]int64, error) {
+	if len(ids) == 0 {
+		return []int64{}, nil
+	}
+	var out []int64
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if out, err = scanIDs(tx.Query(ctx, `DELETE FROM memberships WHERE user_id = $1 AND intercom_id = ANY($2)
+			RETURNING intercom_id`, userID, ids)); err != nil || len(out) == 0 {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM device_settings WHERE intercom_id = ANY($2)
+			AND device_id IN (SELECT id FROM devices WHERE user_id = $1)`, userID, out); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM call_accounts WHERE user_id = $1
+			AND call_id IN (SELECT id FROM calls WHERE intercom_id = ANY($2))`, userID, out)
+		return err
+	})
+	return out, err
+}
+
+// ForgetCalls removes the account's calls among ids from its history.
+func (db *DB) ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int64, error) {
+	if len(ids) == 0 {
+		return []int64{}, nil
+	}
+	out, err := scanIDs(db.pool.Query(ctx, `DELETE FROM call_accounts WHERE user_id = $1 AND call_id = ANY($2) RETURNING call_id`,
+		userID, ids))
+	return out, wrap(err)
+}
+
+// RecordSend stores the outcome of a push.
+func (db *DB) RecordSend(ctx context.Context, cs intercom.CallSend) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO call_sends (call_id, device_id, channel, attempts, outcome, status, reason, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (call_id, device_id, channel) DO UPDATE SET attempts = excluded.attempts, outcome = excluded.outcome,
+			status = excluded.status, reason = excluded.reason, at = excluded.at`,
+		cs.CallID, cs.DeviceID, cs.Channel, cs.Attempts, cs.Outcome, cs.Status, cs.Reason, cs.At)
+	return wrap(err)
+}
+
+// CallSends lists the pushes of a call.
+func (db *DB) CallSends(ctx context.Context, callID int64) ([]intercom.CallSend, error) {
+	rows, err := db.pool.Query(ctx, `SELECT call_id, device_id, channel, attempts, outcome, status, reason, at
+		FROM call_sends WHERE call_id = $1 ORDER BY device_id, channel`, callID)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	out := []intercom.CallSend{}
+	for rows.Next() {
+		var cs intercom.CallSend
+		if err := rows.Scan(&cs.CallID, &cs.DeviceID, &cs.Channel, &cs.Attempts, &cs.Outcome, &cs.Status, &cs.Reason, &cs.At); err != nil {
+			return nil, wrap(err)
+		}
+		out = append(out, cs)
+	}
+	return out, wrap(rows.Err())
+}
+
+// ClearPushToken forgets a device's token for a channel if it is unchanged.
+func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token string) error {
+	column := map[string]string{intercom.ChannelFCM: "fcm_token", intercom.ChannelAPNsVoIP: "voip_token", intercom.ChannelHMS: "huawei_token"}[channel]
+	if column == "" {
+		return intercom.Errorf(intercom.EINVALID, "no push token for channel %q", channel)
+	}
+	_, err := db.pool.Exec(ctx, `UPDATE devices SET `+column+` = NULL WHERE id = $1 AND `+column+` = $2`, deviceID, token)
+	return wrap(err)
+}

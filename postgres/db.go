@@ -1,0 +1,249 @@
+// Package postgres implements intercom.Store on PostgreSQL with pgx v5 and
+// its connection pool. Several intercomd processes may share one database:
+// every method is one transaction, races are settled by the database (row
+// locks, SELECT … FOR UPDATE, retried serialization failures) and nothing is
+// cached in the process, so every node sees every committed write.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"intercom"
+)
+
+var _ intercom.Store = (*DB)(nil)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a PostgreSQL-backed intercom.Store.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database at url (postgres:// or postgresql://, the
+// libpq keywords pgx understands; unknown query parameters such as
+// search_path are sent as run-time parameters) and applies the migrations
+// it has not yet applied. Several processes opening one database at once
+// migrate it once.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		// Times come back in UTC, as the SQLite engine returns them.
+		conn.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := &DB{pool: pool}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return db, nil
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// migrationLock is the pg_advisory_xact_lock key under which migrations run.
+const migrationLock = 0x696e746572636f6d // "intercom"
+
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		// Nodes starting together wait here; the first migrates, the others
+		// then find every version applied.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version integer PRIMARY KEY, applied_at timestamptz NOT NULL)`); err != nil {
+			return err
+		}
+		for _, name := range names {
+			base := strings.TrimPrefix(name, "migrations/")
+			version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("migration %s: no version number", name)
+			}
+			var applied bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`,
+				version).Scan(&applied); err != nil {
+				return err
+			}
+			if applied {
+				continue
+			}
+			body, err := migrations.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			// The simple protocol runs a file of several statements.
+			if _, err := tx.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, version); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// maxAttempts bounds how often a transaction is retried after a
+// serialization failure or a deadlock.
+const maxAttempts = 10
+
+// tx runs fn in a transaction and commits it, retrying the whole of it when
+// PostgreSQL reports a serialization failure (40001) or a deadlock (40P01):
+// fn may run more than once.
+func (db *DB) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = pgx.BeginFunc(ctx, db.pool, fn)
+		if !retryable(err) || attempt == maxAttempts {
+			return wrap(err)
+		}
+		// A little back-off, growing with the attempts, lets the winner commit.
+		select {
+		case <-time.After(time.Duration(attempt) * time.Millisecond):
+		case <-ctx.Done():
+			return wrap(err)
+		}
+	}
+}
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// errUnavailable is what every method returns when the database cannot be
+// reached.
+var errUnavailable = &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "Database unavailable."}
+
+// wrap turns driver errors into domain errors where they have a meaning.
+func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *intercom.Error
+	if errors.As(err, &ie) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return intercom.ErrNotFound
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "23505": // unique_violation
+			return &intercom.Error{Code: intercom.ECONFLICT, Message: "Already exists."}
+		case badText(pe):
+			return errBadText
+		case strings.HasPrefix(pe.Code, "08"), // connection exception
+			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03": // shutting down, cannot connect now
+			return errUnavailable
+		}
+		return err
+	}
+	if unreachable(err) {
+		return errUnavailable
+	}
+	return err
+}
+
+// unreachable reports an error of reaching the server rather than of a
+// statement: it refused or dropped the connection.
+func unreachable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err)
+}
+
+// errBadText is the error for text PostgreSQL cannot store, which SQLite
+// can: a NUL character (or bytes that are not UTF-8).
+var errBadText = &intercom.Error{Code: intercom.EINVALID, Message: "Text must not contain NUL characters."}
+
+// badText reports text the server refused as not UTF-8, as it refuses NUL.
+func badText(pe *pgconn.PgError) bool {
+	return pe.Code == "22021" || pe.Code == "22P05" // character_not_in_repertoire, untranslatable_character
+}
+
+// fkViolation reports a foreign key violation (23503).
+func fkViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503"
+}
+
+// Ping checks that the database answers and takes writes: a standby in
+// recovery or a read-only default answers but cannot be written.
+func (db *DB) Ping(ctx context.Context) error {
+	var writable bool
+	if err := db.pool.QueryRow(ctx, `SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'`).Scan(&writable); err != nil {
+		return errUnavailable
+	}
+	if !writable {
+		return &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "Database cannot be written."}
+	}
+	return nil
+}
+
+// mustAffect turns "no row changed" into ENOTFOUND.
+func mustAffect(tag pgconn.CommandTag, err error) error {
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return intercom.ErrNotFound
+	}
+	return nil
+}
+
+// list is s, or an empty list for nil: text[] columns are NOT NULL.
+func list(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// nilIfEmpty is s, or nil for an empty list, as the SQLite engine returns
+// lists.
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,335 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"intercom"
+)
+
+// bumpSequence moves the identity sequence of table past id, a row id the
+// caller chose, so that no id generated later collides with it. It runs
+// before the insert, under a lock per table that explicit-id inserts share:
+// setval is not transactional, and two of them must not move it backwards.
+func bumpSequence(ctx context.Context, tx pgx.Tx, table string, id int64) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('intercomd.sequence.' || $1, 0))`, table); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `SELECT setval(s, greatest($2, coalesce(pg_sequence_last_value(s), 0)))
+		FROM (SELECT pg_get_serial_sequence($1, 'id')::regclass AS s) seq`, table, id)
+	return err
+}
+
+// CreateCamera adds a camera.
+func (db *DB) CreateCamera(ctx context.Context, c intercom.Camera) (intercom.Camera, error) {
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		const columns = `group_id, status, type, start_at, created_at, billing_id,
+			pretty_name, lat, lng, azimuth, is_archive_recording, is_bridge, user_status, name`
+		args := []any{c.GroupID, c.Status, c.Type, c.StartAt, c.CreatedAt, c.BillingID,
+			c.PrettyName, c.Lat, c.Lng, c.Azimuth, c.IsArchiveRecording, c.IsBridge, c.UserStatus, c.Name}
+		if c.ID == 0 {
+			return tx.QueryRow(ctx, `INSERT INTO cameras (`+columns+`)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`, args...).Scan(&c.ID)
+		}
+		if err := bumpSequence(ctx, tx, "cameras", c.ID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO cameras (id, `+columns+`)
+			VALUES ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, append(args, c.ID)...)
+		return err
+	})
+	return c, err
+}
+
+// SetCameraFavorite marks or unmarks a camera as the account's favourite.
+func (db *DB) SetCameraFavorite(ctx context.Context, userID, cameraID int64, favorite bool) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		var ok bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1) AND EXISTS (SELECT 1 FROM cameras WHERE id = $2)`,
+			userID, cameraID).Scan(&ok); err != nil {
+			return err
+		}
+		if !ok {
+			return intercom.ErrNotFound
+		}
+		var err error
+		if favorite {
+			_, err = tx.Exec(ctx, `INSERT INTO camera_favorites (user_id, camera_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, userID, cameraID)
+		} else {
+			_, err = tx.Exec(ctx, `DELETE FROM camera_favorites WHERE user_id = $1 AND camera_id = $2`, userID, cameraID)
+		}
+		if fkViolation(err) { // deleted since the check
+			return intercom.ErrNotFound
+		}
+		return err
+	})
+}
+
+// CreateIntercom adds an intercom.
+func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (intercom.Intercom, error) {
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		const columns = `address, department, camera_id, secret_hash, control_url, door_open_seconds, last_heartbeat_at, created_at`
+		args := []any{ic.Address, ic.Department, ic.CameraID, ic.SecretHash, ic.ControlURL, ic.DoorOpenSeconds,
+			ic.LastHeartbeatAt, ic.CreatedAt}
+		var err error
+		if ic.ID == 0 {
+			err = tx.QueryRow(ctx, `INSERT INTO intercoms (`+columns+`)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, args...).Scan(&ic.ID)
+		} else if err = bumpSequence(ctx, tx, "intercoms", ic.ID); err == nil {
+			_, err = tx.Exec(ctx, `INSERT INTO intercoms (id, `+columns+`)
+				VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8)`, append(args, ic.ID)...)
+		}
+		if fkViolation(err) { // the only foreign key: camera_id
+			return intercom.Invalid("camera_id", intercom.MsgIn("camera_id"))
+		}
+		return err
+	})
+	return ic, err
+}
+
+// RecordHeartbeat notes that the intercom was alive at the given instant.
+func (db *DB) RecordHeartbeat(ctx context.Context, intercomID int64, at time.Time) (*time.Time, error) {
+	var prev *time.Time
+	// The sub-select locks the row and reads the heartbeat the update replaces.
+	err := db.pool.QueryRow(ctx, `UPDATE intercoms i SET last_heartbeat_at = greatest(old.last_heartbeat_at, $2)
+		FROM (SELECT id, last_heartbeat_at FROM intercoms WHERE id = $1 FOR UPDATE) old
+		WHERE i.id = old.id
+		RETURNING old.last_heartbeat_at`, intercomID, at).Scan(&prev)
+	return prev, wrap(err)
+}
+
+const intercomColumns = `id, address, department, camera_id, secret_hash, control_url, door_open_seconds,
+	last_heartbeat_at, created_at`
+
+// IntercomBySecretHash finds the intercom whose secret hashes to hash.
+func (db *DB) IntercomBySecretHash(ctx context.Context, hash []byte) (intercom.Intercom, error) {
+	return db.intercomWhere(ctx, `secret_hash = $1`, hash)
+}
+
+// IntercomByID finds an intercom by its id.
+func (db *DB) IntercomByID(ctx context.Context, id int64) (intercom.Intercom, error) {
+	return db.intercomWhere(ctx, `id = $1`, id)
+}
+
+// intercomWhere loads the one intercom that cond (on a unique column) picks.
+func (db *DB) intercomWhere(ctx context.Context, cond string, arg any) (intercom.Intercom, error) {
+	var ic intercom.Intercom
+	err := db.pool.QueryRow(ctx, `SELECT `+intercomColumns+` FROM intercoms WHERE `+cond, arg).Scan(
+		&ic.ID, &ic.Address, &ic.Department, &ic.CameraID, &ic.SecretHash, &ic.ControlURL, &ic.DoorOpenSeconds,
+		&ic.LastHeartbeatAt, &ic.CreatedAt)
+	return ic, wrap(err)
+}
+
+// LastHeartbeat returns an intercom's last heartbeat.
+func (db *DB) LastHeartbeat(ctx context.Context, intercomID int64) (*time.Time, error) {
+	var at *time.Time
+	err := db.pool.QueryRow(ctx, `SELECT last_heartbeat_at FROM intercoms WHERE id = $1`, intercomID).Scan(&at)
+	return at, wrap(err)
+}
+
+// Heartbeats returns the last heartbeat of every intercom that has one.
+func (db *DB) Heartbeats(ctx context.Context) (map[int64]time.Time, error) {
+	return db.idTimes(ctx, `SELECT id, last_heartbeat_at FROM intercoms WHERE last_heartbeat_at IS NOT NULL`)
+}
+
+// IntercomMembers lists the accounts whose membership of an intercom is
+// confirmed.
+func (db *DB) IntercomMembers(ctx context.Context, intercomID int64) ([]int64, error) {
+	out, err := scanIDs(db.pool.Query(ctx, `SELECT user_id FROM memberships WHERE intercom_id = $1 AND status = 'confirmed'
+		ORDER BY user_id`, intercomID))
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, wrap(err)
+}
+
+// PutMembership creates or replaces a membership.
+func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.Time) (intercom.Membership, bool, error) {
+	created := at
+	if m.CreatedAt != nil {
+		created = *m.CreatedAt
+	}
+	var inserted bool
+	// One statement: a concurrent put of the same membership cannot make
+	// both callers believe they created it. xmax is 0 on a row just inserted.
+	err := db.pool.QueryRow(ctx, `INSERT INTO memberships (user_id, intercom_id, flat, title, status, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (user_id, intercom_id) DO UPDATE SET flat = excluded.flat, title = excluded.title,
+			status = excluded.status, updated_at = excluded.updated_at
+		RETURNING created_at, updated_at, xmax = 0`,
+		m.UserID, m.IntercomID, m.Flat, m.Title, m.Status, created, at).Scan(&m.CreatedAt, &m.UpdatedAt, &inserted)
+	if fkViolation(err) { // no such user or intercom
+		return m, false, intercom.ErrNotFound
+	}
+	return m, inserted, wrap(err)
+}
+
+// DeleteMembership unlinks an account from an intercom.
+func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		if err := mustAffect(tx.Exec(ctx, `DELETE FROM memberships WHERE user_id = $1 AND intercom_id = $2`, userID, intercomID)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM device_settings WHERE intercom_id = $1
+			AND device_id IN (SELECT id FROM devices WHERE user_id = $2)`, intercomID, userID)
+		return err
+	})
+}
+
+// viewQuery selects IntercomViews for device $1 of user $2: only confirmed
+// memberships are the account's intercoms (a key_confirmed one is a pairing
+// in progress). Callers append their conditions and ordering.
+const viewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
+		i.last_heartbeat_at, i.created_at, i.secret_hash,
+		m.user_id, m.flat, m.title, m.status, m.created_at, m.updated_at,
+		s.is_enabled, s.timetable,
+		c.id, c.group_id, c.status, c.type, c.start_at, c.created_at, c.billing_id, c.pretty_name,
+		c.lat, c.lng, c.azimuth, c.is_archive_recording, c.is_bridge, c.user_status, c.name,
+		f.user_id IS NOT NULL
+	FROM memberships m
+	JOIN intercoms i ON i.id = m.intercom_id
+	LEFT JOIN device_settings s ON s.intercom_id = i.id AND s.device_id = $1
+	LEFT JOIN cameras c ON c.id = i.camera_id
+	LEFT JOIN camera_favorites f ON f.camera_id = c.id AND f.user_id = m.user_id
+	WHERE m.user_id = $2 AND m.status = 'confirmed'`
+
+// scanView scans the columns of viewQuery, then extra.
+func scanView(row pgx.Row, extra ...any) (intercom.IntercomView, error) {
+	var v intercom.IntercomView
+	var (
+		enabled, cArchive, cBridge                  *bool
+		timetable                                   []byte
+		cID                                         *int64
+		cCreated                                    *time.Time
+		cStatus, cType, cPretty, cUserStatus, cName *string
+		cam                                         intercom.Camera
+	)
+	err := row.Scan(append([]any{&v.Intercom.ID, &v.Intercom.Address, &v.Intercom.Department, &v.Intercom.CameraID,
+		&v.Intercom.ControlURL, &v.Intercom.DoorOpenSeconds, &v.Intercom.LastHeartbeatAt, &v.Intercom.CreatedAt,
+		&v.Intercom.SecretHash,
+		&v.Membership.UserID, &v.Membership.Flat, &v.Membership.Title, &v.Membership.Status, &v.Membership.CreatedAt,
+		&v.Membership.UpdatedAt,
+		&enabled, &timetable,
+		&cID, &cam.GroupID, &cStatus, &cType, &cam.StartAt, &cCreated, &cam.BillingID, &cPretty,
+		&cam.Lat, &cam.Lng, &cam.Azimuth, &cArchive, &cBridge, &cUserStatus, &cName,
+		&v.IsFavorite}, extra...)...)
+	if err != nil {
+		return v, err
+	}
+	v.Membership.IntercomID = v.Intercom.ID
+	v.Settings = intercom.DefaultDeviceSettings
+	if enabled != nil {
+		v.Settings.IsEnabled = *enabled
+		if err := v.Settings.Timetable.UnmarshalBinary(timetable); err != nil {
+			return v, err
+		}
+	}
+	if cID != nil {
+		cam.ID, cam.CreatedAt = *cID, *cCreated
+		cam.Status, cam.Type, cam.PrettyName, cam.UserStatus, cam.Name = *cStatus, *cType, *cPretty, *cUserStatus, *cName
+		cam.IsArchiveRecording, cam.IsBridge = *cArchive, *cBridge
+		v.Camera = &cam
+	}
+	return v, nil
+}
+
+func queryViews(ctx context.Context, q querier, query string, args ...any) ([]intercom.IntercomView, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	views := []intercom.IntercomView{}
+	for rows.Next() {
+		v, err := scanView(rows)
+		if err != nil {
+			return nil, err
+		}
+		views = append(views, v)
+	}
+	return views, rows.Err()
+}
+
+// querier is what the pool and a transaction share.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func viewOne(ctx context.Context, q querier, v intercom.Viewer, id int64) (intercom.IntercomView, error) {
+	return scanView(q.QueryRow(ctx, viewQuery+` AND i.id = $3`, v.DeviceID, v.UserID, id))
+}
+
+// Intercoms lists the viewer's intercoms ordered by id.
+func (db *DB) Intercoms(ctx context.Context, v intercom.Viewer, p intercom.Page) ([]intercom.IntercomView, int, error) {
+	var views []intercom.IntercomView
+	var total int
+	// One snapshot for the count and the page.
+	err := db.readTx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM memberships WHERE user_id = $1 AND status = 'confirmed'`, v.UserID).Scan(&total); err != nil {
+			return err
+		}
+		var err error
+		views, err = queryViews(ctx, tx, viewQuery+` ORDER BY i.id LIMIT $3 OFFSET $4`, v.DeviceID, v.UserID, p.PerPage, p.Offset())
+		return err
+	})
+	return views, total, err
+}
+
+// IntercomsByIDs returns those of ids that are the viewer's.
+func (db *DB) IntercomsByIDs(ctx context.Context, v intercom.Viewer, ids []int64) ([]intercom.IntercomView, error) {
+	if len(ids) == 0 {
+		return []intercom.IntercomView{}, nil
+	}
+	views, err := queryViews(ctx, db.pool, viewQuery+` AND i.id = ANY($3) ORDER BY i.id`, v.DeviceID, v.UserID, ids)
+	return views, wrap(err)
+}
+
+// Intercom returns one of the viewer's intercoms.
+func (db *DB) Intercom(ctx context.Context, v intercom.Viewer, id int64) (intercom.IntercomView, error) {
+	view, err := viewOne(ctx, db.pool, v, id)
+	return view, wrap(err)
+}
+
+var emptyTimetable, _ = intercom.Timetable{}.MarshalBinary()
+
+// UpdateIntercom applies u in one transaction.
+func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u intercom.IntercomUpdate, at time.Time) (intercom.IntercomView, error) {
+	var view intercom.IntercomView
+	var timetable []byte
+	if u.Timetable != nil {
+		b, err := u.Timetable.MarshalBinary()
+		if err != nil {
+			return view, err
+		}
+		timetable = b
+	}
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		if err := mustAffect(tx.Exec(ctx, `UPDATE memberships SET title = coalesce($1, title), updated_at = $2
+			WHERE user_id = $3 AND intercom_id = $4 AND status = 'confirmed'`, u.Title, at, v.UserID, id)); err != nil {
+			return err
+		}
+		if u.IsEnabled != nil || u.Timetable != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO device_settings (device_id, intercom_id, is_enabled, timetable, updated_at)
+				VALUES ($1, $2, coalesce($3::boolean, true), coalesce($4::bytea, $5::bytea), $6)
+				ON CONFLICT (device_id, intercom_id) DO UPDATE SET
+					is_enabled = coalesce($3::boolean, device_settings.is_enabled),
+					timetable = coalesce($4::bytea, device_settings.timetable), updated_at = $6`,
+				v.DeviceID, id, u.IsEnabled, timetable, emptyTimetable, at); err != nil {
+				return err
+			}
+		}
+		var err error
+		view, err = viewOne(ctx, tx, v, id)
+		return err
+	})
+	return view, err
+}
+
+// readTx runs fn in a read-only REPEATABLE READ transaction: its reads see
+// one snapshot.
+func (db *DB) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return wrap(pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn))
+}

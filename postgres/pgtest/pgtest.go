@@ -1,0 +1,214 @@
+// Package pgtest gives tests a PostgreSQL database of their own: a fresh
+// database, or a fresh schema in one, dropped when the test ends.
+//
+// The server is the one at $INTERCOMD_TEST_POSTGRES (a URL), by default
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable. When it cannot be
+// reached the test is skipped with one line saying so, except under CI=true,
+// where it fails.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultURL is the server tests use when INTERCOMD_TEST_POSTGRES is unset.
+const DefaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// ServerURL is the URL of the server tests use.
+func ServerURL() string {
+	if u := os.Getenv("INTERCOMD_TEST_POSTGRES"); u != "" {
+		return u
+	}
+	return DefaultURL
+}
+
+// withDatabase returns u with its database replaced by name.
+func withDatabase(u, name string) (string, error) {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "", err
+	}
+	p.Path = "/" + name
+	return p.String(), nil
+}
+
+// withSearchPath returns u with connections' search_path set to schema.
+func withSearchPath(u, schema string) (string, error) {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "", err
+	}
+	q := p.Query()
+	q.Set("search_path", schema)
+	p.RawQuery = q.Encode()
+	return p.String(), nil
+}
+
+// admin connects to the server's maintenance database, skipping (or, under
+// CI, failing) t when the server cannot be reached.
+func admin(t testing.TB) *pgx.Conn {
+	t.Helper()
+	server := ServerURL()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	maint, err := withDatabase(server, "postgres")
+	if err != nil {
+		t.Fatalf("INTERCOMD_TEST_POSTGRES: %v", err)
+	}
+	conn, err := pgx.Connect(ctx, maint)
+	if err != nil {
+		msg := fmt.Sprintf("PostgreSQL not reachable at %s (%v): set INTERCOMD_TEST_POSTGRES", redact(server), err)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return conn
+}
+
+// redact hides a password in u.
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "an unparsable URL"
+	}
+	return p.Redacted()
+}
+
+// uniqueName is a name no other test run picks: prefix, then random.
+func uniqueName(prefix string) string {
+	return prefix + "_" + strings.ToLower(rand.Text()[:16])
+}
+
+// create makes a fresh database and returns its name and URL.
+func create(t testing.TB) (string, string) {
+	t.Helper()
+	conn := admin(t)
+	defer conn.Close(context.Background())
+	name := uniqueName("intercomd_test")
+	if _, err := conn.Exec(context.Background(), `CREATE DATABASE `+name); err != nil {
+		t.Fatalf("CREATE DATABASE %s: %v", name, err)
+	}
+	u, err := withDatabase(ServerURL(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name, u
+}
+
+// drop removes a database, closing whatever still connects to it.
+func drop(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	maint, err := withDatabase(ServerURL(), "postgres")
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, maint)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+	return err
+}
+
+// NewDatabase creates a fresh, empty database and returns its URL. It is
+// dropped when t's test ends.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	name, u := create(t)
+	t.Cleanup(func() {
+		if err := drop(name); err != nil {
+			t.Errorf("dropping test database %s: %v", name, err)
+		}
+	})
+	return u
+}
+
+// NewSchema creates a fresh, empty schema in the database at dbURL and
+// returns a URL whose connections use it (search_path). It is dropped when
+// t's test ends. Creating a schema is much faster than a database, and a
+// fresh schema has fresh identity sequences: ids start over per schema, never
+// within one.
+func NewSchema(t testing.TB, dbURL string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("connecting to the test database: %v", err)
+	}
+	defer conn.Close(ctx)
+	name := uniqueName("s")
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+name); err != nil {
+		t.Fatalf("CREATE SCHEMA %s: %v", name, err)
+	}
+	u, err := withSearchPath(dbURL, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA `+name+` CASCADE`); err != nil {
+			t.Errorf("dropping schema %s: %v", name, err)
+		}
+	})
+	return u
+}
+
+// shared is the database of a test package: see Main and Schema.
+var shared struct {
+	mu   sync.Mutex
+	name string
+	url  string
+}
+
+// Schema is NewSchema in the test package's own database, created on first
+// use and dropped by Main: a package whose tests call Schema runs them from
+// TestMain with os.Exit(pgtest.Main(m)).
+func Schema(t testing.TB) string {
+	t.Helper()
+	return NewSchema(t, sharedDatabase(t))
+}
+
+func sharedDatabase(t testing.TB) string {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock() // also when create skips t
+	if shared.url == "" {
+		shared.name, shared.url = create(t)
+	}
+	return shared.url
+}
+
+// Main runs the tests of a package and then drops the database Schema
+// created, if any; it returns m.Run's exit code.
+func Main(m *testing.M) int {
+	code := m.Run()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.name != "" {
+		if err := drop(shared.name); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: dropping test database %s: %v\n", shared.name, err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	return code
+}

@@ -1,0 +1,150 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"intercom"
+)
+
+// CreateUser adds an account.
+func (db *DB) CreateUser(ctx context.Context, u intercom.User) (intercom.User, error) {
+	err := db.pool.QueryRow(ctx, `INSERT INTO users (login, password_hash, name, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		u.Login, u.PasswordHash, u.Name, u.CreatedAt, u.UpdatedAt).Scan(&u.ID)
+	return u, wrap(err)
+}
+
+// DeleteUser removes an account and everything that hangs off it, and ends
+// its part in the calls still ringing: its devices can no longer answer them
+// (issue 7, as the sqlite engine does). Finished calls keep their record of
+// its devices, for the admin's history.
+func (db *DB) DeleteUser(ctx context.Context, id int64) error {
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		if err := mustAffect(tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM call_devices WHERE user_id = $1
+			AND call_id IN (SELECT id FROM calls WHERE status = 'ring')`, id)
+		return err
+	})
+}
+
+const userColumns = `id, login, password_hash, name, created_at, updated_at`
+
+func scanUser(row pgx.Row) (intercom.User, error) {
+	var u intercom.User
+	err := row.Scan(&u.ID, &u.Login, &u.PasswordHash, &u.Name, &u.CreatedAt, &u.UpdatedAt)
+	return u, wrap(err)
+}
+
+// UserByLogin finds an account by its exact login.
+func (db *DB) UserByLogin(ctx context.Context, login string) (intercom.User, error) {
+	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE login = $1`, login))
+	if err == errBadText { // no login holds a NUL
+		err = intercom.ErrNotFound
+	}
+	return u, err
+}
+
+// UserByID finds an account.
+func (db *DB) UserByID(ctx context.Context, id int64) (intercom.User, error) {
+	return scanUser(db.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+}
+
+// CreateAccessToken records a session, creating its device if needed.
+func (db *DB) CreateAccessToken(ctx context.Context, t intercom.AccessToken) (intercom.AccessToken, error) {
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO devices (user_id, uuid, client, created_at, updated_at)
+			SELECT id, $1, $2, $3, $3 FROM users WHERE id = $4
+			ON CONFLICT (user_id, uuid) DO UPDATE SET client = excluded.client, updated_at = excluded.updated_at
+			RETURNING id`, t.DeviceUUID, t.Client, t.CreatedAt, t.UserID).Scan(&t.DeviceID)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO access_tokens (public_id, token_hash, user_id, device_id, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			t.PublicID, t.Hash, t.UserID, t.DeviceID, t.CreatedAt, t.ExpiresAt).Scan(&t.ID)
+		if fkViolation(err) { // the account was deleted meanwhile
+			return intercom.ErrNotFound
+		}
+		return err
+	})
+	return t, err
+}
+
+// AccessTokenByHash finds a token by the hash of its secret.
+func (db *DB) AccessTokenByHash(ctx context.Context, hash []byte) (intercom.AccessToken, error) {
+	var t intercom.AccessToken
+	err := db.pool.QueryRow(ctx, `SELECT t.id, t.public_id, t.token_hash, t.user_id, t.device_id, d.uuid, d.client,
+			t.created_at, t.expires_at, t.revoked_at
+		FROM access_tokens t JOIN devices d ON d.id = t.device_id
+		WHERE t.token_hash = $1`, hash).Scan(&t.ID, &t.PublicID, &t.Hash, &t.UserID, &t.DeviceID, &t.DeviceUUID, &t.Client,
+		&t.CreatedAt, &t.ExpiresAt, &t.RevokedAt)
+	return t, wrap(err)
+}
+
+// RevokeAccessToken marks a token revoked.
+func (db *DB) RevokeAccessToken(ctx context.Context, id int64, at time.Time) error {
+	return wrap(mustAffect(db.pool.Exec(ctx, `UPDATE access_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, at, id)))
+}
+
+// Device returns one device.
+func (db *DB) Device(ctx context.Context, id int64) (intercom.Device, error) {
+	var d intercom.Device
+	err := db.pool.QueryRow(ctx, `SELECT id, user_id, uuid, client, fcm_token, apn_token, voip_token, huawei_token,
+			created_at, updated_at FROM devices WHERE id = $1`, id).Scan(&d.ID, &d.UserID, &d.UUID, &d.Client,
+		&d.FCMToken, &d.APNToken, &d.VoIPToken, &d.HuaweiToken, &d.CreatedAt, &d.UpdatedAt)
+	return d, wrap(err)
+}
+
+// UpdatePushTokens applies u to the device's push tokens.
+func (db *DB) UpdatePushTokens(ctx context.Context, deviceID int64, u intercom.PushTokensUpdate, at time.Time) error {
+	// A CASE per column keeps this one statement: a true flag means "set".
+	arg := func(p **string) (bool, *string) {
+		if p == nil {
+			return false, nil
+		}
+		return true, *p
+	}
+	fs, fv := arg(u.FCM)
+	as, av := arg(u.APN)
+	vs, vv := arg(u.VoIP)
+	hs, hv := arg(u.Huawei)
+	return wrap(mustAffect(db.pool.Exec(ctx, `UPDATE devices SET
+		fcm_token    = CASE WHEN $1::boolean THEN $2::text ELSE fcm_token END,
+		apn_token    = CASE WHEN $3::boolean THEN $4::text ELSE apn_token END,
+		voip_token   = CASE WHEN $5::boolean THEN $6::text ELSE voip_token END,
+		huawei_token = CASE WHEN $7::boolean THEN $8::text ELSE huawei_token END,
+		updated_at   = $9
+		WHERE id = $10`, fs, fv, as, av, vs, vv, hs, hv, at, deviceID)))
+}
+
+// Holdings lists the first limit logins (in byte order, as SQLite sorts
+// them), intercom ids and camera ids.
+func (db *DB) Holdings(ctx context.Context, limit int) (intercom.Holdings, error) {
+	var h intercom.Holdings
+	err := db.readTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT login FROM users ORDER BY login COLLATE "C" LIMIT $1`, limit)
+		if err != nil {
+			return err
+		}
+		if h.Logins, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		if h.Intercoms, err = scanIDs(tx.Query(ctx, `SELECT id FROM intercoms ORDER BY id LIMIT $1`, limit)); err != nil {
+			return err
+		}
+		h.Cameras, err = scanIDs(tx.Query(ctx, `SELECT id FROM cameras ORDER BY id LIMIT $1`, limit))
+		return err
+	})
+	if len(h.Intercoms) == 0 {
+		h.Intercoms = nil
+	}
+	if len(h.Cameras) == 0 {
+		h.Cameras = nil
+	}
+	return h, err
+}
