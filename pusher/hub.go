@@ -43,6 +43,7 @@ type Hub struct {
 	byUser   map[int64]map[*socket]struct{}  // sockets holding a grant of the account
 	closed   bool
 
+	watch     func(channel string, on bool) // told when a channel gets its first socket or loses its last
 	grantWait time.Duration
 	granted   chan struct{} // closed and replaced at each grant recorded
 
@@ -100,6 +101,15 @@ func (h *Hub) Authorized(socketID, channel, tokenID string, userID int64) {
 			h.granted = nil
 		}
 	}
+}
+
+// Watch sets fn to be told, under the hub's lock (it must not block), when a
+// channel gets its first socket on this hub (on) or loses its last: a
+// cluster's presence follows it.
+func (h *Hub) Watch(fn func(channel string, on bool)) {
+	h.mu.Lock()
+	h.watch = fn
+	h.mu.Unlock()
 }
 
 // SetGrantWait lets a subscription with a valid signature wait up to d for
@@ -257,6 +267,20 @@ func (h *Hub) Publish(channel, event string, data []byte, except string) int {
 	return len(targets)
 }
 
+// Reconnect ends every socket, telling clients to reconnect (4200): the node
+// may have missed events for them. New sockets are welcome.
+func (h *Hub) Reconnect() {
+	h.mu.Lock()
+	socks := make([]*socket, 0, len(h.sockets))
+	for s := range h.sockets {
+		socks = append(socks, s)
+	}
+	h.mu.Unlock()
+	for _, s := range socks {
+		s.close(codeReconnect, "missed events: reconnect")
+	}
+}
+
 // Close ends every socket, telling clients to reconnect (4200), and refuses
 // new ones.
 func (h *Hub) Close() {
@@ -318,6 +342,9 @@ func (h *Hub) subscribe(s *socket, channel string) bool {
 	if subs == nil {
 		subs = map[*socket]struct{}{}
 		h.channels[channel] = subs
+		if h.watch != nil {
+			h.watch(channel, true)
+		}
 	}
 	subs[s] = struct{}{}
 	if s.subs == nil {
@@ -338,6 +365,9 @@ func (h *Hub) unsubscribeLocked(s *socket, channel string) {
 		delete(subs, s)
 		if len(subs) == 0 {
 			delete(h.channels, channel)
+			if h.watch != nil {
+				h.watch(channel, false)
+			}
 		}
 	}
 	delete(s.subs, channel)

@@ -1,0 +1,475 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"intercom"
+)
+
+var (
+	_ intercom.Broadcaster = (*Bus)(nil)
+	_ intercom.Presence    = (*Bus)(nil)
+	_ intercom.Sessions    = (*Bus)(nil)
+)
+
+// Local is a node's own socket server (the Pusher hub).
+type Local interface {
+	// Publish delivers to this node's sockets on channel but except.
+	Publish(channel, event string, data []byte, except string) int
+	intercom.Sessions // this node's sockets' grants
+	// Reconnect tells every socket of this node to reconnect: it may have
+	// missed events.
+	Reconnect()
+}
+
+// busChannel is the LISTEN/NOTIFY channel of the cluster's events.
+const busChannel = "intercomd_bus"
+
+// A NOTIFY payload must stay under PostgreSQL's 8000 bytes; larger messages
+// go through the bus_messages table and the notification names the row.
+const maxNotify = 7000
+
+// Node liveness: a node refreshes its row every nodeBeat; one not seen for
+// nodeDead is gone, and its subscriptions no longer count.
+const (
+	nodeBeat = 5 * time.Second
+	nodeDead = 20 * time.Second
+)
+
+// busMessage is what travels between nodes.
+type busMessage struct {
+	Node string `json:"n"`
+	Op   string `json:"o"` // "pub", "sub", "grant", "close", or "ref" (the message is in bus_messages)
+
+	Channel string          `json:"c,omitempty"`
+	Event   string          `json:"e,omitempty"`
+	Data    json.RawMessage `json:"d,omitempty"`
+	Except  string          `json:"x,omitempty"`
+
+	On  bool  `json:"on,omitempty"` // sub: subscribed or not
+	Seq int64 `json:"q,omitempty"`  // sub: the node's sequence, newer wins
+
+	Token  string `json:"t,omitempty"` // grant, close
+	User   int64  `json:"u,omitempty"`
+	Socket string `json:"s,omitempty"` // grant
+
+	Ref int64 `json:"r,omitempty"`
+}
+
+// Bus is the cluster's Broadcaster and Presence over PostgreSQL's
+// LISTEN/NOTIFY: events published on one node reach the sockets of every
+// node, after the commit that caused them. Each node keeps a replica of which
+// channels have subscribers on which node, so Subscribed needs no query; the
+// replica is loaded from the bus_presence table when the node starts or its
+// listener reconnects, and kept current by notifications.
+type Bus struct {
+	pool  *pgxpool.Pool
+	local Local
+	node  string
+	log   *slog.Logger
+
+	mu       sync.RWMutex
+	presence map[string]map[string]int64 // channel → node → seq of its last "on"
+	seqs     map[string]int64            // node → highest seq seen (for "off" ordering)
+	others   map[string]time.Time        // node → last seen
+	seq      int64                       // this node's
+	ready    chan struct{}
+
+	changes chan presenceChange
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+}
+
+type presenceChange struct {
+	channel string
+	on      bool
+}
+
+// NewBus starts a node's bus: its listener, its presence writer and its
+// liveness beat. local receives what other nodes publish.
+func NewBus(ctx context.Context, db *DB, local Local, log *slog.Logger) (*Bus, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Bus{pool: db.pool, local: local, node: rand.Text()[:16], log: log,
+		presence: map[string]map[string]int64{}, seqs: map[string]int64{}, others: map[string]time.Time{},
+		ready: make(chan struct{}), changes: make(chan presenceChange, 4096)}
+	if _, err := b.pool.Exec(ctx, `INSERT INTO bus_nodes (node, seen_at) VALUES ($1, now())`, b.node); err != nil {
+		return nil, busError("registering the node", err)
+	}
+	ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	b.done.Add(3)
+	go b.listen(ctx)
+	go b.writePresence(ctx)
+	go b.beat(ctx)
+	select {
+	case <-b.ready:
+		return b, nil
+	case <-time.After(10 * time.Second):
+		b.Close()
+		return nil, errors.New("postgres: the bus could not start listening in 10 s")
+	}
+}
+
+// Node is this node's id on the bus.
+func (b *Bus) Node() string { return b.node }
+
+// Close stops the bus and forgets this node's subscriptions.
+func (b *Bus) Close() {
+	b.cancel()
+	b.done.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b.pool.Exec(ctx, `DELETE FROM bus_nodes WHERE node = $1`, b.node) // its presence rows go with it
+}
+
+// Publish delivers to this node's sockets at once and to the other nodes'
+// through PostgreSQL, when some other node has a subscriber.
+func (b *Bus) Publish(channel, event string, data []byte, except string) {
+	b.local.Publish(channel, event, data, except)
+	if !b.elsewhere(channel) {
+		return
+	}
+	b.notify(context.Background(), busMessage{Node: b.node, Op: "pub", Channel: channel, Event: event, Data: data, Except: except})
+}
+
+// Authorized records a subscription's grant on the node that holds the
+// socket, whichever it is.
+func (b *Bus) Authorized(socketID, channel, tokenID string, userID int64) {
+	b.local.Authorized(socketID, channel, tokenID, userID)
+	b.notify(context.Background(), busMessage{Node: b.node, Op: "grant", Socket: socketID, Channel: channel, Token: tokenID, User: userID})
+}
+
+// CloseToken closes the token's sockets on every node.
+func (b *Bus) CloseToken(tokenID string) {
+	b.local.CloseToken(tokenID)
+	b.notify(context.Background(), busMessage{Node: b.node, Op: "close", Token: tokenID})
+}
+
+// CloseUser closes the account's sockets on every node.
+func (b *Bus) CloseUser(userID int64) {
+	b.local.CloseUser(userID)
+	b.notify(context.Background(), busMessage{Node: b.node, Op: "close", User: userID})
+}
+
+// Subscribed reports whether a socket on some live node is subscribed to
+// channel.
+func (b *Bus) Subscribed(channel string) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for node := range b.presence[channel] {
+		if node == b.node || b.alive(node) {
+			return true
+		}
+	}
+	return false
+}
+
+// elsewhere reports whether another live node has a subscriber on channel.
+func (b *Bus) elsewhere(channel string) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for node := range b.presence[channel] {
+		if node != b.node && b.alive(node) {
+			return true
+		}
+	}
+	return false
+}
+
+// alive reports whether another node was seen lately; b.mu is held.
+func (b *Bus) alive(node string) bool {
+	seen, ok := b.others[node]
+	return !ok || time.Since(seen) < nodeDead // a node heard of but not yet beaten counts
+}
+
+// Subscription is the hub's hook: channel got its first socket on this node
+// (on) or lost its last one. It never blocks the hub.
+func (b *Bus) Subscription(channel string, on bool) {
+	b.mu.Lock()
+	b.setLocked(b.node, channel, on, 0)
+	b.mu.Unlock()
+	select {
+	case b.changes <- presenceChange{channel, on}:
+	default:
+		b.log.Error("bus: presence queue full; other nodes may miss a subscription", "channel", channel)
+	}
+}
+
+// setLocked applies a presence change of node; seq 0 is this node's own.
+func (b *Bus) setLocked(node, channel string, on bool, seq int64) {
+	if seq != 0 {
+		if seq <= b.seqs[node+"\x00"+channel] {
+			return // older than what we know
+		}
+		b.seqs[node+"\x00"+channel] = seq
+	}
+	nodes := b.presence[channel]
+	if on {
+		if nodes == nil {
+			nodes = map[string]int64{}
+			b.presence[channel] = nodes
+		}
+		nodes[node] = seq
+		return
+	}
+	delete(nodes, node)
+	if len(nodes) == 0 {
+		delete(b.presence, channel)
+	}
+}
+
+// writePresence records this node's subscription changes, in order, in
+// bus_presence and tells the other nodes.
+func (b *Bus) writePresence(ctx context.Context) {
+	defer b.done.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ch := <-b.changes:
+			b.seq++
+			m := busMessage{Node: b.node, Op: "sub", Channel: ch.channel, On: ch.on, Seq: b.seq}
+			var err error
+			if ch.on {
+				_, err = b.pool.Exec(ctx, `INSERT INTO bus_presence (node, channel, seq) VALUES ($1, $2, $3)
+					ON CONFLICT (node, channel) DO UPDATE SET seq = excluded.seq`, b.node, ch.channel, b.seq)
+			} else {
+				_, err = b.pool.Exec(ctx, `DELETE FROM bus_presence WHERE node = $1 AND channel = $2`, b.node, ch.channel)
+			}
+			if err != nil && ctx.Err() == nil {
+				b.log.Error("bus: recording a subscription", "channel", ch.channel, "error", err)
+			}
+			b.notify(ctx, m)
+		}
+	}
+}
+
+// beat keeps this node's row fresh and forgets nodes long gone.
+func (b *Bus) beat(ctx context.Context) {
+	defer b.done.Done()
+	t := time.NewTicker(nodeBeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := b.pool.Exec(ctx, `UPDATE bus_nodes SET seen_at = now() WHERE node = $1`, b.node); err != nil && ctx.Err() == nil {
+			b.log.Warn("bus: node beat", "error", err)
+			continue
+		}
+		if _, err := b.pool.Exec(ctx, `DELETE FROM bus_nodes WHERE seen_at < now() - interval '1 minute'`); err != nil && ctx.Err() == nil {
+			b.log.Warn("bus: forgetting dead nodes", "error", err)
+		}
+		b.pool.Exec(ctx, `DELETE FROM bus_messages WHERE created_at < now() - interval '1 minute'`)
+		b.refreshNodes(ctx)
+	}
+}
+
+// refreshNodes reads when every node was last seen.
+func (b *Bus) refreshNodes(ctx context.Context) {
+	rows, err := b.pool.Query(ctx, `SELECT node, extract(epoch FROM now() - seen_at) FROM bus_nodes`)
+	if err != nil {
+		return
+	}
+	seen := map[string]time.Time{}
+	for rows.Next() {
+		var node string
+		var ago float64
+		if rows.Scan(&node, &ago) == nil {
+			seen[node] = time.Now().Add(-time.Duration(ago * float64(time.Second)))
+		}
+	}
+	if rows.Err() != nil {
+		return
+	}
+	b.mu.Lock()
+	for node := range b.others {
+		if _, ok := seen[node]; !ok {
+			seen[node] = time.Time{} // gone: dead
+		}
+	}
+	b.others = seen
+	b.mu.Unlock()
+}
+
+// notify sends m to the other nodes, through bus_messages when it is large.
+func (b *Bus) notify(ctx context.Context, m busMessage) {
+	payload, err := json.Marshal(m)
+	if err != nil {
+		b.log.Error("bus: encoding", "error", err)
+		return
+	}
+	if len(payload) > maxNotify {
+		var id int64
+		if err := b.pool.QueryRow(ctx, `INSERT INTO bus_messages (payload) VALUES ($1) RETURNING id`, payload).Scan(&id); err != nil {
+			b.log.Error("bus: storing a large message", "error", err)
+			return
+		}
+		payload, _ = json.Marshal(busMessage{Node: b.node, Op: "ref", Ref: id})
+	}
+	if _, err := b.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, busChannel, string(payload)); err != nil && ctx.Err() == nil {
+		b.log.Error("bus: notify", "op", m.Op, "error", err)
+	}
+}
+
+// listen holds the LISTEN connection. Each time it (re)connects it reloads
+// the presence replica; after a reconnection, the node's sockets are told to
+// reconnect, as they may have missed events meanwhile.
+func (b *Bus) listen(ctx context.Context) {
+	defer b.done.Done()
+	first := true
+	for backoff := 100 * time.Millisecond; ctx.Err() == nil; {
+		err := b.listenOnce(ctx, func() {
+			if first {
+				close(b.ready)
+				first = false
+			} else {
+				b.log.Warn("bus: listener back; sockets told to reconnect")
+				b.local.Reconnect()
+			}
+			backoff = 100 * time.Millisecond
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		b.log.Error("bus: listener lost", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (b *Bus) listenOnce(ctx context.Context, up func()) error {
+	// A connection of its own, outside the pool: it is held for as long as
+	// the node runs.
+	pc, err := pgx.ConnectConfig(ctx, b.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer pc.Close(context.Background())
+	if _, err := pc.Exec(ctx, "LISTEN "+busChannel); err != nil {
+		return err
+	}
+	if err := b.loadPresence(ctx, pc); err != nil {
+		return err
+	}
+	up()
+	for {
+		n, err := pc.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		var m busMessage
+		if err := json.Unmarshal([]byte(n.Payload), &m); err != nil {
+			b.log.Error("bus: undecodable message", "error", err)
+			continue
+		}
+		if m.Node == b.node {
+			continue
+		}
+		if m.Op == "ref" {
+			var raw []byte
+			if err := b.pool.QueryRow(ctx, `SELECT payload FROM bus_messages WHERE id = $1`, m.Ref).Scan(&raw); err != nil {
+				b.log.Error("bus: loading a large message", "id", m.Ref, "error", err)
+				continue
+			}
+			if err := json.Unmarshal(raw, &m); err != nil {
+				continue
+			}
+		}
+		b.deliver(m)
+	}
+}
+
+// deliver applies a message from another node.
+func (b *Bus) deliver(m busMessage) {
+	switch m.Op {
+	case "pub":
+		b.local.Publish(m.Channel, m.Event, m.Data, m.Except)
+	case "grant":
+		b.local.Authorized(m.Socket, m.Channel, m.Token, m.User)
+	case "close":
+		if m.Token != "" {
+			b.local.CloseToken(m.Token)
+		}
+		if m.User != 0 {
+			b.local.CloseUser(m.User)
+		}
+	case "sub":
+		b.mu.Lock()
+		if _, ok := b.others[m.Node]; !ok {
+			b.others[m.Node] = time.Now()
+		}
+		b.setLocked(m.Node, m.Channel, m.On, m.Seq)
+		b.mu.Unlock()
+	}
+}
+
+// loadPresence replaces the replica of other nodes' subscriptions with what
+// bus_presence holds now.
+func (b *Bus) loadPresence(ctx context.Context, conn *pgx.Conn) error {
+	rows, err := conn.Query(ctx, `SELECT p.node, p.channel, p.seq, extract(epoch FROM now() - n.seen_at)
+		FROM bus_presence p JOIN bus_nodes n USING (node) WHERE p.node <> $1`, b.node)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		node, channel string
+		seq           int64
+		ago           float64
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.node, &r.channel, &r.seq, &r.ago); err != nil {
+			return err
+		}
+		all = append(all, r)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch, nodes := range b.presence {
+		for node := range nodes {
+			if node != b.node {
+				delete(nodes, node)
+			}
+		}
+		if len(nodes) == 0 {
+			delete(b.presence, ch)
+		}
+	}
+	for _, r := range all {
+		b.others[r.node] = time.Now().Add(-time.Duration(r.ago * float64(time.Second)))
+		if nodes := b.presence[r.channel]; nodes == nil {
+			b.presence[r.channel] = map[string]int64{}
+		}
+		b.presence[r.channel][r.node] = r.seq
+		if r.seq > b.seqs[r.node+"\x00"+r.channel] {
+			b.seqs[r.node+"\x00"+r.channel] = r.seq
+		}
+	}
+	return nil
+}
+
+func busError(what string, err error) error {
+	return &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "postgres: bus: " + what + ": " + err.Error() + " (" + strconv.Quote(busChannel) + ")"}
+}

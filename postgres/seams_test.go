@@ -1,0 +1,226 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"intercom"
+	"intercom/clocktest"
+	"intercom/postgres"
+	"intercom/postgres/pgtest"
+)
+
+// localHub records what a node's bus hands to its sockets.
+type localHub struct {
+	mu         sync.Mutex
+	published  []string // channel|event|data|except
+	granted    []string // socket|channel|token|user
+	closed     []string
+	reconnects int
+	got        chan struct{}
+}
+
+func newLocalHub() *localHub { return &localHub{got: make(chan struct{}, 100)} }
+
+func (h *localHub) record(list *[]string, s string) {
+	h.mu.Lock()
+	*list = append(*list, s)
+	h.mu.Unlock()
+	h.got <- struct{}{}
+}
+
+func (h *localHub) Publish(channel, event string, data []byte, except string) int {
+	h.record(&h.published, channel+"|"+event+"|"+string(data)+"|"+except)
+	return 1
+}
+func (h *localHub) Authorized(socket, channel, token string, user int64) {
+	h.record(&h.granted, socket+"|"+channel+"|"+token)
+}
+func (h *localHub) CloseToken(token string) { h.record(&h.closed, "token:"+token) }
+func (h *localHub) CloseUser(user int64)    { h.record(&h.closed, "user") }
+func (h *localHub) Reconnect() {
+	h.mu.Lock()
+	h.reconnects++
+	h.mu.Unlock()
+}
+
+func (h *localHub) wait(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case <-h.got:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("nothing reached the other node: %s", what)
+	}
+}
+
+func (h *localHub) list(l *[]string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), *l...)
+}
+
+func newBus(t *testing.T, db *postgres.DB, h *localHub) *postgres.Bus {
+	t.Helper()
+	b, err := postgres.NewBus(t.Context(), db, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// waitFor polls cond; the deadline only bounds a failure.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestBusCrossesNodes(t *testing.T) {
+	url := pgtest.Schema(t)
+	a, b := open(t, url), open(t, url)
+	ha, hb := newLocalHub(), newLocalHub()
+	busA, busB := newBus(t, a, ha), newBus(t, b, hb)
+
+	const ch = "private-user.7"
+	if busA.Subscribed(ch) {
+		t.Fatal("Subscribed before anyone subscribed")
+	}
+	busB.Subscription(ch, true) // a socket on B subscribes
+	waitFor(t, "A sees B's subscription", func() bool { return busA.Subscribed(ch) })
+
+	busA.Publish(ch, "ev", []byte(`{"x":1}`), "1.2")
+	hb.wait(t, "publish")
+	if got := hb.list(&hb.published); len(got) != 1 || got[0] != ch+`|ev|{"x":1}|1.2` {
+		t.Fatalf("B's sockets got %q", got)
+	}
+
+	big := `{"data":"` + strings.Repeat("x", 20_000) + `"}` // over NOTIFY's limit: through bus_messages
+	busA.Publish(ch, "big", []byte(big), "")
+	hb.wait(t, "large publish")
+	if got := hb.list(&hb.published); len(got) != 2 || got[1] != ch+"|big|"+big+"|" {
+		t.Fatalf("the large event arrived as %d events, last %.60q", len(got), got[len(got)-1])
+	}
+
+	busA.Authorized("5.6", "private-token.abc", "abc", 7)
+	hb.wait(t, "grant")
+	busA.CloseToken("abc")
+	hb.wait(t, "close")
+	if g, c := hb.list(&hb.granted), hb.list(&hb.closed); len(g) != 1 || g[0] != "5.6|private-token.abc|abc" || len(c) != 1 || c[0] != "token:abc" {
+		t.Fatalf("grants %q, closes %q", g, c)
+	}
+
+	busB.Subscription(ch, false)
+	waitFor(t, "A sees B's unsubscription", func() bool { return !busA.Subscribed(ch) })
+	busA.Publish(ch, "nobody", []byte(`{}`), "")
+	if got := hb.list(&hb.published); len(got) != 2 {
+		t.Fatalf("an event went to a node without subscribers: %q", got)
+	}
+}
+
+func TestBusNewNodeLoadsPresence(t *testing.T) {
+	url := pgtest.Schema(t)
+	a := open(t, url)
+	busA := newBus(t, a, newLocalHub())
+	busA.Subscription("private-token.x", true)
+	b := open(t, url)
+	waitFor(t, "the subscription is recorded", func() bool {
+		busB := newBus(t, b, newLocalHub())
+		return busB.Subscribed("private-token.x")
+	})
+}
+
+func TestSchedulerFiresOnceOnOneNode(t *testing.T) {
+	url := pgtest.Schema(t)
+	c := clocktest.New(time.Date(2022, 4, 20, 12, 0, 0, 0, time.UTC))
+	var mu sync.Mutex
+	fired := map[string]int{}
+	var schedulers []*postgres.Scheduler
+	for i := range 3 {
+		s := postgres.NewScheduler(open(t, url), c, time.Second, nil)
+		node := string(rune('a' + i))
+		s.Handle(func(_ context.Context, d intercom.Deadline) {
+			mu.Lock()
+			fired[node+d.Kind]++
+			fired[d.Kind]++
+			mu.Unlock()
+		})
+		t.Cleanup(s.Close)
+		schedulers = append(schedulers, s)
+	}
+	ctx := t.Context()
+	if err := schedulers[0].Schedule(ctx, intercom.Deadline{Kind: intercom.DeadlineRing, ID: 1, At: c.Now().Add(30 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	schedulers[1].Schedule(ctx, intercom.Deadline{Kind: intercom.DeadlineOffline, ID: 1, At: c.Now().Add(10 * time.Second)})
+	schedulers[1].Schedule(ctx, intercom.Deadline{Kind: intercom.DeadlineOffline, ID: 2, At: c.Now().Add(10 * time.Second)})
+	schedulers[2].Cancel(ctx, intercom.DeadlineOffline, 2)
+	schedulers[0].Close() // the node that set the ring deadline dies
+	c.Advance(29 * time.Second)
+	mu.Lock()
+	if fired[intercom.DeadlineRing] != 0 || fired[intercom.DeadlineOffline] != 1 {
+		t.Fatalf("after 29 s: %v, want one offline check", fired)
+	}
+	mu.Unlock()
+	c.Advance(time.Minute)
+	mu.Lock()
+	defer mu.Unlock()
+	if fired[intercom.DeadlineRing] != 1 || fired["a"+intercom.DeadlineRing] != 0 || fired[intercom.DeadlineOffline] != 1 {
+		t.Fatalf("after 89 s: %v, want the ring deadline fired once, by a live node", fired)
+	}
+}
+
+func TestLimiterCountsAcrossNodes(t *testing.T) {
+	url := pgtest.Schema(t)
+	now := time.Date(2022, 4, 20, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	var limiters []*postgres.Limiter
+	for range 3 {
+		limiters = append(limiters, postgres.NewLimiter(open(t, url), "login", 10, 15*time.Minute, clock))
+	}
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	allowed := 0
+	for i := range 10 {
+		wg.Go(func() {
+			_, _, ok, err := limiters[i%3].Attempt(ctx, "login:alice", "addr:1")
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				allowed++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if allowed != 10 {
+		t.Fatalf("%d of 10 attempts allowed", allowed)
+	}
+	for i, l := range limiters {
+		_, wait, ok, err := l.Attempt(ctx, "login:alice")
+		if err != nil || ok || wait != 15*time.Minute {
+			t.Errorf("node %d: 11th attempt = %v, %v, %v; want refused for 15m", i, wait, ok, err)
+		}
+	}
+	at, _, ok, _ := limiters[0].Attempt(ctx, "login:bob")
+	if !ok {
+		t.Fatal("another login is not limited")
+	}
+	if err := limiters[1].Refund(ctx, at, "login:bob"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(15 * time.Minute)
+	if _, _, ok, _ := limiters[2].Attempt(ctx, "login:alice"); !ok {
+		t.Fatal("still refused once the window passed")
+	}
+}
