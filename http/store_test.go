@@ -11,8 +11,9 @@ import (
 	"intercom/sqlite"
 )
 
-// TestMain drops the PostgreSQL database the tests made, if they made one.
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+// TestMain runs every test on SQLite, then again on PostgreSQL (unless
+// INTERCOMD_TEST_DB picks one engine), and drops the database it made.
+func TestMain(m *testing.M) { os.Exit(pgtest.MainBothEngines(m, "INTERCOMD_TEST_DB")) }
 
 // testStore is the store a fixture's server runs on.
 type testStore interface {

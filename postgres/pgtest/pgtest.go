@@ -212,3 +212,44 @@ func Main(m *testing.M) int {
 	}
 	return code
 }
+
+// Reachable reports whether the test server answers, and why not.
+func Reachable() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	maint, err := withDatabase(ServerURL(), "postgres")
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, maint)
+	if err != nil {
+		return fmt.Errorf("PostgreSQL not reachable at %s (%v): set INTERCOMD_TEST_POSTGRES", redact(ServerURL()), err)
+	}
+	return conn.Close(ctx)
+}
+
+// MainBothEngines runs a package's tests on SQLite, then, unless the
+// variable engineVar already names an engine, once more with it set to
+// "postgres": every test runs on both engines in one `go test`. Without a
+// reachable server the second run is skipped with one line (under CI=true it
+// fails). Then it drops the database Schema created, as Main does.
+func MainBothEngines(m *testing.M, engineVar string) int {
+	if os.Getenv(engineVar) != "" {
+		return Main(m)
+	}
+	code := m.Run()
+	if code != 0 {
+		return code
+	}
+	if err := Reachable(); err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest: the tests ran on SQLite only:", err)
+		if os.Getenv("CI") == "true" {
+			return 1
+		}
+		return 0
+	}
+	os.Setenv(engineVar, "postgres")
+	defer os.Unsetenv(engineVar)
+	fmt.Fprintln(os.Stderr, "pgtest: the same tests again, on PostgreSQL")
+	return Main(m)
+}
