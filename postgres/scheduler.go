@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"sync"
 	"time"
@@ -143,4 +144,16 @@ func (s *Scheduler) Close() {
 	}
 	s.mu.Unlock()
 	s.firing.Wait()
+}
+
+// SharedSecret returns the cluster's secret called name, made at random by
+// the first node that asks: every node signs with the same one.
+func (db *DB) SharedSecret(ctx context.Context, name string) (string, error) {
+	if _, err := db.pool.Exec(ctx, `INSERT INTO cluster_secrets (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+		name, rand.Text()); err != nil {
+		return "", wrap(err)
+	}
+	var secret string
+	err := db.pool.QueryRow(ctx, `SELECT secret FROM cluster_secrets WHERE name = $1`, name).Scan(&secret)
+	return secret, wrap(err)
 }

@@ -26,6 +26,7 @@ import (
 	"intercom/fcm"
 	"intercom/hms"
 	intercomhttp "intercom/http"
+	"intercom/postgres"
 	"intercom/pusher"
 )
 
@@ -272,6 +273,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		publicURL = "http://" + ln.Addr().String()
 	}
 	appSecret, sipSecret := c.appSecret, c.sipSecret
+	if pg, ok := db.(*postgres.DB); ok {
+		// Every node signs with the same secrets: unless set, the cluster's own.
+		for _, s := range []struct {
+			name string
+			v    *string
+		}{{"pusher-app-secret", &appSecret}, {"sip-secret", &sipSecret}} {
+			if *s.v == "" {
+				if *s.v, err = pg.SharedSecret(ctx, s.name); err != nil {
+					ln.Close()
+					return fmt.Errorf("the cluster's --%s: %w", s.name, err)
+				}
+			}
+		}
+	}
 	if appSecret == "" {
 		appSecret = rand.Text()
 		logger.Warn("no --pusher-app-secret: subscriptions signed before a restart will not survive it")
@@ -305,13 +320,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	for _, p := range providers {
 		logger.Info("push provider configured", "channel", p.Channel())
 	}
-	handler := intercomhttp.NewServer(intercomhttp.Config{
+	cfg := intercomhttp.Config{
 		PushProviders: providers, PushConcurrency: c.pushWorkers, Controller: newController(c),
 		Store: db, Logger: logger, PublicURL: publicURL, AdminToken: c.adminToken,
 		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter, RealIPHeader: c.realIPHeader, RingTimeout: c.ringTimeout,
 		Hub:     pusher.New(c.appKey, appSecret, logger),
 		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret),
-	})
+	}
+	if pg, ok := db.(*postgres.DB); ok {
+		stop, err := joinCluster(ctx, pg, &cfg, logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
+	}
+	handler := intercomhttp.NewServer(cfg)
 	defer handler.Close()
 	if err := handler.Resume(ctx); err != nil {
 		ln.Close()

@@ -33,3 +33,10 @@ CREATE TABLE limiter_hits (
     at  timestamptz NOT NULL
 );
 CREATE INDEX limiter_hits_key ON limiter_hits (key, at);
+
+-- Secrets every node must share (the Pusher app secret, the SIP secret) when
+-- the operator sets none: the first node makes them.
+CREATE TABLE cluster_secrets (
+    name   text PRIMARY KEY,
+    secret text NOT NULL
+);
