@@ -36,6 +36,12 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"ControlLog", testControlLog},
 		{"IDsNeverReused", testIDsNeverReused},
 		{"DeletedAccountCantAnswer", testDeletedAccountCantAnswer},
+		{"RingCandidatesSeeEveryWrite", testRingCandidatesSeeEveryWrite},
+		{"ConcurrentAnswers", testConcurrentAnswers},
+		{"ConcurrentDeclines", testConcurrentDeclines},
+		{"ConcurrentPatch", testConcurrentPatch},
+		{"IDsNeverReusedUnderConcurrency", testIDsNeverReusedUnderConcurrency},
+		{"RingCandidatesAfterConcurrentReads", testRingCandidatesAfterConcurrentReads},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
