@@ -57,6 +57,14 @@ func ringingCall(t *testing.T, s intercom.Store, n int) (intercom.Call, []interc
 
 const racers = 8
 
+// show formats what p points at, or nil.
+func show[T any](p *T) string {
+	if p == nil {
+		return "nil"
+	}
+	return fmt.Sprint(*p)
+}
+
 // testConcurrentAnswers: every rung device answers at once; exactly one
 // takes the call, the others find nothing to answer.
 func testConcurrentAnswers(t *testing.T, s intercom.Store) {
@@ -80,7 +88,7 @@ func testConcurrentAnswers(t *testing.T, s intercom.Store) {
 			}
 			winner = i
 			if r.call.Status != intercom.CallAnswered || r.call.AnsweredBy == nil || *r.call.AnsweredBy != toks[i].DeviceID {
-				t.Errorf("the winner's call: status %q, answered by %v; want answered by %d", r.call.Status, r.call.AnsweredBy, toks[i].DeviceID)
+				t.Errorf("the winner's call: status %q, answered by %s; want answered by %d", r.call.Status, show(r.call.AnsweredBy), toks[i].DeviceID)
 			}
 		case intercom.ENOTFOUND:
 		default:
@@ -93,8 +101,8 @@ func testConcurrentAnswers(t *testing.T, s intercom.Store) {
 	got, err := s.Call(t.Context(), c.ID)
 	if err != nil || got.Status != intercom.CallAnswered || got.AnsweredBy == nil || *got.AnsweredBy != toks[winner].DeviceID ||
 		got.StartedAt == nil || !got.StartedAt.Equal(at) {
-		t.Errorf("stored call = status %q, answered by %v, started %v, %v; want answered by %d at %v",
-			got.Status, got.AnsweredBy, got.StartedAt, err, toks[winner].DeviceID, at)
+		t.Errorf("stored call = status %q, answered by %s, started %s, %v; want answered by %d at %v",
+			got.Status, show(got.AnsweredBy), show(got.StartedAt), err, toks[winner].DeviceID, at)
 	}
 }
 
@@ -139,7 +147,7 @@ func testConcurrentDeclines(t *testing.T, s intercom.Store) {
 	}
 	got, err := s.Call(t.Context(), c.ID)
 	if err != nil || got.Status != intercom.CallMissed || got.EndedAt == nil {
-		t.Fatalf("stored call = status %q, ended %v, %v; want missed", got.Status, got.EndedAt, err)
+		t.Fatalf("stored call = status %q, ended %s, %v; want missed", got.Status, show(got.EndedAt), err)
 	}
 	for _, d := range got.Devices {
 		if d.DeclinedAt == nil {
