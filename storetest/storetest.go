@@ -510,120 +510,134 @@ func testCalls(t *testing.T, s intercom.Store) {
 		t.Fatal(err)
 	}
 
-	cands, err := s.RingCandidates(ctx, 180, ptr(int64(15)), t0)
-	if err != nil || len(cands) != 2 {
-		t.Fatalf("RingCandidates(flat 15) = %+v, %v; want alice's phone and bob's (the tablet has no live token)", cands, err)
-	}
-	byUUID := map[string]intercom.RingCandidate{}
-	for _, c := range cands {
-		byUUID[c.UUID] = c
-	}
-	if c := byUUID["phone"]; c.Settings.IsEnabled || len(c.Settings.Timetable.Days) != 1 || len(c.Tokens) != 1 || c.Tokens[0] != phone.PublicID || c.MemberStatus != "confirmed" {
-		t.Errorf("phone candidate %+v", c)
-	}
-	if _, ok := byUUID["tablet"]; ok {
-		t.Errorf("tablet (revoked token) is a candidate")
-	}
-	if c := byUUID["bob-phone"]; c.MemberStatus != "key_confirmed" {
-		t.Errorf("bob candidate %+v", c)
-	}
-	if all, _ := s.RingCandidates(ctx, 180, nil, t0); len(all) != 3 {
-		t.Errorf("RingCandidates(no flat) = %d, want 3", len(all))
-	}
-	if late, _ := s.RingCandidates(ctx, 180, ptr(int64(15)), t0.Add(2*time.Hour)); len(late) != 0 {
-		t.Errorf("tokens past their expiry are still live: %+v", late)
-	}
-	// A device with two live tokens is one candidate with both.
-	second := mustToken(t, s, alice.ID, "phone")
-	if two, _ := s.RingCandidates(ctx, 180, ptr(int64(15)), t0); len(two) != 2 {
-		t.Errorf("RingCandidates with a second token = %+v", two)
-	} else {
-		for _, c := range two {
-			if c.UUID == "phone" && (len(c.Tokens) != 2 || !slices.Contains(c.Tokens, second.PublicID)) {
-				t.Errorf("phone tokens %v", c.Tokens)
+	t.Run("RingCandidates", func(t *testing.T) {
+		cands, err := s.RingCandidates(ctx, 180, ptr(int64(15)), t0)
+		if err != nil || len(cands) != 2 {
+			t.Fatalf("RingCandidates(flat 15) = %+v, %v; want alice's phone and bob's (the tablet has no live token)", cands, err)
+		}
+		byUUID := map[string]intercom.RingCandidate{}
+		for _, c := range cands {
+			byUUID[c.UUID] = c
+		}
+		if c := byUUID["phone"]; c.Settings.IsEnabled || len(c.Settings.Timetable.Days) != 1 || len(c.Tokens) != 1 || c.Tokens[0] != phone.PublicID || c.MemberStatus != "confirmed" {
+			t.Errorf("phone candidate %+v", c)
+		}
+		if _, ok := byUUID["tablet"]; ok {
+			t.Errorf("tablet (revoked token) is a candidate")
+		}
+		if c := byUUID["bob-phone"]; c.MemberStatus != "key_confirmed" {
+			t.Errorf("bob candidate %+v", c)
+		}
+		if all, _ := s.RingCandidates(ctx, 180, nil, t0); len(all) != 3 {
+			t.Errorf("RingCandidates(no flat) = %d, want 3", len(all))
+		}
+		if late, _ := s.RingCandidates(ctx, 180, ptr(int64(15)), t0.Add(2*time.Hour)); len(late) != 0 {
+			t.Errorf("tokens past their expiry are still live: %+v", late)
+		}
+		// A device with two live tokens is one candidate with both.
+		second := mustToken(t, s, alice.ID, "phone")
+		if two, _ := s.RingCandidates(ctx, 180, ptr(int64(15)), t0); len(two) != 2 {
+			t.Errorf("RingCandidates with a second token = %+v", two)
+		} else {
+			for _, c := range two {
+				if c.UUID == "phone" && (len(c.Tokens) != 2 || !slices.Contains(c.Tokens, second.PublicID)) {
+					t.Errorf("phone tokens %v", c.Tokens)
+				}
 			}
 		}
-	}
+	})
 
 	devices := []intercom.CallDevice{
 		{DeviceID: phone.DeviceID, UserID: alice.ID, UUID: "phone", Client: "ios", Channels: []string{"ws"}, Tokens: []string{phone.PublicID}},
 		{DeviceID: 999, UserID: bob.ID, UUID: "bob-phone", Client: "ios", Reason: intercom.SkipNotConfirmed},
 	}
-	c, err := s.CreateCall(ctx, intercom.NewCall(180, ptr(int64(15)), devices, t0))
-	if err != nil || c.ID == 0 || c.Status != intercom.CallRing {
-		t.Fatalf("CreateCall = %+v, %v", c, err)
-	}
-	got, err := s.Call(ctx, c.ID)
-	if err != nil || len(got.Devices) != 2 || got.Devices[0].Channels[0] != "ws" || got.Devices[1].Reason != "not_confirmed" || *got.Flat != 15 {
-		t.Fatalf("Call = %+v, %v", got, err)
-	}
-	if ringing, _ := s.RingingCalls(ctx); len(ringing) != 1 || !ringing[c.ID].Equal(t0) {
-		t.Errorf("RingingCalls = %v", ringing)
-	}
-	// A failing transition saves nothing.
-	_, err = s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { c.Status = "bogus"; return intercom.ErrNotFound })
-	wantCode(t, err, intercom.ENOTFOUND)
-	upd, err := s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { return c.Decline(phone.DeviceID, t0.Add(time.Second)) })
-	if err != nil || upd.Status != intercom.CallMissed {
-		t.Fatalf("decline of the only rung device: %+v, %v", upd, err)
-	}
-	got, _ = s.Call(ctx, c.ID)
-	if got.Status != intercom.CallMissed || got.Devices[0].DeclinedAt == nil || got.EndedAt == nil {
-		t.Errorf("after decline: %+v", got)
-	}
-	_, err = s.UpdateCall(ctx, 4242, func(*intercom.Call) error { return nil })
-	wantCode(t, err, intercom.ENOTFOUND)
-
-	// An answered call on the other intercom, without a camera.
-	c2, err := s.CreateCall(ctx, intercom.NewCall(181, nil, devices[:1], t0.Add(time.Minute)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.UpdateCall(ctx, c2.ID, func(c *intercom.Call) error { return c.Answer(phone.DeviceID, t0.Add(61*time.Second)) }); err != nil {
-		t.Fatal(err)
-	}
-	// History: newest first, per account, filtered.
-	views, total, err := s.CallsOf(ctx, alice.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10})
-	if err != nil || total != 2 || len(views) != 2 || views[0].Call.ID != c2.ID || views[0].Call.Status != "answered" || views[1].Intercom.Membership.Title != "Home" {
-		t.Fatalf("CallsOf = %+v, %d, %v", views, total, err)
-	}
-	if views[1].Intercom.Camera == nil || views[1].Intercom.Camera.ID != 833 || views[0].Intercom.Camera != nil {
-		t.Errorf("cameras of the calls' intercoms: %+v / %+v", views[1].Intercom.Camera, views[0].Intercom.Camera)
-	}
-	for _, tc := range []struct {
-		f    intercom.CallFilter
-		want int
-	}{
-		{intercom.CallFilter{IntercomID: 180}, 1},
-		{intercom.CallFilter{CameraID: 833}, 1},
-		{intercom.CallFilter{Statuses: []string{"missed"}}, 1},
-		{intercom.CallFilter{Statuses: []string{"answered", "ended"}}, 1},
-		{intercom.CallFilter{IntercomID: 181, Statuses: []string{"missed"}}, 0},
-	} {
-		if _, n, err := s.CallsOf(ctx, alice.ID, tc.f, intercom.Page{Page: 1, PerPage: 10}); err != nil || n != tc.want {
-			t.Errorf("CallsOf(%+v) total %d, %v; want %d", tc.f, n, err, tc.want)
+	var c intercom.Call
+	if !t.Run("CreateAndDecline", func(t *testing.T) {
+		var err error
+		c, err = s.CreateCall(ctx, intercom.NewCall(180, ptr(int64(15)), devices, t0))
+		if err != nil || c.ID == 0 || c.Status != intercom.CallRing {
+			t.Fatalf("CreateCall = %+v, %v", c, err)
 		}
+		got, err := s.Call(ctx, c.ID)
+		if err != nil || len(got.Devices) != 2 || got.Devices[0].Channels[0] != "ws" || got.Devices[1].Reason != "not_confirmed" || *got.Flat != 15 {
+			t.Fatalf("Call = %+v, %v", got, err)
+		}
+		if ringing, _ := s.RingingCalls(ctx); len(ringing) != 1 || !ringing[c.ID].Equal(t0) {
+			t.Errorf("RingingCalls = %v", ringing)
+		}
+		// A failing transition saves nothing.
+		_, err = s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { c.Status = "bogus"; return intercom.ErrNotFound })
+		wantCode(t, err, intercom.ENOTFOUND)
+		upd, err := s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { return c.Decline(phone.DeviceID, t0.Add(time.Second)) })
+		if err != nil || upd.Status != intercom.CallMissed {
+			t.Fatalf("decline of the only rung device: %+v, %v", upd, err)
+		}
+		got, _ = s.Call(ctx, c.ID)
+		if got.Status != intercom.CallMissed || got.Devices[0].DeclinedAt == nil || got.EndedAt == nil {
+			t.Errorf("after decline: %+v", got)
+		}
+		_, err = s.UpdateCall(ctx, 4242, func(*intercom.Call) error { return nil })
+		wantCode(t, err, intercom.ENOTFOUND)
+	}) {
+		return
 	}
-	if _, n, _ := s.CallsOf(ctx, bob.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 1 {
-		t.Errorf("bob (skipped on the first call) sees %d calls, want 1", n)
-	}
-	if _, n, _ := s.CallsOf(ctx, carol.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 0 {
-		t.Errorf("carol sees %d calls, want 0", n)
-	}
-	if cv, err := s.CallOf(ctx, bob.ID, c.ID); err != nil || cv.Intercom.Membership.Title != "Bob's" {
-		t.Errorf("CallOf(bob) = %+v, %v", cv, err)
-	}
-	_, err = s.CallOf(ctx, carol.ID, c.ID)
-	wantCode(t, err, intercom.ENOTFOUND)
-	if members, err := s.IntercomMembers(ctx, 180); err != nil || !slices.Equal(members, []int64{alice.ID, carol.ID}) {
-		t.Errorf("IntercomMembers = %v, %v; want the confirmed %v", members, err, []int64{alice.ID, carol.ID})
-	}
-	ic, err := s.IntercomBySecretHash(ctx, []byte("secret-180"))
-	if err != nil || ic.ID != 180 {
-		t.Errorf("IntercomBySecretHash = %+v, %v", ic, err)
-	}
-	_, err = s.IntercomBySecretHash(ctx, []byte("nope"))
-	wantCode(t, err, intercom.ENOTFOUND)
+
+	t.Run("History", func(t *testing.T) {
+		// An answered call on the other intercom, without a camera.
+		c2, err := s.CreateCall(ctx, intercom.NewCall(181, nil, devices[:1], t0.Add(time.Minute)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateCall(ctx, c2.ID, func(c *intercom.Call) error { return c.Answer(phone.DeviceID, t0.Add(61*time.Second)) }); err != nil {
+			t.Fatal(err)
+		}
+		// History: newest first, per account, filtered.
+		views, total, err := s.CallsOf(ctx, alice.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10})
+		if err != nil || total != 2 || len(views) != 2 || views[0].Call.ID != c2.ID || views[0].Call.Status != "answered" || views[1].Intercom.Membership.Title != "Home" {
+			t.Fatalf("CallsOf = %+v, %d, %v", views, total, err)
+		}
+		if views[1].Intercom.Camera == nil || views[1].Intercom.Camera.ID != 833 || views[0].Intercom.Camera != nil {
+			t.Errorf("cameras of the calls' intercoms: %+v / %+v", views[1].Intercom.Camera, views[0].Intercom.Camera)
+		}
+		for _, tc := range []struct {
+			f    intercom.CallFilter
+			want int
+		}{
+			{intercom.CallFilter{IntercomID: 180}, 1},
+			{intercom.CallFilter{CameraID: 833}, 1},
+			{intercom.CallFilter{Statuses: []string{"missed"}}, 1},
+			{intercom.CallFilter{Statuses: []string{"answered", "ended"}}, 1},
+			{intercom.CallFilter{IntercomID: 181, Statuses: []string{"missed"}}, 0},
+		} {
+			if _, n, err := s.CallsOf(ctx, alice.ID, tc.f, intercom.Page{Page: 1, PerPage: 10}); err != nil || n != tc.want {
+				t.Errorf("CallsOf(%+v) total %d, %v; want %d", tc.f, n, err, tc.want)
+			}
+		}
+		if _, n, _ := s.CallsOf(ctx, bob.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 1 {
+			t.Errorf("bob (skipped on the first call) sees %d calls, want 1", n)
+		}
+		if _, n, _ := s.CallsOf(ctx, carol.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 0 {
+			t.Errorf("carol sees %d calls, want 0", n)
+		}
+		if cv, err := s.CallOf(ctx, bob.ID, c.ID); err != nil || cv.Intercom.Membership.Title != "Bob's" {
+			t.Errorf("CallOf(bob) = %+v, %v", cv, err)
+		}
+		_, err = s.CallOf(ctx, carol.ID, c.ID)
+		wantCode(t, err, intercom.ENOTFOUND)
+	})
+	t.Run("IntercomMembers", func(t *testing.T) {
+		if members, err := s.IntercomMembers(ctx, 180); err != nil || !slices.Equal(members, []int64{alice.ID, carol.ID}) {
+			t.Errorf("IntercomMembers = %v, %v; want the confirmed %v", members, err, []int64{alice.ID, carol.ID})
+		}
+	})
+	t.Run("IntercomBySecretHash", func(t *testing.T) {
+		ic, err := s.IntercomBySecretHash(ctx, []byte("secret-180"))
+		if err != nil || ic.ID != 180 {
+			t.Errorf("IntercomBySecretHash = %+v, %v", ic, err)
+		}
+		_, err = s.IntercomBySecretHash(ctx, []byte("nope"))
+		wantCode(t, err, intercom.ENOTFOUND)
+	})
 }
 
 func testUnlinkAndForget(t *testing.T, s intercom.Store) {
