@@ -132,42 +132,52 @@ func testAccessTokens(t *testing.T, s intercom.Store) {
 	a := mustToken(t, s, u.ID, "phone-1")
 	b := mustToken(t, s, u.ID, "phone-1")
 	c := mustToken(t, s, u.ID, "phone-2")
-	if a.DeviceID == 0 || a.DeviceID != b.DeviceID || a.DeviceID == c.DeviceID {
-		t.Fatalf("device ids: %d %d %d; want the same device for one X-UUID, another for another", a.DeviceID, b.DeviceID, c.DeviceID)
-	}
-	got, err := s.AccessTokenByHash(ctx, a.Hash)
-	if err != nil || got.ID != a.ID || got.DeviceUUID != "phone-1" || got.UserID != u.ID || got.PublicID != a.PublicID ||
-		!got.ExpiresAt.Equal(a.ExpiresAt) || got.RevokedAt != nil || got.Client != "ios" {
-		t.Fatalf("AccessTokenByHash = %+v, %v", got, err)
-	}
-	if !got.Live(t0) || got.Live(t0.Add(time.Hour)) {
-		t.Fatal("Live does not follow ExpiresAt")
-	}
-	_, err = s.AccessTokenByHash(ctx, []byte("nope"))
-	wantCode(t, err, intercom.ENOTFOUND)
-	if err := s.RevokeAccessToken(ctx, a.ID, t0.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	got, _ = s.AccessTokenByHash(ctx, a.Hash)
-	if got.RevokedAt == nil || !got.RevokedAt.Equal(t0.Add(time.Minute)) || got.Live(t0) {
-		t.Fatalf("revoked token = %+v", got)
-	}
-	if got, _ := s.AccessTokenByHash(ctx, b.Hash); got.RevokedAt != nil {
-		t.Fatal("revoking one token revoked another of the same device")
-	}
-	wantCode(t, s.RevokeAccessToken(ctx, 99999, t0), intercom.ENOTFOUND)
-	_, err = s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "x", Hash: []byte("x"), UserID: 99999, DeviceUUID: "d",
-		Client: "ios", CreatedAt: t0, ExpiresAt: t0})
-	wantCode(t, err, intercom.ENOTFOUND)
-	// Logging in again from another app on the same X-UUID records the client.
-	tok, err := s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "y", Hash: []byte("y"), UserID: u.ID, DeviceUUID: "phone-1",
-		Client: "android", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, err := s.Device(ctx, tok.DeviceID); err != nil || d.Client != "android" || d.UUID != "phone-1" || d.UserID != u.ID {
-		t.Fatalf("Device = %+v, %v", d, err)
-	}
+	t.Run("DevicePerUUID", func(t *testing.T) {
+		if a.DeviceID == 0 || a.DeviceID != b.DeviceID || a.DeviceID == c.DeviceID {
+			t.Fatalf("device ids: %d %d %d; want the same device for one X-UUID, another for another", a.DeviceID, b.DeviceID, c.DeviceID)
+		}
+	})
+	t.Run("ByHash", func(t *testing.T) {
+		got, err := s.AccessTokenByHash(ctx, a.Hash)
+		if err != nil || got.ID != a.ID || got.DeviceUUID != "phone-1" || got.UserID != u.ID || got.PublicID != a.PublicID ||
+			!got.ExpiresAt.Equal(a.ExpiresAt) || got.RevokedAt != nil || got.Client != "ios" {
+			t.Fatalf("AccessTokenByHash = %+v, %v", got, err)
+		}
+		if !got.Live(t0) || got.Live(t0.Add(time.Hour)) {
+			t.Fatal("Live does not follow ExpiresAt")
+		}
+		_, err = s.AccessTokenByHash(ctx, []byte("nope"))
+		wantCode(t, err, intercom.ENOTFOUND)
+	})
+	t.Run("Revoke", func(t *testing.T) {
+		if err := s.RevokeAccessToken(ctx, a.ID, t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.AccessTokenByHash(ctx, a.Hash)
+		if got.RevokedAt == nil || !got.RevokedAt.Equal(t0.Add(time.Minute)) || got.Live(t0) {
+			t.Fatalf("revoked token = %+v", got)
+		}
+		if got, _ := s.AccessTokenByHash(ctx, b.Hash); got.RevokedAt != nil {
+			t.Fatal("revoking one token revoked another of the same device")
+		}
+		wantCode(t, s.RevokeAccessToken(ctx, 99999, t0), intercom.ENOTFOUND)
+	})
+	t.Run("UnknownUser", func(t *testing.T) {
+		_, err := s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "x", Hash: []byte("x"), UserID: 99999, DeviceUUID: "d",
+			Client: "ios", CreatedAt: t0, ExpiresAt: t0})
+		wantCode(t, err, intercom.ENOTFOUND)
+	})
+	t.Run("ClientRecorded", func(t *testing.T) {
+		// Logging in again from another app on the same X-UUID records the client.
+		tok, err := s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "y", Hash: []byte("y"), UserID: u.ID, DeviceUUID: "phone-1",
+			Client: "android", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err := s.Device(ctx, tok.DeviceID); err != nil || d.Client != "android" || d.UUID != "phone-1" || d.UserID != u.ID {
+			t.Fatalf("Device = %+v, %v", d, err)
+		}
+	})
 }
 
 func testPushTokens(t *testing.T, s intercom.Store) {
@@ -193,50 +203,64 @@ func testPushTokens(t *testing.T, s intercom.Store) {
 
 func testCamerasAndIntercoms(t *testing.T, s intercom.Store) {
 	ctx := t.Context()
-	cam, err := s.CreateCamera(ctx, intercom.Camera{ID: 833, GroupID: ptr(int64(124)), Status: "active", Type: "media_server_v2",
-		StartAt: ptr(t0), CreatedAt: t0, PrettyName: "Intercom", Lat: ptr(55.75), IsArchiveRecording: true, UserStatus: "active", Name: "Intercom"})
-	if err != nil || cam.ID != 833 {
-		t.Fatalf("CreateCamera = %+v, %v", cam, err)
+	var cam intercom.Camera
+	if !t.Run("Cameras", func(t *testing.T) {
+		var err error
+		cam, err = s.CreateCamera(ctx, intercom.Camera{ID: 833, GroupID: ptr(int64(124)), Status: "active", Type: "media_server_v2",
+			StartAt: ptr(t0), CreatedAt: t0, PrettyName: "Intercom", Lat: ptr(55.75), IsArchiveRecording: true, UserStatus: "active", Name: "Intercom"})
+		if err != nil || cam.ID != 833 {
+			t.Fatalf("CreateCamera = %+v, %v", cam, err)
+		}
+		_, err = s.CreateCamera(ctx, intercom.Camera{ID: 833, Status: "active", Type: "t", CreatedAt: t0, PrettyName: "p", UserStatus: "active", Name: "n"})
+		wantCode(t, err, intercom.ECONFLICT)
+		auto, err := s.CreateCamera(ctx, intercom.Camera{Status: "active", Type: "t", CreatedAt: t0, PrettyName: "p", UserStatus: "active", Name: "n"})
+		if err != nil || auto.ID == 0 || auto.ID == 833 {
+			t.Fatalf("CreateCamera (auto id) = %+v, %v", auto, err)
+		}
+	}) {
+		return
 	}
-	_, err = s.CreateCamera(ctx, intercom.Camera{ID: 833, Status: "active", Type: "t", CreatedAt: t0, PrettyName: "p", UserStatus: "active", Name: "n"})
-	wantCode(t, err, intercom.ECONFLICT)
-	auto, err := s.CreateCamera(ctx, intercom.Camera{Status: "active", Type: "t", CreatedAt: t0, PrettyName: "p", UserStatus: "active", Name: "n"})
-	if err != nil || auto.ID == 0 || auto.ID == 833 {
-		t.Fatalf("CreateCamera (auto id) = %+v, %v", auto, err)
+	if !t.Run("Intercoms", func(t *testing.T) {
+		ic := mustIntercom(t, s, 180, &cam.ID)
+		if ic.ID != 180 {
+			t.Fatalf("intercom id = %d", ic.ID)
+		}
+		_, err := s.CreateIntercom(ctx, intercom.Intercom{ID: 180, Address: "a", SecretHash: []byte("s1"), DoorOpenSeconds: 7, CreatedAt: t0})
+		wantCode(t, err, intercom.ECONFLICT)
+		_, err = s.CreateIntercom(ctx, intercom.Intercom{Address: "a", CameraID: ptr(int64(4242)), SecretHash: []byte("s2"), DoorOpenSeconds: 7, CreatedAt: t0})
+		wantCode(t, err, intercom.EINVALID)
+	}) {
+		return
 	}
-	ic := mustIntercom(t, s, 180, &cam.ID)
-	if ic.ID != 180 {
-		t.Fatalf("intercom id = %d", ic.ID)
-	}
-	_, err = s.CreateIntercom(ctx, intercom.Intercom{ID: 180, Address: "a", SecretHash: []byte("s1"), DoorOpenSeconds: 7, CreatedAt: t0})
-	wantCode(t, err, intercom.ECONFLICT)
-	_, err = s.CreateIntercom(ctx, intercom.Intercom{Address: "a", CameraID: ptr(int64(4242)), SecretHash: []byte("s2"), DoorOpenSeconds: 7, CreatedAt: t0})
-	wantCode(t, err, intercom.EINVALID)
-	if prev, err := s.RecordHeartbeat(ctx, 180, t0); err != nil || prev != nil {
-		t.Fatalf("first heartbeat: previous %v, %v", prev, err)
-	}
-	if prev, err := s.RecordHeartbeat(ctx, 180, t0.Add(time.Second)); err != nil || prev == nil || !prev.Equal(t0) {
-		t.Fatalf("second heartbeat: previous %v, %v", prev, err)
-	}
-	_, err = s.RecordHeartbeat(ctx, 4242, t0)
-	wantCode(t, err, intercom.ENOTFOUND)
-	if last, err := s.LastHeartbeat(ctx, 180); err != nil || last == nil || !last.Equal(t0.Add(time.Second)) {
-		t.Fatalf("LastHeartbeat = %v, %v", last, err)
-	}
-	_, err = s.LastHeartbeat(ctx, 4242)
-	wantCode(t, err, intercom.ENOTFOUND)
-	beats, err := s.Heartbeats(ctx)
-	if err != nil || len(beats) != 1 || !beats[180].Equal(t0.Add(time.Second)) {
-		t.Fatalf("Heartbeats = %v, %v", beats, err)
-	}
-	u := mustUser(t, s, "dave")
-	wantCode(t, s.SetCameraFavorite(ctx, u.ID, 4242, true), intercom.ENOTFOUND)
-	if err := s.SetCameraFavorite(ctx, u.ID, cam.ID, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetCameraFavorite(ctx, u.ID, cam.ID, true); err != nil {
-		t.Fatalf("marking a favourite twice: %v", err)
-	}
+	t.Run("Heartbeats", func(t *testing.T) {
+		if prev, err := s.RecordHeartbeat(ctx, 180, t0); err != nil || prev != nil {
+			t.Fatalf("first heartbeat: previous %v, %v", prev, err)
+		}
+		if prev, err := s.RecordHeartbeat(ctx, 180, t0.Add(time.Second)); err != nil || prev == nil || !prev.Equal(t0) {
+			t.Fatalf("second heartbeat: previous %v, %v", prev, err)
+		}
+		_, err := s.RecordHeartbeat(ctx, 4242, t0)
+		wantCode(t, err, intercom.ENOTFOUND)
+		if last, err := s.LastHeartbeat(ctx, 180); err != nil || last == nil || !last.Equal(t0.Add(time.Second)) {
+			t.Fatalf("LastHeartbeat = %v, %v", last, err)
+		}
+		_, err = s.LastHeartbeat(ctx, 4242)
+		wantCode(t, err, intercom.ENOTFOUND)
+		beats, err := s.Heartbeats(ctx)
+		if err != nil || len(beats) != 1 || !beats[180].Equal(t0.Add(time.Second)) {
+			t.Fatalf("Heartbeats = %v, %v", beats, err)
+		}
+	})
+	t.Run("CameraFavorite", func(t *testing.T) {
+		u := mustUser(t, s, "dave")
+		wantCode(t, s.SetCameraFavorite(ctx, u.ID, 4242, true), intercom.ENOTFOUND)
+		if err := s.SetCameraFavorite(ctx, u.ID, cam.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetCameraFavorite(ctx, u.ID, cam.ID, true); err != nil {
+			t.Fatalf("marking a favourite twice: %v", err)
+		}
+	})
 }
 
 func testMemberships(t *testing.T, s intercom.Store) {
@@ -420,47 +444,61 @@ func testUpdateIntercom(t *testing.T, s intercom.Store) {
 	tt := parseTimetable(t, `{"days":[{"type":"tuesday","from":"00:00+05:00","to":"23:59:59+05:00"}],
 		"intervals":[{"from":"2000-02-12T10:00:00+01:00","to":"2000-12-01T09:00:00+01:00"}]}`)
 
-	at := t0.Add(time.Hour)
-	v, err := s.UpdateIntercom(ctx, vPhone, 180, intercom.IntercomUpdate{Title: ptr("Home"), IsEnabled: ptr(false), Timetable: &tt}, at)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want, _ := json.Marshal(tt)
-	got, _ := json.Marshal(v.Settings.Timetable)
-	if v.Membership.Title != "Home" || v.Settings.IsEnabled || string(got) != string(want) || !v.Membership.UpdatedAt.Equal(at) {
-		t.Fatalf("after update: %+v, timetable %s", v, got)
+	at := t0.Add(time.Hour)
+	if !t.Run("TitleAndSettings", func(t *testing.T) {
+		v, err := s.UpdateIntercom(ctx, vPhone, 180, intercom.IntercomUpdate{Title: ptr("Home"), IsEnabled: ptr(false), Timetable: &tt}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := json.Marshal(v.Settings.Timetable)
+		if v.Membership.Title != "Home" || v.Settings.IsEnabled || string(got) != string(want) || !v.Membership.UpdatedAt.Equal(at) {
+			t.Fatalf("after update: %+v, timetable %s", v, got)
+		}
+	}) {
+		return
 	}
-	// The title is the account's; the settings are the phone's alone.
-	vt, err := s.Intercom(ctx, vTablet, 180)
-	if err != nil || vt.Membership.Title != "Home" || !vt.Settings.IsEnabled || !vt.Settings.Timetable.IsEmpty() {
-		t.Fatalf("tablet sees %+v, %v", vt, err)
-	}
-	// Only is_enabled: the timetable stays.
-	v, err = s.UpdateIntercom(ctx, vPhone, 180, intercom.IntercomUpdate{IsEnabled: ptr(true)}, at.Add(time.Minute))
-	got, _ = json.Marshal(v.Settings.Timetable)
-	if err != nil || !v.Settings.IsEnabled || string(got) != string(want) || !v.Membership.UpdatedAt.Equal(at.Add(time.Minute)) {
-		t.Fatalf("after is_enabled only: %+v %s, %v", v, got, err)
-	}
-	// Only a timetable on a device with no settings yet: is_enabled defaults to true.
-	vt, err = s.UpdateIntercom(ctx, vTablet, 180, intercom.IntercomUpdate{Timetable: &tt}, at)
-	if err != nil || !vt.Settings.IsEnabled || len(vt.Settings.Timetable.Days) != 1 {
-		t.Fatalf("tablet timetable only: %+v, %v", vt, err)
-	}
-	// Bob's membership is untouched.
-	bobTok := mustToken(t, s, bob.ID, "bob-phone")
-	vb, err := s.Intercom(ctx, intercom.Viewer{UserID: bob.ID, DeviceID: bobTok.DeviceID}, 180)
-	if err != nil || vb.Membership.Title != "Bob's door" || !vb.Membership.UpdatedAt.Equal(t0) {
-		t.Fatalf("bob sees %+v, %v", vb, err)
-	}
-	// Not a member: ENOTFOUND and nothing written.
-	mustIntercom(t, s, 181, nil)
-	_, err = s.UpdateIntercom(ctx, vPhone, 181, intercom.IntercomUpdate{IsEnabled: ptr(false)}, at)
-	wantCode(t, err, intercom.ENOTFOUND)
-	mustMember(t, s, alice.ID, 181, "Later")
-	v, err = s.Intercom(ctx, vPhone, 181)
-	if err != nil || !v.Settings.IsEnabled {
-		t.Fatalf("a refused update left settings behind: %+v, %v", v, err)
-	}
+	t.Run("SettingsAreTheDevices", func(t *testing.T) {
+		// The title is the account's; the settings are the phone's alone.
+		vt, err := s.Intercom(ctx, vTablet, 180)
+		if err != nil || vt.Membership.Title != "Home" || !vt.Settings.IsEnabled || !vt.Settings.Timetable.IsEmpty() {
+			t.Fatalf("tablet sees %+v, %v", vt, err)
+		}
+	})
+	t.Run("OnlyIsEnabled", func(t *testing.T) {
+		// Only is_enabled: the timetable stays.
+		v, err := s.UpdateIntercom(ctx, vPhone, 180, intercom.IntercomUpdate{IsEnabled: ptr(true)}, at.Add(time.Minute))
+		got, _ := json.Marshal(v.Settings.Timetable)
+		if err != nil || !v.Settings.IsEnabled || string(got) != string(want) || !v.Membership.UpdatedAt.Equal(at.Add(time.Minute)) {
+			t.Fatalf("after is_enabled only: %+v %s, %v", v, got, err)
+		}
+	})
+	t.Run("OnlyTimetable", func(t *testing.T) {
+		// Only a timetable on a device with no settings yet: is_enabled defaults to true.
+		vt, err := s.UpdateIntercom(ctx, vTablet, 180, intercom.IntercomUpdate{Timetable: &tt}, at)
+		if err != nil || !vt.Settings.IsEnabled || len(vt.Settings.Timetable.Days) != 1 {
+			t.Fatalf("tablet timetable only: %+v, %v", vt, err)
+		}
+	})
+	t.Run("OtherAccountUntouched", func(t *testing.T) {
+		// Bob's membership is untouched.
+		bobTok := mustToken(t, s, bob.ID, "bob-phone")
+		vb, err := s.Intercom(ctx, intercom.Viewer{UserID: bob.ID, DeviceID: bobTok.DeviceID}, 180)
+		if err != nil || vb.Membership.Title != "Bob's door" || !vb.Membership.UpdatedAt.Equal(t0) {
+			t.Fatalf("bob sees %+v, %v", vb, err)
+		}
+	})
+	t.Run("NotAMember", func(t *testing.T) {
+		// Not a member: ENOTFOUND and nothing written.
+		mustIntercom(t, s, 181, nil)
+		_, err := s.UpdateIntercom(ctx, vPhone, 181, intercom.IntercomUpdate{IsEnabled: ptr(false)}, at)
+		wantCode(t, err, intercom.ENOTFOUND)
+		mustMember(t, s, alice.ID, 181, "Later")
+		v, err := s.Intercom(ctx, vPhone, 181)
+		if err != nil || !v.Settings.IsEnabled {
+			t.Fatalf("a refused update left settings behind: %+v, %v", v, err)
+		}
+	})
 }
 
 func testDeleteUserCascades(t *testing.T, s intercom.Store) {
