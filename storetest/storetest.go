@@ -705,42 +705,48 @@ func testUnlinkAndForget(t *testing.T, s intercom.Store) {
 		calls = append(calls, c.ID)
 	}
 
-	got, err := s.UnlinkIntercoms(ctx, alice.ID, []int64{1, 4242})
-	if err != nil || len(got) != 1 || got[0] != 1 {
-		t.Fatalf("UnlinkIntercoms = %v, %v", got, err)
-	}
-	_, err = s.Intercom(ctx, viewer, 1)
-	wantCode(t, err, intercom.ENOTFOUND)
-	if _, n, _ := s.CallsOf(ctx, alice.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 2 {
-		t.Errorf("alice keeps %d calls, want the 2 from intercom 2", n)
-	}
-	if _, n, _ := s.CallsOf(ctx, bob.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 3 {
-		t.Errorf("bob keeps %d calls, want 3", n)
-	}
-	if _, err := s.Intercom(ctx, intercom.Viewer{UserID: bob.ID, DeviceID: bobPhone.DeviceID}, 1); err != nil {
-		t.Errorf("bob lost intercom 1: %v", err)
-	}
-	// Linked again, the phone's old settings are gone.
-	mustMember(t, s, alice.ID, 1, "Again")
-	if v, _ := s.Intercom(ctx, viewer, 1); !v.Settings.IsEnabled {
-		t.Error("settings survived the unlink")
-	}
+	t.Run("Unlink", func(t *testing.T) {
+		got, err := s.UnlinkIntercoms(ctx, alice.ID, []int64{1, 4242})
+		if err != nil || len(got) != 1 || got[0] != 1 {
+			t.Fatalf("UnlinkIntercoms = %v, %v", got, err)
+		}
+		_, err = s.Intercom(ctx, viewer, 1)
+		wantCode(t, err, intercom.ENOTFOUND)
+		if _, n, _ := s.CallsOf(ctx, alice.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 2 {
+			t.Errorf("alice keeps %d calls, want the 2 from intercom 2", n)
+		}
+		if _, n, _ := s.CallsOf(ctx, bob.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 3 {
+			t.Errorf("bob keeps %d calls, want 3", n)
+		}
+		if _, err := s.Intercom(ctx, intercom.Viewer{UserID: bob.ID, DeviceID: bobPhone.DeviceID}, 1); err != nil {
+			t.Errorf("bob lost intercom 1: %v", err)
+		}
+		// Linked again, the phone's old settings are gone.
+		mustMember(t, s, alice.ID, 1, "Again")
+		if v, _ := s.Intercom(ctx, viewer, 1); !v.Settings.IsEnabled {
+			t.Error("settings survived the unlink")
+		}
+	})
 
-	got, err = s.ForgetCalls(ctx, alice.ID, []int64{calls[1], 999999})
-	if err != nil || len(got) != 1 || got[0] != calls[1] {
-		t.Fatalf("ForgetCalls = %v, %v", got, err)
-	}
-	_, err = s.CallOf(ctx, alice.ID, calls[1])
-	wantCode(t, err, intercom.ENOTFOUND)
-	if _, err := s.CallOf(ctx, bob.ID, calls[1]); err != nil {
-		t.Errorf("bob's history lost the call: %v", err)
-	}
-	if got, err := s.ForgetCalls(ctx, alice.ID, []int64{calls[1]}); err != nil || len(got) != 0 {
-		t.Errorf("forgetting twice: %v, %v", got, err)
-	}
-	if got, err := s.UnlinkIntercoms(ctx, alice.ID, nil); err != nil || len(got) != 0 {
-		t.Errorf("UnlinkIntercoms(nil) = %v, %v", got, err)
-	}
+	t.Run("Forget", func(t *testing.T) {
+		got, err := s.ForgetCalls(ctx, alice.ID, []int64{calls[1], 999999})
+		if err != nil || len(got) != 1 || got[0] != calls[1] {
+			t.Fatalf("ForgetCalls = %v, %v", got, err)
+		}
+		_, err = s.CallOf(ctx, alice.ID, calls[1])
+		wantCode(t, err, intercom.ENOTFOUND)
+		if _, err := s.CallOf(ctx, bob.ID, calls[1]); err != nil {
+			t.Errorf("bob's history lost the call: %v", err)
+		}
+		if got, err := s.ForgetCalls(ctx, alice.ID, []int64{calls[1]}); err != nil || len(got) != 0 {
+			t.Errorf("forgetting twice: %v, %v", got, err)
+		}
+	})
+	t.Run("UnlinkNothing", func(t *testing.T) {
+		if got, err := s.UnlinkIntercoms(ctx, alice.ID, nil); err != nil || len(got) != 0 {
+			t.Errorf("UnlinkIntercoms(nil) = %v, %v", got, err)
+		}
+	})
 }
 
 func testPushSends(t *testing.T, s intercom.Store) {
