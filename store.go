@@ -106,6 +106,14 @@ type Store interface {
 	// UpdateCall runs fn on the call inside one transaction and saves what fn
 	// changed (status, times, who answered, who declined). fn's error is
 	// returned and nothing is saved. ENOTFOUND.
+	//
+	// fn must not call the store, and it may run more than once: an engine
+	// may retry the transaction (on a serialization failure, say), calling fn
+	// again on the call as it then is. So fn must be a pure function of the
+	// call it is given; only the run whose result is saved counts. Concurrent
+	// UpdateCalls of one call are serialized: each fn sees every change
+	// committed before it, so of N concurrent transitions that each need a
+	// ringing call, exactly one succeeds.
 	UpdateCall(ctx context.Context, id int64, fn func(*Call) error) (Call, error)
 	// RecordSend stores the outcome of a push to a device for a call.
 	RecordSend(ctx context.Context, s CallSend) error

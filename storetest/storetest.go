@@ -36,6 +36,12 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"ControlLog", testControlLog},
 		{"IDsNeverReused", testIDsNeverReused},
 		{"DeletedAccountCantAnswer", testDeletedAccountCantAnswer},
+		{"RingCandidatesSeeEveryWrite", testRingCandidatesSeeEveryWrite},
+		{"ConcurrentAnswers", testConcurrentAnswers},
+		{"ConcurrentDeclines", testConcurrentDeclines},
+		{"ConcurrentPatch", testConcurrentPatch},
+		{"IDsNeverReusedUnderConcurrency", testIDsNeverReusedUnderConcurrency},
+		{"RingCandidatesAfterConcurrentReads", testRingCandidatesAfterConcurrentReads},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -126,42 +132,52 @@ func testAccessTokens(t *testing.T, s intercom.Store) {
 	a := mustToken(t, s, u.ID, "phone-1")
 	b := mustToken(t, s, u.ID, "phone-1")
 	c := mustToken(t, s, u.ID, "phone-2")
-	if a.DeviceID == 0 || a.DeviceID != b.DeviceID || a.DeviceID == c.DeviceID {
-		t.Fatalf("device ids: %d %d %d; want the same device for one X-UUID, another for another", a.DeviceID, b.DeviceID, c.DeviceID)
-	}
-	got, err := s.AccessTokenByHash(ctx, a.Hash)
-	if err != nil || got.ID != a.ID || got.DeviceUUID != "phone-1" || got.UserID != u.ID || got.PublicID != a.PublicID ||
-		!got.ExpiresAt.Equal(a.ExpiresAt) || got.RevokedAt != nil || got.Client != "ios" {
-		t.Fatalf("AccessTokenByHash = %+v, %v", got, err)
-	}
-	if !got.Live(t0) || got.Live(t0.Add(time.Hour)) {
-		t.Fatal("Live does not follow ExpiresAt")
-	}
-	_, err = s.AccessTokenByHash(ctx, []byte("nope"))
-	wantCode(t, err, intercom.ENOTFOUND)
-	if err := s.RevokeAccessToken(ctx, a.ID, t0.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	got, _ = s.AccessTokenByHash(ctx, a.Hash)
-	if got.RevokedAt == nil || !got.RevokedAt.Equal(t0.Add(time.Minute)) || got.Live(t0) {
-		t.Fatalf("revoked token = %+v", got)
-	}
-	if got, _ := s.AccessTokenByHash(ctx, b.Hash); got.RevokedAt != nil {
-		t.Fatal("revoking one token revoked another of the same device")
-	}
-	wantCode(t, s.RevokeAccessToken(ctx, 99999, t0), intercom.ENOTFOUND)
-	_, err = s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "x", Hash: []byte("x"), UserID: 99999, DeviceUUID: "d",
-		Client: "ios", CreatedAt: t0, ExpiresAt: t0})
-	wantCode(t, err, intercom.ENOTFOUND)
-	// Logging in again from another app on the same X-UUID records the client.
-	tok, err := s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "y", Hash: []byte("y"), UserID: u.ID, DeviceUUID: "phone-1",
-		Client: "android", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d, err := s.Device(ctx, tok.DeviceID); err != nil || d.Client != "android" || d.UUID != "phone-1" || d.UserID != u.ID {
-		t.Fatalf("Device = %+v, %v", d, err)
-	}
+	t.Run("DevicePerUUID", func(t *testing.T) {
+		if a.DeviceID == 0 || a.DeviceID != b.DeviceID || a.DeviceID == c.DeviceID {
+			t.Fatalf("device ids: %d %d %d; want the same device for one X-UUID, another for another", a.DeviceID, b.DeviceID, c.DeviceID)
+		}
+	})
+	t.Run("ByHash", func(t *testing.T) {
+		got, err := s.AccessTokenByHash(ctx, a.Hash)
+		if err != nil || got.ID != a.ID || got.DeviceUUID != "phone-1" || got.UserID != u.ID || got.PublicID != a.PublicID ||
+			!got.ExpiresAt.Equal(a.ExpiresAt) || got.RevokedAt != nil || got.Client != "ios" {
+			t.Fatalf("AccessTokenByHash = %+v, %v", got, err)
+		}
+		if !got.Live(t0) || got.Live(t0.Add(time.Hour)) {
+			t.Fatal("Live does not follow ExpiresAt")
+		}
+		_, err = s.AccessTokenByHash(ctx, []byte("nope"))
+		wantCode(t, err, intercom.ENOTFOUND)
+	})
+	t.Run("Revoke", func(t *testing.T) {
+		if err := s.RevokeAccessToken(ctx, a.ID, t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.AccessTokenByHash(ctx, a.Hash)
+		if got.RevokedAt == nil || !got.RevokedAt.Equal(t0.Add(time.Minute)) || got.Live(t0) {
+			t.Fatalf("revoked token = %+v", got)
+		}
+		if got, _ := s.AccessTokenByHash(ctx, b.Hash); got.RevokedAt != nil {
+			t.Fatal("revoking one token revoked another of the same device")
+		}
+		wantCode(t, s.RevokeAccessToken(ctx, 99999, t0), intercom.ENOTFOUND)
+	})
+	t.Run("UnknownUser", func(t *testing.T) {
+		_, err := s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "x", Hash: []byte("x"), UserID: 99999, DeviceUUID: "d",
+			Client: "ios", CreatedAt: t0, ExpiresAt: t0})
+		wantCode(t, err, intercom.ENOTFOUND)
+	})
+	t.Run("ClientRecorded", func(t *testing.T) {
+		// Logging in again from another app on the same X-UUID records the client.
+		tok, err := s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "y", Hash: []byte("y"), UserID: u.ID, DeviceUUID: "phone-1",
+			Client: "android", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err := s.Device(ctx, tok.DeviceID); err != nil || d.Client != "android" || d.UUID != "phone-1" || d.UserID != u.ID {
+			t.Fatalf("Device = %+v, %v", d, err)
+		}
+	})
 }
 
 func testPushTokens(t *testing.T, s intercom.Store) {
@@ -187,50 +203,64 @@ func testPushTokens(t *testing.T, s intercom.Store) {
 
 func testCamerasAndIntercoms(t *testing.T, s intercom.Store) {
 	ctx := t.Context()
-	cam, err := s.CreateCamera(ctx, intercom.Camera{ID: 833, GroupID: ptr(int64(124)), Status: "active", Type: "media_server_v2",
-		StartAt: ptr(t0), CreatedAt: t0, PrettyName: "Intercom", Lat: ptr(55.75), IsArchiveRecording: true, UserStatus: "active", Name: "Intercom"})
-	if err != nil || cam.ID != 833 {
-		t.Fatalf("CreateCamera = %+v, %v", cam, err)
+	var cam intercom.Camera
+	if !t.Run("Cameras", func(t *testing.T) {
+		var err error
+		cam, err = s.CreateCamera(ctx, intercom.Camera{ID: 833, GroupID: ptr(int64(124)), Status: "active", Type: "media_server_v2",
+			StartAt: ptr(t0), CreatedAt: t0, PrettyName: "Intercom", Lat: ptr(55.75), IsArchiveRecording: true, UserStatus: "active", Name: "Intercom"})
+		if err != nil || cam.ID != 833 {
+			t.Fatalf("CreateCamera = %+v, %v", cam, err)
+		}
+		_, err = s.CreateCamera(ctx, intercom.Camera{ID: 833, Status: "active", Type: "t", CreatedAt: t0, PrettyName: "p", UserStatus: "active", Name: "n"})
+		wantCode(t, err, intercom.ECONFLICT)
+		auto, err := s.CreateCamera(ctx, intercom.Camera{Status: "active", Type: "t", CreatedAt: t0, PrettyName: "p", UserStatus: "active", Name: "n"})
+		if err != nil || auto.ID == 0 || auto.ID == 833 {
+			t.Fatalf("CreateCamera (auto id) = %+v, %v", auto, err)
+		}
+	}) {
+		return
 	}
-	_, err = s.CreateCamera(ctx, intercom.Camera{ID: 833, Status: "active", Type: "t", CreatedAt: t0, PrettyName: "p", UserStatus: "active", Name: "n"})
-	wantCode(t, err, intercom.ECONFLICT)
-	auto, err := s.CreateCamera(ctx, intercom.Camera{Status: "active", Type: "t", CreatedAt: t0, PrettyName: "p", UserStatus: "active", Name: "n"})
-	if err != nil || auto.ID == 0 || auto.ID == 833 {
-		t.Fatalf("CreateCamera (auto id) = %+v, %v", auto, err)
+	if !t.Run("Intercoms", func(t *testing.T) {
+		ic := mustIntercom(t, s, 180, &cam.ID)
+		if ic.ID != 180 {
+			t.Fatalf("intercom id = %d", ic.ID)
+		}
+		_, err := s.CreateIntercom(ctx, intercom.Intercom{ID: 180, Address: "a", SecretHash: []byte("s1"), DoorOpenSeconds: 7, CreatedAt: t0})
+		wantCode(t, err, intercom.ECONFLICT)
+		_, err = s.CreateIntercom(ctx, intercom.Intercom{Address: "a", CameraID: ptr(int64(4242)), SecretHash: []byte("s2"), DoorOpenSeconds: 7, CreatedAt: t0})
+		wantCode(t, err, intercom.EINVALID)
+	}) {
+		return
 	}
-	ic := mustIntercom(t, s, 180, &cam.ID)
-	if ic.ID != 180 {
-		t.Fatalf("intercom id = %d", ic.ID)
-	}
-	_, err = s.CreateIntercom(ctx, intercom.Intercom{ID: 180, Address: "a", SecretHash: []byte("s1"), DoorOpenSeconds: 7, CreatedAt: t0})
-	wantCode(t, err, intercom.ECONFLICT)
-	_, err = s.CreateIntercom(ctx, intercom.Intercom{Address: "a", CameraID: ptr(int64(4242)), SecretHash: []byte("s2"), DoorOpenSeconds: 7, CreatedAt: t0})
-	wantCode(t, err, intercom.EINVALID)
-	if prev, err := s.RecordHeartbeat(ctx, 180, t0); err != nil || prev != nil {
-		t.Fatalf("first heartbeat: previous %v, %v", prev, err)
-	}
-	if prev, err := s.RecordHeartbeat(ctx, 180, t0.Add(time.Second)); err != nil || prev == nil || !prev.Equal(t0) {
-		t.Fatalf("second heartbeat: previous %v, %v", prev, err)
-	}
-	_, err = s.RecordHeartbeat(ctx, 4242, t0)
-	wantCode(t, err, intercom.ENOTFOUND)
-	if last, err := s.LastHeartbeat(ctx, 180); err != nil || last == nil || !last.Equal(t0.Add(time.Second)) {
-		t.Fatalf("LastHeartbeat = %v, %v", last, err)
-	}
-	_, err = s.LastHeartbeat(ctx, 4242)
-	wantCode(t, err, intercom.ENOTFOUND)
-	beats, err := s.Heartbeats(ctx)
-	if err != nil || len(beats) != 1 || !beats[180].Equal(t0.Add(time.Second)) {
-		t.Fatalf("Heartbeats = %v, %v", beats, err)
-	}
-	u := mustUser(t, s, "dave")
-	wantCode(t, s.SetCameraFavorite(ctx, u.ID, 4242, true), intercom.ENOTFOUND)
-	if err := s.SetCameraFavorite(ctx, u.ID, cam.ID, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetCameraFavorite(ctx, u.ID, cam.ID, true); err != nil {
-		t.Fatalf("marking a favourite twice: %v", err)
-	}
+	t.Run("Heartbeats", func(t *testing.T) {
+		if prev, err := s.RecordHeartbeat(ctx, 180, t0); err != nil || prev != nil {
+			t.Fatalf("first heartbeat: previous %v, %v", prev, err)
+		}
+		if prev, err := s.RecordHeartbeat(ctx, 180, t0.Add(time.Second)); err != nil || prev == nil || !prev.Equal(t0) {
+			t.Fatalf("second heartbeat: previous %v, %v", prev, err)
+		}
+		_, err := s.RecordHeartbeat(ctx, 4242, t0)
+		wantCode(t, err, intercom.ENOTFOUND)
+		if last, err := s.LastHeartbeat(ctx, 180); err != nil || last == nil || !last.Equal(t0.Add(time.Second)) {
+			t.Fatalf("LastHeartbeat = %v, %v", last, err)
+		}
+		_, err = s.LastHeartbeat(ctx, 4242)
+		wantCode(t, err, intercom.ENOTFOUND)
+		beats, err := s.Heartbeats(ctx)
+		if err != nil || len(beats) != 1 || !beats[180].Equal(t0.Add(time.Second)) {
+			t.Fatalf("Heartbeats = %v, %v", beats, err)
+		}
+	})
+	t.Run("CameraFavorite", func(t *testing.T) {
+		u := mustUser(t, s, "dave")
+		wantCode(t, s.SetCameraFavorite(ctx, u.ID, 4242, true), intercom.ENOTFOUND)
+		if err := s.SetCameraFavorite(ctx, u.ID, cam.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetCameraFavorite(ctx, u.ID, cam.ID, true); err != nil {
+			t.Fatalf("marking a favourite twice: %v", err)
+		}
+	})
 }
 
 func testMemberships(t *testing.T, s intercom.Store) {
@@ -414,47 +444,61 @@ func testUpdateIntercom(t *testing.T, s intercom.Store) {
 	tt := parseTimetable(t, `{"days":[{"type":"tuesday","from":"00:00+05:00","to":"23:59:59+05:00"}],
 		"intervals":[{"from":"2000-02-12T10:00:00+01:00","to":"2000-12-01T09:00:00+01:00"}]}`)
 
-	at := t0.Add(time.Hour)
-	v, err := s.UpdateIntercom(ctx, vPhone, 180, intercom.IntercomUpdate{Title: ptr("Home"), IsEnabled: ptr(false), Timetable: &tt}, at)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want, _ := json.Marshal(tt)
-	got, _ := json.Marshal(v.Settings.Timetable)
-	if v.Membership.Title != "Home" || v.Settings.IsEnabled || string(got) != string(want) || !v.Membership.UpdatedAt.Equal(at) {
-		t.Fatalf("after update: %+v, timetable %s", v, got)
+	at := t0.Add(time.Hour)
+	if !t.Run("TitleAndSettings", func(t *testing.T) {
+		v, err := s.UpdateIntercom(ctx, vPhone, 180, intercom.IntercomUpdate{Title: ptr("Home"), IsEnabled: ptr(false), Timetable: &tt}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := json.Marshal(v.Settings.Timetable)
+		if v.Membership.Title != "Home" || v.Settings.IsEnabled || string(got) != string(want) || !v.Membership.UpdatedAt.Equal(at) {
+			t.Fatalf("after update: %+v, timetable %s", v, got)
+		}
+	}) {
+		return
 	}
-	// The title is the account's; the settings are the phone's alone.
-	vt, err := s.Intercom(ctx, vTablet, 180)
-	if err != nil || vt.Membership.Title != "Home" || !vt.Settings.IsEnabled || !vt.Settings.Timetable.IsEmpty() {
-		t.Fatalf("tablet sees %+v, %v", vt, err)
-	}
-	// Only is_enabled: the timetable stays.
-	v, err = s.UpdateIntercom(ctx, vPhone, 180, intercom.IntercomUpdate{IsEnabled: ptr(true)}, at.Add(time.Minute))
-	got, _ = json.Marshal(v.Settings.Timetable)
-	if err != nil || !v.Settings.IsEnabled || string(got) != string(want) || !v.Membership.UpdatedAt.Equal(at.Add(time.Minute)) {
-		t.Fatalf("after is_enabled only: %+v %s, %v", v, got, err)
-	}
-	// Only a timetable on a device with no settings yet: is_enabled defaults to true.
-	vt, err = s.UpdateIntercom(ctx, vTablet, 180, intercom.IntercomUpdate{Timetable: &tt}, at)
-	if err != nil || !vt.Settings.IsEnabled || len(vt.Settings.Timetable.Days) != 1 {
-		t.Fatalf("tablet timetable only: %+v, %v", vt, err)
-	}
-	// Bob's membership is untouched.
-	bobTok := mustToken(t, s, bob.ID, "bob-phone")
-	vb, err := s.Intercom(ctx, intercom.Viewer{UserID: bob.ID, DeviceID: bobTok.DeviceID}, 180)
-	if err != nil || vb.Membership.Title != "Bob's door" || !vb.Membership.UpdatedAt.Equal(t0) {
-		t.Fatalf("bob sees %+v, %v", vb, err)
-	}
-	// Not a member: ENOTFOUND and nothing written.
-	mustIntercom(t, s, 181, nil)
-	_, err = s.UpdateIntercom(ctx, vPhone, 181, intercom.IntercomUpdate{IsEnabled: ptr(false)}, at)
-	wantCode(t, err, intercom.ENOTFOUND)
-	mustMember(t, s, alice.ID, 181, "Later")
-	v, err = s.Intercom(ctx, vPhone, 181)
-	if err != nil || !v.Settings.IsEnabled {
-		t.Fatalf("a refused update left settings behind: %+v, %v", v, err)
-	}
+	t.Run("SettingsAreTheDevices", func(t *testing.T) {
+		// The title is the account's; the settings are the phone's alone.
+		vt, err := s.Intercom(ctx, vTablet, 180)
+		if err != nil || vt.Membership.Title != "Home" || !vt.Settings.IsEnabled || !vt.Settings.Timetable.IsEmpty() {
+			t.Fatalf("tablet sees %+v, %v", vt, err)
+		}
+	})
+	t.Run("OnlyIsEnabled", func(t *testing.T) {
+		// Only is_enabled: the timetable stays.
+		v, err := s.UpdateIntercom(ctx, vPhone, 180, intercom.IntercomUpdate{IsEnabled: ptr(true)}, at.Add(time.Minute))
+		got, _ := json.Marshal(v.Settings.Timetable)
+		if err != nil || !v.Settings.IsEnabled || string(got) != string(want) || !v.Membership.UpdatedAt.Equal(at.Add(time.Minute)) {
+			t.Fatalf("after is_enabled only: %+v %s, %v", v, got, err)
+		}
+	})
+	t.Run("OnlyTimetable", func(t *testing.T) {
+		// Only a timetable on a device with no settings yet: is_enabled defaults to true.
+		vt, err := s.UpdateIntercom(ctx, vTablet, 180, intercom.IntercomUpdate{Timetable: &tt}, at)
+		if err != nil || !vt.Settings.IsEnabled || len(vt.Settings.Timetable.Days) != 1 {
+			t.Fatalf("tablet timetable only: %+v, %v", vt, err)
+		}
+	})
+	t.Run("OtherAccountUntouched", func(t *testing.T) {
+		// Bob's membership is untouched.
+		bobTok := mustToken(t, s, bob.ID, "bob-phone")
+		vb, err := s.Intercom(ctx, intercom.Viewer{UserID: bob.ID, DeviceID: bobTok.DeviceID}, 180)
+		if err != nil || vb.Membership.Title != "Bob's door" || !vb.Membership.UpdatedAt.Equal(t0) {
+			t.Fatalf("bob sees %+v, %v", vb, err)
+		}
+	})
+	t.Run("NotAMember", func(t *testing.T) {
+		// Not a member: ENOTFOUND and nothing written.
+		mustIntercom(t, s, 181, nil)
+		_, err := s.UpdateIntercom(ctx, vPhone, 181, intercom.IntercomUpdate{IsEnabled: ptr(false)}, at)
+		wantCode(t, err, intercom.ENOTFOUND)
+		mustMember(t, s, alice.ID, 181, "Later")
+		v, err := s.Intercom(ctx, vPhone, 181)
+		if err != nil || !v.Settings.IsEnabled {
+			t.Fatalf("a refused update left settings behind: %+v, %v", v, err)
+		}
+	})
 }
 
 func testDeleteUserCascades(t *testing.T, s intercom.Store) {
@@ -504,120 +548,134 @@ func testCalls(t *testing.T, s intercom.Store) {
 		t.Fatal(err)
 	}
 
-	cands, err := s.RingCandidates(ctx, 180, ptr(int64(15)), t0)
-	if err != nil || len(cands) != 2 {
-		t.Fatalf("RingCandidates(flat 15) = %+v, %v; want alice's phone and bob's (the tablet has no live token)", cands, err)
-	}
-	byUUID := map[string]intercom.RingCandidate{}
-	for _, c := range cands {
-		byUUID[c.UUID] = c
-	}
-	if c := byUUID["phone"]; c.Settings.IsEnabled || len(c.Settings.Timetable.Days) != 1 || len(c.Tokens) != 1 || c.Tokens[0] != phone.PublicID || c.MemberStatus != "confirmed" {
-		t.Errorf("phone candidate %+v", c)
-	}
-	if _, ok := byUUID["tablet"]; ok {
-		t.Errorf("tablet (revoked token) is a candidate")
-	}
-	if c := byUUID["bob-phone"]; c.MemberStatus != "key_confirmed" {
-		t.Errorf("bob candidate %+v", c)
-	}
-	if all, _ := s.RingCandidates(ctx, 180, nil, t0); len(all) != 3 {
-		t.Errorf("RingCandidates(no flat) = %d, want 3", len(all))
-	}
-	if late, _ := s.RingCandidates(ctx, 180, ptr(int64(15)), t0.Add(2*time.Hour)); len(late) != 0 {
-		t.Errorf("tokens past their expiry are still live: %+v", late)
-	}
-	// A device with two live tokens is one candidate with both.
-	second := mustToken(t, s, alice.ID, "phone")
-	if two, _ := s.RingCandidates(ctx, 180, ptr(int64(15)), t0); len(two) != 2 {
-		t.Errorf("RingCandidates with a second token = %+v", two)
-	} else {
-		for _, c := range two {
-			if c.UUID == "phone" && (len(c.Tokens) != 2 || !slices.Contains(c.Tokens, second.PublicID)) {
-				t.Errorf("phone tokens %v", c.Tokens)
+	t.Run("RingCandidates", func(t *testing.T) {
+		cands, err := s.RingCandidates(ctx, 180, ptr(int64(15)), t0)
+		if err != nil || len(cands) != 2 {
+			t.Fatalf("RingCandidates(flat 15) = %+v, %v; want alice's phone and bob's (the tablet has no live token)", cands, err)
+		}
+		byUUID := map[string]intercom.RingCandidate{}
+		for _, c := range cands {
+			byUUID[c.UUID] = c
+		}
+		if c := byUUID["phone"]; c.Settings.IsEnabled || len(c.Settings.Timetable.Days) != 1 || len(c.Tokens) != 1 || c.Tokens[0] != phone.PublicID || c.MemberStatus != "confirmed" {
+			t.Errorf("phone candidate %+v", c)
+		}
+		if _, ok := byUUID["tablet"]; ok {
+			t.Errorf("tablet (revoked token) is a candidate")
+		}
+		if c := byUUID["bob-phone"]; c.MemberStatus != "key_confirmed" {
+			t.Errorf("bob candidate %+v", c)
+		}
+		if all, _ := s.RingCandidates(ctx, 180, nil, t0); len(all) != 3 {
+			t.Errorf("RingCandidates(no flat) = %d, want 3", len(all))
+		}
+		if late, _ := s.RingCandidates(ctx, 180, ptr(int64(15)), t0.Add(2*time.Hour)); len(late) != 0 {
+			t.Errorf("tokens past their expiry are still live: %+v", late)
+		}
+		// A device with two live tokens is one candidate with both.
+		second := mustToken(t, s, alice.ID, "phone")
+		if two, _ := s.RingCandidates(ctx, 180, ptr(int64(15)), t0); len(two) != 2 {
+			t.Errorf("RingCandidates with a second token = %+v", two)
+		} else {
+			for _, c := range two {
+				if c.UUID == "phone" && (len(c.Tokens) != 2 || !slices.Contains(c.Tokens, second.PublicID)) {
+					t.Errorf("phone tokens %v", c.Tokens)
+				}
 			}
 		}
-	}
+	})
 
 	devices := []intercom.CallDevice{
 		{DeviceID: phone.DeviceID, UserID: alice.ID, UUID: "phone", Client: "ios", Channels: []string{"ws"}, Tokens: []string{phone.PublicID}},
 		{DeviceID: 999, UserID: bob.ID, UUID: "bob-phone", Client: "ios", Reason: intercom.SkipNotConfirmed},
 	}
-	c, err := s.CreateCall(ctx, intercom.NewCall(180, ptr(int64(15)), devices, t0))
-	if err != nil || c.ID == 0 || c.Status != intercom.CallRing {
-		t.Fatalf("CreateCall = %+v, %v", c, err)
-	}
-	got, err := s.Call(ctx, c.ID)
-	if err != nil || len(got.Devices) != 2 || got.Devices[0].Channels[0] != "ws" || got.Devices[1].Reason != "not_confirmed" || *got.Flat != 15 {
-		t.Fatalf("Call = %+v, %v", got, err)
-	}
-	if ringing, _ := s.RingingCalls(ctx); len(ringing) != 1 || !ringing[c.ID].Equal(t0) {
-		t.Errorf("RingingCalls = %v", ringing)
-	}
-	// A failing transition saves nothing.
-	_, err = s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { c.Status = "bogus"; return intercom.ErrNotFound })
-	wantCode(t, err, intercom.ENOTFOUND)
-	upd, err := s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { return c.Decline(phone.DeviceID, t0.Add(time.Second)) })
-	if err != nil || upd.Status != intercom.CallMissed {
-		t.Fatalf("decline of the only rung device: %+v, %v", upd, err)
-	}
-	got, _ = s.Call(ctx, c.ID)
-	if got.Status != intercom.CallMissed || got.Devices[0].DeclinedAt == nil || got.EndedAt == nil {
-		t.Errorf("after decline: %+v", got)
-	}
-	_, err = s.UpdateCall(ctx, 4242, func(*intercom.Call) error { return nil })
-	wantCode(t, err, intercom.ENOTFOUND)
-
-	// An answered call on the other intercom, without a camera.
-	c2, err := s.CreateCall(ctx, intercom.NewCall(181, nil, devices[:1], t0.Add(time.Minute)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.UpdateCall(ctx, c2.ID, func(c *intercom.Call) error { return c.Answer(phone.DeviceID, t0.Add(61*time.Second)) }); err != nil {
-		t.Fatal(err)
-	}
-	// History: newest first, per account, filtered.
-	views, total, err := s.CallsOf(ctx, alice.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10})
-	if err != nil || total != 2 || len(views) != 2 || views[0].Call.ID != c2.ID || views[0].Call.Status != "answered" || views[1].Intercom.Membership.Title != "Home" {
-		t.Fatalf("CallsOf = %+v, %d, %v", views, total, err)
-	}
-	if views[1].Intercom.Camera == nil || views[1].Intercom.Camera.ID != 833 || views[0].Intercom.Camera != nil {
-		t.Errorf("cameras of the calls' intercoms: %+v / %+v", views[1].Intercom.Camera, views[0].Intercom.Camera)
-	}
-	for _, tc := range []struct {
-		f    intercom.CallFilter
-		want int
-	}{
-		{intercom.CallFilter{IntercomID: 180}, 1},
-		{intercom.CallFilter{CameraID: 833}, 1},
-		{intercom.CallFilter{Statuses: []string{"missed"}}, 1},
-		{intercom.CallFilter{Statuses: []string{"answered", "ended"}}, 1},
-		{intercom.CallFilter{IntercomID: 181, Statuses: []string{"missed"}}, 0},
-	} {
-		if _, n, err := s.CallsOf(ctx, alice.ID, tc.f, intercom.Page{Page: 1, PerPage: 10}); err != nil || n != tc.want {
-			t.Errorf("CallsOf(%+v) total %d, %v; want %d", tc.f, n, err, tc.want)
+	var c intercom.Call
+	if !t.Run("CreateAndDecline", func(t *testing.T) {
+		var err error
+		c, err = s.CreateCall(ctx, intercom.NewCall(180, ptr(int64(15)), devices, t0))
+		if err != nil || c.ID == 0 || c.Status != intercom.CallRing {
+			t.Fatalf("CreateCall = %+v, %v", c, err)
 		}
+		got, err := s.Call(ctx, c.ID)
+		if err != nil || len(got.Devices) != 2 || got.Devices[0].Channels[0] != "ws" || got.Devices[1].Reason != "not_confirmed" || *got.Flat != 15 {
+			t.Fatalf("Call = %+v, %v", got, err)
+		}
+		if ringing, _ := s.RingingCalls(ctx); len(ringing) != 1 || !ringing[c.ID].Equal(t0) {
+			t.Errorf("RingingCalls = %v", ringing)
+		}
+		// A failing transition saves nothing.
+		_, err = s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { c.Status = "bogus"; return intercom.ErrNotFound })
+		wantCode(t, err, intercom.ENOTFOUND)
+		upd, err := s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { return c.Decline(phone.DeviceID, t0.Add(time.Second)) })
+		if err != nil || upd.Status != intercom.CallMissed {
+			t.Fatalf("decline of the only rung device: %+v, %v", upd, err)
+		}
+		got, _ = s.Call(ctx, c.ID)
+		if got.Status != intercom.CallMissed || got.Devices[0].DeclinedAt == nil || got.EndedAt == nil {
+			t.Errorf("after decline: %+v", got)
+		}
+		_, err = s.UpdateCall(ctx, 4242, func(*intercom.Call) error { return nil })
+		wantCode(t, err, intercom.ENOTFOUND)
+	}) {
+		return
 	}
-	if _, n, _ := s.CallsOf(ctx, bob.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 1 {
-		t.Errorf("bob (skipped on the first call) sees %d calls, want 1", n)
-	}
-	if _, n, _ := s.CallsOf(ctx, carol.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 0 {
-		t.Errorf("carol sees %d calls, want 0", n)
-	}
-	if cv, err := s.CallOf(ctx, bob.ID, c.ID); err != nil || cv.Intercom.Membership.Title != "Bob's" {
-		t.Errorf("CallOf(bob) = %+v, %v", cv, err)
-	}
-	_, err = s.CallOf(ctx, carol.ID, c.ID)
-	wantCode(t, err, intercom.ENOTFOUND)
-	if members, err := s.IntercomMembers(ctx, 180); err != nil || !slices.Equal(members, []int64{alice.ID, carol.ID}) {
-		t.Errorf("IntercomMembers = %v, %v; want the confirmed %v", members, err, []int64{alice.ID, carol.ID})
-	}
-	ic, err := s.IntercomBySecretHash(ctx, []byte("secret-180"))
-	if err != nil || ic.ID != 180 {
-		t.Errorf("IntercomBySecretHash = %+v, %v", ic, err)
-	}
-	_, err = s.IntercomBySecretHash(ctx, []byte("nope"))
-	wantCode(t, err, intercom.ENOTFOUND)
+
+	t.Run("History", func(t *testing.T) {
+		// An answered call on the other intercom, without a camera.
+		c2, err := s.CreateCall(ctx, intercom.NewCall(181, nil, devices[:1], t0.Add(time.Minute)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateCall(ctx, c2.ID, func(c *intercom.Call) error { return c.Answer(phone.DeviceID, t0.Add(61*time.Second)) }); err != nil {
+			t.Fatal(err)
+		}
+		// History: newest first, per account, filtered.
+		views, total, err := s.CallsOf(ctx, alice.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10})
+		if err != nil || total != 2 || len(views) != 2 || views[0].Call.ID != c2.ID || views[0].Call.Status != "answered" || views[1].Intercom.Membership.Title != "Home" {
+			t.Fatalf("CallsOf = %+v, %d, %v", views, total, err)
+		}
+		if views[1].Intercom.Camera == nil || views[1].Intercom.Camera.ID != 833 || views[0].Intercom.Camera != nil {
+			t.Errorf("cameras of the calls' intercoms: %+v / %+v", views[1].Intercom.Camera, views[0].Intercom.Camera)
+		}
+		for _, tc := range []struct {
+			f    intercom.CallFilter
+			want int
+		}{
+			{intercom.CallFilter{IntercomID: 180}, 1},
+			{intercom.CallFilter{CameraID: 833}, 1},
+			{intercom.CallFilter{Statuses: []string{"missed"}}, 1},
+			{intercom.CallFilter{Statuses: []string{"answered", "ended"}}, 1},
+			{intercom.CallFilter{IntercomID: 181, Statuses: []string{"missed"}}, 0},
+		} {
+			if _, n, err := s.CallsOf(ctx, alice.ID, tc.f, intercom.Page{Page: 1, PerPage: 10}); err != nil || n != tc.want {
+				t.Errorf("CallsOf(%+v) total %d, %v; want %d", tc.f, n, err, tc.want)
+			}
+		}
+		if _, n, _ := s.CallsOf(ctx, bob.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 1 {
+			t.Errorf("bob (skipped on the first call) sees %d calls, want 1", n)
+		}
+		if _, n, _ := s.CallsOf(ctx, carol.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 0 {
+			t.Errorf("carol sees %d calls, want 0", n)
+		}
+		if cv, err := s.CallOf(ctx, bob.ID, c.ID); err != nil || cv.Intercom.Membership.Title != "Bob's" {
+			t.Errorf("CallOf(bob) = %+v, %v", cv, err)
+		}
+		_, err = s.CallOf(ctx, carol.ID, c.ID)
+		wantCode(t, err, intercom.ENOTFOUND)
+	})
+	t.Run("IntercomMembers", func(t *testing.T) {
+		if members, err := s.IntercomMembers(ctx, 180); err != nil || !slices.Equal(members, []int64{alice.ID, carol.ID}) {
+			t.Errorf("IntercomMembers = %v, %v; want the confirmed %v", members, err, []int64{alice.ID, carol.ID})
+		}
+	})
+	t.Run("IntercomBySecretHash", func(t *testing.T) {
+		ic, err := s.IntercomBySecretHash(ctx, []byte("secret-180"))
+		if err != nil || ic.ID != 180 {
+			t.Errorf("IntercomBySecretHash = %+v, %v", ic, err)
+		}
+		_, err = s.IntercomBySecretHash(ctx, []byte("nope"))
+		wantCode(t, err, intercom.ENOTFOUND)
+	})
 }
 
 func testUnlinkAndForget(t *testing.T, s intercom.Store) {
@@ -647,42 +705,48 @@ func testUnlinkAndForget(t *testing.T, s intercom.Store) {
 		calls = append(calls, c.ID)
 	}
 
-	got, err := s.UnlinkIntercoms(ctx, alice.ID, []int64{1, 4242})
-	if err != nil || len(got) != 1 || got[0] != 1 {
-		t.Fatalf("UnlinkIntercoms = %v, %v", got, err)
-	}
-	_, err = s.Intercom(ctx, viewer, 1)
-	wantCode(t, err, intercom.ENOTFOUND)
-	if _, n, _ := s.CallsOf(ctx, alice.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 2 {
-		t.Errorf("alice keeps %d calls, want the 2 from intercom 2", n)
-	}
-	if _, n, _ := s.CallsOf(ctx, bob.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 3 {
-		t.Errorf("bob keeps %d calls, want 3", n)
-	}
-	if _, err := s.Intercom(ctx, intercom.Viewer{UserID: bob.ID, DeviceID: bobPhone.DeviceID}, 1); err != nil {
-		t.Errorf("bob lost intercom 1: %v", err)
-	}
-	// Linked again, the phone's old settings are gone.
-	mustMember(t, s, alice.ID, 1, "Again")
-	if v, _ := s.Intercom(ctx, viewer, 1); !v.Settings.IsEnabled {
-		t.Error("settings survived the unlink")
-	}
+	t.Run("Unlink", func(t *testing.T) {
+		got, err := s.UnlinkIntercoms(ctx, alice.ID, []int64{1, 4242})
+		if err != nil || len(got) != 1 || got[0] != 1 {
+			t.Fatalf("UnlinkIntercoms = %v, %v", got, err)
+		}
+		_, err = s.Intercom(ctx, viewer, 1)
+		wantCode(t, err, intercom.ENOTFOUND)
+		if _, n, _ := s.CallsOf(ctx, alice.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 2 {
+			t.Errorf("alice keeps %d calls, want the 2 from intercom 2", n)
+		}
+		if _, n, _ := s.CallsOf(ctx, bob.ID, intercom.CallFilter{}, intercom.Page{Page: 1, PerPage: 10}); n != 3 {
+			t.Errorf("bob keeps %d calls, want 3", n)
+		}
+		if _, err := s.Intercom(ctx, intercom.Viewer{UserID: bob.ID, DeviceID: bobPhone.DeviceID}, 1); err != nil {
+			t.Errorf("bob lost intercom 1: %v", err)
+		}
+		// Linked again, the phone's old settings are gone.
+		mustMember(t, s, alice.ID, 1, "Again")
+		if v, _ := s.Intercom(ctx, viewer, 1); !v.Settings.IsEnabled {
+			t.Error("settings survived the unlink")
+		}
+	})
 
-	got, err = s.ForgetCalls(ctx, alice.ID, []int64{calls[1], 999999})
-	if err != nil || len(got) != 1 || got[0] != calls[1] {
-		t.Fatalf("ForgetCalls = %v, %v", got, err)
-	}
-	_, err = s.CallOf(ctx, alice.ID, calls[1])
-	wantCode(t, err, intercom.ENOTFOUND)
-	if _, err := s.CallOf(ctx, bob.ID, calls[1]); err != nil {
-		t.Errorf("bob's history lost the call: %v", err)
-	}
-	if got, err := s.ForgetCalls(ctx, alice.ID, []int64{calls[1]}); err != nil || len(got) != 0 {
-		t.Errorf("forgetting twice: %v, %v", got, err)
-	}
-	if got, err := s.UnlinkIntercoms(ctx, alice.ID, nil); err != nil || len(got) != 0 {
-		t.Errorf("UnlinkIntercoms(nil) = %v, %v", got, err)
-	}
+	t.Run("Forget", func(t *testing.T) {
+		got, err := s.ForgetCalls(ctx, alice.ID, []int64{calls[1], 999999})
+		if err != nil || len(got) != 1 || got[0] != calls[1] {
+			t.Fatalf("ForgetCalls = %v, %v", got, err)
+		}
+		_, err = s.CallOf(ctx, alice.ID, calls[1])
+		wantCode(t, err, intercom.ENOTFOUND)
+		if _, err := s.CallOf(ctx, bob.ID, calls[1]); err != nil {
+			t.Errorf("bob's history lost the call: %v", err)
+		}
+		if got, err := s.ForgetCalls(ctx, alice.ID, []int64{calls[1]}); err != nil || len(got) != 0 {
+			t.Errorf("forgetting twice: %v, %v", got, err)
+		}
+	})
+	t.Run("UnlinkNothing", func(t *testing.T) {
+		if got, err := s.UnlinkIntercoms(ctx, alice.ID, nil); err != nil || len(got) != 0 {
+			t.Errorf("UnlinkIntercoms(nil) = %v, %v", got, err)
+		}
+	})
 }
 
 func testPushSends(t *testing.T, s intercom.Store) {
