@@ -27,7 +27,7 @@ type Presence interface {
 // Deadline kinds.
 const (
 	DeadlineRing    = "ring"    // a call's ring timeout; ID is the call's
-	DeadlineOffline = "offline" // an intercom's heartbeats stopped; ID is the intercom's
+	DeadlineOffline = "offline" // the sweep of intercoms whose heartbeats stopped; ID is 0
 )
 
 // Deadline is something that must happen at an instant, once in the cluster.

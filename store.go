@@ -52,9 +52,20 @@ type Store interface {
 	// CreateIntercom adds an intercom; a non-zero ic.ID is kept. EINVALID on
 	// camera_id when the camera does not exist; ECONFLICT when the id is taken.
 	CreateIntercom(ctx context.Context, ic Intercom) (Intercom, error)
-	// RecordHeartbeat notes that the intercom was alive at the given instant
-	// and returns the heartbeat before it (nil for the first). ENOTFOUND.
-	RecordHeartbeat(ctx context.Context, intercomID int64, at time.Time) (*time.Time, error)
+	// RecordHeartbeats notes, in one transaction, that each intercom was
+	// alive at its instant (a later heartbeat already stored stays) and marks
+	// it online. It returns the ids of those that were not online before, each
+	// once however many nodes record heartbeats at once. Unknown ids are
+	// ignored.
+	RecordHeartbeats(ctx context.Context, beats map[int64]time.Time) ([]int64, error)
+	// SweepOffline marks offline every online intercom whose last heartbeat
+	// is at or before lastBefore and returns their ids, each once however
+	// many nodes sweep at once.
+	SweepOffline(ctx context.Context, lastBefore time.Time) ([]int64, error)
+	// OldestOnline returns the earliest last heartbeat among online
+	// intercoms: the next one to go offline does so offlineAfter after it.
+	// Nil when none is online.
+	OldestOnline(ctx context.Context) (*time.Time, error)
 	// IntercomBySecretHash finds the intercom whose secret hashes to hash.
 	// ENOTFOUND.
 	IntercomBySecretHash(ctx context.Context, hash []byte) (Intercom, error)
@@ -64,8 +75,6 @@ type Store interface {
 	// LastHeartbeat returns an intercom's last heartbeat, nil for none.
 	// ENOTFOUND.
 	LastHeartbeat(ctx context.Context, intercomID int64) (*time.Time, error)
-	// Heartbeats returns the last heartbeat of every intercom that has one.
-	Heartbeats(ctx context.Context) (map[int64]time.Time, error)
 	// IntercomMembers lists the accounts linked to an intercom.
 	IntercomMembers(ctx context.Context, intercomID int64) ([]int64, error)
 

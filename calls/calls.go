@@ -45,6 +45,10 @@ type Config struct {
 	RingTimeout  time.Duration // a call still ringing this long is missed
 	OfflineAfter time.Duration // an intercom without a heartbeat this long is offline
 	SIP          SIPConfig
+	// HeartbeatBatch writes the heartbeats that arrive within it in one
+	// transaction; zero writes each at once. Online and offline changes are
+	// then seen up to HeartbeatBatch late.
+	HeartbeatBatch time.Duration
 
 	// Rang observes each ring by the status its call started in.
 	Rang func(status string)
@@ -67,6 +71,11 @@ type Service struct {
 	ringTimeout  time.Duration
 	offlineAfter time.Duration
 
+	beatBatch time.Duration
+	beatMu    sync.Mutex
+	beats     map[int64]time.Time // heartbeats waiting for the batch's write
+	beatTimer intercom.Timer
+
 	bgMu    sync.Mutex
 	bg      sync.WaitGroup // effects carried out off the caller's path
 	closing bool
@@ -76,7 +85,7 @@ type Service struct {
 func New(c Config) *Service {
 	s := &Service{store: c.Store, bus: c.Broadcaster, presence: c.Presence, sched: c.Scheduler, doors: c.Doors,
 		push: c.Push, controller: c.Controller, clock: c.Clock, log: c.Logger, sip: c.SIP, rang: c.Rang,
-		ringTimeout: c.RingTimeout, offlineAfter: c.OfflineAfter}
+		ringTimeout: c.RingTimeout, offlineAfter: c.OfflineAfter, beatBatch: c.HeartbeatBatch}
 	if s.clock == nil {
 		s.clock = intercom.SystemClock{}
 	}
@@ -263,17 +272,16 @@ func (s *Service) fire(ctx context.Context, d intercom.Deadline) {
 	case intercom.DeadlineRing:
 		s.TimeOut(ctx, d.ID)
 	case intercom.DeadlineOffline:
-		s.CheckOffline(ctx, d.ID)
+		s.SweepOffline(ctx)
 	default:
 		s.log.Error("unknown deadline", "kind", d.Kind, "id", d.ID)
 	}
 }
 
 // Resume sets the deadlines of what the database says is pending: the ring
-// timeouts of calls still ringing and the offline checks of intercoms online
-// now. Call it once on start.
+// timeouts of calls still ringing and the sweep of intercoms online now.
+// Call it once on start.
 func (s *Service) Resume(ctx context.Context) error {
-	now := s.clock.Now()
 	ringing, err := s.store.RingingCalls(ctx)
 	if err != nil {
 		return err
@@ -283,48 +291,98 @@ func (s *Service) Resume(ctx context.Context) error {
 			return err
 		}
 	}
-	beats, err := s.store.Heartbeats(ctx)
-	if err != nil {
-		return err
+	return s.scheduleSweep(ctx)
+}
+
+// Heartbeat is intercom ic saying it is alive. With a HeartbeatBatch it is
+// written with the others of its batch, after it returns.
+func (s *Service) Heartbeat(ctx context.Context, ic intercom.Intercom) error {
+	now := s.clock.Now()
+	if s.beatBatch == 0 {
+		return s.recordBeats(ctx, map[int64]time.Time{ic.ID: now})
 	}
-	for id, last := range beats {
-		if at := last.Add(s.offlineAfter); at.After(now) {
-			if err := s.sched.Schedule(ctx, intercom.Deadline{Kind: intercom.DeadlineOffline, ID: id, At: at}); err != nil {
-				return err
-			}
-		}
+	s.beatMu.Lock()
+	defer s.beatMu.Unlock()
+	if s.beats == nil {
+		s.beats = map[int64]time.Time{}
+	}
+	s.beats[ic.ID] = now
+	if s.beatTimer == nil {
+		s.beatTimer = s.clock.AfterFunc(s.beatBatch, s.flushBeats)
 	}
 	return nil
 }
 
-// Heartbeat is intercom ic saying it is alive.
-func (s *Service) Heartbeat(ctx context.Context, ic intercom.Intercom) error {
-	now := s.clock.Now()
-	prev, err := s.store.RecordHeartbeat(ctx, ic.ID, now)
+// flushBeats writes the batch of heartbeats; a batch that fails goes back to
+// be written with the next.
+func (s *Service) flushBeats() {
+	s.beatMu.Lock()
+	beats := s.beats
+	s.beats, s.beatTimer = nil, nil
+	s.beatMu.Unlock()
+	if len(beats) == 0 {
+		return
+	}
+	err := s.recordBeats(context.Background(), beats)
+	if err == nil {
+		return
+	}
+	s.log.Error("recording heartbeats", "intercoms", len(beats), "error", err)
+	s.beatMu.Lock()
+	defer s.beatMu.Unlock()
+	if s.beats == nil {
+		s.beats = map[int64]time.Time{}
+	}
+	for id, at := range beats {
+		if at.After(s.beats[id]) {
+			s.beats[id] = at
+		}
+	}
+	if s.beatTimer == nil {
+		s.beatTimer = s.clock.AfterFunc(s.beatBatch, s.flushBeats)
+	}
+}
+
+// recordBeats writes heartbeats and announces the intercoms that came
+// online.
+func (s *Service) recordBeats(ctx context.Context, beats map[int64]time.Time) error {
+	came, err := s.store.RecordHeartbeats(ctx, beats)
 	if err != nil {
 		return err
 	}
-	if prev == nil || now.Sub(*prev) >= s.offlineAfter {
-		s.sendStatus(ctx, ic.ID, true)
+	for _, id := range came {
+		s.sendStatus(ctx, id, true)
 	}
-	return s.sched.Schedule(ctx, intercom.Deadline{Kind: intercom.DeadlineOffline, ID: ic.ID, At: now.Add(s.offlineAfter)})
+	if len(came) > 0 {
+		return s.scheduleSweep(ctx)
+	}
+	return nil
 }
 
-// CheckOffline runs when an intercom's heartbeats may have stopped.
-func (s *Service) CheckOffline(ctx context.Context, id int64) {
-	last, err := s.store.LastHeartbeat(ctx, id)
+// scheduleSweep sets the offline sweep for when the intercom online longest
+// without a heartbeat goes offline. That instant only moves later as
+// heartbeats come, so a sweep set from an older look is early, never late.
+func (s *Service) scheduleSweep(ctx context.Context) error {
+	oldest, err := s.store.OldestOnline(ctx)
+	if err != nil || oldest == nil {
+		return err
+	}
+	return s.sched.Schedule(ctx, intercom.Deadline{Kind: intercom.DeadlineOffline, At: oldest.Add(s.offlineAfter)})
+}
+
+// SweepOffline announces the intercoms whose heartbeats stopped for
+// offlineAfter as offline (each once in the cluster) and sets the next
+// sweep.
+func (s *Service) SweepOffline(ctx context.Context) {
+	gone, err := s.store.SweepOffline(ctx, s.clock.Now().Add(-s.offlineAfter))
 	if err != nil {
-		s.log.Error("offline check", "intercom_id", id, "error", err)
-		return
+		s.log.Error("offline sweep", "error", err)
 	}
-	now := s.clock.Now()
-	if last == nil || now.Sub(*last) >= s.offlineAfter {
+	for _, id := range gone {
 		s.sendStatus(ctx, id, false)
-		return
 	}
-	// A heartbeat came another way: look again when it expires.
-	if err := s.sched.Schedule(ctx, intercom.Deadline{Kind: intercom.DeadlineOffline, ID: id, At: last.Add(s.offlineAfter)}); err != nil {
-		s.log.Error("offline check", "intercom_id", id, "error", err)
+	if err := s.scheduleSweep(ctx); err != nil {
+		s.log.Error("offline sweep: setting the next", "error", err)
 	}
 }
 
@@ -415,9 +473,15 @@ func (s *Service) spawn(fn func()) {
 // Wait blocks until the effects under way are carried out.
 func (s *Service) Wait() { s.bg.Wait() }
 
-// Close stops the deadlines and waits for the effects under way; nothing new
-// starts.
+// Close writes the heartbeats of the batch under way, stops the deadlines
+// and waits for the effects under way; nothing new starts.
 func (s *Service) Close() {
+	s.beatMu.Lock()
+	if s.beatTimer != nil {
+		s.beatTimer.Stop()
+	}
+	s.beatMu.Unlock()
+	s.flushBeats()
 	s.bgMu.Lock()
 	s.closing = true
 	s.bgMu.Unlock()

@@ -309,7 +309,7 @@ func (f *fixture) seedWorld() (alice device, aliceID int64) {
 		SecretHash: []byte("x"), DoorOpenSeconds: 7, CreatedAt: start}); err != nil {
 		f.t.Fatal(err)
 	}
-	if _, err := f.store.RecordHeartbeat(ctx, 180, start); err != nil {
+	if _, err := f.store.RecordHeartbeats(ctx, map[int64]time.Time{180: start}); err != nil {
 		f.t.Fatal(err)
 	}
 	aliceID = f.user("alice")

@@ -303,7 +303,7 @@ func TestControlSendRefusesLoopbackDial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.store.RecordHeartbeat(t.Context(), ic.ID, start); err != nil {
+	if _, err := f.store.RecordHeartbeats(t.Context(), map[int64]time.Time{ic.ID: start}); err != nil {
 		t.Fatal(err)
 	}
 	aliceID := f.user("alice")

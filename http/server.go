@@ -69,6 +69,9 @@ type Config struct {
 	Scheduler   intercom.Scheduler
 	Doors       intercom.Limiter // door openings per account (calls.DoorOpensPerMinute a minute)
 	Logins      intercom.Limiter // failed logins per login and per address (LoginMax in LoginWindow)
+	// HeartbeatBatch writes the heartbeats arriving within it together
+	// (calls.Config); zero: each at once.
+	HeartbeatBatch time.Duration
 }
 
 var _ intercom.Sessions = (*pusher.Hub)(nil)
@@ -193,7 +196,7 @@ func NewServer(c Config) *Server {
 	}
 	s.calls = calls.New(calls.Config{Store: s.store, Broadcaster: s.bus, Presence: s.presence, Scheduler: c.Scheduler,
 		Doors: c.Doors, Push: s.push, Controller: c.Controller, Clock: s.clock, Logger: s.log,
-		RingTimeout: c.RingTimeout, OfflineAfter: s.offlineAfter, SIP: sip,
+		RingTimeout: c.RingTimeout, OfflineAfter: s.offlineAfter, SIP: sip, HeartbeatBatch: c.HeartbeatBatch,
 		Rang: func(status string) { s.rings.WithLabelValues(status).Inc() }})
 	s.registry.MustRegister(s.rings, s.sends,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_sockets_open", Help: "Open Pusher sockets."},

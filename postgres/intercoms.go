@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -89,15 +90,59 @@ func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (interco
 	return ic, err
 }
 
-// RecordHeartbeat notes that the intercom was alive at the given instant.
-func (db *DB) RecordHeartbeat(ctx context.Context, intercomID int64, at time.Time) (*time.Time, error) {
-	var prev *time.Time
-	// The sub-select locks the row and reads the heartbeat the update replaces.
-	err := db.pool.QueryRow(ctx, `UPDATE intercoms i SET last_heartbeat_at = greatest(old.last_heartbeat_at, $2)
-		FROM (SELECT id, last_heartbeat_at FROM intercoms WHERE id = $1 FOR UPDATE) old
-		WHERE i.id = old.id
-		RETURNING old.last_heartbeat_at`, intercomID, at).Scan(&prev)
-	return prev, wrap(err)
+// RecordHeartbeats notes the heartbeats in one transaction and returns the
+// intercoms that came online. The rows are locked in id order, so that nodes
+// recording overlapping batches at once cannot deadlock, and each transition
+// is seen by one of them.
+func (db *DB) RecordHeartbeats(ctx context.Context, beats map[int64]time.Time) ([]int64, error) {
+	ids := make([]int64, 0, len(beats))
+	for id := range beats {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	ats := make([]time.Time, len(ids))
+	for i, id := range ids {
+		ats[i] = beats[id].UTC()
+	}
+	var came []int64
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `WITH beat AS (SELECT * FROM unnest($1::bigint[], $2::timestamptz[]) AS b(id, at)),
+			old AS (SELECT i.id, i.online FROM intercoms i JOIN beat USING (id) ORDER BY i.id FOR UPDATE OF i)
+			UPDATE intercoms i SET last_heartbeat_at = greatest(i.last_heartbeat_at, beat.at), online = true
+			FROM beat, old WHERE i.id = beat.id AND old.id = beat.id RETURNING i.id, old.online`, ids, ats)
+		if err != nil {
+			return err
+		}
+		came = came[:0]
+		for rows.Next() {
+			var id int64
+			var was bool
+			if err := rows.Scan(&id, &was); err != nil {
+				return err
+			}
+			if !was {
+				came = append(came, id)
+			}
+		}
+		return rows.Err()
+	})
+	slices.Sort(came)
+	return came, wrap(err)
+}
+
+// SweepOffline marks offline the online intercoms silent since lastBefore.
+func (db *DB) SweepOffline(ctx context.Context, lastBefore time.Time) ([]int64, error) {
+	gone, err := scanIDs(db.pool.Query(ctx, `UPDATE intercoms SET online = false WHERE online AND last_heartbeat_at <= $1
+		RETURNING id`, lastBefore.UTC()))
+	slices.Sort(gone)
+	return gone, err
+}
+
+// OldestOnline returns the earliest last heartbeat of an online intercom.
+func (db *DB) OldestOnline(ctx context.Context) (*time.Time, error) {
+	var at *time.Time
+	err := db.pool.QueryRow(ctx, `SELECT min(last_heartbeat_at) FROM intercoms WHERE online`).Scan(&at)
+	return at, wrap(err)
 }
 
 const intercomColumns = `id, address, department, camera_id, secret_hash, control_url, door_open_seconds,
@@ -127,11 +172,6 @@ func (db *DB) LastHeartbeat(ctx context.Context, intercomID int64) (*time.Time, 
 	var at *time.Time
 	err := db.pool.QueryRow(ctx, `SELECT last_heartbeat_at FROM intercoms WHERE id = $1`, intercomID).Scan(&at)
 	return at, wrap(err)
-}
-
-// Heartbeats returns the last heartbeat of every intercom that has one.
-func (db *DB) Heartbeats(ctx context.Context) (map[int64]time.Time, error) {
-	return db.idTimes(ctx, `SELECT id, last_heartbeat_at FROM intercoms WHERE last_heartbeat_at IS NOT NULL`)
 }
 
 // IntercomMembers lists the accounts whose membership of an intercom is

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,18 +74,63 @@ func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (interco
 	return ic, err
 }
 
-// RecordHeartbeat notes that the intercom was alive at the given instant.
-func (db *DB) RecordHeartbeat(ctx context.Context, intercomID int64, at time.Time) (*time.Time, error) {
-	var prev sql.NullInt64
+// RecordHeartbeats notes the heartbeats in one transaction and returns the
+// intercoms that came online.
+func (db *DB) RecordHeartbeats(ctx context.Context, beats map[int64]time.Time) ([]int64, error) {
+	var came []int64
 	err := db.quiet(ctx, func(q querier) error {
-		if err := q.QueryRow(`SELECT last_heartbeat_at FROM intercoms WHERE id = ?`, intercomID).Scan(&prev); err != nil {
+		came = came[:0] // the writer may run fn again in a batch of its own
+		for id, at := range beats {
+			// SQLite has one writer: what it reads here stays true until it writes.
+			var online bool
+			err := q.QueryRow(`SELECT online FROM intercoms WHERE id = ?`, id).Scan(&online)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			if _, err := q.Exec(`UPDATE intercoms SET last_heartbeat_at = max(coalesce(last_heartbeat_at, 0), ?), online = 1
+				WHERE id = ?`, micros(at), id); err != nil {
+				return err
+			}
+			if !online {
+				came = append(came, id)
+			}
+		}
+		return nil
+	})
+	slices.Sort(came)
+	return came, err
+}
+
+// SweepOffline marks offline the online intercoms silent since lastBefore.
+func (db *DB) SweepOffline(ctx context.Context, lastBefore time.Time) ([]int64, error) {
+	var gone []int64
+	err := db.quiet(ctx, func(q querier) error {
+		gone = gone[:0]
+		rows, err := q.Query(`UPDATE intercoms SET online = 0 WHERE online = 1 AND last_heartbeat_at <= ? RETURNING id`, micros(lastBefore))
+		if err != nil {
 			return err
 		}
-		_, err := q.Exec(`UPDATE intercoms SET last_heartbeat_at = max(coalesce(last_heartbeat_at, 0), ?) WHERE id = ?`,
-			micros(at), intercomID)
-		return err
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			gone = append(gone, id)
+		}
+		return rows.Err()
 	})
-	return fromNullMicros(prev), err
+	slices.Sort(gone)
+	return gone, err
+}
+
+// OldestOnline returns the earliest last heartbeat of an online intercom.
+func (db *DB) OldestOnline(ctx context.Context) (*time.Time, error) {
+	var at sql.NullInt64
+	err := db.reader(ctx).QueryRow(`SELECT min(last_heartbeat_at) FROM intercoms WHERE online = 1`).Scan(&at)
+	return fromNullMicros(at), wrap(err)
 }
 
 // IntercomBySecretHash finds the intercom whose secret hashes to hash.
@@ -114,11 +161,6 @@ func (db *DB) LastHeartbeat(ctx context.Context, intercomID int64) (*time.Time, 
 	var at sql.NullInt64
 	err := db.reader(ctx).QueryRow(`SELECT last_heartbeat_at FROM intercoms WHERE id = ?`, intercomID).Scan(&at)
 	return fromNullMicros(at), wrap(err)
-}
-
-// Heartbeats returns the last heartbeat of every intercom that has one.
-func (db *DB) Heartbeats(ctx context.Context) (map[int64]time.Time, error) {
-	return idTimes(db.reader(ctx), `SELECT id, last_heartbeat_at FROM intercoms WHERE last_heartbeat_at IS NOT NULL`)
 }
 
 // IntercomMembers lists the accounts whose membership of an intercom is

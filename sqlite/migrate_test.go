@@ -110,7 +110,7 @@ func TestMigration0005KeepsDataAndStopsIDReuse(t *testing.T) {
 	}
 	rows.Close()
 	want := []string{"access_tokens_device", "access_tokens_live", "calls_ringing", "control_log_intercom",
-		"device_settings_intercom", "devices_user", "intercoms_secret_hash", "memberships_intercom_flat"}
+		"device_settings_intercom", "devices_user", "intercoms_online", "intercoms_secret_hash", "memberships_intercom_flat"}
 	if !slices.Equal(indexes, want) {
 		t.Errorf("indexes %v, want %v", indexes, want)
 	}

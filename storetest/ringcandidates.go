@@ -135,7 +135,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 			}},
 		// A write that cannot change a roster leaves it as it was.
 		{"Heartbeat", func(t *testing.T) {
-			if _, err := s.RecordHeartbeat(ctx, ic.ID, t0); err != nil {
+			if _, err := s.RecordHeartbeats(ctx, map[int64]time.Time{ic.ID: t0}); err != nil {
 				t.Fatal(err)
 			}
 		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {

@@ -233,22 +233,48 @@ func testCamerasAndIntercoms(t *testing.T, s intercom.Store) {
 		return
 	}
 	t.Run("Heartbeats", func(t *testing.T) {
-		if prev, err := s.RecordHeartbeat(ctx, 180, t0); err != nil || prev != nil {
-			t.Fatalf("first heartbeat: previous %v, %v", prev, err)
+		if _, err := s.CreateIntercom(ctx, intercom.Intercom{ID: 181, Address: "b", SecretHash: []byte("s181"), DoorOpenSeconds: 7, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
 		}
-		if prev, err := s.RecordHeartbeat(ctx, 180, t0.Add(time.Second)); err != nil || prev == nil || !prev.Equal(t0) {
-			t.Fatalf("second heartbeat: previous %v, %v", prev, err)
+		if at, err := s.OldestOnline(ctx); err != nil || at != nil {
+			t.Fatalf("OldestOnline before any heartbeat = %v, %v", at, err)
 		}
-		_, err := s.RecordHeartbeat(ctx, 4242, t0)
-		wantCode(t, err, intercom.ENOTFOUND)
-		if last, err := s.LastHeartbeat(ctx, 180); err != nil || last == nil || !last.Equal(t0.Add(time.Second)) {
+		came, err := s.RecordHeartbeats(ctx, map[int64]time.Time{180: t0, 181: t0.Add(time.Second), 4242: t0})
+		if err != nil || !slices.Equal(came, []int64{180, 181}) {
+			t.Fatalf("first heartbeats: came online %v, %v; want 180, 181 (4242 ignored)", came, err)
+		}
+		came, err = s.RecordHeartbeats(ctx, map[int64]time.Time{180: t0.Add(2 * time.Second)})
+		if err != nil || len(came) != 0 {
+			t.Fatalf("second heartbeat: came online %v, %v; want none", came, err)
+		}
+		// An older heartbeat arriving late does not move the last one back.
+		if _, err := s.RecordHeartbeats(ctx, map[int64]time.Time{180: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if last, err := s.LastHeartbeat(ctx, 180); err != nil || last == nil || !last.Equal(t0.Add(2*time.Second)) {
 			t.Fatalf("LastHeartbeat = %v, %v", last, err)
 		}
 		_, err = s.LastHeartbeat(ctx, 4242)
 		wantCode(t, err, intercom.ENOTFOUND)
-		beats, err := s.Heartbeats(ctx)
-		if err != nil || len(beats) != 1 || !beats[180].Equal(t0.Add(time.Second)) {
-			t.Fatalf("Heartbeats = %v, %v", beats, err)
+		if at, err := s.OldestOnline(ctx); err != nil || at == nil || !at.Equal(t0.Add(time.Second)) {
+			t.Fatalf("OldestOnline = %v, %v; want 181's", at, err)
+		}
+		gone, err := s.SweepOffline(ctx, t0.Add(time.Second))
+		if err != nil || !slices.Equal(gone, []int64{181}) {
+			t.Fatalf("SweepOffline = %v, %v; want 181", gone, err)
+		}
+		if gone, err := s.SweepOffline(ctx, t0.Add(time.Second)); err != nil || len(gone) != 0 {
+			t.Fatalf("sweeping again = %v, %v; want nothing: each goes offline once", gone, err)
+		}
+		came, err = s.RecordHeartbeats(ctx, map[int64]time.Time{181: t0.Add(time.Minute)})
+		if err != nil || !slices.Equal(came, []int64{181}) {
+			t.Fatalf("back: came online %v, %v", came, err)
+		}
+		if gone, err := s.SweepOffline(ctx, t0.Add(time.Hour)); err != nil || !slices.Equal(gone, []int64{180, 181}) {
+			t.Fatalf("SweepOffline after an hour = %v, %v", gone, err)
+		}
+		if at, err := s.OldestOnline(ctx); err != nil || at != nil {
+			t.Fatalf("OldestOnline with none online = %v, %v", at, err)
 		}
 	})
 	t.Run("CameraFavorite", func(t *testing.T) {
@@ -352,7 +378,7 @@ func testIntercomViews(t *testing.T, s intercom.Store) {
 		v.Membership.Status != intercom.StatusConfirmed {
 		t.Fatalf("Intercom(20) = %+v, %v", v, err)
 	}
-	if _, err := s.RecordHeartbeat(ctx, 20, t0); err != nil {
+	if _, err := s.RecordHeartbeats(ctx, map[int64]time.Time{20: t0}); err != nil {
 		t.Fatal(err)
 	}
 	v, _ = s.Intercom(ctx, viewer, 20)

@@ -81,7 +81,7 @@ func provisionDemo(ctx context.Context, store intercom.Store, publicURL string, 
 		intercom.IntercomUpdate{Timetable: &past}, now); err != nil {
 		return err
 	}
-	if _, err := store.RecordHeartbeat(ctx, demoIntercom, now); err != nil {
+	if _, err := store.RecordHeartbeats(ctx, map[int64]time.Time{demoIntercom: now}); err != nil {
 		return err
 	}
 	go func() { // the demo intercom stays online
@@ -92,7 +92,7 @@ func provisionDemo(ctx context.Context, store intercom.Store, publicURL string, 
 			case <-ctx.Done():
 				return
 			case t := <-tick.C:
-				store.RecordHeartbeat(ctx, demoIntercom, t)
+				store.RecordHeartbeats(ctx, map[int64]time.Time{demoIntercom: t})
 			}
 		}
 	}()

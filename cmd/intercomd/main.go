@@ -47,6 +47,7 @@ type config struct {
 	adminToken   string
 	tokenTTL     time.Duration
 	offlineAfter time.Duration
+	beatBatch    time.Duration
 	demo         bool
 	logLevel     string
 	realIPHeader string
@@ -130,6 +131,8 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.Var(durationFlag{&c.tokenTTL}, "token-ttl", "lifetime of an access token")
 	c.offlineAfter = 90 * time.Second
 	fs.Var(durationFlag{&c.offlineAfter}, "offline-after", "an intercom silent this long is offline")
+	c.beatBatch = time.Second
+	fs.Var(durationFlag{&c.beatBatch}, "heartbeat-batch", "on PostgreSQL, heartbeats arriving within this are written in one transaction (0: each at once)")
 	c.ringTimeout = 30 * time.Second
 	fs.Var(durationFlag{&c.ringTimeout}, "ring-timeout", "a call nobody answered for this long is missed")
 	fs.StringVar(&c.appKey, "pusher-app-key", "intercomd", "app key of the Pusher WebSocket endpoint")
@@ -203,6 +206,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("--%s must be positive, not %s", d.name, d.v))
 		}
+	}
+	if c.beatBatch < 0 || c.beatBatch >= c.offlineAfter {
+		errs = append(errs, fmt.Errorf("--heartbeat-batch must be at least 0 and shorter than --offline-after, not %s", c.beatBatch))
 	}
 	if c.pushWorkers < 1 {
 		errs = append(errs, fmt.Errorf("--push-concurrency must be at least 1, not %d", c.pushWorkers))
@@ -328,7 +334,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret),
 	}
 	if pg, ok := db.(*postgres.DB); ok {
-		stop, err := joinCluster(ctx, pg, &cfg, logger)
+		stop, err := joinCluster(ctx, pg, &cfg, c.beatBatch, logger)
 		if err != nil {
 			ln.Close()
 			return err
