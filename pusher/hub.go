@@ -277,7 +277,7 @@ func (h *Hub) Reconnect() {
 	}
 	h.mu.Unlock()
 	for _, s := range socks {
-		s.close(codeReconnect, "missed events: reconnect")
+		s.terminate(codeReconnect, "This server may have missed events for this connection: reconnect.")
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -252,4 +254,77 @@ func MainBothEngines(m *testing.M, engineVar string) int {
 	defer os.Unsetenv(engineVar)
 	fmt.Fprintln(os.Stderr, "pgtest: the same tests again, on PostgreSQL")
 	return Main(m)
+}
+
+// Proxy forwards TCP connections to the test server until it is stopped,
+// which also cuts the connections it carries: the database going away, as a
+// network or a restart would take it. Start brings it back on the same
+// address.
+type Proxy struct {
+	addr, target string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns []net.Conn
+}
+
+// NewProxy starts a proxy to the server of dbURL on a free loopback port and
+// returns it with dbURL rewritten to go through it. It stops when t ends.
+func NewProxy(t testing.TB, dbURL string) (*Proxy, string) {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{addr: "127.0.0.1:0", target: u.Host}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.addr = p.ln.Addr().String()
+	u.Host = p.addr
+	t.Cleanup(p.Stop)
+	return p, u.String()
+}
+
+// Start listens again (on the same address after a Stop).
+func (p *Proxy) Start() error {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(c, s); c.Close() }()
+		}
+	}()
+	return nil
+}
+
+// Stop refuses new connections and cuts those under way.
+func (p *Proxy) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
 }
