@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"net/http"
 	"net/url"
-	"strings"
-	"time"
 
 	"intercom"
 	"intercom/wire"
@@ -19,25 +17,16 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var p intercom.Problems
-	login := strings.TrimSpace(requiredString(body, "login", 255, &p))
-	pw := requiredString(body, "password", 1024, &p)
-	if pw != "" && len([]rune(pw)) < 8 {
-		p.Add("password", intercom.MsgMinString("password", 8))
-	}
-	name := optionalString(body, "name", 255, &p)
-	if err := p.Err(); err != nil {
+	nu, err := intercom.ParseNewUser(body)
+	if err != nil {
 		return err
 	}
-	if name == nil || strings.TrimSpace(*name) == "" {
-		name = &login
-	}
-	hash, err := s.hashing.Hash(r.Context(), pw)
+	hash, err := s.hashing.Hash(r.Context(), nu.Password)
 	if err != nil {
 		return err
 	}
 	now := s.now()
-	u, err := s.store.CreateUser(r.Context(), intercom.User{Login: login, Name: strings.TrimSpace(*name), PasswordHash: hash,
+	u, err := s.store.CreateUser(r.Context(), intercom.User{Login: nu.Login, Name: nu.Name, PasswordHash: hash,
 		CreatedAt: now, UpdatedAt: now})
 	if intercom.ErrorCode(err) == intercom.ECONFLICT {
 		return intercom.Invalid("login", "The login has already been taken.")
@@ -65,46 +54,14 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-var userStatuses = []string{"active", "blocked"}
-
 // createCamera is POST /api/admin/v1/cameras.
 func (s *Server) createCamera(w http.ResponseWriter, r *http.Request) error {
 	body, err := decode(r)
 	if err != nil {
 		return err
 	}
-	var p intercom.Problems
-	c := intercom.Camera{
-		Name:               strings.TrimSpace(requiredString(body, "name", 255, &p)),
-		GroupID:            optionalInt(body, "group_id", 0, 1<<53, &p),
-		Status:             oneOf(body, "status", "active", intercom.CameraStatuses, &p),
-		Type:               "media_server_v2",
-		BillingID:          optionalString(body, "billing_id", 255, &p),
-		Lat:                optionalFloat(body, "lat", -90, 90, &p),
-		Lng:                optionalFloat(body, "lng", -180, 180, &p),
-		Azimuth:            optionalFloat(body, "azimuth", 0, 360, &p),
-		IsArchiveRecording: optionalBool(body, "is_archive_recording", false, &p),
-		IsBridge:           optionalBool(body, "is_bridge", false, &p),
-		UserStatus:         oneOf(body, "user_status", "active", userStatuses, &p),
-		CreatedAt:          s.now(),
-	}
-	c.PrettyName = c.Name
-	if pretty := optionalString(body, "pretty_name", 255, &p); pretty != nil && strings.TrimSpace(*pretty) != "" {
-		c.PrettyName = strings.TrimSpace(*pretty)
-	}
-	if typ := optionalString(body, "type", 64, &p); typ != nil && *typ != "" {
-		c.Type = *typ
-	}
-	if v, ok := body["start_at"]; ok && v != nil {
-		s, isString := v.(string)
-		t, err := time.Parse(time.DateTime, s)
-		if !isString || err != nil {
-			p.Add("start_at", "The start at field must match the format Y-m-d H:i:s.")
-		} else {
-			c.StartAt = &t
-		}
-	}
-	if err := p.Err(); err != nil {
+	c, err := intercom.ParseNewCamera(body, s.now())
+	if err != nil {
 		return err
 	}
 	c, err = s.store.CreateCamera(r.Context(), c)
@@ -121,30 +78,15 @@ func (s *Server) createIntercom(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var p intercom.Problems
-	ic := intercom.Intercom{
-		Address:   strings.TrimSpace(requiredString(body, "address", 255, &p)),
-		CameraID:  optionalInt(body, "camera_id", 1, 1<<53, &p),
-		CreatedAt: s.now(),
-	}
-	if d := optionalInt(body, "department", 0, 1<<31-1, &p); d != nil {
-		ic.Department = *d
-	}
-	ic.DoorOpenSeconds = 7
-	if d := optionalInt(body, "door_open_seconds", 1, 600, &p); d != nil {
-		ic.DoorOpenSeconds = int(*d)
-	}
-	if u := optionalString(body, "control_url", 2048, &p); u != nil && *u != "" {
-		if !validControlURL(*u) {
-			p.Add("control_url", "The control url field must be an absolute http or https URL.")
-		} else if problem := s.controlURLProblem(r.Context(), *u); problem != "" {
-			p.Add("control_url", "The control url field must not reach this host, a link-local or a metadata address: "+problem+".")
-		} else if s.controller != nil && s.controller.Redirects(r.Context(), *u) {
-			p.Add("control_url", "The control url field must not redirect: give the address that answers.")
+	ic, err := intercom.ParseNewIntercom(body, s.now(), func(u string) string {
+		if problem := s.controlURLProblem(r.Context(), u); problem != "" {
+			return "The control url field must not reach this host, a link-local or a metadata address: " + problem + "."
+		} else if s.controller != nil && s.controller.Redirects(r.Context(), u) {
+			return "The control url field must not redirect: give the address that answers."
 		}
-		ic.ControlURL = u
-	}
-	if err := p.Err(); err != nil {
+		return ""
+	})
+	if err != nil {
 		return err
 	}
 	secret := rand.Text() + rand.Text()
@@ -183,13 +125,6 @@ func (s *Server) controlURLProblem(ctx context.Context, raw string) string {
 	return ""
 }
 
-func validControlURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Opaque == ""
-}
-
-var membershipStatuses = []string{intercom.StatusConfirmed, intercom.StatusKeyConfirmed}
-
 // putMember is PUT /api/admin/v1/intercoms/{intercom}/members/{user}.
 func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 	intercomID, userID, err := memberIDs(r)
@@ -200,16 +135,8 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var p intercom.Problems
-	m := intercom.Membership{UserID: userID, IntercomID: intercomID}
-	m.Title, _ = intercom.ParseTitle(body["title"], "title", &p)
-	if _, ok := body["status"]; !ok {
-		p.Add("status", intercom.MsgRequired("status"))
-	} else {
-		m.Status = oneOf(body, "status", "", membershipStatuses, &p)
-	}
-	m.Flat = optionalInt(body, "flat", 0, 1<<31-1, &p)
-	if err := p.Err(); err != nil {
+	m, err := intercom.ParseMembership(body, intercomID, userID)
+	if err != nil {
 		return err
 	}
 	viewer := intercom.Viewer{UserID: userID}

@@ -144,8 +144,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var p intercom.Problems
-	login := requiredString(body, "login", 255, &p)
-	pw := requiredString(body, "password", 1024, &p)
+	login := intercom.Body(body).RequiredString("login", 255, &p)
+	pw := intercom.Body(body).RequiredString("password", 1024, &p)
 	if err := p.Err(); err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func (s *Server) ring(w http.ResponseWriter, r *http.Request, ic intercom.Interc
 		return err
 	}
 	var p intercom.Problems
-	flat := optionalInt(body, "flat", 0, 1<<31-1, &p)
+	flat := intercom.Body(body).Int("flat", 0, 1<<31-1, &p)
 	if err := p.Err(); err != nil {
 		return err
 	}
