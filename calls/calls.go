@@ -77,7 +77,8 @@ type Service struct {
 	beatTimer intercom.Timer
 
 	bgMu    sync.Mutex
-	bg      sync.WaitGroup // effects carried out off the caller's path
+	bgDone  *sync.Cond // signalled when bgN drops to zero
+	bgN     int        // effects being carried out off the caller's path
 	closing bool
 }
 
@@ -101,6 +102,7 @@ func New(c Config) *Service {
 	if s.rang == nil {
 		s.rang = func(string) {}
 	}
+	s.bgDone = sync.NewCond(&s.bgMu)
 	s.sched.Handle(s.fire)
 	return s
 }
@@ -463,15 +465,29 @@ func (s *Service) spawn(fn func()) {
 	if s.closing {
 		return
 	}
-	s.bg.Add(1)
+	s.bgN++
 	go func() {
-		defer s.bg.Done()
+		defer func() {
+			s.bgMu.Lock()
+			if s.bgN--; s.bgN == 0 {
+				s.bgDone.Broadcast()
+			}
+			s.bgMu.Unlock()
+		}()
 		fn()
 	}()
 }
 
-// Wait blocks until the effects under way are carried out.
-func (s *Service) Wait() { s.bg.Wait() }
+// Wait blocks until the effects under way, and those they started, are
+// carried out. Unlike a WaitGroup's, it may run while a deadline fires and
+// starts more.
+func (s *Service) Wait() {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	for s.bgN > 0 {
+		s.bgDone.Wait()
+	}
+}
 
 // Close writes the heartbeats of the batch under way, stops the deadlines
 // and waits for the effects under way; nothing new starts.
@@ -486,7 +502,7 @@ func (s *Service) Close() {
 	s.closing = true
 	s.bgMu.Unlock()
 	s.sched.Close()
-	s.bg.Wait()
+	s.Wait()
 }
 
 func hasChannel(d intercom.CallDevice, ch string) bool { return slices.Contains(d.Channels, ch) }
