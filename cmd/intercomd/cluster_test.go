@@ -296,8 +296,8 @@ func (n *node) stop(t *testing.T) {
 	n.stopped = time.Now()
 }
 
-// doHeader sends a request to the node and returns the status, the decoded
-// body in into (when not nil) and the headers.
+// doHeader sends a request to the node and returns the status and the
+// response's headers; do returns the status and the decoded JSON body.
 func (n *node) doHeader(t *testing.T, method, path string, headers map[string]string, body string) (int, http.Header) {
 	t.Helper()
 	code, _, h := n.request(t, method, path, headers, body)
