@@ -23,6 +23,7 @@ import (
 	"github.com/coder/websocket"
 
 	"intercom/postgres/pgtest"
+	"intercom/pusher"
 	"intercom/pusher/pusherclient"
 )
 
@@ -552,9 +553,10 @@ type lbClient struct {
 
 // lbResponse is a response read whole.
 type lbResponse struct {
-	what   string
-	status int
-	body   []byte
+	what     string
+	status   int
+	body     []byte
+	fromNode bool // a node answered (it echoed the request's id), not nginx itself
 }
 
 func (c *lbClient) nextID() string {
@@ -580,17 +582,26 @@ func (c *lbClient) do(method, path, body string, headers map[string]string) lbRe
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	// A response from a node echoes the id; nginx's own refusals do not.
-	if got := res.Header.Get("X-Request-ID"); got == id {
+	fromNode := res.Header.Get("X-Request-ID") == id
+	if fromNode {
 		c.ids = append(c.ids, id)
 	}
-	return lbResponse{what: method + " " + path, status: res.StatusCode, body: b}
+	return lbResponse{what: method + " " + path, status: res.StatusCode, body: b, fromNode: fromNode}
 }
 
 // wantJSON fails the test unless r has status, and decodes its body into v.
+// 403 and 413 must be nginx's own refusals; anything else a node's answer.
 func (c *lbClient) wantJSON(r lbResponse, status int, v any) {
 	c.t.Helper()
 	if r.status != status {
 		c.t.Fatalf("%s: %d %s, want %d", r.what, r.status, r.body, status)
+	}
+	if r.status == http.StatusForbidden || r.status == http.StatusRequestEntityTooLarge {
+		if r.fromNode {
+			c.t.Fatalf("%s: %d from a node, want nginx's own refusal", r.what, r.status)
+		}
+	} else if !r.fromNode {
+		c.t.Fatalf("%s: %d without the request's X-Request-ID: not from a node", r.what, r.status)
 	}
 	if v != nil {
 		if err := json.Unmarshal(r.body, v); err != nil {
@@ -632,3 +643,29 @@ func (c *lbClient) dialSocket(u string) *pusherclient.Client {
 
 // proxied is the ids of the requests that reached a node.
 func (c *lbClient) proxied() []string { return c.ids }
+
+// TestNginxSocketTimeouts holds the shipped config's socket location to the
+// activity timeout intercomd announces: a quiet socket carries a ping only
+// every pusher.ActivityTimeout, and a proxy that gives up sooner cuts healthy
+// sockets. (The end-to-end test cannot wait minutes to show it.)
+func TestNginxSocketTimeouts(t *testing.T) {
+	shipped, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nginx", "intercomd.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile(`(?s)\n\s*location ~ \^/\(ws/\)\?app/ \{(.*?)\n\s*\}`).FindSubmatch(shipped)
+	if block == nil {
+		t.Fatal("deploy/nginx/intercomd.conf: no location for /ws/app/ and /app/")
+	}
+	for _, directive := range []string{"proxy_read_timeout", "proxy_send_timeout", "send_timeout"} {
+		m := regexp.MustCompile(`(?m)^\s*` + directive + `\s+(\d+)s;`).FindSubmatch(block[1])
+		if m == nil {
+			t.Errorf("the socket location sets no %s in seconds", directive)
+			continue
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		if got := time.Duration(n) * time.Second; got <= pusher.ActivityTimeout {
+			t.Errorf("the socket location's %s is %s: want more than the activity timeout, %s", directive, got, pusher.ActivityTimeout)
+		}
+	}
+}
