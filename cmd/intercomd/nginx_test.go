@@ -47,7 +47,7 @@ const (
 func TestNginxCluster(t *testing.T) {
 	nginx := nginxBinary(t)
 	db := pgtest.NewDatabase(t)
-	port := freeLoopbackPort(t)
+	port := lbFreePort(t)
 	public := "http://127.0.0.1:" + port
 	nodes := make([]*lbNode, 3)
 	for i := range nodes {
@@ -58,14 +58,14 @@ func TestNginxCluster(t *testing.T) {
 
 	// Provisioning, from this host: allowed.
 	var user struct{ ID int64 }
-	c.wantJSON(c.do("POST", "/api/admin/v1/users", `{"login":"resident","password":"resident-password"}`, adminHeaders()), 201, &user)
+	c.wantJSON(c.do("POST", "/api/admin/v1/users", `{"login":"resident","password":"resident-password"}`, lbAdminHeaders()), 201, &user)
 	var ic struct {
 		ID     int64
 		Secret string
 	}
-	c.wantJSON(c.do("POST", "/api/admin/v1/intercoms", `{"address":"Gate 1"}`, adminHeaders()), 201, &ic)
+	c.wantJSON(c.do("POST", "/api/admin/v1/intercoms", `{"address":"Gate 1"}`, lbAdminHeaders()), 201, &ic)
 	c.wantJSON(c.do("PUT", fmt.Sprintf("/api/admin/v1/intercoms/%d/members/%d", ic.ID, user.ID),
-		`{"title":"Gate","status":"confirmed"}`, adminHeaders()), 200, nil)
+		`{"title":"Gate","status":"confirmed"}`, lbAdminHeaders()), 200, nil)
 
 	// A web device logs in and connects as the apps do.
 	loginHeaders := map[string]string{"X-Client": "web", "X-UUID": "resident-web", "Content-Type": "application/json"}
@@ -109,8 +109,8 @@ func TestNginxCluster(t *testing.T) {
 			t.Fatalf("subscribing through nginx: %v", err)
 		}
 	}
-	perNode := socketsPerNode(t, nodes, len(sockets))
-	if spread := countNonZero(perNode); spread < 2 {
+	perNode := lbSocketsPerNode(t, nodes, len(sockets))
+	if spread := lbCountNonZero(perNode); spread < 2 {
 		t.Fatalf("sockets per node %v: round-robin should have spread them over at least 2 nodes", perNode)
 	}
 
@@ -125,7 +125,7 @@ func TestNginxCluster(t *testing.T) {
 		t.Fatalf("ring: recipients %v, want the web device", rung.Recipients)
 	}
 	for i, s := range sockets {
-		waitRing(t, s, rung.CallID, fmt.Sprintf("socket %d", i+1))
+		lbWaitRing(t, s, rung.CallID, fmt.Sprintf("socket %d", i+1))
 	}
 
 	// The device answers: SIP credentials; then hangs up: the call ended.
@@ -146,7 +146,7 @@ func TestNginxCluster(t *testing.T) {
 	stranger := &lbClient{t: t, base: public, http: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
 		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}}}
 	stranger.wantJSON(stranger.do("GET", "/metrics", "", nil), 403, nil)
-	stranger.wantJSON(stranger.do("POST", "/api/admin/v1/users", `{"login":"x","password":"password-x"}`, adminHeaders()), 403, nil)
+	stranger.wantJSON(stranger.do("POST", "/api/admin/v1/users", `{"login":"x","password":"password-x"}`, lbAdminHeaders()), 403, nil)
 	stranger.wantJSON(stranger.do("GET", "/readyz", "", nil), 200, nil)
 
 	// nginx passes the client's address on: ten wrong passwords from the
@@ -190,7 +190,7 @@ func TestNginxCluster(t *testing.T) {
 			}
 		}
 		if node < 0 {
-			node = waitServed(t, nodes, id)
+			node = lbWaitServed(t, nodes, id)
 		}
 		served[node]++
 	}
@@ -219,8 +219,8 @@ func nginxBinary(t *testing.T) string {
 	return ""
 }
 
-// freeLoopbackPort is a TCP port free on 127.0.0.1 a moment ago.
-func freeLoopbackPort(t *testing.T) string {
+// lbFreePort is a TCP port free on 127.0.0.1 a moment ago.
+func lbFreePort(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -234,7 +234,7 @@ func freeLoopbackPort(t *testing.T) string {
 // lbNode is one intercomd started through run().
 type lbNode struct {
 	addr string
-	log  *nodeLog
+	log  *lbNodeLog
 }
 
 // startLBNode starts a node on db behind the balancer at public, as the
@@ -242,7 +242,7 @@ type lbNode struct {
 func startLBNode(t *testing.T, db, public string) *lbNode {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	log := newNodeLog()
+	log := newLBNodeLog()
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--public-url", public,
 		"--real-ip-header", "X-Forwarded-For", "--admin-token", nginxAdminToken, "--log-level", "debug"}
 	done := make(chan error, 1)
@@ -386,17 +386,17 @@ func renderNginxSite(shipped string, nodes []string, listen string) (string, err
 	return strings.Join(out, "\n"), nil
 }
 
-// nodeLog is a node's JSON log, kept for the test to read.
-type nodeLog struct {
+// lbNodeLog is a node's JSON log, kept for the test to read.
+type lbNodeLog struct {
 	mu      sync.Mutex
 	lines   []map[string]any
 	partial []byte
 	changed chan struct{} // closed at every new line
 }
 
-func newNodeLog() *nodeLog { return &nodeLog{changed: make(chan struct{})} }
+func newLBNodeLog() *lbNodeLog { return &lbNodeLog{changed: make(chan struct{})} }
 
-func (l *nodeLog) Write(p []byte) (int, error) {
+func (l *lbNodeLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.partial = append(l.partial, p...)
@@ -418,7 +418,7 @@ func (l *nodeLog) Write(p []byte) (int, error) {
 
 // find returns the first line that matches, and a channel closed when
 // another line is written.
-func (l *nodeLog) find(match func(map[string]any) bool) (map[string]any, <-chan struct{}) {
+func (l *lbNodeLog) find(match func(map[string]any) bool) (map[string]any, <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, m := range l.lines {
@@ -431,7 +431,7 @@ func (l *nodeLog) find(match func(map[string]any) bool) (map[string]any, <-chan 
 
 // wait returns the first line that matches, failing the test after 20 s or
 // when the node stops (done).
-func (l *nodeLog) wait(t *testing.T, done <-chan error, what string, match func(map[string]any) bool) map[string]any {
+func (l *lbNodeLog) wait(t *testing.T, done <-chan error, what string, match func(map[string]any) bool) map[string]any {
 	t.Helper()
 	timeout := time.After(20 * time.Second)
 	for {
@@ -450,14 +450,14 @@ func (l *nodeLog) wait(t *testing.T, done <-chan error, what string, match func(
 }
 
 // served reports whether the node logged the request with this id.
-func (l *nodeLog) served(id string) bool {
+func (l *lbNodeLog) served(id string) bool {
 	m, _ := l.find(func(m map[string]any) bool { return m["msg"] == "request" && m["request_id"] == id })
 	return m != nil
 }
 
-// waitServed waits for one node to log request id (a socket's request is
+// lbWaitServed waits for one node to log request id (a socket's request is
 // logged when the socket closes) and returns its index.
-func waitServed(t *testing.T, nodes []*lbNode, id string) int {
+func lbWaitServed(t *testing.T, nodes []*lbNode, id string) int {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second) // a bound on failure, not a pause
 	for {
@@ -473,9 +473,9 @@ func waitServed(t *testing.T, nodes []*lbNode, id string) int {
 	}
 }
 
-// socketsPerNode reads intercomd_sockets_open from every node's own address
+// lbSocketsPerNode reads intercomd_sockets_open from every node's own address
 // until they add up to want.
-func socketsPerNode(t *testing.T, nodes []*lbNode, want int) []int {
+func lbSocketsPerNode(t *testing.T, nodes []*lbNode, want int) []int {
 	t.Helper()
 	gauge := regexp.MustCompile(`(?m)^intercomd_sockets_open (\d+)$`)
 	deadline := time.Now().Add(20 * time.Second) // a bound on failure, not a pause
@@ -505,7 +505,7 @@ func socketsPerNode(t *testing.T, nodes []*lbNode, want int) []int {
 	}
 }
 
-func countNonZero(ns []int) int {
+func lbCountNonZero(ns []int) int {
 	n := 0
 	for _, v := range ns {
 		if v > 0 {
@@ -515,8 +515,8 @@ func countNonZero(ns []int) int {
 	return n
 }
 
-// waitRing reads s until the intercom_ring of call, failing after 20 s.
-func waitRing(t *testing.T, s *pusherclient.Client, call int64, which string) {
+// lbWaitRing reads s until the intercom_ring of call, failing after 20 s.
+func lbWaitRing(t *testing.T, s *pusherclient.Client, call int64, which string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -537,7 +537,7 @@ func waitRing(t *testing.T, s *pusherclient.Client, call int64, which string) {
 	}
 }
 
-func adminHeaders() map[string]string {
+func lbAdminHeaders() map[string]string {
 	return map[string]string{"Authorization": "Bearer " + nginxAdminToken, "Content-Type": "application/json"}
 }
 
