@@ -54,7 +54,7 @@ func TestNginxCluster(t *testing.T) {
 		nodes[i] = startLBNode(t, db, public)
 	}
 	startNginx(t, nginx, port, nodes)
-	c := &lbClient{t: t, base: public, http: &http.Client{Timeout: 20 * time.Second}}
+	c := &lbClient{t: t, base: public, client: &http.Client{Timeout: 20 * time.Second}}
 
 	// Provisioning, from this host: allowed.
 	var user struct{ ID int64 }
@@ -143,7 +143,7 @@ func TestNginxCluster(t *testing.T) {
 
 	// From an address outside the allowed ones (127.0.0.2 is loopback but
 	// not 127.0.0.1), operator paths are refused by nginx; the rest answers.
-	stranger := &lbClient{t: t, base: public, http: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+	stranger := &lbClient{t: t, base: public, client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
 		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}}}
 	stranger.wantJSON(stranger.do("GET", "/metrics", "", nil), 403, nil)
 	stranger.wantJSON(stranger.do("POST", "/api/admin/v1/users", `{"login":"x","password":"password-x"}`, lbAdminHeaders()), 403, nil)
@@ -283,7 +283,7 @@ func startNginx(t *testing.T, nginx, port string, nodes []*lbNode) {
 	if os.Geteuid() == 0 {
 		user = "user root;" // workers may then use the temporary directory, which only its owner may enter
 	}
-	main := fmt.Sprintf(`# The test's own nginx.conf: Debian's http block, reduced to what the site needs.
+	conf := fmt.Sprintf(`# The test's own nginx.conf: Debian's http block, reduced to what the site needs.
 %s
 worker_processes 2;
 pid %[2]s/nginx.pid;
@@ -299,7 +299,7 @@ http {
     include %[2]s/intercomd.conf;
 }
 `, user, dir)
-	for name, text := range map[string]string{"nginx.conf": main, "intercomd.conf": site} {
+	for name, text := range map[string]string{"nginx.conf": conf, "intercomd.conf": site} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -544,11 +544,11 @@ func lbAdminHeaders() map[string]string {
 // lbClient makes requests through the balancer, each with an X-Request-ID
 // of its own, and remembers those that reached a node.
 type lbClient struct {
-	t    *testing.T
-	base string
-	http *http.Client
-	seq  int
-	ids  []string
+	t      *testing.T
+	base   string
+	client *http.Client
+	seq    int
+	ids    []string
 }
 
 // lbResponse is a response read whole.
@@ -575,7 +575,7 @@ func (c *lbClient) do(method, path, body string, headers map[string]string) lbRe
 	}
 	id := c.nextID()
 	req.Header.Set("X-Request-ID", id)
-	res, err := c.http.Do(req)
+	res, err := c.client.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)
 	}
