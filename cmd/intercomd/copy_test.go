@@ -34,6 +34,15 @@ func TestRunCopy(t *testing.T) {
 	}
 	s.Close()
 	url := pgtest.NewDatabase(t)
+	// A node that started on the target and stored no data leaves it empty.
+	first, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.SharedSecret(ctx, "sip-secret"); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
 
 	var out bytes.Buffer
 	if err := run(ctx, []string{"copy", "--from", path, "--to", url}, func(string) string { return "" }, &out, io.Discard); err != nil {
