@@ -67,6 +67,7 @@ type config struct {
 
 const usage = `usage: intercomd serve [flags]
        intercomd listen --url URL --token TOKEN --uuid X-UUID   (print a device's events)
+       intercomd copy --from intercomd.db --to postgres://…     (move a SQLite installation to PostgreSQL)
        intercomd version
 
 Every flag can also be set by its environment twin: --token-ttl is
@@ -174,7 +175,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var c config
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprint(stderr, usage)
-		return c, errors.New("the commands are serve, listen and version")
+		return c, errors.New("the commands are serve, listen, copy and version")
 	}
 	fs := serveFlags(&c, stderr)
 	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
@@ -237,6 +238,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		switch args[0] {
 		case "listen":
 			return listen(ctx, args[1:], getenv, stdout, stderr)
+		case "copy":
+			return copyCommand(ctx, args[1:], stdout, stderr)
 		case "version":
 			b := intercom.ReadBuild()
 			fmt.Fprintf(stdout, "intercomd %s (revision %s, %s)\n", b.Version, b.Revision, b.GoVersion)
