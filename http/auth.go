@@ -254,7 +254,6 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess session) er
 	if err := s.store.RevokeAccessToken(r.Context(), sess.token.ID, s.now()); err != nil {
 		return err
 	}
-	s.timers.forgetToken(sess.token.PublicID)
 	s.sessions.CloseToken(sess.token.PublicID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -56,10 +56,8 @@ func (s *Server) broadcastingAuth(w http.ResponseWriter, r *http.Request, sess s
 	}
 	// The subscription is tied to this token: logout, expiry or the
 	// account's deletion closes the socket (API.md §3).
-	s.sessions.Authorized(socketID, channel, sess.token.PublicID, sess.token.UserID)
+	s.sessions.Authorized(socketID, channel, sess.token.PublicID, sess.token.UserID, sess.token.ExpiresAt)
 	auth := s.hub.Sign(socketID, channel)
-	id := sess.token.PublicID
-	s.timers.watchExpiry(s.clock, sess.token, s.now(), func() { s.sessions.CloseToken(id) })
 	return encode(w, http.StatusOK, map[string]string{"auth": auth})
 }
 

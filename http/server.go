@@ -87,7 +87,6 @@ type Server struct {
 	push         *push.Dispatcher
 	controller   intercom.Controller
 	calls        *calls.Service
-	timers       timers
 	bus          intercom.Broadcaster
 	presence     intercom.Presence
 	publicURL    string
@@ -131,6 +130,7 @@ func NewServer(c Config) *Server {
 	if s.hub == nil {
 		s.hub = pusher.New("intercomd", rand.Text(), s.log)
 	}
+	s.hub.SetClock(s.clock) // tokens' sockets close when the tokens expire
 	s.sessions = c.Sessions
 	if s.sessions == nil {
 		s.sessions = s.hub

@@ -49,7 +49,7 @@ const (
 // busMessage is what travels between nodes.
 type busMessage struct {
 	Node string `json:"n"`
-	Op   string `json:"o"` // "pub", "sub", "grant", "close", or "ref" (the message is in bus_messages)
+	Op   string `json:"o"` // "pub", "sub", "grant", "close", "bye" (a node left), or "ref" (the message is in bus_messages)
 
 	Channel string          `json:"c,omitempty"`
 	Event   string          `json:"e,omitempty"`
@@ -59,9 +59,10 @@ type busMessage struct {
 	On  bool  `json:"on,omitempty"` // sub: subscribed or not
 	Seq int64 `json:"q,omitempty"`  // sub: the node's sequence, newer wins
 
-	Token  string `json:"t,omitempty"` // grant, close
-	User   int64  `json:"u,omitempty"`
-	Socket string `json:"s,omitempty"` // grant
+	Token   string `json:"t,omitempty"` // grant, close
+	User    int64  `json:"u,omitempty"`
+	Socket  string `json:"s,omitempty"`  // grant
+	Expires int64  `json:"ex,omitempty"` // grant: the token's expiry, Unix µs
 
 	Ref int64 `json:"r,omitempty"`
 }
@@ -93,6 +94,7 @@ type Bus struct {
 type presenceChange struct {
 	channel string
 	on      bool
+	done    chan struct{} // closed once recorded and told
 }
 
 // NewBus starts a node's bus: its listener, its presence writer and its
@@ -124,13 +126,15 @@ func NewBus(ctx context.Context, db *DB, local Local, log *slog.Logger) (*Bus, e
 // Node is this node's id on the bus.
 func (b *Bus) Node() string { return b.node }
 
-// Close stops the bus and forgets this node's subscriptions.
+// Close stops the bus, forgets this node's subscriptions and tells the
+// other nodes it is gone.
 func (b *Bus) Close() {
 	b.cancel()
 	b.done.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	b.pool.Exec(ctx, `DELETE FROM bus_nodes WHERE node = $1`, b.node) // its presence rows go with it
+	b.notify(ctx, busMessage{Node: b.node, Op: "bye"})
 }
 
 // Publish delivers to this node's sockets at once and to the other nodes'
@@ -145,9 +149,10 @@ func (b *Bus) Publish(channel, event string, data []byte, except string) {
 
 // Authorized records a subscription's grant on the node that holds the
 // socket, whichever it is.
-func (b *Bus) Authorized(socketID, channel, tokenID string, userID int64) {
-	b.local.Authorized(socketID, channel, tokenID, userID)
-	b.notify(context.Background(), busMessage{Node: b.node, Op: "grant", Socket: socketID, Channel: channel, Token: tokenID, User: userID})
+func (b *Bus) Authorized(socketID, channel, tokenID string, userID int64, expires time.Time) {
+	b.local.Authorized(socketID, channel, tokenID, userID, expires)
+	b.notify(context.Background(), busMessage{Node: b.node, Op: "grant", Socket: socketID, Channel: channel,
+		Token: tokenID, User: userID, Expires: expires.UnixMicro()})
 }
 
 // CloseToken closes the token's sockets on every node.
@@ -194,16 +199,20 @@ func (b *Bus) alive(node string) bool {
 }
 
 // Subscription is the hub's hook: channel got its first socket on this node
-// (on) or lost its last one. It never blocks the hub.
-func (b *Bus) Subscription(channel string, on bool) {
+// (on) or lost its last one. It never blocks the hub; the channel it returns
+// is closed once the other nodes were told.
+func (b *Bus) Subscription(channel string, on bool) <-chan struct{} {
 	b.mu.Lock()
 	b.setLocked(b.node, channel, on, 0)
 	b.mu.Unlock()
+	done := make(chan struct{})
 	select {
-	case b.changes <- presenceChange{channel, on}:
+	case b.changes <- presenceChange{channel, on, done}:
 	default:
 		b.log.Error("bus: presence queue full; other nodes may miss a subscription", "channel", channel)
+		close(done)
 	}
+	return done
 }
 
 // setLocked applies a presence change of node; seq 0 is this node's own.
@@ -227,6 +236,9 @@ func (b *Bus) setLocked(node, channel string, on bool, seq int64) {
 	if len(nodes) == 0 {
 		delete(b.presence, channel)
 	}
+	// A node's changes arrive in the order it made them (one writer, each
+	// committed before the next): past an "off" no older change can come.
+	delete(b.seqs, node+"\x00"+channel)
 }
 
 // writePresence records this node's subscription changes, in order, in
@@ -251,6 +263,7 @@ func (b *Bus) writePresence(ctx context.Context) {
 				b.log.Error("bus: recording a subscription", "channel", ch.channel, "error", err)
 			}
 			b.notify(ctx, m)
+			close(ch.done)
 		}
 	}
 }
@@ -403,7 +416,7 @@ func (b *Bus) deliver(m busMessage) {
 	case "pub":
 		b.local.Publish(m.Channel, m.Event, m.Data, m.Except)
 	case "grant":
-		b.local.Authorized(m.Socket, m.Channel, m.Token, m.User)
+		b.local.Authorized(m.Socket, m.Channel, m.Token, m.User, time.UnixMicro(m.Expires))
 	case "close":
 		if m.Token != "" {
 			b.local.CloseToken(m.Token)
@@ -411,6 +424,15 @@ func (b *Bus) deliver(m busMessage) {
 		if m.User != 0 {
 			b.local.CloseUser(m.User)
 		}
+	case "bye":
+		b.mu.Lock()
+		for ch, nodes := range b.presence {
+			if delete(nodes, m.Node); len(nodes) == 0 {
+				delete(b.presence, ch)
+			}
+		}
+		b.others[m.Node] = time.Time{} // gone
+		b.mu.Unlock()
 	case "sub":
 		b.mu.Lock()
 		if _, ok := b.others[m.Node]; !ok {

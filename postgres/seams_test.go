@@ -36,7 +36,7 @@ func (h *localHub) Publish(channel, event string, data []byte, except string) in
 	h.record(&h.published, channel+"|"+event+"|"+string(data)+"|"+except)
 	return 1
 }
-func (h *localHub) Authorized(socket, channel, token string, user int64) {
+func (h *localHub) Authorized(socket, channel, token string, user int64, expires time.Time) {
 	h.record(&h.granted, socket+"|"+channel+"|"+token)
 }
 func (h *localHub) CloseToken(token string) { h.record(&h.closed, "token:"+token) }
@@ -109,7 +109,7 @@ func TestBusCrossesNodes(t *testing.T) {
 		t.Fatalf("the large event arrived as %d events, last %.60q", len(got), got[len(got)-1])
 	}
 
-	busA.Authorized("5.6", "private-token.abc", "abc", 7)
+	busA.Authorized("5.6", "private-token.abc", "abc", 7, time.Now().Add(time.Hour))
 	hb.wait(t, "grant")
 	busA.CloseToken("abc")
 	hb.wait(t, "close")
@@ -223,4 +223,15 @@ func TestLimiterCountsAcrossNodes(t *testing.T) {
 	if _, _, ok, _ := limiters[2].Attempt(ctx, "login:alice"); !ok {
 		t.Fatal("still refused once the window passed")
 	}
+}
+
+func TestBusNodeLeavingDropsItsPresence(t *testing.T) {
+	url := pgtest.Schema(t)
+	busA := newBus(t, open(t, url), newLocalHub())
+	busB := newBus(t, open(t, url), newLocalHub())
+	<-busB.Subscription("private-token.y", true)
+	waitFor(t, "A sees B's subscription", func() bool { return busA.Subscribed("private-token.y") })
+	busB.Close()
+	// At once, not after the liveness timeout (20 s) this wait could not outlast.
+	waitFor(t, "A forgets the node that left", func() bool { return !busA.Subscribed("private-token.y") })
 }

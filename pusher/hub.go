@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"intercom"
 )
 
 // Limits of one socket.
@@ -43,9 +45,11 @@ type Hub struct {
 	byUser   map[int64]map[*socket]struct{}  // sockets holding a grant of the account
 	closed   bool
 
-	watch     func(channel string, on bool) // told when a channel gets its first socket or loses its last
+	watch     func(channel string, on bool) <-chan struct{} // told when a channel gets its first socket or loses its last
 	grantWait time.Duration
-	granted   chan struct{} // closed and replaced at each grant recorded
+	clock     intercom.Clock
+	expiry    map[string]intercom.Timer // by token: closes its sockets when it expires
+	granted   chan struct{}             // closed and replaced at each grant recorded
 
 	open    atomic.Int64
 	dropped atomic.Int64 // slow consumers dropped
@@ -58,15 +62,17 @@ func New(key, secret string, log *slog.Logger) *Hub {
 	}
 	return &Hub{key: key, secret: []byte(secret), log: log,
 		channels: map[string]map[*socket]struct{}{}, sockets: map[*socket]struct{}{}, byID: map[string]*socket{},
-		byToken: map[string]map[*socket]struct{}{}, byUser: map[int64]map[*socket]struct{}{}}
+		byToken: map[string]map[*socket]struct{}{}, byUser: map[int64]map[*socket]struct{}{},
+		clock: intercom.SystemClock{}, expiry: map[string]intercom.Timer{}}
 }
 
 // Grant names the credential that authorized a private subscription: an
 // access token (its public id) and the account it belongs to. A subscription
 // lives no longer than its grant: CloseToken and CloseUser end it.
 type Grant struct {
-	Token string
-	User  int64
+	Token   string
+	User    int64
+	Expires time.Time // when the token expires: its sockets close then; zero: never
 }
 
 // Authorize records that g authorized socketID to subscribe to channel and
@@ -75,15 +81,16 @@ type Grant struct {
 // here, so that every subscription is tied to the token that signed it. A
 // socket that is not on this hub gets the signature and no grant.
 func (h *Hub) Authorize(socketID, channel string, g Grant) string {
-	h.Authorized(socketID, channel, g.Token, g.User)
+	h.Authorized(socketID, channel, g.Token, g.User, g.Expires)
 	return h.Sign(socketID, channel)
 }
 
-// Authorized records that the token tokenID of account userID authorized
-// socketID, if it is on this hub, to subscribe to channel. A subscription
-// waiting for it (SetGrantWait) goes on.
-func (h *Hub) Authorized(socketID, channel, tokenID string, userID int64) {
-	g := Grant{Token: tokenID, User: userID}
+// Authorized records that the token tokenID of account userID, which
+// expires at expires, authorized socketID, if it is on this hub, to
+// subscribe to channel. A subscription waiting for it (SetGrantWait) goes
+// on. The token's sockets here close when it expires, on the hub's clock.
+func (h *Hub) Authorized(socketID, channel, tokenID string, userID int64, expires time.Time) {
+	g := Grant{Token: tokenID, User: userID, Expires: expires}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if s := h.byID[socketID]; s != nil && (s.grants[channel] != nil || len(s.grants) < MaxSubscriptions) {
@@ -96,6 +103,7 @@ func (h *Hub) Authorized(socketID, channel, tokenID string, userID int64) {
 		s.grants[channel] = &g
 		index(h.byToken, g.Token, s)
 		index(h.byUser, g.User, s)
+		h.watchExpiryLocked(g)
 		if h.granted != nil {
 			close(h.granted) // wake the subscriptions waiting for a grant
 			h.granted = nil
@@ -103,10 +111,44 @@ func (h *Hub) Authorized(socketID, channel, tokenID string, userID int64) {
 	}
 }
 
+// SetClock sets the clock token expiry is read on (the system's by default).
+func (h *Hub) SetClock(c intercom.Clock) {
+	h.mu.Lock()
+	h.clock = c
+	h.mu.Unlock()
+}
+
+// watchExpiryLocked closes the sockets of g's token when it expires, once
+// per token however many of its grants there are; h.mu is held.
+func (h *Hub) watchExpiryLocked(g Grant) {
+	if g.Expires.IsZero() || h.expiry[g.Token] != nil {
+		return
+	}
+	token := g.Token
+	h.expiry[token] = h.clock.AfterFunc(max(0, g.Expires.Sub(h.clock.Now())), func() {
+		h.mu.Lock()
+		delete(h.expiry, token)
+		h.mu.Unlock()
+		h.CloseToken(token)
+	})
+}
+
+// forgetExpiryLocked stops watching a token none of whose sockets is left;
+// h.mu is held.
+func (h *Hub) forgetExpiryLocked(token string) {
+	if t := h.expiry[token]; t != nil && len(h.byToken[token]) == 0 {
+		t.Stop()
+		delete(h.expiry, token)
+	}
+}
+
 // Watch sets fn to be told, under the hub's lock (it must not block), when a
 // channel gets its first socket on this hub (on) or loses its last: a
-// cluster's presence follows it.
-func (h *Hub) Watch(fn func(channel string, on bool)) {
+// cluster's presence follows it. fn returns a channel closed once the other
+// nodes were told (nil: nothing to wait for); a first subscription is
+// confirmed to its client only then (or after announceWait), so that a ring
+// on another node right after it finds the socket.
+func (h *Hub) Watch(fn func(channel string, on bool) <-chan struct{}) {
 	h.mu.Lock()
 	h.watch = fn
 	h.mu.Unlock()
@@ -164,6 +206,7 @@ func (h *Hub) unindexLocked(s *socket, g Grant) {
 	}
 	if !token {
 		unindex(h.byToken, g.Token, s)
+		h.forgetExpiryLocked(g.Token)
 	}
 	if !user {
 		unindex(h.byUser, g.User, s)
@@ -286,6 +329,10 @@ func (h *Hub) Reconnect() {
 func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
+	for _, t := range h.expiry {
+		t.Stop()
+	}
+	clear(h.expiry)
 	socks := make([]*socket, 0, len(h.sockets))
 	for s := range h.sockets {
 		socks = append(socks, s)
@@ -322,28 +369,31 @@ func (h *Hub) remove(s *socket) {
 	}
 	for _, g := range s.grants {
 		unindex(h.byToken, g.Token, s)
+		h.forgetExpiryLocked(g.Token)
 		unindex(h.byUser, g.User, s)
 	}
 }
 
-func (h *Hub) subscribe(s *socket, channel string) bool {
+// subscribe adds s to channel; announced, when not nil, is closed once the
+// other nodes know the channel has a socket here.
+func (h *Hub) subscribe(s *socket, channel string) (ok bool, announced <-chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.sockets[s]; !ok {
-		return false
+		return false, nil
 	}
 	if s.grants[channel] == nil {
-		return false
+		return false, nil
 	}
 	if _, ok := s.subs[channel]; !ok && len(s.subs) >= MaxSubscriptions {
-		return false
+		return false, nil
 	}
 	subs := h.channels[channel]
 	if subs == nil {
 		subs = map[*socket]struct{}{}
 		h.channels[channel] = subs
 		if h.watch != nil {
-			h.watch(channel, true)
+			announced = h.watch(channel, true)
 		}
 	}
 	subs[s] = struct{}{}
@@ -351,7 +401,7 @@ func (h *Hub) subscribe(s *socket, channel string) bool {
 		s.subs = map[string]struct{}{}
 	}
 	s.subs[channel] = struct{}{}
-	return true
+	return true, announced
 }
 
 func (h *Hub) unsubscribe(s *socket, channel string) {

@@ -285,8 +285,8 @@ func (s *socket) subscribe(raw json.RawMessage) {
 // within the hub's grant wait (off the read loop, which goes on).
 func (s *socket) subscribeGranted(channel string, fail func()) {
 	arrived, wait := s.hub.grantArrival()
-	if s.hub.subscribe(s, channel) {
-		s.send(encodeFrame(frame{Event: "pusher_internal:subscription_succeeded", Channel: channel, Data: "{}"}))
+	if ok, announced := s.hub.subscribe(s, channel); ok {
+		s.succeeded(channel, announced)
 		return
 	}
 	if wait <= 0 {
@@ -304,12 +304,28 @@ func (s *socket) subscribeGranted(channel string, fail func()) {
 			case <-arrived:
 			}
 			arrived, _ = s.hub.grantArrival()
-			if s.hub.subscribe(s, channel) {
-				s.send(encodeFrame(frame{Event: "pusher_internal:subscription_succeeded", Channel: channel, Data: "{}"}))
+			if ok, announced := s.hub.subscribe(s, channel); ok {
+				s.succeeded(channel, announced)
 				return
 			}
 		}
 	}()
+}
+
+// announceWait bounds how long a confirmation waits for the other nodes to
+// learn of a subscription.
+const announceWait = 2 * time.Second
+
+// succeeded confirms a subscription once announced (if not nil) is closed.
+func (s *socket) succeeded(channel string, announced <-chan struct{}) {
+	if announced != nil {
+		select {
+		case <-announced:
+		case <-time.After(announceWait):
+			s.hub.log.Warn("pusher: the other nodes did not learn of a subscription in time", "channel", channel)
+		}
+	}
+	s.send(encodeFrame(frame{Event: "pusher_internal:subscription_succeeded", Channel: channel, Data: "{}"}))
 }
 
 // smallBuffers hijacks with 1 KiB buffers instead of net/http's 4 KiB ones:
