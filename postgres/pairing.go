@@ -329,6 +329,9 @@ func (db *DB) CheckAccess(ctx context.Context, intercomID int64, kind, credentia
 			}
 			intercom.DecideKey(ic, key, &e)
 		default:
+			if _, err := tx.Exec(ctx, `DELETE FROM visitor_codes WHERE expired_at <= $1`, at.Add(-intercom.VisitorCodeRetention)); err != nil {
+				return err
+			}
 			// The newest matching code not yet removed: one not expired if
 			// there is one.
 			codes, err := scanCodes(tx.Query(ctx, `SELECT `+codeColumns+` FROM visitor_codes WHERE intercom_id = $1 AND code = $2
