@@ -91,7 +91,7 @@ func TestPairingEndToEnd(t *testing.T) {
 			if e := tabletSock.expect("intercom.store"); e["intercom"].(map[string]any)["status"] != "confirmed" {
 				t.Errorf("intercom.store %v", e)
 			}
-			sock.none("intercom.store") // not to the socket that asked
+			sock.none("intercom.store")             // not to the socket that asked
 			f.want(w.flat(app, `{"flat":16}`), 404) // the flat is fixed
 
 			ring := f.want(f.hw(w.secret, "POST", "/api/hw/v1/ring", `{"flat":15}`), 201).JSON(t)
