@@ -69,6 +69,12 @@ type Config struct {
 	Scheduler   intercom.Scheduler
 	Doors       intercom.Limiter // door openings per account (calls.DoorOpensPerMinute a minute)
 	Logins      intercom.Limiter // failed logins per login and per address (LoginMax in LoginWindow)
+	// Guesses counts wrong codes typed at panels per intercom, pairing and
+	// visitor codes apart (GuessMax in GuessWindow).
+	Guesses intercom.Limiter
+	// Pairing sets the codes' lengths and lifetimes and the visitor codes'
+	// limit; zero values take the defaults.
+	Pairing PairingConfig
 	// HeartbeatBatch writes the heartbeats arriving within it together
 	// (calls.Config); zero: each at once.
 	HeartbeatBatch time.Duration
@@ -94,6 +100,8 @@ type Server struct {
 	tokenTTL     time.Duration
 	offlineAfter time.Duration
 	logins       intercom.Limiter // failed logins per login and per address
+	guesses      intercom.Limiter // wrong codes at panels per intercom
+	pairing      PairingConfig
 	hashing      *password.Limiter
 	realIPHeader string
 	mux          *http.ServeMux
@@ -151,6 +159,12 @@ func NewServer(c Config) *Server {
 	if s.logins == nil {
 		s.logins = local.NewLimiter(c.LoginMax, c.LoginWindow, s.now)
 	}
+	s.guesses = c.Guesses
+	if s.guesses == nil {
+		s.guesses = local.NewLimiter(GuessMax, GuessWindow, s.now)
+	}
+	s.pairing = c.Pairing
+	s.pairing.defaults()
 	if c.HashConcurrency <= 0 {
 		c.HashConcurrency = runtime.GOMAXPROCS(0)
 	}

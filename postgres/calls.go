@@ -195,7 +195,7 @@ func (db *DB) idTimes(ctx context.Context, query string) (map[int64]time.Time, e
 // callViewQuery selects the columns of viewQuery (the membership as the
 // account has it now, if it still does; no device settings), then the call's.
 const callViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
-		i.last_heartbeat_at, i.created_at, i.secret_hash,
+		i.last_heartbeat_at, i.created_at, i.secret_hash, ` + intercomExtras + `,
 		a.user_id, m.flat, coalesce(m.title, i.address), coalesce(m.status, 'confirmed'), m.created_at, m.updated_at,
 		NULL::boolean, NULL::bytea,
 		cam.id, cam.group_id, cam.status, cam.type, cam.start_at, cam.created_at, cam.billing_id, cam.pretty_name,
@@ -291,6 +291,9 @@ func (db *DB) UnlinkIntercoms(ctx context.Context, userID int64, ids []int64) ([
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM device_settings WHERE intercom_id = ANY($2)
 			AND device_id IN (SELECT id FROM devices WHERE user_id = $1)`, userID, out); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM visitor_codes WHERE user_id = $1 AND intercom_id = ANY($2)`, userID, out); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM call_accounts WHERE user_id = $1

@@ -232,7 +232,7 @@ func idTimes(q querier, query string) (map[int64]time.Time, error) {
 // callViewQuery selects the columns of viewQuery (the membership as the
 // account has it now, if it still does; no device settings), then the call's.
 const callViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
-		i.last_heartbeat_at, i.created_at, i.secret_hash,
+		i.last_heartbeat_at, i.created_at, i.secret_hash, ` + intercomExtras + `,
 		a.user_id, m.flat, coalesce(m.title, i.address), coalesce(m.status, 'confirmed'), m.created_at, m.updated_at,
 		NULL, NULL,
 		cam.id, cam.group_id, cam.status, cam.type, cam.start_at, cam.created_at, cam.billing_id, cam.pretty_name,
@@ -355,6 +355,9 @@ func (db *DB) UnlinkIntercoms(ctx context.Context, userID int64, ids []int64) ([
 		in := marks(2, len(out))
 		if _, err := q.Exec(`DELETE FROM device_settings WHERE intercom_id IN (`+in+`)
 			AND device_id IN (SELECT id FROM devices WHERE user_id = ?1)`, args...); err != nil {
+			return err
+		}
+		if _, err := q.Exec(`DELETE FROM visitor_codes WHERE user_id = ?1 AND intercom_id IN (`+in+`)`, args...); err != nil {
 			return err
 		}
 		_, err = q.Exec(`DELETE FROM call_accounts WHERE user_id = ?1

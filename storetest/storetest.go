@@ -42,6 +42,9 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"ConcurrentPatch", testConcurrentPatch},
 		{"IDsNeverReusedUnderConcurrency", testIDsNeverReusedUnderConcurrency},
 		{"RingCandidatesAfterConcurrentReads", testRingCandidatesAfterConcurrentReads},
+		{"Pairing", testPairing},
+		{"VisitorCodesAndAccess", testVisitorCodesAndAccess},
+		{"ConcurrentFlatChoice", testConcurrentFlatChoice},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
