@@ -151,13 +151,20 @@ type IntercomSettings struct {
 // ParseIntercomSettings validates PATCH /api/admin/v1/intercoms/{id}.
 func ParseIntercomSettings(body Body) (IntercomSettings, error) {
 	var p Problems
+	s := parseIntercomSettings(body, &p)
+	return s, p.Err()
+}
+
+// parseIntercomSettings reads the operator's settings of an intercom,
+// recording what is wrong in p.
+func parseIntercomSettings(body Body, p *Problems) IntercomSettings {
 	var s IntercomSettings
 	for _, f := range []struct {
 		key string
 		dst ***int64
 	}{{"first_flat", &s.FirstFlat}, {"last_flat", &s.LastFlat}} {
 		if _, ok := body[f.key]; ok {
-			v := body.Int(f.key, 1, MaxFlat, &p)
+			v := body.Int(f.key, 1, MaxFlat, p)
 			*f.dst = &v
 		}
 	}
@@ -166,12 +173,12 @@ func ParseIntercomSettings(body Body) (IntercomSettings, error) {
 		dst **bool
 	}{{"is_open_door_code", &s.OpenDoorCode}, {"is_open_door_key", &s.OpenDoorKey}} {
 		if v, ok := body[f.key]; ok {
-			if b, ok := ParseBool(v, f.key, &p); ok {
+			if b, ok := ParseBool(v, f.key, p); ok {
 				*f.dst = &b
 			}
 		}
 	}
-	return s, p.Err()
+	return s
 }
 
 // Apply changes ic as s says, and checks that its flat range is a range.
