@@ -109,7 +109,7 @@ func TestMigration0005KeepsDataAndStopsIDReuse(t *testing.T) {
 		indexes = append(indexes, n)
 	}
 	rows.Close()
-	want := []string{"access_tokens_device", "access_tokens_live", "calls_ringing", "control_log_intercom",
+	want := []string{"access_tokens_device", "access_tokens_live", "calls_live_number", "calls_ringing", "control_log_intercom",
 		"device_settings_intercom", "devices_user", "intercoms_online", "intercoms_secret_hash", "memberships_intercom_flat"}
 	if !slices.Equal(indexes, want) {
 		t.Errorf("indexes %v, want %v", indexes, want)
