@@ -492,7 +492,7 @@ func TestCopyRefusesSource(t *testing.T) {
 			path := fresh(t)
 			edit(t, path, `DELETE FROM schema_migrations WHERE version >= 4`)
 			return path
-		}, []string{"lacks migrations [4 5 6]", "start this intercomd once on it (intercomd serve --db "}},
+		}, []string{"lacks migrations [4 5 6 7]", "start this intercomd once on it (intercomd serve --db "}},
 		{"Newer", func(t *testing.T) string {
 			path := fresh(t)
 			edit(t, path, `INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)`)
