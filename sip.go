@@ -3,6 +3,8 @@ package intercom
 import (
 	"crypto/rand"
 	"math/big"
+	"strconv"
+	"strings"
 )
 
 // A call's number is its extension on the SIP server: ten digits, the first
@@ -41,4 +43,19 @@ func IsCallNumber(s string) bool {
 		}
 	}
 	return true
+}
+
+// SIPUsername is the SIP identity of intercom id on the SIP server:
+// "intercom<id>" (a panel's digest username).
+func SIPUsername(id int64) string { return "intercom" + strconv.FormatInt(id, 10) }
+
+// ParseSIPUsername is the intercom id of a SIP identity made by
+// SIPUsername; ok is false for anything else.
+func ParseSIPUsername(s string) (id int64, ok bool) {
+	digits, found := strings.CutPrefix(s, "intercom")
+	if !found || digits == "" || digits[0] == '0' || len(digits) > 18 {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(digits, 10, 64)
+	return id, err == nil && id > 0
 }
