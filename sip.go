@@ -56,6 +56,14 @@ func ParseSIPUsername(s string) (id int64, ok bool) {
 	if !found || digits == "" || digits[0] == '0' || len(digits) > 18 {
 		return 0, false
 	}
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+	}
 	id, err := strconv.ParseInt(digits, 10, 64)
-	return id, err == nil && id > 0
+	if err != nil {
+		return 0, false
+	}
+	return id, true
 }
