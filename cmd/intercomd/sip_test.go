@@ -72,6 +72,7 @@ type sipRig struct {
 	node                      *node
 	sipp, nodeJS              string
 	sipPort, wsPort           int
+	mediaMin, mediaMax        int // rtpengine's ports
 	dir                       string
 	kamailioLog, rtpengineLog *syncBuffer
 }
@@ -111,6 +112,7 @@ func startSIPRig(t *testing.T, appMedia string) *sipRig {
 	// rtpengine: the shipped config, with this test's ports.
 	ng := freeUDPPort(t)
 	base := 20000 + (ng%400)*100 // a media range of its own, likely free
+	r.mediaMin, r.mediaMax = base, base+99
 	r.start("rtpengine", r.rtpengineLog, nil, rtpengine, "--config-file="+filepath.Join("..", "..", "deploy", "rtpengine", "rtpengine.conf"),
 		"--foreground", "--pidfile="+filepath.Join(r.dir, "rtpengine.pid"), fmt.Sprintf("--listen-ng=127.0.0.1:%d", ng),
 		fmt.Sprintf("--listen-cli=127.0.0.1:%d", freeTCPPort(t)), "--interface=127.0.0.1",
@@ -137,7 +139,7 @@ func startSIPRig(t *testing.T, appMedia string) *sipRig {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Cleanup(func() {
-		if t.Failed() {
+		if t.Failed() || os.Getenv("SIP_TEST_LOGS") != "" {
 			t.Logf("kamailio's log:\n%s\nrtpengine's log:\n%s\nintercomd's log:\n%s", r.kamailioLog, r.rtpengineLog, r.node.logs)
 		}
 	})
@@ -542,5 +544,43 @@ func (s *socketLog) none(t *testing.T, typ string, id int64) {
 	t.Helper()
 	if s.count(typ, forCall(id)) > 0 {
 		t.Errorf("socket %s got %s of call %d: %v", s.id, typ, id, s.all())
+	}
+}
+
+// TestSIPMedia proves voice flows both ways through rtpengine: the panel
+// (sipp) plays sip-tester's g711a.pcap towards the address rtpengine gave it
+// and echoes what reaches it; the app, a plain-RTP endpoint (APP_MEDIA=rtp:
+// no DTLS in Node), sends its own PCMA frames to the address rtpengine gave
+// it. The app must receive the panel's packets (panel → app) and its own
+// back (app → panel → app), each leg through rtpengine, never directly.
+func TestSIPMedia(t *testing.T) {
+	r := startSIPRig(t, "rtp")
+	n := r.node
+	p := r.provision("Gate 1")
+	v := n.want(t, "POST", "/api/admin/v1/users", r.admin(), `{"login":"alice","password":"password-of-alice"}`, 201)
+	n.want(t, "PUT", fmt.Sprintf("/api/admin/v1/intercoms/%d/members/%d", p.id, int64(v["id"].(float64))), r.admin(),
+		`{"title":"Gate","status":"confirmed","flat":15}`, 200)
+	phone := n.login(t, "alice", "alice-phone")
+	sock := openSocket(t, t, n, n, phone)
+
+	panelCall := r.dial(p, p.passwd, "15", "media.xml", true)
+	id := newRing(t, sock, map[int64]bool{})
+	raw := n.want(t, "POST", callPath(id, "start"), phone.headers(), "", 200)
+	a := r.app("--sip", raw["sip"].(string), "--number", raw["number"].(string), "--host", sipDomain, "--media")
+	offer := a.await("offer")["media"].(map[string]any)
+	media := a.await("media")
+	r.sippOK(panelCall, "the panel's call with audio")
+	t.Logf("offer to the app %v; the app's counts %v", offer, media)
+	if port := int(offer["port"].(float64)); offer["proto"] != "RTP/AVP" || offer["address"] != "127.0.0.1" ||
+		port < r.mediaMin || port > r.mediaMax {
+		t.Errorf("offer to the app: %v; want plain RTP on one of rtpengine's ports %d–%d", offer, r.mediaMin, r.mediaMax)
+	}
+	if got := r.status(phone, id); got != "ended" {
+		t.Errorf("call %d: %s, want ended", id, got)
+	}
+	sent, fromPanel, echoed := media["sent"].(float64), media["fromPanel"].(float64), media["echoed"].(float64)
+	if sent < 50 || fromPanel < 50 || echoed < 25 {
+		t.Errorf("RTP through rtpengine: the app sent %v, got %v of the panel's and %v of its own back; want ≥ 50, ≥ 50, ≥ 25",
+			sent, fromPanel, echoed)
 	}
 }
