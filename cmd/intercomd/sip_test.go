@@ -584,3 +584,29 @@ func TestSIPMedia(t *testing.T) {
 			sent, fromPanel, echoed)
 	}
 }
+
+// TestSIPSetupRate measures, when INTERCOMD_SIP_BENCH is a rate (calls a
+// second), how many calls Kamailio and intercomd set up together: sipp dials
+// flat 15 that many times a second for 1,000 calls, each to 180 (intercomd
+// rang the flat; Kamailio holds the INVITE), then CANCEL → 487 (intercomd
+// told: missed). BENCHMARKS.md has the figures.
+func TestSIPSetupRate(t *testing.T) {
+	rate := os.Getenv("INTERCOMD_SIP_BENCH")
+	if rate == "" {
+		t.Skip("skipped: set INTERCOMD_SIP_BENCH=<calls a second> to measure the call set-up rate")
+	}
+	r := startSIPRig(t, "webrtc")
+	n := r.node
+	p := r.provision("Gate 1")
+	v := n.want(t, "POST", "/api/admin/v1/users", r.admin(), `{"login":"alice","password":"password-of-alice"}`, 201)
+	n.want(t, "PUT", fmt.Sprintf("/api/admin/v1/intercoms/%d/members/%d", p.id, int64(v["id"].(float64))), r.admin(),
+		`{"title":"Gate","status":"confirmed","flat":15}`, 200)
+	openSocket(t, t, n, n, n.login(t, "alice", "alice-web"))
+	sf, _ := filepath.Abs(filepath.Join("testdata", "sipp", "cancel.xml"))
+	start := time.Now()
+	out, err := exec.Command(r.sipp, fmt.Sprintf("127.0.0.1:%d", r.sipPort), "-sf", sf, "-m", "1000", "-r", rate, "-l", "2000",
+		"-p", strconv.Itoa(freeUDPPort(t)), "-i", "127.0.0.1", "-s", "15", "-key", "domain", sipDomain, "-key", "user", p.username,
+		"-au", p.username, "-ap", p.passwd, "-nostdin", "-timeout", "120", "-trace_stat", "-stf", filepath.Join(r.dir, "stat.csv"),
+		"-trace_rtt", "-rtt_freq", "1000").CombinedOutput()
+	t.Logf("1000 calls at %s/s in %v (sipp exit %v):\n%s", rate, time.Since(start).Round(time.Millisecond), err, lastLines(string(out), 40))
+}
