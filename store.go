@@ -108,8 +108,13 @@ type Store interface {
 	// tokens.
 	RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]RingCandidate, error)
 	// CreateCall records a call with the devices it concerned; it returns it
-	// with its id.
+	// with its id and its number: c.Number when given and no live call
+	// (ringing or answered) holds it, else a fresh NewCallNumber that none
+	// holds.
 	CreateCall(ctx context.Context, c Call) (Call, error)
+	// CallByNumber returns the live call (ringing or answered) whose number
+	// is number. ENOTFOUND when no live call has it.
+	CallByNumber(ctx context.Context, number string) (Call, error)
 	// Call returns a call with its devices. ENOTFOUND.
 	Call(ctx context.Context, id int64) (Call, error)
 	// UpdateCall runs fn on the call inside one transaction and saves what fn

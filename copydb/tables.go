@@ -97,7 +97,7 @@ var tables = []table{
 	}},
 	{name: "calls", identity: true, columns: []column{
 		{"id", kInt}, {"intercom_id", kInt}, {"flat", kInt}, {"status", kText},
-		{"created_at", kTime}, {"started_at", kTime}, {"ended_at", kTime}, {"answered_by", kInt},
+		{"created_at", kTime}, {"started_at", kTime}, {"ended_at", kTime}, {"answered_by", kInt}, {"sip_number", kText},
 	}},
 	{name: "call_devices", orderSQLite: "call_id, device_id", columns: []column{
 		{"call_id", kInt}, {"device_id", kInt}, {"user_id", kInt}, {"uuid", kText}, {"client", kText},

@@ -55,11 +55,17 @@ func (s *Server) routes() {
 	m.Handle("POST /api/hw/v1/access", s.intercom(s.hwAccess))
 	m.Handle("GET /api/hw/v1/credentials", s.intercom(s.hwCredentials))
 
+	// The SIP server (deploy/kamailio): Bearer --sip-api-token.
+	m.Handle("POST /api/sip/v1/ring", s.sipServer(s.sipRing))
+	m.Handle("GET /api/sip/v1/calls/{number}", s.sipServer(s.sipCall))
+	m.Handle("POST /api/sip/v1/calls/{number}/end", s.sipServer(s.sipEnd))
+
 	// Admin API (API.md §7): Bearer INTERCOMD_ADMIN_TOKEN.
 	m.Handle("POST /api/admin/v1/users", s.admin(s.createUser))
 	m.Handle("DELETE /api/admin/v1/users/{user}", s.admin(s.deleteUser))
 	m.Handle("POST /api/admin/v1/cameras", s.admin(s.createCamera))
 	m.Handle("POST /api/admin/v1/intercoms", s.admin(s.createIntercom))
+	m.Handle("POST /api/admin/v1/intercoms/{intercom}/sip-credentials", s.admin(s.sipCredentials))
 	m.Handle("PUT /api/admin/v1/intercoms/{intercom}/members/{user}", s.admin(s.putMember))
 	m.Handle("DELETE /api/admin/v1/intercoms/{intercom}/members/{user}", s.admin(s.deleteMember))
 	m.Handle("GET /api/admin/v1/calls/{call}", s.admin(s.adminCall))

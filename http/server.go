@@ -43,7 +43,10 @@ type Config struct {
 	RingTimeout  time.Duration // a call still ringing this long is missed
 	SIPHost      string        // the SIP domain an answering app registers with
 	SIPWSURL     string        // the SIP-over-WebSocket URL an answering app connects to
-	SIPSecret    []byte        // signs the short-lived SIP tokens (HS256)
+	SIPSecret    []byte        // signs the short-lived SIP tokens (HS256) and derives the panels' SIP passwords
+	// SIPAPIToken is the bearer token of the SIP server's API (/api/sip/v1);
+	// empty: that API answers 404.
+	SIPAPIToken string
 	// PushProviders ring devices whose app is not connected; one not given is
 	// not a channel.
 	PushProviders   []intercom.PushProvider
@@ -97,6 +100,7 @@ type Server struct {
 	presence     intercom.Presence
 	publicURL    string
 	adminToken   string
+	sipAPIToken  string
 	tokenTTL     time.Duration
 	offlineAfter time.Duration
 	logins       intercom.Limiter // failed logins per login and per address
@@ -122,6 +126,7 @@ func NewServer(c Config) *Server {
 		hub:          c.Hub,
 		publicURL:    strings.TrimRight(c.PublicURL, "/"),
 		adminToken:   c.AdminToken,
+		sipAPIToken:  c.SIPAPIToken,
 		tokenTTL:     c.TokenTTL,
 		offlineAfter: c.OfflineAfter,
 		realIPHeader: c.RealIPHeader,
@@ -271,7 +276,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"duration", time.Since(start))
 		}
 	}()
-	if strings.HasPrefix(r.URL.Path, "/api/admin/") && s.adminToken == "" {
+	if strings.HasPrefix(r.URL.Path, "/api/admin/") && s.adminToken == "" ||
+		strings.HasPrefix(r.URL.Path, "/api/sip/") && s.sipAPIToken == "" {
 		s.writeError(sw, r, intercom.ErrNotFound)
 		return
 	}

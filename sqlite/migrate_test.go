@@ -109,7 +109,7 @@ func TestMigration0005KeepsDataAndStopsIDReuse(t *testing.T) {
 		indexes = append(indexes, n)
 	}
 	rows.Close()
-	want := []string{"access_tokens_device", "access_tokens_live", "calls_ringing", "control_log_intercom",
+	want := []string{"access_tokens_device", "access_tokens_live", "calls_live_number", "calls_ringing", "control_log_intercom",
 		"device_settings_intercom", "devices_user", "intercoms_online", "intercoms_secret_hash", "memberships_intercom_flat"}
 	// Later migrations add indexes of their own; those of 0001-0006 must all be there.
 	for _, name := range want {

@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"OnlyConfirmedAreTheAccounts", testOnlyConfirmedAreTheAccounts},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"Calls", testCalls},
+		{"CallNumbers", testCallNumbers},
 		{"UnlinkAndForget", testUnlinkAndForget},
 		{"PushSends", testPushSends},
 		{"ControlLog", testControlLog},

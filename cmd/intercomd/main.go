@@ -57,6 +57,7 @@ type config struct {
 	sipHost      string
 	sipWSURL     string
 	sipSecret    string
+	sipAPIToken  string
 	apns         apns.Config
 	fcm          fcm.Config
 	hms          hms.Config
@@ -142,6 +143,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.sipHost, "sip-host", "", "SIP domain given to answering apps (default: the public URL's host)")
 	fs.StringVar(&c.sipWSURL, "sip-ws-url", "", "SIP-over-WebSocket URL given to answering apps (default: wss://<sip-host>/sip)")
 	fs.StringVar(&c.sipSecret, "sip-secret", "", "secret signing the SIP tokens (HS256) the SIP server verifies (default: random at each start)")
+	fs.StringVar(&c.sipAPIToken, "sip-api-token", "", "bearer token of the SIP server's API (/api/sip/v1: rings of panels that dial a flat, calls' SIP ends); empty: that API answers 404")
 	fs.StringVar(&c.apns.KeyFile, "apns-key-file", "", "APNs .p8 signing key; set with the key id, team id and topic to ring iOS devices by VoIP push")
 	fs.StringVar(&c.apns.KeyID, "apns-key-id", "", "APNs key id")
 	fs.StringVar(&c.apns.TeamID, "apns-team-id", "", "Apple developer team id")
@@ -354,7 +356,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Store: db, Logger: logger, PublicURL: publicURL, AdminToken: c.adminToken,
 		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter, RealIPHeader: c.realIPHeader, RingTimeout: c.ringTimeout,
 		Hub:     pusher.New(c.appKey, appSecret, logger),
-		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret), Pairing: c.pairing,
+		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret), Pairing: c.pairing, SIPAPIToken: c.sipAPIToken,
 	}
 	if pg, ok := db.(*postgres.DB); ok {
 		stop, err := joinCluster(ctx, pg, &cfg, c.beatBatch, logger)
