@@ -97,17 +97,10 @@ func (s *Server) createIntercom(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return encode(w, http.StatusCreated, struct {
-		ID              int64   `json:"id"`
-		Address         string  `json:"address"`
-		Department      int64   `json:"department"`
-		CameraID        *int64  `json:"camera_id"`
-		ControlURL      *string `json:"control_url"`
-		DoorOpenSeconds int     `json:"door_open_seconds"`
-		CreatedAt       *string `json:"created_at"`
-		Secret          string  `json:"secret"`
-		SIP             any     `json:"sip"`
-	}{ic.ID, ic.Address, ic.Department, ic.CameraID, ic.ControlURL, ic.DoorOpenSeconds, laravelTime(&ic.CreatedAt), secret,
-		s.calls.SIPCredentials(ic.ID)})
+		adminIntercomJSON
+		Secret string `json:"secret"`
+		SIP    any    `json:"sip"`
+	}{toAdminIntercom(ic), secret, s.calls.SIPCredentials(ic.ID)})
 }
 
 // controlURLProblem says why a control URL is refused by the address policy
