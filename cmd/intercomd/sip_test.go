@@ -482,6 +482,70 @@ func TestSIPCall(t *testing.T) {
 		phoneSock.await(t, "intercom_cancel", id)
 	})
 
+	t.Run("EveryDeviceDeclines", func(t *testing.T) {
+		// Both devices decline: intercomd's call is missed at once, and the
+		// panel's held INVITE gets 603 Decline then, not 480 at the ring
+		// timeout (the wait below is a failure limit only).
+		invite := time.Now()
+		panelCall := r.dial(p, p.passwd, "15", "declined.xml", false)
+		id := newRing(t, phoneSock, seen)
+		tabletSock.await(t, "intercom_ring", id)
+		n.want(t, "POST", callPath(id, "cancel"), phone.headers(), "", 204)
+		n.want(t, "POST", callPath(id, "cancel"), tablet.headers(), "", 204)
+		declined := time.Now()
+		r.sippOK(panelCall, "603 once every device declined")
+		t.Logf("INVITE → declines %v → 603 at the panel %v", declined.Sub(invite).Round(time.Millisecond),
+			time.Since(declined).Round(time.Millisecond))
+		if took := time.Since(invite); took >= sipRingAfter {
+			t.Errorf("the panel's final answer after %v: not before the ring timeout %v", took, sipRingAfter)
+		}
+		if got := r.status(phone, id); got != "missed" {
+			t.Errorf("call %d: %s, want missed", id, got)
+		}
+	})
+
+	t.Run("OneConnectionPerNumber", func(t *testing.T) {
+		// Several handshakes with one valid token at once, in Kamailio's
+		// several TCP workers: exactly one connection may hold the number.
+		for round := range 30 {
+			number := fmt.Sprintf("29999%05d", round)
+			u := r.wsURL(token(t, sipSecret, number, time.Now().Add(time.Minute)))
+			const racers = 8
+			codes := make(chan int, racers)
+			conns := make(chan net.Conn, racers)
+			begin := make(chan struct{})
+			for range racers {
+				go func() {
+					<-begin
+					c, code := wsHandshake(u)
+					conns <- c
+					codes <- code
+				}()
+			}
+			close(begin)
+			accepted, refused := 0, 0
+			for range racers {
+				switch code := <-codes; code {
+				case 101:
+					accepted++
+				case 403:
+					refused++
+				default:
+					t.Errorf("number %s: a handshake got %d", number, code)
+				}
+			}
+			for range racers {
+				if c := <-conns; c != nil {
+					c.Close()
+				}
+			}
+			if accepted != 1 {
+				t.Fatalf("number %s: %d of %d simultaneous connections accepted (%d refused), want exactly 1",
+					number, accepted, racers, refused)
+			}
+		}
+	})
+
 	t.Run("PanelThatRangOverHTTP", func(t *testing.T) {
 		v := n.want(t, "POST", "/api/hw/v1/ring", bearer(p.secret), `{"flat":15}`, 201)
 		id, number := int64(v["call_id"].(float64)), v["number"].(string)
@@ -537,6 +601,29 @@ func TestSIPCall(t *testing.T) {
 			t.Errorf("REGISTER of another number: %v", m)
 		}
 	})
+}
+
+// wsHandshake opens a SIP WebSocket at u and returns the connection (held
+// open; nil on a network error) and the HTTP status of the handshake.
+func wsHandshake(u string) (net.Conn, int) {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return nil, -1
+	}
+	c, err := net.DialTimeout("tcp", pu.Host, 5*time.Second)
+	if err != nil {
+		return nil, -1
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n\r\n",
+		pu.RequestURI(), pu.Host)
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return c, -1
+	}
+	c.SetDeadline(time.Time{})
+	return c, res.StatusCode
 }
 
 // none fails if the socket got event typ of call id.
