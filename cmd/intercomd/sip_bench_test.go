@@ -230,12 +230,17 @@ func sippRTT(t *testing.T, dir string) []time.Duration {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, line := range strings.Split(string(b), "\n")[1:] {
+		lines := strings.Split(string(b), "\n")
+		col := slices.Index(strings.Split(lines[0], ";"), "response_time_ms")
+		if col < 0 {
+			t.Fatalf("%s: no response_time_ms column: %q", f, lines[0])
+		}
+		for _, line := range lines[1:] {
 			fields := strings.Split(line, ";")
-			if len(fields) < 3 {
+			if len(fields) <= col {
 				continue
 			}
-			ms, err := strconv.ParseFloat(fields[2], 64)
+			ms, err := strconv.ParseFloat(fields[col], 64)
 			if err == nil {
 				out = append(out, time.Duration(ms*float64(time.Millisecond)))
 			}
