@@ -254,8 +254,9 @@ func sippRTT(t *testing.T, dir string) []time.Duration {
 // sipp dials flat 15 at the rate, each call to 180 (intercomd rang the flat;
 // Kamailio holds the INVITE and polls intercomd), then after 1 s CANCEL →
 // 487 (intercomd told: missed). "step" runs 5 s of calls at 100, 200, 300,
-// ... a second until a step has failed calls or retransmissions (or 1,000/s),
-// each step after the last's calls ended.
+// ... a second until a step has failed calls (or 1,000/s), each step after
+// the last's calls ended; retransmissions (a reply later than 500 ms) are
+// reported, not counted as failures.
 func TestSIPSetupRate(t *testing.T) {
 	env := os.Getenv("INTERCOMD_SIP_BENCH")
 	if env == "" {
@@ -285,7 +286,7 @@ func TestSIPSetupRate(t *testing.T) {
 		achieved := sippStat(t, stat, "CallRate(C)")
 		t.Logf("%d calls asked at %d/s: %s calls/s achieved (sipp's cumulative rate), %s failed, %s retransmissions, %v (sipp exit %v)",
 			calls, rate, achieved, failed, retrans, took.Round(time.Millisecond), err)
-		if err != nil || failed != "0" || retrans != "0" {
+		if err != nil || failed != "0" {
 			t.Logf("failures start at %d calls/s:\n%s", rate, lastLines(out, 30))
 			break
 		}
