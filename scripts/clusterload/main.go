@@ -210,6 +210,12 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	for k, p := range procs {
 		after[k] = rssKiB(p.Process.Pid)
 	}
+	// Each node records its subscribed channels in bus_presence (and tells
+	// the others); one that fell behind shows fewer rows than it has sockets.
+	presence, err := presenceRows(ctx, dbURL)
+	if err != nil {
+		return err
+	}
 
 	type arrival struct {
 		flat, node int
@@ -278,6 +284,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		fmt.Printf("node %d RSS: %.1f MiB idle, %.1f MiB with %d sockets (%.1f KiB a socket)\n",
 			k+1, float64(before[k])/1024, float64(after[k])/1024, n, float64(after[k]-before[k])/float64(n))
 	}
+	fmt.Printf("bus_presence rows per node (each node has %v sockets, one channel each): %v\n", perNode(devices, nodes), presence)
 	report := func(what string, took []time.Duration) {
 		if len(took) == 0 {
 			return
@@ -293,6 +300,28 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	report("  every rung socket of a ring (the ring's last)", whole)
 	fmt.Println("goal: p99 <= 20ms across nodes")
 	return nil
+}
+
+// presenceRows counts the rows of bus_presence of each node, most first.
+func presenceRows(ctx context.Context, dbURL string) ([]int, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT count(*) FROM bus_presence GROUP BY node ORDER BY 1 DESC`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int])
+}
+
+func perNode(devices []device, nodes int) []int {
+	n := make([]int, nodes)
+	for _, d := range devices {
+		n[d.node]++
+	}
+	return n
 }
 
 // createDatabase makes a fresh database on the server of maint and returns
