@@ -10,7 +10,8 @@
 // other, and prints, for every rung socket, the time from sending
 // POST /api/hw/v1/ring until that socket had intercom_ring — separately for
 // sockets on node 1 (the ringing node) and on the others — with each node's
-// resident memory.
+// resident memory and how long it took every subscription to reach
+// bus_presence (until then the other nodes do not know of the socket).
 //
 // It is bounded: every ring waits at most 10 s, the whole run at most
 // -timeout, and the database is dropped and the nodes stopped at the end.
@@ -159,6 +160,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	}
 
 	fmt.Printf("connecting %d sockets...\n", sockets)
+	connectStart := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, sockets)
 	sem := make(chan struct{}, 64)
@@ -203,8 +205,30 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	if err := <-errs; err != nil {
 		return fmt.Errorf("connecting: %w", err)
 	}
-	// Presence reaches the other nodes' replicas asynchronously; let it
-	// settle, and the handshakes' garbage be collected.
+	connected := time.Since(connectStart)
+	// Each node records its subscribed channels in bus_presence, one commit
+	// and one NOTIFY each, from one goroutine: until then the other nodes do
+	// not know the socket is there. Wait (at most a minute) until every
+	// subscription is recorded.
+	var recorded time.Duration
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		rows, err := presenceRows(ctx, dbURL)
+		if err != nil {
+			return err
+		}
+		total := 0
+		for _, n := range rows {
+			total += n
+		}
+		if total >= sockets {
+			recorded = time.Since(connectStart)
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("a minute after connecting, bus_presence holds %d of %d subscriptions", total, sockets)
+		}
+	}
+	// Let the handshakes' garbage be collected.
 	time.Sleep(5 * time.Second)
 	after := make([]int64, nodes)
 	for k, p := range procs {
@@ -284,6 +308,8 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		fmt.Printf("node %d RSS: %.1f MiB idle, %.1f MiB with %d sockets (%.1f KiB a socket)\n",
 			k+1, float64(before[k])/1024, float64(after[k])/1024, n, float64(after[k]-before[k])/float64(n))
 	}
+	fmt.Printf("%d sockets connected and subscribed in %v; every subscription in bus_presence after %v\n",
+		sockets, connected.Round(10*time.Millisecond), recorded.Round(10*time.Millisecond))
 	fmt.Printf("bus_presence rows per node (each node has %v sockets, one channel each): %v\n", perNode(devices, nodes), presence)
 	report := func(what string, took []time.Duration) {
 		if len(took) == 0 {
