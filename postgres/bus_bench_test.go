@@ -35,10 +35,10 @@ func (a *arrivals) Publish(channel, event string, data []byte, except string) in
 	a.n.Add(1)
 	return 1
 }
-func (a *arrivals) Authorized(socket, channel, token string, user int64) {}
-func (a *arrivals) CloseToken(token string)                              {}
-func (a *arrivals) CloseUser(user int64)                                 {}
-func (a *arrivals) Reconnect()                                           {}
+func (a *arrivals) Authorized(socket, channel, token string, user int64, expires time.Time) {}
+func (a *arrivals) CloseToken(token string)                                                 {}
+func (a *arrivals) CloseUser(user int64)                                                    {}
+func (a *arrivals) Reconnect()                                                              {}
 
 // BenchmarkBus publishes events on node A's bus, from 16 goroutines at once
 // (a node's requests publish concurrently), to a channel a socket of node B
