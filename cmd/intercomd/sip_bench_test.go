@@ -69,7 +69,6 @@ type wsApp struct {
 	c        *websocket.Conn
 	number   string
 	callID   string
-	inviteID string
 }
 
 func wsAppDial(ctx context.Context, sipURL, number string) (*wsApp, error) {
