@@ -66,9 +66,9 @@ func percentiles(ds []time.Duration) string {
 // number, waits for the INVITE and refuses it (603), so the panel's call
 // ends at once.
 type wsApp struct {
-	c        *websocket.Conn
-	number   string
-	callID   string
+	c      *websocket.Conn
+	number string
+	callID string
 }
 
 func wsAppDial(ctx context.Context, sipURL, number string) (*wsApp, error) {
