@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"slices"
@@ -17,13 +18,9 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 	if flat != nil {
 		key.flat = *flat
 	}
-	rows, gen, ok := db.rosters.get(key)
-	if !ok {
-		var err error
-		if rows, err = db.roster(ctx, intercomID, flat); err != nil {
-			return nil, err
-		}
-		db.rosters.put(key, gen, rows)
+	rows, err := db.rosterOf(ctx, key, flat)
+	if err != nil {
+		return nil, err
 	}
 	now := micros(at)
 	out := make([]intercom.RingCandidate, 0, len(rows))
@@ -41,23 +38,31 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 	return out, nil
 }
 
-// roster reads the devices of an intercom's members (of flat) with their
-// unrevoked tokens.
-func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64) ([]rosterRow, error) {
-	// One row per token; a device's rows come together, as the loop over its
-	// tokens is innermost.
-	rows, err := db.reader(ctx).Query(`SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable,
-			t.public_id, t.expires_at, coalesce(d.fcm_token, ''), coalesce(d.voip_token, ''), coalesce(d.huawei_token, '')
-		FROM memberships m
-		JOIN devices d ON d.user_id = m.user_id
-		JOIN access_tokens t ON t.device_id = d.id AND t.revoked_at IS NULL
-		LEFT JOIN device_settings s ON s.device_id = d.id AND s.intercom_id = m.intercom_id
-		WHERE m.intercom_id = ?1 AND (?2 IS NULL OR m.flat = ?2)`, intercomID, flat)
+// rosterQuery reads the devices of an intercom's members (of flat) with their
+// unrevoked tokens: one row per token.
+const rosterQuery = `SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable,
+		t.public_id, t.expires_at, coalesce(d.fcm_token, ''), coalesce(d.voip_token, ''), coalesce(d.huawei_token, '')
+	FROM memberships m
+	JOIN devices d ON d.user_id = m.user_id
+	JOIN access_tokens t ON t.device_id = d.id AND t.revoked_at IS NULL
+	LEFT JOIN device_settings s ON s.device_id = d.id AND s.intercom_id = m.intercom_id
+	WHERE m.intercom_id = ?1 AND (?2 IS NULL OR m.flat = ?2)`
+
+// roster reads the roster of an intercom (of flat), ordered by device: of
+// every member, or of those of users only.
+func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users []int64) ([]rosterRow, error) {
+	query, args := rosterQuery, []any{intercomID, flat}
+	if users != nil {
+		query += ` AND m.user_id IN (SELECT value FROM json_each(?3))`
+		args = append(args, jsonIDs(users))
+	}
+	rows, err := db.reader(ctx).Query(query, args...)
 	if err != nil {
 		return nil, wrap(err)
 	}
 	defer rows.Close()
 	var out []rosterRow
+	at := map[int64]int{} // device → its row in out
 	for rows.Next() {
 		var c intercom.RingCandidate
 		var enabled sql.NullInt64
@@ -68,11 +73,12 @@ func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64) ([]rost
 			&token, &expires, &c.FCMToken, &c.VoIPToken, &c.HuaweiToken); err != nil {
 			return nil, wrap(err)
 		}
-		if n := len(out); n > 0 && out[n-1].cand.DeviceID == c.DeviceID {
-			out[n-1].tokens = append(out[n-1].tokens, token)
-			out[n-1].expires = append(out[n-1].expires, expires)
+		if i, ok := at[c.DeviceID]; ok {
+			out[i].tokens = append(out[i].tokens, token)
+			out[i].expires = append(out[i].expires, expires)
 			continue
 		}
+		at[c.DeviceID] = len(out)
 		c.Settings = intercom.DefaultDeviceSettings
 		if enabled.Valid {
 			c.Settings.IsEnabled = enabled.Int64 != 0
@@ -82,7 +88,11 @@ func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64) ([]rost
 		}
 		out = append(out, rosterRow{cand: c, tokens: []string{token}, expires: []int64{expires}})
 	}
-	return out, wrap(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err)
+	}
+	slices.SortFunc(out, func(a, b rosterRow) int { return cmp.Compare(a.cand.DeviceID, b.cand.DeviceID) })
+	return out, nil
 }
 
 func splitList(s string) []string {
@@ -346,7 +356,8 @@ func (db *DB) UnlinkIntercoms(ctx context.Context, userID int64, ids []int64) ([
 	}
 	in := marks(2, len(ids))
 	args := int64Args(userID, ids)
-	err := db.update(ctx, func(q querier) error {
+	err := db.scoped(ctx, func(q querier, ch *change) error {
+		ch.users = []int64{userID}
 		var err error
 		if out, err = scanIDs(q.Query(`DELETE FROM memberships WHERE user_id = ?1 AND intercom_id IN (`+in+`) RETURNING intercom_id`, args...)); err != nil || len(out) == 0 {
 			return err
@@ -418,8 +429,9 @@ func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token
 	if column == "" {
 		return intercom.Errorf(intercom.EINVALID, "no push token for channel %q", channel)
 	}
-	return db.update(ctx, func(q querier) error {
-		_, err := q.Exec(`UPDATE devices SET `+column+` = NULL WHERE id = ? AND `+column+` = ?`, deviceID, token)
+	return db.scoped(ctx, func(q querier, ch *change) error {
+		var err error
+		ch.users, err = scanIDs(q.Query(`UPDATE devices SET `+column+` = NULL WHERE id = ? AND `+column+` = ? RETURNING user_id`, deviceID, token))
 		return err
 	})
 }

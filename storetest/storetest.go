@@ -37,11 +37,13 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"IDsNeverReused", testIDsNeverReused},
 		{"DeletedAccountCantAnswer", testDeletedAccountCantAnswer},
 		{"RingCandidatesSeeEveryWrite", testRingCandidatesSeeEveryWrite},
+		{"ViewsAndSessionsSeeEveryWrite", testViewsAndSessionsSeeEveryWrite},
 		{"ConcurrentAnswers", testConcurrentAnswers},
 		{"ConcurrentDeclines", testConcurrentDeclines},
 		{"ConcurrentPatch", testConcurrentPatch},
 		{"IDsNeverReusedUnderConcurrency", testIDsNeverReusedUnderConcurrency},
 		{"RingCandidatesAfterConcurrentReads", testRingCandidatesAfterConcurrentReads},
+		{"CachedReadsUnderWrites", testCachedReadsUnderWrites},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
