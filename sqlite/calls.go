@@ -26,14 +26,26 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 	out := make([]intercom.RingCandidate, 0, len(rows))
 	for _, r := range rows {
 		c := r.cand
-		for i, t := range r.tokens {
-			if r.expires[i] > now {
-				c.Tokens = append(c.Tokens, t)
+		live := 0
+		for _, e := range r.expires {
+			if e > now {
+				live++
 			}
 		}
-		if len(c.Tokens) > 0 {
-			out = append(out, c)
+		switch live {
+		case 0:
+			continue
+		case len(r.tokens): // the usual case: no copy (capped, so that an append copies)
+			c.Tokens = r.tokens[:live:live]
+		default:
+			c.Tokens = make([]string, 0, live)
+			for i, t := range r.tokens {
+				if r.expires[i] > now {
+					c.Tokens = append(c.Tokens, t)
+				}
+			}
 		}
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -50,7 +62,7 @@ const rosterQuery = `SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title
 
 // roster reads the roster of an intercom (of flat), ordered by device: of
 // every member, or of those of users only.
-func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users []int64) ([]rosterRow, error) {
+func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users []int64) ([]*rosterRow, error) {
 	query, args := rosterQuery, []any{intercomID, flat}
 	if users != nil {
 		query += ` AND m.user_id IN (SELECT value FROM json_each(?3))`
@@ -61,7 +73,7 @@ func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users [
 		return nil, wrap(err)
 	}
 	defer rows.Close()
-	var out []rosterRow
+	var out []*rosterRow
 	at := map[int64]int{} // device → its row in out
 	for rows.Next() {
 		var c intercom.RingCandidate
@@ -86,12 +98,12 @@ func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users [
 				return nil, err
 			}
 		}
-		out = append(out, rosterRow{cand: c, tokens: []string{token}, expires: []int64{expires}})
+		out = append(out, &rosterRow{cand: c, tokens: []string{token}, expires: []int64{expires}})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrap(err)
 	}
-	slices.SortFunc(out, func(a, b rosterRow) int { return cmp.Compare(a.cand.DeviceID, b.cand.DeviceID) })
+	slices.SortFunc(out, func(a, b *rosterRow) int { return cmp.Compare(a.cand.DeviceID, b.cand.DeviceID) })
 	return out, nil
 }
 

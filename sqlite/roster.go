@@ -35,7 +35,7 @@ const maxPatch = 64
 
 // rosterOf returns the roster of key, from the cache when no change since it
 // was read concerns it, patched when changes of a few accounts do.
-func (db *DB) rosterOf(ctx context.Context, key rosterKey, flat *int64) ([]rosterRow, error) {
+func (db *DB) rosterOf(ctx context.Context, key rosterKey, flat *int64) ([]*rosterRow, error) {
 	c := &db.caches.rosters
 	c.mu.Lock()
 	e, ok := c.m[key]
@@ -78,9 +78,9 @@ func (db *DB) rosterOf(ctx context.Context, key rosterKey, flat *int64) ([]roste
 }
 
 // patchRoster replaces the rows of users in rows by fresh; both are ordered
-// by device, and so is what it returns.
-func patchRoster(rows []rosterRow, users []int64, fresh []rosterRow) []rosterRow {
-	out := make([]rosterRow, 0, len(rows)+len(fresh))
+// by device, and so is what it returns. Rows are shared, never changed.
+func patchRoster(rows []*rosterRow, users []int64, fresh []*rosterRow) []*rosterRow {
+	out := make([]*rosterRow, 0, len(rows)+len(fresh))
 	for _, r := range rows {
 		for len(fresh) > 0 && fresh[0].cand.DeviceID < r.cand.DeviceID {
 			out, fresh = append(out, fresh[0]), fresh[1:]
