@@ -16,12 +16,15 @@ import (
 // a lookup replays the log since then and refuses (or, for rosters, patches)
 // an entry that a change may concern. A write says what it changed only when
 // it is known (scoped); update, the default, changes everything, so a write
-// that says nothing makes every entry stale.
+// that says nothing makes every entry stale. quiet, whose older contract
+// (nothing a ring weighs) writes other than this file's may rely on, drops
+// every session and view; uncached writes touch no cached table.
 
 // change is what one committed batch of writes may have changed, as far as
 // the caches care.
 type change struct {
 	all      bool    // anything at all: every entry is stale
+	allViews bool    // every session and view (quiet), not rosters
 	users    []int64 // these accounts' memberships, device settings, push tokens, favourites (views, rosters)
 	sessions []int64 // these accounts' access tokens and devices (sessions, views, rosters)
 	beats    []int64 // these intercoms' heartbeats (views)
@@ -36,12 +39,13 @@ type freshView struct {
 }
 
 func (c *change) empty() bool {
-	return !c.all && len(c.users) == 0 && len(c.sessions) == 0 && len(c.beats) == 0
+	return !c.all && !c.allViews && len(c.users) == 0 && len(c.sessions) == 0 && len(c.beats) == 0
 }
 
 // merge adds what d changed to c (not d's views).
 func (c *change) merge(d *change) {
 	c.all = c.all || d.all
+	c.allViews = c.allViews || d.allViews
 	c.users = append(c.users, d.users...)
 	c.sessions = append(c.sessions, d.sessions...)
 	c.beats = append(c.beats, d.beats...)
@@ -52,11 +56,11 @@ func (c *change) touchesUser(id int64) bool {
 }
 
 func (c *change) touchesSession(userID int64) bool {
-	return c.all || slices.Contains(c.sessions, userID)
+	return c.all || c.allViews || slices.Contains(c.sessions, userID)
 }
 
 func (c *change) touchesView(k viewKey) bool {
-	return c.touchesUser(k.userID) || slices.Contains(c.beats, k.intercomID)
+	return c.allViews || c.touchesUser(k.userID) || slices.Contains(c.beats, k.intercomID)
 }
 
 // changeLog holds the last logSize changes, by generation. A batch's change

@@ -66,4 +66,16 @@ func TestUnscopedWriteDropsEveryCache(t *testing.T) {
 	if s.Client != "android" || view.Membership.Title != "Changed" || len(cands) != 1 || cands[0].Title != "Changed" || cands[0].Client != "android" {
 		t.Errorf("after an unscoped write: session client %q, view title %q, candidates %+v", s.Client, view.Membership.Title, cands)
 	}
+
+	// quiet, under its older contract (nothing a ring weighs), may still
+	// change an intercom: views are dropped too.
+	if err := db.quiet(ctx, func(q querier) error {
+		_, err := q.Exec(`UPDATE intercoms SET address = 'Moved'`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, view, _ = read(); view.Intercom.Address != "Moved" {
+		t.Errorf("after a quiet write: view address %q", view.Intercom.Address)
+	}
 }

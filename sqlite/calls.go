@@ -116,7 +116,7 @@ func splitList(s string) []string {
 
 // CreateCall records a call with the devices it concerned.
 func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, error) {
-	err := db.quiet(ctx, func(q querier) error {
+	err := db.uncached(ctx, func(q querier) error {
 		if err := q.QueryRow(`INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by)
 			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.IntercomID, c.Flat, c.Status, micros(c.CreatedAt),
 			nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy).Scan(&c.ID); err != nil {
@@ -199,7 +199,7 @@ func (db *DB) Call(ctx context.Context, id int64) (intercom.Call, error) {
 // UpdateCall runs fn on the call and saves what it changed, in one transaction.
 func (db *DB) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) error) (intercom.Call, error) {
 	var c intercom.Call
-	err := db.quiet(ctx, func(q querier) error {
+	err := db.uncached(ctx, func(q querier) error {
 		var err error
 		if c, err = loadCall(q, id); err != nil {
 			return err
@@ -393,7 +393,7 @@ func (db *DB) ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int
 	if len(ids) == 0 {
 		return []int64{}, nil
 	}
-	err := db.quiet(ctx, func(q querier) error {
+	err := db.uncached(ctx, func(q querier) error {
 		var err error
 		out, err = scanIDs(q.Query(`DELETE FROM call_accounts WHERE user_id = ?1 AND call_id IN (`+marks(2, len(ids))+`) RETURNING call_id`,
 			int64Args(userID, ids)...))
@@ -404,7 +404,7 @@ func (db *DB) ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int
 
 // RecordSend stores the outcome of a push.
 func (db *DB) RecordSend(ctx context.Context, cs intercom.CallSend) error {
-	return db.quiet(ctx, func(q querier) error {
+	return db.uncached(ctx, func(q querier) error {
 		_, err := q.Exec(`INSERT INTO call_sends (call_id, device_id, channel, attempts, outcome, status, reason, at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (call_id, device_id, channel) DO UPDATE SET attempts = excluded.attempts, outcome = excluded.outcome,

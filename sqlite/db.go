@@ -211,7 +211,7 @@ var errProbe = errors.New("sqlite: write probe")
 // probeWrite makes a write that is rolled back: it fails when the database
 // cannot be written.
 func (db *DB) probeWrite(ctx context.Context) error {
-	err := db.quiet(ctx, func(q querier) error {
+	err := db.uncached(ctx, func(q querier) error {
 		if _, err := q.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (-1, 0)`); err != nil {
 			return err
 		}

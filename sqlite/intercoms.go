@@ -109,7 +109,7 @@ func (db *DB) RecordHeartbeats(ctx context.Context, beats map[int64]time.Time) (
 // SweepOffline marks offline the online intercoms silent since lastBefore.
 func (db *DB) SweepOffline(ctx context.Context, lastBefore time.Time) ([]int64, error) {
 	var gone []int64
-	err := db.quiet(ctx, func(q querier) error {
+	err := db.uncached(ctx, func(q querier) error {
 		gone = gone[:0]
 		rows, err := q.Query(`UPDATE intercoms SET online = 0 WHERE online = 1 AND last_heartbeat_at <= ? RETURNING id`, micros(lastBefore))
 		if err != nil {

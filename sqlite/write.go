@@ -28,8 +28,8 @@ var errClosed = errors.New("sqlite: database closed")
 
 // update runs fn as one atomic write and returns once it is durable. It may
 // change anything: every cached entry is stale after it. This is the safe
-// default for a new write; scoped and quiet are for writes known to change
-// less.
+// default for a new write; quiet, scoped and uncached are for writes known to
+// change less.
 func (db *DB) update(ctx context.Context, fn func(q querier) error) error {
 	return db.write1(ctx, func(q querier, ch *change) error {
 		ch.all = true
@@ -44,11 +44,22 @@ func (db *DB) scoped(ctx context.Context, fn func(q querier, ch *change) error) 
 	return db.write1(ctx, fn)
 }
 
-// quiet is update for writes that change nothing any cache holds: no row of
-// users, devices, access_tokens, memberships, device_settings, intercoms,
-// cameras or camera_favorites (calls, sends, logs, new intercoms, cameras
-// and users, the online flag).
+// quiet is update for writes that touch no member, device, token or device
+// setting: nothing a ring weighs. Rosters are kept; every cached session and
+// view is dropped, as the write may change an intercom, a camera, a
+// favourite.
 func (db *DB) quiet(ctx context.Context, fn func(q querier) error) error {
+	return db.write1(ctx, func(q querier, ch *change) error {
+		ch.allViews = true
+		return fn(q)
+	})
+}
+
+// uncached is update for writes that change no row any cache reads: no
+// users, devices, access_tokens, memberships, device_settings, intercoms
+// (but their online flag), cameras or camera_favorites row. Calls, sends,
+// logs.
+func (db *DB) uncached(ctx context.Context, fn func(q querier) error) error {
 	return db.write1(ctx, func(q querier, _ *change) error { return fn(q) })
 }
 
@@ -179,7 +190,7 @@ func runSafely(fn func(querier, *change) error, q querier, ch *change) (err erro
 // succeeded or not: views the batch computed that it may concern are
 // dropped, and those it left (when it succeeded) are kept.
 func (db *DB) settle(ch *change, ok bool) {
-	if ch.all {
+	if ch.all || ch.allViews {
 		clear(db.pendingViews)
 	} else {
 		for k := range db.pendingViews {
