@@ -89,8 +89,8 @@ func ParseNewCamera(body Body, now time.Time) (Camera, error) {
 	return c, p.Err()
 }
 
-// ParseNewIntercom validates POST /api/admin/v1/intercoms; the intercom is
-// created at instant now. A control URL must be an absolute http or https
+// ParseNewIntercom validates POST /api/admin/v1/intercoms, with the settings
+// ParseIntercomSettings reads; the intercom is created at instant now. A control URL must be an absolute http or https
 // URL, and then pass checkURL, which says what is wrong with where it points
 // ("" for nothing; the transport's check, which may use the network).
 func ParseNewIntercom(body Body, now time.Time, checkURL func(string) string) (Intercom, error) {
@@ -115,7 +115,12 @@ func ParseNewIntercom(body Body, now time.Time, checkURL func(string) string) (I
 		}
 		ic.ControlURL = u
 	}
-	return ic, p.Err()
+	// The settings PATCH changes later may be given at once.
+	settings := parseIntercomSettings(body, &p)
+	if err := p.Err(); err != nil {
+		return Intercom{}, err
+	}
+	return ic, settings.Apply(&ic)
 }
 
 // ValidControlURL reports whether s is an absolute http or https URL.

@@ -55,6 +55,14 @@ func TestParseNewIntercom(t *testing.T) {
 	if got := fieldKeys(err); !slices.Equal(got, []string{"address", "door_open_seconds", "control_url"}) {
 		t.Fatalf("problems on %v", got)
 	}
+	ic, err = intercom.ParseNewIntercom(body(t, `{"address": "a", "first_flat": 10, "last_flat": 20, "is_open_door_code": true}`), now, never)
+	if err != nil || *ic.FirstFlat != 10 || *ic.LastFlat != 20 || !ic.OpenDoorCode || ic.OpenDoorKey {
+		t.Fatalf("with settings: %+v, %v", ic, err)
+	}
+	_, err = intercom.ParseNewIntercom(body(t, `{"address": "a", "first_flat": 20, "last_flat": 10}`), now, never)
+	if got := fieldKeys(err); !slices.Equal(got, []string{"last_flat"}) {
+		t.Fatalf("a reversed range: problems on %v", got)
+	}
 	var checked string
 	_, err = intercom.ParseNewIntercom(body(t, `{"address": "a", "control_url": "http://169.254.169.254/"}`), now,
 		func(u string) string { checked = u; return "metadata" })

@@ -38,6 +38,9 @@ type Call struct {
 	ID         int64
 	IntercomID int64
 	Flat       *int64
+	// Number is the call's extension on the SIP server (NewCallNumber),
+	// given by the store when the call is created.
+	Number     string
 	Status     string
 	CreatedAt  time.Time
 	StartedAt  *time.Time

@@ -116,6 +116,12 @@ type Intercom struct {
 	DoorOpenSeconds int
 	LastHeartbeatAt *time.Time
 	CreatedAt       time.Time
+	// FirstFlat and LastFlat bound the flats residents may choose (nil:
+	// DefaultFirstFlat, DefaultLastFlat); OpenDoorCode and OpenDoorKey say
+	// whether the panel opens for visitor codes and keys (is_open_door_code,
+	// is_open_door_key). The operator sets them.
+	FirstFlat, LastFlat       *int64
+	OpenDoorCode, OpenDoorKey bool
 }
 
 // Online reports whether the intercom has sent a heartbeat within offlineAfter

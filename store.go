@@ -108,8 +108,13 @@ type Store interface {
 	// tokens.
 	RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]RingCandidate, error)
 	// CreateCall records a call with the devices it concerned; it returns it
-	// with its id.
+	// with its id and its number: c.Number when given and no live call
+	// (ringing or answered) holds it, else a fresh NewCallNumber that none
+	// holds.
 	CreateCall(ctx context.Context, c Call) (Call, error)
+	// CallByNumber returns the live call (ringing or answered) whose number
+	// is number. ENOTFOUND when no live call has it.
+	CallByNumber(ctx context.Context, number string) (Call, error)
 	// Call returns a call with its devices. ENOTFOUND.
 	Call(ctx context.Context, id int64) (Call, error)
 	// UpdateCall runs fn on the call inside one transaction and saves what fn
@@ -149,6 +154,71 @@ type Store interface {
 	// ForgetCalls removes those of ids that are in the account's history from
 	// it, and returns them.
 	ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int64, error)
+
+	// UpdateIntercomSettings runs fn on the intercom inside one transaction
+	// and saves the operator's settings fn changed (flat range, door
+	// features); fn's error is returned and nothing is saved. ENOTFOUND.
+	UpdateIntercomSettings(ctx context.Context, id int64, fn func(*Intercom) error) (Intercom, error)
+
+	// CreatePairingCode gives the account pc.Code until pc.ExpiresAt,
+	// replacing its previous code. ECONFLICT when another account holds the
+	// same code and it is live at instant at.
+	CreatePairingCode(ctx context.Context, pc PairingCode, at time.Time) error
+	// Pair takes the code typed and the key touched at intercom intercomID
+	// at instant at, in one transaction: a live code is used up whatever
+	// follows; then a key registered for the intercom and not paired with
+	// another account gives the code's account a key_confirmed membership
+	// bound to the key, titled with the intercom's address, that waits for
+	// its flat until flatBy. What went wrong is Pairing.Problem, not an
+	// error (the code stays used). ENOTFOUND when the intercom does not exist.
+	Pair(ctx context.Context, intercomID int64, code, keyID string, flatBy, at time.Time) (Pairing, error)
+	// ChooseFlat confirms the viewer's key_confirmed membership of intercom
+	// id (still waiting at instant at) with flat, which must lie in the
+	// intercom's range, be the key's flat when the key has one, and be no
+	// other account's flat on the intercom; it returns the intercom as the
+	// viewer now sees it. ENOTFOUND when there is no such membership;
+	// EINVALID on flat otherwise (ErrFlatTaken, ErrFlatNotKey). Of
+	// concurrent choices of one flat, exactly one succeeds.
+	ChooseFlat(ctx context.Context, v Viewer, id, flat int64, at time.Time) (IntercomView, error)
+
+	// PutKey registers or updates a key of an intercom (its flat and note),
+	// keeping its pairing, and reports whether it was created. ENOTFOUND
+	// when the intercom does not exist.
+	PutKey(ctx context.Context, k Key, at time.Time) (Key, bool, error)
+	// DeleteKey unregisters a key; the membership paired with it stays.
+	// ENOTFOUND.
+	DeleteKey(ctx context.Context, intercomID int64, keyID string) error
+	// Keys lists an intercom's keys by id, with the total. ENOTFOUND when the
+	// intercom does not exist.
+	Keys(ctx context.Context, intercomID int64, p Page) ([]Key, int, error)
+
+	// CreateVisitorCode adds c for the account's confirmed membership of
+	// c.IntercomID, and drops the codes whose removal time has come. ENOTFOUND
+	// when there is no such membership; ErrTooManyCodes when the account
+	// already has maxLive codes not expired at c.CreatedAt; ECONFLICT when a
+	// code of the intercom not yet expired has the same digits.
+	CreateVisitorCode(ctx context.Context, c VisitorCode, maxLive int) (VisitorCode, error)
+	// VisitorCodes lists the account's codes not removed at instant at,
+	// newest first, with the total.
+	VisitorCodes(ctx context.Context, userID int64, p Page, at time.Time) ([]VisitorCode, int, error)
+	// DeleteVisitorCodes removes those of ids that are the account's codes
+	// and returns them.
+	DeleteVisitorCodes(ctx context.Context, userID int64, ids []int64) ([]int64, error)
+
+	// CheckAccess decides, at instant at, whether a key or a code (kind)
+	// opens intercom intercomID's door (DecideKey, DecideCode), records the
+	// decision and returns it. ENOTFOUND when the intercom does not exist.
+	CheckAccess(ctx context.Context, intercomID int64, kind, credential string, at time.Time) (AccessEntry, error)
+	// RecordAccess records a decision taken without the store (a throttled
+	// attempt) and returns it with its id.
+	RecordAccess(ctx context.Context, e AccessEntry) (AccessEntry, error)
+	// AccessLog lists an intercom's access decisions, newest first, with the
+	// total. ENOTFOUND when the intercom does not exist.
+	AccessLog(ctx context.Context, intercomID int64, f AccessFilter, p Page) ([]AccessEntry, int, error)
+	// Credentials returns, in one snapshot, the intercom's keys and its
+	// visitor codes not expired at instant at, each ordered by id (keys by
+	// their id). ENOTFOUND when the intercom does not exist.
+	Credentials(ctx context.Context, intercomID int64, at time.Time) (Intercom, []Key, []VisitorCode, error)
 }
 
 // Holdings is a sample of what a store holds (Store.Holdings).

@@ -1,6 +1,10 @@
 package calls
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/url"
 	"time"
 
@@ -16,7 +20,7 @@ const SIPTokenTTL = 60 * time.Second
 type SIPConfig struct {
 	Host   string // the SIP domain
 	WSURL  string // the SIP-over-WebSocket URL; "" for wss://<Host>/sip
-	Secret []byte // signs the short-lived tokens (HS256)
+	Secret []byte // signs the short-lived tokens (HS256) and derives the panels' SIP passwords
 }
 
 // SIPAnswer is what an answering app needs: the SIP-over-WebSocket URL with
@@ -28,7 +32,7 @@ type SIPAnswer struct {
 }
 
 // Number is a call's extension on the SIP server.
-func Number(c intercom.Call) string { return itoa(c.ID) }
+func Number(c intercom.Call) string { return c.Number }
 
 // Answer signs the token of an answer to call c by device who at instant now
 // (claims call, user, device, sub = the number, iat, exp).
@@ -53,4 +57,84 @@ func (cfg SIPConfig) Answer(c intercom.Call, who Device, now time.Time) (SIPAnsw
 	q.Set("token", token)
 	u.RawQuery = q.Encode()
 	return SIPAnswer{SIP: u.String(), Number: number, Host: cfg.Host}, nil
+}
+
+// SIPCredentials are an intercom's digest credentials on the SIP server.
+type SIPCredentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Domain   string `json:"domain"`
+}
+
+// Credentials are the SIP digest credentials of intercom id. They are
+// derived, not stored: the password is base64url (unpadded) of
+// HMAC-SHA256(secret, "panel:" + username), which the SIP server computes
+// from the same secret (deploy/kamailio). The "panel:" prefix keeps it apart
+// from the answer tokens' signatures, whose input never holds a colon.
+func (cfg SIPConfig) Credentials(id int64) SIPCredentials {
+	user := intercom.SIPUsername(id)
+	mac := hmac.New(sha256.New, cfg.Secret)
+	mac.Write([]byte("panel:" + user))
+	return SIPCredentials{Username: user, Password: base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), Domain: cfg.Host}
+}
+
+// SIPCredentials are the SIP digest credentials of intercom id.
+func (s *Service) SIPCredentials(id int64) SIPCredentials { return s.sip.Credentials(id) }
+
+// Who hung up a call on the SIP server (SIPEnded).
+const (
+	SIPByPanel = "panel" // the visitor: CANCEL, a BYE from the panel, or the panel's INVITE given up
+	SIPByApp   = "app"   // the answering app: BYE, or a refusal of the INVITE
+)
+
+// LiveCall is the live call (ringing or answered) whose number is number,
+// when it is intercom ic's (nil: anyone's). ENOTFOUND otherwise.
+func (s *Service) LiveCall(ctx context.Context, ic *intercom.Intercom, number string) (intercom.Call, error) {
+	if !intercom.IsCallNumber(number) {
+		return intercom.Call{}, intercom.ErrNotFound
+	}
+	c, err := s.store.CallByNumber(ctx, number)
+	if err != nil {
+		return c, err
+	}
+	if ic != nil && c.IntercomID != ic.ID {
+		return intercom.Call{}, intercom.ErrNotFound
+	}
+	return c, nil
+}
+
+// SIPEnded is the SIP server saying the conversation of the call with that
+// number is over, hung up by: a ringing call is missed (its devices stop
+// ringing), an answered one ends. A BYE from the app ends the call as the
+// app's own hang-up does; from the panel, as the visitor leaving does (the
+// answering device is told). ENOTFOUND when no live call has the number:
+// it is over already, which the SIP server may take as done.
+func (s *Service) SIPEnded(ctx context.Context, number, by string) (intercom.Call, error) {
+	c, err := s.LiveCall(ctx, nil, number)
+	if err != nil {
+		return c, err
+	}
+	var notify []intercom.CallDevice
+	was := ""
+	now := s.clock.Now()
+	c, err = s.store.UpdateCall(ctx, c.ID, func(c *intercom.Call) error {
+		if c.Number != number {
+			return intercom.ErrNotFound
+		}
+		was = c.Status
+		notify = c.Ringing()
+		if c.Status == intercom.CallAnswered {
+			notify = c.Answerer()
+		}
+		return c.VisitorLeft(now)
+	})
+	if err != nil {
+		return c, err
+	}
+	e := left(c, notify)
+	if by == SIPByApp && was == intercom.CallAnswered {
+		e = ended(c) // the app hung up: it knows
+	}
+	s.applyLoaded(ctx, c, e)
+	return c, nil
 }

@@ -124,6 +124,31 @@ func populate(t *testing.T, s intercom.Store) fixture {
 	member(carol, house.ID, flat16, "Pairing", intercom.StatusKeyConfirmed)
 	member(alice, gate.ID, nil, "Gate", intercom.StatusConfirmed)
 	member(dave, house.ID, flat15, "Dave's", intercom.StatusConfirmed)
+	_, err = s.UpdateIntercomSettings(ctx, house.ID, func(ic *intercom.Intercom) error {
+		ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey = ptr[int64](1), ptr[int64](120), true, true
+		return nil
+	})
+	check(err)
+	_, _, err = s.PutKey(ctx, intercom.Key{IntercomID: house.ID, ID: "04A1B2", Flat: flat16, Note: "carol's fob"}, t0)
+	check(err)
+	_, _, err = s.PutKey(ctx, intercom.Key{IntercomID: house.ID, ID: "spare:1"}, t0.Add(time.Second))
+	check(err)
+	check(s.CreatePairingCode(ctx, intercom.PairingCode{UserID: carol.ID, Code: "012345", Client: "ios", ExpiresAt: t0.Add(time.Hour)}, t0))
+	check(s.CreatePairingCode(ctx, intercom.PairingCode{UserID: bob.ID, Code: "999999", Client: "android", ExpiresAt: t0.Add(time.Hour)}, t0))
+	pairing, err := s.Pair(ctx, house.ID, "012345", "04A1B2", t0.Add(time.Hour), t0.Add(time.Minute))
+	check(err)
+	if pairing.Problem != "" {
+		t.Fatalf("pairing: %s", pairing.Problem)
+	}
+	code, err := s.CreateVisitorCode(ctx, intercom.VisitorCode{UserID: alice.ID, IntercomID: house.ID, Title: "Nanny", Code: "54321",
+		ExpiredAt: t0.Add(48 * time.Hour), CreatedAt: t0}, 5)
+	check(err)
+	seen("visitor_codes", code.ID)
+	for _, a := range []struct{ kind, credential string }{{"code", "54321"}, {"code", "00000"}, {"key", "04A1B2"}, {"key", "nope"}} {
+		e, err := s.CheckAccess(ctx, house.ID, a.kind, a.credential, t0.Add(time.Hour))
+		check(err)
+		seen("access_log", e.ID)
+	}
 	var tt intercom.Timetable
 	check(json.Unmarshal([]byte(`{"days":[{"type":"tuesday","from":"08:00+03:00","to":"23:59:59+03:00"},
 		{"type":"same_every_day","from":"22:00:00+01:00","to":"06:00+01:00"}],
@@ -215,6 +240,8 @@ func read(t *testing.T, s intercom.Store, f fixture) world {
 		put(fmt.Sprint("user ", id), u, err)
 		byLogin, err := s.UserByLogin(ctx, u.Login)
 		put("login "+u.Login, byLogin, err)
+		codes, n, err := s.VisitorCodes(ctx, id, all, t0)
+		put(fmt.Sprint("codes of ", id), []any{codes, n}, err)
 		calls, n, err := s.CallsOf(ctx, id, intercom.CallFilter{}, all)
 		put(fmt.Sprint("calls of ", id), []any{calls, n}, err)
 		missed, n, err := s.CallsOf(ctx, id, intercom.CallFilter{IntercomID: 180, Statuses: []string{intercom.CallMissed}}, all)
@@ -262,6 +289,14 @@ func read(t *testing.T, s intercom.Store, f fixture) world {
 		put(fmt.Sprint("control log of ", ic), []any{log, n}, err)
 		doors, n, err := s.ControlLog(ctx, ic, "door.open", all)
 		put(fmt.Sprint("door log of ", ic), []any{doors, n}, err)
+		keys, n, err := s.Keys(ctx, ic, all)
+		put(fmt.Sprint("keys of ", ic), []any{keys, n}, err)
+		access, n, err := s.AccessLog(ctx, ic, intercom.AccessFilter{}, all)
+		put(fmt.Sprint("access log of ", ic), []any{access, n}, err)
+		shut, n, err := s.AccessLog(ctx, ic, intercom.AccessFilter{Kind: "code", Open: ptr(false)}, all)
+		put(fmt.Sprint("shut codes of ", ic), []any{shut, n}, err)
+		cic, ckeys, ccodes, err := s.Credentials(ctx, ic, t0)
+		put(fmt.Sprint("credentials of ", ic), []any{cic, ckeys, ccodes}, err)
 		for _, flat := range []*int64{nil, ptr[int64](15), ptr[int64](16)} {
 			for _, at := range []time.Time{t0, t0.Add(36 * time.Hour), t0.Add(400 * 24 * time.Hour)} {
 				cands, err := s.RingCandidates(ctx, ic, flat, at)
@@ -492,7 +527,7 @@ func TestCopyRefusesSource(t *testing.T) {
 			path := fresh(t)
 			edit(t, path, `DELETE FROM schema_migrations WHERE version >= 4`)
 			return path
-		}, []string{"lacks migrations [4 5 6]", "start this intercomd once on it (intercomd serve --db "}},
+		}, []string{"lacks migrations [4 5 6 ", "start this intercomd once on it (intercomd serve --db "}},
 		{"Newer", func(t *testing.T) string {
 			path := fresh(t)
 			edit(t, path, `INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)`)

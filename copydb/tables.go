@@ -70,10 +70,25 @@ var tables = []table{
 		{"id", kInt}, {"address", kText}, {"department", kInt}, {"camera_id", kInt},
 		{"secret_hash", kBytes}, {"control_url", kText}, {"door_open_seconds", kInt},
 		{"last_heartbeat_at", kTime}, {"created_at", kTime}, {"online", kBool},
+		{"first_flat", kInt}, {"last_flat", kInt}, {"open_door_code", kBool}, {"open_door_key", kBool},
 	}},
 	{name: "memberships", orderSQLite: "user_id, intercom_id", columns: []column{
 		{"user_id", kInt}, {"intercom_id", kInt}, {"flat", kInt}, {"title", kText}, {"status", kText},
-		{"created_at", kTime}, {"updated_at", kTime},
+		{"created_at", kTime}, {"updated_at", kTime}, {"key_id", kText}, {"flat_by", kTime},
+	}},
+	{name: "intercom_keys", orderSQLite: "intercom_id, key_id", orderPostgres: `intercom_id, key_id COLLATE "C"`, columns: []column{
+		{"intercom_id", kInt}, {"key_id", kText}, {"flat", kInt}, {"note", kText}, {"created_at", kTime}, {"updated_at", kTime},
+	}},
+	{name: "pairing_codes", orderSQLite: "user_id", columns: []column{
+		{"user_id", kInt}, {"code", kText}, {"client", kText}, {"expires_at", kTime},
+	}},
+	{name: "visitor_codes", identity: true, columns: []column{
+		{"id", kInt}, {"user_id", kInt}, {"intercom_id", kInt}, {"title", kText}, {"code", kText},
+		{"expired_at", kTime}, {"created_at", kTime},
+	}},
+	{name: "access_log", identity: true, columns: []column{
+		{"id", kInt}, {"intercom_id", kInt}, {"kind", kText}, {"credential", kText}, {"user_id", kInt}, {"code_id", kInt},
+		{"at", kTime}, {"open", kBool}, {"reason", kText},
 	}},
 	{name: "device_settings", orderSQLite: "device_id, intercom_id", columns: []column{
 		{"device_id", kInt}, {"intercom_id", kInt}, {"is_enabled", kBool},
@@ -82,7 +97,7 @@ var tables = []table{
 	}},
 	{name: "calls", identity: true, columns: []column{
 		{"id", kInt}, {"intercom_id", kInt}, {"flat", kInt}, {"status", kText},
-		{"created_at", kTime}, {"started_at", kTime}, {"ended_at", kTime}, {"answered_by", kInt},
+		{"created_at", kTime}, {"started_at", kTime}, {"ended_at", kTime}, {"answered_by", kInt}, {"sip_number", kText},
 	}},
 	{name: "call_devices", orderSQLite: "call_id, device_id", columns: []column{
 		{"call_id", kInt}, {"device_id", kInt}, {"user_id", kInt}, {"uuid", kText}, {"client", kText},

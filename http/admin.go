@@ -97,15 +97,10 @@ func (s *Server) createIntercom(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return encode(w, http.StatusCreated, struct {
-		ID              int64   `json:"id"`
-		Address         string  `json:"address"`
-		Department      int64   `json:"department"`
-		CameraID        *int64  `json:"camera_id"`
-		ControlURL      *string `json:"control_url"`
-		DoorOpenSeconds int     `json:"door_open_seconds"`
-		CreatedAt       *string `json:"created_at"`
-		Secret          string  `json:"secret"`
-	}{ic.ID, ic.Address, ic.Department, ic.CameraID, ic.ControlURL, ic.DoorOpenSeconds, laravelTime(&ic.CreatedAt), secret})
+		adminIntercomJSON
+		Secret string `json:"secret"`
+		SIP    any    `json:"sip"`
+	}{toAdminIntercom(ic), secret, s.calls.SIPCredentials(ic.ID)})
 }
 
 // controlURLProblem says why a control URL is refused by the address policy
@@ -195,4 +190,19 @@ func memberIDs(r *http.Request) (intercomID, userID int64, err error) {
 	}
 	userID, err = pathID(r.PathValue("user"))
 	return intercomID, userID, err
+}
+
+// sipCredentials is POST /api/admin/v1/intercoms/{intercom}/sip-credentials:
+// the intercom's SIP digest credentials, for a panel that dials flats. They
+// are derived from --sip-secret, so asking again gives the same.
+func (s *Server) sipCredentials(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r.PathValue("intercom"))
+	if err != nil {
+		return err
+	}
+	ic, err := s.store.IntercomByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, s.calls.SIPCredentials(ic.ID))
 }

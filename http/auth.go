@@ -310,8 +310,16 @@ func (s *Server) putDevice(w http.ResponseWriter, r *http.Request, sess session)
 }
 
 // admin authenticates an admin API request against the configured token.
-func (s *Server) admin(h handlerFunc) http.Handler {
-	want := sha256.Sum256([]byte(s.adminToken))
+func (s *Server) admin(h handlerFunc) http.Handler { return s.bearerToken(s.adminToken, h) }
+
+// sipServer authenticates the SIP server by --sip-api-token: a credential of
+// its own, which no app or intercom holds.
+func (s *Server) sipServer(h handlerFunc) http.Handler { return s.bearerToken(s.sipAPIToken, h) }
+
+// bearerToken lets through requests whose bearer token is token (compared in
+// constant time).
+func (s *Server) bearerToken(token string, h handlerFunc) http.Handler {
+	want := sha256.Sum256([]byte(token))
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		secret, ok := bearer(r.Header.Get("Authorization"))
 		got := sha256.Sum256([]byte(secret))

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"intercom"
 )
 
 // world is an intercom with residents in flat 15 and one in flat 16.
@@ -154,8 +156,9 @@ func TestFirstAnswerWins(t *testing.T) {
 	phoneSock.none("intercom_cancel")
 
 	// The answer: SIP over WebSocket with a token the SIP server can verify.
-	if ans["host"] != "sip.intercomd.test" || ans["number"] != itoa(int64(v["call_id"].(float64))) {
-		t.Errorf("answer %v", ans)
+	// The number is the ring's: ten digits, never a flat, the token's sub.
+	if ans["host"] != "sip.intercomd.test" || ans["number"] != v["number"] || !intercom.IsCallNumber(v["number"].(string)) {
+		t.Errorf("answer %v to ring %v", ans, v)
 	}
 	u, err := url.Parse(ans["sip"].(string))
 	if err != nil || u.Scheme != "wss" || u.Host != "sip.intercomd.test" {
@@ -168,7 +171,7 @@ func TestFirstAnswerWins(t *testing.T) {
 		t.Fatalf("SIP token: %v", err)
 	}
 	exp, _ := claims.GetExpirationTime()
-	if claims["call"] != v["call_id"] || claims["device"] != "alice-phone" || claims["user"] != float64(w.aliceID) ||
+	if claims["call"] != v["call_id"] || claims["device"] != "alice-phone" || claims["sub"] != v["number"] || claims["user"] != float64(w.aliceID) ||
 		exp.Sub(f.clock.Now()) > 60*time.Second {
 		t.Errorf("claims %v", claims)
 	}

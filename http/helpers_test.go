@@ -18,72 +18,13 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"intercom"
+	"intercom/clocktest"
 	"intercom/control"
 	intercomhttp "intercom/http"
 	"intercom/pusher"
 )
 
 const adminToken = "test-admin-token"
-
-// clock is a time source the test moves by hand; timers fire, in order and
-// synchronously, inside Advance.
-type clock struct {
-	mu     sync.Mutex
-	t      time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	c    *clock
-	at   time.Time
-	f    func()
-	done bool
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *clock) AfterFunc(d time.Duration, f func()) intercom.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ft := &fakeTimer{c: c, at: c.t.Add(d), f: f}
-	c.timers = append(c.timers, ft)
-	return ft
-}
-
-func (ft *fakeTimer) Stop() bool {
-	ft.c.mu.Lock()
-	defer ft.c.mu.Unlock()
-	was := !ft.done
-	ft.done = true
-	return was
-}
-
-// Advance moves time forward by d, firing each timer that falls due.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	target := c.t.Add(d)
-	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		var next *fakeTimer
-		for _, ft := range c.timers {
-			if !ft.done && !ft.at.After(target) && (next == nil || ft.at.Before(next.at)) {
-				next = ft
-			}
-		}
-		if next == nil {
-			c.t = target
-			c.mu.Unlock()
-			return
-		}
-		next.done = true
-		if next.at.After(c.t) {
-			c.t = next.at
-		}
-		c.mu.Unlock()
-		next.f()
-	}
-}
 
 // fixture is a real Server on a real store (SQLite, or PostgreSQL with
 // INTERCOMD_TEST_DB=postgres), with every response it gives checked against
@@ -92,7 +33,7 @@ type fixture struct {
 	t      testing.TB
 	srv    *intercomhttp.Server
 	store  testStore
-	clock  *clock
+	clock  *clocktest.Clock
 	router routers.Router
 	http   *httptest.Server // started by listen, for WebSockets
 }
@@ -106,7 +47,7 @@ func newFixture(t testing.TB) *fixture {
 func newFixtureWith(t testing.TB, configure func(*intercomhttp.Config)) *fixture {
 	t.Helper()
 	db := newTestStore(t)
-	c := &clock{t: start}
+	c := clocktest.New(start)
 	cfg := intercomhttp.Config{Store: db, Clock: c, PublicURL: "http://intercomd.test", AdminToken: adminToken,
 		Hub: pusher.New("test-key", "test-secret", nil), SIPSecret: []byte("sip-secret"), SIPHost: "sip.intercomd.test",
 		Controller: control.New(2*time.Second, c.Now, control.AllowLoopback())}
@@ -119,7 +60,7 @@ func newFixtureWith(t testing.TB, configure func(*intercomhttp.Config)) *fixture
 // newFixtureOn is a new server on the store of f: a restart.
 func newFixtureOn(t testing.TB, f *fixture) *fixture {
 	t.Helper()
-	c := &clock{t: f.clock.Now()}
+	c := clocktest.New(f.clock.Now())
 	srv := intercomhttp.NewServer(intercomhttp.Config{Store: f.store, Clock: c, PublicURL: "http://intercomd.test",
 		AdminToken: adminToken, Hub: pusher.New("test-key", "test-secret", nil), SIPSecret: []byte("sip-secret")})
 	t.Cleanup(srv.Close)

@@ -40,6 +40,7 @@ type ringSkippedJSON struct {
 type hwCallJSON struct {
 	CallID     int64               `json:"call_id"`
 	Status     string              `json:"status"`
+	Number     string              `json:"number"`
 	CreatedAt  string              `json:"created_at"`
 	StartedAt  *string             `json:"started_at"`
 	EndedAt    *string             `json:"ended_at"`
@@ -48,7 +49,7 @@ type hwCallJSON struct {
 }
 
 func toHWCall(c intercom.Call) hwCallJSON {
-	out := hwCallJSON{CallID: c.ID, Status: c.Status, CreatedAt: sqlTime(c.CreatedAt), StartedAt: sqlTimePtr(c.StartedAt),
+	out := hwCallJSON{CallID: c.ID, Status: c.Status, Number: c.Number, CreatedAt: sqlTime(c.CreatedAt), StartedAt: sqlTimePtr(c.StartedAt),
 		EndedAt: sqlTimePtr(c.EndedAt), Recipients: []ringRecipientJSON{}, Skipped: []ringSkippedJSON{}}
 	for _, d := range c.Devices {
 		if d.Rung() {
@@ -76,13 +77,22 @@ func (s *Server) ring(w http.ResponseWriter, r *http.Request, ic intercom.Interc
 	if err != nil {
 		return err
 	}
+	return encode(w, http.StatusCreated, toRingJSON(c))
+}
+
+// ringJSON is the answer to a ring: the call, its number on the SIP server
+// (which a panel INVITEs), who rings and who does not.
+type ringJSON struct {
+	CallID     int64               `json:"call_id"`
+	Status     string              `json:"status"`
+	Number     string              `json:"number"`
+	Recipients []ringRecipientJSON `json:"recipients"`
+	Skipped    []ringSkippedJSON   `json:"skipped"`
+}
+
+func toRingJSON(c intercom.Call) ringJSON {
 	out := toHWCall(c)
-	return encode(w, http.StatusCreated, struct {
-		CallID     int64               `json:"call_id"`
-		Status     string              `json:"status"`
-		Recipients []ringRecipientJSON `json:"recipients"`
-		Skipped    []ringSkippedJSON   `json:"skipped"`
-	}{out.CallID, out.Status, out.Recipients, out.Skipped})
+	return ringJSON{out.CallID, out.Status, out.Number, out.Recipients, out.Skipped}
 }
 
 // hwCall is GET /api/hw/v1/calls/{call}: a call of this intercom.

@@ -22,6 +22,11 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/users/self", s.client(s.self))
 	m.Handle("GET /api/v1/intercom", s.client(s.listIntercoms))
 	m.Handle("GET /api/v1/intercom/shows", s.client(s.showIntercoms))
+	m.Handle("POST /api/v1/intercom", s.client(s.startPairing))
+	m.Handle("GET /api/v1/intercom/codes", s.client(s.listVisitorCodes))
+	m.Handle("DELETE /api/v1/intercom/codes", s.client(s.deleteVisitorCodes))
+	m.Handle("POST /api/v1/intercom/{intercom}/codes", s.client(s.createVisitorCode))
+	m.Handle("POST /api/v1/intercom/{intercom}/flat", s.client(s.chooseFlat))
 	m.Handle("GET /api/v1/intercom/{intercom}", s.client(s.getIntercom))
 	m.Handle("PATCH /api/v1/intercom/{intercom}", s.client(s.updateIntercom))
 	m.Handle("POST /api/v1/intercom/{intercom}/open-door", s.client(s.openDoor))
@@ -46,16 +51,31 @@ func (s *Server) routes() {
 	m.Handle("GET /api/hw/v1/calls/{call}", s.intercom(s.hwCall))
 	m.Handle("POST /api/hw/v1/calls/{call}/end", s.intercom(s.hwEndCall))
 	m.Handle("POST /api/hw/v1/heartbeat", s.intercom(s.heartbeat))
+	m.Handle("POST /api/hw/v1/pairing", s.intercom(s.hwPairing))
+	m.Handle("POST /api/hw/v1/access", s.intercom(s.hwAccess))
+	m.Handle("GET /api/hw/v1/credentials", s.intercom(s.hwCredentials))
+
+	// The SIP server (deploy/kamailio): Bearer --sip-api-token.
+	m.Handle("POST /api/sip/v1/ring", s.sipServer(s.sipRing))
+	m.Handle("GET /api/sip/v1/calls/{number}", s.sipServer(s.sipCall))
+	m.Handle("POST /api/sip/v1/calls/{number}/end", s.sipServer(s.sipEnd))
 
 	// Admin API (API.md §7): Bearer INTERCOMD_ADMIN_TOKEN.
 	m.Handle("POST /api/admin/v1/users", s.admin(s.createUser))
 	m.Handle("DELETE /api/admin/v1/users/{user}", s.admin(s.deleteUser))
 	m.Handle("POST /api/admin/v1/cameras", s.admin(s.createCamera))
 	m.Handle("POST /api/admin/v1/intercoms", s.admin(s.createIntercom))
+	m.Handle("POST /api/admin/v1/intercoms/{intercom}/sip-credentials", s.admin(s.sipCredentials))
 	m.Handle("PUT /api/admin/v1/intercoms/{intercom}/members/{user}", s.admin(s.putMember))
 	m.Handle("DELETE /api/admin/v1/intercoms/{intercom}/members/{user}", s.admin(s.deleteMember))
 	m.Handle("GET /api/admin/v1/calls/{call}", s.admin(s.adminCall))
 	m.Handle("GET /api/admin/v1/intercoms/{intercom}/control-log", s.admin(s.controlLog))
+	m.Handle("GET /api/admin/v1/intercoms/{intercom}", s.admin(s.getAdminIntercom))
+	m.Handle("PATCH /api/admin/v1/intercoms/{intercom}", s.admin(s.patchIntercom))
+	m.Handle("GET /api/admin/v1/intercoms/{intercom}/keys", s.admin(s.listKeys))
+	m.Handle("PUT /api/admin/v1/intercoms/{intercom}/keys/{key}", s.admin(s.putKey))
+	m.Handle("DELETE /api/admin/v1/intercoms/{intercom}/keys/{key}", s.admin(s.deleteKey))
+	m.Handle("GET /api/admin/v1/intercoms/{intercom}/access-log", s.admin(s.accessLog))
 
 	// Operations (API.md §8).
 	m.Handle("GET /healthz", s.handle(s.healthz))

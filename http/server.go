@@ -43,7 +43,10 @@ type Config struct {
 	RingTimeout  time.Duration // a call still ringing this long is missed
 	SIPHost      string        // the SIP domain an answering app registers with
 	SIPWSURL     string        // the SIP-over-WebSocket URL an answering app connects to
-	SIPSecret    []byte        // signs the short-lived SIP tokens (HS256)
+	SIPSecret    []byte        // signs the short-lived SIP tokens (HS256) and derives the panels' SIP passwords
+	// SIPAPIToken is the bearer token of the SIP server's API (/api/sip/v1);
+	// empty: that API answers 404.
+	SIPAPIToken string
 	// PushProviders ring devices whose app is not connected; one not given is
 	// not a channel.
 	PushProviders   []intercom.PushProvider
@@ -69,6 +72,12 @@ type Config struct {
 	Scheduler   intercom.Scheduler
 	Doors       intercom.Limiter // door openings per account (calls.DoorOpensPerMinute a minute)
 	Logins      intercom.Limiter // failed logins per login and per address (LoginMax in LoginWindow)
+	// Guesses counts wrong codes typed at panels per intercom, pairing and
+	// visitor codes apart (GuessMax in GuessWindow).
+	Guesses intercom.Limiter
+	// Pairing sets the codes' lengths and lifetimes and the visitor codes'
+	// limit; zero values take the defaults.
+	Pairing PairingConfig
 	// HeartbeatBatch writes the heartbeats arriving within it together
 	// (calls.Config); zero: each at once.
 	HeartbeatBatch time.Duration
@@ -91,9 +100,12 @@ type Server struct {
 	presence     intercom.Presence
 	publicURL    string
 	adminToken   string
+	sipAPIToken  string
 	tokenTTL     time.Duration
 	offlineAfter time.Duration
 	logins       intercom.Limiter // failed logins per login and per address
+	guesses      intercom.Limiter // wrong codes at panels per intercom
+	pairing      PairingConfig
 	hashing      *password.Limiter
 	realIPHeader string
 	mux          *http.ServeMux
@@ -114,6 +126,7 @@ func NewServer(c Config) *Server {
 		hub:          c.Hub,
 		publicURL:    strings.TrimRight(c.PublicURL, "/"),
 		adminToken:   c.AdminToken,
+		sipAPIToken:  c.SIPAPIToken,
 		tokenTTL:     c.TokenTTL,
 		offlineAfter: c.OfflineAfter,
 		realIPHeader: c.RealIPHeader,
@@ -151,6 +164,12 @@ func NewServer(c Config) *Server {
 	if s.logins == nil {
 		s.logins = local.NewLimiter(c.LoginMax, c.LoginWindow, s.now)
 	}
+	s.guesses = c.Guesses
+	if s.guesses == nil {
+		s.guesses = local.NewLimiter(GuessMax, GuessWindow, s.now)
+	}
+	s.pairing = c.Pairing
+	s.pairing.defaults()
 	if c.HashConcurrency <= 0 {
 		c.HashConcurrency = runtime.GOMAXPROCS(0)
 	}
@@ -257,7 +276,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"duration", time.Since(start))
 		}
 	}()
-	if strings.HasPrefix(r.URL.Path, "/api/admin/") && s.adminToken == "" {
+	if strings.HasPrefix(r.URL.Path, "/api/admin/") && s.adminToken == "" ||
+		strings.HasPrefix(r.URL.Path, "/api/sip/") && s.sipAPIToken == "" {
 		s.writeError(sw, r, intercom.ErrNotFound)
 		return
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -51,11 +52,26 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 
 // CreateCall records a call with the devices it concerned.
 func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, error) {
+	asked := c.Number
 	err := db.tx(ctx, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, c.IntercomID, c.Flat, c.Status, c.CreatedAt,
-			c.StartedAt, c.EndedAt, c.AnsweredBy).Scan(&c.ID); err != nil {
-			return err
+		// A number a live call holds is not taken twice (calls_live_number),
+		// also by a node inserting at the same instant: the insert does
+		// nothing and another number is drawn.
+		c.ID, c.Number = 0, asked
+		for c.ID == 0 {
+			if c.Number == "" {
+				c.Number = intercom.NewCallNumber()
+			}
+			err := tx.QueryRow(ctx, `INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by, sip_number)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				ON CONFLICT (sip_number) WHERE status IN ('ring', 'answered') DO NOTHING RETURNING id`,
+				c.IntercomID, c.Flat, c.Status, c.CreatedAt, c.StartedAt, c.EndedAt, c.AnsweredBy, c.Number).Scan(&c.ID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				c.Number = ""
+				continue
+			} else if err != nil {
+				return err
+			}
 		}
 		// COPY: a ring at a large house concerns a thousand devices.
 		rows := make([][]any, len(c.Devices))
@@ -78,23 +94,29 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 	return c, err
 }
 
-const callColumns = `c.id, c.intercom_id, c.flat, c.status, c.created_at, c.started_at, c.ended_at, c.answered_by`
+const callColumns = `c.id, c.intercom_id, c.flat, c.status, c.created_at, c.started_at, c.ended_at, c.answered_by, c.sip_number`
 
 func callDest(c *intercom.Call) []any {
-	return []any{&c.ID, &c.IntercomID, &c.Flat, &c.Status, &c.CreatedAt, &c.StartedAt, &c.EndedAt, &c.AnsweredBy}
+	return []any{&c.ID, &c.IntercomID, &c.Flat, &c.Status, &c.CreatedAt, &c.StartedAt, &c.EndedAt, &c.AnsweredBy, &c.Number}
 }
 
 // loadCall reads a call with its devices; lock takes the call's row lock
 // until the transaction ends.
 func loadCall(ctx context.Context, q querier, id int64, lock bool) (intercom.Call, error) {
-	var c intercom.Call
-	query := `SELECT ` + callColumns + ` FROM calls c WHERE c.id = $1`
+	cond := `c.id = $1`
 	if lock {
-		query += ` FOR UPDATE`
+		cond += ` FOR UPDATE`
 	}
-	if err := q.QueryRow(ctx, query, id).Scan(callDest(&c)...); err != nil {
+	return loadCallWhere(ctx, q, cond, id)
+}
+
+// loadCallWhere reads the call the condition picks, with its devices.
+func loadCallWhere(ctx context.Context, q querier, cond string, arg any) (intercom.Call, error) {
+	var c intercom.Call
+	if err := q.QueryRow(ctx, `SELECT `+callColumns+` FROM calls c WHERE `+cond, arg).Scan(callDest(&c)...); err != nil {
 		return c, err
 	}
+	id := c.ID
 	rows, err := q.Query(ctx, `SELECT device_id, user_id, uuid, client, title, channels, reason, tokens, declined_at
 		FROM call_devices WHERE call_id = $1 ORDER BY device_id`, id)
 	if err != nil {
@@ -118,6 +140,17 @@ func (db *DB) Call(ctx context.Context, id int64) (intercom.Call, error) {
 	err := db.readTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		c, err = loadCall(ctx, tx, id, false)
+		return err
+	})
+	return c, err
+}
+
+// CallByNumber returns the live call with that number.
+func (db *DB) CallByNumber(ctx context.Context, number string) (intercom.Call, error) {
+	var c intercom.Call
+	err := db.readTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		c, err = loadCallWhere(ctx, tx, `c.sip_number = $1 AND c.status IN ('ring', 'answered')`, number)
 		return err
 	})
 	return c, err
@@ -195,7 +228,7 @@ func (db *DB) idTimes(ctx context.Context, query string) (map[int64]time.Time, e
 // callViewQuery selects the columns of viewQuery (the membership as the
 // account has it now, if it still does; no device settings), then the call's.
 const callViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
-		i.last_heartbeat_at, i.created_at, i.secret_hash,
+		i.last_heartbeat_at, i.created_at, i.secret_hash, ` + intercomExtras + `,
 		a.user_id, m.flat, coalesce(m.title, i.address), coalesce(m.status, 'confirmed'), m.created_at, m.updated_at,
 		NULL::boolean, NULL::bytea,
 		cam.id, cam.group_id, cam.status, cam.type, cam.start_at, cam.created_at, cam.billing_id, cam.pretty_name,
@@ -291,6 +324,9 @@ func (db *DB) UnlinkIntercoms(ctx context.Context, userID int64, ids []int64) ([
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM device_settings WHERE intercom_id = ANY($2)
 			AND device_id IN (SELECT id FROM devices WHERE user_id = $1)`, userID, out); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM visitor_codes WHERE user_id = $1 AND intercom_id = ANY($2)`, userID, out); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM call_accounts WHERE user_id = $1

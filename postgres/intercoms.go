@@ -71,16 +71,17 @@ func (db *DB) SetCameraFavorite(ctx context.Context, userID, cameraID int64, fav
 // CreateIntercom adds an intercom.
 func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (intercom.Intercom, error) {
 	err := db.tx(ctx, func(tx pgx.Tx) error {
-		const columns = `address, department, camera_id, secret_hash, control_url, door_open_seconds, last_heartbeat_at, created_at`
+		const columns = `address, department, camera_id, secret_hash, control_url, door_open_seconds, last_heartbeat_at, created_at,
+			first_flat, last_flat, open_door_code, open_door_key`
 		args := []any{ic.Address, ic.Department, ic.CameraID, ic.SecretHash, ic.ControlURL, ic.DoorOpenSeconds,
-			ic.LastHeartbeatAt, ic.CreatedAt}
+			ic.LastHeartbeatAt, ic.CreatedAt, ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey}
 		var err error
 		if ic.ID == 0 {
 			err = tx.QueryRow(ctx, `INSERT INTO intercoms (`+columns+`)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, args...).Scan(&ic.ID)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`, args...).Scan(&ic.ID)
 		} else if err = bumpSequence(ctx, tx, "intercoms", ic.ID); err == nil {
 			_, err = tx.Exec(ctx, `INSERT INTO intercoms (id, `+columns+`)
-				VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8)`, append(args, ic.ID)...)
+				VALUES ($13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, append(args, ic.ID)...)
 		}
 		if fkViolation(err) { // the only foreign key: camera_id
 			return intercom.Invalid("camera_id", intercom.MsgIn("camera_id"))
@@ -146,7 +147,7 @@ func (db *DB) OldestOnline(ctx context.Context) (*time.Time, error) {
 }
 
 const intercomColumns = `id, address, department, camera_id, secret_hash, control_url, door_open_seconds,
-	last_heartbeat_at, created_at`
+	last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key`
 
 // IntercomBySecretHash finds the intercom whose secret hashes to hash.
 func (db *DB) IntercomBySecretHash(ctx context.Context, hash []byte) (intercom.Intercom, error) {
@@ -160,11 +161,18 @@ func (db *DB) IntercomByID(ctx context.Context, id int64) (intercom.Intercom, er
 
 // intercomWhere loads the one intercom that cond (on a unique column) picks.
 func (db *DB) intercomWhere(ctx context.Context, cond string, arg any) (intercom.Intercom, error) {
-	var ic intercom.Intercom
-	err := db.pool.QueryRow(ctx, `SELECT `+intercomColumns+` FROM intercoms WHERE `+cond, arg).Scan(
-		&ic.ID, &ic.Address, &ic.Department, &ic.CameraID, &ic.SecretHash, &ic.ControlURL, &ic.DoorOpenSeconds,
-		&ic.LastHeartbeatAt, &ic.CreatedAt)
+	ic, err := intercomRow(ctx, db.pool, cond, arg)
 	return ic, wrap(err)
+}
+
+// intercomRow loads the one intercom that cond (on a unique column) picks;
+// cond may end in a locking clause.
+func intercomRow(ctx context.Context, q querier, cond string, arg any) (intercom.Intercom, error) {
+	var ic intercom.Intercom
+	err := q.QueryRow(ctx, `SELECT `+intercomColumns+` FROM intercoms WHERE `+cond, arg).Scan(
+		&ic.ID, &ic.Address, &ic.Department, &ic.CameraID, &ic.SecretHash, &ic.ControlURL, &ic.DoorOpenSeconds,
+		&ic.LastHeartbeatAt, &ic.CreatedAt, &ic.FirstFlat, &ic.LastFlat, &ic.OpenDoorCode, &ic.OpenDoorKey)
+	return ic, err
 }
 
 // LastHeartbeat returns an intercom's last heartbeat.
@@ -212,6 +220,9 @@ func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) er
 		if err := mustAffect(tx.Exec(ctx, `DELETE FROM memberships WHERE user_id = $1 AND intercom_id = $2`, userID, intercomID)); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM visitor_codes WHERE user_id = $1 AND intercom_id = $2`, userID, intercomID); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, `DELETE FROM device_settings WHERE intercom_id = $1
 			AND device_id IN (SELECT id FROM devices WHERE user_id = $2)`, intercomID, userID)
 		return err
@@ -221,8 +232,11 @@ func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) er
 // viewQuery selects IntercomViews for device $1 of user $2: only confirmed
 // memberships are the account's intercoms (a key_confirmed one is a pairing
 // in progress). Callers append their conditions and ordering.
-const viewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
-		i.last_heartbeat_at, i.created_at, i.secret_hash,
+const viewQuery = membershipViewQuery + ` AND m.status = 'confirmed'`
+
+// membershipViewQuery is viewQuery for memberships of any status.
+const membershipViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
+		i.last_heartbeat_at, i.created_at, i.secret_hash, ` + intercomExtras + `,
 		m.user_id, m.flat, m.title, m.status, m.created_at, m.updated_at,
 		s.is_enabled, s.timetable,
 		c.id, c.group_id, c.status, c.type, c.start_at, c.created_at, c.billing_id, c.pretty_name,
@@ -233,7 +247,11 @@ const viewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_
 	LEFT JOIN device_settings s ON s.intercom_id = i.id AND s.device_id = $1
 	LEFT JOIN cameras c ON c.id = i.camera_id
 	LEFT JOIN camera_favorites f ON f.camera_id = c.id AND f.user_id = m.user_id
-	WHERE m.user_id = $2 AND m.status = 'confirmed'`
+	WHERE m.user_id = $2`
+
+// intercomExtras are the intercom's columns the operator sets for pairing
+// and door features, in viewQuery after the secret hash.
+const intercomExtras = `i.first_flat, i.last_flat, i.open_door_code, i.open_door_key`
 
 // scanView scans the columns of viewQuery, then extra.
 func scanView(row pgx.Row, extra ...any) (intercom.IntercomView, error) {
@@ -248,7 +266,7 @@ func scanView(row pgx.Row, extra ...any) (intercom.IntercomView, error) {
 	)
 	err := row.Scan(append([]any{&v.Intercom.ID, &v.Intercom.Address, &v.Intercom.Department, &v.Intercom.CameraID,
 		&v.Intercom.ControlURL, &v.Intercom.DoorOpenSeconds, &v.Intercom.LastHeartbeatAt, &v.Intercom.CreatedAt,
-		&v.Intercom.SecretHash,
+		&v.Intercom.SecretHash, &v.Intercom.FirstFlat, &v.Intercom.LastFlat, &v.Intercom.OpenDoorCode, &v.Intercom.OpenDoorKey,
 		&v.Membership.UserID, &v.Membership.Flat, &v.Membership.Title, &v.Membership.Status, &v.Membership.CreatedAt,
 		&v.Membership.UpdatedAt,
 		&enabled, &timetable,

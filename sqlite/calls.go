@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -116,11 +117,26 @@ func splitList(s string) []string {
 
 // CreateCall records a call with the devices it concerned.
 func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, error) {
+	asked := c.Number
 	err := db.uncached(ctx, func(q querier) error {
-		if err := q.QueryRow(`INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.IntercomID, c.Flat, c.Status, micros(c.CreatedAt),
-			nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy).Scan(&c.ID); err != nil {
-			return err
+		// A number a live call holds is not taken twice (calls_live_number):
+		// the insert does nothing and another number is drawn.
+		c.ID, c.Number = 0, asked
+		for c.ID == 0 {
+			if c.Number == "" {
+				c.Number = intercom.NewCallNumber()
+			}
+			err := q.QueryRow(`INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by, sip_number)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (sip_number) WHERE status IN ('ring', 'answered') DO NOTHING RETURNING id`,
+				c.IntercomID, c.Flat, c.Status, micros(c.CreatedAt),
+				nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy, c.Number).Scan(&c.ID)
+			if errors.Is(err, sql.ErrNoRows) {
+				c.Number = ""
+				continue
+			} else if err != nil {
+				return err
+			}
 		}
 		// Many rows per statement: a ring at a large house concerns a thousand devices.
 		for chunk := range slices.Chunk(c.Devices, 100) {
@@ -148,7 +164,7 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 	return c, err
 }
 
-const callColumns = `c.id, c.intercom_id, c.flat, c.status, c.created_at, c.started_at, c.ended_at, c.answered_by`
+const callColumns = `c.id, c.intercom_id, c.flat, c.status, c.created_at, c.started_at, c.ended_at, c.answered_by, c.sip_number`
 
 type callScan struct {
 	flat, started, ended, answeredBy sql.NullInt64
@@ -156,7 +172,7 @@ type callScan struct {
 }
 
 func (s *callScan) dest(c *intercom.Call) []any {
-	return []any{&c.ID, &c.IntercomID, &s.flat, &c.Status, &s.created, &s.started, &s.ended, &s.answeredBy}
+	return []any{&c.ID, &c.IntercomID, &s.flat, &c.Status, &s.created, &s.started, &s.ended, &s.answeredBy, &c.Number}
 }
 
 func (s *callScan) fill(c *intercom.Call) {
@@ -165,12 +181,18 @@ func (s *callScan) fill(c *intercom.Call) {
 }
 
 func loadCall(q querier, id int64) (intercom.Call, error) {
+	return loadCallWhere(q, `c.id = ?`, id)
+}
+
+// loadCallWhere reads the call the condition picks, with its devices.
+func loadCallWhere(q querier, cond string, arg any) (intercom.Call, error) {
 	var c intercom.Call
 	var s callScan
-	if err := q.QueryRow(`SELECT `+callColumns+` FROM calls c WHERE c.id = ?`, id).Scan(s.dest(&c)...); err != nil {
+	if err := q.QueryRow(`SELECT `+callColumns+` FROM calls c WHERE `+cond, arg).Scan(s.dest(&c)...); err != nil {
 		return c, err
 	}
 	s.fill(&c)
+	id := c.ID
 	rows, err := q.Query(`SELECT device_id, user_id, uuid, client, title, channels, reason, tokens, declined_at
 		FROM call_devices WHERE call_id = ? ORDER BY device_id`, id)
 	if err != nil {
@@ -193,6 +215,12 @@ func loadCall(q querier, id int64) (intercom.Call, error) {
 // Call returns a call with its devices.
 func (db *DB) Call(ctx context.Context, id int64) (intercom.Call, error) {
 	c, err := loadCall(db.reader(ctx), id)
+	return c, wrap(err)
+}
+
+// CallByNumber returns the live call with that number.
+func (db *DB) CallByNumber(ctx context.Context, number string) (intercom.Call, error) {
+	c, err := loadCallWhere(db.reader(ctx), `c.sip_number = ? AND c.status IN ('ring', 'answered')`, number)
 	return c, wrap(err)
 }
 
@@ -254,7 +282,7 @@ func idTimes(q querier, query string) (map[int64]time.Time, error) {
 // callViewQuery selects the columns of viewQuery (the membership as the
 // account has it now, if it still does; no device settings), then the call's.
 const callViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
-		i.last_heartbeat_at, i.created_at, i.secret_hash,
+		i.last_heartbeat_at, i.created_at, i.secret_hash, ` + intercomExtras + `,
 		a.user_id, m.flat, coalesce(m.title, i.address), coalesce(m.status, 'confirmed'), m.created_at, m.updated_at,
 		NULL, NULL,
 		cam.id, cam.group_id, cam.status, cam.type, cam.start_at, cam.created_at, cam.billing_id, cam.pretty_name,
@@ -378,6 +406,9 @@ func (db *DB) UnlinkIntercoms(ctx context.Context, userID int64, ids []int64) ([
 		in := marks(2, len(out))
 		if _, err := q.Exec(`DELETE FROM device_settings WHERE intercom_id IN (`+in+`)
 			AND device_id IN (SELECT id FROM devices WHERE user_id = ?1)`, args...); err != nil {
+			return err
+		}
+		if _, err := q.Exec(`DELETE FROM visitor_codes WHERE user_id = ?1 AND intercom_id IN (`+in+`)`, args...); err != nil {
 			return err
 		}
 		_, err = q.Exec(`DELETE FROM call_accounts WHERE user_id = ?1

@@ -68,10 +68,11 @@ func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (interco
 			}
 		}
 		return q.QueryRow(`INSERT INTO intercoms (id, address, department, camera_id, secret_hash, control_url,
-				door_open_seconds, last_heartbeat_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				door_open_seconds, last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			id, ic.Address, ic.Department, ic.CameraID, ic.SecretHash, ic.ControlURL, ic.DoorOpenSeconds,
-			nullMicros(ic.LastHeartbeatAt), micros(ic.CreatedAt)).Scan(&ic.ID)
+			nullMicros(ic.LastHeartbeatAt), micros(ic.CreatedAt), ic.FirstFlat, ic.LastFlat,
+			boolInt(ic.OpenDoorCode), boolInt(ic.OpenDoorKey)).Scan(&ic.ID)
 	})
 	return ic, err
 }
@@ -148,15 +149,23 @@ func (db *DB) IntercomByID(ctx context.Context, id int64) (intercom.Intercom, er
 
 // intercomWhere loads the one intercom that cond (on a unique column) picks.
 func (db *DB) intercomWhere(ctx context.Context, cond string, arg any) (intercom.Intercom, error) {
+	ic, err := intercomRow(db.reader(ctx), cond, arg)
+	return ic, wrap(err)
+}
+
+// intercomRow loads the one intercom that cond (on a unique column) picks.
+func intercomRow(q querier, cond string, arg any) (intercom.Intercom, error) {
 	var ic intercom.Intercom
-	var cameraID, beat sql.NullInt64
+	var cameraID, beat, first, last sql.NullInt64
 	var controlURL sql.NullString
 	var created int64
-	err := db.reader(ctx).QueryRow(`SELECT id, address, department, camera_id, secret_hash, control_url, door_open_seconds,
-			last_heartbeat_at, created_at FROM intercoms WHERE `+cond, arg).Scan(&ic.ID, &ic.Address, &ic.Department,
-		&cameraID, &ic.SecretHash, &controlURL, &ic.DoorOpenSeconds, &beat, &created)
+	err := q.QueryRow(`SELECT id, address, department, camera_id, secret_hash, control_url, door_open_seconds,
+			last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key FROM intercoms WHERE `+cond, arg).Scan(
+		&ic.ID, &ic.Address, &ic.Department, &cameraID, &ic.SecretHash, &controlURL, &ic.DoorOpenSeconds, &beat, &created,
+		&first, &last, &ic.OpenDoorCode, &ic.OpenDoorKey)
 	ic.CameraID, ic.ControlURL, ic.LastHeartbeatAt, ic.CreatedAt = nullInt(cameraID), nullString(controlURL), fromNullMicros(beat), fromMicros(created)
-	return ic, wrap(err)
+	ic.FirstFlat, ic.LastFlat = nullInt(first), nullInt(last)
+	return ic, err
 }
 
 // LastHeartbeat returns an intercom's last heartbeat.
@@ -234,6 +243,9 @@ func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) er
 		if err := mustAffect(q.Exec(`DELETE FROM memberships WHERE user_id = ? AND intercom_id = ?`, userID, intercomID)); err != nil {
 			return err
 		}
+		if _, err := q.Exec(`DELETE FROM visitor_codes WHERE user_id = ? AND intercom_id = ?`, userID, intercomID); err != nil {
+			return err
+		}
 		_, err := q.Exec(`DELETE FROM device_settings WHERE intercom_id = ?
 			AND device_id IN (SELECT id FROM devices WHERE user_id = ?)`, intercomID, userID)
 		return err
@@ -243,8 +255,11 @@ func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) er
 // viewQuery selects IntercomViews for device ?1 of user ?2: only confirmed
 // memberships are the account's intercoms (a key_confirmed one is a pairing
 // in progress). Callers append their conditions and ordering.
-const viewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
-		i.last_heartbeat_at, i.created_at, i.secret_hash,
+const viewQuery = membershipViewQuery + ` AND m.status = 'confirmed'`
+
+// membershipViewQuery is viewQuery for memberships of any status.
+const membershipViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
+		i.last_heartbeat_at, i.created_at, i.secret_hash, ` + intercomExtras + `,
 		m.user_id, m.flat, m.title, m.status, m.created_at, m.updated_at,
 		s.is_enabled, s.timetable,
 		c.id, c.group_id, c.status, c.type, c.start_at, c.created_at, c.billing_id, c.pretty_name,
@@ -255,13 +270,18 @@ const viewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_
 	LEFT JOIN device_settings s ON s.intercom_id = i.id AND s.device_id = ?1
 	LEFT JOIN cameras c ON c.id = i.camera_id
 	LEFT JOIN camera_favorites f ON f.camera_id = c.id AND f.user_id = m.user_id
-	WHERE m.user_id = ?2 AND m.status = 'confirmed'`
+	WHERE m.user_id = ?2`
+
+// intercomExtras are the intercom's columns the operator sets for pairing
+// and door features, in viewQuery after the secret hash.
+const intercomExtras = `i.first_flat, i.last_flat, i.open_door_code, i.open_door_key`
 
 // scanView scans the columns of viewQuery, then extra.
 func scanView(rows scanner, extra ...any) (intercom.IntercomView, error) {
 	var v intercom.IntercomView
 	var (
 		cameraID, lastBeat, flat, mCreated, mUpdated, enabled sql.NullInt64
+		firstFlat, lastFlat                                   sql.NullInt64
 		controlURL                                            sql.NullString
 		timetable                                             []byte
 		icCreated                                             int64
@@ -271,6 +291,7 @@ func scanView(rows scanner, extra ...any) (intercom.IntercomView, error) {
 	)
 	err := rows.Scan(append([]any{&v.Intercom.ID, &v.Intercom.Address, &v.Intercom.Department, &cameraID, &controlURL,
 		&v.Intercom.DoorOpenSeconds, &lastBeat, &icCreated, &v.Intercom.SecretHash,
+		&firstFlat, &lastFlat, &v.Intercom.OpenDoorCode, &v.Intercom.OpenDoorKey,
 		&v.Membership.UserID, &flat, &v.Membership.Title, &v.Membership.Status, &mCreated, &mUpdated,
 		&enabled, &timetable,
 		&cID, &cGroup, &cStatus, &cType, &cStart, &cCreated, &cBilling, &cPretty,
@@ -280,6 +301,7 @@ func scanView(rows scanner, extra ...any) (intercom.IntercomView, error) {
 		return v, err
 	}
 	v.Intercom.CameraID, v.Intercom.ControlURL = nullInt(cameraID), nullString(controlURL)
+	v.Intercom.FirstFlat, v.Intercom.LastFlat = nullInt(firstFlat), nullInt(lastFlat)
 	v.Intercom.LastHeartbeatAt, v.Intercom.CreatedAt = fromNullMicros(lastBeat), fromMicros(icCreated)
 	v.Membership.IntercomID, v.Membership.Flat = v.Intercom.ID, nullInt(flat)
 	v.Membership.CreatedAt, v.Membership.UpdatedAt = fromNullMicros(mCreated), fromNullMicros(mUpdated)

@@ -345,3 +345,42 @@ func testRingCandidatesAfterConcurrentReads(t *testing.T, s intercom.Store) {
 		}
 	})
 }
+
+// testConcurrentFlatChoice: two accounts paired with one intercom choose the
+// same flat at once; exactly one gets it.
+func testConcurrentFlatChoice(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	ic := mustIntercom(t, s, 0, nil)
+	viewers := make([]intercom.Viewer, racers)
+	for i := range racers {
+		u := mustUser(t, s, fmt.Sprint("user-", i))
+		key := fmt.Sprint("key-", i)
+		if _, _, err := s.PutKey(ctx, intercom.Key{IntercomID: ic.ID, ID: key}, t0); err != nil {
+			t.Fatal(err)
+		}
+		code := fmt.Sprintf("%06d", i)
+		if err := s.CreatePairingCode(ctx, intercom.PairingCode{UserID: u.ID, Code: code, ExpiresAt: t0.Add(time.Minute)}, t0); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := s.Pair(ctx, ic.ID, code, key, t0.Add(time.Hour), t0); err != nil || p.Problem != "" {
+			t.Fatalf("Pair = %+v, %v", p, err)
+		}
+		viewers[i] = intercom.Viewer{UserID: u.ID}
+	}
+	errs := make([]error, racers)
+	race(racers, func(i int) {
+		_, errs[i] = s.ChooseFlat(ctx, viewers[i], ic.ID, 15, t0.Add(time.Second))
+	})
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case err != intercom.ErrFlatTaken:
+			t.Errorf("racer %d: %v", i, err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d accounts got flat 15, want 1", won)
+	}
+}

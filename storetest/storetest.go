@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"OnlyConfirmedAreTheAccounts", testOnlyConfirmedAreTheAccounts},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"Calls", testCalls},
+		{"CallNumbers", testCallNumbers},
 		{"UnlinkAndForget", testUnlinkAndForget},
 		{"PushSends", testPushSends},
 		{"ControlLog", testControlLog},
@@ -44,6 +45,9 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"IDsNeverReusedUnderConcurrency", testIDsNeverReusedUnderConcurrency},
 		{"RingCandidatesAfterConcurrentReads", testRingCandidatesAfterConcurrentReads},
 		{"CachedReadsUnderWrites", testCachedReadsUnderWrites},
+		{"Pairing", testPairing},
+		{"VisitorCodesAndAccess", testVisitorCodesAndAccess},
+		{"ConcurrentFlatChoice", testConcurrentFlatChoice},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })

@@ -78,6 +78,9 @@ func IntercomOf(v intercom.IntercomView, online bool) Intercom {
 		CreatedAt:     LaravelTime(v.Membership.CreatedAt),
 		UpdatedAt:     LaravelTime(v.Membership.UpdatedAt),
 		IsOpenDoorApp: intercom.OpensDoorFromApp(v.Membership.Status, v.Intercom),
+		// The operator says whether the panel opens for codes and keys.
+		IsOpenDoorCode: v.Intercom.OpenDoorCode,
+		IsOpenDoorKey:  v.Intercom.OpenDoorKey,
 	}
 }
 

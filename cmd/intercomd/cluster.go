@@ -22,7 +22,7 @@ const (
 // joinCluster makes this process one node of those sharing the PostgreSQL
 // database: events, presence and socket grants cross nodes over the
 // database's LISTEN/NOTIFY, deadlines are persisted and fire once in the
-// cluster, the login and door throttles count on every node, and heartbeats
+// cluster, the login, door and code-guessing throttles count on every node, and heartbeats
 // are written in batches of beatBatch. stop leaves the cluster.
 func joinCluster(ctx context.Context, db *postgres.DB, cfg *intercomhttp.Config, beatBatch time.Duration, log *slog.Logger) (stop func(), err error) {
 	clock := cfg.Clock
@@ -43,6 +43,7 @@ func joinCluster(ctx context.Context, db *postgres.DB, cfg *intercomhttp.Config,
 	}
 	cfg.Logins = postgres.NewLimiter(db, "login", loginMax, loginWindow, clock.Now)
 	cfg.Doors = postgres.NewLimiter(db, "door", calls.DoorOpensPerMinute, time.Minute, clock.Now)
+	cfg.Guesses = postgres.NewLimiter(db, "guess", intercomhttp.GuessMax, intercomhttp.GuessWindow, clock.Now)
 	cfg.HeartbeatBatch = beatBatch
 	log.Info("joined the cluster", "node", bus.Node())
 	return bus.Close, nil

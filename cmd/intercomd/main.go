@@ -57,6 +57,7 @@ type config struct {
 	sipHost      string
 	sipWSURL     string
 	sipSecret    string
+	sipAPIToken  string
 	apns         apns.Config
 	fcm          fcm.Config
 	hms          hms.Config
@@ -64,6 +65,7 @@ type config struct {
 	controlWait  time.Duration
 	controlLoop  bool
 	pprofAddr    string
+	pairing      intercomhttp.PairingConfig
 }
 
 const usage = `usage: intercomd serve [flags]
@@ -142,6 +144,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.sipHost, "sip-host", "", "SIP domain given to answering apps (default: the public URL's host)")
 	fs.StringVar(&c.sipWSURL, "sip-ws-url", "", "SIP-over-WebSocket URL given to answering apps (default: wss://<sip-host>/sip)")
 	fs.StringVar(&c.sipSecret, "sip-secret", "", "secret signing the SIP tokens (HS256) the SIP server verifies (default: random at each start)")
+	fs.StringVar(&c.sipAPIToken, "sip-api-token", "", "bearer token of the SIP server's API (/api/sip/v1: rings of panels that dial a flat, calls' SIP ends); empty: that API answers 404")
 	fs.StringVar(&c.apns.KeyFile, "apns-key-file", "", "APNs .p8 signing key; set with the key id, team id and topic to ring iOS devices by VoIP push")
 	fs.StringVar(&c.apns.KeyID, "apns-key-id", "", "APNs key id")
 	fs.StringVar(&c.apns.TeamID, "apns-team-id", "", "Apple developer team id")
@@ -158,6 +161,12 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	c.controlWait = 5 * time.Second
 	fs.Var(durationFlag{&c.controlWait}, "control-timeout", "how long an intercom's control URL has to answer (door opening: 504 after)")
 	fs.BoolVar(&c.controlLoop, "control-allow-loopback", false, "let intercoms' control URLs reach loopback addresses (development and tests only)")
+	c.pairing = intercomhttp.PairingConfig{CodeLength: intercom.DefaultPairingCodeLength, CodeTTL: intercom.DefaultPairingCodeTTL,
+		VisitorCodeLength: intercom.DefaultVisitorCodeLength, MaxVisitorCodes: intercom.DefaultMaxVisitorCodes}
+	fs.Var(intFlag{&c.pairing.CodeLength}, "pairing-code-length", "digits of a pairing code (POST /api/v1/intercom)")
+	fs.Var(durationFlag{&c.pairing.CodeTTL}, "pairing-code-ttl", "lifetime of a pairing code")
+	fs.Var(intFlag{&c.pairing.VisitorCodeLength}, "visitor-code-length", "digits of a visitor code")
+	fs.Var(intFlag{&c.pairing.MaxVisitorCodes}, "visitor-codes-max", "visitor codes not yet expired an account may hold")
 	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.realIPHeader, "real-ip-header", "", "header in which a trusted reverse proxy names the client's address (X-Forwarded-For, X-Real-IP)")
@@ -215,6 +224,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.pushWorkers < 1 {
 		errs = append(errs, fmt.Errorf("--push-concurrency must be at least 1, not %d", c.pushWorkers))
+	}
+	if c.pairing.CodeTTL <= 0 {
+		errs = append(errs, fmt.Errorf("--pairing-code-ttl must be positive, not %s", c.pairing.CodeTTL))
+	}
+	for _, n := range []struct {
+		name   string
+		v, min int
+		max    int
+	}{{"pairing-code-length", c.pairing.CodeLength, 4, 12}, {"visitor-code-length", c.pairing.VisitorCodeLength, 4, 12},
+		{"visitor-codes-max", c.pairing.MaxVisitorCodes, 1, 1000}} {
+		if n.v < n.min || n.v > n.max {
+			errs = append(errs, fmt.Errorf("--%s must be from %d to %d, not %d", n.name, n.min, n.max, n.v))
+		}
 	}
 	if !slices.Contains(logLevels, strings.ToLower(c.logLevel)) {
 		errs = append(errs, fmt.Errorf("--log-level %q: want one of %s", c.logLevel, strings.Join(logLevels, ", ")))
@@ -343,7 +365,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Store: db, Logger: logger, PublicURL: publicURL, AdminToken: c.adminToken,
 		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter, RealIPHeader: c.realIPHeader, RingTimeout: c.ringTimeout,
 		Hub:     pusher.New(c.appKey, appSecret, logger),
-		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret),
+		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret), Pairing: c.pairing, SIPAPIToken: c.sipAPIToken,
 	}
 	if pg, ok := db.(*postgres.DB); ok {
 		stop, err := joinCluster(ctx, pg, &cfg, c.beatBatch, logger)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"path/filepath"
@@ -18,30 +17,7 @@ import (
 // once it listens.
 func startRun(t *testing.T, args ...string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	outR, outW := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "error"}, args...),
-			func(string) string { return "" }, outW, io.Discard)
-		outW.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("run did not return after its context ended")
-		}
-	})
-	sc := bufio.NewScanner(outR)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "intercomd listening on") {
-			go io.Copy(io.Discard, outR)
-			return
-		}
-	}
-	t.Fatalf("run ended before listening: %v", <-done)
+	startServe(t, nil, append([]string{"--log-level", "error"}, args...)...)
 }
 
 // A second intercomd on the same database exits at once, naming the file.

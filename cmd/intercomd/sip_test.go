@@ -1,0 +1,612 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// The SIP tests run intercomd (through run()) with the shipped
+// deploy/kamailio/kamailio.cfg and deploy/rtpengine/rtpengine.conf, each on
+// free loopback ports, sipp as the panel and sip.js under Node
+// (e2e/sipapp.mjs) as the resident's app over SIP-over-WebSocket.
+
+const (
+	sipDomain    = "intercom.test"
+	sipSecret    = "sip-e2e-secret"
+	sipAPIToken  = "sip-e2e-api-token"
+	sipAdmin     = "sip-e2e-admin"
+	sipRingAfter = 3 * time.Second // intercomd's --ring-timeout and Kamailio's RING_TIMEOUT
+)
+
+// sipTools finds kamailio, sipp, rtpengine and node with e2e's sip.js, or
+// skips (fails under CI=true) with one line.
+func sipTools(t *testing.T) (kamailio, sipp, rtpengine, node string) {
+	t.Helper()
+	missing := func(msg string) {
+		t.Helper()
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip("skipped: " + msg)
+	}
+	look := func(name, pkg string) string {
+		t.Helper()
+		for _, p := range []string{name, "/usr/sbin/" + name, "/usr/bin/" + name} {
+			if path, err := exec.LookPath(p); err == nil {
+				return path
+			}
+		}
+		missing(name + " is not installed: this test runs deploy/kamailio with it (.ci/run installs " + pkg + ")")
+		return ""
+	}
+	kamailio = look("kamailio", "kamailio and its module packages")
+	sipp = look("sipp", "sip-tester")
+	rtpengine = look("rtpengine", "rtpengine-daemon")
+	node = look("node", "Node.js")
+	if _, err := os.Stat(filepath.Join("..", "..", "e2e", "node_modules", "sip.js")); err != nil {
+		missing("sip.js is not installed: run `npm ci` in e2e/ (.ci/run does)")
+	}
+	return kamailio, sipp, rtpengine, node
+}
+
+// sipRig is intercomd, rtpengine and Kamailio, wired as the README says.
+type sipRig struct {
+	t                         *testing.T
+	node                      *node
+	sipp, nodeJS              string
+	sipPort, wsPort           int
+	mediaMin, mediaMax        int // rtpengine's ports
+	dir                       string
+	kamailioLog, rtpengineLog *syncBuffer
+}
+
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	p, _ := strconv.Atoi(lbFreePort(t))
+	return p
+}
+
+// startSIPRig starts the three; appMedia is Kamailio's APP_MEDIA.
+func startSIPRig(t *testing.T, appMedia string) *sipRig {
+	t.Helper()
+	kamailio, sipp, rtpengine, nodeJS := sipTools(t)
+	r := &sipRig{t: t, sipp: sipp, nodeJS: nodeJS, dir: t.TempDir(), kamailioLog: &syncBuffer{}, rtpengineLog: &syncBuffer{}}
+	r.sipPort, r.wsPort = freeUDPPort(t), freeTCPPort(t)
+	r.node = startSIPNode(t, filepath.Join(r.dir, "intercomd.db"), map[string]string{
+		"INTERCOMD_ADMIN_TOKEN":   sipAdmin,
+		"INTERCOMD_LOG_LEVEL":     "warn",
+		"INTERCOMD_RING_TIMEOUT":  sipRingAfter.String(),
+		"INTERCOMD_SIP_SECRET":    sipSecret,
+		"INTERCOMD_SIP_HOST":      sipDomain,
+		"INTERCOMD_SIP_WS_URL":    fmt.Sprintf("ws://127.0.0.1:%d/sip", r.wsPort),
+		"INTERCOMD_SIP_API_TOKEN": sipAPIToken,
+	})
+
+	// rtpengine: the shipped config, with this test's ports.
+	ng := freeUDPPort(t)
+	base := 20000 + (ng%400)*100 // a media range of its own, likely free
+	r.mediaMin, r.mediaMax = base, base+99
+	r.start("rtpengine", r.rtpengineLog, nil, rtpengine, "--config-file="+filepath.Join("..", "..", "deploy", "rtpengine", "rtpengine.conf"),
+		"--foreground", "--pidfile="+filepath.Join(r.dir, "rtpengine.pid"), fmt.Sprintf("--listen-ng=127.0.0.1:%d", ng),
+		fmt.Sprintf("--listen-cli=127.0.0.1:%d", freeTCPPort(t)), "--interface=127.0.0.1",
+		fmt.Sprintf("--port-min=%d", base), fmt.Sprintf("--port-max=%d", base+99))
+	r.awaitRTPEngine(ng)
+
+	env := []string{
+		"SIP_SECRET=" + sipSecret, "SIP_DOMAIN=" + sipDomain, "INTERCOMD_URL=" + r.node.url, "SIP_API_TOKEN=" + sipAPIToken,
+		"RING_TIMEOUT=" + strconv.Itoa(int(sipRingAfter/time.Second)), "ANSWER_GRACE=5",
+		fmt.Sprintf("RTPENGINE_SOCK=udp:127.0.0.1:%d", ng), "APP_MEDIA=" + appMedia,
+	}
+	r.start("kamailio", r.kamailioLog, env, kamailio, "-DD", "-E", "-f", filepath.Join("..", "..", "deploy", "kamailio", "kamailio.cfg"),
+		"-l", fmt.Sprintf("udp:127.0.0.1:%d", r.sipPort), "-l", fmt.Sprintf("tcp:127.0.0.1:%d", r.wsPort), "-Y", r.dir, "-w", r.dir)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.wsPort))
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kamailio did not listen in 10 s:\n%s", r.kamailioLog)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		if t.Failed() || os.Getenv("SIP_TEST_LOGS") != "" {
+			t.Logf("kamailio's log:\n%s\nrtpengine's log:\n%s\nintercomd's log:\n%s", r.kamailioLog, r.rtpengineLog, r.node.logs)
+		}
+	})
+	return r
+}
+
+// startSIPNode starts intercomd through run() with env as its environment.
+func startSIPNode(t *testing.T, db string, env map[string]string) *node {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	outR, outW := io.Pipe()
+	n := &node{name: "sip", cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}, client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}}
+	go func() {
+		n.done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, func(k string) string { return env[k] }, outW, n.logs)
+		outW.Close()
+	}()
+	listening := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "intercomd listening on "); ok {
+				listening <- u
+			}
+		}
+		close(listening)
+	}()
+	select {
+	case u, ok := <-listening:
+		if !ok {
+			t.Fatalf("intercomd did not start: %v\n%s", <-n.done, n.logs)
+		}
+		n.url = u
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatalf("intercomd did not listen in 20 s\n%s", n.logs)
+	}
+	t.Cleanup(func() { n.stop(t) })
+	return n
+}
+
+// start runs a daemon until the test ends (SIGTERM by its pid, then wait).
+func (r *sipRig) start(name string, log *syncBuffer, env []string, path string, args ...string) {
+	r.t.Helper()
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		r.t.Fatalf("%s: %v", name, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	r.t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+}
+
+// awaitRTPEngine waits until rtpengine answers an ng ping.
+func (r *sipRig) awaitRTPEngine(port int) {
+	r.t.Helper()
+	c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 512)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c.Write([]byte("probe d7:command4:pinge"))
+		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if n, err := c.Read(buf); err == nil && bytes.Contains(buf[:n], []byte("pong")) {
+			return
+		}
+	}
+	r.t.Fatalf("rtpengine did not answer a ping in 10 s:\n%s", r.rtpengineLog)
+}
+
+// panel is an intercom provisioned with SIP credentials.
+type panel struct {
+	id               int64
+	secret           string
+	username, passwd string
+}
+
+func (r *sipRig) admin() map[string]string { return bearer(sipAdmin) }
+
+// provision makes an intercom with resident alice (flat 15) and returns it.
+func (r *sipRig) provision(address string) panel {
+	t := r.t
+	t.Helper()
+	v := r.node.want(t, "POST", "/api/admin/v1/intercoms", r.admin(), `{"address":"`+address+`"}`, 201)
+	sip := v["sip"].(map[string]any)
+	return panel{id: int64(v["id"].(float64)), secret: v["secret"].(string),
+		username: sip["username"].(string), passwd: sip["password"].(string)}
+}
+
+// sippResult is how one sipp run went.
+type sippResult struct {
+	err error
+	out string
+}
+
+// dial runs sipp as panel p INVITEing service with scenario, in the
+// background; media runs it with -rtp_echo where g711a.pcap is.
+func (r *sipRig) dial(p panel, password, service, scenario string, media bool) <-chan sippResult {
+	r.t.Helper()
+	sf, _ := filepath.Abs(filepath.Join("testdata", "sipp", scenario))
+	args := []string{fmt.Sprintf("127.0.0.1:%d", r.sipPort), "-sf", sf, "-m", "1", "-p", strconv.Itoa(freeUDPPort(r.t)),
+		"-i", "127.0.0.1", "-s", service, "-key", "domain", sipDomain, "-key", "user", p.username,
+		"-au", p.username, "-ap", password, "-nostdin", "-timeout", "30", "-timeout_error",
+		"-mp", strconv.Itoa(freeUDPPort(r.t))}
+	if media {
+		args = append(args, "-rtp_echo")
+	}
+	cmd := exec.Command(r.sipp, args...)
+	cmd.Dir = r.t.TempDir()
+	if media {
+		if err := os.Symlink("/usr/share/sip-tester/g711a.pcap", filepath.Join(cmd.Dir, "g711a.pcap")); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	res := make(chan sippResult, 1)
+	if err := cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	go func() {
+		err := cmd.Wait()
+		res <- sippResult{err, out.String()}
+	}()
+	r.t.Cleanup(func() { cmd.Process.Kill() })
+	return res
+}
+
+// sippOK waits for a sipp run and fails unless its call went as scripted.
+func (r *sipRig) sippOK(res <-chan sippResult, what string) {
+	r.t.Helper()
+	select {
+	case got := <-res:
+		if got.err != nil {
+			r.t.Fatalf("%s: sipp: %v\n%s", what, got.err, lastLines(got.out, 30))
+		}
+	case <-time.After(40 * time.Second):
+		r.t.Fatalf("%s: sipp did not finish in 40 s", what)
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// app is e2e/sipapp.mjs running.
+type app struct {
+	t      *testing.T
+	lines  chan map[string]any
+	seen   []map[string]any
+	done   chan error
+	stderr *syncBuffer
+}
+
+func (r *sipRig) app(args ...string) *app {
+	r.t.Helper()
+	script, _ := filepath.Abs(filepath.Join("..", "..", "e2e", "sipapp.mjs"))
+	cmd := exec.Command(r.nodeJS, append([]string{script}, args...)...)
+	a := &app{t: r.t, lines: make(chan map[string]any, 64), done: make(chan error, 1), stderr: &syncBuffer{}}
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = a.stderr
+	if err := cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { cmd.Process.Kill() })
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				a.lines <- m
+			}
+		}
+		close(a.lines)
+		a.done <- cmd.Wait()
+	}()
+	return a
+}
+
+// await waits for the app's event and returns it.
+func (a *app) await(event string) map[string]any {
+	a.t.Helper()
+	for _, m := range a.seen {
+		if m["event"] == event {
+			return m
+		}
+	}
+	limit := time.After(30 * time.Second)
+	for {
+		select {
+		case m, ok := <-a.lines:
+			if !ok {
+				a.t.Fatalf("the app exited before %q; it said %v\n%s", event, a.seen, a.stderr)
+			}
+			a.seen = append(a.seen, m)
+			if m["event"] == event {
+				return m
+			}
+		case <-limit:
+			a.t.Fatalf("the app: no %q in 30 s; it said %v", event, a.seen)
+		}
+	}
+}
+
+// probe opens a WebSocket at u and returns the HTTP status it got.
+func (r *sipRig) probe(u string) int {
+	r.t.Helper()
+	m := r.app("--probe", u).await("probe")
+	status, ok := m["status"].(float64)
+	if !ok {
+		r.t.Fatalf("probe %s: %v", u, m)
+	}
+	return int(status)
+}
+
+// token signs a token as intercomd does, with any secret, number and expiry.
+func token(t *testing.T, secret, number string, exp time.Time) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"call": 1, "user": 1, "device": "x", "sub": number, "iat": time.Now().Unix(), "exp": exp.Unix(),
+	}).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (r *sipRig) wsURL(tok string) string {
+	return fmt.Sprintf("ws://127.0.0.1:%d/sip?token=%s", r.wsPort, url.QueryEscape(tok))
+}
+
+// newRing waits for an intercom_ring of a call not in seen, and returns its id.
+func newRing(t *testing.T, s *socketLog, seen map[int64]bool) int64 {
+	t.Helper()
+	e := s.awaitMatch(t, "intercom_ring", "of a new call", func(e event) bool {
+		data, _ := e["data"].(map[string]any)
+		id, _ := data["call_id"].(float64)
+		return id > 0 && !seen[int64(id)]
+	})
+	id := int64(e["data"].(map[string]any)["call_id"].(float64))
+	seen[id] = true
+	return id
+}
+
+func (r *sipRig) status(d *clusterDevice, id int64) string {
+	r.t.Helper()
+	v := r.node.want(r.t, "GET", "/api/v1/intercom/calls/"+itoa(id), d.headers(), "", 200)
+	return v["status"].(string)
+}
+
+// TestSIPCall is the whole story with a real SIP server: a panel dials a
+// flat, the app's socket rings, the resident answers, the app joins over
+// SIP-over-WebSocket with the answer's token and gets the panel's held
+// INVITE, and a BYE ends intercomd's call; then every way it can go wrong.
+func TestSIPCall(t *testing.T) {
+	r := startSIPRig(t, "webrtc")
+	n := r.node
+	p := r.provision("Gate 1")
+	var user struct{ ID int64 }
+	v := n.want(t, "POST", "/api/admin/v1/users", r.admin(), `{"login":"alice","password":"password-of-alice"}`, 201)
+	user.ID = int64(v["id"].(float64))
+	n.want(t, "PUT", fmt.Sprintf("/api/admin/v1/intercoms/%d/members/%d", p.id, user.ID), r.admin(),
+		`{"title":"Gate","status":"confirmed","flat":15}`, 200)
+	phone, tablet := n.login(t, "alice", "alice-phone"), n.login(t, "alice", "alice-tablet")
+	phoneSock := openSocket(t, t, n, n, phone)
+	tabletSock := openSocket(t, t, n, n, tablet)
+	seen := map[int64]bool{}
+
+	t.Run("DialAFlat", func(t *testing.T) {
+		invite := time.Now()
+		panelCall := r.dial(p, p.passwd, "15", "app-hangs-up.xml", false)
+		id := newRing(t, phoneSock, seen)
+		tabletSock.await(t, "intercom_ring", id)
+		var answer struct{ SIP, Number, Host string }
+		raw := n.want(t, "POST", callPath(id, "start"), phone.headers(), "", 200)
+		b, _ := json.Marshal(raw)
+		json.Unmarshal(b, &answer)
+		// The device that lost the race gets no answer, so no token.
+		n.want(t, "POST", callPath(id, "start"), tablet.headers(), "", 404)
+
+		a := r.app("--sip", answer.SIP, "--number", answer.Number, "--host", answer.Host, "--hangup-after", "1500")
+		a.await("registered")
+		// Nor can it take the number with the winner's token while the winner holds it.
+		if got := r.probe(answer.SIP); got != 403 {
+			t.Errorf("a second connection with the answer's token: %d, want 403", got)
+		}
+		inv := a.await("invite")
+		if !strings.Contains(inv["ruri"].(string), "transport=ws") {
+			t.Errorf("INVITE %v", inv)
+		}
+		a.await("answered")
+		t.Logf("panel INVITE → app answered: %v", time.Since(invite).Round(time.Millisecond))
+		a.await("bye-sent")
+		r.sippOK(panelCall, "the panel's call")
+		// Kamailio reported the app's BYE before relaying it: intercomd's call
+		// ended without the app calling end.
+		if got := r.status(phone, id); got != "ended" {
+			t.Errorf("call %d after the app's BYE: %s, want ended", id, got)
+		}
+		phoneSock.none(t, "intercom_cancel", id)
+	})
+
+	t.Run("Unanswered", func(t *testing.T) {
+		start := time.Now()
+		panelCall := r.dial(p, p.passwd, "15", "unanswered.xml", false)
+		id := newRing(t, phoneSock, seen)
+		r.sippOK(panelCall, "480 after the ring timeout")
+		if took := time.Since(start); took < sipRingAfter {
+			t.Errorf("480 after %v, before the ring timeout %v", took, sipRingAfter)
+		}
+		if got := r.status(phone, id); got != "missed" {
+			t.Errorf("call %d: %s, want missed", id, got)
+		}
+	})
+
+	t.Run("VisitorHangsUp", func(t *testing.T) {
+		panelCall := r.dial(p, p.passwd, "15", "cancel.xml", false)
+		id := newRing(t, phoneSock, seen)
+		r.sippOK(panelCall, "CANCEL → 200, 487")
+		// Kamailio told intercomd before it answered 487.
+		if got := r.status(phone, id); got != "missed" {
+			t.Errorf("call %d after CANCEL: %s, want missed", id, got)
+		}
+		phoneSock.await(t, "intercom_cancel", id)
+	})
+
+	t.Run("PanelThatRangOverHTTP", func(t *testing.T) {
+		v := n.want(t, "POST", "/api/hw/v1/ring", bearer(p.secret), `{"flat":15}`, 201)
+		id, number := int64(v["call_id"].(float64)), v["number"].(string)
+		seen[id] = true
+		// Another panel may not dial this call's number.
+		other := r.provision("Gate 2")
+		r.sippOK(r.dial(other, other.passwd, number, "refused-404.xml", false), "another panel dials the number")
+
+		panelCall := r.dial(p, p.passwd, number, "panel-hangs-up.xml", false)
+		phoneSock.await(t, "intercom_ring", id)
+		raw := n.want(t, "POST", callPath(id, "start"), phone.headers(), "", 200)
+		if raw["number"] != number {
+			t.Fatalf("answer %v, ring number %s", raw, number)
+		}
+		a := r.app("--sip", raw["sip"].(string), "--number", number, "--host", sipDomain)
+		a.await("bye-received")
+		r.sippOK(panelCall, "the panel's call")
+		if got := r.status(phone, id); got != "ended" {
+			t.Errorf("call %d after the panel's BYE: %s, want ended", id, got)
+		}
+		phoneSock.await(t, "intercom_cancel", id) // the visitor left: the app is told
+	})
+
+	t.Run("WrongPanelCredentials", func(t *testing.T) {
+		r.sippOK(r.dial(p, "not-the-password", "15", "refused-403.xml", false), "a wrong password")
+		// Another panel's password under this panel's name.
+		other := r.provision("Gate 3")
+		r.sippOK(r.dial(p, other.passwd, "15", "refused-403.xml", false), "another panel's password")
+	})
+
+	t.Run("Tokens", func(t *testing.T) {
+		number := "2999999998"
+		for _, tt := range []struct {
+			name string
+			url  string
+			want int
+		}{
+			{"valid", r.wsURL(token(t, sipSecret, number, time.Now().Add(time.Minute))), 101},
+			{"forged", r.wsURL(token(t, "not-the-secret", number, time.Now().Add(time.Minute))), 403},
+			{"expired", r.wsURL(token(t, sipSecret, number, time.Now().Add(-time.Second))), 403},
+			{"not a call number", r.wsURL(token(t, sipSecret, "15", time.Now().Add(time.Minute))), 403},
+			{"none", fmt.Sprintf("ws://127.0.0.1:%d/sip", r.wsPort), 403},
+			{"garbage", r.wsURL("a.b.c"), 403},
+		} {
+			if got := r.probe(tt.url); got != tt.want {
+				t.Errorf("%s token: %d, want %d", tt.name, got, tt.want)
+			}
+		}
+		// A valid token for one number does not register another.
+		a := r.app("--sip", r.wsURL(token(t, sipSecret, "2999999997", time.Now().Add(time.Minute))),
+			"--number", "2999999996", "--host", sipDomain)
+		if m := a.await("register-rejected"); m["status"] != float64(403) {
+			t.Errorf("REGISTER of another number: %v", m)
+		}
+	})
+}
+
+// none fails if the socket got event typ of call id.
+func (s *socketLog) none(t *testing.T, typ string, id int64) {
+	t.Helper()
+	if s.count(typ, forCall(id)) > 0 {
+		t.Errorf("socket %s got %s of call %d: %v", s.id, typ, id, s.all())
+	}
+}
+
+// TestSIPMedia proves voice flows both ways through rtpengine: the panel
+// (sipp) plays sip-tester's g711a.pcap towards the address rtpengine gave it
+// and echoes what reaches it; the app, a plain-RTP endpoint (APP_MEDIA=rtp:
+// no DTLS in Node), sends its own PCMA frames to the address rtpengine gave
+// it. The app must receive the panel's packets (panel → app) and its own
+// back (app → panel → app), each leg through rtpengine, never directly.
+func TestSIPMedia(t *testing.T) {
+	r := startSIPRig(t, "rtp")
+	n := r.node
+	p := r.provision("Gate 1")
+	v := n.want(t, "POST", "/api/admin/v1/users", r.admin(), `{"login":"alice","password":"password-of-alice"}`, 201)
+	n.want(t, "PUT", fmt.Sprintf("/api/admin/v1/intercoms/%d/members/%d", p.id, int64(v["id"].(float64))), r.admin(),
+		`{"title":"Gate","status":"confirmed","flat":15}`, 200)
+	phone := n.login(t, "alice", "alice-phone")
+	sock := openSocket(t, t, n, n, phone)
+
+	panelCall := r.dial(p, p.passwd, "15", "media.xml", true)
+	id := newRing(t, sock, map[int64]bool{})
+	raw := n.want(t, "POST", callPath(id, "start"), phone.headers(), "", 200)
+	a := r.app("--sip", raw["sip"].(string), "--number", raw["number"].(string), "--host", sipDomain, "--media")
+	offer := a.await("offer")["media"].(map[string]any)
+	media := a.await("media")
+	r.sippOK(panelCall, "the panel's call with audio")
+	t.Logf("offer to the app %v; the app's counts %v", offer, media)
+	if port := int(offer["port"].(float64)); offer["proto"] != "RTP/AVP" || offer["address"] != "127.0.0.1" ||
+		port < r.mediaMin || port > r.mediaMax {
+		t.Errorf("offer to the app: %v; want plain RTP on one of rtpengine's ports %d–%d", offer, r.mediaMin, r.mediaMax)
+	}
+	if got := r.status(phone, id); got != "ended" {
+		t.Errorf("call %d: %s, want ended", id, got)
+	}
+	sent, fromPanel, echoed := media["sent"].(float64), media["fromPanel"].(float64), media["echoed"].(float64)
+	if sent < 50 || fromPanel < 50 || echoed < 25 {
+		t.Errorf("RTP through rtpengine: the app sent %v, got %v of the panel's and %v of its own back; want ≥ 50, ≥ 50, ≥ 25",
+			sent, fromPanel, echoed)
+	}
+}
+
+// TestSIPSetupRate measures, when INTERCOMD_SIP_BENCH is a rate (calls a
+// second), how many calls Kamailio and intercomd set up together: sipp dials
+// flat 15 that many times a second for 1,000 calls, each to 180 (intercomd
+// rang the flat; Kamailio holds the INVITE), then CANCEL → 487 (intercomd
+// told: missed). BENCHMARKS.md has the figures.
+func TestSIPSetupRate(t *testing.T) {
+	rate := os.Getenv("INTERCOMD_SIP_BENCH")
+	if rate == "" {
+		t.Skip("skipped: set INTERCOMD_SIP_BENCH=<calls a second> to measure the call set-up rate")
+	}
+	r := startSIPRig(t, "webrtc")
+	n := r.node
+	p := r.provision("Gate 1")
+	v := n.want(t, "POST", "/api/admin/v1/users", r.admin(), `{"login":"alice","password":"password-of-alice"}`, 201)
+	n.want(t, "PUT", fmt.Sprintf("/api/admin/v1/intercoms/%d/members/%d", p.id, int64(v["id"].(float64))), r.admin(),
+		`{"title":"Gate","status":"confirmed","flat":15}`, 200)
+	openSocket(t, t, n, n, n.login(t, "alice", "alice-web"))
+	sf, _ := filepath.Abs(filepath.Join("testdata", "sipp", "cancel.xml"))
+	start := time.Now()
+	out, err := exec.Command(r.sipp, fmt.Sprintf("127.0.0.1:%d", r.sipPort), "-sf", sf, "-m", "1000", "-r", rate, "-l", "2000",
+		"-p", strconv.Itoa(freeUDPPort(t)), "-i", "127.0.0.1", "-s", "15", "-key", "domain", sipDomain, "-key", "user", p.username,
+		"-au", p.username, "-ap", p.passwd, "-nostdin", "-timeout", "120", "-trace_stat", "-stf", filepath.Join(r.dir, "stat.csv"),
+		"-trace_rtt", "-rtt_freq", "1000").CombinedOutput()
+	t.Logf("1000 calls at %s/s in %v (sipp exit %v):\n%s", rate, time.Since(start).Round(time.Millisecond), err, lastLines(string(out), 40))
+}

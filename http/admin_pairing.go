@@ -1,0 +1,203 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+
+	"intercom"
+)
+
+type adminIntercomJSON struct {
+	ID              int64   `json:"id"`
+	Address         string  `json:"address"`
+	Department      int64   `json:"department"`
+	CameraID        *int64  `json:"camera_id"`
+	ControlURL      *string `json:"control_url"`
+	DoorOpenSeconds int     `json:"door_open_seconds"`
+	FirstFlat       *int64  `json:"first_flat"`
+	LastFlat        *int64  `json:"last_flat"`
+	IsOpenDoorCode  bool    `json:"is_open_door_code"`
+	IsOpenDoorKey   bool    `json:"is_open_door_key"`
+	CreatedAt       *string `json:"created_at"`
+}
+
+func toAdminIntercom(ic intercom.Intercom) adminIntercomJSON {
+	return adminIntercomJSON{ic.ID, ic.Address, ic.Department, ic.CameraID, ic.ControlURL, ic.DoorOpenSeconds,
+		ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey, laravelTime(&ic.CreatedAt)}
+}
+
+// getAdminIntercom is GET /api/admin/v1/intercoms/{intercom}.
+func (s *Server) getAdminIntercom(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r.PathValue("intercom"))
+	if err != nil {
+		return err
+	}
+	ic, err := s.store.IntercomByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, toAdminIntercom(ic))
+}
+
+// patchIntercom is PATCH /api/admin/v1/intercoms/{intercom}: the flat range
+// residents choose from and the door features the panel has.
+func (s *Server) patchIntercom(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r.PathValue("intercom"))
+	if err != nil {
+		return err
+	}
+	body, err := decode(r)
+	if err != nil {
+		return err
+	}
+	set, err := intercom.ParseIntercomSettings(body)
+	if err != nil {
+		return err
+	}
+	ic, err := s.store.UpdateIntercomSettings(r.Context(), id, set.Apply)
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, toAdminIntercom(ic))
+}
+
+type keyJSON struct {
+	Key       string  `json:"key"`
+	Flat      *int64  `json:"flat"`
+	Note      string  `json:"note"`
+	UserID    *int64  `json:"user_id"`
+	CreatedAt *string `json:"created_at"`
+	UpdatedAt *string `json:"updated_at"`
+}
+
+func toKeyJSON(k intercom.Key) keyJSON {
+	return keyJSON{k.ID, k.Flat, k.Note, k.UserID, laravelTime(&k.CreatedAt), laravelTime(&k.UpdatedAt)}
+}
+
+// pathKey parses {intercom} and {key}: a key id that is not well formed is
+// not found.
+func pathKey(r *http.Request) (int64, string, error) {
+	id, err := pathID(r.PathValue("intercom"))
+	if err != nil {
+		return 0, "", err
+	}
+	key := r.PathValue("key")
+	if !intercom.ValidKeyID(key) {
+		return 0, "", intercom.ErrNotFound
+	}
+	return id, key, nil
+}
+
+// putKey is PUT /api/admin/v1/intercoms/{intercom}/keys/{key}: 201 when
+// registered, 200 when changed.
+func (s *Server) putKey(w http.ResponseWriter, r *http.Request) error {
+	id, keyID, err := pathKey(r)
+	if err != nil {
+		return err
+	}
+	body, err := decode(r)
+	if err != nil {
+		return err
+	}
+	k, err := intercom.ParseKey(body, id, keyID)
+	if err != nil {
+		return err
+	}
+	k, created, err := s.store.PutKey(r.Context(), k, s.now())
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return encode(w, status, toKeyJSON(k))
+}
+
+// deleteKey is DELETE /api/admin/v1/intercoms/{intercom}/keys/{key}.
+func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) error {
+	id, keyID, err := pathKey(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteKey(r.Context(), id, keyID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// listKeys is GET /api/admin/v1/intercoms/{intercom}/keys.
+func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r.PathValue("intercom"))
+	if err != nil {
+		return err
+	}
+	var p intercom.Problems
+	page := parsePage(r.URL.Query(), &p)
+	if err := p.Err(); err != nil {
+		return err
+	}
+	keys, total, err := s.store.Keys(r.Context(), id, page)
+	if err != nil {
+		return err
+	}
+	out := make([]keyJSON, len(keys))
+	for i, k := range keys {
+		out[i] = toKeyJSON(k)
+	}
+	return encode(w, http.StatusOK, s.paginate(r, page, total, out))
+}
+
+// accessLog is GET /api/admin/v1/intercoms/{intercom}/access-log: every
+// decision on a key or a code, newest first; ?kind=key|code, ?open=true|false,
+// ?user_id= narrow it.
+func (s *Server) accessLog(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r.PathValue("intercom"))
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	var p intercom.Problems
+	page := parsePage(q, &p)
+	var f intercom.AccessFilter
+	switch f.Kind = q.Get("kind"); f.Kind {
+	case "", intercom.AccessKey, intercom.AccessCode:
+	default:
+		p.Add("kind", intercom.MsgIn("kind"))
+	}
+	if v := q.Get("open"); v != "" {
+		if b, ok := intercom.ParseBool(v, "open", &p); ok {
+			f.Open = &b
+		}
+	}
+	if v := q.Get("user_id"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			p.Add("user_id", intercom.MsgInteger("user_id"))
+		}
+		f.UserID = n
+	}
+	if err := p.Err(); err != nil {
+		return err
+	}
+	entries, total, err := s.store.AccessLog(r.Context(), id, f, page)
+	if err != nil {
+		return err
+	}
+	type entryJSON struct {
+		ID         int64  `json:"id"`
+		Kind       string `json:"kind"`
+		Credential string `json:"credential"`
+		UserID     *int64 `json:"user_id"`
+		CodeID     *int64 `json:"code_id"`
+		At         string `json:"at"`
+		Open       bool   `json:"open"`
+		Reason     string `json:"reason"`
+	}
+	out := make([]entryJSON, len(entries))
+	for i, e := range entries {
+		out[i] = entryJSON{e.ID, e.Kind, e.Credential, e.UserID, e.CodeID, sqlTime(e.At), e.Open, e.Reason}
+	}
+	return encode(w, http.StatusOK, s.paginate(r, page, total, out))
+}

@@ -1,0 +1,95 @@
+package http
+
+import (
+	"net/http"
+
+	"intercom"
+	"intercom/calls"
+)
+
+// The SIP server's API (/api/sip/v1), what deploy/kamailio calls. A panel
+// that dials a flat over SIP is rung here as /api/hw/v1/ring rings it; the
+// SIP server identifies the panel by its digest username (an intercom's
+// SIPUsername) and reports how each call's SIP side ended.
+
+// sipIntercom is the intercom whose SIP username is name; ENOTFOUND.
+func (s *Server) sipIntercom(r *http.Request, name string) (intercom.Intercom, error) {
+	id, ok := intercom.ParseSIPUsername(name)
+	if !ok {
+		return intercom.Intercom{}, intercom.ErrNotFound
+	}
+	return s.store.IntercomByID(r.Context(), id)
+}
+
+// sipRing is POST /api/sip/v1/ring {"intercom": "<SIP username>", "flat"?}:
+// the panel dialled a flat. 201 with the call's number, which the SIP server
+// routes the INVITE to; 404 for an unknown intercom.
+func (s *Server) sipRing(w http.ResponseWriter, r *http.Request) error {
+	body, err := decode(r)
+	if err != nil {
+		return err
+	}
+	var p intercom.Problems
+	name := intercom.Body(body).RequiredString("intercom", 64, &p)
+	flat := intercom.Body(body).Int("flat", 0, 1<<31-1, &p)
+	if err := p.Err(); err != nil {
+		return err
+	}
+	ic, err := s.sipIntercom(r, name)
+	if err != nil {
+		return err
+	}
+	c, err := s.calls.Ring(r.Context(), ic, flat)
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusCreated, toRingJSON(c))
+}
+
+type sipCallJSON struct {
+	CallID   int64  `json:"call_id"`
+	Status   string `json:"status"`
+	Number   string `json:"number"`
+	Intercom string `json:"intercom"`
+}
+
+// sipCall is GET /api/sip/v1/calls/{number}?intercom=<SIP username>: the
+// live call with that number, when it is that intercom's (a panel that rang
+// over HTTP INVITEs the number it was given). 404 otherwise.
+func (s *Server) sipCall(w http.ResponseWriter, r *http.Request) error {
+	var ic *intercom.Intercom
+	if name := r.URL.Query().Get("intercom"); name != "" {
+		found, err := s.sipIntercom(r, name)
+		if err != nil {
+			return err
+		}
+		ic = &found
+	}
+	c, err := s.calls.LiveCall(r.Context(), ic, r.PathValue("number"))
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, sipCallJSON{c.ID, c.Status, c.Number, intercom.SIPUsername(c.IntercomID)})
+}
+
+// sipEnd is POST /api/sip/v1/calls/{number}/end {"by": "panel"|"app"}: the
+// call's SIP side is over (CANCEL, BYE, no answer). A ringing call is
+// missed, an answered one ended. 200 with the call as it now is; 404 when no
+// live call has the number (it is over already: the SIP server may stop
+// telling).
+func (s *Server) sipEnd(w http.ResponseWriter, r *http.Request) error {
+	body, err := decode(r)
+	if err != nil {
+		return err
+	}
+	var p intercom.Problems
+	by := intercom.Body(body).OneOf("by", calls.SIPByPanel, []string{calls.SIPByPanel, calls.SIPByApp}, &p)
+	if err := p.Err(); err != nil {
+		return err
+	}
+	c, err := s.calls.SIPEnded(r.Context(), r.PathValue("number"), by)
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, sipCallJSON{c.ID, c.Status, c.Number, intercom.SIPUsername(c.IntercomID)})
+}
