@@ -15,7 +15,12 @@ import (
 // RingCandidates from several goroutines while one writes: every write is
 // seen by the next read after it was answered, and no reader ever goes back
 // to what an earlier write replaced.
-func testCachedReadsUnderWrites(t *testing.T, s intercom.Store) {
+func testCachedReadsUnderWrites(t *testing.T, s intercom.Store) { ReadsUnderWrites(t, s, s) }
+
+// ReadsUnderWrites is the test of CachedReadsUnderWrites with its writes on
+// one store and its reads on another, as two nodes of one database are: a
+// node that caches must see the other's writes at the very next read.
+func ReadsUnderWrites(t *testing.T, s, readers intercom.Store) {
 	ctx := t.Context()
 	ic := mustIntercom(t, s, 0, nil)
 	u := mustUser(t, s, "u")
@@ -45,7 +50,7 @@ func testCachedReadsUnderWrites(t *testing.T, s intercom.Store) {
 				default:
 				}
 				floor := last.Load() // answered before this read began
-				view, err := s.Intercom(ctx, v, ic.ID)
+				view, err := readers.Intercom(ctx, v, ic.ID)
 				if err != nil {
 					fail("Intercom: " + err.Error())
 					return
@@ -56,7 +61,7 @@ func testCachedReadsUnderWrites(t *testing.T, s intercom.Store) {
 					return
 				}
 				seen = n
-				cands, err := s.RingCandidates(ctx, ic.ID, nil, t0)
+				cands, err := readers.RingCandidates(ctx, ic.ID, nil, t0)
 				if err != nil || len(cands) != 1 {
 					fail(fmt.Sprintf("RingCandidates = %d candidates, %v; want the one device", len(cands), err))
 					return
@@ -65,7 +70,7 @@ func testCachedReadsUnderWrites(t *testing.T, s intercom.Store) {
 					fail("a ring saw title " + cands[0].Title + " after " + strconv.FormatInt(floor, 10) + " was answered")
 					return
 				}
-				if _, err := s.AccessTokenByHash(ctx, tok.Hash); err != nil {
+				if _, err := readers.AccessTokenByHash(ctx, tok.Hash); err != nil {
 					fail("AccessTokenByHash: " + err.Error())
 					return
 				}
@@ -82,7 +87,7 @@ func testCachedReadsUnderWrites(t *testing.T, s intercom.Store) {
 		if got.Membership.Title != title {
 			t.Fatalf("UpdateIntercom answered title %q, want %q", got.Membership.Title, title)
 		}
-		if view, err := s.Intercom(ctx, v, ic.ID); err != nil || view.Membership.Title != title {
+		if view, err := readers.Intercom(ctx, v, ic.ID); err != nil || view.Membership.Title != title {
 			t.Fatalf("after write %d: Intercom = %q, %v", i, view.Membership.Title, err)
 		}
 	}
@@ -91,7 +96,7 @@ func testCachedReadsUnderWrites(t *testing.T, s intercom.Store) {
 	if err := s.RevokeAccessToken(ctx, tok.ID, t0); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.AccessTokenByHash(ctx, tok.Hash); err != nil || got.RevokedAt == nil {
+	if got, err := readers.AccessTokenByHash(ctx, tok.Hash); err != nil || got.RevokedAt == nil {
 		t.Errorf("right after logout: %+v, %v", got, err)
 	}
 	close(errs)
