@@ -231,7 +231,7 @@ func provision(ctx context.Context, path string, sockets, perFlat int) ([]device
 			}
 		}
 		uuid := fmt.Sprintf("dev-%d", i)
-		secret, tok := intercom.NewAccessToken(user.ID, uuid, "android", now, time.Hour)
+		secret, tok := intercom.NewAccessToken(user.ID, uuid, "web", now, time.Hour)
 		if tok, err = db.CreateAccessToken(ctx, tok); err != nil {
 			return nil, err
 		}
@@ -246,7 +246,7 @@ func authorize(ctx context.Context, base string, d device, socketID, channel str
 	form := url.Values{"socket_id": {socketID}, "channel_name": {channel}}.Encode()
 	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/broadcasting/auth", strings.NewReader(form))
 	req.Header.Set("Authorization", "Bearer "+d.secret)
-	req.Header.Set("X-Client", "android")
+	req.Header.Set("X-Client", "web")
 	req.Header.Set("X-UUID", d.uuid)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	res, err := http.DefaultClient.Do(req)
