@@ -103,6 +103,44 @@ func (s *Service) LiveCall(ctx context.Context, ic *intercom.Intercom, number st
 	return c, nil
 }
 
+// SIPCall is the call with that number for the SIP server: the live one,
+// or, when none is live and callID is the id of the call that had the
+// number, that call as it ended (the SIP server holding a panel's INVITE
+// asks this to learn that intercomd ended the call). When ic is not nil
+// the call must be its. ENOTFOUND otherwise.
+func (s *Service) SIPCall(ctx context.Context, ic *intercom.Intercom, number string, callID int64) (intercom.Call, error) {
+	c, err := s.LiveCall(ctx, ic, number)
+	if err != intercom.ErrNotFound || callID <= 0 {
+		return c, err
+	}
+	c, err = s.store.Call(ctx, callID)
+	if err != nil {
+		return intercom.Call{}, err
+	}
+	if c.Number != number || (ic != nil && c.IntercomID != ic.ID) {
+		return intercom.Call{}, intercom.ErrNotFound
+	}
+	return c, nil
+}
+
+// AllDeclined reports whether call c was missed because every device it
+// rang declined it (the panel then hears 603 Decline).
+func AllDeclined(c intercom.Call) bool {
+	if c.Status != intercom.CallMissed {
+		return false
+	}
+	rung := 0
+	for _, d := range c.Devices {
+		if d.Rung() {
+			rung++
+			if d.DeclinedAt == nil {
+				return false
+			}
+		}
+	}
+	return rung > 0
+}
+
 // SIPEnded is the SIP server saying the conversation of the call with that
 // number is over, hung up by: a ringing call is missed (its devices stop
 // ringing), an answered one ends. A BYE from the app ends the call as the

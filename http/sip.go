@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strconv"
 
 	"intercom"
 	"intercom/calls"
@@ -51,11 +52,19 @@ type sipCallJSON struct {
 	Status   string `json:"status"`
 	Number   string `json:"number"`
 	Intercom string `json:"intercom"`
+	Declined bool   `json:"declined,omitempty"`
+}
+
+func toSIPCallJSON(c intercom.Call) sipCallJSON {
+	return sipCallJSON{c.ID, c.Status, c.Number, intercom.SIPUsername(c.IntercomID), calls.AllDeclined(c)}
 }
 
 // sipCall is GET /api/sip/v1/calls/{number}?intercom=<SIP username>: the
 // live call with that number, when it is that intercom's (a panel that rang
-// over HTTP INVITEs the number it was given). 404 otherwise.
+// over HTTP INVITEs the number it was given). 404 otherwise. With
+// ?call=<id>, the call that had the number is answered even once over
+// (status missed or ended; declined when every rung device declined): the
+// SIP server asks it while it holds the panel's INVITE.
 func (s *Server) sipCall(w http.ResponseWriter, r *http.Request) error {
 	var ic *intercom.Intercom
 	if name := r.URL.Query().Get("intercom"); name != "" {
@@ -65,11 +74,19 @@ func (s *Server) sipCall(w http.ResponseWriter, r *http.Request) error {
 		}
 		ic = &found
 	}
-	c, err := s.calls.LiveCall(r.Context(), ic, r.PathValue("number"))
+	var callID int64
+	if v := r.URL.Query().Get("call"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return intercom.ErrNotFound
+		}
+		callID = id
+	}
+	c, err := s.calls.SIPCall(r.Context(), ic, r.PathValue("number"), callID)
 	if err != nil {
 		return err
 	}
-	return encode(w, http.StatusOK, sipCallJSON{c.ID, c.Status, c.Number, intercom.SIPUsername(c.IntercomID)})
+	return encode(w, http.StatusOK, toSIPCallJSON(c))
 }
 
 // sipEnd is POST /api/sip/v1/calls/{number}/end {"by": "panel"|"app"}: the
@@ -91,5 +108,5 @@ func (s *Server) sipEnd(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return encode(w, http.StatusOK, sipCallJSON{c.ID, c.Status, c.Number, intercom.SIPUsername(c.IntercomID)})
+	return encode(w, http.StatusOK, toSIPCallJSON(c))
 }

@@ -145,3 +145,38 @@ func TestSIPCredentials(t *testing.T) {
 	}
 	f.want(f.admin("POST", "/api/admin/v1/intercoms/424242/sip-credentials", ""), 404)
 }
+
+// TestSIPCallOverAfterDecline: while the SIP server holds the panel's
+// INVITE it asks for the call by number and id; once every rung device
+// declined it learns the call is over and that it was declined (the panel
+// hears 603), and a call that ended otherwise is over without "declined".
+func TestSIPCallOverAfterDecline(t *testing.T) {
+	f := newSIPFixture(t)
+	w := newWorld(t, f)
+	phone := f.socket(t, w.alice)
+	user := intercom.SIPUsername(w.intercomID)
+	v := f.want(f.sip("POST", "/api/sip/v1/ring", `{"intercom":"`+user+`","flat":15}`), 201).JSON(t)
+	phone.expect("intercom_ring")
+	number, id := v["number"].(string), itoa(int64(v["call_id"].(float64)))
+	if c := f.want(f.sip("GET", "/api/sip/v1/calls/"+number+"?call="+id, ""), 200).JSON(t); c["status"] != "ring" || c["declined"] != nil {
+		t.Errorf("ringing %v", c)
+	}
+	f.want(f.as(w.alice, "POST", callPath(v, "cancel"), ""), 204)
+	f.want(f.sip("GET", "/api/sip/v1/calls/"+number, ""), 404) // no live call has the number
+	c := f.want(f.sip("GET", "/api/sip/v1/calls/"+number+"?call="+id+"&intercom="+user, ""), 200).JSON(t)
+	if c["status"] != "missed" || c["declined"] != true {
+		t.Errorf("after every device declined: %v", c)
+	}
+	other, _ := f.provision(`{"address":"elsewhere"}`)
+	f.want(f.sip("GET", "/api/sip/v1/calls/"+number+"?call="+id+"&intercom="+intercom.SIPUsername(other), ""), 404)
+	f.want(f.sip("GET", "/api/sip/v1/calls/2000000000?call="+id, ""), 404) // not that call's number
+	f.want(f.sip("GET", "/api/sip/v1/calls/"+number+"?call=x", ""), 404)
+
+	// The visitor left over HTTP: over, not declined.
+	v = w.ring(`{"flat":15}`)
+	number, id = v["number"].(string), itoa(int64(v["call_id"].(float64)))
+	f.want(f.hw(w.secret, "POST", "/api/hw/v1/calls/"+id+"/end", ""), 204)
+	if c := f.want(f.sip("GET", "/api/sip/v1/calls/"+number+"?call="+id, ""), 200).JSON(t); c["status"] != "missed" || c["declined"] != nil {
+		t.Errorf("after the visitor left: %v", c)
+	}
+}

@@ -65,6 +65,8 @@ type busMessage struct {
 	Expires int64  `json:"ex,omitempty"` // grant: the token's expiry, Unix µs
 
 	Ref int64 `json:"r,omitempty"`
+
+	Subs []busMessage `json:"ss,omitempty"` // subs: a batch of "sub" changes
 }
 
 // Bus is the cluster's Broadcaster and Presence over PostgreSQL's
@@ -86,15 +88,16 @@ type Bus struct {
 	seq      int64                       // this node's
 	ready    chan struct{}
 
-	changes chan presenceChange
+	pendMu  sync.Mutex
+	pending map[string]*presenceChange // this node's changes not yet written, the latest per channel
+	wake    chan struct{}              // the writer has something to do
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
 }
 
 type presenceChange struct {
-	channel string
-	on      bool
-	done    chan struct{} // closed once recorded and told
+	on   bool
+	done []chan struct{} // closed once recorded and told
 }
 
 // NewBus starts a node's bus: its listener, its presence writer and its
@@ -105,7 +108,7 @@ func NewBus(ctx context.Context, db *DB, local Local, log *slog.Logger) (*Bus, e
 	}
 	b := &Bus{pool: db.pool, local: local, node: rand.Text()[:16], log: log,
 		presence: map[string]map[string]int64{}, seqs: map[string]int64{}, others: map[string]time.Time{},
-		ready: make(chan struct{}), changes: make(chan presenceChange, 4096)}
+		ready: make(chan struct{}), pending: map[string]*presenceChange{}, wake: make(chan struct{}, 1)}
 	if _, err := b.pool.Exec(ctx, `INSERT INTO bus_nodes (node, seen_at) VALUES ($1, now())`, b.node); err != nil {
 		return nil, busError("registering the node", err)
 	}
@@ -199,18 +202,26 @@ func (b *Bus) alive(node string) bool {
 }
 
 // Subscription is the hub's hook: channel got its first socket on this node
-// (on) or lost its last one. It never blocks the hub; the channel it returns
-// is closed once the other nodes were told.
+// (on) or lost its last one. It never blocks the hub and never drops a
+// change: changes wait, the latest per channel, for the writer's next batch.
+// The channel it returns is closed once the other nodes were told.
 func (b *Bus) Subscription(channel string, on bool) <-chan struct{} {
 	b.mu.Lock()
 	b.setLocked(b.node, channel, on, 0)
 	b.mu.Unlock()
 	done := make(chan struct{})
+	b.pendMu.Lock()
+	p := b.pending[channel]
+	if p == nil {
+		p = &presenceChange{}
+		b.pending[channel] = p
+	}
+	p.on = on
+	p.done = append(p.done, done)
+	b.pendMu.Unlock()
 	select {
-	case b.changes <- presenceChange{channel, on, done}:
-	default:
-		b.log.Error("bus: presence queue full; other nodes may miss a subscription", "channel", channel)
-		close(done)
+	case b.wake <- struct{}{}:
+	default: // the writer is already due to look
 	}
 	return done
 }
@@ -241,31 +252,94 @@ func (b *Bus) setLocked(node, channel string, on bool, seq int64) {
 	delete(b.seqs, node+"\x00"+channel)
 }
 
-// writePresence records this node's subscription changes, in order, in
-// bus_presence and tells the other nodes.
+// writePresence records this node's subscription changes in bus_presence
+// and tells the other nodes, a batch at a time: however many sockets come or
+// go at once, it is one transaction and a notification or a few. A batch that
+// cannot be written goes back to be written with the next, unless a newer
+// change of its channel came meanwhile.
 func (b *Bus) writePresence(ctx context.Context) {
 	defer b.done.Done()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case ch := <-b.changes:
-			b.seq++
-			m := busMessage{Node: b.node, Op: "sub", Channel: ch.channel, On: ch.on, Seq: b.seq}
-			var err error
-			if ch.on {
-				_, err = b.pool.Exec(ctx, `INSERT INTO bus_presence (node, channel, seq) VALUES ($1, $2, $3)
-					ON CONFLICT (node, channel) DO UPDATE SET seq = excluded.seq`, b.node, ch.channel, b.seq)
-			} else {
-				_, err = b.pool.Exec(ctx, `DELETE FROM bus_presence WHERE node = $1 AND channel = $2`, b.node, ch.channel)
+		case <-b.wake:
+		}
+		b.pendMu.Lock()
+		batch := b.pending
+		b.pending = map[string]*presenceChange{}
+		b.pendMu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
+		if err := b.writeBatch(ctx, batch); err != nil && ctx.Err() == nil {
+			b.log.Error("bus: recording subscriptions; retrying", "channels", len(batch), "error", err)
+			b.pendMu.Lock()
+			for ch, p := range batch {
+				if _, newer := b.pending[ch]; !newer {
+					b.pending[ch] = &presenceChange{on: p.on}
+				}
 			}
-			if err != nil && ctx.Err() == nil {
-				b.log.Error("bus: recording a subscription", "channel", ch.channel, "error", err)
+			b.pendMu.Unlock()
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+				select {
+				case b.wake <- struct{}{}:
+				default:
+				}
 			}
-			b.notify(ctx, m)
-			close(ch.done)
+		}
+		for _, p := range batch { // a subscriber waits at most for one try
+			for _, d := range p.done {
+				close(d)
+			}
 		}
 	}
+}
+
+// maxSubsPerNotify keeps a batch's notifications under NOTIFY's size limit.
+const maxSubsPerNotify = 50
+
+// writeBatch writes one batch of this node's presence changes and tells the
+// other nodes, in order of sequence.
+func (b *Bus) writeBatch(ctx context.Context, batch map[string]*presenceChange) error {
+	var on, off []string
+	var onSeqs []int64
+	msgs := make([]busMessage, 0, len(batch))
+	for ch, p := range batch {
+		b.seq++
+		msgs = append(msgs, busMessage{Node: b.node, Op: "sub", Channel: ch, On: p.on, Seq: b.seq})
+		if p.on {
+			on, onSeqs = append(on, ch), append(onSeqs, b.seq)
+		} else {
+			off = append(off, ch)
+		}
+	}
+	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		if len(on) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO bus_presence (node, channel, seq)
+				SELECT $1, c, q FROM unnest($2::text[], $3::bigint[]) AS t(c, q)
+				ON CONFLICT (node, channel) DO UPDATE SET seq = excluded.seq`, b.node, on, onSeqs); err != nil {
+				return err
+			}
+		}
+		if len(off) > 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM bus_presence WHERE node = $1 AND channel = ANY($2)`, b.node, off); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for len(msgs) > 0 {
+		n := min(len(msgs), maxSubsPerNotify)
+		b.notify(ctx, busMessage{Node: b.node, Op: "subs", Subs: msgs[:n]})
+		msgs = msgs[n:]
+	}
+	return nil
 }
 
 // beat keeps this node's row fresh and forgets nodes long gone.
@@ -433,12 +507,14 @@ func (b *Bus) deliver(m busMessage) {
 		}
 		b.others[m.Node] = time.Time{} // gone
 		b.mu.Unlock()
-	case "sub":
+	case "subs":
 		b.mu.Lock()
 		if _, ok := b.others[m.Node]; !ok {
 			b.others[m.Node] = time.Now()
 		}
-		b.setLocked(m.Node, m.Channel, m.On, m.Seq)
+		for _, c := range m.Subs {
+			b.setLocked(m.Node, c.Channel, c.On, c.Seq)
+		}
 		b.mu.Unlock()
 	}
 }

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -234,4 +235,27 @@ func TestBusNodeLeavingDropsItsPresence(t *testing.T) {
 	busB.Close()
 	// At once, not after the liveness timeout (20 s) this wait could not outlast.
 	waitFor(t, "A forgets the node that left", func() bool { return !busA.Subscribed("private-token.y") })
+}
+
+// A storm of subscriptions (sockets reconnecting after a node restart) is
+// written in batches and none is dropped.
+func TestBusPresenceStorm(t *testing.T) {
+	url := pgtest.Schema(t)
+	busA := newBus(t, open(t, url), newLocalHub())
+	busB := newBus(t, open(t, url), newLocalHub())
+	const n = 10_000
+	channel := func(i int) string { return "private-token.storm" + strconv.Itoa(i) }
+	for _, on := range []bool{true, false} {
+		for i := range n {
+			busB.Subscription(channel(i), on)
+		}
+		waitFor(t, "A sees every change", func() bool {
+			for i := range n {
+				if busA.Subscribed(channel(i)) != on {
+					return false
+				}
+			}
+			return true
+		})
+	}
 }

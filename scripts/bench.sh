@@ -2,10 +2,17 @@
 # Load figures for issue 2, measured in one run on this machine: the demo
 # server and a no-op net/http server side by side, driven by wrk over loopback.
 # Prints GET /api/v1/intercom/180 throughput as a ratio of the no-op's, durable
-# PATCH requests/s (synchronous=FULL), p99 latency of each, and peak RSS.
+# PATCH requests/s (synchronous=FULL on SQLite; a committed transaction on
+# PostgreSQL), p99 latency of each, and peak RSS.
 #
-#   scripts/bench.sh            # 10 s per run, 64 connections
+#   scripts/bench.sh            # 10 s per run, 64 connections, a fresh SQLite file
 #   DURATION=30s CONNS=128 scripts/bench.sh
+#   DB=postgres://postgres@127.0.0.1:5432/bench_x?sslmode=disable scripts/bench.sh
+#
+# DB names the database as --db does. A PostgreSQL database must be empty (or
+# hold only an earlier run's demo): the demo refuses any other. The node then
+# joins the cluster as every node on PostgreSQL does (bus, deadlines, batched
+# heartbeats).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,12 +27,14 @@ command -v wrk >/dev/null || { echo "bench.sh needs wrk (Debian: apt-get install
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+DB=${DB:-$work/bench.db}
+case "$DB" in postgres://* | postgresql://*) engine=PostgreSQL ;; *) engine=SQLite ;; esac
 trap cleanup EXIT
 
 go build -o "$work/intercomd" ./cmd/intercomd
 go build -o "$work/noophttp" ./scripts/noophttp
 
-"$work/intercomd" serve --demo --addr "127.0.0.1:$PORT" --db "$work/bench.db" --log-level error >"$work/demo.out" 2>"$work/demo.err" &
+"$work/intercomd" serve --demo --addr "127.0.0.1:$PORT" --db "$DB" --log-level error >"$work/demo.out" 2>"$work/demo.err" &
 pids+=($!); server=$!
 "$work/noophttp" -addr "127.0.0.1:$NOOP_PORT" &
 pids+=($!)
@@ -56,7 +65,7 @@ rss=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
 
 noop=$(rps "$work/noop.txt"); get=$(rps "$work/get.txt"); patch=$(rps "$work/patch.txt")
 echo
-echo "machine: $(nproc) cores, $(go version | awk '{print $3}'), wrk -t$THREADS -c$CONNS -d$DURATION"
+echo "machine: $(nproc) cores, $(go version | awk '{print $3}'), wrk -t$THREADS -c$CONNS -d$DURATION, $engine"
 printf '%-38s %12s req/s   p99 %s\n' "no-op net/http handler" "$noop" "$(p99 "$work/noop.txt")"
 printf '%-38s %12s req/s   p99 %s\n' "GET /api/v1/intercom/180" "$get" "$(p99 "$work/get.txt")"
 printf '%-38s %12s req/s   p99 %s\n' "PATCH /api/v1/intercom/180 (durable)" "$patch" "$(p99 "$work/patch.txt")"

@@ -1,0 +1,501 @@
+// Command clusterload measures ring → intercom_ring latency across the nodes
+// of a cluster, on this machine: it creates a fresh PostgreSQL database,
+// provisions an intercom with -sockets web devices (-per-flat to a flat)
+// straight into it, starts -nodes real intercomd processes on it (the built
+// binary, --db postgres://…, ports from -port), connects one Pusher socket per
+// device, spread over the nodes (device i on node i mod -nodes, so every flat
+// has devices on several nodes), each subscribed through broadcasting/auth on
+// some node (often another one: its grant then crosses the bus, as behind a
+// load balancer), then rings -rings flats through node 1, one after the
+// other, and prints, for every rung socket, the time from sending
+// POST /api/hw/v1/ring until that socket had intercom_ring — separately for
+// sockets on node 1 (the ringing node) and on the others — with each node's
+// resident memory and how long it took every subscription to reach
+// bus_presence (until then the other nodes do not know of the socket).
+//
+// It is bounded: every ring waits at most 10 s, the whole run at most
+// -timeout, and the database is dropped and the nodes stopped at the end.
+//
+//	go run ./scripts/clusterload                       # 3 nodes, 3,000 sockets, 300 rings
+//	go run ./scripts/clusterload -sockets 6000 -rings 1000
+//	go run ./scripts/clusterload -pg postgres://user@host:5432/postgres
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"intercom"
+	"intercom/postgres"
+	"intercom/pusher/pusherclient"
+)
+
+func main() {
+	nodes := flag.Int("nodes", 3, "intercomd nodes on the one database")
+	sockets := flag.Int("sockets", 3000, "Pusher sockets (one web device each), spread over the nodes")
+	perFlat := flag.Int("per-flat", 3, "devices in each flat: each ring reaches this many (one per node with the default 3)")
+	rings := flag.Int("rings", 300, "rings to time, all through node 1")
+	port := flag.Int("port", 18200, "node k listens on 127.0.0.1:port+k-1")
+	pg := flag.String("pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+		"a PostgreSQL server's maintenance database: the run creates a database of its own there and drops it")
+	beatBatch := flag.Duration("heartbeat-batch", time.Second, "--heartbeat-batch of the nodes")
+	timeout := flag.Duration("timeout", 5*time.Minute, "the whole run stops after this")
+	flag.Parse()
+	if *nodes < 1 || *sockets < 1 || *perFlat < 1 || *rings < 1 {
+		fmt.Fprintln(os.Stderr, "clusterload: -nodes, -sockets, -per-flat and -rings must be positive")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	err := run(ctx, *nodes, *sockets, *perFlat, *rings, *port, *pg, *beatBatch)
+	cancel()
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "clusterload:", err)
+		os.Exit(1)
+	}
+}
+
+const (
+	appKey, appSecret = "load-key", "load-secret"
+	intercomSecret    = "load-intercom-secret"
+)
+
+type device struct {
+	flat         int
+	node         int // index of the node its socket is on
+	uuid, secret string
+	tokenID      string
+	client       *pusherclient.Client
+}
+
+func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg string, beatBatch time.Duration) error {
+	raiseFileLimit()
+	dir, err := os.MkdirTemp("", "clusterload")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	dbURL, drop, err := createDatabase(ctx, pg)
+	if err != nil {
+		return err
+	}
+	defer drop()
+
+	fmt.Printf("provisioning %d devices in %d flats...\n", sockets, (sockets+perFlat-1)/perFlat)
+	devices, err := provision(ctx, dbURL, sockets, perFlat, nodes)
+	if err != nil {
+		return err
+	}
+
+	bin := filepath.Join(dir, "intercomd")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/intercomd").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	var procs []*exec.Cmd
+	defer func() {
+		for _, p := range procs {
+			p.Process.Signal(syscall.SIGTERM)
+		}
+		for _, p := range procs {
+			p.Wait()
+		}
+	}()
+	bases := make([]string, nodes)
+	for k := range nodes {
+		addr := "127.0.0.1:" + strconv.Itoa(port+k)
+		// Not tied to ctx: the nodes are stopped by SIGTERM above, after the
+		// sockets are closed.
+		srv := exec.Command(bin, "serve", "--addr", addr, "--db", dbURL, "--log-level", "error",
+			"--pusher-app-key", appKey, "--pusher-app-secret", appSecret, "--ring-timeout", "10m",
+			"--heartbeat-batch", beatBatch.String())
+		srv.Stderr = os.Stderr
+		stdout, _ := srv.StdoutPipe()
+		if err := srv.Start(); err != nil {
+			return err
+		}
+		procs = append(procs, srv)
+		if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+			return fmt.Errorf("node %d did not start: %w", k+1, err)
+		}
+		go io.Copy(io.Discard, stdout)
+		bases[k] = "http://" + addr
+	}
+	fmt.Printf("%d nodes on %s\n", nodes, redact(dbURL))
+
+	// Warm up every node, then take the baselines.
+	for k := range nodes {
+		if _, err := get(ctx, bases[k]+"/readyz"); err != nil {
+			return fmt.Errorf("node %d: %w", k+1, err)
+		}
+	}
+	if err := ring(ctx, bases[0], 1); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	before := make([]int64, nodes)
+	for k, p := range procs {
+		before[k] = rssKiB(p.Process.Pid)
+	}
+
+	fmt.Printf("connecting %d sockets...\n", sockets)
+	connectStart := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, sockets)
+	sem := make(chan struct{}, 64)
+	for i := range devices {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			d := &devices[i]
+			c, err := pusherclient.Dial(cctx, "ws"+strings.TrimPrefix(bases[d.node], "http")+"/ws/app/"+appKey+"?protocol=7&client=clusterload")
+			if err != nil {
+				errs <- err
+				return
+			}
+			d.client = c
+			// Authorized on some node, not always the socket's: as behind a
+			// round-robin load balancer, the grant then crosses the bus.
+			ch := "private-token." + d.tokenID
+			auth, err := authorize(cctx, bases[(i/nodes)%nodes], *d, c.SocketID, ch)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if err := c.Subscribe(cctx, ch, auth); err != nil {
+				errs <- fmt.Errorf("subscribing on node %d: %w", d.node+1, err)
+				return
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	defer func() {
+		for _, d := range devices {
+			if d.client != nil {
+				d.client.Close()
+			}
+		}
+	}()
+	if err := <-errs; err != nil {
+		return fmt.Errorf("connecting: %w", err)
+	}
+	connected := time.Since(connectStart)
+	// Each node records its subscribed channels in bus_presence, one commit
+	// and one NOTIFY each, from one goroutine: until then the other nodes do
+	// not know the socket is there. Wait (at most a minute) until every
+	// subscription is recorded.
+	var recorded time.Duration
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		rows, err := presenceRows(ctx, dbURL)
+		if err != nil {
+			return err
+		}
+		total := 0
+		for _, n := range rows {
+			total += n
+		}
+		if total >= sockets {
+			recorded = time.Since(connectStart)
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("a minute after connecting, bus_presence holds %d of %d subscriptions", total, sockets)
+		}
+	}
+	// Let the handshakes' garbage be collected.
+	time.Sleep(5 * time.Second)
+	after := make([]int64, nodes)
+	for k, p := range procs {
+		after[k] = rssKiB(p.Process.Pid)
+	}
+	// Each node records its subscribed channels in bus_presence (and tells
+	// the others); one that fell behind shows fewer rows than it has sockets.
+	presence, err := presenceRows(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+
+	type arrival struct {
+		flat, node int
+		at         time.Time
+	}
+	arrivals := make(chan arrival, sockets)
+	for _, d := range devices {
+		go func() {
+			for {
+				m, err := d.client.Next(ctx)
+				if err != nil {
+					return
+				}
+				if strings.Contains(m.Data, `"type":"intercom_ring"`) {
+					arrivals <- arrival{d.flat, d.node, time.Now()}
+				}
+			}
+		}()
+	}
+
+	fmt.Printf("timing %d rings of %d devices each, through node 1...\n", rings, perFlat)
+	flats := (sockets + perFlat - 1) / perFlat
+	var local, remote, whole []time.Duration
+	for i := 0; i < rings; i++ {
+		flat := 2 + (i*7919)%(flats-1) // flat 1 rang in the warm-up and still rings
+		if flats == 1 {
+			return fmt.Errorf("-sockets / -per-flat must make at least 2 flats")
+		}
+		want := min(perFlat, sockets-(flat-1)*perFlat)
+		start := time.Now()
+		if err := ring(ctx, bases[0], flat); err != nil {
+			return err
+		}
+		var last time.Time
+		for got := 0; got < want; {
+			select {
+			case a := <-arrivals:
+				if a.flat != flat {
+					return fmt.Errorf("flat %d's device got the ring of flat %d", a.flat, flat)
+				}
+				got++
+				last = a.at
+				if a.node == 0 {
+					local = append(local, a.at.Sub(start))
+				} else {
+					remote = append(remote, a.at.Sub(start))
+				}
+			case <-time.After(10 * time.Second):
+				return fmt.Errorf("ring %d (flat %d): %d of %d devices got intercom_ring", i, flat, got, want)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		whole = append(whole, last.Sub(start))
+	}
+
+	fmt.Printf("\nmachine: %d cores, %s; %d nodes, %d sockets, %d rings of %d devices through node 1\n",
+		runtime.NumCPU(), runtime.Version(), nodes, sockets, rings, perFlat)
+	for k := range nodes {
+		n := 0
+		for _, d := range devices {
+			if d.node == k {
+				n++
+			}
+		}
+		fmt.Printf("node %d RSS: %.1f MiB idle, %.1f MiB with %d sockets (%.1f KiB a socket)\n",
+			k+1, float64(before[k])/1024, float64(after[k])/1024, n, float64(after[k]-before[k])/float64(n))
+	}
+	fmt.Printf("%d sockets connected and subscribed in %v; every subscription in bus_presence after %v\n",
+		sockets, connected.Round(10*time.Millisecond), recorded.Round(10*time.Millisecond))
+	fmt.Printf("bus_presence rows per node (each node has %v sockets, one channel each): %v\n", perNode(devices, nodes), presence)
+	report := func(what string, took []time.Duration) {
+		if len(took) == 0 {
+			return
+		}
+		slices.Sort(took)
+		pct := func(p int) time.Duration { return took[min(len(took)-1, len(took)*p/100)].Round(10 * time.Microsecond) }
+		fmt.Printf("%-48s n=%-5d p50 %-9v p90 %-9v p99 %-9v max %v\n", what, len(took), pct(50), pct(90), pct(99),
+			took[len(took)-1].Round(10*time.Microsecond))
+	}
+	fmt.Println("ring -> intercom_ring, per socket:")
+	report("  sockets on node 1 (the ringing node)", local)
+	report("  sockets on the other nodes (across the bus)", remote)
+	report("  every rung socket of a ring (the ring's last)", whole)
+	fmt.Println("goal: p99 <= 20ms across nodes")
+	return nil
+}
+
+// presenceRows counts the rows of bus_presence of each node, most first.
+func presenceRows(ctx context.Context, dbURL string) ([]int, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT count(*) FROM bus_presence GROUP BY node ORDER BY 1 DESC`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int])
+}
+
+func perNode(devices []device, nodes int) []int {
+	n := make([]int, nodes)
+	for _, d := range devices {
+		n[d.node]++
+	}
+	return n
+}
+
+// createDatabase makes a fresh database on the server of maint and returns
+// its URL and what drops it.
+func createDatabase(ctx context.Context, maint string) (string, func(), error) {
+	conn, err := pgx.Connect(ctx, maint)
+	if err != nil {
+		return "", nil, fmt.Errorf("PostgreSQL at %s: %w", redact(maint), err)
+	}
+	defer conn.Close(ctx)
+	name := "clusterload_" + strings.ToLower(rand.Text()[:12])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, err
+	}
+	u, _ := url.Parse(maint)
+	u.Path = "/" + name
+	drop := func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(dctx, maint)
+		if err == nil {
+			_, err = c.Exec(dctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(dctx)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "clusterload: dropping database %s: %v\n", name, err)
+		}
+	}
+	return u.String(), drop, nil
+}
+
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "postgres://…"
+	}
+	return p.Redacted()
+}
+
+// provision writes the intercom, one account per flat with perFlat web
+// devices, and a live token per device; device i's socket goes to node
+// i mod nodes.
+func provision(ctx context.Context, dbURL string, sockets, perFlat, nodes int) ([]device, error) {
+	db, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	now := time.Now()
+	if _, err := db.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "Load st. 1", SecretHash: intercom.HashToken(intercomSecret),
+		DoorOpenSeconds: 7, CreatedAt: now}); err != nil {
+		return nil, err
+	}
+	devices := make([]device, sockets)
+	var user intercom.User
+	for i := range devices {
+		flat := i/perFlat + 1
+		if i%perFlat == 0 {
+			if user, err = db.CreateUser(ctx, intercom.User{Login: "flat" + strconv.Itoa(flat), PasswordHash: "-", CreatedAt: now, UpdatedAt: now}); err != nil {
+				return nil, err
+			}
+			f := int64(flat)
+			if _, _, err := db.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: 1, Flat: &f, Title: "Home",
+				Status: intercom.StatusConfirmed}, now); err != nil {
+				return nil, err
+			}
+		}
+		uuid := fmt.Sprintf("dev-%d", i)
+		secret, tok := intercom.NewAccessToken(user.ID, uuid, "web", now, time.Hour)
+		if tok, err = db.CreateAccessToken(ctx, tok); err != nil {
+			return nil, err
+		}
+		devices[i] = device{flat: flat, node: i % nodes, uuid: uuid, secret: secret, tokenID: tok.PublicID}
+	}
+	return devices, nil
+}
+
+// authorize asks a node to sign a subscription, as an app's Pusher client
+// does: the server ties the subscription to the device's token.
+func authorize(ctx context.Context, base string, d device, socketID, channel string) (string, error) {
+	form := url.Values{"socket_id": {socketID}, "channel_name": {channel}}.Encode()
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/broadcasting/auth", strings.NewReader(form))
+	req.Header.Set("Authorization", "Bearer "+d.secret)
+	req.Header.Set("X-Client", "web")
+	req.Header.Set("X-UUID", d.uuid)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var v struct {
+		Auth string `json:"auth"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&v); err != nil || res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("broadcasting/auth: %d %v", res.StatusCode, err)
+	}
+	return v.Auth, nil
+}
+
+func ring(ctx context.Context, base string, flat int) error {
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/hw/v1/ring", strings.NewReader(`{"flat":`+strconv.Itoa(flat)+`}`))
+	req.Header.Set("Authorization", "Bearer "+intercomSecret)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 201 {
+		return fmt.Errorf("ring: %d %s", res.StatusCode, body)
+	}
+	return nil
+}
+
+func get(ctx context.Context, u string) (string, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", u, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 {
+		return "", fmt.Errorf("GET %s: %d %s", u, res.StatusCode, body)
+	}
+	return string(body), nil
+}
+
+func rssKiB(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func raiseFileLimit() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}
