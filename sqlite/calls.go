@@ -19,36 +19,11 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 	if flat != nil {
 		key.flat = *flat
 	}
-	rows, err := db.rosterOf(ctx, key, flat)
+	r, err := db.rosterOf(ctx, key, flat)
 	if err != nil {
 		return nil, err
 	}
-	now := micros(at)
-	out := make([]intercom.RingCandidate, 0, len(rows))
-	for _, r := range rows {
-		c := r.cand
-		live := 0
-		for _, e := range r.expires {
-			if e > now {
-				live++
-			}
-		}
-		switch live {
-		case 0:
-			continue
-		case len(r.tokens): // the usual case: no copy (capped, so that an append copies)
-			c.Tokens = r.tokens[:live:live]
-		default:
-			c.Tokens = make([]string, 0, live)
-			for i, t := range r.tokens {
-				if r.expires[i] > now {
-					c.Tokens = append(c.Tokens, t)
-				}
-			}
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return r.candidates(micros(at)), nil
 }
 
 // rosterQuery reads the devices of an intercom's members (of flat) with their

@@ -2,9 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"intercom"
 )
@@ -22,6 +24,60 @@ type rosterKey struct {
 	anyFlat    bool
 }
 
+// roster is a cached roster: its rows and the candidates last made of them.
+type roster struct {
+	rows []*rosterRow
+	// made is the candidates of the last ring and the instants between which
+	// the same tokens are live: the next ring in that span gets them again
+	// instead of a thousand fresh ones.
+	made atomic.Pointer[candidates]
+}
+
+type candidates struct {
+	from, until int64 // Unix microseconds: valid for from <= at < until
+	list        []intercom.RingCandidate
+}
+
+// candidates returns the devices with a token live at now (Unix
+// microseconds), each with those tokens. They are shared: callers only read
+// them.
+func (r *roster) candidates(now int64) []intercom.RingCandidate {
+	if m := r.made.Load(); m != nil && m.from <= now && now < m.until {
+		return m.list
+	}
+	from, until := int64(math.MinInt64), int64(math.MaxInt64)
+	out := make([]intercom.RingCandidate, 0, len(r.rows))
+	for _, row := range r.rows {
+		c := row.cand
+		live := 0
+		for _, e := range row.expires {
+			if e > now {
+				live++
+				until = min(until, e)
+			} else {
+				from = max(from, e)
+			}
+		}
+		switch live {
+		case 0:
+			continue
+		case len(row.tokens): // the usual case: no copy (capped, so that an append copies)
+			c.Tokens = row.tokens[:live:live]
+		default:
+			c.Tokens = make([]string, 0, live)
+			for i, t := range row.tokens {
+				if row.expires[i] > now {
+					c.Tokens = append(c.Tokens, t)
+				}
+			}
+		}
+		out = append(out, c)
+	}
+	out = out[:len(out):len(out)]
+	r.made.Store(&candidates{from: from, until: until, list: out})
+	return out
+}
+
 // rosterRow is a candidate with all its unrevoked tokens and their expiries.
 type rosterRow struct {
 	cand    intercom.RingCandidate // Tokens unset
@@ -35,7 +91,7 @@ const maxPatch = 64
 
 // rosterOf returns the roster of key, from the cache when no change since it
 // was read concerns it, patched when changes of a few accounts do.
-func (db *DB) rosterOf(ctx context.Context, key rosterKey, flat *int64) ([]*rosterRow, error) {
+func (db *DB) rosterOf(ctx context.Context, key rosterKey, flat *int64) (*roster, error) {
 	c := &db.caches.rosters
 	c.mu.Lock()
 	e, ok := c.m[key]
@@ -57,24 +113,25 @@ func (db *DB) rosterOf(ctx context.Context, key rosterKey, flat *int64) ([]*rost
 		slices.Sort(users)
 		users = slices.Compact(users)
 		if !whole && len(users) <= maxPatch {
-			rows := e.v
+			r := e.v
 			if len(users) > 0 {
 				fresh, err := db.roster(ctx, key.intercomID, flat, users)
 				if err != nil {
 					return nil, err
 				}
-				rows = patchRoster(e.v, users, fresh)
+				r = &roster{rows: patchRoster(e.v.rows, users, fresh)}
 			}
-			c.put(&db.caches.log, key, now, rows)
-			return rows, nil
+			c.put(&db.caches.log, key, now, r)
+			return r, nil
 		}
 	}
 	rows, err := db.roster(ctx, key.intercomID, flat, nil)
 	if err != nil {
 		return nil, err
 	}
-	c.put(&db.caches.log, key, now, rows)
-	return rows, nil
+	r := &roster{rows: rows}
+	c.put(&db.caches.log, key, now, r)
+	return r, nil
 }
 
 // patchRoster replaces the rows of users in rows by fresh; both are ordered
