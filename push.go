@@ -27,7 +27,7 @@ type PushMessage struct {
 	DeviceID int64
 	Token    string
 	Type     string         // "intercom_ring"
-	Data     map[string]any // what the app reads: the intercom_ring data
+	Data     map[string]any // what the app reads: the intercom_ring data; shared by sends, never changed
 	Expires  time.Time      // the ring timeout: a later delivery is useless
 	TTL      time.Duration  // what is left of it at this attempt
 }

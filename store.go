@@ -105,7 +105,8 @@ type Store interface {
 	// RingCandidates lists every device of every member of an intercom (of
 	// flat, when not nil) that has a token live at instant at, with its
 	// member's status and title, its settings for the intercom and its live
-	// tokens.
+	// tokens. The candidates are the caller's to read, not to change: an
+	// engine may hand the same ones to the next ring.
 	RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]RingCandidate, error)
 	// CreateCall records a call with the devices it concerned; it returns it
 	// with its id and its number: c.Number when given and no live call

@@ -136,9 +136,17 @@ func (s *Service) applyLoaded(ctx context.Context, c intercom.Call, e effects) {
 func (s *Service) apply(ctx context.Context, c intercom.Call, ic intercom.Intercom, e effects) {
 	s.applyDeadlines(ctx, e)
 	if e.ring {
+		// The call data differs by title only: encoded once per title, not
+		// once per device (a thousand at a large house).
+		rings := map[string]wire.DataNotifications{}
 		for _, d := range c.Devices {
 			if d.Rung() { // over the socket it rings on, or as an event beside its push
-				s.toDevice(d, wire.Notification("intercom_ring", map[string]any{"data": wire.CallData(c, ic, d.Title)}), "")
+				n, ok := rings[d.Title]
+				if !ok {
+					n = wire.NewDataNotifications("intercom_ring", wire.CallData(c, ic, d.Title))
+					rings[d.Title] = n
+				}
+				s.toDevice(d, n.New(), "")
 			}
 		}
 	}
@@ -153,8 +161,14 @@ func (s *Service) apply(ctx context.Context, c intercom.Call, ic intercom.Interc
 			titles[d.DeviceID] = d.Title
 		}
 		s.spawn(func() { // a thousand sends are not queued on the ring's time
+			// One data map per title, shared by the sends, which only read it.
+			data := map[string]map[string]any{}
 			for i, m := range e.pushes {
-				m.Data = wire.CallData(c, ic, titles[m.DeviceID])
+				title := titles[m.DeviceID]
+				if m.Data = data[title]; m.Data == nil {
+					m.Data = wire.CallData(c, ic, title)
+					data[title] = m.Data
+				}
 				s.push.Send(e.pushVia[i], m)
 			}
 		})

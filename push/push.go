@@ -34,13 +34,52 @@ type Config struct {
 // Dispatcher sends pushes.
 type Dispatcher struct {
 	c      Config
-	lanes  map[string]chan struct{} // per channel: a semaphore
+	lanes  map[string]*lane // per channel
 	provs  map[string]intercom.PushProvider
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	closed bool // set by Close: sends are refused
+}
+
+// lane queues a provider's sends for at most Concurrency workers, which
+// exist only while there is something to send: a ring to a thousand devices
+// costs a queue of a thousand messages, not a thousand goroutines each with
+// its timer.
+type lane struct {
+	mu      sync.Mutex
+	queue   []intercom.PushMessage
+	head    int // queue[head:] waits
+	workers int
+}
+
+// push queues m and reports whether a worker should be started for it.
+func (l *lane) push(m intercom.PushMessage, most int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.queue = append(l.queue, m)
+	if l.workers < most {
+		l.workers++
+		return true
+	}
+	return false
+}
+
+// pop takes the next message; false when there is none, and then the worker
+// that asked is gone.
+func (l *lane) pop() (intercom.PushMessage, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.head == len(l.queue) {
+		l.queue, l.head = l.queue[:0], 0
+		l.workers--
+		return intercom.PushMessage{}, false
+	}
+	m := l.queue[l.head]
+	l.queue[l.head] = intercom.PushMessage{} // let its data go
+	l.head++
+	return m, true
 }
 
 // New returns a Dispatcher for the providers.
@@ -66,11 +105,11 @@ func New(c Config) *Dispatcher {
 	if c.Observe == nil {
 		c.Observe = func(string, string) {}
 	}
-	d := &Dispatcher{c: c, lanes: map[string]chan struct{}{}, provs: map[string]intercom.PushProvider{}}
+	d := &Dispatcher{c: c, lanes: map[string]*lane{}, provs: map[string]intercom.PushProvider{}}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	for _, p := range c.Providers {
 		d.provs[p.Channel()] = p
-		d.lanes[p.Channel()] = make(chan struct{}, c.Concurrency)
+		d.lanes[p.Channel()] = &lane{}
 	}
 	return d
 }
@@ -107,10 +146,21 @@ func (d *Dispatcher) Send(channel string, m intercom.PushMessage) {
 		return
 	}
 	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
+	if l := d.lanes[channel]; l.push(m, d.c.Concurrency) {
+		go d.work(channel, p, l)
+	}
+}
+
+// work sends what the lane queues until it is empty.
+func (d *Dispatcher) work(channel string, p intercom.PushProvider, l *lane) {
+	for {
+		m, ok := l.pop()
+		if !ok {
+			return
+		}
 		d.deliver(channel, p, m)
-	}()
+		d.wg.Done()
+	}
 }
 
 // Close abandons the sends under way and waits for them to stop.
@@ -146,16 +196,11 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 func (d *Dispatcher) deliver(channel string, p intercom.PushProvider, m intercom.PushMessage) {
 	rec := intercom.CallSend{CallID: m.CallID, DeviceID: m.DeviceID, Channel: channel, Outcome: intercom.SendTimedOut}
 	remaining := func() time.Duration { return m.Expires.Sub(d.c.Now()) }
-	// A place in the provider's lane, while the ring lasts.
-	wait, cancel := context.WithTimeout(d.ctx, max(0, remaining()))
-	select {
-	case d.lanes[channel] <- struct{}{}:
-		cancel()
-		defer func() { <-d.lanes[channel] }()
-		d.attempt(p, m, &rec, remaining)
-	case <-wait.Done():
-		cancel()
+	// Its turn in the provider's lane came after the ring, or after Close.
+	if remaining() <= 0 || d.ctx.Err() != nil {
 		rec.Reason = "no free place to send before the ring timeout"
+	} else {
+		d.attempt(p, m, &rec, remaining)
 	}
 	rec.At = d.c.Now()
 	ctx := context.WithoutCancel(d.ctx)

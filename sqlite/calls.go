@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -18,47 +19,38 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 	if flat != nil {
 		key.flat = *flat
 	}
-	rows, gen, ok := db.rosters.get(key)
-	if !ok {
-		var err error
-		if rows, err = db.roster(ctx, intercomID, flat); err != nil {
-			return nil, err
-		}
-		db.rosters.put(key, gen, rows)
+	r, err := db.rosterOf(ctx, key, flat)
+	if err != nil {
+		return nil, err
 	}
-	now := micros(at)
-	out := make([]intercom.RingCandidate, 0, len(rows))
-	for _, r := range rows {
-		c := r.cand
-		for i, t := range r.tokens {
-			if r.expires[i] > now {
-				c.Tokens = append(c.Tokens, t)
-			}
-		}
-		if len(c.Tokens) > 0 {
-			out = append(out, c)
-		}
-	}
-	return out, nil
+	return r.candidates(micros(at)), nil
 }
 
-// roster reads the devices of an intercom's members (of flat) with their
-// unrevoked tokens.
-func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64) ([]rosterRow, error) {
-	// One row per token; a device's rows come together, as the loop over its
-	// tokens is innermost.
-	rows, err := db.reader(ctx).Query(`SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable,
-			t.public_id, t.expires_at, coalesce(d.fcm_token, ''), coalesce(d.voip_token, ''), coalesce(d.huawei_token, '')
-		FROM memberships m
-		JOIN devices d ON d.user_id = m.user_id
-		JOIN access_tokens t ON t.device_id = d.id AND t.revoked_at IS NULL
-		LEFT JOIN device_settings s ON s.device_id = d.id AND s.intercom_id = m.intercom_id
-		WHERE m.intercom_id = ?1 AND (?2 IS NULL OR m.flat = ?2)`, intercomID, flat)
+// rosterQuery reads the devices of an intercom's members (of flat) with their
+// unrevoked tokens: one row per token.
+const rosterQuery = `SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable,
+		t.public_id, t.expires_at, coalesce(d.fcm_token, ''), coalesce(d.voip_token, ''), coalesce(d.huawei_token, '')
+	FROM memberships m
+	JOIN devices d ON d.user_id = m.user_id
+	JOIN access_tokens t ON t.device_id = d.id AND t.revoked_at IS NULL
+	LEFT JOIN device_settings s ON s.device_id = d.id AND s.intercom_id = m.intercom_id
+	WHERE m.intercom_id = ?1 AND (?2 IS NULL OR m.flat = ?2)`
+
+// roster reads the roster of an intercom (of flat), ordered by device: of
+// every member, or of those of users only.
+func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users []int64) ([]*rosterRow, error) {
+	query, args := rosterQuery, []any{intercomID, flat}
+	if users != nil {
+		query += ` AND m.user_id IN (SELECT value FROM json_each(?3))`
+		args = append(args, jsonIDs(users))
+	}
+	rows, err := db.reader(ctx).Query(query, args...)
 	if err != nil {
 		return nil, wrap(err)
 	}
 	defer rows.Close()
-	var out []rosterRow
+	var out []*rosterRow
+	at := map[int64]int{} // device → its row in out
 	for rows.Next() {
 		var c intercom.RingCandidate
 		var enabled sql.NullInt64
@@ -69,11 +61,12 @@ func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64) ([]rost
 			&token, &expires, &c.FCMToken, &c.VoIPToken, &c.HuaweiToken); err != nil {
 			return nil, wrap(err)
 		}
-		if n := len(out); n > 0 && out[n-1].cand.DeviceID == c.DeviceID {
-			out[n-1].tokens = append(out[n-1].tokens, token)
-			out[n-1].expires = append(out[n-1].expires, expires)
+		if i, ok := at[c.DeviceID]; ok {
+			out[i].tokens = append(out[i].tokens, token)
+			out[i].expires = append(out[i].expires, expires)
 			continue
 		}
+		at[c.DeviceID] = len(out)
 		c.Settings = intercom.DefaultDeviceSettings
 		if enabled.Valid {
 			c.Settings.IsEnabled = enabled.Int64 != 0
@@ -81,9 +74,13 @@ func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64) ([]rost
 				return nil, err
 			}
 		}
-		out = append(out, rosterRow{cand: c, tokens: []string{token}, expires: []int64{expires}})
+		out = append(out, &rosterRow{cand: c, tokens: []string{token}, expires: []int64{expires}})
 	}
-	return out, wrap(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err)
+	}
+	slices.SortFunc(out, func(a, b *rosterRow) int { return cmp.Compare(a.cand.DeviceID, b.cand.DeviceID) })
+	return out, nil
 }
 
 func splitList(s string) []string {
@@ -96,7 +93,7 @@ func splitList(s string) []string {
 // CreateCall records a call with the devices it concerned.
 func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, error) {
 	asked := c.Number
-	err := db.quiet(ctx, func(q querier) error {
+	err := db.uncached(ctx, func(q querier) error {
 		// A number a live call holds is not taken twice (calls_live_number):
 		// the insert does nothing and another number is drawn.
 		c.ID, c.Number = 0, asked
@@ -205,7 +202,7 @@ func (db *DB) CallByNumber(ctx context.Context, number string) (intercom.Call, e
 // UpdateCall runs fn on the call and saves what it changed, in one transaction.
 func (db *DB) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) error) (intercom.Call, error) {
 	var c intercom.Call
-	err := db.quiet(ctx, func(q querier) error {
+	err := db.uncached(ctx, func(q querier) error {
 		var err error
 		if c, err = loadCall(q, id); err != nil {
 			return err
@@ -374,7 +371,8 @@ func (db *DB) UnlinkIntercoms(ctx context.Context, userID int64, ids []int64) ([
 	}
 	in := marks(2, len(ids))
 	args := int64Args(userID, ids)
-	err := db.update(ctx, func(q querier) error {
+	err := db.scoped(ctx, func(q querier, ch *change) error {
+		ch.users = []int64{userID}
 		var err error
 		if out, err = scanIDs(q.Query(`DELETE FROM memberships WHERE user_id = ?1 AND intercom_id IN (`+in+`) RETURNING intercom_id`, args...)); err != nil || len(out) == 0 {
 			return err
@@ -401,7 +399,7 @@ func (db *DB) ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int
 	if len(ids) == 0 {
 		return []int64{}, nil
 	}
-	err := db.quiet(ctx, func(q querier) error {
+	err := db.uncached(ctx, func(q querier) error {
 		var err error
 		out, err = scanIDs(q.Query(`DELETE FROM call_accounts WHERE user_id = ?1 AND call_id IN (`+marks(2, len(ids))+`) RETURNING call_id`,
 			int64Args(userID, ids)...))
@@ -412,7 +410,7 @@ func (db *DB) ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int
 
 // RecordSend stores the outcome of a push.
 func (db *DB) RecordSend(ctx context.Context, cs intercom.CallSend) error {
-	return db.quiet(ctx, func(q querier) error {
+	return db.uncached(ctx, func(q querier) error {
 		_, err := q.Exec(`INSERT INTO call_sends (call_id, device_id, channel, attempts, outcome, status, reason, at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (call_id, device_id, channel) DO UPDATE SET attempts = excluded.attempts, outcome = excluded.outcome,
@@ -449,8 +447,9 @@ func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token
 	if column == "" {
 		return intercom.Errorf(intercom.EINVALID, "no push token for channel %q", channel)
 	}
-	return db.update(ctx, func(q querier) error {
-		_, err := q.Exec(`UPDATE devices SET `+column+` = NULL WHERE id = ? AND `+column+` = ?`, deviceID, token)
+	return db.scoped(ctx, func(q querier, ch *change) error {
+		var err error
+		ch.users, err = scanIDs(q.Query(`UPDATE devices SET `+column+` = NULL WHERE id = ? AND `+column+` = ? RETURNING user_id`, deviceID, token))
 		return err
 	})
 }

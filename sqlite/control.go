@@ -9,7 +9,7 @@ import (
 
 // RecordControl stores one POST to a control URL.
 func (db *DB) RecordControl(ctx context.Context, e intercom.ControlEntry) error {
-	return db.quiet(ctx, func(q querier) error {
+	return db.uncached(ctx, func(q querier) error {
 		_, err := q.Exec(`INSERT INTO control_log (intercom_id, event, call_id, user_id, device, at, ok, status, error, timed_out)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.IntercomID, e.Event, e.CallID, e.UserID, e.Device, micros(e.At),
 			boolInt(e.Result.OK), e.Result.Status, e.Result.Error, boolInt(e.Result.TimedOut))

@@ -46,8 +46,12 @@ type DB struct {
 	closeOnce  sync.Once
 	read       *sql.DB
 	readStmts  *stmts
-	rosters    rosterCache
-	lock       *os.File // holds the exclusive lock on the database while open
+	caches     caches
+	// Of the batch the writer is committing (write.go): what its writes
+	// changed so far, and the views they left.
+	pending      change
+	pendingViews map[viewKey]intercom.IntercomView
+	lock         *os.File // holds the exclusive lock on the database while open
 }
 
 // Open opens (creating if needed) the database file at path and applies the
@@ -89,7 +93,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	db := &DB{write: write, read: read, readStmts: newStmts(read.PrepareContext), lock: lock}
+	db := &DB{write: write, read: read, readStmts: newStmts(read.PrepareContext), lock: lock,
+		pendingViews: map[viewKey]intercom.IntercomView{}}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: database %s: migrate: %w", path, explain(path, err))
@@ -206,7 +211,7 @@ var errProbe = errors.New("sqlite: write probe")
 // probeWrite makes a write that is rolled back: it fails when the database
 // cannot be written.
 func (db *DB) probeWrite(ctx context.Context) error {
-	err := db.quiet(ctx, func(q querier) error {
+	err := db.uncached(ctx, func(q querier) error {
 		if _, err := q.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (-1, 0)`); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -30,7 +31,8 @@ func (db *DB) CreateCamera(ctx context.Context, c intercom.Camera) (intercom.Cam
 
 // SetCameraFavorite marks or unmarks a camera as the account's favourite.
 func (db *DB) SetCameraFavorite(ctx context.Context, userID, cameraID int64, favorite bool) error {
-	return db.quiet(ctx, func(q querier) error {
+	return db.scoped(ctx, func(q querier, ch *change) error {
+		ch.users = []int64{userID}
 		var n int
 		if err := q.QueryRow(`SELECT (SELECT count(*) FROM users WHERE id = ?) + (SELECT count(*) FROM cameras WHERE id = ?)`,
 			userID, cameraID).Scan(&n); err != nil {
@@ -79,8 +81,9 @@ func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (interco
 // intercoms that came online.
 func (db *DB) RecordHeartbeats(ctx context.Context, beats map[int64]time.Time) ([]int64, error) {
 	var came []int64
-	err := db.quiet(ctx, func(q querier) error {
+	err := db.scoped(ctx, func(q querier, ch *change) error {
 		came = came[:0] // the writer may run fn again in a batch of its own
+		ch.beats = slices.Collect(maps.Keys(beats))
 		for id, at := range beats {
 			// SQLite has one writer: what it reads here stays true until it writes.
 			var online bool
@@ -107,7 +110,7 @@ func (db *DB) RecordHeartbeats(ctx context.Context, beats map[int64]time.Time) (
 // SweepOffline marks offline the online intercoms silent since lastBefore.
 func (db *DB) SweepOffline(ctx context.Context, lastBefore time.Time) ([]int64, error) {
 	var gone []int64
-	err := db.quiet(ctx, func(q querier) error {
+	err := db.uncached(ctx, func(q querier) error {
 		gone = gone[:0]
 		rows, err := q.Query(`UPDATE intercoms SET online = 0 WHERE online = 1 AND last_heartbeat_at <= ? RETURNING id`, micros(lastBefore))
 		if err != nil {
@@ -195,7 +198,8 @@ func (db *DB) IntercomMembers(ctx context.Context, intercomID int64) ([]int64, e
 // PutMembership creates or replaces a membership.
 func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.Time) (intercom.Membership, bool, error) {
 	var created bool
-	err := db.update(ctx, func(q querier) error {
+	err := db.scoped(ctx, func(q querier, ch *change) error {
+		ch.users = []int64{m.UserID}
 		var n int
 		if err := q.QueryRow(`SELECT (SELECT count(*) FROM users WHERE id = ?) + (SELECT count(*) FROM intercoms WHERE id = ?)`,
 			m.UserID, m.IntercomID).Scan(&n); err != nil {
@@ -234,7 +238,8 @@ func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.
 
 // DeleteMembership unlinks an account from an intercom.
 func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) error {
-	return db.update(ctx, func(q querier) error {
+	return db.scoped(ctx, func(q querier, ch *change) error {
+		ch.users = []int64{userID}
 		if err := mustAffect(q.Exec(`DELETE FROM memberships WHERE user_id = ? AND intercom_id = ?`, userID, intercomID)); err != nil {
 			return err
 		}
@@ -366,30 +371,53 @@ func (db *DB) IntercomsByIDs(ctx context.Context, v intercom.Viewer, ids []int64
 	return views, wrap(err)
 }
 
-// Intercom returns one of the viewer's intercoms.
+// Intercom returns one of the viewer's intercoms. Views found are cached
+// (cache.go).
 func (db *DB) Intercom(ctx context.Context, v intercom.Viewer, id int64) (intercom.IntercomView, error) {
+	c := &db.caches
+	key := viewKey{userID: v.UserID, deviceID: v.DeviceID, intercomID: id}
+	if view, ok := c.views.get(&c.log, key, func(ch *change, _ intercom.IntercomView) bool { return ch.touchesView(key) }); ok {
+		return cloneView(view), nil
+	}
+	gen := c.log.now()
 	view, err := viewOne(db.reader(ctx), v, id)
-	return view, wrap(err)
+	if err != nil {
+		return view, wrap(err)
+	}
+	c.views.put(&db.caches.log, key, gen, view)
+	return cloneView(view), nil
 }
 
 var emptyTimetable, _ = intercom.Timetable{}.MarshalBinary()
 
-// UpdateIntercom applies u in one transaction.
+// UpdateIntercom applies u in one transaction. The view it returns is the
+// one it started from (see viewInTx) with u applied as the statements apply
+// it, not read again; it goes to the view cache once committed.
 func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u intercom.IntercomUpdate, at time.Time) (intercom.IntercomView, error) {
 	var view intercom.IntercomView
-	err := db.update(ctx, func(q querier) error {
+	key := viewKey{userID: v.UserID, deviceID: v.DeviceID, intercomID: id}
+	err := db.scoped(ctx, func(q querier, ch *change) error {
+		ch.users = []int64{v.UserID}
+		var err error
+		if view, err = db.viewInTx(q, key); err != nil {
+			return err
+		}
 		var title any
 		if u.Title != nil {
 			title = *u.Title
+			view.Membership.Title = *u.Title
 		}
 		if err := mustAffect(q.Exec(`UPDATE memberships SET title = coalesce(?, title), updated_at = ?
 			WHERE user_id = ? AND intercom_id = ? AND status = 'confirmed'`, title, micros(at), v.UserID, id)); err != nil {
 			return err
 		}
+		updated := fromMicros(micros(at))
+		view.Membership.UpdatedAt = &updated
 		if u.IsEnabled != nil || u.Timetable != nil {
 			var enabled, timetable any
 			if u.IsEnabled != nil {
 				enabled = boolInt(*u.IsEnabled)
+				view.Settings.IsEnabled = *u.IsEnabled
 			}
 			if u.Timetable != nil {
 				b, err := u.Timetable.MarshalBinary()
@@ -397,6 +425,12 @@ func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u
 					return err
 				}
 				timetable = b
+				// As a read would have it: decoded from what is stored.
+				var tt intercom.Timetable
+				if err := tt.UnmarshalBinary(b); err != nil {
+					return err
+				}
+				view.Settings.Timetable = tt
 			}
 			if _, err := q.Exec(`INSERT INTO device_settings (device_id, intercom_id, is_enabled, timetable, updated_at)
 				VALUES (?1, ?2, coalesce(?3, 1), coalesce(?4, ?5), ?6)
@@ -406,9 +440,8 @@ func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u
 				return err
 			}
 		}
-		var err error
-		view, err = viewOne(q, v, id)
-		return err
+		ch.views = []freshView{{key: key, view: view}}
+		return nil
 	})
-	return view, err
+	return cloneView(view), err
 }

@@ -1,24 +1,22 @@
 package sqlite
 
 import (
-	"sync"
+	"context"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
 
 	"intercom"
 )
 
-// rosterCache keeps, per intercom and flat, the devices a ring weighs, so that
-// a ring at a large house does not read a thousand rows each time. It is
-// exact because this process owns the database: every write that may change
-// a roster (update, as opposed to quiet) drops the whole cache once it has
-// committed, and token expiry is applied at each read.
-type rosterCache struct {
-	mu      sync.Mutex
-	gen     uint64
-	entries map[rosterKey]rosterEntry
-}
-
-// maxRosters bounds the cache; past it, the cache starts over.
-const maxRosters = 4096
+// The roster cache keeps, per intercom and flat, the devices a ring weighs, so
+// that a ring at a large house does not read a thousand rows each time. It is
+// checked against the change log (cache.go) like the other caches, but an
+// entry that changes of a few accounts concern is patched rather than read
+// again: only those accounts' rows are read. Token expiry is applied at each
+// read.
 
 type rosterKey struct {
 	intercomID int64
@@ -26,9 +24,58 @@ type rosterKey struct {
 	anyFlat    bool
 }
 
-type rosterEntry struct {
-	gen  uint64
-	rows []rosterRow
+// roster is a cached roster: its rows and the candidates last made of them.
+type roster struct {
+	rows []*rosterRow
+	// made is the candidates of the last ring and the instants between which
+	// the same tokens are live: the next ring in that span gets them again
+	// instead of a thousand fresh ones.
+	made atomic.Pointer[candidates]
+}
+
+type candidates struct {
+	from, until int64 // Unix microseconds: valid for from <= at < until
+	list        []intercom.RingCandidate
+}
+
+// candidates returns the devices with a token live at now (Unix
+// microseconds), each with those tokens. They are shared: callers only read
+// them.
+func (r *roster) candidates(now int64) []intercom.RingCandidate {
+	if m := r.made.Load(); m != nil && m.from <= now && now < m.until {
+		return m.list
+	}
+	from, until := int64(math.MinInt64), int64(math.MaxInt64)
+	out := make([]intercom.RingCandidate, 0, len(r.rows))
+	for _, row := range r.rows {
+		c := row.cand
+		live := 0
+		for _, e := range row.expires {
+			if e > now {
+				live++
+				until = min(until, e)
+			} else {
+				from = max(from, e)
+			}
+		}
+		switch live {
+		case 0:
+			continue
+		case len(row.tokens): // the usual case: no copy (capped, so that an append copies)
+			c.Tokens = row.tokens[:live:live]
+		default:
+			c.Tokens = make([]string, 0, live)
+			for i, t := range row.tokens {
+				if row.expires[i] > now {
+					c.Tokens = append(c.Tokens, t)
+				}
+			}
+		}
+		out = append(out, c)
+	}
+	out = out[:len(out):len(out)]
+	r.made.Store(&candidates{from: from, until: until, list: out})
+	return out
 }
 
 // rosterRow is a candidate with all its unrevoked tokens and their expiries.
@@ -38,35 +85,80 @@ type rosterRow struct {
 	expires []int64 // Unix microseconds, by token
 }
 
-func (c *rosterCache) invalidate() {
+// maxPatch is the most accounts a roster is patched for; past it, it is
+// read whole.
+const maxPatch = 64
+
+// rosterOf returns the roster of key, from the cache when no change since it
+// was read concerns it, patched when changes of a few accounts do.
+func (db *DB) rosterOf(ctx context.Context, key rosterKey, flat *int64) (*roster, error) {
+	c := &db.caches.rosters
 	c.mu.Lock()
-	c.gen++
-	c.entries = nil
+	e, ok := c.m[key]
 	c.mu.Unlock()
+	now := db.caches.log.now()
+	if ok && e.gen == now {
+		return e.v, nil
+	}
+	if ok {
+		var users []int64
+		whole := false
+		if !db.caches.log.since(e.gen, now, func(ch *change) {
+			whole = whole || ch.all
+			users = append(users, ch.users...)
+			users = append(users, ch.sessions...)
+		}) {
+			whole = true
+		}
+		slices.Sort(users)
+		users = slices.Compact(users)
+		if !whole && len(users) <= maxPatch {
+			r := e.v
+			if len(users) > 0 {
+				fresh, err := db.roster(ctx, key.intercomID, flat, users)
+				if err != nil {
+					return nil, err
+				}
+				r = &roster{rows: patchRoster(e.v.rows, users, fresh)}
+			}
+			c.put(&db.caches.log, key, now, r)
+			return r, nil
+		}
+	}
+	rows, err := db.roster(ctx, key.intercomID, flat, nil)
+	if err != nil {
+		return nil, err
+	}
+	r := &roster{rows: rows}
+	c.put(&db.caches.log, key, now, r)
+	return r, nil
 }
 
-// get returns the cached roster and true, or the generation to store a fresh
-// one under and false.
-func (c *rosterCache) get(k rosterKey) ([]rosterRow, uint64, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[k]
-	if ok && e.gen == c.gen {
-		return e.rows, 0, true
+// patchRoster replaces the rows of users in rows by fresh; both are ordered
+// by device, and so is what it returns. Rows are shared, never changed.
+func patchRoster(rows []*rosterRow, users []int64, fresh []*rosterRow) []*rosterRow {
+	out := make([]*rosterRow, 0, len(rows)+len(fresh))
+	for _, r := range rows {
+		for len(fresh) > 0 && fresh[0].cand.DeviceID < r.cand.DeviceID {
+			out, fresh = append(out, fresh[0]), fresh[1:]
+		}
+		if _, found := slices.BinarySearch(users, r.cand.UserID); !found {
+			out = append(out, r)
+		}
 	}
-	return nil, c.gen, false
+	return append(out, fresh...)
 }
 
-// put stores a roster read under generation gen, unless a write has
-// committed since.
-func (c *rosterCache) put(k rosterKey, gen uint64, rows []rosterRow) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
+// jsonIDs is ids as a JSON array, for json_each.
+func jsonIDs(ids []int64) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
 	}
-	if c.entries == nil || len(c.entries) >= maxRosters {
-		c.entries = map[rosterKey]rosterEntry{}
-	}
-	c.entries[k] = rosterEntry{gen: gen, rows: rows}
+	b.WriteByte(']')
+	return b.String()
 }

@@ -22,7 +22,8 @@ func (db *DB) CreateUser(ctx context.Context, u intercom.User) (intercom.User, e
 // its part in the calls still ringing: its devices can no longer answer them.
 // Finished calls keep their record of its devices, for the admin's history.
 func (db *DB) DeleteUser(ctx context.Context, id int64) error {
-	return db.update(ctx, func(q querier) error {
+	return db.scoped(ctx, func(q querier, ch *change) error {
+		ch.users, ch.sessions = []int64{id}, []int64{id}
 		if err := mustAffect(q.Exec(`DELETE FROM users WHERE id = ?`, id)); err != nil {
 			return err
 		}
@@ -56,7 +57,8 @@ func (db *DB) UserByID(ctx context.Context, id int64) (intercom.User, error) {
 
 // CreateAccessToken records a session, creating its device if needed.
 func (db *DB) CreateAccessToken(ctx context.Context, t intercom.AccessToken) (intercom.AccessToken, error) {
-	err := db.update(ctx, func(q querier) error {
+	err := db.scoped(ctx, func(q querier, ch *change) error {
+		ch.sessions = []int64{t.UserID} // the device's client may change
 		now := micros(t.CreatedAt)
 		err := q.QueryRow(`INSERT INTO devices (user_id, uuid, client, created_at, updated_at)
 			SELECT id, ?, ?, ?, ? FROM users WHERE id = ?
@@ -72,8 +74,22 @@ func (db *DB) CreateAccessToken(ctx context.Context, t intercom.AccessToken) (in
 	return t, err
 }
 
-// AccessTokenByHash finds a token by the hash of its secret.
+// AccessTokenByHash finds a token by the hash of its secret. Tokens found
+// are cached (cache.go).
 func (db *DB) AccessTokenByHash(ctx context.Context, hash []byte) (intercom.AccessToken, error) {
+	c := &db.caches
+	if t, ok := c.sessions.get(&c.log, string(hash), func(ch *change, t intercom.AccessToken) bool { return ch.touchesSession(t.UserID) }); ok {
+		return t, nil
+	}
+	gen := c.log.now()
+	t, err := db.accessToken(ctx, hash)
+	if err == nil {
+		c.sessions.put(&db.caches.log, string(hash), gen, t)
+	}
+	return t, err
+}
+
+func (db *DB) accessToken(ctx context.Context, hash []byte) (intercom.AccessToken, error) {
 	var t intercom.AccessToken
 	var created, expires int64
 	var revoked sql.NullInt64
@@ -88,8 +104,14 @@ func (db *DB) AccessTokenByHash(ctx context.Context, hash []byte) (intercom.Acce
 
 // RevokeAccessToken marks a token revoked.
 func (db *DB) RevokeAccessToken(ctx context.Context, id int64, at time.Time) error {
-	return db.update(ctx, func(q querier) error {
-		return mustAffect(q.Exec(`UPDATE access_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, micros(at), id))
+	return db.scoped(ctx, func(q querier, ch *change) error {
+		var userID int64
+		if err := q.QueryRow(`UPDATE access_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? RETURNING user_id`,
+			micros(at), id).Scan(&userID); err != nil {
+			return err
+		}
+		ch.sessions = []int64{userID}
+		return nil
 	})
 }
 
@@ -108,7 +130,7 @@ func (db *DB) Device(ctx context.Context, id int64) (intercom.Device, error) {
 
 // UpdatePushTokens applies u to the device's push tokens.
 func (db *DB) UpdatePushTokens(ctx context.Context, deviceID int64, u intercom.PushTokensUpdate, at time.Time) error {
-	return db.update(ctx, func(q querier) error {
+	return db.scoped(ctx, func(q querier, ch *change) error {
 		// A CASE per column keeps this one statement: ?N = 1 means "set".
 		arg := func(p **string) (int, any) {
 			if p == nil {
@@ -123,13 +145,18 @@ func (db *DB) UpdatePushTokens(ctx context.Context, deviceID int64, u intercom.P
 		as, av := arg(u.APN)
 		vs, vv := arg(u.VoIP)
 		hs, hv := arg(u.Huawei)
-		return mustAffect(q.Exec(`UPDATE devices SET
+		var userID int64
+		if err := q.QueryRow(`UPDATE devices SET
 			fcm_token    = CASE WHEN ? = 1 THEN ? ELSE fcm_token END,
 			apn_token    = CASE WHEN ? = 1 THEN ? ELSE apn_token END,
 			voip_token   = CASE WHEN ? = 1 THEN ? ELSE voip_token END,
 			huawei_token = CASE WHEN ? = 1 THEN ? ELSE huawei_token END,
 			updated_at   = ?
-			WHERE id = ?`, fs, fv, as, av, vs, vv, hs, hv, micros(at), deviceID))
+			WHERE id = ? RETURNING user_id`, fs, fv, as, av, vs, vv, hs, hv, micros(at), deviceID).Scan(&userID); err != nil {
+			return err
+		}
+		ch.users = []int64{userID}
+		return nil
 	})
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"intercom"
 )
 
 // Writes are group-committed: one goroutine owns the write connection, takes
@@ -16,32 +18,56 @@ import (
 const maxBatch = 64
 
 type writeJob struct {
-	ctx    context.Context
-	fn     func(q querier) error
-	done   chan error
-	roster bool // may change who a ring reaches: the roster cache is dropped after it
+	ctx  context.Context
+	fn   func(q querier, ch *change) error
+	done chan error
+	ch   change // what fn changed, for the caches (cache.go)
 }
 
 var errClosed = errors.New("sqlite: database closed")
 
-// update runs fn as one atomic write and returns once it is durable. Rosters
-// cached for rings are dropped after it: a write that cannot change who a ring
-// reaches says so with quiet instead.
+// update runs fn as one atomic write and returns once it is durable. It may
+// change anything: every cached entry is stale after it. This is the safe
+// default for a new write; quiet, scoped and uncached are for writes known to
+// change less.
 func (db *DB) update(ctx context.Context, fn func(q querier) error) error {
-	return db.write1(ctx, fn, true)
+	return db.write1(ctx, func(q querier, ch *change) error {
+		ch.all = true
+		return fn(q)
+	})
+}
+
+// scoped is update for a write that says in ch what it changed (users,
+// sessions, heartbeats): only the cached entries those concern are stale
+// after it.
+func (db *DB) scoped(ctx context.Context, fn func(q querier, ch *change) error) error {
+	return db.write1(ctx, fn)
 }
 
 // quiet is update for writes that touch no member, device, token or device
-// setting (calls, sends, logs, heartbeats, cameras, new intercoms and users).
+// setting: nothing a ring weighs. Rosters are kept; every cached session and
+// view is dropped, as the write may change an intercom, a camera, a
+// favourite.
 func (db *DB) quiet(ctx context.Context, fn func(q querier) error) error {
-	return db.write1(ctx, fn, false)
+	return db.write1(ctx, func(q querier, ch *change) error {
+		ch.allViews = true
+		return fn(q)
+	})
 }
 
-func (db *DB) write1(ctx context.Context, fn func(q querier) error, roster bool) error {
+// uncached is update for writes that change no row any cache reads: no
+// users, devices, access_tokens, memberships, device_settings, intercoms
+// (but their online flag), cameras or camera_favorites row. Calls, sends,
+// logs.
+func (db *DB) uncached(ctx context.Context, fn func(q querier) error) error {
+	return db.write1(ctx, func(q querier, _ *change) error { return fn(q) })
+}
+
+func (db *DB) write1(ctx context.Context, fn func(q querier, ch *change) error) error {
 	if db.jobs == nil { // during Open: migrations run before the writer starts
 		return errClosed
 	}
-	job := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1), roster: roster}
+	job := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case db.jobs <- job:
 	case <-db.closed:
@@ -91,25 +117,35 @@ func (db *DB) commit(batch []*writeJob) {
 			}
 		}
 	}
+	db.pending = change{}
+	clear(db.pendingViews)
 	if _, err := q.Exec(`BEGIN IMMEDIATE`); err != nil {
 		fail(err)
 	} else {
 		for i, job := range batch {
 			errs[i] = db.runJob(q, job)
+			db.settle(&job.ch, errs[i] == nil)
+		}
+		if !db.pending.empty() {
+			db.caches.log.begin(db.pending)
 		}
 		if _, err := q.Exec(`COMMIT`); err != nil {
 			if _, rerr := q.Exec(`ROLLBACK`); rerr != nil && !isNoTx(rerr) {
 				err = errors.Join(err, rerr)
 			}
 			fail(err)
+			db.pending.all = true
+			clear(db.pendingViews)
 		}
 	}
 	// After the commit, never before: a reader that cached what it read
-	// before this point must find its entry stale.
-	for _, job := range batch {
-		if job.roster {
-			db.rosters.invalidate()
-			break
+	// before this point must find its entry stale. And before any job is
+	// answered: its caller's next read must see it.
+	if !db.pending.empty() {
+		db.caches.log.end(db.pending)
+		gen := db.caches.log.now()
+		for k, v := range db.pendingViews {
+			db.caches.views.put(&db.caches.log, k, gen, v)
 		}
 	}
 	for i, job := range batch {
@@ -127,7 +163,7 @@ func (db *DB) runJob(q querier, job *writeJob) error {
 		return err
 	}
 	jq := querier{ctx: context.WithoutCancel(job.ctx), stmts: q.stmts}
-	err := runSafely(job.fn, jq)
+	err := runSafely(job.fn, jq, &job.ch)
 	if err != nil {
 		if _, rerr := q.Exec(`ROLLBACK TO job`); rerr != nil {
 			err = errors.Join(err, rerr)
@@ -141,11 +177,47 @@ func (db *DB) runJob(q querier, job *writeJob) error {
 
 // runSafely runs fn, turning a panic into an error: the writer goroutine
 // serves every write, so one bad write must not stop it.
-func runSafely(fn func(querier) error, q querier) (err error) {
+func runSafely(fn func(querier, *change) error, q querier, ch *change) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("sqlite: write panicked: %v", v)
 		}
 	}()
-	return fn(q)
+	return fn(q, ch)
+}
+
+// settle adds what a job of the batch changed to the batch's, whether it
+// succeeded or not: views the batch computed that it may concern are
+// dropped, and those it left (when it succeeded) are kept.
+func (db *DB) settle(ch *change, ok bool) {
+	if ch.all || ch.allViews {
+		clear(db.pendingViews)
+	} else {
+		for k := range db.pendingViews {
+			if ch.touchesView(k) {
+				delete(db.pendingViews, k)
+			}
+		}
+	}
+	db.pending.merge(ch)
+	if ok {
+		for _, f := range ch.views {
+			db.pendingViews[f.key] = f.view
+		}
+	}
+}
+
+// viewInTx returns the intercom view of key as the write transaction now
+// has it, from what this batch's writes left or from the cache when nothing
+// since concerns it, or else from the database. Only writes call it.
+func (db *DB) viewInTx(q querier, key viewKey) (intercom.IntercomView, error) {
+	if v, ok := db.pendingViews[key]; ok {
+		return v, nil
+	}
+	if !db.pending.touchesView(key) {
+		if v, ok := db.caches.views.get(&db.caches.log, key, func(c *change, _ intercom.IntercomView) bool { return c.touchesView(key) }); ok {
+			return v, nil
+		}
+	}
+	return viewOne(q, intercom.Viewer{UserID: key.userID, DeviceID: key.deviceID}, key.intercomID)
 }

@@ -64,6 +64,7 @@ type config struct {
 	pushWorkers  int
 	controlWait  time.Duration
 	controlLoop  bool
+	pprofAddr    string
 	pairing      intercomhttp.PairingConfig
 }
 
@@ -169,6 +170,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.realIPHeader, "real-ip-header", "", "header in which a trusted reverse proxy names the client's address (X-Forwarded-For, X-Real-IP)")
+	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "address of a private listener serving /debug/pprof/ (no authentication: loopback or a private network); empty: off")
 	return fs
 }
 
@@ -289,6 +291,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer db.Close()
+	if c.pprofAddr != "" {
+		stop, err := servePprof(c.pprofAddr, logger)
+		if err != nil {
+			return fmt.Errorf("--pprof-addr: %w", err)
+		}
+		defer stop()
+	}
 	if c.demo {
 		if err := checkDemoOnly(ctx, db); err != nil {
 			return err
