@@ -102,6 +102,7 @@ func run(sockets, perFlat, rings int, addr string) error {
 	runtime.GC()
 	time.Sleep(time.Second)
 	before := rssKiB(srv.Process.Pid)
+	liveBefore := liveKiB(base)
 
 	fmt.Printf("connecting %d sockets...\n", sockets)
 	url := "ws://" + addr + "/ws/app/" + appKey + "?protocol=7&client=wsload"
@@ -146,6 +147,7 @@ func run(sockets, perFlat, rings int, addr string) error {
 	}()
 	time.Sleep(10 * time.Second) // let the server settle: garbage of the handshakes collected, memory returned
 	after := rssKiB(srv.Process.Pid)
+	liveAfter := liveKiB(base)
 
 	// Every socket reads its events from here on.
 	type arrival struct {
@@ -197,7 +199,9 @@ func run(sockets, perFlat, rings int, addr string) error {
 
 	fmt.Printf("\nmachine: %d cores, %s\n", runtime.NumCPU(), runtime.Version())
 	fmt.Printf("intercomd RSS: %.1f MiB idle, %.1f MiB with %d sockets\n", float64(before)/1024, float64(after)/1024, sockets)
-	fmt.Printf("memory per idle socket: %.1f KiB (goal <= 20 KiB)\n", float64(after-before)/float64(sockets))
+	fmt.Printf("memory per idle socket: %.1f KiB of RSS (goal <= 20 KiB)\n", float64(after-before)/float64(sockets))
+	fmt.Printf("  of which live Go heap and stacks: %.1f KiB (the rest is memory the runtime has not returned yet)\n",
+		float64(liveAfter-liveBefore)/float64(sockets))
 	fmt.Printf("ring -> intercom_ring on every rung device, %d rings: p50 %v, p99 %v (goal <= 20ms), max %v\n",
 		len(took), pct(50).Round(10*time.Microsecond), pct(99).Round(10*time.Microsecond), took[len(took)-1].Round(10*time.Microsecond))
 	return nil
@@ -277,6 +281,27 @@ func ring(base string, flat int) error {
 		return fmt.Errorf("ring: %d %s", res.StatusCode, body)
 	}
 	return nil
+}
+
+// liveKiB is the server's Go heap in use plus goroutine stacks, from its
+// own /metrics, after the garbage the requests left was collected.
+func liveKiB(base string) int64 {
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	var total float64
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 && (f[0] == "go_memstats_heap_inuse_bytes" || f[0] == "go_memstats_stack_inuse_bytes") {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			total += v
+		}
+	}
+	return int64(total / 1024)
 }
 
 func rssKiB(pid int) int64 {
