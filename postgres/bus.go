@@ -353,15 +353,64 @@ func (b *Bus) beat(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if _, err := b.pool.Exec(ctx, `UPDATE bus_nodes SET seen_at = now() WHERE node = $1`, b.node); err != nil && ctx.Err() == nil {
+		b.beatOnce(ctx)
+	}
+}
+
+// beatOnce refreshes this node's row, forgets nodes long gone and reads when
+// the others were seen. A node whose previous beat is older than nodeDead
+// was taken for dead meanwhile: the other nodes published nothing to it, and
+// past a minute they deleted its row and its presence with it. It registers
+// again, has its sockets reconnect (they may have missed events) and records
+// again the subscriptions it still holds.
+func (b *Bus) beatOnce(ctx context.Context) {
+	var ago *float64 // seconds since the previous beat; nil: the row was gone
+	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		ago = nil
+		if err := tx.QueryRow(ctx, `SELECT extract(epoch FROM now() - seen_at)::float8 FROM bus_nodes WHERE node = $1 FOR UPDATE`,
+			b.node).Scan(&ago); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO bus_nodes (node, seen_at) VALUES ($1, now())
+			ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at`, b.node)
+		return err
+	})
+	if err != nil {
+		if ctx.Err() == nil {
 			b.log.Warn("bus: node beat", "error", err)
+		}
+		return
+	}
+	if ago == nil || *ago >= nodeDead.Seconds() {
+		b.log.Warn("bus: this node was taken for dead; sockets told to reconnect", "registered_again", ago == nil)
+		b.local.Reconnect()
+		b.rerecordPresence()
+	}
+	if _, err := b.pool.Exec(ctx, `DELETE FROM bus_nodes WHERE seen_at < now() - interval '1 minute'`); err != nil && ctx.Err() == nil {
+		b.log.Warn("bus: forgetting dead nodes", "error", err)
+	}
+	b.pool.Exec(ctx, `DELETE FROM bus_messages WHERE created_at < now() - interval '1 minute'`)
+	b.refreshNodes(ctx)
+}
+
+// rerecordPresence queues every channel this node has a socket on to be
+// written again, unless a newer change of it waits already.
+func (b *Bus) rerecordPresence() {
+	b.mu.RLock() // held: no change of a channel slips between its look and its queueing
+	defer b.mu.RUnlock()
+	b.pendMu.Lock()
+	for ch, nodes := range b.presence {
+		if _, ok := nodes[b.node]; !ok {
 			continue
 		}
-		if _, err := b.pool.Exec(ctx, `DELETE FROM bus_nodes WHERE seen_at < now() - interval '1 minute'`); err != nil && ctx.Err() == nil {
-			b.log.Warn("bus: forgetting dead nodes", "error", err)
+		if _, newer := b.pending[ch]; !newer {
+			b.pending[ch] = &presenceChange{on: true}
 		}
-		b.pool.Exec(ctx, `DELETE FROM bus_messages WHERE created_at < now() - interval '1 minute'`)
-		b.refreshNodes(ctx)
+	}
+	b.pendMu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
 	}
 }
 

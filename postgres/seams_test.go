@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"intercom"
 	"intercom/clocktest"
 	"intercom/postgres"
@@ -257,5 +259,70 @@ func TestBusPresenceStorm(t *testing.T) {
 			}
 			return true
 		})
+	}
+}
+
+// A node whose beats stopped for longer than the liveness timeout (its
+// database unreachable, the process paused) was taken for dead: the other
+// nodes published nothing to it, and after a minute they deleted its row and,
+// with it, its presence. Its next beat brings it back: registered again, its
+// sockets told to reconnect, its subscriptions recorded again.
+func TestBusNodeTakenForDeadComesBack(t *testing.T) {
+	url := pgtest.Schema(t)
+	db := open(t, url)
+	hb := newLocalHub()
+	newBus(t, open(t, url), newLocalHub())
+	busB := newBus(t, db, hb)
+	ctx := t.Context()
+	<-busB.Subscription("private-token.kept", true)
+
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	// What the other nodes' beats do to a node silent for a minute.
+	if _, err := admin.Exec(ctx, `DELETE FROM bus_nodes WHERE node = $1`, busB.Node()); err != nil {
+		t.Fatal(err)
+	}
+	busB.Beat(ctx)
+	hb.mu.Lock()
+	reconnects := hb.reconnects
+	hb.mu.Unlock()
+	if reconnects != 1 {
+		t.Fatalf("%d reconnects of the node's sockets, want 1: they may have missed events", reconnects)
+	}
+	var n int
+	if err := admin.QueryRow(ctx, `SELECT count(*) FROM bus_nodes WHERE node = $1`, busB.Node()).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the node is registered %d times (%v), want once", n, err)
+	}
+	<-busB.Subscription("private-token.new", true)
+	present := func(ch string) bool {
+		var n int
+		admin.QueryRow(ctx, `SELECT count(*) FROM bus_presence WHERE node = $1 AND channel = $2`, busB.Node(), ch).Scan(&n)
+		return n == 1
+	}
+	if !present("private-token.new") {
+		t.Fatal("a subscription after the node came back is not recorded")
+	}
+	waitFor(t, "the subscription the node kept is recorded again", func() bool { return present("private-token.kept") })
+
+	// Silent past the liveness timeout but not yet deleted: taken for dead too.
+	if _, err := admin.Exec(ctx, `UPDATE bus_nodes SET seen_at = now() - interval '25 seconds' WHERE node = $1`, busB.Node()); err != nil {
+		t.Fatal(err)
+	}
+	busB.Beat(ctx)
+	hb.mu.Lock()
+	reconnects = hb.reconnects
+	hb.mu.Unlock()
+	if reconnects != 2 {
+		t.Fatalf("%d reconnects after a beat 25 s late, want 2", reconnects)
+	}
+	busB.Beat(ctx) // on time: nothing missed
+	hb.mu.Lock()
+	reconnects = hb.reconnects
+	hb.mu.Unlock()
+	if reconnects != 2 {
+		t.Fatalf("%d reconnects after a beat on time, want 2", reconnects)
 	}
 }
