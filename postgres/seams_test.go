@@ -326,3 +326,40 @@ func TestBusNodeTakenForDeadComesBack(t *testing.T) {
 		t.Fatalf("%d reconnects after a beat on time, want 2", reconnects)
 	}
 }
+
+// What a node keeps of the others goes with them, whether they left (bye) or
+// died: nodes restarting over weeks do not grow the replica.
+func TestBusForgetsNodesGone(t *testing.T) {
+	url := pgtest.Schema(t)
+	ctx := t.Context()
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	newBus(t, open(t, url), newLocalHub()) // creates the tables
+	// A node that died without a word, with a subscription.
+	if _, err := admin.Exec(ctx, `INSERT INTO bus_nodes (node, seen_at) VALUES ('ghost', now());
+		INSERT INTO bus_presence (node, channel, seq) VALUES ('ghost', 'private-token.g', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	busA := newBus(t, open(t, url), newLocalHub())
+	busB := newBus(t, open(t, url), newLocalHub())
+	for i := range 3 {
+		<-busB.Subscription("private-token.b"+strconv.Itoa(i), true)
+	}
+	waitFor(t, "A sees B's subscriptions", func() bool { return busA.Subscribed("private-token.b2") })
+	if !busA.Subscribed("private-token.g") {
+		t.Fatal("A did not load the dead node's subscription")
+	}
+	busB.Close()
+	waitFor(t, "A forgets the node that left", func() bool { return !busA.Subscribed("private-token.b0") })
+	if _, err := admin.Exec(ctx, `DELETE FROM bus_nodes WHERE node = 'ghost'`); err != nil { // what a beat does past a minute
+		t.Fatal(err)
+	}
+	busA.Beat(ctx)
+	busA.Beat(ctx)
+	if channels, seqs, nodes := busA.Replica(); channels != 0 || seqs != 0 || nodes != 2 {
+		t.Fatalf("A keeps %d channels, %d sequence numbers and %d nodes; want 0, 0 and the two alive (itself included)", channels, seqs, nodes)
+	}
+}
