@@ -517,10 +517,12 @@ func (s *Service) Close() {
 	}
 	s.beatMu.Unlock()
 	s.flushBeats()
+	// The deadlines first: one firing now has saved its transition or is
+	// about to, and its effects must still start.
+	s.sched.Close()
 	s.bgMu.Lock()
 	s.closing = true
 	s.bgMu.Unlock()
-	s.sched.Close()
 	s.Wait()
 }
 
