@@ -262,10 +262,24 @@ func (s *Service) TimeOut(ctx context.Context, callID int64) {
 	if intercom.ErrorCode(err) == intercom.ENOTFOUND {
 		return
 	} else if err != nil {
-		s.log.Error("ring timeout", "call_id", callID, "error", err)
+		s.log.Error("ring timeout; trying again", "call_id", callID, "error", err)
+		s.retry(ctx, intercom.DeadlineRing, callID)
 		return
 	}
 	s.applyLoaded(ctx, c, timedOut(c, ringing))
+}
+
+// deadlineRetry is how soon a deadline whose handler failed fires again.
+const deadlineRetry = 5 * time.Second
+
+// retry sets the deadline of kind and id again, deadlineRetry from now: the
+// scheduler forgets a deadline once its handler returns, and a handler that
+// failed (the database unreachable for a moment) must fire again.
+func (s *Service) retry(ctx context.Context, kind string, id int64) {
+	d := intercom.Deadline{Kind: kind, ID: id, At: s.clock.Now().Add(deadlineRetry)}
+	if err := s.sched.Schedule(context.WithoutCancel(ctx), d); err != nil {
+		s.log.Error("setting a deadline again", "kind", kind, "id", id, "error", err)
+	}
 }
 
 // fire is where deadlines arrive.
@@ -378,13 +392,18 @@ func (s *Service) scheduleSweep(ctx context.Context) error {
 func (s *Service) SweepOffline(ctx context.Context) {
 	gone, err := s.store.SweepOffline(ctx, s.clock.Now().Add(-s.offlineAfter))
 	if err != nil {
-		s.log.Error("offline sweep", "error", err)
+		// Not from the oldest heartbeat: that sweep is due already, and would
+		// fire again at once for as long as the store fails.
+		s.log.Error("offline sweep; trying again", "error", err)
+		s.retry(ctx, intercom.DeadlineOffline, 0)
+		return
 	}
 	for _, id := range gone {
 		s.sendStatus(ctx, id, false)
 	}
 	if err := s.scheduleSweep(ctx); err != nil {
-		s.log.Error("offline sweep: setting the next", "error", err)
+		s.log.Error("offline sweep: setting the next; trying again", "error", err)
+		s.retry(ctx, intercom.DeadlineOffline, 0)
 	}
 }
 
@@ -498,10 +517,12 @@ func (s *Service) Close() {
 	}
 	s.beatMu.Unlock()
 	s.flushBeats()
+	// The deadlines first: one firing now has saved its transition or is
+	// about to, and its effects must still start.
+	s.sched.Close()
 	s.bgMu.Lock()
 	s.closing = true
 	s.bgMu.Unlock()
-	s.sched.Close()
 	s.Wait()
 }
 

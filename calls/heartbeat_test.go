@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,11 +49,36 @@ func (b *bus) take() []string {
 	return out
 }
 
-// countingStore counts the transactions that record heartbeats.
+// countingStore counts the transactions that record heartbeats; while down,
+// the writes a deadline makes fail as with the database unreachable.
 type countingStore struct {
 	intercom.Store
 	mu     sync.Mutex
 	writes int
+	down   atomic.Bool
+}
+
+var errDown = &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "the database is down"}
+
+func (s *countingStore) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) error) (intercom.Call, error) {
+	if s.down.Load() {
+		return intercom.Call{}, errDown
+	}
+	return s.Store.UpdateCall(ctx, id, fn)
+}
+
+func (s *countingStore) SweepOffline(ctx context.Context, lastBefore time.Time) ([]int64, error) {
+	if s.down.Load() {
+		return nil, errDown
+	}
+	return s.Store.SweepOffline(ctx, lastBefore)
+}
+
+func (s *countingStore) OldestOnline(ctx context.Context) (*time.Time, error) {
+	if s.down.Load() {
+		return nil, errDown
+	}
+	return s.Store.OldestOnline(ctx)
 }
 
 func (s *countingStore) RecordHeartbeats(ctx context.Context, beats map[int64]time.Time) ([]int64, error) {

@@ -83,8 +83,8 @@ type Bus struct {
 
 	mu       sync.RWMutex
 	presence map[string]map[string]int64 // channel → node → seq of its last "on"
-	seqs     map[string]int64            // node → highest seq seen (for "off" ordering)
-	others   map[string]time.Time        // node → last seen
+	seqs     map[string]map[string]int64 // node → channel → highest seq seen (for "off" ordering)
+	others   map[string]time.Time        // node → last seen; zero: gone, forgotten at the next beat
 	seq      int64                       // this node's
 	ready    chan struct{}
 
@@ -107,7 +107,7 @@ func NewBus(ctx context.Context, db *DB, local Local, log *slog.Logger) (*Bus, e
 		log = slog.New(slog.DiscardHandler)
 	}
 	b := &Bus{pool: db.pool, local: local, node: rand.Text()[:16], log: log,
-		presence: map[string]map[string]int64{}, seqs: map[string]int64{}, others: map[string]time.Time{},
+		presence: map[string]map[string]int64{}, seqs: map[string]map[string]int64{}, others: map[string]time.Time{},
 		ready: make(chan struct{}), pending: map[string]*presenceChange{}, wake: make(chan struct{}, 1)}
 	if _, err := b.pool.Exec(ctx, `INSERT INTO bus_nodes (node, seen_at) VALUES ($1, now())`, b.node); err != nil {
 		return nil, busError("registering the node", err)
@@ -229,10 +229,10 @@ func (b *Bus) Subscription(channel string, on bool) <-chan struct{} {
 // setLocked applies a presence change of node; seq 0 is this node's own.
 func (b *Bus) setLocked(node, channel string, on bool, seq int64) {
 	if seq != 0 {
-		if seq <= b.seqs[node+"\x00"+channel] {
+		if seq <= b.seqs[node][channel] {
 			return // older than what we know
 		}
-		b.seqs[node+"\x00"+channel] = seq
+		b.setSeqLocked(node, channel, seq)
 	}
 	nodes := b.presence[channel]
 	if on {
@@ -249,7 +249,26 @@ func (b *Bus) setLocked(node, channel string, on bool, seq int64) {
 	}
 	// A node's changes arrive in the order it made them (one writer, each
 	// committed before the next): past an "off" no older change can come.
-	delete(b.seqs, node+"\x00"+channel)
+	if delete(b.seqs[node], channel); len(b.seqs[node]) == 0 {
+		delete(b.seqs, node)
+	}
+}
+
+func (b *Bus) setSeqLocked(node, channel string, seq int64) {
+	if b.seqs[node] == nil {
+		b.seqs[node] = map[string]int64{}
+	}
+	b.seqs[node][channel] = seq
+}
+
+// forgetLocked drops what the replica holds of node.
+func (b *Bus) forgetLocked(node string) {
+	for ch, nodes := range b.presence {
+		if delete(nodes, node); len(nodes) == 0 {
+			delete(b.presence, ch)
+		}
+	}
+	delete(b.seqs, node)
 }
 
 // writePresence records this node's subscription changes in bus_presence
@@ -353,15 +372,64 @@ func (b *Bus) beat(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if _, err := b.pool.Exec(ctx, `UPDATE bus_nodes SET seen_at = now() WHERE node = $1`, b.node); err != nil && ctx.Err() == nil {
+		b.beatOnce(ctx)
+	}
+}
+
+// beatOnce refreshes this node's row, forgets nodes long gone and reads when
+// the others were seen. A node whose previous beat is older than nodeDead
+// was taken for dead meanwhile: the other nodes published nothing to it, and
+// past a minute they deleted its row and its presence with it. It registers
+// again, has its sockets reconnect (they may have missed events) and records
+// again the subscriptions it still holds.
+func (b *Bus) beatOnce(ctx context.Context) {
+	var ago *float64 // seconds since the previous beat; nil: the row was gone
+	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		ago = nil
+		if err := tx.QueryRow(ctx, `SELECT extract(epoch FROM now() - seen_at)::float8 FROM bus_nodes WHERE node = $1 FOR UPDATE`,
+			b.node).Scan(&ago); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO bus_nodes (node, seen_at) VALUES ($1, now())
+			ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at`, b.node)
+		return err
+	})
+	if err != nil {
+		if ctx.Err() == nil {
 			b.log.Warn("bus: node beat", "error", err)
+		}
+		return
+	}
+	if ago == nil || *ago >= nodeDead.Seconds() {
+		b.log.Warn("bus: this node was taken for dead; sockets told to reconnect", "registered_again", ago == nil)
+		b.local.Reconnect()
+		b.rerecordPresence()
+	}
+	if _, err := b.pool.Exec(ctx, `DELETE FROM bus_nodes WHERE seen_at < now() - interval '1 minute'`); err != nil && ctx.Err() == nil {
+		b.log.Warn("bus: forgetting dead nodes", "error", err)
+	}
+	b.pool.Exec(ctx, `DELETE FROM bus_messages WHERE created_at < now() - interval '1 minute'`)
+	b.refreshNodes(ctx)
+}
+
+// rerecordPresence queues every channel this node has a socket on to be
+// written again, unless a newer change of it waits already.
+func (b *Bus) rerecordPresence() {
+	b.mu.RLock() // held: no change of a channel slips between its look and its queueing
+	defer b.mu.RUnlock()
+	b.pendMu.Lock()
+	for ch, nodes := range b.presence {
+		if _, ok := nodes[b.node]; !ok {
 			continue
 		}
-		if _, err := b.pool.Exec(ctx, `DELETE FROM bus_nodes WHERE seen_at < now() - interval '1 minute'`); err != nil && ctx.Err() == nil {
-			b.log.Warn("bus: forgetting dead nodes", "error", err)
+		if _, newer := b.pending[ch]; !newer {
+			b.pending[ch] = &presenceChange{on: true}
 		}
-		b.pool.Exec(ctx, `DELETE FROM bus_messages WHERE created_at < now() - interval '1 minute'`)
-		b.refreshNodes(ctx)
+	}
+	b.pendMu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -383,10 +451,17 @@ func (b *Bus) refreshNodes(ctx context.Context) {
 		return
 	}
 	b.mu.Lock()
-	for node := range b.others {
-		if _, ok := seen[node]; !ok {
-			seen[node] = time.Time{} // gone: dead
+	for node, last := range b.others {
+		if _, ok := seen[node]; ok {
+			continue
 		}
+		if last.IsZero() {
+			// Gone at the previous look too (or it said bye): forgotten. Not
+			// at the first, which may be a node registered since the query.
+			b.forgetLocked(node)
+			continue
+		}
+		seen[node] = time.Time{} // gone: dead
 	}
 	b.others = seen
 	b.mu.Unlock()
@@ -500,11 +575,7 @@ func (b *Bus) deliver(m busMessage) {
 		}
 	case "bye":
 		b.mu.Lock()
-		for ch, nodes := range b.presence {
-			if delete(nodes, m.Node); len(nodes) == 0 {
-				delete(b.presence, ch)
-			}
-		}
+		b.forgetLocked(m.Node)
 		b.others[m.Node] = time.Time{} // gone
 		b.mu.Unlock()
 	case "subs":
@@ -561,8 +632,8 @@ func (b *Bus) loadPresence(ctx context.Context, conn *pgx.Conn) error {
 			b.presence[r.channel] = map[string]int64{}
 		}
 		b.presence[r.channel][r.node] = r.seq
-		if r.seq > b.seqs[r.node+"\x00"+r.channel] {
-			b.seqs[r.node+"\x00"+r.channel] = r.seq
+		if r.seq > b.seqs[r.node][r.channel] {
+			b.setSeqLocked(r.node, r.channel, r.seq)
 		}
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"intercom"
 	"intercom/clocktest"
 	"intercom/postgres"
@@ -257,5 +259,107 @@ func TestBusPresenceStorm(t *testing.T) {
 			}
 			return true
 		})
+	}
+}
+
+// A node whose beats stopped for longer than the liveness timeout (its
+// database unreachable, the process paused) was taken for dead: the other
+// nodes published nothing to it, and after a minute they deleted its row and,
+// with it, its presence. Its next beat brings it back: registered again, its
+// sockets told to reconnect, its subscriptions recorded again.
+func TestBusNodeTakenForDeadComesBack(t *testing.T) {
+	url := pgtest.Schema(t)
+	db := open(t, url)
+	hb := newLocalHub()
+	newBus(t, open(t, url), newLocalHub())
+	busB := newBus(t, db, hb)
+	ctx := t.Context()
+	<-busB.Subscription("private-token.kept", true)
+
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	// What the other nodes' beats do to a node silent for a minute.
+	if _, err := admin.Exec(ctx, `DELETE FROM bus_nodes WHERE node = $1`, busB.Node()); err != nil {
+		t.Fatal(err)
+	}
+	busB.Beat(ctx)
+	hb.mu.Lock()
+	reconnects := hb.reconnects
+	hb.mu.Unlock()
+	if reconnects != 1 {
+		t.Fatalf("%d reconnects of the node's sockets, want 1: they may have missed events", reconnects)
+	}
+	var n int
+	if err := admin.QueryRow(ctx, `SELECT count(*) FROM bus_nodes WHERE node = $1`, busB.Node()).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the node is registered %d times (%v), want once", n, err)
+	}
+	<-busB.Subscription("private-token.new", true)
+	present := func(ch string) bool {
+		var n int
+		admin.QueryRow(ctx, `SELECT count(*) FROM bus_presence WHERE node = $1 AND channel = $2`, busB.Node(), ch).Scan(&n)
+		return n == 1
+	}
+	if !present("private-token.new") {
+		t.Fatal("a subscription after the node came back is not recorded")
+	}
+	waitFor(t, "the subscription the node kept is recorded again", func() bool { return present("private-token.kept") })
+
+	// Silent past the liveness timeout but not yet deleted: taken for dead too.
+	if _, err := admin.Exec(ctx, `UPDATE bus_nodes SET seen_at = now() - interval '25 seconds' WHERE node = $1`, busB.Node()); err != nil {
+		t.Fatal(err)
+	}
+	busB.Beat(ctx)
+	hb.mu.Lock()
+	reconnects = hb.reconnects
+	hb.mu.Unlock()
+	if reconnects != 2 {
+		t.Fatalf("%d reconnects after a beat 25 s late, want 2", reconnects)
+	}
+	busB.Beat(ctx) // on time: nothing missed
+	hb.mu.Lock()
+	reconnects = hb.reconnects
+	hb.mu.Unlock()
+	if reconnects != 2 {
+		t.Fatalf("%d reconnects after a beat on time, want 2", reconnects)
+	}
+}
+
+// What a node keeps of the others goes with them, whether they left (bye) or
+// died: nodes restarting over weeks do not grow the replica.
+func TestBusForgetsNodesGone(t *testing.T) {
+	url := pgtest.Schema(t)
+	ctx := t.Context()
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	newBus(t, open(t, url), newLocalHub()) // creates the tables
+	// A node that died without a word, with a subscription.
+	if _, err := admin.Exec(ctx, `INSERT INTO bus_nodes (node, seen_at) VALUES ('ghost', now());
+		INSERT INTO bus_presence (node, channel, seq) VALUES ('ghost', 'private-token.g', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	busA := newBus(t, open(t, url), newLocalHub())
+	busB := newBus(t, open(t, url), newLocalHub())
+	for i := range 3 {
+		<-busB.Subscription("private-token.b"+strconv.Itoa(i), true)
+	}
+	waitFor(t, "A sees B's subscriptions", func() bool { return busA.Subscribed("private-token.b2") })
+	if !busA.Subscribed("private-token.g") {
+		t.Fatal("A did not load the dead node's subscription")
+	}
+	busB.Close()
+	waitFor(t, "A forgets the node that left", func() bool { return !busA.Subscribed("private-token.b0") })
+	if _, err := admin.Exec(ctx, `DELETE FROM bus_nodes WHERE node = 'ghost'`); err != nil { // what a beat does past a minute
+		t.Fatal(err)
+	}
+	busA.Beat(ctx)
+	busA.Beat(ctx)
+	if channels, seqs, nodes := busA.Replica(); channels != 0 || seqs != 0 || nodes != 2 {
+		t.Fatalf("A keeps %d channels, %d sequence numbers and %d nodes; want 0, 0 and the two alive (itself included)", channels, seqs, nodes)
 	}
 }

@@ -1,0 +1,17 @@
+package postgres
+
+import "context"
+
+// Beat runs one liveness beat of the node now, as its ticker does.
+func (b *Bus) Beat(ctx context.Context) { b.beatOnce(ctx) }
+
+// Replica counts what the node keeps of the other nodes: channels with a
+// subscriber somewhere, sequence numbers, and nodes.
+func (b *Bus) Replica() (channels, seqs, nodes int) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for _, s := range b.seqs {
+		seqs += len(s)
+	}
+	return len(b.presence), seqs, len(b.others)
+}
