@@ -32,6 +32,7 @@ type Scheduler struct {
 	fire   func(context.Context, intercom.Deadline)
 	timers map[deadlineKey]intercom.Timer
 	closed bool
+	firing sync.WaitGroup // deadlines whose handler runs; Close waits for them
 }
 
 // NewScheduler returns a Scheduler on clock.
@@ -66,7 +67,9 @@ func (s *Scheduler) Schedule(_ context.Context, d intercom.Deadline) error {
 		}
 		delete(s.timers, k)
 		fire := s.fire
+		s.firing.Add(1) // under mu and not closed: Close's Wait comes after
 		s.mu.Unlock()
+		defer s.firing.Done()
 		fire(context.Background(), d)
 	})
 	s.timers[k] = t
@@ -92,15 +95,17 @@ func (s *Scheduler) Pending() int {
 	return len(s.timers)
 }
 
-// Close stops every timer; nothing fires afterwards.
+// Close stops every timer and waits for the handlers already running;
+// nothing fires afterwards.
 func (s *Scheduler) Close() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.closed = true
 	for _, t := range s.timers {
 		t.Stop()
 	}
 	clear(s.timers)
+	s.mu.Unlock()
+	s.firing.Wait()
 }
 
 // Limiter counts attempts per key in a sliding window and refuses a key that

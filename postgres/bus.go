@@ -348,17 +348,22 @@ func (b *Bus) writeBatch(ctx context.Context, batch map[string]*presenceChange) 
 				return err
 			}
 		}
+		// The notifications go with the commit: the other nodes hear of
+		// exactly what was recorded, or of nothing and the batch is retried.
+		for rest := msgs; len(rest) > 0; {
+			n := min(len(rest), maxSubsPerNotify)
+			payload, err := json.Marshal(busMessage{Node: b.node, Op: "subs", Subs: rest[:n]})
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, busChannel, string(payload)); err != nil {
+				return err
+			}
+			rest = rest[n:]
+		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	for len(msgs) > 0 {
-		n := min(len(msgs), maxSubsPerNotify)
-		b.notify(ctx, busMessage{Node: b.node, Op: "subs", Subs: msgs[:n]})
-		msgs = msgs[n:]
-	}
-	return nil
+	return err
 }
 
 // beat keeps this node's row fresh and forgets nodes long gone.
