@@ -297,6 +297,9 @@ func liveKiB(base string) int64 {
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if len(f) == 2 && (f[0] == "go_memstats_heap_inuse_bytes" || f[0] == "go_memstats_stack_inuse_bytes") {
+			if os.Getenv("WSLOAD_VERBOSE") != "" {
+				fmt.Println("  ", f[0], f[1])
+			}
 			v, _ := strconv.ParseFloat(f[1], 64)
 			total += v
 		}
