@@ -25,7 +25,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -45,9 +44,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"intercom"
 	"intercom/postgres"
 	"intercom/pusher/pusherclient"
+	"intercom/scripts/internal/loadkit"
 )
 
 func main() {
@@ -78,19 +77,16 @@ func main() {
 
 const (
 	appKey, appSecret = "load-key", "load-secret"
-	intercomSecret    = "load-intercom-secret"
 )
 
+// device is a load device and the node its socket is on.
 type device struct {
-	flat         int
-	node         int // index of the node its socket is on
-	uuid, secret string
-	tokenID      string
-	client       *pusherclient.Client
+	loadkit.Device
+	node int
 }
 
 func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg string, beatBatch time.Duration) error {
-	raiseFileLimit()
+	loadkit.RaiseFileLimit()
 	dir, err := os.MkdirTemp("", "clusterload")
 	if err != nil {
 		return err
@@ -150,13 +146,13 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 			return fmt.Errorf("node %d: %w", k+1, err)
 		}
 	}
-	if err := ring(ctx, bases[0], 1); err != nil {
+	if err := loadkit.Ring(ctx, bases[0], 1); err != nil {
 		return err
 	}
 	time.Sleep(time.Second)
 	before := make([]int64, nodes)
 	for k, p := range procs {
-		before[k] = rssKiB(p.Process.Pid)
+		before[k] = loadkit.RSSKiB(p.Process.Pid)
 	}
 
 	fmt.Printf("connecting %d sockets...\n", sockets)
@@ -178,11 +174,11 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 				errs <- err
 				return
 			}
-			d.client = c
+			d.Client = c
 			// Authorized on some node, not always the socket's: as behind a
 			// round-robin load balancer, the grant then crosses the bus.
-			ch := "private-token." + d.tokenID
-			auth, err := authorize(cctx, bases[(i/nodes)%nodes], *d, c.SocketID, ch)
+			ch := "private-token." + d.TokenID
+			auth, err := loadkit.Authorize(cctx, bases[(i/nodes)%nodes], d.Device, c.SocketID, ch)
 			if err != nil {
 				errs <- err
 				return
@@ -197,8 +193,8 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	close(errs)
 	defer func() {
 		for _, d := range devices {
-			if d.client != nil {
-				d.client.Close()
+			if d.Client != nil {
+				d.Client.Close()
 			}
 		}
 	}()
@@ -232,7 +228,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	time.Sleep(5 * time.Second)
 	after := make([]int64, nodes)
 	for k, p := range procs {
-		after[k] = rssKiB(p.Process.Pid)
+		after[k] = loadkit.RSSKiB(p.Process.Pid)
 	}
 	// Each node records its subscribed channels in bus_presence (and tells
 	// the others); one that fell behind shows fewer rows than it has sockets.
@@ -249,12 +245,12 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	for _, d := range devices {
 		go func() {
 			for {
-				m, err := d.client.Next(ctx)
+				m, err := d.Client.Next(ctx)
 				if err != nil {
 					return
 				}
 				if strings.Contains(m.Data, `"type":"intercom_ring"`) {
-					arrivals <- arrival{d.flat, d.node, time.Now()}
+					arrivals <- arrival{d.Flat, d.node, time.Now()}
 				}
 			}
 		}()
@@ -270,7 +266,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		}
 		want := min(perFlat, sockets-(flat-1)*perFlat)
 		start := time.Now()
-		if err := ring(ctx, bases[0], flat); err != nil {
+		if err := loadkit.Ring(ctx, bases[0], flat); err != nil {
 			return err
 		}
 		var last time.Time
@@ -387,83 +383,6 @@ func redact(u string) string {
 	return p.Redacted()
 }
 
-// provision writes the intercom, one account per flat with perFlat web
-// devices, and a live token per device; device i's socket goes to node
-// i mod nodes.
-func provision(ctx context.Context, dbURL string, sockets, perFlat, nodes int) ([]device, error) {
-	db, err := postgres.Open(ctx, dbURL)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	now := time.Now()
-	if _, err := db.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "Load st. 1", SecretHash: intercom.HashToken(intercomSecret),
-		DoorOpenSeconds: 7, CreatedAt: now}); err != nil {
-		return nil, err
-	}
-	devices := make([]device, sockets)
-	var user intercom.User
-	for i := range devices {
-		flat := i/perFlat + 1
-		if i%perFlat == 0 {
-			if user, err = db.CreateUser(ctx, intercom.User{Login: "flat" + strconv.Itoa(flat), PasswordHash: "-", CreatedAt: now, UpdatedAt: now}); err != nil {
-				return nil, err
-			}
-			f := int64(flat)
-			if _, _, err := db.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: 1, Flat: &f, Title: "Home",
-				Status: intercom.StatusConfirmed}, now); err != nil {
-				return nil, err
-			}
-		}
-		uuid := fmt.Sprintf("dev-%d", i)
-		secret, tok := intercom.NewAccessToken(user.ID, uuid, "web", now, time.Hour)
-		if tok, err = db.CreateAccessToken(ctx, tok); err != nil {
-			return nil, err
-		}
-		devices[i] = device{flat: flat, node: i % nodes, uuid: uuid, secret: secret, tokenID: tok.PublicID}
-	}
-	return devices, nil
-}
-
-// authorize asks a node to sign a subscription, as an app's Pusher client
-// does: the server ties the subscription to the device's token.
-func authorize(ctx context.Context, base string, d device, socketID, channel string) (string, error) {
-	form := url.Values{"socket_id": {socketID}, "channel_name": {channel}}.Encode()
-	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/broadcasting/auth", strings.NewReader(form))
-	req.Header.Set("Authorization", "Bearer "+d.secret)
-	req.Header.Set("X-Client", "web")
-	req.Header.Set("X-UUID", d.uuid)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	var v struct {
-		Auth string `json:"auth"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&v); err != nil || res.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("broadcasting/auth: %d %v", res.StatusCode, err)
-	}
-	return v.Auth, nil
-}
-
-func ring(ctx context.Context, base string, flat int) error {
-	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/hw/v1/ring", strings.NewReader(`{"flat":`+strconv.Itoa(flat)+`}`))
-	req.Header.Set("Authorization", "Bearer "+intercomSecret)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 201 {
-		return fmt.Errorf("ring: %d %s", res.StatusCode, body)
-	}
-	return nil
-}
-
 func get(ctx context.Context, u string) (string, error) {
 	req, _ := http.NewRequestWithContext(ctx, "GET", u, nil)
 	res, err := http.DefaultClient.Do(req)
@@ -478,24 +397,21 @@ func get(ctx context.Context, u string) (string, error) {
 	return string(body), nil
 }
 
-func rssKiB(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// provision fills the cluster's fresh database with the load's intercom and
+// devices, spread over the nodes.
+func provision(ctx context.Context, dbURL string, sockets, perFlat, nodes int) ([]device, error) {
+	db, err := postgres.Open(ctx, dbURL)
 	if err != nil {
-		return 0
+		return nil, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.ParseInt(f[1], 10, 64)
-			return n
-		}
+	defer db.Close()
+	ds, err := loadkit.Provision(ctx, db, sockets, perFlat)
+	if err != nil {
+		return nil, err
 	}
-	return 0
-}
-
-func raiseFileLimit() {
-	var l syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
-		l.Cur = l.Max
-		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	devices := make([]device, len(ds))
+	for i, d := range ds {
+		devices[i] = device{Device: d, node: i % nodes}
 	}
+	return devices, nil
 }

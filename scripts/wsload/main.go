@@ -16,25 +16,21 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"intercom"
 	"intercom/pusher/pusherclient"
+	"intercom/scripts/internal/loadkit"
 	"intercom/sqlite"
 )
 
@@ -52,19 +48,13 @@ func main() {
 
 const (
 	appKey, appSecret = "load-key", "load-secret"
-	intercomSecret    = "load-intercom-secret"
 )
 
-type device struct {
-	flat         int
-	uuid, secret string
-	tokenID      string
-	client       *pusherclient.Client
-}
+type device = loadkit.Device
 
 func run(sockets, perFlat, rings int, addr string) error {
 	ctx := context.Background()
-	raiseFileLimit()
+	loadkit.RaiseFileLimit()
 	dir, err := os.MkdirTemp("", "wsload")
 	if err != nil {
 		return err
@@ -96,13 +86,13 @@ func run(sockets, perFlat, rings int, addr string) error {
 	base := "http://" + addr
 
 	// Warm up, then take the baseline.
-	if err := ring(base, 1); err != nil {
+	if err := loadkit.Ring(ctx, base, 1); err != nil {
 		return err
 	}
 	runtime.GC()
 	time.Sleep(time.Second)
-	before := rssKiB(srv.Process.Pid)
-	liveBefore := liveKiB(base)
+	before := loadkit.RSSKiB(srv.Process.Pid)
+	liveBefore := loadkit.LiveKiB(base, os.Getenv("WSLOAD_VERBOSE") != "")
 
 	fmt.Printf("connecting %d sockets...\n", sockets)
 	url := "ws://" + addr + "/ws/app/" + appKey + "?protocol=7&client=wsload"
@@ -122,8 +112,8 @@ func run(sockets, perFlat, rings int, addr string) error {
 				errs <- err
 				return
 			}
-			ch := "private-token." + devices[i].tokenID
-			auth, err := authorize(cctx, base, devices[i], c.SocketID, ch)
+			ch := "private-token." + devices[i].TokenID
+			auth, err := loadkit.Authorize(cctx, base, devices[i], c.SocketID, ch)
 			if err != nil {
 				errs <- err
 				return
@@ -132,7 +122,7 @@ func run(sockets, perFlat, rings int, addr string) error {
 				errs <- err
 				return
 			}
-			devices[i].client = c
+			devices[i].Client = c
 		}()
 	}
 	wg.Wait()
@@ -142,12 +132,12 @@ func run(sockets, perFlat, rings int, addr string) error {
 	}
 	defer func() {
 		for _, d := range devices {
-			d.client.Close()
+			d.Client.Close()
 		}
 	}()
 	time.Sleep(10 * time.Second) // let the server settle: garbage of the handshakes collected, memory returned
-	after := rssKiB(srv.Process.Pid)
-	liveAfter := liveKiB(base)
+	after := loadkit.RSSKiB(srv.Process.Pid)
+	liveAfter := loadkit.LiveKiB(base, os.Getenv("WSLOAD_VERBOSE") != "")
 
 	// Every socket reads its events from here on.
 	type arrival struct {
@@ -158,12 +148,12 @@ func run(sockets, perFlat, rings int, addr string) error {
 	for _, d := range devices {
 		go func() {
 			for {
-				m, err := d.client.Next(ctx)
+				m, err := d.Client.Next(ctx)
 				if err != nil {
 					return
 				}
 				if strings.Contains(m.Data, `"type":"intercom_ring"`) {
-					arrivals <- arrival{d.flat, time.Now()}
+					arrivals <- arrival{d.Flat, time.Now()}
 				}
 			}
 		}()
@@ -176,7 +166,7 @@ func run(sockets, perFlat, rings int, addr string) error {
 		flat := 1 + (i*7919)%flats
 		want := min(perFlat, sockets-(flat-1)*perFlat)
 		start := time.Now()
-		if err := ring(base, flat); err != nil {
+		if err := loadkit.Ring(ctx, base, flat); err != nil {
 			return err
 		}
 		var last time.Time
@@ -207,124 +197,12 @@ func run(sockets, perFlat, rings int, addr string) error {
 	return nil
 }
 
-// provision writes the intercom, one account per flat with perFlat devices,
-// and a live token per device; it returns the devices.
+// provision fills a fresh SQLite file with the load's intercom and devices.
 func provision(ctx context.Context, path string, sockets, perFlat int) ([]device, error) {
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	now := time.Now()
-	if _, err := db.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "Load st. 1", SecretHash: intercom.HashToken(intercomSecret),
-		DoorOpenSeconds: 7, CreatedAt: now}); err != nil {
-		return nil, err
-	}
-	devices := make([]device, sockets)
-	var user intercom.User
-	for i := range devices {
-		flat := i/perFlat + 1
-		if i%perFlat == 0 {
-			if user, err = db.CreateUser(ctx, intercom.User{Login: "flat" + strconv.Itoa(flat), PasswordHash: "-", CreatedAt: now, UpdatedAt: now}); err != nil {
-				return nil, err
-			}
-			f := int64(flat)
-			if _, _, err := db.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: 1, Flat: &f, Title: "Home",
-				Status: intercom.StatusConfirmed}, now); err != nil {
-				return nil, err
-			}
-		}
-		uuid := fmt.Sprintf("dev-%d", i)
-		secret, tok := intercom.NewAccessToken(user.ID, uuid, "web", now, time.Hour)
-		if tok, err = db.CreateAccessToken(ctx, tok); err != nil {
-			return nil, err
-		}
-		devices[i] = device{flat: flat, uuid: uuid, secret: secret, tokenID: tok.PublicID}
-	}
-	return devices, nil
-}
-
-// authorize asks intercomd to sign a subscription, as an app's Pusher client
-// does: the server ties the subscription to the device's token.
-func authorize(ctx context.Context, base string, d device, socketID, channel string) (string, error) {
-	form := url.Values{"socket_id": {socketID}, "channel_name": {channel}}.Encode()
-	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/broadcasting/auth", strings.NewReader(form))
-	req.Header.Set("Authorization", "Bearer "+d.secret)
-	req.Header.Set("X-Client", "web")
-	req.Header.Set("X-UUID", d.uuid)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer res.Body.Close()
-	var v struct {
-		Auth string `json:"auth"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&v); err != nil || res.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("broadcasting/auth: %d %v", res.StatusCode, err)
-	}
-	return v.Auth, nil
-}
-
-func ring(base string, flat int) error {
-	req, _ := http.NewRequest("POST", base+"/api/hw/v1/ring", strings.NewReader(`{"flat":`+strconv.Itoa(flat)+`}`))
-	req.Header.Set("Authorization", "Bearer "+intercomSecret)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 201 {
-		return fmt.Errorf("ring: %d %s", res.StatusCode, body)
-	}
-	return nil
-}
-
-// liveKiB is the server's Go heap in use plus goroutine stacks, from its
-// own /metrics, after the garbage the requests left was collected.
-func liveKiB(base string) int64 {
-	res, err := http.Get(base + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer res.Body.Close()
-	var total float64
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 2 && (f[0] == "go_memstats_heap_inuse_bytes" || f[0] == "go_memstats_stack_inuse_bytes") {
-			if os.Getenv("WSLOAD_VERBOSE") != "" {
-				fmt.Println("  ", f[0], f[1])
-			}
-			v, _ := strconv.ParseFloat(f[1], 64)
-			total += v
-		}
-	}
-	return int64(total / 1024)
-}
-
-func rssKiB(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.ParseInt(f[1], 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
-func raiseFileLimit() {
-	var l syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
-		l.Cur = l.Max
-		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
-	}
+	return loadkit.Provision(ctx, db, sockets, perFlat)
 }

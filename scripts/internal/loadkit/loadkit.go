@@ -1,0 +1,157 @@
+// Package loadkit is what intercomd's load scripts (scripts/wsload,
+// scripts/clusterload) share: provisioning an intercom with many devices
+// straight into a store, asking intercomd to sign subscriptions and to ring,
+// and reading a server's memory.
+package loadkit
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"intercom"
+	"intercom/pusher/pusherclient"
+)
+
+// IntercomSecret is the bearer of the load intercom, id 1.
+const IntercomSecret = "load-intercom-secret"
+
+// Device is one provisioned device of the load: a web client, which rings
+// over its socket.
+type Device struct {
+	Flat         int
+	UUID, Secret string
+	TokenID      string
+	Client       *pusherclient.Client
+}
+
+// Provision writes intercom 1, one account per flat with perFlat devices each
+// and a live token per device, and returns the devices.
+func Provision(ctx context.Context, db intercom.Store, sockets, perFlat int) ([]Device, error) {
+	now := time.Now()
+	if _, err := db.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "Load st. 1", SecretHash: intercom.HashToken(IntercomSecret),
+		DoorOpenSeconds: 7, CreatedAt: now}); err != nil {
+		return nil, err
+	}
+	devices := make([]Device, sockets)
+	var user intercom.User
+	var err error
+	for i := range devices {
+		flat := i/perFlat + 1
+		if i%perFlat == 0 {
+			if user, err = db.CreateUser(ctx, intercom.User{Login: "flat" + strconv.Itoa(flat), PasswordHash: "-", CreatedAt: now, UpdatedAt: now}); err != nil {
+				return nil, err
+			}
+			f := int64(flat)
+			if _, _, err := db.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: 1, Flat: &f, Title: "Home",
+				Status: intercom.StatusConfirmed}, now); err != nil {
+				return nil, err
+			}
+		}
+		uuid := fmt.Sprintf("dev-%d", i)
+		secret, tok := intercom.NewAccessToken(user.ID, uuid, "web", now, time.Hour)
+		if tok, err = db.CreateAccessToken(ctx, tok); err != nil {
+			return nil, err
+		}
+		devices[i] = Device{Flat: flat, UUID: uuid, Secret: secret, TokenID: tok.PublicID}
+	}
+	return devices, nil
+}
+
+// Authorize asks intercomd at base to sign a subscription, as an app's
+// Pusher client does: the server ties the subscription to the device's token.
+func Authorize(ctx context.Context, base string, d Device, socketID, channel string) (string, error) {
+	form := url.Values{"socket_id": {socketID}, "channel_name": {channel}}.Encode()
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/broadcasting/auth", strings.NewReader(form))
+	req.Header.Set("Authorization", "Bearer "+d.Secret)
+	req.Header.Set("X-Client", "web")
+	req.Header.Set("X-UUID", d.UUID)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	var v struct {
+		Auth string `json:"auth"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&v); err != nil || res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("broadcasting/auth: %d %v", res.StatusCode, err)
+	}
+	return v.Auth, nil
+}
+
+// Ring rings a flat of intercom 1 through intercomd at base.
+func Ring(ctx context.Context, base string, flat int) error {
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/hw/v1/ring", strings.NewReader(`{"flat":`+strconv.Itoa(flat)+`}`))
+	req.Header.Set("Authorization", "Bearer "+IntercomSecret)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusCreated {
+		return fmt.Errorf("ring: %d %s", res.StatusCode, body)
+	}
+	return nil
+}
+
+// LiveKiB is the Go heap in use plus goroutine stacks of intercomd at base,
+// from its own /metrics; verbose prints both.
+func LiveKiB(base string, verbose bool) int64 {
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer res.Body.Close()
+	var total float64
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 && (f[0] == "go_memstats_heap_inuse_bytes" || f[0] == "go_memstats_stack_inuse_bytes") {
+			if verbose {
+				fmt.Println("  ", f[0], f[1])
+			}
+			v, _ := strconv.ParseFloat(f[1], 64)
+			total += v
+		}
+	}
+	return int64(total / 1024)
+}
+
+// RSSKiB is the resident memory of process pid.
+func RSSKiB(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// RaiseFileLimit lifts this process's open-file limit to its maximum: each
+// socket is a file on both ends.
+func RaiseFileLimit() {
+	var l syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil && l.Cur < l.Max {
+		l.Cur = l.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+	}
+}
