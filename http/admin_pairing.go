@@ -2,7 +2,6 @@ package http
 
 import (
 	"net/http"
-	"strconv"
 
 	"intercom"
 )
@@ -171,13 +170,7 @@ func (s *Server) accessLog(w http.ResponseWriter, r *http.Request) error {
 			f.Open = &b
 		}
 	}
-	if v := q.Get("user_id"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			p.Add("user_id", intercom.MsgInteger("user_id"))
-		}
-		f.UserID = n
-	}
+	f.UserID = queryID(q, "user_id", &p)
 	if err := p.Err(); err != nil {
 		return err
 	}

@@ -24,20 +24,7 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, sess session)
 	q := r.URL.Query()
 	var p intercom.Problems
 	page := parsePage(q, &p)
-	var f intercom.CallFilter
-	for _, filter := range []struct {
-		key string
-		dst *int64
-	}{{"intercom", &f.IntercomID}, {"camera", &f.CameraID}} { // in order, so the summary is stable
-		key, dst := filter.key, filter.dst
-		if v := q.Get(key); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 1 {
-				p.Add(key, intercom.MsgInteger(key))
-			}
-			*dst = n
-		}
-	}
+	f := intercom.CallFilter{IntercomID: queryID(q, "intercom", &p), CameraID: queryID(q, "camera", &p)}
 	for i, t := range queryArray(q, "types") {
 		statuses, ok := callTypes[t]
 		if !ok {

@@ -161,3 +161,18 @@ func (s *Server) baseURL(r *http.Request) string {
 	}
 	return scheme + "://" + r.Host
 }
+
+// queryID reads an optional positive integer query parameter: 0 when it is
+// absent, a problem on key when it is not a positive integer.
+func queryID(q url.Values, key string, p *intercom.Problems) int64 {
+	v := q.Get(key)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		p.Add(key, intercom.MsgInteger(key))
+		return 0
+	}
+	return n
+}
