@@ -37,11 +37,13 @@ func TestFailedDeadlinesFireAgain(t *testing.T) {
 	}
 
 	w.beat(t, w.ics[0]) // online again, if the sweep took it offline meanwhile
+	w.svc.Wait()        // the missed call's history event is sent off the deadline's path
 	w.bus.take()
 	w.store.down.Store(true)
 	w.clock.Advance(w.svc.OfflineAfter()) // the offline sweep fails
 	w.store.down.Store(false)
 	w.clock.Advance(time.Minute)
+	w.svc.Wait()
 	if got, want := w.bus.take(), status(w.ics[:1], false); !slices.Equal(got, want) {
 		t.Fatalf("a minute after a failed offline sweep: events %q, want %q", got, want)
 	}
