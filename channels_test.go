@@ -26,6 +26,9 @@ func TestRingChannels(t *testing.T) {
 		{"ios", true, intercom.ChannelAPNsVoIP, []string{"apns-voip"}},
 		{"android", false, intercom.ChannelFCM, []string{"fcm"}},
 		{"android-cctv", true, intercom.ChannelHMS, []string{"hms"}},
+		{"web", true, intercom.ChannelFCM, []string{"ws", "fcm"}},
+		{"web", false, intercom.ChannelHMS, []string{"hms"}},
+		{"web", true, "other", []string{"ws", "other"}},
 	}
 	for _, tt := range tests {
 		got := intercom.RingChannels(tt.client, tt.socketOpen, tt.push)

@@ -29,6 +29,7 @@ const (
 	ActivityTimeout  = 120 * time.Second // told to clients; silence longer than this plus grace closes the socket
 	writeTimeout     = 10 * time.Second
 	activityGrace    = 30 * time.Second
+	sweepEvery       = 10 * time.Second // how often silent sockets are looked for
 )
 
 // Hub holds the sockets and their channels.
@@ -50,6 +51,8 @@ type Hub struct {
 	clock     intercom.Clock
 	expiry    map[string]intercom.Timer // by token: closes its sockets when it expires
 	granted   chan struct{}             // closed and replaced at each grant recorded
+	silence   intercom.Clock            // what silence is measured on: the system's but in tests
+	sweeper   intercom.Timer            // the next sweep for silent sockets; nil while there is no socket
 
 	open    atomic.Int64
 	dropped atomic.Int64 // slow consumers dropped
@@ -63,7 +66,7 @@ func New(key, secret string, log *slog.Logger) *Hub {
 	return &Hub{key: key, secret: []byte(secret), log: log,
 		channels: map[string]map[*socket]struct{}{}, sockets: map[*socket]struct{}{}, byID: map[string]*socket{},
 		byToken: map[string]map[*socket]struct{}{}, byUser: map[int64]map[*socket]struct{}{},
-		clock: intercom.SystemClock{}, expiry: map[string]intercom.Timer{}}
+		clock: intercom.SystemClock{}, silence: intercom.SystemClock{}, expiry: map[string]intercom.Timer{}}
 }
 
 // Grant names the credential that authorized a private subscription: an
@@ -116,6 +119,54 @@ func (h *Hub) SetClock(c intercom.Clock) {
 	h.mu.Lock()
 	h.clock = c
 	h.mu.Unlock()
+}
+
+// setSilenceClock sets the clock silence is measured on (the system's: the
+// activity timeout is the client's real time, whatever clock tokens expire
+// on); for tests.
+func (h *Hub) setSilenceClock(c intercom.Clock) {
+	h.mu.Lock()
+	h.silence = c
+	if h.sweeper != nil {
+		h.sweeper.Stop()
+		h.sweeper = c.AfterFunc(sweepEvery, h.sweep)
+	}
+	h.mu.Unlock()
+}
+
+// now is the silence clock's time in Unix nanoseconds.
+func (h *Hub) now() int64 {
+	h.mu.RLock()
+	c := h.silence
+	h.mu.RUnlock()
+	return c.Now().UnixNano()
+}
+
+// sweep closes with 4202 the sockets from which nothing was heard for longer
+// than ActivityTimeout and its grace, and sweeps again sweepEvery later while
+// there are sockets. One timer for the hub instead of one per socket.
+func (h *Hub) sweep() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	deadline := h.silence.Now().Add(-(ActivityTimeout + activityGrace)).UnixNano()
+	var silent []*socket
+	for s := range h.sockets {
+		if s.heard.Load() < deadline {
+			silent = append(silent, s)
+		}
+	}
+	if len(h.sockets) > len(silent) {
+		h.sweeper = h.silence.AfterFunc(sweepEvery, h.sweep)
+	} else {
+		h.sweeper = nil
+	}
+	h.mu.Unlock()
+	for _, s := range silent {
+		s.close(codeClosedForSilence, "no activity")
+	}
 }
 
 // watchExpiryLocked closes the sockets of g's token when it expires, once
@@ -329,6 +380,10 @@ func (h *Hub) Reconnect() {
 func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
+	if h.sweeper != nil {
+		h.sweeper.Stop()
+		h.sweeper = nil
+	}
 	for _, t := range h.expiry {
 		t.Stop()
 	}
@@ -349,9 +404,13 @@ func (h *Hub) add(s *socket) bool {
 	if h.closed {
 		return false
 	}
+	s.heard.Store(h.silence.Now().UnixNano())
 	h.sockets[s] = struct{}{}
 	h.byID[s.id] = s
 	h.open.Add(1)
+	if h.sweeper == nil {
+		h.sweeper = h.silence.AfterFunc(sweepEvery, h.sweep)
+	}
 	return true
 }
 

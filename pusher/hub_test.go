@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"intercom/clocktest"
 	"intercom/pusher"
 )
 
@@ -403,5 +404,42 @@ func TestCloseTokenAndUser(t *testing.T) {
 	c.write(`{"event":"pusher:ping"}`)
 	if m := c.read(); m.Event != "pusher:pong" {
 		t.Errorf("the other account's socket: %+v", m)
+	}
+}
+
+// A socket that says nothing for longer than the activity timeout and its
+// grace is closed with 4202; one that pings stays, and the hub's sweeper
+// stops with its last socket.
+func TestSilenceClosesSocket(t *testing.T) {
+	hub, srv := newServer(t)
+	clock := clocktest.New(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	pusher.SetSilenceClock(hub, clock)
+	silent, talking := connect(t, srv), connect(t, srv)
+
+	clock.Advance(100 * time.Second)
+	talking.write(`{"event":"pusher:ping"}`)
+	if m := talking.read(); m.Event != "pusher:pong" {
+		t.Fatalf("ping: %+v", m)
+	}
+	clock.Advance(60 * time.Second) // silent: 160 s, more than 120 + 30; talking: 60 s
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, b, err := silent.conn.Read(ctx); websocket.CloseStatus(err) != 4202 {
+		t.Fatalf("the silent socket: %s, %v; want it closed with 4202", b, err)
+	}
+	if hub.Open() != 1 {
+		t.Fatalf("Open = %d, want the talking socket only", hub.Open())
+	}
+	talking.write(`{"event":"pusher:ping"}`)
+	if m := talking.read(); m.Event != "pusher:pong" {
+		t.Fatalf("the talking socket after the sweep: %+v", m)
+	}
+
+	clock.Advance(200 * time.Second)
+	if _, b, err := talking.conn.Read(ctx); websocket.CloseStatus(err) != 4202 {
+		t.Fatalf("the socket once silent: %s, %v; want it closed with 4202", b, err)
+	}
+	if hub.Open() != 0 || clock.Pending() != 0 {
+		t.Errorf("Open = %d, timers pending = %d; want none", hub.Open(), clock.Pending())
 	}
 }

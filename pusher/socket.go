@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -34,6 +34,7 @@ type socket struct {
 	hub    *Hub
 	subs   map[string]struct{} // guarded by hub.mu
 	grants map[string]*Grant   // by channel, from Authorize; guarded by hub.mu
+	heard  atomic.Int64        // when the client last sent a message, Unix nanoseconds on the silence clock
 
 	mu      sync.Mutex
 	queue   [][]byte
@@ -211,17 +212,16 @@ type subscribeData struct {
 
 var channelName = regexp.MustCompile(`^[A-Za-z0-9_\-=@,.;]{1,164}$`)
 
+// readLoop reads the client's messages until the socket closes. It reads
+// with a context that never ends, so that an idle socket holds no timer: the
+// hub's sweeper closes a socket silent for too long (Hub.sweep).
 func (s *socket) readLoop(ctx context.Context) {
 	for {
-		rctx, cancel := context.WithTimeout(ctx, ActivityTimeout+activityGrace)
-		typ, data, err := s.conn.Read(rctx)
-		cancel()
+		typ, data, err := s.conn.Read(ctx)
 		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				s.close(codeClosedForSilence, "no activity")
-			}
-			return // too big, closed by the peer, or broken: the deferred close cleans up
+			return // too big, closed by the peer or by the sweeper, or broken: the deferred close cleans up
 		}
+		s.heard.Store(s.hub.now())
 		if typ != websocket.MessageText {
 			s.sendError(0, "Binary messages are not supported.")
 			continue

@@ -58,7 +58,9 @@ func BenchmarkRingDecision(b *testing.B) {
 			}
 		}
 	}
-	ws := func(intercom.RingCandidate) []string { return []string{intercom.ChannelWS} }
+	// Shared, as intercom.RingChannels's are: the channels allocate nothing per device.
+	wsOnly := []string{intercom.ChannelWS}
+	ws := func(intercom.RingCandidate) []string { return wsOnly }
 	voip := "v"
 	pv := &voip
 	for _, cold := range []bool{false, true} {
