@@ -427,3 +427,19 @@ func TestAdminKeys(t *testing.T) {
 		t.Errorf("keys off: %v", v)
 	}
 }
+
+// TestChooseFlatOthersIntercom: an account without a pairing learns nothing
+// of an intercom from its flat choice, neither that it exists nor its range:
+// 404 whatever the flat.
+func TestChooseFlatOthersIntercom(t *testing.T) {
+	f := newFixture(t)
+	w := newPairWorld(t, f)
+	f.user("mallory")
+	m := f.login("mallory", "mallory-phone")
+	for _, body := range []string{`{"flat":0}`, `{"flat":51}`, `{"flat":-1}`, `{"flat":"99999"}`} {
+		res := f.want(w.flat(m, body), 404)
+		if strings.Contains(string(res.Body), "50") {
+			t.Errorf("%s: the range leaks: %s", body, res.Body)
+		}
+	}
+}
