@@ -443,3 +443,18 @@ func TestChooseFlatOthersIntercom(t *testing.T) {
 		}
 	}
 }
+
+// TestChooseFlatKeyRevoked: a key the operator deletes while its pairing
+// waits for a flat pairs no more: the flat choice is 404 and the account
+// does not get the intercom.
+func TestChooseFlatKeyRevoked(t *testing.T) {
+	f := newFixture(t)
+	w := newPairWorld(t, f)
+	f.user("alice")
+	alice := f.login("alice", "alice-phone")
+	f.want(w.pair(w.code(alice), "04B2"), 200) // 04B2 is flat 20's
+	f.want(f.admin("DELETE", "/api/admin/v1/intercoms/"+itoa(w.intercomID)+"/keys/04B2", ""), 204)
+	f.want(w.flat(alice, `{"flat":5}`), 404)
+	f.want(w.flat(alice, `{"flat":20}`), 404)
+	f.want(f.as(alice, "GET", "/api/v1/intercom/"+itoa(w.intercomID), ""), 404)
+}

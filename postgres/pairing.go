@@ -122,8 +122,10 @@ func (db *DB) ChooseFlat(ctx context.Context, v intercom.Viewer, id, flat int64,
 		}
 		if keyID != nil {
 			var keyFlat *int64
+			// A key the operator deleted since pairs no more (ErrNoRows:
+			// ENOTFOUND).
 			err := tx.QueryRow(ctx, `SELECT flat FROM intercom_keys WHERE intercom_id = $1 AND key_id = $2`, id, *keyID).Scan(&keyFlat)
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			if err != nil {
 				return err
 			}
 			if keyFlat != nil && *keyFlat != flat {

@@ -115,8 +115,10 @@ func (db *DB) ChooseFlat(ctx context.Context, v intercom.Viewer, id, flat int64,
 		}
 		if keyID.Valid {
 			var keyFlat sql.NullInt64
+			// A key the operator deleted since pairs no more (ErrNoRows:
+			// ENOTFOUND).
 			err := q.QueryRow(`SELECT flat FROM intercom_keys WHERE intercom_id = ? AND key_id = ?`, id, keyID.String).Scan(&keyFlat)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			if err != nil {
 				return err
 			}
 			if keyFlat.Valid && keyFlat.Int64 != flat {
