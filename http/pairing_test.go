@@ -458,3 +458,29 @@ func TestChooseFlatKeyRevoked(t *testing.T) {
 	f.want(w.flat(alice, `{"flat":20}`), 404)
 	f.want(f.as(alice, "GET", "/api/v1/intercom/"+itoa(w.intercomID), ""), 404)
 }
+
+// TestVisitorCodesGoWithTheMembership: an operator who takes a confirmed
+// membership back to key_confirmed takes the intercom from the account
+// (intercom.delete): its visitor codes stop opening the door, at the panel
+// and in the panel's offline copy, as an unlink's do.
+func TestVisitorCodesGoWithTheMembership(t *testing.T) {
+	f := newFixture(t)
+	w := newPairWorld(t, f)
+	aliceID := f.user("alice")
+	alice := f.login("alice", "alice-phone")
+	f.want(w.pair(w.code(alice), "04A1"), 200)
+	f.want(w.flat(alice, `{"flat":3}`), 200)
+	code := f.want(f.as(alice, "POST", "/api/v1/intercom/"+itoa(w.intercomID)+"/codes",
+		`{"title":"Guest","expired_at":"2022-04-21 12:00:00"}`), 200).JSON(t)["code"].(string)
+	if v := f.want(f.hw(w.secret, "POST", "/api/hw/v1/access", `{"code":"`+code+`"}`), 200).JSON(t); v["open"] != true {
+		t.Fatalf("access before: %v", v)
+	}
+	f.want(f.admin("PUT", "/api/admin/v1/intercoms/"+itoa(w.intercomID)+"/members/"+itoa(aliceID),
+		`{"title":"Lenina 1","status":"key_confirmed"}`), 200)
+	if v := f.want(f.hw(w.secret, "POST", "/api/hw/v1/access", `{"code":"`+code+`"}`), 200).JSON(t); v["open"] != false {
+		t.Errorf("access after the membership was taken back: %v", v)
+	}
+	if creds := f.want(f.hw(w.secret, "GET", "/api/hw/v1/credentials", ""), 200).JSON(t); len(creds["codes"].([]any)) != 0 {
+		t.Errorf("credentials after the membership was taken back: %v", creds["codes"])
+	}
+}
