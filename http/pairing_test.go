@@ -484,3 +484,23 @@ func TestVisitorCodesGoWithTheMembership(t *testing.T) {
 		t.Errorf("credentials after the membership was taken back: %v", creds["codes"])
 	}
 }
+
+// TestPairingExpiredHoldsNoKey: a pairing whose time to choose a flat has
+// passed holds its key no more: another account pairs with it.
+func TestPairingExpiredHoldsNoKey(t *testing.T) {
+	f := newFixture(t)
+	w := newPairWorld(t, f)
+	f.user("alice")
+	alice := f.login("alice", "alice-phone")
+	f.want(w.pair(w.code(alice), "04A1"), 200)
+	f.clock.Advance(10*time.Minute + time.Second) // alice never chose her flat
+	f.want(w.flat(alice, `{"flat":5}`), 404)
+	bobID := f.user("bob")
+	bob := f.login("bob", "bob-phone")
+	f.want(w.pair(w.code(bob), "04A1"), 200)
+	f.want(w.flat(bob, `{"flat":5}`), 200)
+	keys := f.want(f.admin("GET", "/api/admin/v1/intercoms/"+itoa(w.intercomID)+"/keys", ""), 200).JSON(t)["data"].([]any)
+	if k := keys[0].(map[string]any); k["key"] != "04A1" || k["user_id"] != float64(bobID) {
+		t.Errorf("key %v: want bob's", k)
+	}
+}

@@ -73,6 +73,12 @@ func (db *DB) Pair(ctx context.Context, intercomID int64, code, keyID string, fl
 			out.Problem = intercom.PairUnknownKey
 			return nil
 		}
+		// A pairing whose time to choose a flat has passed holds its key no
+		// more.
+		if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE intercom_id = $1 AND key_id = $2 AND status = 'key_confirmed'
+			AND flat_by <= $3`, intercomID, keyID, at); err != nil {
+			return err
+		}
 		var confirmed, taken bool
 		if err := tx.QueryRow(ctx, `SELECT
 				EXISTS (SELECT 1 FROM memberships WHERE user_id = $1 AND intercom_id = $2 AND status = 'confirmed'),

@@ -64,6 +64,12 @@ func (db *DB) Pair(ctx context.Context, intercomID int64, code, keyID string, fl
 			out.Problem = intercom.PairUnknownKey
 			return nil
 		}
+		// A pairing whose time to choose a flat has passed holds its key no
+		// more.
+		if _, err := q.Exec(`DELETE FROM memberships WHERE intercom_id = ? AND key_id = ? AND status = 'key_confirmed'
+			AND flat_by <= ?`, intercomID, keyID, micros(at)); err != nil {
+			return err
+		}
 		var status string
 		var holder sql.NullInt64
 		err = q.QueryRow(`SELECT status FROM memberships WHERE user_id = ? AND intercom_id = ?`, out.UserID, intercomID).Scan(&status)
