@@ -504,3 +504,34 @@ func TestPairingExpiredHoldsNoKey(t *testing.T) {
 		t.Errorf("key %v: want bob's", k)
 	}
 }
+
+// TestDeletedKeyIsForgotten: a key the operator deletes is no longer the
+// account's that paired with it: registered again (a new resident's), it
+// pairs another account, and its door openings are not the old account's.
+func TestDeletedKeyIsForgotten(t *testing.T) {
+	f := newFixture(t)
+	w := newPairWorld(t, f)
+	f.user("alice")
+	alice := f.login("alice", "alice-phone")
+	f.want(w.pair(w.code(alice), "04A1"), 200)
+	f.want(w.flat(alice, `{"flat":3}`), 200)
+	path := "/api/admin/v1/intercoms/" + itoa(w.intercomID)
+	f.want(f.admin("DELETE", path+"/keys/04A1", ""), 204)
+	if k := f.want(f.admin("PUT", path+"/keys/04A1", `{}`), 201).JSON(t); k["user_id"] != nil {
+		t.Errorf("the key registered again: %v", k)
+	}
+	f.want(f.hw(w.secret, "POST", "/api/hw/v1/access", `{"key":"04A1"}`), 200)
+	log := f.want(f.admin("GET", path+"/access-log?kind=key", ""), 200).JSON(t)["data"].([]any)
+	if e := log[0].(map[string]any); e["user_id"] != nil {
+		t.Errorf("access entry %v: not alice's", e)
+	}
+	bobID := f.user("bob")
+	bob := f.login("bob", "bob-phone")
+	f.want(w.pair(w.code(bob), "04A1"), 200)
+	f.want(w.flat(bob, `{"flat":4}`), 200)
+	if k := f.want(f.admin("GET", path+"/keys", ""), 200).JSON(t)["data"].([]any)[0].(map[string]any); k["user_id"] != float64(bobID) {
+		t.Errorf("key %v: want bob's", k)
+	}
+	// alice keeps her intercom.
+	f.want(f.as(alice, "GET", "/api/v1/intercom/"+itoa(w.intercomID), ""), 200)
+}

@@ -181,10 +181,20 @@ func (db *DB) PutKey(ctx context.Context, k intercom.Key, at time.Time) (interco
 	return k, created, err
 }
 
-// DeleteKey unregisters a key.
+// DeleteKey unregisters a key. The account that paired with it holds it no
+// more: a pairing waiting for its flat is gone, a confirmed membership stays
+// without its key.
 func (db *DB) DeleteKey(ctx context.Context, intercomID int64, keyID string) error {
-	return db.quiet(ctx, func(q querier) error {
-		return mustAffect(q.Exec(`DELETE FROM intercom_keys WHERE intercom_id = ? AND key_id = ?`, intercomID, keyID))
+	return db.update(ctx, func(q querier) error {
+		if err := mustAffect(q.Exec(`DELETE FROM intercom_keys WHERE intercom_id = ? AND key_id = ?`, intercomID, keyID)); err != nil {
+			return err
+		}
+		if _, err := q.Exec(`DELETE FROM memberships WHERE intercom_id = ? AND key_id = ? AND status = 'key_confirmed'`,
+			intercomID, keyID); err != nil {
+			return err
+		}
+		_, err := q.Exec(`UPDATE memberships SET key_id = NULL WHERE intercom_id = ? AND key_id = ?`, intercomID, keyID)
+		return err
 	})
 }
 
