@@ -427,3 +427,111 @@ func TestAdminKeys(t *testing.T) {
 		t.Errorf("keys off: %v", v)
 	}
 }
+
+// TestChooseFlatOthersIntercom: an account without a pairing learns nothing
+// of an intercom from its flat choice, neither that it exists nor its range:
+// 404 whatever the flat.
+func TestChooseFlatOthersIntercom(t *testing.T) {
+	f := newFixture(t)
+	w := newPairWorld(t, f)
+	f.user("mallory")
+	m := f.login("mallory", "mallory-phone")
+	for _, body := range []string{`{"flat":0}`, `{"flat":51}`, `{"flat":-1}`, `{"flat":"99999"}`} {
+		res := f.want(w.flat(m, body), 404)
+		if strings.Contains(string(res.Body), "50") {
+			t.Errorf("%s: the range leaks: %s", body, res.Body)
+		}
+	}
+}
+
+// TestChooseFlatKeyRevoked: a key the operator deletes while its pairing
+// waits for a flat pairs no more: the flat choice is 404 and the account
+// does not get the intercom.
+func TestChooseFlatKeyRevoked(t *testing.T) {
+	f := newFixture(t)
+	w := newPairWorld(t, f)
+	f.user("alice")
+	alice := f.login("alice", "alice-phone")
+	f.want(w.pair(w.code(alice), "04B2"), 200) // 04B2 is flat 20's
+	f.want(f.admin("DELETE", "/api/admin/v1/intercoms/"+itoa(w.intercomID)+"/keys/04B2", ""), 204)
+	f.want(w.flat(alice, `{"flat":5}`), 404)
+	f.want(w.flat(alice, `{"flat":20}`), 404)
+	f.want(f.as(alice, "GET", "/api/v1/intercom/"+itoa(w.intercomID), ""), 404)
+}
+
+// TestVisitorCodesGoWithTheMembership: an operator who takes a confirmed
+// membership back to key_confirmed takes the intercom from the account
+// (intercom.delete): its visitor codes stop opening the door, at the panel
+// and in the panel's offline copy, as an unlink's do.
+func TestVisitorCodesGoWithTheMembership(t *testing.T) {
+	f := newFixture(t)
+	w := newPairWorld(t, f)
+	aliceID := f.user("alice")
+	alice := f.login("alice", "alice-phone")
+	f.want(w.pair(w.code(alice), "04A1"), 200)
+	f.want(w.flat(alice, `{"flat":3}`), 200)
+	code := f.want(f.as(alice, "POST", "/api/v1/intercom/"+itoa(w.intercomID)+"/codes",
+		`{"title":"Guest","expired_at":"2022-04-21 12:00:00"}`), 200).JSON(t)["code"].(string)
+	if v := f.want(f.hw(w.secret, "POST", "/api/hw/v1/access", `{"code":"`+code+`"}`), 200).JSON(t); v["open"] != true {
+		t.Fatalf("access before: %v", v)
+	}
+	f.want(f.admin("PUT", "/api/admin/v1/intercoms/"+itoa(w.intercomID)+"/members/"+itoa(aliceID),
+		`{"title":"Lenina 1","status":"key_confirmed"}`), 200)
+	if v := f.want(f.hw(w.secret, "POST", "/api/hw/v1/access", `{"code":"`+code+`"}`), 200).JSON(t); v["open"] != false {
+		t.Errorf("access after the membership was taken back: %v", v)
+	}
+	if creds := f.want(f.hw(w.secret, "GET", "/api/hw/v1/credentials", ""), 200).JSON(t); len(creds["codes"].([]any)) != 0 {
+		t.Errorf("credentials after the membership was taken back: %v", creds["codes"])
+	}
+}
+
+// TestPairingExpiredHoldsNoKey: a pairing whose time to choose a flat has
+// passed holds its key no more: another account pairs with it.
+func TestPairingExpiredHoldsNoKey(t *testing.T) {
+	f := newFixture(t)
+	w := newPairWorld(t, f)
+	f.user("alice")
+	alice := f.login("alice", "alice-phone")
+	f.want(w.pair(w.code(alice), "04A1"), 200)
+	f.clock.Advance(10*time.Minute + time.Second) // alice never chose her flat
+	f.want(w.flat(alice, `{"flat":5}`), 404)
+	bobID := f.user("bob")
+	bob := f.login("bob", "bob-phone")
+	f.want(w.pair(w.code(bob), "04A1"), 200)
+	f.want(w.flat(bob, `{"flat":5}`), 200)
+	keys := f.want(f.admin("GET", "/api/admin/v1/intercoms/"+itoa(w.intercomID)+"/keys", ""), 200).JSON(t)["data"].([]any)
+	if k := keys[0].(map[string]any); k["key"] != "04A1" || k["user_id"] != float64(bobID) {
+		t.Errorf("key %v: want bob's", k)
+	}
+}
+
+// TestDeletedKeyIsForgotten: a key the operator deletes is no longer the
+// account's that paired with it: registered again (a new resident's), it
+// pairs another account, and its door openings are not the old account's.
+func TestDeletedKeyIsForgotten(t *testing.T) {
+	f := newFixture(t)
+	w := newPairWorld(t, f)
+	f.user("alice")
+	alice := f.login("alice", "alice-phone")
+	f.want(w.pair(w.code(alice), "04A1"), 200)
+	f.want(w.flat(alice, `{"flat":3}`), 200)
+	path := "/api/admin/v1/intercoms/" + itoa(w.intercomID)
+	f.want(f.admin("DELETE", path+"/keys/04A1", ""), 204)
+	if k := f.want(f.admin("PUT", path+"/keys/04A1", `{}`), 201).JSON(t); k["user_id"] != nil {
+		t.Errorf("the key registered again: %v", k)
+	}
+	f.want(f.hw(w.secret, "POST", "/api/hw/v1/access", `{"key":"04A1"}`), 200)
+	log := f.want(f.admin("GET", path+"/access-log?kind=key", ""), 200).JSON(t)["data"].([]any)
+	if e := log[0].(map[string]any); e["user_id"] != nil {
+		t.Errorf("access entry %v: not alice's", e)
+	}
+	bobID := f.user("bob")
+	bob := f.login("bob", "bob-phone")
+	f.want(w.pair(w.code(bob), "04A1"), 200)
+	f.want(w.flat(bob, `{"flat":4}`), 200)
+	if k := f.want(f.admin("GET", path+"/keys", ""), 200).JSON(t)["data"].([]any)[0].(map[string]any); k["user_id"] != float64(bobID) {
+		t.Errorf("key %v: want bob's", k)
+	}
+	// alice keeps her intercom.
+	f.want(f.as(alice, "GET", "/api/v1/intercom/"+itoa(w.intercomID), ""), 200)
+}

@@ -200,18 +200,37 @@ func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.
 		created = *m.CreatedAt
 	}
 	var inserted bool
-	// One statement: a concurrent put of the same membership cannot make
-	// both callers believe they created it. xmax is 0 on a row just inserted.
-	err := db.pool.QueryRow(ctx, `INSERT INTO memberships (user_id, intercom_id, flat, title, status, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (user_id, intercom_id) DO UPDATE SET flat = excluded.flat, title = excluded.title,
-			status = excluded.status, updated_at = excluded.updated_at
-		RETURNING created_at, updated_at, xmax = 0`,
-		m.UserID, m.IntercomID, m.Flat, m.Title, m.Status, created, at).Scan(&m.CreatedAt, &m.UpdatedAt, &inserted)
-	if fkViolation(err) { // no such user or intercom
-		return m, false, intercom.ErrNotFound
-	}
-	return m, inserted, wrap(err)
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		// The account's codes lock (CreateVisitorCode's): a code being
+		// made on the membership is made before its codes go, or not at all.
+		if m.Status != intercom.StatusConfirmed {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+				"intercomd.codes.user."+itoa(m.UserID)); err != nil {
+				return err
+			}
+		}
+		// One statement: a concurrent put of the same membership cannot make
+		// both callers believe they created it. xmax is 0 on a row just inserted.
+		err := tx.QueryRow(ctx, `INSERT INTO memberships (user_id, intercom_id, flat, title, status, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (user_id, intercom_id) DO UPDATE SET flat = excluded.flat, title = excluded.title,
+				status = excluded.status, updated_at = excluded.updated_at
+			RETURNING created_at, updated_at, xmax = 0`,
+			m.UserID, m.IntercomID, m.Flat, m.Title, m.Status, created, at).Scan(&m.CreatedAt, &m.UpdatedAt, &inserted)
+		if fkViolation(err) { // no such user or intercom
+			return intercom.ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if m.Status == intercom.StatusConfirmed {
+			return nil
+		}
+		// A membership that is no longer confirmed is not the account's
+		// intercom: its visitor codes go, as an unlink's do.
+		_, err = tx.Exec(ctx, `DELETE FROM visitor_codes WHERE user_id = $1 AND intercom_id = $2`, m.UserID, m.IntercomID)
+		return err
+	})
+	return m, inserted, err
 }
 
 // DeleteMembership unlinks an account from an intercom.

@@ -73,6 +73,12 @@ func (db *DB) Pair(ctx context.Context, intercomID int64, code, keyID string, fl
 			out.Problem = intercom.PairUnknownKey
 			return nil
 		}
+		// A pairing whose time to choose a flat has passed holds its key no
+		// more.
+		if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE intercom_id = $1 AND key_id = $2 AND status = 'key_confirmed'
+			AND flat_by <= $3`, intercomID, keyID, at); err != nil {
+			return err
+		}
 		var confirmed, taken bool
 		if err := tx.QueryRow(ctx, `SELECT
 				EXISTS (SELECT 1 FROM memberships WHERE user_id = $1 AND intercom_id = $2 AND status = 'confirmed'),
@@ -122,8 +128,10 @@ func (db *DB) ChooseFlat(ctx context.Context, v intercom.Viewer, id, flat int64,
 		}
 		if keyID != nil {
 			var keyFlat *int64
+			// A key the operator deleted since pairs no more (ErrNoRows:
+			// ENOTFOUND).
 			err := tx.QueryRow(ctx, `SELECT flat FROM intercom_keys WHERE intercom_id = $1 AND key_id = $2`, id, *keyID).Scan(&keyFlat)
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			if err != nil {
 				return err
 			}
 			if keyFlat != nil && *keyFlat != flat {
@@ -171,9 +179,21 @@ func (db *DB) PutKey(ctx context.Context, k intercom.Key, at time.Time) (interco
 	return k, created, err
 }
 
-// DeleteKey unregisters a key.
+// DeleteKey unregisters a key. The account that paired with it holds it no
+// more: a pairing waiting for its flat is gone, a confirmed membership stays
+// without its key.
 func (db *DB) DeleteKey(ctx context.Context, intercomID int64, keyID string) error {
-	return wrap(mustAffect(db.pool.Exec(ctx, `DELETE FROM intercom_keys WHERE intercom_id = $1 AND key_id = $2`, intercomID, keyID)))
+	return db.tx(ctx, func(tx pgx.Tx) error {
+		if err := mustAffect(tx.Exec(ctx, `DELETE FROM intercom_keys WHERE intercom_id = $1 AND key_id = $2`, intercomID, keyID)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE intercom_id = $1 AND key_id = $2 AND status = 'key_confirmed'`,
+			intercomID, keyID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE memberships SET key_id = NULL WHERE intercom_id = $1 AND key_id = $2`, intercomID, keyID)
+		return err
+	})
 }
 
 const keyColumns = `k.intercom_id, k.key_id, k.flat, k.note, m.user_id, k.created_at, k.updated_at`

@@ -230,6 +230,13 @@ func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.
 			m.UserID, m.IntercomID, m.Flat, m.Title, m.Status, createdAt, updatedAt); err != nil {
 			return err
 		}
+		if m.Status != intercom.StatusConfirmed {
+			// A membership that is no longer confirmed is not the account's
+			// intercom: its visitor codes go, as an unlink's do.
+			if _, err := q.Exec(`DELETE FROM visitor_codes WHERE user_id = ? AND intercom_id = ?`, m.UserID, m.IntercomID); err != nil {
+				return err
+			}
+		}
 		m.CreatedAt, m.UpdatedAt = fromNullMicros(createdAt), fromNullMicros(updatedAt)
 		return nil
 	})

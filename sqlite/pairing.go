@@ -64,6 +64,12 @@ func (db *DB) Pair(ctx context.Context, intercomID int64, code, keyID string, fl
 			out.Problem = intercom.PairUnknownKey
 			return nil
 		}
+		// A pairing whose time to choose a flat has passed holds its key no
+		// more.
+		if _, err := q.Exec(`DELETE FROM memberships WHERE intercom_id = ? AND key_id = ? AND status = 'key_confirmed'
+			AND flat_by <= ?`, intercomID, keyID, micros(at)); err != nil {
+			return err
+		}
 		var status string
 		var holder sql.NullInt64
 		err = q.QueryRow(`SELECT status FROM memberships WHERE user_id = ? AND intercom_id = ?`, out.UserID, intercomID).Scan(&status)
@@ -115,8 +121,10 @@ func (db *DB) ChooseFlat(ctx context.Context, v intercom.Viewer, id, flat int64,
 		}
 		if keyID.Valid {
 			var keyFlat sql.NullInt64
+			// A key the operator deleted since pairs no more (ErrNoRows:
+			// ENOTFOUND).
 			err := q.QueryRow(`SELECT flat FROM intercom_keys WHERE intercom_id = ? AND key_id = ?`, id, keyID.String).Scan(&keyFlat)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			if err != nil {
 				return err
 			}
 			if keyFlat.Valid && keyFlat.Int64 != flat {
@@ -173,10 +181,20 @@ func (db *DB) PutKey(ctx context.Context, k intercom.Key, at time.Time) (interco
 	return k, created, err
 }
 
-// DeleteKey unregisters a key.
+// DeleteKey unregisters a key. The account that paired with it holds it no
+// more: a pairing waiting for its flat is gone, a confirmed membership stays
+// without its key.
 func (db *DB) DeleteKey(ctx context.Context, intercomID int64, keyID string) error {
-	return db.quiet(ctx, func(q querier) error {
-		return mustAffect(q.Exec(`DELETE FROM intercom_keys WHERE intercom_id = ? AND key_id = ?`, intercomID, keyID))
+	return db.update(ctx, func(q querier) error {
+		if err := mustAffect(q.Exec(`DELETE FROM intercom_keys WHERE intercom_id = ? AND key_id = ?`, intercomID, keyID)); err != nil {
+			return err
+		}
+		if _, err := q.Exec(`DELETE FROM memberships WHERE intercom_id = ? AND key_id = ? AND status = 'key_confirmed'`,
+			intercomID, keyID); err != nil {
+			return err
+		}
+		_, err := q.Exec(`UPDATE memberships SET key_id = NULL WHERE intercom_id = ? AND key_id = ?`, intercomID, keyID)
+		return err
 	})
 }
 

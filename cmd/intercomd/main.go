@@ -238,6 +238,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			errs = append(errs, fmt.Errorf("--%s must be from %d to %d, not %d", n.name, n.min, n.max, n.v))
 		}
 	}
+	// The SIP server's API is reachable with its own credential only.
+	if c.sipAPIToken != "" && c.sipAPIToken == c.adminToken {
+		errs = append(errs, errors.New("--sip-api-token must differ from --admin-token: the admin token would open the SIP server's API"))
+	}
+	if c.sipAPIToken != "" && c.sipAPIToken == c.sipSecret {
+		errs = append(errs, errors.New("--sip-api-token must differ from --sip-secret, which signs the apps' SIP tokens and derives the panels' passwords"))
+	}
 	if !slices.Contains(logLevels, strings.ToLower(c.logLevel)) {
 		errs = append(errs, fmt.Errorf("--log-level %q: want one of %s", c.logLevel, strings.Join(logLevels, ", ")))
 	}

@@ -96,6 +96,12 @@ func TestConfigErrorsSayWhatIsWrong(t *testing.T) {
 			[]string{"--token-ttl must be positive", "--ring-timeout must be positive", "--offline-after must be positive", "--control-timeout must be positive"}},
 		{"one non-positive flag", []string{"serve", "--ring-timeout", "0s"}, nil, []string{"--ring-timeout must be positive, not 0s"}},
 		{"log level", []string{"serve", "--log-level", "verbose"}, nil, []string{`--log-level "verbose"`, "debug, info, warn, error"}},
+		// The SIP server's API has a credential of its own: the admin token
+		// must not open it, nor the SIP secret (which signs the apps' tokens).
+		{"sip api token is the admin token", []string{"serve", "--admin-token", "same-token-0123456789", "--sip-api-token", "same-token-0123456789"},
+			nil, []string{"--sip-api-token", "--admin-token"}},
+		{"sip api token is the sip secret", []string{"serve", "--sip-secret", "same-secret-0123456789", "--sip-api-token", "same-secret-0123456789"},
+			nil, []string{"--sip-api-token", "--sip-secret"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)

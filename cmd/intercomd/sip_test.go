@@ -582,6 +582,15 @@ func TestSIPCall(t *testing.T) {
 		r.sippOK(r.dial(p, other.passwd, "15", "refused-403.xml", false), "another panel's password")
 	})
 
+	t.Run("PanelRegistersOnlyItself", func(t *testing.T) {
+		// A panel may register its own address; a call number (or any
+		// other address) would take calls meant for the apps.
+		r.sippOK(r.dial(p, p.passwd, p.username, "register-200.xml", false), "the panel's own address")
+		r.sippOK(r.dial(p, p.passwd, "2999999997", "register-403.xml", false), "a call number")
+		other := r.provision("Gate 4")
+		r.sippOK(r.dial(p, p.passwd, other.username, "register-403.xml", false), "another panel's address")
+	})
+
 	t.Run("Tokens", func(t *testing.T) {
 		number := "2999999998"
 		for _, tt := range []struct {
