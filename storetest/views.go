@@ -26,10 +26,12 @@ func testViewsAndSessionsSeeEveryWrite(t *testing.T, s intercom.Store) {
 	mustMember(t, s, u.ID, ic.ID, "Home")
 	mustMember(t, s, w.ID, ic.ID, "Neighbour")
 	phone, tablet, other := mustToken(t, s, u.ID, "phone"), mustToken(t, s, u.ID, "tablet"), mustToken(t, s, w.ID, "other")
+	p := mustUser(t, s, "p") // pairs with a key, then chooses a flat
+	pairer := mustToken(t, s, p.ID, "pairer")
 	viewer := func(tok intercom.AccessToken) intercom.Viewer {
 		return intercom.Viewer{UserID: tok.UserID, DeviceID: tok.DeviceID}
 	}
-	tokens := []intercom.AccessToken{phone, tablet, other}
+	tokens := []intercom.AccessToken{phone, tablet, other, pairer}
 	view := func(t *testing.T, tok intercom.AccessToken) (intercom.IntercomView, error) {
 		t.Helper()
 		return s.Intercom(ctx, viewer(tok), ic.ID)
@@ -118,12 +120,65 @@ func testViewsAndSessionsSeeEveryWrite(t *testing.T, s intercom.Store) {
 				t.Error("not the favourite")
 			}
 		}},
+		{"UnsetCameraFavorite", func(t *testing.T) error { return s.SetCameraFavorite(ctx, u.ID, cam.ID, false) }, func(t *testing.T) {
+			if v, _ := view(t, phone); v.IsFavorite {
+				t.Error("still the favourite")
+			}
+			if err := s.SetCameraFavorite(ctx, u.ID, cam.ID, true); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"RecordHeartbeats", func(t *testing.T) error {
 			_, err := s.RecordHeartbeats(ctx, map[int64]time.Time{ic.ID: t0.Add(time.Hour)})
 			return err
 		}, func(t *testing.T) {
 			if v, _ := view(t, other); v.Intercom.LastHeartbeatAt == nil || !v.Intercom.LastHeartbeatAt.Equal(t0.Add(time.Hour)) {
 				t.Errorf("last heartbeat %v", v.Intercom.LastHeartbeatAt)
+			}
+		}},
+		{"OperatorSettings", func(t *testing.T) error {
+			_, err := s.UpdateIntercomSettings(ctx, ic.ID, func(ic *intercom.Intercom) error {
+				ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey = ptr(int64(1)), ptr(int64(50)), true, true
+				return nil
+			})
+			return err
+		}, func(t *testing.T) {
+			for _, tok := range []intercom.AccessToken{phone, other} {
+				v, _ := view(t, tok)
+				if v.Intercom.FirstFlat == nil || *v.Intercom.FirstFlat != 1 || v.Intercom.LastFlat == nil || *v.Intercom.LastFlat != 50 ||
+					!v.Intercom.OpenDoorCode || !v.Intercom.OpenDoorKey {
+					t.Errorf("%s: operator's settings not seen: %+v", tok.DeviceUUID, v.Intercom)
+				}
+			}
+		}},
+		{"Pair", func(t *testing.T) error {
+			if _, _, err := s.PutKey(ctx, intercom.Key{IntercomID: ic.ID, ID: "key-p"}, t0); err != nil {
+				return err
+			}
+			if err := s.CreatePairingCode(ctx, intercom.PairingCode{UserID: p.ID, Code: "424242", Client: "ios",
+				ExpiresAt: t0.Add(time.Hour)}, t0); err != nil {
+				return err
+			}
+			got, err := s.Pair(ctx, ic.ID, "424242", "key-p", t0.Add(time.Hour), t0.Add(time.Minute))
+			if err == nil && got.Problem != "" {
+				t.Fatalf("Pair: %s", got.Problem)
+			}
+			return err
+		}, func(t *testing.T) {
+			if title(pairer) != intercom.ENOTFOUND {
+				t.Errorf("a pairing in progress is already the account's: %q", title(pairer))
+			}
+		}},
+		{"ChooseFlat", func(t *testing.T) error {
+			patched, err = s.ChooseFlat(ctx, viewer(pairer), ic.ID, 7, t0.Add(2*time.Minute))
+			return err
+		}, func(t *testing.T) {
+			v, err := view(t, pairer)
+			if err != nil || v.Membership.Status != intercom.StatusConfirmed || v.Membership.Flat == nil || *v.Membership.Flat != 7 {
+				t.Errorf("the flat chosen: %+v, %v", v.Membership, err)
+			}
+			if !cmp.Equal(v, patched) {
+				t.Errorf("ChooseFlat answered what the next read does not show:\n%s", cmp.Diff(v, patched))
 			}
 		}},
 		{"PutMembershipTitle", func(t *testing.T) error {
