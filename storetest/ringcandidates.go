@@ -50,6 +50,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 		return out
 	}
 	var phone intercom.AccessToken
+	var pairer int64
 	set := func(v string) **string { p := &v; return &p }
 	tt := parseTimetable(t, `{"days":[{"type":"same_every_day","from":"08:00Z","to":"09:00Z"}]}`)
 
@@ -197,6 +198,48 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
 			if len(inFlat) != 1 || inFlat[0].UUID != "neighbour-phone" || len(all) != 1 {
 				t.Errorf("candidates %v / %v; want only the neighbour's phone", uuids(inFlat), uuids(all))
+			}
+		}},
+		// Pairing: a key_confirmed member waits for its flat (it is no flat's),
+		// then chooses this one.
+		{"Pair", func(t *testing.T) {
+			p := mustUser(t, s, "pairer")
+			login(t, p.ID, "pairer-phone")
+			if _, _, err := s.PutKey(ctx, intercom.Key{IntercomID: ic.ID, ID: "key-p"}, t0); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreatePairingCode(ctx, intercom.PairingCode{UserID: p.ID, Code: "424242", Client: "ios",
+				ExpiresAt: t0.Add(time.Hour)}, t0); err != nil {
+				t.Fatal(err)
+			}
+			// Both rosters are read again after the login: the pairing alone changes them.
+			ring(t, &flat, t0)
+			ring(t, nil, t0)
+			if got, err := s.Pair(ctx, ic.ID, "424242", "key-p", t0.Add(time.Hour), t0); err != nil || got.Problem != "" {
+				t.Fatalf("Pair: %+v, %v", got, err)
+			}
+			pairer = p.ID
+		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+			if len(inFlat) != 1 || len(all) != 2 || all[1].UUID != "pairer-phone" || all[1].MemberStatus != intercom.StatusKeyConfirmed {
+				t.Errorf("candidates %v / %+v; want the pairer, key_confirmed, outside the flat", uuids(inFlat), all)
+			}
+		}},
+		{"ChooseFlat", func(t *testing.T) {
+			tok, err := s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "pairer-2", Hash: []byte("pairer-2"), UserID: pairer,
+				DeviceUUID: "pairer-phone", Client: "ios", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ring(t, &otherFlat, t0)
+			ring(t, nil, t0)
+			if _, err := s.ChooseFlat(ctx, intercom.Viewer{UserID: pairer, DeviceID: tok.DeviceID}, ic.ID, otherFlat, t0.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+			other := ring(t, &otherFlat, t0)
+			if len(inFlat) != 1 || len(all) != 2 || all[1].MemberStatus != intercom.StatusConfirmed ||
+				len(other) != 1 || other[0].UUID != "pairer-phone" || other[0].MemberStatus != intercom.StatusConfirmed {
+				t.Errorf("candidates %v / %+v / flat %d %+v; want the pairer, confirmed, in flat %d", uuids(inFlat), all, otherFlat, other, otherFlat)
 			}
 		}},
 	}
