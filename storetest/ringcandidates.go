@@ -224,6 +224,34 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 				t.Errorf("candidates %v / %+v; want the pairer, key_confirmed, outside the flat", uuids(inFlat), all)
 			}
 		}},
+		// Deleting the key ends the pairing waiting for its flat.
+		{"DeleteKey", func(t *testing.T) {
+			if err := s.DeleteKey(ctx, ic.ID, "key-p"); err != nil {
+				t.Fatal(err)
+			}
+		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+			if len(inFlat) != 1 || len(all) != 1 || all[0].UUID != "neighbour-phone" {
+				t.Errorf("candidates %v / %v; want only the neighbour's phone", uuids(inFlat), uuids(all))
+			}
+		}},
+		{"PairAgain", func(t *testing.T) {
+			if _, _, err := s.PutKey(ctx, intercom.Key{IntercomID: ic.ID, ID: "key-q"}, t0); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CreatePairingCode(ctx, intercom.PairingCode{UserID: pairer, Code: "434343", Client: "ios",
+				ExpiresAt: t0.Add(time.Hour)}, t0); err != nil {
+				t.Fatal(err)
+			}
+			ring(t, &flat, t0)
+			ring(t, nil, t0)
+			if got, err := s.Pair(ctx, ic.ID, "434343", "key-q", t0.Add(time.Hour), t0); err != nil || got.Problem != "" {
+				t.Fatalf("Pair: %+v, %v", got, err)
+			}
+		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+			if len(inFlat) != 1 || len(all) != 2 || all[1].UUID != "pairer-phone" || all[1].MemberStatus != intercom.StatusKeyConfirmed {
+				t.Errorf("candidates %v / %+v; want the pairer, key_confirmed, outside the flat", uuids(inFlat), all)
+			}
+		}},
 		{"ChooseFlat", func(t *testing.T) {
 			tok, err := s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "pairer-2", Hash: []byte("pairer-2"), UserID: pairer,
 				DeviceUUID: "pairer-phone", Client: "ios", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
