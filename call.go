@@ -228,6 +228,15 @@ func NewCall(intercomID int64, flat *int64, devices []CallDevice, at time.Time) 
 	return c
 }
 
+// StillIn lists the devices still in the call: the one that answered a
+// conversation, else those still ringing.
+func (c *Call) StillIn() []CallDevice {
+	if c.Status == CallAnswered {
+		return c.Answerer()
+	}
+	return c.Ringing()
+}
+
 // Answerer lists the device that answered the call, if one did.
 func (c *Call) Answerer() []CallDevice {
 	if c.AnsweredBy == nil {

@@ -237,10 +237,7 @@ func (s *Service) VisitorLeft(ctx context.Context, ic intercom.Intercom, callID 
 		if c.IntercomID != ic.ID {
 			return intercom.ErrNotFound
 		}
-		notify = c.Ringing()
-		if c.Status == intercom.CallAnswered {
-			notify = c.Answerer()
-		}
+		notify = c.StillIn()
 		return c.VisitorLeft(now)
 	})
 	if err != nil {

@@ -160,10 +160,7 @@ func (s *Service) SIPEnded(ctx context.Context, number, by string) (intercom.Cal
 			return intercom.ErrNotFound
 		}
 		was = c.Status
-		notify = c.Ringing()
-		if c.Status == intercom.CallAnswered {
-			notify = c.Answerer()
-		}
+		notify = c.StillIn()
 		return c.VisitorLeft(now)
 	})
 	if err != nil {
