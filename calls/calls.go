@@ -412,7 +412,7 @@ func (s *Service) sendStatus(ctx context.Context, id int64, online bool) {
 		return
 	}
 	for _, u := range users {
-		s.toUser(u, "intercom.status", func() map[string]any { return map[string]any{"intercom_id": id, "is_online": online} }, "")
+		s.ToAccount(u, "intercom.status", func() map[string]any { return map[string]any{"intercom_id": id, "is_online": online} }, "")
 	}
 }
 
@@ -465,9 +465,10 @@ func (s *Service) OpenDoor(ctx context.Context, who Device, v intercom.IntercomV
 // DoorKey is the door limiter's key of an account.
 func DoorKey(userID int64) string { return "door:" + itoa(userID) }
 
-// toUser publishes a notification to every socket of an account but
-// exceptSocket. Nothing is encoded for an account nobody listens to.
-func (s *Service) toUser(userID int64, typ string, fields func() map[string]any, exceptSocket string) {
+// ToAccount publishes a notification to every socket of an account, on any
+// node, but exceptSocket (the one that made the request, if any). Nothing is
+// encoded for an account nobody listens to.
+func (s *Service) ToAccount(userID int64, typ string, fields func() map[string]any, exceptSocket string) {
 	ch := wire.UserChannel(userID)
 	if s.presence.Subscribed(ch) {
 		s.bus.Publish(ch, wire.EventName, wire.Notification(typ, fields()), exceptSocket)

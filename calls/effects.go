@@ -218,7 +218,7 @@ func (s *Service) sendHistory(c intercom.Call) {
 			continue
 		}
 		call := wire.CallOf(cv, s.Online(cv.Intercom.Intercom))
-		s.toUser(u, "intercom.call.store", func() map[string]any { return map[string]any{"intercom_call": call} }, "")
+		s.ToAccount(u, "intercom.call.store", func() map[string]any { return map[string]any{"intercom_call": call} }, "")
 	}
 }
 

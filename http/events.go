@@ -1,17 +1,10 @@
 package http
 
-import (
-	"intercom/wire"
-)
-
 // toUser publishes a notification to every socket of an account, on any
-// node, but the one that made the request (X-Socket-ID). Nothing is encoded
-// for an account nobody listens to.
+// node, but the one that made the request (X-Socket-ID): the account events
+// go the way the call lifecycle's do (calls.Service.ToAccount).
 func (s *Server) toUser(userID int64, typ string, fields func() map[string]any, exceptSocket string) {
-	ch := wire.UserChannel(userID)
-	if s.presence.Subscribed(ch) {
-		s.bus.Publish(ch, wire.EventName, wire.Notification(typ, fields()), exceptSocket)
-	}
+	s.calls.ToAccount(userID, typ, fields, exceptSocket)
 }
 
 // Wait blocks until the event deliveries and push sends under way are done.

@@ -96,8 +96,6 @@ type Server struct {
 	push         *push.Dispatcher
 	controller   intercom.Controller
 	calls        *calls.Service
-	bus          intercom.Broadcaster
-	presence     intercom.Presence
 	publicURL    string
 	adminToken   string
 	sipAPIToken  string
@@ -190,12 +188,11 @@ func NewServer(c Config) *Server {
 	}, []string{"channel", "outcome"})
 	s.push = push.New(push.Config{Store: s.store, Providers: c.PushProviders, Concurrency: c.PushConcurrency, Logger: s.log,
 		Now: s.now, Observe: func(channel, outcome string) { s.sends.WithLabelValues(channel, outcome).Inc() }})
-	s.bus, s.presence = c.Broadcaster, c.Presence
-	if s.bus == nil {
-		s.bus = pusher.Broadcaster{Hub: s.hub}
+	if c.Broadcaster == nil {
+		c.Broadcaster = pusher.Broadcaster{Hub: s.hub}
 	}
-	if s.presence == nil {
-		s.presence = s.hub
+	if c.Presence == nil {
+		c.Presence = s.hub
 	}
 	if c.Scheduler == nil {
 		c.Scheduler = local.NewScheduler(s.clock)
@@ -213,7 +210,7 @@ func NewServer(c Config) *Server {
 	if len(sip.Secret) == 0 {
 		sip.Secret = []byte(rand.Text())
 	}
-	s.calls = calls.New(calls.Config{Store: s.store, Broadcaster: s.bus, Presence: s.presence, Scheduler: c.Scheduler,
+	s.calls = calls.New(calls.Config{Store: s.store, Broadcaster: c.Broadcaster, Presence: c.Presence, Scheduler: c.Scheduler,
 		Doors: c.Doors, Push: s.push, Controller: c.Controller, Clock: s.clock, Logger: s.log,
 		RingTimeout: c.RingTimeout, OfflineAfter: s.offlineAfter, SIP: sip, HeartbeatBatch: c.HeartbeatBatch,
 		Rang: func(status string) { s.rings.WithLabelValues(status).Inc() }})
