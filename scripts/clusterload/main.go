@@ -38,14 +38,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"intercom/postgres"
-	"intercom/pusher/pusherclient"
 	"intercom/scripts/internal/loadkit"
 )
 
@@ -157,40 +155,16 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 
 	fmt.Printf("connecting %d sockets...\n", sockets)
 	connectStart := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, sockets)
-	sem := make(chan struct{}, 64)
-	for i := range devices {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			d := &devices[i]
-			c, err := pusherclient.Dial(cctx, "ws"+strings.TrimPrefix(bases[d.node], "http")+"/ws/app/"+appKey+"?protocol=7&client=clusterload")
-			if err != nil {
-				errs <- err
-				return
-			}
-			d.Client = c
-			// Authorized on some node, not always the socket's: as behind a
-			// round-robin load balancer, the grant then crosses the bus.
-			ch := "private-token." + d.TokenID
-			auth, err := loadkit.Authorize(cctx, bases[(i/nodes)%nodes], d.Device, c.SocketID, ch)
-			if err != nil {
-				errs <- err
-				return
-			}
-			if err := c.Subscribe(cctx, ch, auth); err != nil {
-				errs <- fmt.Errorf("subscribing on node %d: %w", d.node+1, err)
-				return
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
+	err = loadkit.ConnectAll(ctx, len(devices), func(ctx context.Context, i int) error {
+		d := &devices[i]
+		// Authorized on some node, not always the socket's: as behind a
+		// round-robin load balancer, the grant then crosses the bus.
+		wsURL := "ws" + strings.TrimPrefix(bases[d.node], "http") + "/ws/app/" + appKey + "?protocol=7&client=clusterload"
+		if err := loadkit.Connect(ctx, wsURL, bases[(i/nodes)%nodes], &d.Device); err != nil {
+			return fmt.Errorf("socket on node %d: %w", d.node+1, err)
+		}
+		return nil
+	})
 	defer func() {
 		for _, d := range devices {
 			if d.Client != nil {
@@ -198,7 +172,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 			}
 		}
 	}()
-	if err := <-errs; err != nil {
+	if err != nil {
 		return fmt.Errorf("connecting: %w", err)
 	}
 	connected := time.Since(connectStart)

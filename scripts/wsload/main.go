@@ -25,11 +25,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
-	"intercom/pusher/pusherclient"
 	"intercom/scripts/internal/loadkit"
 	"intercom/sqlite"
 )
@@ -96,43 +94,17 @@ func run(sockets, perFlat, rings int, addr string) error {
 
 	fmt.Printf("connecting %d sockets...\n", sockets)
 	url := "ws://" + addr + "/ws/app/" + appKey + "?protocol=7&client=wsload"
-	var wg sync.WaitGroup
-	errs := make(chan error, sockets)
-	sem := make(chan struct{}, 64)
-	for i := range devices {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			c, err := pusherclient.Dial(cctx, url)
-			if err != nil {
-				errs <- err
-				return
-			}
-			ch := "private-token." + devices[i].TokenID
-			auth, err := loadkit.Authorize(cctx, base, devices[i], c.SocketID, ch)
-			if err != nil {
-				errs <- err
-				return
-			}
-			if err := c.Subscribe(cctx, ch, auth); err != nil {
-				errs <- err
-				return
-			}
-			devices[i].Client = c
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	err = loadkit.ConnectAll(ctx, len(devices), func(ctx context.Context, i int) error {
+		return loadkit.Connect(ctx, url, base, &devices[i])
+	})
+	if err != nil {
 		return fmt.Errorf("connecting: %w", err)
 	}
 	defer func() {
 		for _, d := range devices {
-			d.Client.Close()
+			if d.Client != nil {
+				d.Client.Close()
+			}
 		}
 	}()
 	time.Sleep(10 * time.Second) // let the server settle: garbage of the handshakes collected, memory returned

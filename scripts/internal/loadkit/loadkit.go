@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -154,4 +155,45 @@ func RaiseFileLimit() {
 		l.Cur = l.Max
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
+}
+
+// Connect opens d's Pusher socket at wsURL (ws://host/ws/app/{key}?…), has
+// intercomd at authBase sign its subscription to d's token channel and
+// subscribes. d.Client is set once the socket is open.
+func Connect(ctx context.Context, wsURL, authBase string, d *Device) error {
+	c, err := pusherclient.Dial(ctx, wsURL)
+	if err != nil {
+		return err
+	}
+	d.Client = c
+	ch := "private-token." + d.TokenID
+	auth, err := Authorize(ctx, authBase, *d, c.SocketID, ch)
+	if err != nil {
+		return err
+	}
+	return c.Subscribe(ctx, ch, auth)
+}
+
+// ConnectAll runs connect for 0 … n-1, 64 at a time, each within 30 s, and
+// returns the first error.
+func ConnectAll(ctx context.Context, n int, connect func(ctx context.Context, i int) error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 64)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			if err := connect(cctx, i); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
