@@ -196,11 +196,7 @@ func memberIDs(r *http.Request) (intercomID, userID int64, err error) {
 // the intercom's SIP digest credentials, for a panel that dials flats. They
 // are derived from --sip-secret, so asking again gives the same.
 func (s *Server) sipCredentials(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r.PathValue("intercom"))
-	if err != nil {
-		return err
-	}
-	ic, err := s.store.IntercomByID(r.Context(), id)
+	ic, err := s.adminPathIntercom(r)
 	if err != nil {
 		return err
 	}

@@ -27,15 +27,21 @@ func toAdminIntercom(ic intercom.Intercom) adminIntercomJSON {
 
 // getAdminIntercom is GET /api/admin/v1/intercoms/{intercom}.
 func (s *Server) getAdminIntercom(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r.PathValue("intercom"))
-	if err != nil {
-		return err
-	}
-	ic, err := s.store.IntercomByID(r.Context(), id)
+	ic, err := s.adminPathIntercom(r)
 	if err != nil {
 		return err
 	}
 	return encode(w, http.StatusOK, toAdminIntercom(ic))
+}
+
+// adminPathIntercom loads the intercom named by the {intercom} path value,
+// whoever it belongs to (the operator's view).
+func (s *Server) adminPathIntercom(r *http.Request) (intercom.Intercom, error) {
+	id, err := pathID(r.PathValue("intercom"))
+	if err != nil {
+		return intercom.Intercom{}, err
+	}
+	return s.store.IntercomByID(r.Context(), id)
 }
 
 // patchIntercom is PATCH /api/admin/v1/intercoms/{intercom}: the flat range
