@@ -49,7 +49,7 @@ const (
 // busMessage is what travels between nodes.
 type busMessage struct {
 	Node string `json:"n"`
-	Op   string `json:"o"` // "pub", "sub", "grant", "close", "bye" (a node left), or "ref" (the message is in bus_messages)
+	Op   string `json:"o"` // "pub", "pubs" (a batch), "subs", "grant", "close", "bye" (a node left), or "ref" (the message is in bus_messages)
 
 	Channel string          `json:"c,omitempty"`
 	Event   string          `json:"e,omitempty"`
@@ -66,7 +66,7 @@ type busMessage struct {
 
 	Ref int64 `json:"r,omitempty"`
 
-	Subs []busMessage `json:"ss,omitempty"` // subs: a batch of "sub" changes
+	Subs []busMessage `json:"ss,omitempty"` // subs: a batch of "sub" changes; pubs: of "pub" events
 }
 
 // Bus is the cluster's Broadcaster and Presence over PostgreSQL's
@@ -91,6 +91,10 @@ type Bus struct {
 	pendMu  sync.Mutex
 	pending map[string]*presenceChange // this node's changes not yet written, the latest per channel
 	wake    chan struct{}              // the writer has something to do
+
+	outMu   sync.Mutex
+	out     []busMessage  // events for the other nodes, in the order published
+	outWake chan struct{} // the publisher has something to send
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
 }
@@ -108,15 +112,17 @@ func NewBus(ctx context.Context, db *DB, local Local, log *slog.Logger) (*Bus, e
 	}
 	b := &Bus{pool: db.pool, local: local, node: rand.Text()[:16], log: log,
 		presence: map[string]map[string]int64{}, seqs: map[string]map[string]int64{}, others: map[string]time.Time{},
-		ready: make(chan struct{}), pending: map[string]*presenceChange{}, wake: make(chan struct{}, 1)}
+		ready: make(chan struct{}), pending: map[string]*presenceChange{}, wake: make(chan struct{}, 1),
+		outWake: make(chan struct{}, 1)}
 	if _, err := b.pool.Exec(ctx, `INSERT INTO bus_nodes (node, seen_at) VALUES ($1, now())`, b.node); err != nil {
 		return nil, busError("registering the node", err)
 	}
 	ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	b.done.Add(3)
+	b.done.Add(4)
 	go b.listen(ctx)
 	go b.writePresence(ctx)
 	go b.beat(ctx)
+	go b.publish(ctx)
 	select {
 	case <-b.ready:
 		return b, nil
@@ -140,14 +146,65 @@ func (b *Bus) Close() {
 	b.notify(ctx, busMessage{Node: b.node, Op: "bye"})
 }
 
-// Publish delivers to this node's sockets at once and to the other nodes'
-// through PostgreSQL, when some other node has a subscriber.
+// Publish delivers to this node's sockets at once and, when some other node
+// has a subscriber, queues the event for the other nodes: the publisher sends
+// the queue in order, as many events to a notification as fit, so a ring to
+// a thousand devices costs a few round trips off the caller's path.
 func (b *Bus) Publish(channel, event string, data []byte, except string) {
 	b.local.Publish(channel, event, data, except)
 	if !b.elsewhere(channel) {
 		return
 	}
-	b.notify(context.Background(), busMessage{Node: b.node, Op: "pub", Channel: channel, Event: event, Data: data, Except: except})
+	b.outMu.Lock()
+	b.out = append(b.out, busMessage{Node: b.node, Op: "pub", Channel: channel, Event: event, Data: data, Except: except})
+	b.outMu.Unlock()
+	select {
+	case b.outWake <- struct{}{}:
+	default: // the publisher is already due to look
+	}
+}
+
+// publish sends the queued events until the bus closes, then what is left.
+func (b *Bus) publish(ctx context.Context) {
+	defer b.done.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			b.sendQueued(flush)
+			cancel()
+			return
+		case <-b.outWake:
+			b.sendQueued(ctx)
+		}
+	}
+}
+
+// sendQueued sends the queued events: a batch per notification, each under
+// NOTIFY's size limit; an event too large for one goes alone (through
+// bus_messages).
+func (b *Bus) sendQueued(ctx context.Context) {
+	b.outMu.Lock()
+	queue := b.out
+	b.out = nil
+	b.outMu.Unlock()
+	for len(queue) > 0 {
+		n, size := 0, 0
+		for n < len(queue) {
+			m := len(queue[n].Channel) + len(queue[n].Event) + len(queue[n].Data) + len(queue[n].Except) + 64
+			if n > 0 && size+m > maxNotify {
+				break
+			}
+			size += m
+			n++
+		}
+		if n == 1 {
+			b.notify(ctx, queue[0])
+		} else {
+			b.notify(ctx, busMessage{Node: b.node, Op: "pubs", Subs: queue[:n]})
+		}
+		queue = queue[n:]
+	}
 }
 
 // Authorized records a subscription's grant on the node that holds the
@@ -569,6 +626,10 @@ func (b *Bus) deliver(m busMessage) {
 	switch m.Op {
 	case "pub":
 		b.local.Publish(m.Channel, m.Event, m.Data, m.Except)
+	case "pubs":
+		for _, e := range m.Subs {
+			b.local.Publish(e.Channel, e.Event, e.Data, e.Except)
+		}
 	case "grant":
 		b.local.Authorized(m.Socket, m.Channel, m.Token, m.User, time.UnixMicro(m.Expires))
 	case "close":

@@ -363,3 +363,26 @@ func TestBusForgetsNodesGone(t *testing.T) {
 		t.Fatalf("A keeps %d channels, %d sequence numbers and %d nodes; want 0, 0 and the two alive (itself included)", channels, seqs, nodes)
 	}
 }
+
+// Many events published at once (a ring to many devices) all reach the other
+// node, in the order they were published, a batch to a notification.
+func TestBusEventsInOrder(t *testing.T) {
+	url := pgtest.Schema(t)
+	ha, hb := newLocalHub(), newLocalHub()
+	ha.got, hb.got = make(chan struct{}, 5000), make(chan struct{}, 5000) // room for every event: record does not block
+	busA := newBus(t, open(t, url), ha)
+	busB := newBus(t, open(t, url), hb)
+	const ch = "private-user.9"
+	<-busB.Subscription(ch, true)
+	waitFor(t, "A sees B's subscription", func() bool { return busA.Subscribed(ch) })
+	const n = 3000
+	for i := range n {
+		busA.Publish(ch, "ev", []byte(`{"i":`+strconv.Itoa(i)+`}`), "")
+	}
+	waitFor(t, "every event reaches B", func() bool { return len(hb.list(&hb.published)) == n })
+	for i, got := range hb.list(&hb.published) {
+		if want := ch + `|ev|{"i":` + strconv.Itoa(i) + `}|`; got != want {
+			t.Fatalf("event %d is %q, want %q", i, got, want)
+		}
+	}
+}
