@@ -190,7 +190,7 @@ type RingCandidate struct {
 // ring and those skipped, with the reason. channels says how a device can be
 // reached now; a device no channel reaches is skipped. Devices without a live
 // token are neither.
-func Decide(candidates []RingCandidate, at time.Time, channels func(RingCandidate) []string) []CallDevice {
+func Decide(candidates []*RingCandidate, at time.Time, channels func(*RingCandidate) []string) []CallDevice {
 	out := make([]CallDevice, 0, len(candidates))
 	for _, c := range candidates {
 		if len(c.Tokens) == 0 {

@@ -63,7 +63,7 @@ var (
 )
 
 // PushToken is the candidate's token for a push channel, "" for none.
-func (c RingCandidate) PushToken(channel string) string {
+func (c *RingCandidate) PushToken(channel string) string {
 	switch channel {
 	case ChannelAPNsVoIP:
 		return c.VoIPToken

@@ -107,7 +107,7 @@ type Store interface {
 	// member's status and title, its settings for the intercom and its live
 	// tokens. The candidates are the caller's to read, not to change: an
 	// engine may hand the same ones to the next ring.
-	RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]RingCandidate, error)
+	RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*RingCandidate, error)
 	// CreateCall records a call with the devices it concerned; it returns it
 	// with its id and its number: c.Number when given and no live call
 	// (ringing or answered) holds it, else a fresh NewCallNumber that none

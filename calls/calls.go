@@ -145,7 +145,7 @@ func (s *Service) Ring(ctx context.Context, ic intercom.Intercom, flat *int64) (
 // open Pusher socket, on any node, when its client rings over one, and the
 // push provider of its platform when it registered a token and that provider
 // is configured.
-func (s *Service) channels(c intercom.RingCandidate) []string {
+func (s *Service) channels(c *intercom.RingCandidate) []string {
 	socketOpen := false
 	if intercom.RingsOverSocket(c.Client) {
 		for _, t := range c.Tokens {
@@ -162,7 +162,7 @@ func (s *Service) channels(c intercom.RingCandidate) []string {
 // pushToken is the token and channel a device is pushed to: the first of its
 // platform's push channels (intercom.PushChannels) for which it registered a
 // token and whose provider is configured.
-func (s *Service) pushToken(c intercom.RingCandidate) (string, string) {
+func (s *Service) pushToken(c *intercom.RingCandidate) (string, string) {
 	if s.push == nil {
 		return "", ""
 	}

@@ -35,7 +35,7 @@ func ringDeadline(c intercom.Call, timeout time.Duration) intercom.Deadline {
 
 // rung: a new call. A ringing one rings its devices until its deadline; one
 // that reached nobody is missed at once.
-func rung(c intercom.Call, cands []intercom.RingCandidate, timeout time.Duration, pushToken func(intercom.RingCandidate) (string, string)) effects {
+func rung(c intercom.Call, cands []*intercom.RingCandidate, timeout time.Duration, pushToken func(*intercom.RingCandidate) (string, string)) effects {
 	e := effects{history: true}
 	if c.Status != intercom.CallRing {
 		e.control = ending(c)
@@ -43,7 +43,7 @@ func rung(c intercom.Call, cands []intercom.RingCandidate, timeout time.Duration
 	}
 	e.ring = true
 	e.schedule = []intercom.Deadline{ringDeadline(c, timeout)}
-	byDevice := make(map[int64]intercom.RingCandidate, len(cands))
+	byDevice := make(map[int64]*intercom.RingCandidate, len(cands))
 	for _, cand := range cands {
 		byDevice[cand.DeviceID] = cand
 	}
@@ -51,7 +51,11 @@ func rung(c intercom.Call, cands []intercom.RingCandidate, timeout time.Duration
 		if !d.Rung() {
 			continue
 		}
-		token, ch := pushToken(byDevice[d.DeviceID])
+		cand, ok := byDevice[d.DeviceID]
+		if !ok {
+			continue
+		}
+		token, ch := pushToken(cand)
 		if token == "" || !hasChannel(d, ch) {
 			continue
 		}

@@ -50,11 +50,11 @@ func TestEffects(t *testing.T) {
 		ringOnWS  bool
 		pushCount int
 	}{
-		{name: "rung", e: rung(c, []intercom.RingCandidate{{DeviceID: 1, Client: "ios", VoIPToken: "voip"}}, 30*time.Second,
-			func(rc intercom.RingCandidate) (string, string) { return rc.VoIPToken, intercom.ChannelAPNsVoIP }),
+		{name: "rung", e: rung(c, []*intercom.RingCandidate{{DeviceID: 1, Client: "ios", VoIPToken: "voip"}}, 30*time.Second,
+			func(rc *intercom.RingCandidate) (string, string) { return rc.VoIPToken, intercom.ChannelAPNsVoIP }),
 			schedule: []intercom.Deadline{{Kind: intercom.DeadlineRing, ID: 9, At: t0.Add(30 * time.Second)}},
 			history:  true, ringOnWS: true, pushCount: 1},
-		{name: "rung nobody", e: rung(testCall(intercom.CallMissed), nil, 30*time.Second, func(intercom.RingCandidate) (string, string) { return "", "" }),
+		{name: "rung nobody", e: rung(testCall(intercom.CallMissed), nil, 30*time.Second, func(*intercom.RingCandidate) (string, string) { return "", "" }),
 			control: []string{intercom.ControlCallMissed}, history: true},
 		{name: "answered", e: answered(c, c.Ringing(), Device{UserID: 10, DeviceID: 2, UUID: "tablet"}, "9"),
 			cancel: []string{"phone"}, reason: intercom.CancelAnsweredElsewhere, control: []string{intercom.ControlCallAnswered},
@@ -85,8 +85,8 @@ func TestEffects(t *testing.T) {
 
 func TestRungPushesOnlyOverTheChannelTheDeviceWasRungOn(t *testing.T) {
 	c := testCall(intercom.CallRing)
-	cands := []intercom.RingCandidate{{DeviceID: 1, VoIPToken: "voip"}, {DeviceID: 2, VoIPToken: "voip2"}, {DeviceID: 3, VoIPToken: "voip3"}}
-	e := rung(c, cands, 30*time.Second, func(rc intercom.RingCandidate) (string, string) { return rc.VoIPToken, intercom.ChannelAPNsVoIP })
+	cands := []*intercom.RingCandidate{{DeviceID: 1, VoIPToken: "voip"}, {DeviceID: 2, VoIPToken: "voip2"}, {DeviceID: 3, VoIPToken: "voip3"}}
+	e := rung(c, cands, 30*time.Second, func(rc *intercom.RingCandidate) (string, string) { return rc.VoIPToken, intercom.ChannelAPNsVoIP })
 	// Device 2 rang over its socket only; device 3 was skipped.
 	if len(e.pushes) != 1 || e.pushes[0].DeviceID != 1 || e.pushes[0].Token != "voip" || e.pushVia[0] != intercom.ChannelAPNsVoIP {
 		t.Fatalf("pushes = %+v via %v, want one to device 1 over apns-voip", e.pushes, e.pushVia)

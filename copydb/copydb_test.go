@@ -161,7 +161,7 @@ func populate(t *testing.T, s intercom.Store) fixture {
 	ring := func(ic int64, flat *int64, at time.Time) intercom.Call {
 		cands, err := s.RingCandidates(ctx, ic, flat, at)
 		check(err)
-		c, err := s.CreateCall(ctx, intercom.NewCall(ic, flat, intercom.Decide(cands, at, func(c intercom.RingCandidate) []string {
+		c, err := s.CreateCall(ctx, intercom.NewCall(ic, flat, intercom.Decide(cands, at, func(c *intercom.RingCandidate) []string {
 			if c.VoIPToken != "" {
 				return []string{intercom.ChannelWS, intercom.ChannelAPNsVoIP}
 			}
@@ -300,7 +300,7 @@ func read(t *testing.T, s intercom.Store, f fixture) world {
 		for _, flat := range []*int64{nil, ptr[int64](15), ptr[int64](16)} {
 			for _, at := range []time.Time{t0, t0.Add(36 * time.Hour), t0.Add(400 * 24 * time.Hour)} {
 				cands, err := s.RingCandidates(ctx, ic, flat, at)
-				slices.SortFunc(cands, func(a, b intercom.RingCandidate) int { return int(a.DeviceID - b.DeviceID) })
+				slices.SortFunc(cands, func(a, b *intercom.RingCandidate) int { return int(a.DeviceID - b.DeviceID) })
 				for _, c := range cands {
 					slices.Sort(c.Tokens)
 				}

@@ -15,7 +15,7 @@ import (
 // RingCandidates lists the devices of the members of an intercom that have a
 // live token, with each of their live tokens. Nothing is cached: a ring
 // weighs every write committed before it, on whichever node.
-func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]intercom.RingCandidate, error) {
+func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*intercom.RingCandidate, error) {
 	rows, err := db.pool.Query(ctx, `SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable,
 			array_agg(t.public_id ORDER BY t.id), coalesce(d.fcm_token, ''), coalesce(d.voip_token, ''), coalesce(d.huawei_token, '')
 		FROM memberships m
@@ -29,7 +29,7 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 		return nil, wrap(err)
 	}
 	defer rows.Close()
-	out := []intercom.RingCandidate{}
+	out := []*intercom.RingCandidate{}
 	for rows.Next() {
 		var c intercom.RingCandidate
 		var enabled *bool
@@ -45,7 +45,7 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 				return nil, err
 			}
 		}
-		out = append(out, c)
+		out = append(out, &c)
 	}
 	return out, wrap(rows.Err())
 }

@@ -35,7 +35,7 @@ func TestUnscopedWriteDropsEveryCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := intercom.Viewer{UserID: u.ID, DeviceID: tok.DeviceID}
-	read := func() (intercom.AccessToken, intercom.IntercomView, []intercom.RingCandidate) {
+	read := func() (intercom.AccessToken, intercom.IntercomView, []*intercom.RingCandidate) {
 		t.Helper()
 		s, err := db.AccessTokenByHash(ctx, tok.Hash)
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 
 // RingCandidates lists the devices of the members of an intercom that have a
 // live token, with each of their live tokens. Rosters are cached (roster.go).
-func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]intercom.RingCandidate, error) {
+func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*intercom.RingCandidate, error) {
 	key := rosterKey{intercomID: intercomID, anyFlat: flat == nil}
 	if flat != nil {
 		key.flat = *flat
@@ -52,7 +52,7 @@ func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users [
 	var out []*rosterRow
 	at := map[int64]int{} // device → its row in out
 	for rows.Next() {
-		var c intercom.RingCandidate
+		c := new(intercom.RingCandidate)
 		var enabled sql.NullInt64
 		var timetable []byte
 		var token string
@@ -62,7 +62,7 @@ func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users [
 			return nil, wrap(err)
 		}
 		if i, ok := at[c.DeviceID]; ok {
-			out[i].tokens = append(out[i].tokens, token)
+			out[i].cand.Tokens = append(out[i].cand.Tokens, token)
 			out[i].expires = append(out[i].expires, expires)
 			continue
 		}
@@ -74,10 +74,14 @@ func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users [
 				return nil, err
 			}
 		}
-		out = append(out, &rosterRow{cand: c, tokens: []string{token}, expires: []int64{expires}})
+		c.Tokens = []string{token}
+		out = append(out, &rosterRow{cand: c, expires: []int64{expires}})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrap(err)
+	}
+	for _, r := range out {
+		r.cand.Tokens = r.cand.Tokens[:len(r.cand.Tokens):len(r.cand.Tokens)]
 	}
 	slices.SortFunc(out, func(a, b *rosterRow) int { return cmp.Compare(a.cand.DeviceID, b.cand.DeviceID) })
 	return out, nil

@@ -35,20 +35,21 @@ type roster struct {
 
 type candidates struct {
 	from, until int64 // Unix microseconds: valid for from <= at < until
-	list        []intercom.RingCandidate
+	list        []*intercom.RingCandidate
 }
 
 // candidates returns the devices with a token live at now (Unix
 // microseconds), each with those tokens. They are shared: callers only read
-// them.
-func (r *roster) candidates(now int64) []intercom.RingCandidate {
+// them. A device whose tokens are all live, the usual case, is its row's own
+// candidate: a ring right after the roster changed allocates a slice of
+// pointers, not a thousand candidates.
+func (r *roster) candidates(now int64) []*intercom.RingCandidate {
 	if m := r.made.Load(); m != nil && m.from <= now && now < m.until {
 		return m.list
 	}
 	from, until := int64(math.MinInt64), int64(math.MaxInt64)
-	out := make([]intercom.RingCandidate, 0, len(r.rows))
+	out := make([]*intercom.RingCandidate, 0, len(r.rows))
 	for _, row := range r.rows {
-		c := row.cand
 		live := 0
 		for _, e := range row.expires {
 			if e > now {
@@ -61,27 +62,28 @@ func (r *roster) candidates(now int64) []intercom.RingCandidate {
 		switch live {
 		case 0:
 			continue
-		case len(row.tokens): // the usual case: no copy (capped, so that an append copies)
-			c.Tokens = row.tokens[:live:live]
+		case len(row.expires):
+			out = append(out, row.cand)
 		default:
+			c := *row.cand
 			c.Tokens = make([]string, 0, live)
-			for i, t := range row.tokens {
+			for i, t := range row.cand.Tokens {
 				if row.expires[i] > now {
 					c.Tokens = append(c.Tokens, t)
 				}
 			}
+			out = append(out, &c)
 		}
-		out = append(out, c)
 	}
 	out = out[:len(out):len(out)]
 	r.made.Store(&candidates{from: from, until: until, list: out})
 	return out
 }
 
-// rosterRow is a candidate with all its unrevoked tokens and their expiries.
+// rosterRow is a candidate with all its unrevoked tokens (capped, so that an
+// append copies) and their expiries. Rows are shared, never changed.
 type rosterRow struct {
-	cand    intercom.RingCandidate // Tokens unset
-	tokens  []string
+	cand    *intercom.RingCandidate
 	expires []int64 // Unix microseconds, by token
 }
 

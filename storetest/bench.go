@@ -54,7 +54,7 @@ func BenchRingDecision(b *testing.B, s intercom.Store, before func(b *testing.B,
 	}
 	// Shared, as intercom.RingChannels's are: the channels allocate nothing per device.
 	wsOnly := []string{intercom.ChannelWS}
-	ws := func(intercom.RingCandidate) []string { return wsOnly }
+	ws := func(*intercom.RingCandidate) []string { return wsOnly }
 	var took []time.Duration
 	for b.Loop() {
 		if before != nil {

@@ -25,7 +25,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 		}
 	}
 	put(t, u.ID, flat, "Home", intercom.StatusConfirmed)
-	ring := func(t *testing.T, flat *int64, at time.Time) []intercom.RingCandidate {
+	ring := func(t *testing.T, flat *int64, at time.Time) []*intercom.RingCandidate {
 		t.Helper()
 		c, err := s.RingCandidates(ctx, ic.ID, flat, at)
 		if err != nil {
@@ -42,7 +42,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 		}
 		return tok
 	}
-	uuids := func(cands []intercom.RingCandidate) []string {
+	uuids := func(cands []*intercom.RingCandidate) []string {
 		out := []string{}
 		for _, c := range cands {
 			out = append(out, c.UUID)
@@ -59,19 +59,19 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 		write func(t *testing.T)
 		// check gets the candidates of the flat and of the whole intercom,
 		// at t0.
-		check func(t *testing.T, inFlat, all []intercom.RingCandidate)
+		check func(t *testing.T, inFlat, all []*intercom.RingCandidate)
 	}{
-		{"NoDeviceYet", func(*testing.T) {}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		{"NoDeviceYet", func(*testing.T) {}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat)+len(all) != 0 {
 				t.Errorf("candidates %v / %v; want none", uuids(inFlat), uuids(all))
 			}
 		}},
-		{"Login", func(t *testing.T) { phone = login(t, u.ID, "phone") }, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		{"Login", func(t *testing.T) { phone = login(t, u.ID, "phone") }, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat) != 1 || inFlat[0].UUID != "phone" || len(inFlat[0].Tokens) != 1 || inFlat[0].Tokens[0] != phone.PublicID || len(all) != 1 {
 				t.Errorf("candidates %+v / %v; want the phone with its token", inFlat, uuids(all))
 			}
 		}},
-		{"TokenExpiry", func(*testing.T) {}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		{"TokenExpiry", func(*testing.T) {}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if late := ring(t, &flat, phone.ExpiresAt); len(late) != 0 {
 				t.Errorf("at the token's expiry: %v; want none", uuids(late))
 			}
@@ -86,7 +86,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 			if err := s.UpdatePushTokens(ctx, phone.DeviceID, intercom.PushTokensUpdate{VoIP: set("v1"), FCM: set("f1")}, t0); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat) != 1 || inFlat[0].VoIPToken != "v1" || inFlat[0].FCMToken != "f1" || len(all) != 1 || all[0].VoIPToken != "v1" {
 				t.Errorf("candidates %+v / %+v; want voip v1, fcm f1", inFlat, all)
 			}
@@ -95,7 +95,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 			if err := s.ClearPushToken(ctx, phone.DeviceID, intercom.ChannelAPNsVoIP, "v1"); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat) != 1 || inFlat[0].VoIPToken != "" || inFlat[0].FCMToken != "f1" || len(all) != 1 || all[0].VoIPToken != "" {
 				t.Errorf("candidates %+v / %+v; want no voip token, fcm f1", inFlat, all)
 			}
@@ -105,7 +105,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 				intercom.IntercomUpdate{IsEnabled: ptr(false)}, t0); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat) != 1 || inFlat[0].Settings.IsEnabled || len(all) != 1 || all[0].Settings.IsEnabled {
 				t.Errorf("candidates %+v / %+v; want disabled", inFlat, all)
 			}
@@ -115,20 +115,20 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 				intercom.IntercomUpdate{Timetable: &tt}, t0); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat) != 1 || len(inFlat[0].Settings.Timetable.Days) != 1 || len(all) != 1 || len(all[0].Settings.Timetable.Days) != 1 {
 				t.Errorf("candidates %+v / %+v; want the timetable", inFlat, all)
 			}
 		}},
 		{"MembershipStatusAndTitle", func(t *testing.T) { put(t, u.ID, flat, "Renamed", intercom.StatusKeyConfirmed) },
-			func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+			func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 				if len(inFlat) != 1 || inFlat[0].MemberStatus != intercom.StatusKeyConfirmed || inFlat[0].Title != "Renamed" ||
 					len(all) != 1 || all[0].Title != "Renamed" {
 					t.Errorf("candidates %+v / %+v; want key_confirmed, Renamed", inFlat, all)
 				}
 			}},
 		{"MembershipFlat", func(t *testing.T) { put(t, u.ID, otherFlat, "Renamed", intercom.StatusConfirmed) },
-			func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+			func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 				if len(inFlat) != 0 || len(all) != 1 || len(ring(t, &otherFlat, t0)) != 1 {
 					t.Errorf("candidates %v / %v; want the phone in flat %d only", uuids(inFlat), uuids(all), otherFlat)
 				}
@@ -139,7 +139,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 			if _, err := s.RecordHeartbeats(ctx, map[int64]time.Time{ic.ID: t0}); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat) != 1 || len(all) != 1 {
 				t.Errorf("candidates %v / %v; want the phone", uuids(inFlat), uuids(all))
 			}
@@ -148,12 +148,12 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 			if err := s.RevokeAccessToken(ctx, phone.ID, t0); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat)+len(all) != 0 {
 				t.Errorf("candidates %v / %v; want none", uuids(inFlat), uuids(all))
 			}
 		}},
-		{"SecondDeviceLogin", func(t *testing.T) { login(t, u.ID, "tablet") }, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		{"SecondDeviceLogin", func(t *testing.T) { login(t, u.ID, "tablet") }, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat) != 1 || inFlat[0].UUID != "tablet" || len(all) != 1 {
 				t.Errorf("candidates %v / %v; want the tablet", uuids(inFlat), uuids(all))
 			}
@@ -162,13 +162,13 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 			if err := s.DeleteMembership(ctx, ic.ID, u.ID); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat)+len(all) != 0 {
 				t.Errorf("candidates %v / %v; want none", uuids(inFlat), uuids(all))
 			}
 		}},
 		{"MembershipPut", func(t *testing.T) { put(t, u.ID, flat, "Back", intercom.StatusConfirmed) },
-			func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+			func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 				if len(inFlat) != 1 || inFlat[0].Title != "Back" || len(all) != 1 {
 					t.Errorf("candidates %+v / %v; want the tablet, titled Back", inFlat, uuids(all))
 				}
@@ -177,7 +177,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 			if _, err := s.UnlinkIntercoms(ctx, u.ID, []int64{ic.ID}); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat)+len(all) != 0 {
 				t.Errorf("candidates %v / %v; want none", uuids(inFlat), uuids(all))
 			}
@@ -186,7 +186,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 			put(t, u.ID, flat, "Back", intercom.StatusConfirmed)
 			put(t, neighbour.ID, flat, "Next door", intercom.StatusConfirmed)
 			login(t, neighbour.ID, "neighbour-phone")
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat) != 2 || len(all) != 2 {
 				t.Errorf("candidates %v / %v; want the tablet and the neighbour's phone", uuids(inFlat), uuids(all))
 			}
@@ -195,7 +195,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 			if err := s.DeleteUser(ctx, u.ID); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat) != 1 || inFlat[0].UUID != "neighbour-phone" || len(all) != 1 {
 				t.Errorf("candidates %v / %v; want only the neighbour's phone", uuids(inFlat), uuids(all))
 			}
@@ -219,7 +219,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 				t.Fatalf("Pair: %+v, %v", got, err)
 			}
 			pairer = p.ID
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat) != 1 || len(all) != 2 || all[1].UUID != "pairer-phone" || all[1].MemberStatus != intercom.StatusKeyConfirmed {
 				t.Errorf("candidates %v / %+v; want the pairer, key_confirmed, outside the flat", uuids(inFlat), all)
 			}
@@ -229,7 +229,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 			if err := s.DeleteKey(ctx, ic.ID, "key-p"); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat) != 1 || len(all) != 1 || all[0].UUID != "neighbour-phone" {
 				t.Errorf("candidates %v / %v; want only the neighbour's phone", uuids(inFlat), uuids(all))
 			}
@@ -247,7 +247,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 			if got, err := s.Pair(ctx, ic.ID, "434343", "key-q", t0.Add(time.Hour), t0); err != nil || got.Problem != "" {
 				t.Fatalf("Pair: %+v, %v", got, err)
 			}
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			if len(inFlat) != 1 || len(all) != 2 || all[1].UUID != "pairer-phone" || all[1].MemberStatus != intercom.StatusKeyConfirmed {
 				t.Errorf("candidates %v / %+v; want the pairer, key_confirmed, outside the flat", uuids(inFlat), all)
 			}
@@ -263,7 +263,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 			if _, err := s.ChooseFlat(ctx, intercom.Viewer{UserID: pairer, DeviceID: tok.DeviceID}, ic.ID, otherFlat, t0.Add(time.Minute)); err != nil {
 				t.Fatal(err)
 			}
-		}, func(t *testing.T, inFlat, all []intercom.RingCandidate) {
+		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {
 			other := ring(t, &otherFlat, t0)
 			if len(inFlat) != 1 || len(all) != 2 || all[1].MemberStatus != intercom.StatusConfirmed ||
 				len(other) != 1 || other[0].UUID != "pairer-phone" || other[0].MemberStatus != intercom.StatusConfirmed {

@@ -585,7 +585,7 @@ func testCalls(t *testing.T, s intercom.Store) {
 		if err != nil || len(cands) != 2 {
 			t.Fatalf("RingCandidates(flat 15) = %+v, %v; want alice's phone and bob's (the tablet has no live token)", cands, err)
 		}
-		byUUID := map[string]intercom.RingCandidate{}
+		byUUID := map[string]*intercom.RingCandidate{}
 		for _, c := range cands {
 			byUUID[c.UUID] = c
 		}
