@@ -3,16 +3,17 @@ package postgres_test
 import (
 	"testing"
 
+	"intercom"
+
 	"intercom/postgres"
 	"intercom/postgres/pgtest"
 	"intercom/storetest"
 )
 
-// BenchmarkRingDecision is storetest.BenchRingDecision on PostgreSQL, in a
-// fresh database, skipped without PostgreSQL. The engine caches nothing, so
-// every ring is what SQLite calls "cold".
+// BenchmarkRingDecision is storetest.BenchRingDecision on PostgreSQL, each
+// run in a fresh schema, skipped without PostgreSQL.
 func BenchmarkRingDecision(b *testing.B) {
-	storetest.BenchRingDecision(b, openB(b, pgtest.Schema(b)), nil)
+	storetest.BenchRingDecision(b, func(b *testing.B) intercom.Store { return openB(b, pgtest.Schema(b)) })
 }
 
 // openB opens a store on url for a benchmark, closed when b ends.

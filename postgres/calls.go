@@ -12,44 +12,6 @@ import (
 	"intercom"
 )
 
-// RingCandidates lists the devices of the members of an intercom that have a
-// live token, with each of their live tokens. Nothing is cached: a ring
-// weighs every write committed before it, on whichever node.
-func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*intercom.RingCandidate, error) {
-	rows, err := db.pool.Query(ctx, `SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable,
-			array_agg(t.public_id ORDER BY t.id), coalesce(d.fcm_token, ''), coalesce(d.voip_token, ''), coalesce(d.huawei_token, '')
-		FROM memberships m
-		JOIN devices d ON d.user_id = m.user_id
-		JOIN access_tokens t ON t.device_id = d.id AND t.revoked_at IS NULL AND t.expires_at > $3
-		LEFT JOIN device_settings s ON s.device_id = d.id AND s.intercom_id = m.intercom_id
-		WHERE m.intercom_id = $1 AND ($2::bigint IS NULL OR m.flat = $2)
-		GROUP BY d.id, m.user_id, m.intercom_id, s.device_id, s.intercom_id
-		ORDER BY d.id`, intercomID, flat, at)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	out := []*intercom.RingCandidate{}
-	for rows.Next() {
-		var c intercom.RingCandidate
-		var enabled *bool
-		var timetable []byte
-		if err := rows.Scan(&c.DeviceID, &c.UserID, &c.UUID, &c.Client, &c.MemberStatus, &c.Title, &enabled, &timetable,
-			&c.Tokens, &c.FCMToken, &c.VoIPToken, &c.HuaweiToken); err != nil {
-			return nil, wrap(err)
-		}
-		c.Settings = intercom.DefaultDeviceSettings
-		if enabled != nil {
-			c.Settings.IsEnabled = *enabled
-			if err := c.Settings.Timetable.UnmarshalBinary(timetable); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, &c)
-	}
-	return out, wrap(rows.Err())
-}
-
 // CreateCall records a call with the devices it concerned.
 func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, error) {
 	asked := c.Number

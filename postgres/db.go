@@ -1,8 +1,9 @@
 // Package postgres implements intercom.Store on PostgreSQL with pgx v5 and
 // its connection pool. Several intercomd processes may share one database:
 // every method is one transaction, races are settled by the database (row
-// locks, SELECT … FOR UPDATE, retried serialization failures) and nothing is
-// cached in the process, so every node sees every committed write.
+// locks, SELECT … FOR UPDATE, retried serialization failures) and every node
+// sees every committed write: the one cache, of ring rosters (rosters.go), is
+// checked against the database at each ring.
 package postgres
 
 import (
@@ -32,7 +33,8 @@ var migrations embed.FS
 
 // DB is a PostgreSQL-backed intercom.Store.
 type DB struct {
-	pool *pgxpool.Pool
+	pool    *pgxpool.Pool
+	rosters rosterCache
 }
 
 // Open connects to the database at url (postgres:// or postgresql://, the

@@ -15,3 +15,6 @@ func (b *Bus) Replica() (channels, seqs, nodes int) {
 	}
 	return len(b.presence), seqs, len(b.others)
 }
+
+// RosterLog is how many roster changes of an intercom the database keeps.
+const RosterLog = rosterLog

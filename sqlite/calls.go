@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -23,7 +22,7 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 	if err != nil {
 		return nil, err
 	}
-	return r.candidates(micros(at)), nil
+	return r.Candidates(at), nil
 }
 
 // rosterQuery reads the devices of an intercom's members (of flat) with their
@@ -36,9 +35,9 @@ const rosterQuery = `SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title
 	LEFT JOIN device_settings s ON s.device_id = d.id AND s.intercom_id = m.intercom_id
 	WHERE m.intercom_id = ?1 AND (?2 IS NULL OR m.flat = ?2)`
 
-// roster reads the roster of an intercom (of flat), ordered by device: of
-// every member, or of those of users only.
-func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users []int64) ([]*rosterRow, error) {
+// roster reads the rows of the roster of an intercom (of flat): of every
+// member, or of those of users only.
+func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users []int64) ([]*intercom.RosterRow, error) {
 	query, args := rosterQuery, []any{intercomID, flat}
 	if users != nil {
 		query += ` AND m.user_id IN (SELECT value FROM json_each(?3))`
@@ -49,7 +48,7 @@ func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users [
 		return nil, wrap(err)
 	}
 	defer rows.Close()
-	var out []*rosterRow
+	var out []*intercom.RosterRow
 	at := map[int64]int{} // device → its row in out
 	for rows.Next() {
 		c := new(intercom.RingCandidate)
@@ -62,8 +61,8 @@ func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users [
 			return nil, wrap(err)
 		}
 		if i, ok := at[c.DeviceID]; ok {
-			out[i].cand.Tokens = append(out[i].cand.Tokens, token)
-			out[i].expires = append(out[i].expires, expires)
+			out[i].Candidate.Tokens = append(out[i].Candidate.Tokens, token)
+			out[i].Expires = append(out[i].Expires, time.UnixMicro(expires))
 			continue
 		}
 		at[c.DeviceID] = len(out)
@@ -75,15 +74,11 @@ func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users [
 			}
 		}
 		c.Tokens = []string{token}
-		out = append(out, &rosterRow{cand: c, expires: []int64{expires}})
+		out = append(out, &intercom.RosterRow{Candidate: c, Expires: []time.Time{time.UnixMicro(expires)}})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrap(err)
 	}
-	for _, r := range out {
-		r.cand.Tokens = r.cand.Tokens[:len(r.cand.Tokens):len(r.cand.Tokens)]
-	}
-	slices.SortFunc(out, func(a, b *rosterRow) int { return cmp.Compare(a.cand.DeviceID, b.cand.DeviceID) })
 	return out, nil
 }
 

@@ -81,7 +81,7 @@ func cachesAgree(t *testing.T, seed int64, steps int) {
 						t.Fatal(err)
 					}
 					rows, _ := db.roster(ctx, ic, f, nil)
-					want := (&roster{rows: rows}).candidates(micros(at))
+					want := intercom.NewRoster(rows).Candidates(at)
 					if len(got) == 0 && len(want) == 0 {
 						continue
 					}

@@ -12,11 +12,30 @@ import (
 
 // BenchRingDecision decides the recipients of one ring at an intercom whose
 // 500 member accounts have 2 devices each, every device with a live token and
-// a timetable of 7 day windows and 4 intervals: the candidates, read from s,
-// and the decision. before, if not nil, runs ahead of each timed ring (a
-// write that changes a roster makes the ring "cold" where an engine caches).
-// It reports the p50 and p99 of one decision; every engine runs the same.
-func BenchRingDecision(b *testing.B, s intercom.Store, before func(b *testing.B, s intercom.Store, now time.Time)) {
+// a timetable of 7 day windows and 4 intervals: the candidates, read from the
+// store open makes, and the decision. "cached" rings again and again; "cold"
+// changes a device's push token before each ring (untimed), which changes
+// the roster every engine may cache. It reports the p50 and p99 of one
+// decision; every engine runs the same.
+func BenchRingDecision(b *testing.B, open func(*testing.B) intercom.Store) {
+	voip := "v"
+	pv := &voip
+	for _, tt := range []struct {
+		name   string
+		before func(*testing.B, intercom.Store, time.Time)
+	}{
+		{"cached", nil},
+		{"cold", func(b *testing.B, s intercom.Store, now time.Time) {
+			if err := s.UpdatePushTokens(b.Context(), 1, intercom.PushTokensUpdate{VoIP: &pv}, now); err != nil {
+				b.Fatal(err)
+			}
+		}},
+	} {
+		b.Run(tt.name, func(b *testing.B) { benchRingDecision(b, open(b), tt.before) })
+	}
+}
+
+func benchRingDecision(b *testing.B, s intercom.Store, before func(b *testing.B, s intercom.Store, now time.Time)) {
 	ctx := b.Context()
 	now := time.Date(2024, 1, 3, 12, 0, 0, 0, time.UTC)
 	if _, err := s.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 7, CreatedAt: now}); err != nil {

@@ -1,0 +1,122 @@
+-- Ring rosters are cached on each node (issue 9) and kept exact by a version
+-- per intercom and a log of which account each version changed. Every write
+-- that can change what a ring weighs at an intercom (a membership, a device's
+-- settings for it, a member's devices and access tokens) bumps the version in
+-- its own transaction, from the triggers below, so no write path can forget
+-- to. The version row stays locked until the writer commits, so versions
+-- commit in order: a reader that sees version n sees every change up to n,
+-- and asks only for the accounts changed after the version it cached.
+CREATE TABLE roster_versions (
+	intercom_id bigint PRIMARY KEY,
+	version     bigint NOT NULL
+);
+
+-- The last rosterLog changes of each intercom; a node whose cached roster is
+-- older reads it whole.
+CREATE TABLE roster_changes (
+	intercom_id bigint NOT NULL,
+	version     bigint NOT NULL,
+	user_id     bigint NOT NULL,
+	PRIMARY KEY (intercom_id, version)
+);
+
+CREATE FUNCTION roster_touch(ic bigint, u bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	v bigint;
+BEGIN
+	-- An intercom being deleted takes its memberships with it: no version.
+	IF NOT EXISTS (SELECT 1 FROM intercoms WHERE id = ic) THEN
+		RETURN;
+	END IF;
+	INSERT INTO roster_versions AS r (intercom_id, version) VALUES (ic, 1)
+		ON CONFLICT (intercom_id) DO UPDATE SET version = r.version + 1
+		RETURNING version INTO v;
+	INSERT INTO roster_changes (intercom_id, version, user_id) VALUES (ic, v, u);
+	DELETE FROM roster_changes WHERE intercom_id = ic AND version <= v - 256; -- rosterLog
+END $$;
+
+-- Every intercom the account is a member of, in order (so that two writers
+-- lock the versions in the same order).
+CREATE FUNCTION roster_touch_user(u bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	ic bigint;
+BEGIN
+	FOR ic IN SELECT intercom_id FROM memberships WHERE user_id = u ORDER BY intercom_id LOOP
+		PERFORM roster_touch(ic, u);
+	END LOOP;
+END $$;
+
+CREATE FUNCTION roster_memberships() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP <> 'INSERT' THEN
+		PERFORM roster_touch(OLD.intercom_id, OLD.user_id);
+	END IF;
+	IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.intercom_id <> OLD.intercom_id OR NEW.user_id <> OLD.user_id) THEN
+		PERFORM roster_touch(NEW.intercom_id, NEW.user_id);
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER roster_memberships AFTER INSERT OR DELETE ON memberships
+	FOR EACH ROW EXECUTE FUNCTION roster_memberships();
+CREATE TRIGGER roster_memberships_update AFTER UPDATE ON memberships
+	FOR EACH ROW WHEN ((OLD.intercom_id, OLD.user_id, OLD.flat, OLD.title, OLD.status)
+		IS DISTINCT FROM (NEW.intercom_id, NEW.user_id, NEW.flat, NEW.title, NEW.status))
+	EXECUTE FUNCTION roster_memberships();
+
+CREATE FUNCTION roster_device_settings() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	u bigint;
+BEGIN
+	IF TG_OP <> 'INSERT' THEN
+		-- None when the device itself is being deleted: its own trigger tells.
+		SELECT user_id INTO u FROM devices WHERE id = OLD.device_id;
+		IF FOUND THEN
+			PERFORM roster_touch(OLD.intercom_id, u);
+		END IF;
+	END IF;
+	IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR (NEW.device_id, NEW.intercom_id) <> (OLD.device_id, OLD.intercom_id)) THEN
+		SELECT user_id INTO u FROM devices WHERE id = NEW.device_id;
+		PERFORM roster_touch(NEW.intercom_id, u);
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER roster_device_settings AFTER INSERT OR DELETE ON device_settings
+	FOR EACH ROW EXECUTE FUNCTION roster_device_settings();
+CREATE TRIGGER roster_device_settings_update AFTER UPDATE ON device_settings
+	FOR EACH ROW WHEN ((OLD.device_id, OLD.intercom_id, OLD.is_enabled, OLD.timetable)
+		IS DISTINCT FROM (NEW.device_id, NEW.intercom_id, NEW.is_enabled, NEW.timetable))
+	EXECUTE FUNCTION roster_device_settings();
+
+-- A member's device or access token: every roster the account is on.
+CREATE FUNCTION roster_of_user() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP <> 'INSERT' THEN
+		PERFORM roster_touch_user(OLD.user_id);
+	END IF;
+	IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.user_id <> OLD.user_id) THEN
+		PERFORM roster_touch_user(NEW.user_id);
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER roster_devices AFTER DELETE ON devices
+	FOR EACH ROW EXECUTE FUNCTION roster_of_user();
+CREATE TRIGGER roster_devices_update AFTER UPDATE ON devices
+	FOR EACH ROW WHEN ((OLD.user_id, OLD.uuid, OLD.client, OLD.fcm_token, OLD.voip_token, OLD.huawei_token)
+		IS DISTINCT FROM (NEW.user_id, NEW.uuid, NEW.client, NEW.fcm_token, NEW.voip_token, NEW.huawei_token))
+	EXECUTE FUNCTION roster_of_user();
+CREATE TRIGGER roster_access_tokens AFTER INSERT OR DELETE ON access_tokens
+	FOR EACH ROW EXECUTE FUNCTION roster_of_user();
+CREATE TRIGGER roster_access_tokens_update AFTER UPDATE ON access_tokens
+	FOR EACH ROW WHEN ((OLD.user_id, OLD.device_id, OLD.public_id, OLD.expires_at, OLD.revoked_at)
+		IS DISTINCT FROM (NEW.user_id, NEW.device_id, NEW.public_id, NEW.expires_at, NEW.revoked_at))
+	EXECUTE FUNCTION roster_of_user();
+
+-- A deleted intercom's versions go with it.
+CREATE FUNCTION roster_forget() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM roster_versions WHERE intercom_id = OLD.id;
+	DELETE FROM roster_changes WHERE intercom_id = OLD.id;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER roster_forget AFTER DELETE ON intercoms
+	FOR EACH ROW EXECUTE FUNCTION roster_forget();
