@@ -31,18 +31,23 @@ func (h hijackable) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // A hijacked socket drops the deadlines net/http set for the request (its
-// read and write timeouts), or the socket would die with them.
+// read and write timeouts), or the socket would die with them; smallBuffers
+// keeps the connection and read buffer it hands out, for the socket.
 func TestHijackClearsDeadlines(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
 	c := &deadlineConn{Conn: a, read: time.Now(), write: time.Now()}
-	conn, brw, err := smallBuffers{hijackable{httptest.NewRecorder(), c}}.Hijack()
+	hj := &smallBuffers{ResponseWriter: hijackable{httptest.NewRecorder(), c}}
+	conn, brw, err := hj.Hijack()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !c.set || !c.read.IsZero() || !c.write.IsZero() || conn != net.Conn(c) || brw.Reader.Size() != bufferSize {
 		t.Errorf("deadlines %v %v (set %v), buffer %d", c.read, c.write, c.set, brw.Reader.Size())
 	}
-	var _ http.Hijacker = smallBuffers{hijackable{}}
+	if hj.conn != conn || hj.br != brw.Reader {
+		t.Error("smallBuffers did not keep the connection and read buffer it handed out")
+	}
+	var _ http.Hijacker = &smallBuffers{}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -31,6 +32,8 @@ const (
 type socket struct {
 	id     string
 	conn   *websocket.Conn
+	raw    syscall.RawConn // the TCP connection under conn, waited on for readability; nil if there is none (TLS, tests)
+	br     *bufio.Reader   // conn's read buffer
 	hub    *Hub
 	subs   map[string]struct{} // guarded by hub.mu
 	grants map[string]*Grant   // by channel, from Authorize; guarded by hub.mu
@@ -145,7 +148,8 @@ var subprotocols = []string{"pusher-channels-protocol-7", "pusher-channels-proto
 // ServeHTTP upgrades a request for /app/{key} to a Pusher socket and serves
 // it until it closes.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	hj := &smallBuffers{ResponseWriter: w}
+	conn, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // apps are not browsers; channels are protected by signatures, not origins
 		CompressionMode:    websocket.CompressionDisabled,
 		Subprotocols:       subprotocols, // echoed when the client offers one
@@ -154,7 +158,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered
 	}
 	conn.SetReadLimit(MaxMessage)
-	s := &socket{id: newSocketID(), conn: conn, hub: h}
+	s := &socket{id: newSocketID(), conn: conn, raw: pollable(hj.conn), br: hj.br, hub: h}
 	if code, msg := h.checkConnect(r); code != 0 {
 		b := encodeFrame(frame{Event: "pusher:error", Data: map[string]any{"code": code, "message": msg}})
 		ctx, cancel := context.WithTimeout(r.Context(), writeTimeout)
@@ -171,10 +175,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.send(encodeFrame(frame{Event: "pusher:connection_established", Data: string(established)}))
 	// The connection is hijacked: serve it from a goroutine of its own, whose
 	// stack stays small, and let net/http's (grown deep by now) end.
-	go func() {
-		defer s.close(websocket.StatusNormalClosure, "")
-		s.readLoop(context.Background())
-	}()
+	go s.serve()
 }
 
 var protocolVersion = regexp.MustCompile(`^[0-9]+$`)
@@ -212,41 +213,88 @@ type subscribeData struct {
 
 var channelName = regexp.MustCompile(`^[A-Za-z0-9_\-=@,.;]{1,164}$`)
 
-// readLoop reads the client's messages until the socket closes. It reads
-// with a context that never ends, so that an idle socket holds no timer: the
-// hub's sweeper closes a socket silent for too long (Hub.sweep).
-func (s *socket) readLoop(ctx context.Context) {
+// serve reads the client's messages until the socket closes. An idle socket
+// waits for its next message here, in a shallow frame (waitReadable), so its
+// goroutine's stack stays at its smallest, 2 KiB. Reading a message and
+// handling it run deep (coder/websocket's reader, JSON, HMAC) and would grow
+// the stack to 8 KiB for the socket's life, as the GC shrinks a stack only
+// while under a quarter of it is in use; so they run on a goroutine of their
+// own, which ends once nothing more is buffered. Clients talk every two
+// minutes or so: a goroutine each time costs little. (A WebSocket ping or
+// pong alone leaves that goroutine waiting in conn.Read for the next
+// message: coder/websocket answers control frames inside its reads.)
+func (s *socket) serve() {
+	defer s.close(websocket.StatusNormalClosure, "")
+	if s.raw == nil {
+		s.read(false)
+		return
+	}
+	for waitReadable(s.raw) == nil { // fails once the connection is closed
+		more := make(chan bool)
+		go func() { more <- s.read(true) }()
+		if !<-more {
+			return
+		}
+	}
+}
+
+// read reads and handles the client's messages: until the socket closes
+// (false), or, when untilIdle, until no byte of another is buffered (true).
+// It reads with a context that never ends, so that an idle socket holds no
+// timer: the hub's sweeper closes a socket silent for too long (Hub.sweep).
+func (s *socket) read(untilIdle bool) bool {
 	for {
-		typ, data, err := s.conn.Read(ctx)
+		typ, data, err := s.conn.Read(context.Background())
 		if err != nil {
-			return // too big, closed by the peer or by the sweeper, or broken: the deferred close cleans up
+			return false // too big, closed by the peer or by the sweeper, or broken: serve's deferred close cleans up
 		}
 		s.heard.Store(s.hub.now())
-		if typ != websocket.MessageText {
-			s.sendError(0, "Binary messages are not supported.")
-			continue
-		}
-		var m clientMessage
-		if err := json.Unmarshal(data, &m); err != nil || m.Event == "" {
-			s.sendError(0, "Invalid message: expected a JSON object with an event.")
-			continue
-		}
-		switch {
-		case m.Event == "pusher:ping":
-			s.send(encodeFrame(frame{Event: "pusher:pong", Data: map[string]any{}}))
-		case m.Event == "pusher:pong":
-		case m.Event == "pusher:subscribe":
-			s.subscribe(m.Data)
-		case m.Event == "pusher:unsubscribe":
-			var d subscribeData
-			if decodeData(m.Data, &d) == nil {
-				s.hub.unsubscribe(s, d.Channel)
+		s.handle(typ, data)
+		if untilIdle {
+			if buffered, closed := s.buffered(); closed || !buffered {
+				return !closed
 			}
-		case strings.HasPrefix(m.Event, "client-"):
-			s.sendError(codeClientEventDenied, "Client events are not enabled for this app.")
-		default:
-			s.sendError(0, "Unsupported event "+strconv.Quote(m.Event)+".")
 		}
+	}
+}
+
+// buffered reports whether bytes the client sent are in the read buffer,
+// which no readability of the connection would announce, and whether the
+// socket is closed. conn.Close reads that buffer from its own goroutine for
+// the closing handshake, but only once the socket is marked closed: s.mu
+// orders that after this look.
+func (s *socket) buffered() (buffered, closed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.closed && s.br.Buffered() > 0, s.closed
+}
+
+// handle answers one message of the client.
+func (s *socket) handle(typ websocket.MessageType, data []byte) {
+	if typ != websocket.MessageText {
+		s.sendError(0, "Binary messages are not supported.")
+		return
+	}
+	var m clientMessage
+	if err := json.Unmarshal(data, &m); err != nil || m.Event == "" {
+		s.sendError(0, "Invalid message: expected a JSON object with an event.")
+		return
+	}
+	switch {
+	case m.Event == "pusher:ping":
+		s.send(encodeFrame(frame{Event: "pusher:pong", Data: map[string]any{}}))
+	case m.Event == "pusher:pong":
+	case m.Event == "pusher:subscribe":
+		s.subscribe(m.Data)
+	case m.Event == "pusher:unsubscribe":
+		var d subscribeData
+		if decodeData(m.Data, &d) == nil {
+			s.hub.unsubscribe(s, d.Channel)
+		}
+	case strings.HasPrefix(m.Event, "client-"):
+		s.sendError(codeClientEventDenied, "Client events are not enabled for this app.")
+	default:
+		s.sendError(0, "Unsupported event "+strconv.Quote(m.Event)+".")
 	}
 }
 
@@ -330,12 +378,17 @@ func (s *socket) succeeded(channel string, announced <-chan struct{}) {
 
 // smallBuffers hijacks with 1 KiB buffers instead of net/http's 4 KiB ones:
 // thousands of mostly idle sockets each keep theirs for life, and Pusher
-// frames are small.
-type smallBuffers struct{ http.ResponseWriter }
+// frames are small. It keeps the connection and the read buffer it hands
+// out: the socket waits on the one and looks into the other (socket.serve).
+type smallBuffers struct {
+	http.ResponseWriter
+	conn net.Conn
+	br   *bufio.Reader
+}
 
 const bufferSize = 1 << 10
 
-func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
@@ -354,5 +407,6 @@ func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		conn.Close()
 		return nil, nil, err
 	}
+	s.conn, s.br = conn, r
 	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(conn, bufferSize)), nil
 }
