@@ -24,7 +24,8 @@ CREATE FUNCTION roster_touch(ic bigint, u bigint) RETURNS void LANGUAGE plpgsql 
 DECLARE
 	v bigint;
 BEGIN
-	-- An intercom being deleted takes its memberships with it: no version.
+	-- An intercom being deleted takes its memberships with it: roster_forget
+	-- moves its version.
 	IF NOT EXISTS (SELECT 1 FROM intercoms WHERE id = ic) THEN
 		RETURN;
 	END IF;
@@ -111,10 +112,16 @@ CREATE TRIGGER roster_access_tokens_update AFTER UPDATE ON access_tokens
 		IS DISTINCT FROM (NEW.user_id, NEW.device_id, NEW.public_id, NEW.expires_at, NEW.revoked_at))
 	EXECUTE FUNCTION roster_of_user();
 
--- A deleted intercom's versions go with it.
+-- A deleted intercom's changes go with it, but not its version: an
+-- intercom may be created again under its id (CreateIntercom), and a node
+-- that cached the old one's roster must not find the version it cached. The
+-- version jumps past the log instead (rosterLog + 1), so that every roster
+-- cached before is read whole, even one cached at version 0 (before this
+-- migration, no row).
 CREATE FUNCTION roster_forget() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	DELETE FROM roster_versions WHERE intercom_id = OLD.id;
+	INSERT INTO roster_versions AS r (intercom_id, version) VALUES (OLD.id, 257)
+		ON CONFLICT (intercom_id) DO UPDATE SET version = r.version + 257; -- rosterLog + 1
 	DELETE FROM roster_changes WHERE intercom_id = OLD.id;
 	RETURN NULL;
 END $$;
