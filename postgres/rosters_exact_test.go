@@ -196,3 +196,77 @@ func TestRosterOfRecreatedIntercom(t *testing.T) {
 		t.Fatalf("intercom 2 re-created without members: %q", got)
 	}
 }
+
+// A write to an account's devices or tokens bumps the version of every
+// intercom the account is a member of, as it finds its memberships. A
+// membership being made at the same time, not yet committed, is not among
+// them: unless the two writes are ordered, a node can read the account's
+// rows between the two commits, cache them at the membership's version,
+// and never see the device write. Here the device write is logout, login,
+// and a push token's change.
+func TestRosterDeviceWriteRacesJoin(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup func(t *testing.T, s intercom.Store, bob int64)
+		write string // by bob ($1)
+		want  string
+	}{
+		{"Logout", func(t *testing.T, s intercom.Store, bob int64) { mkToken(t, s, bob, "bob-phone") },
+			`UPDATE access_tokens SET revoked_at = now() WHERE user_id = $1`, "alice-phone"},
+		{"Login", func(t *testing.T, s intercom.Store, bob int64) {},
+			`WITH d AS (INSERT INTO devices (user_id, uuid, client, created_at, updated_at) VALUES ($1, 'bob-phone', 'web', now(), now()) RETURNING id)
+			INSERT INTO access_tokens (public_id, token_hash, user_id, device_id, created_at, expires_at)
+			SELECT 'pub-bob', 'hash-bob', $1, id, now(), '3000-01-01' FROM d`, "alice-phone bob-phone"},
+		{"PushToken", func(t *testing.T, s intercom.Store, bob int64) { mkToken(t, s, bob, "bob-phone") },
+			`UPDATE devices SET fcm_token = 'fcm-2' WHERE user_id = $1`, "alice-phone bob-phone fcm-2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ns, url := clusterURL(t, 1)
+			a := ns[0]
+			ctx := t.Context()
+			mkIntercom(t, a, 1, "s1")
+			alice := mkUser(t, a, "alice")
+			mkMember(t, a, alice, 1)
+			mkToken(t, a, alice, "alice-phone")
+			bob := mkUser(t, a, "bob")
+			tt.setup(t, a, bob)
+			if got := uuidsOf(t, a, 1); got != "alice-phone" {
+				t.Fatalf("before: %q", got)
+			}
+			join, write := conn(t, url), conn(t, url)
+			exec(t, join, `BEGIN`)
+			exec(t, join, `INSERT INTO memberships (user_id, intercom_id, title, status) VALUES ($1, 1, 'Home', 'confirmed')`, bob)
+			exec(t, write, `BEGIN`)
+			done := make(chan error, 1)
+			go func() {
+				_, err := write.Exec(ctx, tt.write, bob)
+				done <- err
+			}()
+			select { // the write runs while the join is open, or waits for it
+			case err := <-done:
+				done <- err
+			case <-time.After(300 * time.Millisecond):
+			}
+			exec(t, join, `COMMIT`)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			uuidsOf(t, a, 1) // reads bob's rows: the write is not committed
+			exec(t, write, `COMMIT`)
+			cands, err := a.RingCandidates(ctx, 1, nil, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range cands {
+				got = append(got, c.UUID)
+				if c.FCMToken != "" {
+					got = append(got, c.FCMToken)
+				}
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("after both committed: %q, want %q", strings.Join(got, " "), tt.want)
+			}
+		})
+	}
+}

@@ -6,6 +6,14 @@
 -- to. The version row stays locked until the writer commits, so versions
 -- commit in order: a reader that sees version n sees every change up to n,
 -- and asks only for the accounts changed after the version it cached.
+--
+-- A write to an account's devices or tokens bumps the intercoms of the
+-- account's memberships, as it finds them; a membership being made or
+-- removed meanwhile must not slip between the two. So writes of memberships
+-- lock the account (roster_lock_user) and writes of its devices and tokens
+-- share the lock: a device write that finds the memberships either came
+-- before the membership write (which then bumps after it committed) or
+-- finds it committed.
 CREATE TABLE roster_versions (
 	intercom_id bigint PRIMARY KEY,
 	version     bigint NOT NULL
@@ -36,12 +44,40 @@ BEGIN
 	DELETE FROM roster_changes WHERE intercom_id = ic AND version <= v - 256; -- rosterLog
 END $$;
 
+-- The account's lock (see above), shared or not, held to commit: its users
+-- row's, which nothing else takes but a deletion (foreign keys take FOR KEY
+-- SHARE, which conflicts with neither). A row lock, not an advisory lock: a
+-- statement writing the memberships of thousands of accounts would exhaust
+-- the lock table. An account being deleted has no row left to lock, and no
+-- device write can wait for it.
+CREATE FUNCTION roster_lock_user(u bigint, shared boolean) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	IF shared THEN
+		PERFORM 1 FROM users WHERE id = u FOR SHARE;
+	ELSE
+		PERFORM 1 FROM users WHERE id = u FOR NO KEY UPDATE;
+	END IF;
+END $$;
+
+-- A membership's change: the account's lock, then the version. An intercom
+-- being deleted (roster_touch) needs neither.
+CREATE FUNCTION roster_touch_member(ic bigint, u bigint) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM intercoms WHERE id = ic) THEN
+		PERFORM roster_lock_user(u, false);
+		PERFORM roster_touch(ic, u);
+	END IF;
+END $$;
+
 -- Every intercom the account is a member of, in order (so that two writers
--- lock the versions in the same order).
+-- lock the versions in the same order). The memberships are read once the
+-- account's lock is shared: after any membership write under way has
+-- committed.
 CREATE FUNCTION roster_touch_user(u bigint) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	ic bigint;
 BEGIN
+	PERFORM roster_lock_user(u, true);
 	FOR ic IN SELECT intercom_id FROM memberships WHERE user_id = u ORDER BY intercom_id LOOP
 		PERFORM roster_touch(ic, u);
 	END LOOP;
@@ -50,10 +86,10 @@ END $$;
 CREATE FUNCTION roster_memberships() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP <> 'INSERT' THEN
-		PERFORM roster_touch(OLD.intercom_id, OLD.user_id);
+		PERFORM roster_touch_member(OLD.intercom_id, OLD.user_id);
 	END IF;
 	IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.intercom_id <> OLD.intercom_id OR NEW.user_id <> OLD.user_id) THEN
-		PERFORM roster_touch(NEW.intercom_id, NEW.user_id);
+		PERFORM roster_touch_member(NEW.intercom_id, NEW.user_id);
 	END IF;
 	RETURN NULL;
 END $$;
