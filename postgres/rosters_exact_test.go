@@ -270,3 +270,106 @@ func TestRosterDeviceWriteRacesJoin(t *testing.T) {
 		})
 	}
 }
+
+// A logout or a push token's change locks the roster versions of every
+// intercom of the account, so it can deadlock with a write locking them in
+// another order. PostgreSQL then fails one of the two; the store retries it
+// rather than failing the request.
+func TestRosterWritesRetryDeadlocks(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		write func(s intercom.Store, tok intercom.AccessToken) error
+	}{
+		{"RevokeAccessToken", func(s intercom.Store, tok intercom.AccessToken) error {
+			return s.RevokeAccessToken(context.Background(), tok.ID, t0)
+		}},
+		{"UpdatePushTokens", func(s intercom.Store, tok intercom.AccessToken) error {
+			f := "fcm-1"
+			pf := &f
+			return s.UpdatePushTokens(context.Background(), tok.DeviceID, intercom.PushTokensUpdate{FCM: &pf}, t0)
+		}},
+		{"ClearPushToken", func(s intercom.Store, tok intercom.AccessToken) error {
+			return s.ClearPushToken(context.Background(), tok.DeviceID, intercom.ChannelFCM, "fcm-0")
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ns, url := clusterURL(t, 1)
+			a := ns[0]
+			mkIntercom(t, a, 1, "s1")
+			mkIntercom(t, a, 2, "s2")
+			alice, carol := mkUser(t, a, "alice"), mkUser(t, a, "carol")
+			for _, u := range []int64{alice, carol} {
+				mkMember(t, a, u, 1)
+				mkMember(t, a, u, 2)
+			}
+			tok := mkToken(t, a, alice, "alice-phone")
+			f := "fcm-0"
+			pf := &f
+			if err := a.UpdatePushTokens(t.Context(), tok.DeviceID, intercom.PushTokensUpdate{FCM: &pf}, t0); err != nil {
+				t.Fatal(err)
+			}
+			// The other writer renames carol's memberships, intercom 2 first.
+			// Its deadlock_timeout is long, so that the store's write is the
+			// one PostgreSQL fails.
+			other := conn(t, url)
+			exec(t, other, `BEGIN`)
+			exec(t, other, `SET LOCAL deadlock_timeout = '20s'`)
+			exec(t, other, `UPDATE memberships SET title = 'x' WHERE user_id = $1 AND intercom_id = 2`, carol)
+			done := make(chan error, 1)
+			go func() { done <- tt.write(a, tok) }()
+			waitForLockWait(t, url, other.PgConn().PID())
+			exec(t, other, `UPDATE memberships SET title = 'x' WHERE user_id = $1 AND intercom_id = 1`, carol)
+			exec(t, other, `COMMIT`)
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("%s: %v", tt.name, err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the write never ended")
+			}
+		})
+	}
+}
+
+// waitForLockWait waits until a session waits for a lock the session pid
+// holds.
+func waitForLockWait(t *testing.T, url string, pid uint32) {
+	t.Helper()
+	c := conn(t, url)
+	for range 500 {
+		var n int
+		if err := c.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE $1::int = ANY (pg_blocking_pids(pid))`,
+			int32(pid)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no session waits for a lock")
+}
+
+// A login whose account is being deleted meanwhile finds the account, then
+// fails to make its device: ENOTFOUND, as when the account is gone before
+// (the random writes above found this).
+func TestLoginRacesAccountDeletion(t *testing.T) {
+	ns, url := clusterURL(t, 1)
+	a := ns[0]
+	alice := mkUser(t, a, "alice")
+	del := conn(t, url)
+	exec(t, del, `BEGIN`)
+	exec(t, del, `DELETE FROM users WHERE id = $1`, alice)
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.CreateAccessToken(context.Background(), intercom.AccessToken{PublicID: "pub", Hash: []byte("hash"),
+			UserID: alice, DeviceUUID: "phone", Client: "web", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
+		done <- err
+	}()
+	waitForLockWait(t, url, del.PgConn().PID())
+	exec(t, del, `COMMIT`)
+	if err := <-done; intercom.ErrorCode(err) != intercom.ENOTFOUND {
+		t.Fatalf("CreateAccessToken: %v, want ENOTFOUND", err)
+	}
+}
