@@ -3,7 +3,10 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -349,6 +352,198 @@ func waitForLockWait(t *testing.T, url string, pid uint32) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("no session waits for a lock")
+}
+
+// Random writes through two nodes, in rounds of concurrent writers while
+// both nodes ring: after each round, every roster each node serves (cached,
+// patched or read whole) is what a fresh read of the data gives, at instants
+// before, between and after the tokens' expiries.
+func TestRosterDifferential(t *testing.T) {
+	for seed := range int64(3) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { rostersAgree(t, seed, 25) })
+	}
+}
+
+func rostersAgree(t *testing.T, seed int64, rounds int) {
+	ns, url := clusterURL(t, 2)
+	sql := conn(t, url)
+	ctx := t.Context()
+	const intercoms, flats = 3, 3
+	for ic := int64(1); ic <= intercoms; ic++ {
+		mkIntercom(t, ns[0], ic, fmt.Sprint("s", ic))
+	}
+	var (
+		mu     sync.Mutex
+		users  []int64
+		tokens []intercom.AccessToken
+		serial int
+	)
+	newUser := func(s intercom.Store) {
+		mu.Lock()
+		serial++
+		login := fmt.Sprint("u", serial)
+		mu.Unlock()
+		id := mkUser(t, s, login)
+		mu.Lock()
+		users = append(users, id)
+		mu.Unlock()
+	}
+	for range 5 {
+		newUser(ns[0])
+	}
+	ats := []time.Time{t0, t0.Add(45 * time.Minute), t0.Add(2 * time.Hour)}
+	flatOf := func(r *rand.Rand) *int64 {
+		if r.IntN(flats+1) == 0 {
+			return nil
+		}
+		return ptr(int64(1 + r.IntN(flats)))
+	}
+	pick := func(r *rand.Rand) (int64, intercom.AccessToken, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		u := users[r.IntN(len(users))]
+		var mine []intercom.AccessToken
+		for _, tok := range tokens {
+			if tok.UserID == u {
+				mine = append(mine, tok)
+			}
+		}
+		if len(mine) == 0 {
+			return u, intercom.AccessToken{}, false
+		}
+		return u, mine[r.IntN(len(mine))], true
+	}
+	str := func(v string) **string { p := &v; return &p }
+	write := func(r *rand.Rand, s intercom.Store) error {
+		u, tok, has := pick(r)
+		ic := int64(1 + r.IntN(intercoms))
+		switch op := r.IntN(20); {
+		case op < 4:
+			status := intercom.StatusConfirmed
+			if r.IntN(4) == 0 {
+				status = intercom.StatusKeyConfirmed
+			}
+			_, _, err := s.PutMembership(ctx, intercom.Membership{UserID: u, IntercomID: ic, Flat: flatOf(r),
+				Title: fmt.Sprint("t", r.IntN(3)), Status: status}, t0)
+			return err
+		case op < 5:
+			return s.DeleteMembership(ctx, ic, u)
+		case op < 6:
+			_, err := s.UnlinkIntercoms(ctx, u, []int64{ic, 1 + ic%intercoms})
+			return err
+		case op < 9:
+			mu.Lock()
+			serial++
+			n := serial
+			mu.Unlock()
+			ttl := []time.Duration{30 * time.Minute, time.Hour, 3 * time.Hour}[r.IntN(3)]
+			tok, err := s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: fmt.Sprint("pub", n), Hash: []byte(fmt.Sprint("hash", n)),
+				UserID: u, DeviceUUID: fmt.Sprint("d", r.IntN(3)), Client: "web", CreatedAt: t0, ExpiresAt: t0.Add(ttl)})
+			if err == nil {
+				mu.Lock()
+				tokens = append(tokens, tok)
+				mu.Unlock()
+			}
+			return err
+		case !has:
+			return nil
+		case op < 11:
+			return s.RevokeAccessToken(ctx, tok.ID, t0)
+		case op < 13:
+			v := fmt.Sprint("p", r.IntN(3))
+			var up intercom.PushTokensUpdate
+			switch r.IntN(3) {
+			case 0:
+				up.FCM = str(v)
+			case 1:
+				up.VoIP = str(v)
+			default:
+				up.Huawei = str(v)
+			}
+			return s.UpdatePushTokens(ctx, tok.DeviceID, up, t0)
+		case op < 14:
+			ch := []string{intercom.ChannelFCM, intercom.ChannelAPNsVoIP, intercom.ChannelHMS}[r.IntN(3)]
+			return s.ClearPushToken(ctx, tok.DeviceID, ch, fmt.Sprint("p", r.IntN(3)))
+		case op < 18:
+			var up intercom.IntercomUpdate
+			switch r.IntN(3) {
+			case 0:
+				up.IsEnabled = ptr(r.IntN(2) == 0)
+			case 1:
+				up.Title = ptr(fmt.Sprint("t", r.IntN(3)))
+			default:
+				var tt intercom.Timetable
+				if err := tt.UnmarshalJSON([]byte(fmt.Sprintf(`{"days":[{"type":"same_every_day","from":"0%d:00Z","to":"09:00Z"}]}`, r.IntN(3)))); err != nil {
+					return err
+				}
+				up.Timetable = &tt
+			}
+			_, err := s.UpdateIntercom(ctx, intercom.Viewer{UserID: u, DeviceID: tok.DeviceID}, ic, up, t0)
+			return err
+		default:
+			if err := s.DeleteUser(ctx, u); err != nil {
+				return err
+			}
+			mu.Lock()
+			users = slices.DeleteFunc(users, func(id int64) bool { return id == u })
+			mu.Unlock()
+			newUser(s)
+			return nil
+		}
+	}
+	for round := range rounds {
+		stop := make(chan struct{})
+		var writers, ringers sync.WaitGroup
+		for w := range 4 {
+			r := rand.New(rand.NewPCG(uint64(seed), uint64(round*16+w)))
+			writers.Go(func() {
+				for range 5 {
+					err := write(r, ns[r.IntN(2)])
+					if err != nil && intercom.ErrorCode(err) != intercom.ENOTFOUND {
+						t.Errorf("round %d: write: %v", round, err)
+					}
+				}
+			})
+		}
+		for g := range 2 {
+			r := rand.New(rand.NewPCG(uint64(seed), uint64(round*16+8+g)))
+			ringers.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := ns[g].RingCandidates(ctx, int64(1+r.IntN(intercoms)), flatOf(r), ats[r.IntN(len(ats))]); err != nil {
+						t.Errorf("ring: %v", err)
+						return
+					}
+				}
+			})
+		}
+		writers.Wait()
+		close(stop)
+		ringers.Wait()
+		for n, s := range ns {
+			for ic := int64(1); ic <= intercoms; ic++ {
+				for f := int64(0); f <= flats; f++ {
+					var flat *int64
+					if f > 0 {
+						flat = ptr(f)
+					}
+					for _, at := range ats {
+						cands, err := s.RingCandidates(ctx, ic, flat, at)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if got, want := render(cands), reference(t, sql, ic, flat, at); got != want {
+							t.Fatalf("round %d, node %d, intercom %d, flat %v, at %s:\n got %s\nwant %s", round, n, ic, flat, at, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
 }
 
 // A login whose account is being deleted meanwhile finds the account, then
