@@ -96,6 +96,11 @@ func Copy(ctx context.Context, from, to string, out io.Writer) ([]Table, error) 
 		if err := checkEmpty(ctx, tx, target); err != nil {
 			return err
 		}
+		// The rosters' triggers (postgres migration 0006) stay quiet while
+		// whole tables arrive; the versions move past the log at the end.
+		if _, err := tx.Exec(ctx, `SET LOCAL intercomd.rosters_off = on`); err != nil {
+			return err
+		}
 		// One read transaction: every table from the same snapshot.
 		rtx, err := src.DB.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 		if err != nil {
@@ -109,7 +114,7 @@ func Copy(ctx context.Context, from, to string, out io.Writer) ([]Table, error) 
 			}
 			done = append(done, res)
 		}
-		return nil
+		return rostersCopied(ctx, tx)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("copy from %s to %s rolled back, the target is unchanged: %w", from, target, err)
@@ -118,6 +123,19 @@ func Copy(ctx context.Context, from, to string, out io.Writer) ([]Table, error) 
 		return done, err
 	}
 	return done, nil
+}
+
+// rostersCopied ends a copy made with the rosters' triggers off: every
+// intercom's roster version moves past the log the database keeps of them
+// (rosterLog + 1, as an intercom's deletion does), so that a node that had
+// cached a roster of the target (empty, then) reads it whole.
+func rostersCopied(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SET LOCAL intercomd.rosters_off = off`); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO roster_versions AS r (intercom_id, version) SELECT id, 257 FROM intercoms
+		ON CONFLICT (intercom_id) DO UPDATE SET version = r.version + 257`)
+	return err
 }
 
 // checkVersions refuses a source whose migrations are not exactly this

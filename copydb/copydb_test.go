@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -611,6 +612,72 @@ func TestCopyVerifies(t *testing.T) {
 				t.Fatalf("copy after the rolled-back one: %v", err)
 			}
 		})
+	}
+}
+
+// The copy fills the rosters' tables with their triggers off (postgres
+// migration 0006) but leaves every roster a node cached of the empty target
+// stale: a node that rang at the intercoms before sees their members after,
+// as a node started since does. The triggers are on again after the copy.
+func TestCopyRosters(t *testing.T) {
+	path, f, _ := newSource(t)
+	url := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	early, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Close()
+	ring := func(s intercom.Store, ic int64) string {
+		t.Helper()
+		cands, err := s.RingCandidates(ctx, ic, nil, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cands {
+			out = append(out, fmt.Sprintf("%+v", *c))
+		}
+		return strings.Join(out, "\n")
+	}
+	for _, ic := range f.intercoms {
+		if got := ring(early, ic); got != "" {
+			t.Fatalf("intercom %d before the copy: %s", ic, got)
+		}
+	}
+	if _, err := Copy(ctx, path, url, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	late, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	rang := false
+	for _, ic := range f.intercoms {
+		got, want := ring(early, ic), ring(late, ic)
+		if got != want {
+			t.Errorf("intercom %d after the copy, on the node that rang before:\n%s\nwant\n%s", ic, got, want)
+		}
+		rang = rang || want != ""
+	}
+	if !rang {
+		t.Fatal("the fixture rings no device: nothing tested")
+	}
+	// Logouts after the copy are seen: the triggers are on.
+	for _, hash := range f.tokens {
+		tok, err := late.AccessTokenByHash(ctx, hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := late.RevokeAccessToken(ctx, tok.ID, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ic := range f.intercoms {
+		if got, want := ring(early, ic), ring(late, ic); got != want {
+			t.Errorf("intercom %d after a logout:\n%s\nwant\n%s", ic, got, want)
+		}
 	}
 }
 

@@ -343,6 +343,7 @@ func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token
 	if column == "" {
 		return intercom.Errorf(intercom.EINVALID, "no push token for channel %q", channel)
 	}
-	_, err := db.pool.Exec(ctx, `UPDATE devices SET `+column+` = NULL WHERE id = $1 AND `+column+` = $2`, deviceID, token)
+	// db.exec: it may deadlock on the roster versions (RevokeAccessToken).
+	_, err := db.exec(ctx, `UPDATE devices SET `+column+` = NULL WHERE id = $1 AND `+column+` = $2`, deviceID, token)
 	return wrap(err)
 }

@@ -264,8 +264,8 @@ func TestConcurrentExplicitAndGeneratedIDs(t *testing.T) {
 	}
 }
 
-// A ring on one node weighs every write committed on another, at once:
-// nothing is cached.
+// A ring on one node weighs every write committed on another, at once,
+// though each node caches rosters (rosters.go).
 func TestRingCandidatesFollowOtherNodes(t *testing.T) {
 	ns := nodes(t, 2)
 	a, b := ns[0], ns[1]

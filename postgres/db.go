@@ -128,9 +128,29 @@ const maxAttempts = 10
 // PostgreSQL reports a serialization failure (40001) or a deadlock (40P01):
 // fn may run more than once.
 func (db *DB) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return db.retry(ctx, func() error { return pgx.BeginFunc(ctx, db.pool, fn) })
+}
+
+// exec runs one statement, a transaction of its own, retrying it as tx
+// does. A statement that changes a device or a token locks the roster
+// versions of the account's intercoms (migration 0006) and so may deadlock
+// with another writer.
+func (db *DB) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	var tag pgconn.CommandTag
+	err := db.retry(ctx, func() error {
+		var err error
+		tag, err = db.pool.Exec(ctx, sql, args...)
+		return err
+	})
+	return tag, err
+}
+
+// retry runs fn, a whole transaction, again while it fails with a
+// serialization failure or a deadlock, up to maxAttempts times.
+func (db *DB) retry(ctx context.Context, fn func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = pgx.BeginFunc(ctx, db.pool, fn)
+		err = fn()
 		if !retryable(err) || attempt == maxAttempts {
 			return wrap(err)
 		}

@@ -9,8 +9,17 @@ import (
 // TestReadsFollowAnotherNodesWrites: one node writes while another reads
 // sessions, views and rosters as hard as it can; each write is seen by the
 // reading node's very next read, and no read goes back. PostgreSQL nodes
-// cache none of these, so this holds by construction; the test keeps it so.
+// cache no sessions or views; their rosters are checked at each ring
+// (rosters.go).
 func TestReadsFollowAnotherNodesWrites(t *testing.T) {
 	n := nodes(t, 2)
 	storetest.ReadsUnderWrites(t, n[0], n[1])
+}
+
+// TestRingsFollowAnotherNodesWrites: every kind of write that changes a
+// roster, made on one node, is seen by the very next ring on another, which
+// cached the roster just before.
+func TestRingsFollowAnotherNodesWrites(t *testing.T) {
+	n := nodes(t, 2)
+	storetest.RingCandidatesSeeEveryWrite(t, n[0], n[1])
 }

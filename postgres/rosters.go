@@ -100,8 +100,9 @@ func (db *DB) rosterOf(ctx context.Context, key rosterKey, flat *int64) (*interc
 	case version == e.version:
 		return e.roster, nil
 	case version < e.version || e.version < version-rosterLog || len(users) > maxPatch:
-		// Older: the intercom was deleted (and the cache is only read for a
-		// ring at one that exists). Past the log, or many accounts: whole.
+		// Older: the versions were reset by hand (an intercom deleted moves
+		// its version past the log instead, migration 0006). Past the log,
+		// or many accounts: whole.
 		return db.wholeRoster(ctx, key, flat)
 	}
 	r := e.roster

@@ -61,7 +61,9 @@ func (db *DB) CreateAccessToken(ctx context.Context, t intercom.AccessToken) (in
 			SELECT id, $1, $2, $3, $3 FROM users WHERE id = $4
 			ON CONFLICT (user_id, uuid) DO UPDATE SET client = excluded.client, updated_at = excluded.updated_at
 			RETURNING id`, t.DeviceUUID, t.Client, t.CreatedAt, t.UserID).Scan(&t.DeviceID)
-		if err != nil {
+		if fkViolation(err) { // the account, found, was being deleted
+			return intercom.ErrNotFound
+		} else if err != nil {
 			return err
 		}
 		err = tx.QueryRow(ctx, `INSERT INTO access_tokens (public_id, token_hash, user_id, device_id, created_at, expires_at)
@@ -86,9 +88,11 @@ func (db *DB) AccessTokenByHash(ctx context.Context, hash []byte) (intercom.Acce
 	return t, wrap(err)
 }
 
-// RevokeAccessToken marks a token revoked.
+// RevokeAccessToken marks a token revoked. Like every write to a device or
+// token, it locks the roster versions of the account's intercoms, so it may
+// deadlock: db.exec retries it.
 func (db *DB) RevokeAccessToken(ctx context.Context, id int64, at time.Time) error {
-	return wrap(mustAffect(db.pool.Exec(ctx, `UPDATE access_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, at, id)))
+	return wrap(mustAffect(db.exec(ctx, `UPDATE access_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, at, id)))
 }
 
 // Device returns one device.
@@ -113,7 +117,8 @@ func (db *DB) UpdatePushTokens(ctx context.Context, deviceID int64, u intercom.P
 	as, av := arg(u.APN)
 	vs, vv := arg(u.VoIP)
 	hs, hv := arg(u.Huawei)
-	return wrap(mustAffect(db.pool.Exec(ctx, `UPDATE devices SET
+	// db.exec: it may deadlock on the roster versions (RevokeAccessToken).
+	return wrap(mustAffect(db.exec(ctx, `UPDATE devices SET
 		fcm_token    = CASE WHEN $1::boolean THEN $2::text ELSE fcm_token END,
 		apn_token    = CASE WHEN $3::boolean THEN $4::text ELSE apn_token END,
 		voip_token   = CASE WHEN $5::boolean THEN $6::text ELSE voip_token END,

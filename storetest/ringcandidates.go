@@ -12,6 +12,14 @@ import (
 // engine caches. Each step reads the rosters before its write, so that a
 // cache holds them, and checks the read after it.
 func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
+	RingCandidatesSeeEveryWrite(t, s, s)
+}
+
+// RingCandidatesSeeEveryWrite is the test of RingCandidatesSeeEveryWrite
+// with its writes on s and its rings on ringer, as two nodes of one database
+// are: a node that caches rosters must see the other's writes at its very
+// next ring.
+func RingCandidatesSeeEveryWrite(t *testing.T, s, ringer intercom.Store) {
 	ctx := t.Context()
 	ic := mustIntercom(t, s, 0, nil)
 	u := mustUser(t, s, "u")
@@ -27,7 +35,7 @@ func testRingCandidatesSeeEveryWrite(t *testing.T, s intercom.Store) {
 	put(t, u.ID, flat, "Home", intercom.StatusConfirmed)
 	ring := func(t *testing.T, flat *int64, at time.Time) []*intercom.RingCandidate {
 		t.Helper()
-		c, err := s.RingCandidates(ctx, ic.ID, flat, at)
+		c, err := ringer.RingCandidates(ctx, ic.ID, flat, at)
 		if err != nil {
 			t.Fatal(err)
 		}
