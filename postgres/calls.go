@@ -308,16 +308,6 @@ func (db *DB) ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int
 	return out, wrap(err)
 }
 
-// RecordSend stores the outcome of a push.
-func (db *DB) RecordSend(ctx context.Context, cs intercom.CallSend) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO call_sends (call_id, device_id, channel, attempts, outcome, status, reason, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (call_id, device_id, channel) DO UPDATE SET attempts = excluded.attempts, outcome = excluded.outcome,
-			status = excluded.status, reason = excluded.reason, at = excluded.at`,
-		cs.CallID, cs.DeviceID, cs.Channel, cs.Attempts, cs.Outcome, cs.Status, cs.Reason, cs.At)
-	return wrap(err)
-}
-
 // CallSends lists the pushes of a call.
 func (db *DB) CallSends(ctx context.Context, callID int64) ([]intercom.CallSend, error) {
 	rows, err := db.pool.Query(ctx, `SELECT call_id, device_id, channel, attempts, outcome, status, reason, at

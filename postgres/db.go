@@ -35,6 +35,7 @@ var migrations embed.FS
 type DB struct {
 	pool    *pgxpool.Pool
 	rosters rosterCache
+	sends   sendBatcher
 }
 
 // Open connects to the database at url (postgres:// or postgresql://, the

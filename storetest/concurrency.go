@@ -384,3 +384,43 @@ func testConcurrentFlatChoice(t *testing.T, s intercom.Store) {
 		t.Fatalf("%d accounts got flat 15, want 1", won)
 	}
 }
+
+// testConcurrentSends: a ring's pushes record their outcomes at once; each
+// is stored, the later of two for one push wins, and one that cannot be
+// stored (its call is gone) fails alone.
+func testConcurrentSends(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	c, toks := ringingCall(t, s, 40)
+	send := func(i, attempt int) intercom.CallSend {
+		return intercom.CallSend{CallID: c.ID, DeviceID: toks[i].DeviceID, Channel: intercom.ChannelAPNsVoIP,
+			Attempts: attempt, Outcome: intercom.SendSent, Status: 200, At: t0.Add(time.Duration(attempt) * time.Second)}
+	}
+	errs := make([]error, len(toks)+1)
+	race(len(toks)+1, func(i int) {
+		if i == len(toks) {
+			errs[i] = s.RecordSend(ctx, intercom.CallSend{CallID: c.ID + 1000, DeviceID: toks[0].DeviceID, Channel: intercom.ChannelFCM,
+				Attempts: 1, Outcome: intercom.SendSent, Status: 200, At: t0})
+			return
+		}
+		if errs[i] = s.RecordSend(ctx, send(i, 1)); errs[i] == nil {
+			errs[i] = s.RecordSend(ctx, send(i, 2))
+		}
+	})
+	for i, err := range errs[:len(toks)] {
+		if err != nil {
+			t.Errorf("RecordSend of device %d: %v", i, err)
+		}
+	}
+	if errs[len(toks)] == nil {
+		t.Error("RecordSend for a call that does not exist succeeded")
+	}
+	sends, err := s.CallSends(ctx, c.ID)
+	if err != nil || len(sends) != len(toks) {
+		t.Fatalf("CallSends = %d sends, %v; want %d", len(sends), err, len(toks))
+	}
+	for _, got := range sends {
+		if got.Attempts != 2 {
+			t.Errorf("device %d: %+v, want the second attempt", got.DeviceID, got)
+		}
+	}
+}

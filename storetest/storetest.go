@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"ConcurrentPatch", testConcurrentPatch},
 		{"IDsNeverReusedUnderConcurrency", testIDsNeverReusedUnderConcurrency},
 		{"RingCandidatesAfterConcurrentReads", testRingCandidatesAfterConcurrentReads},
+		{"ConcurrentSends", testConcurrentSends},
 		{"CachedReadsUnderWrites", testCachedReadsUnderWrites},
 		{"Pairing", testPairing},
 		{"VisitorCodesAndAccess", testVisitorCodesAndAccess},
