@@ -21,6 +21,22 @@ type Roster struct {
 	made atomic.Pointer[madeCandidates]
 }
 
+// RosterKey names a roster: an intercom's, of one flat or of every member.
+type RosterKey struct {
+	IntercomID int64
+	Flat       int64
+	AnyFlat    bool
+}
+
+// RosterKeyOf names the roster a ring at flat of an intercom weighs (nil:
+// a private house, every member).
+func RosterKeyOf(intercomID int64, flat *int64) RosterKey {
+	if flat == nil {
+		return RosterKey{IntercomID: intercomID, AnyFlat: true}
+	}
+	return RosterKey{IntercomID: intercomID, Flat: *flat}
+}
+
 // RosterRow is a device of a member: its candidate, whose Tokens are all its
 // unrevoked tokens, and when each of them expires.
 type RosterRow struct {

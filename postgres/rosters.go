@@ -33,12 +33,6 @@ const maxPatch = 64
 // maxRosters bounds the cache: past it, it starts again empty.
 const maxRosters = 8192
 
-type rosterKey struct {
-	intercomID int64
-	flat       int64
-	anyFlat    bool
-}
-
 type rosterEntry struct {
 	version int64 // the intercom's roster version when read, or older
 	roster  *intercom.Roster
@@ -46,10 +40,10 @@ type rosterEntry struct {
 
 type rosterCache struct {
 	mu sync.Mutex
-	m  map[rosterKey]rosterEntry
+	m  map[intercom.RosterKey]rosterEntry
 }
 
-func (c *rosterCache) get(k rosterKey) (rosterEntry, bool) {
+func (c *rosterCache) get(k intercom.RosterKey) (rosterEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[k]
@@ -57,14 +51,14 @@ func (c *rosterCache) get(k rosterKey) (rosterEntry, bool) {
 }
 
 // put stores e unless a newer entry is there.
-func (c *rosterCache) put(k rosterKey, e rosterEntry) {
+func (c *rosterCache) put(k intercom.RosterKey, e rosterEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.m[k]; ok && old.version > e.version {
 		return
 	}
 	if c.m == nil || len(c.m) >= maxRosters {
-		c.m = map[rosterKey]rosterEntry{}
+		c.m = map[intercom.RosterKey]rosterEntry{}
 	}
 	c.m[k] = e
 }
@@ -72,11 +66,7 @@ func (c *rosterCache) put(k rosterKey, e rosterEntry) {
 // RingCandidates lists the devices of the members of an intercom that have a
 // live token, with each of their live tokens.
 func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*intercom.RingCandidate, error) {
-	key := rosterKey{intercomID: intercomID, anyFlat: flat == nil}
-	if flat != nil {
-		key.flat = *flat
-	}
-	r, err := db.rosterOf(ctx, key, flat)
+	r, err := db.rosterOf(ctx, intercom.RosterKeyOf(intercomID, flat), flat)
 	if err != nil {
 		return nil, err
 	}
@@ -87,12 +77,12 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 // not moved since, patched when a few accounts changed, else read whole.
 // Rows read after the version are at least as new as it; a change they
 // already show is read once more at the next ring, which is harmless.
-func (db *DB) rosterOf(ctx context.Context, key rosterKey, flat *int64) (*intercom.Roster, error) {
+func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey, flat *int64) (*intercom.Roster, error) {
 	e, ok := db.rosters.get(key)
 	if !ok {
 		return db.wholeRoster(ctx, key, flat)
 	}
-	version, users, err := db.rosterChanges(ctx, key.intercomID, e.version)
+	version, users, err := db.rosterChanges(ctx, key.IntercomID, e.version)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +97,7 @@ func (db *DB) rosterOf(ctx context.Context, key rosterKey, flat *int64) (*interc
 	}
 	r := e.roster
 	if len(users) > 0 {
-		fresh, err := db.rosterRows(ctx, key.intercomID, flat, users)
+		fresh, err := db.rosterRows(ctx, key.IntercomID, flat, users)
 		if err != nil {
 			return nil, err
 		}
@@ -145,13 +135,13 @@ func (db *DB) rosterChanges(ctx context.Context, intercomID, since int64) (int64
 }
 
 // wholeRoster reads the roster of key after its version, and caches it.
-func (db *DB) wholeRoster(ctx context.Context, key rosterKey, flat *int64) (*intercom.Roster, error) {
+func (db *DB) wholeRoster(ctx context.Context, key intercom.RosterKey, flat *int64) (*intercom.Roster, error) {
 	var version int64
-	err := db.pool.QueryRow(ctx, `SELECT version FROM roster_versions WHERE intercom_id = $1`, key.intercomID).Scan(&version)
+	err := db.pool.QueryRow(ctx, `SELECT version FROM roster_versions WHERE intercom_id = $1`, key.IntercomID).Scan(&version)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, wrap(err)
 	}
-	rows, err := db.rosterRows(ctx, key.intercomID, flat, nil)
+	rows, err := db.rosterRows(ctx, key.IntercomID, flat, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -189,7 +189,7 @@ type caches struct {
 	log      changeLog
 	sessions cache[string, intercom.AccessToken] // by token hash
 	views    cache[viewKey, intercom.IntercomView]
-	rosters  cache[rosterKey, *intercom.Roster]
+	rosters  cache[intercom.RosterKey, *intercom.Roster]
 }
 
 // cloneView copies what a caller could change through a view's pointers

@@ -14,11 +14,7 @@ import (
 // RingCandidates lists the devices of the members of an intercom that have a
 // live token, with each of their live tokens. Rosters are cached (roster.go).
 func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*intercom.RingCandidate, error) {
-	key := rosterKey{intercomID: intercomID, anyFlat: flat == nil}
-	if flat != nil {
-		key.flat = *flat
-	}
-	r, err := db.rosterOf(ctx, key, flat)
+	r, err := db.rosterOf(ctx, intercom.RosterKeyOf(intercomID, flat), flat)
 	if err != nil {
 		return nil, err
 	}

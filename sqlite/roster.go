@@ -14,19 +14,13 @@ import (
 // other caches, but an entry that changes of a few accounts concern is
 // patched rather than read again: only those accounts' rows are read.
 
-type rosterKey struct {
-	intercomID int64
-	flat       int64
-	anyFlat    bool
-}
-
 // maxPatch is the most accounts a roster is patched for; past it, it is
 // read whole.
 const maxPatch = 64
 
 // rosterOf returns the roster of key, from the cache when no change since it
 // was read concerns it, patched when changes of a few accounts do.
-func (db *DB) rosterOf(ctx context.Context, key rosterKey, flat *int64) (*intercom.Roster, error) {
+func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey, flat *int64) (*intercom.Roster, error) {
 	c := &db.caches.rosters
 	c.mu.Lock()
 	e, ok := c.m[key]
@@ -50,7 +44,7 @@ func (db *DB) rosterOf(ctx context.Context, key rosterKey, flat *int64) (*interc
 		if !whole && len(users) <= maxPatch {
 			r := e.v
 			if len(users) > 0 {
-				fresh, err := db.roster(ctx, key.intercomID, flat, users)
+				fresh, err := db.roster(ctx, key.IntercomID, flat, users)
 				if err != nil {
 					return nil, err
 				}
@@ -60,7 +54,7 @@ func (db *DB) rosterOf(ctx context.Context, key rosterKey, flat *int64) (*interc
 			return r, nil
 		}
 	}
-	rows, err := db.roster(ctx, key.intercomID, flat, nil)
+	rows, err := db.roster(ctx, key.IntercomID, flat, nil)
 	if err != nil {
 		return nil, err
 	}
