@@ -36,9 +36,10 @@ func main() {
 	sockets := flag.Int("sockets", 5000, "Pusher sockets (one device each) to connect")
 	perFlat := flag.Int("per-flat", 5, "devices in each flat: each ring reaches this many")
 	rings := flag.Int("rings", 500, "rings to time")
+	wsPing := flag.Bool("ws-ping", false, "have every socket send one WebSocket ping frame before the memory is read, as Java-WebSocket (under pusher-java) does every minute")
 	addr := flag.String("addr", "127.0.0.1:18190", "address for intercomd")
 	flag.Parse()
-	if err := run(*sockets, *perFlat, *rings, *addr); err != nil {
+	if err := run(*sockets, *perFlat, *rings, *addr, *wsPing); err != nil {
 		fmt.Fprintln(os.Stderr, "wsload:", err)
 		os.Exit(1)
 	}
@@ -50,7 +51,7 @@ const (
 
 type device = loadkit.Device
 
-func run(sockets, perFlat, rings int, addr string) error {
+func run(sockets, perFlat, rings int, addr string, wsPing bool) error {
 	ctx := context.Background()
 	loadkit.RaiseFileLimit()
 	dir, err := os.MkdirTemp("", "wsload")
@@ -107,11 +108,8 @@ func run(sockets, perFlat, rings int, addr string) error {
 			}
 		}
 	}()
-	time.Sleep(10 * time.Second) // let the server settle: garbage of the handshakes collected, memory returned
-	after := loadkit.RSSKiB(srv.Process.Pid)
-	liveAfter := loadkit.LiveKiB(base, os.Getenv("WSLOAD_VERBOSE") != "")
-
-	// Every socket reads its events from here on.
+	// Every socket reads its events from here on (the reads also take the
+	// pongs of -ws-ping).
 	type arrival struct {
 		flat int
 		at   time.Time
@@ -130,6 +128,17 @@ func run(sockets, perFlat, rings int, addr string) error {
 			}
 		}()
 	}
+	if wsPing {
+		fmt.Println("one WebSocket ping from every socket...")
+		if err := loadkit.ConnectAll(ctx, len(devices), func(ctx context.Context, i int) error {
+			return devices[i].Client.Conn.Ping(ctx)
+		}); err != nil {
+			return fmt.Errorf("pinging: %w", err)
+		}
+	}
+	time.Sleep(10 * time.Second) // let the server settle: garbage of the handshakes collected, memory returned
+	after := loadkit.RSSKiB(srv.Process.Pid)
+	liveAfter := loadkit.LiveKiB(base, os.Getenv("WSLOAD_VERBOSE") != "")
 
 	fmt.Printf("timing %d rings of %d devices each...\n", rings, perFlat)
 	flats := (sockets + perFlat - 1) / perFlat
