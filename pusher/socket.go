@@ -175,7 +175,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.send(encodeFrame(frame{Event: "pusher:connection_established", Data: string(established)}))
 	// The connection is hijacked: serve it from a goroutine of its own, whose
 	// stack stays small, and let net/http's (grown deep by now) end.
-	go s.serve()
+	go s.serve(hj.early)
 }
 
 var protocolVersion = regexp.MustCompile(`^[0-9]+$`)
@@ -223,13 +223,18 @@ var channelName = regexp.MustCompile(`^[A-Za-z0-9_\-=@,.;]{1,164}$`)
 // minutes or so: a goroutine each time costs little. (A WebSocket ping or
 // pong alone leaves that goroutine waiting in conn.Read for the next
 // message: coder/websocket answers control frames inside its reads.)
-func (s *socket) serve() {
+//
+// early says the client's first bytes came with the opening handshake:
+// coder/websocket keeps them in front of the connection, where neither the
+// poller nor the read buffer tells of them, so they are read without a wait.
+func (s *socket) serve(early bool) {
 	defer s.close(websocket.StatusNormalClosure, "")
 	if s.raw == nil {
 		s.read(false)
 		return
 	}
-	for waitReadable(s.raw) == nil { // fails once the connection is closed
+	for early || waitReadable(s.raw) == nil { // fails once the connection is closed
+		early = false
 		more := make(chan bool)
 		go func() { more <- s.read(true) }()
 		if !<-more {
@@ -382,8 +387,9 @@ func (s *socket) succeeded(channel string, announced <-chan struct{}) {
 // out: the socket waits on the one and looks into the other (socket.serve).
 type smallBuffers struct {
 	http.ResponseWriter
-	conn net.Conn
-	br   *bufio.Reader
+	conn  net.Conn
+	br    *bufio.Reader
+	early bool // the client's bytes that came with the request were in br
 }
 
 const bufferSize = 1 << 10
@@ -407,6 +413,6 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		conn.Close()
 		return nil, nil, err
 	}
-	s.conn, s.br = conn, r
+	s.conn, s.br, s.early = conn, r, r.Buffered() > 0
 	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(conn, bufferSize)), nil
 }

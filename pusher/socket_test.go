@@ -11,12 +11,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"intercom/clocktest"
 	"intercom/pusher"
 )
 
@@ -31,6 +33,14 @@ type rawClient struct {
 
 func dialRaw(t *testing.T, srv *httptest.Server) *rawClient {
 	t.Helper()
+	return dialRawWith(t, srv, nil)
+}
+
+// dialRawWith sends early, frames of its own, in the TCP write that carries
+// the opening handshake: they reach the server with the request, so net/http
+// has read them into the buffer the socket is handed.
+func dialRawWith(t *testing.T, srv *httptest.Server, early []byte) *rawClient {
+	t.Helper()
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +52,11 @@ func dialRaw(t *testing.T, srv *httptest.Server) *rawClient {
 	req.Header.Set("Connection", "Upgrade")
 	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
 	req.Header.Set("Sec-WebSocket-Version", "13")
-	if err := req.Write(conn); err != nil {
+	var handshake bytes.Buffer
+	if err := req.Write(&handshake); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Write(append(handshake.Bytes(), early...)); err != nil {
 		t.Fatal(err)
 	}
 	c := &rawClient{t: t, conn: conn, br: bufio.NewReader(conn)}
@@ -138,6 +152,35 @@ func TestMessagesInOneWrite(t *testing.T) {
 	c.write(clientFrame(1, `{"event":"pusher:ping"}`))
 	if m := c.read(); m.Event != "pusher:pong" {
 		t.Fatalf("third message answered with %+v", m)
+	}
+}
+
+// A message that arrived with the opening handshake is served at once: it is
+// in the read buffer net/http hands over, which no readability of the
+// connection will announce.
+func TestMessageWithHandshake(t *testing.T) {
+	_, srv := newServer(t)
+	c := dialRawWith(t, srv, clientFrame(1, `{"event":"pusher:ping"}`))
+	c.conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if m := c.read(); m.Event != "pusher:pong" {
+		t.Fatalf("the message sent with the handshake answered with %+v", m)
+	}
+}
+
+// A WebSocket ping from the client is answered with a pong, and the messages
+// after it are served: the reader it woke waits in its read for them.
+func TestWebSocketPing(t *testing.T) {
+	_, srv := newServer(t)
+	c := dialRaw(t, srv)
+	for i := range 3 {
+		c.write(clientFrame(9, "hi"))
+		if op, b, err := c.readFrame(); op != 10 || string(b) != "hi" || err != nil {
+			t.Fatalf("ping %d answered with opcode %d %q, %v; want a pong", i, op, b, err)
+		}
+		c.write(clientFrame(1, `{"event":"pusher:ping"}`))
+		if m := c.read(); m.Event != "pusher:pong" {
+			t.Fatalf("message after ping %d answered with %+v", i, m)
+		}
 	}
 }
 
@@ -263,5 +306,102 @@ func TestSocketOverTLS(t *testing.T) {
 	hub.Close()
 	if _, _, err := conn.Read(ctx); websocket.CloseStatus(err) != 4200 {
 		t.Errorf("closed with %v, want 4200", err)
+	}
+}
+
+// Every way a socket ends leaves none of its goroutines behind: the client
+// going away, its closing handshake, the server's (Reconnect, a token's end,
+// silence, Close), with the socket idle or its reader woken by a WebSocket
+// ping and waiting in its read.
+func TestNoGoroutineLeft(t *testing.T) {
+	before := runtime.NumGoroutine()
+	hub, srv := newServer(t)
+	clock := clocktest.New(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	pusher.SetSilenceClock(hub, clock)
+	// answer reads up to the server's close frame and answers it.
+	answer := func(c *rawClient) {
+		t.Helper()
+		for {
+			op, b, err := c.readFrame()
+			if err != nil {
+				t.Fatalf("before the close frame: %v", err)
+			}
+			if op == 8 {
+				c.write(clientFrame(8, string(b)))
+				return
+			}
+		}
+	}
+	const each = 10
+	var clients []*rawClient
+	open := func(ping bool) *rawClient {
+		c := dialRaw(t, srv)
+		if ping {
+			c.write(clientFrame(9, ""))
+			if op, _, err := c.readFrame(); op != 10 || err != nil {
+				t.Fatalf("ping answered with opcode %d, %v", op, err)
+			}
+		}
+		clients = append(clients, c)
+		return c
+	}
+	for _, ping := range []bool{false, true} {
+		for range each {
+			open(ping).conn.Close()
+		}
+		for range each {
+			c := open(ping)
+			c.write(clientFrame(8, "\x03\xe8"))
+			answer(c)
+		}
+		var cs []*rawClient
+		for range each {
+			c := open(ping)
+			hub.Authorize(c.socketID, "private-user.1", pusher.Grant{Token: "tok", User: 1})
+			cs = append(cs, c)
+		}
+		hub.CloseToken("tok")
+		for _, c := range cs {
+			answer(c)
+		}
+		cs = cs[:0]
+		for range each {
+			cs = append(cs, open(ping))
+		}
+		clock.Advance(pusher.ActivityTimeout + time.Minute)
+		for _, c := range cs {
+			answer(c)
+		}
+		cs = cs[:0]
+		for range each {
+			cs = append(cs, open(ping))
+		}
+		hub.Reconnect()
+		for _, c := range cs {
+			answer(c)
+		}
+	}
+	for range each {
+		open(false)
+		open(true)
+	}
+	hub.Close()
+	for _, c := range clients[len(clients)-2*each:] {
+		answer(c)
+	}
+	srv.Close()
+	for _, c := range clients {
+		c.conn.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if hub.Open() != 0 {
+		t.Errorf("Open = %d", hub.Open())
 	}
 }
