@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"intercom"
 	"intercom/postgres/pgtest"
 )
 
@@ -55,5 +56,26 @@ func TestDeletesTakeTheirCallRows(t *testing.T) {
 	}
 	if d := count(devices, c.ID); d != 0 {
 		t.Errorf("after deleting the intercom: %d call_devices rows of its call", d)
+	}
+}
+
+// Two outcomes of one push in one batch: one statement cannot update a row
+// twice, so the batch keeps the later, as writing them in turn would.
+func TestSendBatchKeepsTheLaterOutcome(t *testing.T) {
+	db := open(t, pgtest.Schema(t))
+	ctx := t.Context()
+	_, toks, c := world(t, db, 2)
+	first := intercom.CallSend{CallID: c.ID, DeviceID: toks[0].DeviceID, Channel: intercom.ChannelAPNsVoIP,
+		Attempts: 1, Outcome: intercom.SendFailed, Status: 503, Reason: "busy", At: t0}
+	second := first
+	second.Attempts, second.Outcome, second.Status, second.Reason = 2, intercom.SendSent, 200, ""
+	other := first
+	other.DeviceID = toks[1].DeviceID
+	if err := db.InsertSends(ctx, []intercom.CallSend{first, other, second}); err != nil {
+		t.Fatal(err)
+	}
+	sends, err := db.CallSends(ctx, c.ID)
+	if err != nil || len(sends) != 2 || sends[0] != second || sends[1] != other {
+		t.Fatalf("CallSends = %+v, %v; want %+v and %+v", sends, err, second, other)
 	}
 }

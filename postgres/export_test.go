@@ -1,6 +1,10 @@
 package postgres
 
-import "context"
+import (
+	"context"
+
+	"intercom"
+)
 
 // Beat runs one liveness beat of the node now, as its ticker does.
 func (b *Bus) Beat(ctx context.Context) { b.beatOnce(ctx) }
@@ -18,3 +22,12 @@ func (b *Bus) Replica() (channels, seqs, nodes int) {
 
 // RosterLog is how many roster changes of an intercom the database keeps.
 const RosterLog = rosterLog
+
+// InsertSends writes outcomes as one batch of RecordSend's does.
+func (db *DB) InsertSends(ctx context.Context, sends []intercom.CallSend) error {
+	batch := make([]pendingSend, len(sends))
+	for i, cs := range sends {
+		batch[i] = pendingSend{cs: cs}
+	}
+	return db.insertSends(ctx, batch)
+}

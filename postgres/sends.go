@@ -71,7 +71,9 @@ func (db *DB) writeSends() {
 			// One bad outcome (its call deleted meanwhile, say) must not
 			// fail the others: each is written alone, with its own answer.
 			for _, p := range batch {
+				ctx, cancel := context.WithTimeout(context.Background(), sendWriteTimeout)
 				p.done <- db.insertSends(ctx, []pendingSend{p})
+				cancel()
 			}
 		}
 		cancel()

@@ -4,8 +4,10 @@
 -- of the 10 ms that recording a call to 1,000 devices took (issue 9). The
 -- rows are only ever written with the call they belong to, so the
 -- references are kept instead by deleting, once per statement, what hung off
--- a deleted call or account. (An account deleted while a ring records it
--- may leave a row in call_accounts that nothing reads: ids are never reused.)
+-- a deleted call or account. An account deleted while a ring records it
+-- (the key used to order the two) may leave a row in call_accounts that
+-- nothing reads, ids never being reused, and its devices in that ringing
+-- call: pushed to, but unable to answer, having no token left.
 ALTER TABLE call_devices DROP CONSTRAINT call_devices_call_id_fkey;
 ALTER TABLE call_accounts DROP CONSTRAINT call_accounts_call_id_fkey;
 ALTER TABLE call_accounts DROP CONSTRAINT call_accounts_user_id_fkey;
