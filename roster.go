@@ -37,6 +37,14 @@ func RosterKeyOf(intercomID int64, flat *int64) RosterKey {
 	return RosterKey{IntercomID: intercomID, Flat: *flat}
 }
 
+// FlatOf is the flat k names: nil for every member.
+func (k RosterKey) FlatOf() *int64 {
+	if k.AnyFlat {
+		return nil
+	}
+	return &k.Flat
+}
+
 // RosterRow is a device of a member: its candidate, whose Tokens are all its
 // unrevoked tokens, and when each of them expires.
 type RosterRow struct {
@@ -60,9 +68,6 @@ func NewRoster(rows []*RosterRow) *Roster {
 
 func byDevice(a, b *RosterRow) int { return cmp.Compare(a.Candidate.DeviceID, b.Candidate.DeviceID) }
 
-// Len is the number of devices in the roster, with or without a live token.
-func (r *Roster) Len() int { return len(r.rows) }
-
 // Candidates returns the devices with a token live at instant at, each with
 // those tokens, as Store.RingCandidates does. They are shared: callers only
 // read them. A device whose tokens are all live, the usual case, is its
@@ -74,16 +79,15 @@ func (r *Roster) Candidates(at time.Time) []*RingCandidate {
 	}
 	// The span in which the same tokens are live: after the last expiry at
 	// or before at, until the first after it.
-	var from, until time.Time
-	bounded := false
+	from, until := time.Time{}, maxTime
 	out := make([]*RingCandidate, 0, len(r.rows))
 	for _, row := range r.rows {
 		live := 0
 		for _, e := range row.Expires {
 			if e.After(at) {
 				live++
-				if !bounded || e.Before(until) {
-					until, bounded = e, true
+				if e.Before(until) {
+					until = e
 				}
 			} else if e.After(from) {
 				from = e
@@ -104,9 +108,6 @@ func (r *Roster) Candidates(at time.Time) []*RingCandidate {
 			}
 			out = append(out, &c)
 		}
-	}
-	if !bounded {
-		until = maxTime
 	}
 	out = slices.Clip(out)
 	r.made.Store(&madeCandidates{from: from, until: until, list: out})

@@ -127,14 +127,13 @@ func Copy(ctx context.Context, from, to string, out io.Writer) ([]Table, error) 
 
 // rostersCopied ends a copy made with the rosters' triggers off: every
 // intercom's roster version moves past the log the database keeps of them
-// (rosterLog + 1, as an intercom's deletion does), so that a node that had
+// (roster_skip_log, as an intercom's deletion does), so that a node that had
 // cached a roster of the target (empty, then) reads it whole.
 func rostersCopied(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, `SET LOCAL intercomd.rosters_off = off`); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO roster_versions AS r (intercom_id, version) SELECT id, 257 FROM intercoms
-		ON CONFLICT (intercom_id) DO UPDATE SET version = r.version + 257`)
+	_, err := tx.Exec(ctx, `SELECT roster_skip_log(id) FROM intercoms`)
 	return err
 }
 

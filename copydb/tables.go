@@ -120,7 +120,7 @@ var tables = []table{
 // installation: the migrations' record, and what running nodes share (the
 // bus, deadlines that nodes set again on start, throttles, the cluster's
 // secrets, made by the first node when the operator sets none), and the
-// rosters' versions, which the target's triggers make as rows arrive.
+// rosters' versions, which the target makes anew once the rows are in.
 var notCopied = []string{
 	"schema_migrations", "bus_nodes", "bus_presence", "bus_messages", "deadlines", "limiter_hits", "cluster_secrets",
 	"roster_versions", "roster_changes",

@@ -66,7 +66,7 @@ func (c *rosterCache) put(k intercom.RosterKey, e rosterEntry) {
 // RingCandidates lists the devices of the members of an intercom that have a
 // live token, with each of their live tokens.
 func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*intercom.RingCandidate, error) {
-	r, err := db.rosterOf(ctx, intercom.RosterKeyOf(intercomID, flat), flat)
+	r, err := db.rosterOf(ctx, intercom.RosterKeyOf(intercomID, flat))
 	if err != nil {
 		return nil, err
 	}
@@ -77,10 +77,10 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 // not moved since, patched when a few accounts changed, else read whole.
 // Rows read after the version are at least as new as it; a change they
 // already show is read once more at the next ring, which is harmless.
-func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey, flat *int64) (*intercom.Roster, error) {
+func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey) (*intercom.Roster, error) {
 	e, ok := db.rosters.get(key)
 	if !ok {
-		return db.wholeRoster(ctx, key, flat)
+		return db.wholeRoster(ctx, key)
 	}
 	version, users, err := db.rosterChanges(ctx, key.IntercomID, e.version)
 	if err != nil {
@@ -93,11 +93,11 @@ func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey, flat *int64)
 		// Older: the versions were reset by hand (an intercom deleted moves
 		// its version past the log instead, migration 0006). Past the log,
 		// or many accounts: whole.
-		return db.wholeRoster(ctx, key, flat)
+		return db.wholeRoster(ctx, key)
 	}
 	r := e.roster
 	if len(users) > 0 {
-		fresh, err := db.rosterRows(ctx, key.IntercomID, flat, users)
+		fresh, err := db.rosterRows(ctx, key, users)
 		if err != nil {
 			return nil, err
 		}
@@ -116,6 +116,7 @@ func (db *DB) rosterChanges(ctx context.Context, intercomID, since int64) (int64
 	if err != nil {
 		return 0, nil, wrap(err)
 	}
+	defer rows.Close()
 	var version int64
 	var users []int64
 	for rows.Next() {
@@ -135,13 +136,13 @@ func (db *DB) rosterChanges(ctx context.Context, intercomID, since int64) (int64
 }
 
 // wholeRoster reads the roster of key after its version, and caches it.
-func (db *DB) wholeRoster(ctx context.Context, key intercom.RosterKey, flat *int64) (*intercom.Roster, error) {
+func (db *DB) wholeRoster(ctx context.Context, key intercom.RosterKey) (*intercom.Roster, error) {
 	var version int64
 	err := db.pool.QueryRow(ctx, `SELECT version FROM roster_versions WHERE intercom_id = $1`, key.IntercomID).Scan(&version)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, wrap(err)
 	}
-	rows, err := db.rosterRows(ctx, key.IntercomID, flat, nil)
+	rows, err := db.rosterRows(ctx, key, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +153,7 @@ func (db *DB) wholeRoster(ctx context.Context, key intercom.RosterKey, flat *int
 
 // rosterRows reads the devices of an intercom's members (of flat) that have
 // an unrevoked token, with those tokens: of every member, or of users only.
-func (db *DB) rosterRows(ctx context.Context, intercomID int64, flat *int64, users []int64) ([]*intercom.RosterRow, error) {
+func (db *DB) rosterRows(ctx context.Context, key intercom.RosterKey, users []int64) ([]*intercom.RosterRow, error) {
 	rows, err := db.pool.Query(ctx, `SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable,
 			array_agg(t.public_id ORDER BY t.id), array_agg(t.expires_at ORDER BY t.id),
 			coalesce(d.fcm_token, ''), coalesce(d.voip_token, ''), coalesce(d.huawei_token, '')
@@ -161,7 +162,7 @@ func (db *DB) rosterRows(ctx context.Context, intercomID int64, flat *int64, use
 		JOIN access_tokens t ON t.device_id = d.id AND t.revoked_at IS NULL
 		LEFT JOIN device_settings s ON s.device_id = d.id AND s.intercom_id = m.intercom_id
 		WHERE m.intercom_id = $1 AND ($2::bigint IS NULL OR m.flat = $2) AND ($3::bigint[] IS NULL OR m.user_id = ANY ($3))
-		GROUP BY d.id, m.user_id, m.intercom_id, s.device_id, s.intercom_id`, intercomID, flat, users)
+		GROUP BY d.id, m.user_id, m.intercom_id, s.device_id, s.intercom_id`, key.IntercomID, key.FlatOf(), users)
 	if err != nil {
 		return nil, wrap(err)
 	}

@@ -14,7 +14,7 @@ import (
 // RingCandidates lists the devices of the members of an intercom that have a
 // live token, with each of their live tokens. Rosters are cached (roster.go).
 func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*intercom.RingCandidate, error) {
-	r, err := db.rosterOf(ctx, intercom.RosterKeyOf(intercomID, flat), flat)
+	r, err := db.rosterOf(ctx, intercom.RosterKeyOf(intercomID, flat))
 	if err != nil {
 		return nil, err
 	}
@@ -33,8 +33,8 @@ const rosterQuery = `SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title
 
 // roster reads the rows of the roster of an intercom (of flat): of every
 // member, or of those of users only.
-func (db *DB) roster(ctx context.Context, intercomID int64, flat *int64, users []int64) ([]*intercom.RosterRow, error) {
-	query, args := rosterQuery, []any{intercomID, flat}
+func (db *DB) roster(ctx context.Context, key intercom.RosterKey, users []int64) ([]*intercom.RosterRow, error) {
+	query, args := rosterQuery, []any{key.IntercomID, key.FlatOf()}
 	if users != nil {
 		query += ` AND m.user_id IN (SELECT value FROM json_each(?3))`
 		args = append(args, jsonIDs(users))

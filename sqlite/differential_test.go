@@ -80,7 +80,7 @@ func cachesAgree(t *testing.T, seed int64, steps int) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					rows, _ := db.roster(ctx, ic, f, nil)
+					rows, _ := db.roster(ctx, intercom.RosterKeyOf(ic, f), nil)
 					want := intercom.NewRoster(rows).Candidates(at)
 					if len(got) == 0 && len(want) == 0 {
 						continue

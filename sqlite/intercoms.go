@@ -111,20 +111,9 @@ func (db *DB) RecordHeartbeats(ctx context.Context, beats map[int64]time.Time) (
 func (db *DB) SweepOffline(ctx context.Context, lastBefore time.Time) ([]int64, error) {
 	var gone []int64
 	err := db.uncached(ctx, func(q querier) error {
-		gone = gone[:0]
-		rows, err := q.Query(`UPDATE intercoms SET online = 0 WHERE online = 1 AND last_heartbeat_at <= ? RETURNING id`, micros(lastBefore))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			gone = append(gone, id)
-		}
-		return rows.Err()
+		var err error
+		gone, err = scanIDs(q.Query(`UPDATE intercoms SET online = 0 WHERE online = 1 AND last_heartbeat_at <= ? RETURNING id`, micros(lastBefore)))
+		return err
 	})
 	slices.Sort(gone)
 	return gone, err
@@ -178,21 +167,12 @@ func (db *DB) LastHeartbeat(ctx context.Context, intercomID int64) (*time.Time, 
 // IntercomMembers lists the accounts whose membership of an intercom is
 // confirmed.
 func (db *DB) IntercomMembers(ctx context.Context, intercomID int64) ([]int64, error) {
-	rows, err := db.reader(ctx).Query(`SELECT user_id FROM memberships WHERE intercom_id = ? AND status = 'confirmed'
-		ORDER BY user_id`, intercomID)
-	if err != nil {
-		return nil, wrap(err)
+	out, err := scanIDs(db.reader(ctx).Query(`SELECT user_id FROM memberships WHERE intercom_id = ? AND status = 'confirmed'
+		ORDER BY user_id`, intercomID))
+	if len(out) == 0 {
+		out = nil
 	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, wrap(err)
-		}
-		out = append(out, id)
-	}
-	return out, wrap(rows.Err())
+	return out, wrap(err)
 }
 
 // PutMembership creates or replaces a membership.

@@ -20,7 +20,7 @@ const maxPatch = 64
 
 // rosterOf returns the roster of key, from the cache when no change since it
 // was read concerns it, patched when changes of a few accounts do.
-func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey, flat *int64) (*intercom.Roster, error) {
+func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey) (*intercom.Roster, error) {
 	c := &db.caches.rosters
 	c.mu.Lock()
 	e, ok := c.m[key]
@@ -44,7 +44,7 @@ func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey, flat *int64)
 		if !whole && len(users) <= maxPatch {
 			r := e.v
 			if len(users) > 0 {
-				fresh, err := db.roster(ctx, key.IntercomID, flat, users)
+				fresh, err := db.roster(ctx, key, users)
 				if err != nil {
 					return nil, err
 				}
@@ -54,7 +54,7 @@ func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey, flat *int64)
 			return r, nil
 		}
 	}
-	rows, err := db.roster(ctx, key.IntercomID, flat, nil)
+	rows, err := db.roster(ctx, key, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -179,26 +179,9 @@ func (db *DB) Holdings(ctx context.Context, limit int) (intercom.Holdings, error
 	if err := rows.Err(); err != nil {
 		return h, wrap(err)
 	}
-	if h.Intercoms, err = ids(q, `SELECT id FROM intercoms ORDER BY id LIMIT ?`, limit); err != nil {
-		return h, err
+	if h.Intercoms, err = scanIDs(q.Query(`SELECT id FROM intercoms ORDER BY id LIMIT ?`, limit)); err != nil {
+		return h, wrap(err)
 	}
-	h.Cameras, err = ids(q, `SELECT id FROM cameras ORDER BY id LIMIT ?`, limit)
-	return h, err
-}
-
-func ids(q querier, query string, args ...any) ([]int64, error) {
-	rows, err := q.Query(query, args...)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, wrap(err)
-		}
-		out = append(out, id)
-	}
-	return out, wrap(rows.Err())
+	h.Cameras, err = scanIDs(q.Query(`SELECT id FROM cameras ORDER BY id LIMIT ?`, limit))
+	return h, wrap(err)
 }

@@ -172,11 +172,17 @@ CREATE TRIGGER roster_access_tokens_update AFTER UPDATE ON access_tokens
 -- version jumps past the log instead (rosterLog + 1), so that every roster
 -- cached before is read whole, even one cached at version 0 (before this
 -- migration, no row).
+-- roster_skip_log moves an intercom's version past the log (rosterLog + 1)
+-- and drops its changes: every roster of it cached before is read whole. A
+-- bulk load (copydb) ends with it too.
+CREATE FUNCTION roster_skip_log(ic bigint) RETURNS void LANGUAGE sql AS $$
+	INSERT INTO roster_versions AS r (intercom_id, version) VALUES (ic, 257)
+		ON CONFLICT (intercom_id) DO UPDATE SET version = r.version + 257;
+	DELETE FROM roster_changes WHERE intercom_id = ic;
+$$;
 CREATE FUNCTION roster_forget() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	INSERT INTO roster_versions AS r (intercom_id, version) VALUES (OLD.id, 257)
-		ON CONFLICT (intercom_id) DO UPDATE SET version = r.version + 257; -- rosterLog + 1
-	DELETE FROM roster_changes WHERE intercom_id = OLD.id;
+	PERFORM roster_skip_log(OLD.id);
 	RETURN NULL;
 END $$;
 CREATE TRIGGER roster_forget AFTER DELETE ON intercoms

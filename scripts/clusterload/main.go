@@ -44,6 +44,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"intercom/postgres"
+	"intercom/pusher/pusherclient"
 	"intercom/scripts/internal/loadkit"
 )
 
@@ -211,24 +212,11 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		return err
 	}
 
-	type arrival struct {
-		flat, node int
-		at         time.Time
+	clients := make([]*pusherclient.Client, len(devices))
+	for i, d := range devices {
+		clients[i] = d.Client
 	}
-	arrivals := make(chan arrival, sockets)
-	for _, d := range devices {
-		go func() {
-			for {
-				m, err := d.Client.Next(ctx)
-				if err != nil {
-					return
-				}
-				if strings.Contains(m.Data, `"type":"intercom_ring"`) {
-					arrivals <- arrival{d.Flat, d.node, time.Now()}
-				}
-			}
-		}()
-	}
+	arrivals := loadkit.WatchRings(ctx, clients)
 
 	fmt.Printf("timing %d rings of %d devices each, through node 1...\n", rings, perFlat)
 	flats := (sockets + perFlat - 1) / perFlat
@@ -247,15 +235,16 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		for got := 0; got < want; {
 			select {
 			case a := <-arrivals:
-				if a.flat != flat {
-					return fmt.Errorf("flat %d's device got the ring of flat %d", a.flat, flat)
+				d := devices[a.I]
+				if d.Flat != flat {
+					return fmt.Errorf("flat %d's device got the ring of flat %d", d.Flat, flat)
 				}
 				got++
-				last = a.at
-				if a.node == 0 {
-					local = append(local, a.at.Sub(start))
+				last = a.At
+				if d.node == 0 {
+					local = append(local, a.At.Sub(start))
 				} else {
-					remote = append(remote, a.at.Sub(start))
+					remote = append(remote, a.At.Sub(start))
 				}
 			case <-time.After(10 * time.Second):
 				return fmt.Errorf("ring %d (flat %d): %d of %d devices got intercom_ring", i, flat, got, want)

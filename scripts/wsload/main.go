@@ -24,10 +24,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
+	"intercom/pusher/pusherclient"
 	"intercom/scripts/internal/loadkit"
 	"intercom/sqlite"
 )
@@ -110,24 +110,11 @@ func run(sockets, perFlat, rings int, addr string, wsPing bool) error {
 	}()
 	// Every socket reads its events from here on (the reads also take the
 	// pongs of -ws-ping).
-	type arrival struct {
-		flat int
-		at   time.Time
+	clients := make([]*pusherclient.Client, len(devices))
+	for i, d := range devices {
+		clients[i] = d.Client
 	}
-	arrivals := make(chan arrival, sockets)
-	for _, d := range devices {
-		go func() {
-			for {
-				m, err := d.Client.Next(ctx)
-				if err != nil {
-					return
-				}
-				if strings.Contains(m.Data, `"type":"intercom_ring"`) {
-					arrivals <- arrival{d.Flat, time.Now()}
-				}
-			}
-		}()
-	}
+	arrivals := loadkit.WatchRings(ctx, clients)
 	if wsPing {
 		fmt.Println("one WebSocket ping from every socket...")
 		if err := loadkit.ConnectAll(ctx, len(devices), func(ctx context.Context, i int) error {
@@ -154,11 +141,11 @@ func run(sockets, perFlat, rings int, addr string, wsPing bool) error {
 		for got := 0; got < want; {
 			select {
 			case a := <-arrivals:
-				if a.flat != flat {
-					return fmt.Errorf("flat %d's device got the ring of flat %d", a.flat, flat)
+				if f := devices[a.I].Flat; f != flat {
+					return fmt.Errorf("flat %d's device got the ring of flat %d", f, flat)
 				}
 				got++
-				last = a.at
+				last = a.At
 			case <-time.After(10 * time.Second):
 				return fmt.Errorf("ring %d: %d of %d devices got intercom_ring", i, got, want)
 			}

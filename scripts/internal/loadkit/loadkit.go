@@ -197,3 +197,31 @@ func ConnectAll(ctx context.Context, n int, connect func(ctx context.Context, i 
 	close(errs)
 	return <-errs
 }
+
+// Arrival is an intercom_ring reaching the I-th socket at At.
+type Arrival struct {
+	I  int
+	At time.Time
+}
+
+// WatchRings reads every client's socket from now on, until it closes or
+// ctx ends, and sends each intercom_ring it gets to the channel it returns
+// (buffered for one per client). Reading also takes in the pongs of pings
+// the clients send.
+func WatchRings(ctx context.Context, clients []*pusherclient.Client) <-chan Arrival {
+	arrivals := make(chan Arrival, len(clients))
+	for i, c := range clients {
+		go func() {
+			for {
+				m, err := c.Next(ctx)
+				if err != nil {
+					return
+				}
+				if strings.Contains(m.Data, `"type":"intercom_ring"`) {
+					arrivals <- Arrival{i, time.Now()}
+				}
+			}
+		}()
+	}
+	return arrivals
+}
