@@ -237,12 +237,20 @@ type node struct {
 // listens. It is stopped when owner ends, if not before.
 func startNode(t, owner *testing.T, db, name string) *node {
 	t.Helper()
+	env := map[string]string{"INTERCOMD_ADMIN_TOKEN": clusterAdminToken, "INTERCOMD_LOG_LEVEL": "warn"}
+	return runNode(t, owner, name, env, "serve", "--addr", "127.0.0.1:0", "--db", db,
+		"--ring-timeout", clusterRingTimeout.String(), "--control-allow-loopback")
+}
+
+// runNode runs intercomd through run() with args and env, and waits until
+// it listens (args must give a random port). It is stopped, and its log
+// shown if owner failed, when owner ends, if not before.
+func runNode(t, owner *testing.T, name string, env map[string]string, args ...string) *node {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	outR, outW := io.Pipe()
 	n := &node{name: name, cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{},
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}}
-	env := map[string]string{"INTERCOMD_ADMIN_TOKEN": clusterAdminToken, "INTERCOMD_LOG_LEVEL": "warn"}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--ring-timeout", clusterRingTimeout.String(), "--control-allow-loopback"}
 	go func() {
 		n.done <- run(ctx, args, func(k string) string { return env[k] }, outW, n.logs)
 		outW.Close()

@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -155,35 +153,7 @@ func startSIPRigRinging(t *testing.T, appMedia string, ringAfter time.Duration) 
 // startSIPNode starts intercomd through run() with env as its environment.
 func startSIPNode(t *testing.T, db string, env map[string]string) *node {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	outR, outW := io.Pipe()
-	n := &node{name: "sip", cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}, client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}}
-	go func() {
-		n.done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, func(k string) string { return env[k] }, outW, n.logs)
-		outW.Close()
-	}()
-	listening := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(outR)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "intercomd listening on "); ok {
-				listening <- u
-			}
-		}
-		close(listening)
-	}()
-	select {
-	case u, ok := <-listening:
-		if !ok {
-			t.Fatalf("intercomd did not start: %v\n%s", <-n.done, n.logs)
-		}
-		n.url = u
-	case <-time.After(20 * time.Second):
-		cancel()
-		t.Fatalf("intercomd did not listen in 20 s\n%s", n.logs)
-	}
-	t.Cleanup(func() { n.stop(t) })
-	return n
+	return runNode(t, t, "sip", env, "serve", "--addr", "127.0.0.1:0", "--db", db)
 }
 
 // start runs a daemon until the test ends (SIGTERM by its pid, then wait).
