@@ -27,13 +27,8 @@ import (
 func benchRig(t *testing.T, appMedia string, ringAfter time.Duration) (*sipRig, panel, *clusterDevice, *socketLog) {
 	t.Helper()
 	r := startSIPRigRinging(t, appMedia, ringAfter)
-	n := r.node
-	p := r.provision("Gate 1")
-	v := n.want(t, "POST", "/api/admin/v1/users", r.admin(), `{"login":"alice","password":"password-of-alice"}`, 201)
-	n.want(t, "PUT", fmt.Sprintf("/api/admin/v1/intercoms/%d/members/%d", p.id, int64(v["id"].(float64))), r.admin(),
-		`{"title":"Gate","status":"confirmed","flat":15}`, 200)
-	phone := n.login(t, "alice", "alice-phone")
-	return r, p, phone, openSocket(t, t, n, n, phone)
+	p, phone, sock := r.gateWithAlice(t)
+	return r, p, phone, sock
 }
 
 // sipp runs sipp as panel p dialling flat 15 with scenario and extra

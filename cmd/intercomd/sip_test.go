@@ -150,6 +150,19 @@ func startSIPRigRinging(t *testing.T, appMedia string, ringAfter time.Duration) 
 	return r
 }
 
+// gateWithAlice provisions intercom "Gate 1" with resident alice at flat
+// 15, logs her phone in and opens its socket.
+func (r *sipRig) gateWithAlice(t *testing.T) (panel, *clusterDevice, *socketLog) {
+	t.Helper()
+	n := r.node
+	p := r.provision("Gate 1")
+	v := n.want(t, "POST", "/api/admin/v1/users", r.admin(), `{"login":"alice","password":"password-of-alice"}`, 201)
+	n.want(t, "PUT", fmt.Sprintf("/api/admin/v1/intercoms/%d/members/%d", p.id, int64(v["id"].(float64))), r.admin(),
+		`{"title":"Gate","status":"confirmed","flat":15}`, 200)
+	phone := n.login(t, "alice", "alice-phone")
+	return p, phone, openSocket(t, t, n, n, phone)
+}
+
 // startSIPNode starts intercomd through run() with env as its environment.
 func startSIPNode(t *testing.T, db string, env map[string]string) *node {
 	t.Helper()
@@ -628,12 +641,7 @@ func (s *socketLog) none(t *testing.T, typ string, id int64) {
 func TestSIPMedia(t *testing.T) {
 	r := startSIPRig(t, "rtp")
 	n := r.node
-	p := r.provision("Gate 1")
-	v := n.want(t, "POST", "/api/admin/v1/users", r.admin(), `{"login":"alice","password":"password-of-alice"}`, 201)
-	n.want(t, "PUT", fmt.Sprintf("/api/admin/v1/intercoms/%d/members/%d", p.id, int64(v["id"].(float64))), r.admin(),
-		`{"title":"Gate","status":"confirmed","flat":15}`, 200)
-	phone := n.login(t, "alice", "alice-phone")
-	sock := openSocket(t, t, n, n, phone)
+	p, phone, sock := r.gateWithAlice(t)
 
 	panelCall := r.dial(p, p.passwd, "15", "media.xml", true)
 	id := newRing(t, sock, map[int64]bool{})
@@ -663,13 +671,7 @@ func TestSIPMedia(t *testing.T) {
 func TestSIPLongHold(t *testing.T) {
 	const ringAfter = 7 * time.Second
 	r := startSIPRigRinging(t, "webrtc", ringAfter)
-	n := r.node
-	p := r.provision("Gate 1")
-	v := n.want(t, "POST", "/api/admin/v1/users", r.admin(), `{"login":"alice","password":"password-of-alice"}`, 201)
-	n.want(t, "PUT", fmt.Sprintf("/api/admin/v1/intercoms/%d/members/%d", p.id, int64(v["id"].(float64))), r.admin(),
-		`{"title":"Gate","status":"confirmed","flat":15}`, 200)
-	phone := n.login(t, "alice", "alice-phone")
-	sock := openSocket(t, t, n, n, phone)
+	p, phone, sock := r.gateWithAlice(t)
 	start := time.Now()
 	panelCall := r.dial(p, p.passwd, "15", "unanswered.xml", false)
 	id := newRing(t, sock, map[int64]bool{})
