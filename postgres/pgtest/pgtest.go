@@ -60,22 +60,32 @@ func withSearchPath(u, schema string) (string, error) {
 // CI, failing) t when the server cannot be reached.
 func admin(t testing.TB) *pgx.Conn {
 	t.Helper()
-	server := ServerURL()
+	if _, err := withDatabase(ServerURL(), "postgres"); err != nil {
+		t.Fatalf("INTERCOMD_TEST_POSTGRES: %v", err) // a mistake, not a server away
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	maint, err := withDatabase(server, "postgres")
+	conn, err := connectMaint(ctx)
 	if err != nil {
-		t.Fatalf("INTERCOMD_TEST_POSTGRES: %v", err)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return conn
+}
+
+// connectMaint connects to the test server's maintenance database.
+func connectMaint(ctx context.Context) (*pgx.Conn, error) {
+	maint, err := withDatabase(ServerURL(), "postgres")
+	if err != nil {
+		return nil, fmt.Errorf("INTERCOMD_TEST_POSTGRES: %w", err)
 	}
 	conn, err := pgx.Connect(ctx, maint)
 	if err != nil {
-		msg := fmt.Sprintf("PostgreSQL not reachable at %s (%v): set INTERCOMD_TEST_POSTGRES", redact(server), err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		return nil, fmt.Errorf("PostgreSQL not reachable at %s (%v): set INTERCOMD_TEST_POSTGRES", redact(ServerURL()), err)
 	}
-	return conn
+	return conn, nil
 }
 
 // redact hides a password in u.
@@ -112,11 +122,7 @@ func create(t testing.TB) (string, string) {
 func drop(name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	maint, err := withDatabase(ServerURL(), "postgres")
-	if err != nil {
-		return err
-	}
-	conn, err := pgx.Connect(ctx, maint)
+	conn, err := connectMaint(ctx)
 	if err != nil {
 		return err
 	}
@@ -219,13 +225,9 @@ func Main(m *testing.M) int {
 func Reachable() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	maint, err := withDatabase(ServerURL(), "postgres")
+	conn, err := connectMaint(ctx)
 	if err != nil {
 		return err
-	}
-	conn, err := pgx.Connect(ctx, maint)
-	if err != nil {
-		return fmt.Errorf("PostgreSQL not reachable at %s (%v): set INTERCOMD_TEST_POSTGRES", redact(ServerURL()), err)
 	}
 	return conn.Close(ctx)
 }
