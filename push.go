@@ -10,6 +10,17 @@ const (
 	ChannelAPNsVoIP = "apns-voip" // iOS with a voip_token: PushKit over APNs
 	ChannelFCM      = "fcm"       // Android with an fcm_token: FCM HTTP v1
 	ChannelHMS      = "hms"       // Android with a huawei_token: Huawei Push Kit
+	// ChannelAPNsAlert is no ring channel: iOS with an apn_token gets its
+	// missed-call notifications as APNs alert pushes to the app's bundle.
+	ChannelAPNsAlert = "apns"
+)
+
+// What a push says (PushMessage.Type): the ring, the end of a ring, a
+// missed call.
+const (
+	PushRing   = "intercom_ring"
+	PushCancel = "intercom_cancel"
+	PushMissed = "call.missed"
 )
 
 // Outcomes of a push send.
@@ -21,15 +32,33 @@ const (
 	SendTimedOut    = "timed_out"        // the ring timeout came first
 )
 
-// PushMessage is one ring to one device through one provider.
+// PushMessage is one push about one call to one device through one
+// provider.
 type PushMessage struct {
 	CallID   int64
 	DeviceID int64
 	Token    string
-	Type     string         // "intercom_ring"
-	Data     map[string]any // what the app reads: the intercom_ring data; shared by sends, never changed
-	Expires  time.Time      // the ring timeout: a later delivery is useless
-	TTL      time.Duration  // what is left of it at this attempt
+	Type     string         // PushRing, PushCancel or PushMissed
+	Data     map[string]any // what the app reads (the socket event's data); shared by sends, never changed
+	// Alert is what a notification shows (PushMissed), in the device's
+	// language: an alert push shows it, a data message carries it for the
+	// app to show.
+	Alert *PushAlert
+	// CollapseID ties the pushes of one call together where the provider
+	// allows (apns-collapse-id, FCM's collapse_key): a phone that was away
+	// gets only the last.
+	CollapseID string
+	// ID is the push's own id where the provider takes one (APNs apns-id, a
+	// UUID), the same for each attempt; "" lets the provider choose.
+	ID      string
+	Expires time.Time     // the end of its useful life: a later delivery is useless
+	TTL     time.Duration // what is left of it at this attempt
+}
+
+// PushAlert is the text of a notification.
+type PushAlert struct {
+	Title string
+	Body  string
 }
 
 // PushResult is what a provider said to one attempt.
@@ -39,6 +68,9 @@ type PushResult struct {
 	Reason     string        // the provider's reason, or the error
 	Retry      bool          // worth another attempt
 	RetryAfter time.Duration // what the provider asked to wait, if it did
+	// ID is the provider's id of the message, when it gave one: APNs's
+	// apns-id, FCM's message name, Push Kit's requestId.
+	ID string
 }
 
 // PushProvider sends to one push service.
@@ -49,14 +81,17 @@ type PushProvider interface {
 	Send(ctx context.Context, m PushMessage) PushResult
 }
 
-// CallSend is the record of one push to one device for one call.
+// CallSend is the record of one push of one Type to one device for one
+// call.
 type CallSend struct {
-	CallID   int64
-	DeviceID int64
-	Channel  string
-	Attempts int
-	Outcome  string
-	Status   int
-	Reason   string
-	At       time.Time
+	CallID     int64
+	DeviceID   int64
+	Channel    string
+	Type       string // PushRing, PushCancel or PushMissed
+	Attempts   int
+	Outcome    string
+	Status     int
+	Reason     string
+	ProviderID string // PushResult.ID of the last attempt
+	At         time.Time
 }
