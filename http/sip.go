@@ -1,6 +1,7 @@
 package http
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -24,7 +25,8 @@ func (s *Server) sipIntercom(r *http.Request, name string) (intercom.Intercom, e
 
 // sipRing is POST /api/sip/v1/ring {"intercom": "<SIP username>", "flat"?}:
 // the panel dialled a flat. 201 with the call's number, which the SIP server
-// routes the INVITE to; 404 for an unknown intercom.
+// routes the INVITE to; 404 for an unknown intercom; 422 when flat is not
+// one (sipFlat), ringing nobody.
 func (s *Server) sipRing(w http.ResponseWriter, r *http.Request) error {
 	body, err := decode(r)
 	if err != nil {
@@ -32,7 +34,7 @@ func (s *Server) sipRing(w http.ResponseWriter, r *http.Request) error {
 	}
 	var p intercom.Problems
 	name := intercom.Body(body).RequiredString("intercom", 64, &p)
-	flat := intercom.Body(body).Int("flat", 0, 1<<31-1, &p)
+	flat := sipFlat(body, &p)
 	if err := p.Err(); err != nil {
 		return err
 	}
@@ -45,6 +47,38 @@ func (s *Server) sipRing(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return encode(w, http.StatusCreated, toRingJSON(c))
+}
+
+// sipFlatDigits is how many digits a dialled flat has at most.
+const sipFlatDigits = 5
+
+// msgSIPFlat is the 422 message of a dialled user that is no flat.
+var msgSIPFlat = fmt.Sprintf("The flat field must be a flat: 1 to %d digits, not all zeros.", sipFlatDigits)
+
+// sipFlat is the ring's "flat": absent or null (nil: every member, as
+// /api/hw/v1/ring), an integer as /api/hw/v1/ring takes it, or the user
+// part the panel dialled, a string of 1 to sipFlatDigits ASCII digits whose
+// leading zeros are ignored (a panel that pads its flats dials "071" for
+// flat 71). Anything else ("0", "+7", "1;x", "", longer numbers) is a
+// problem on flat.
+func sipFlat(body map[string]any, p *intercom.Problems) *int64 {
+	v, ok := body["flat"].(string)
+	if !ok {
+		return intercom.Body(body).Int("flat", 0, 1<<31-1, p)
+	}
+	var n int64
+	for i := 0; i < len(v) && len(v) <= sipFlatDigits; i++ {
+		if v[i] < '0' || v[i] > '9' {
+			n = 0
+			break
+		}
+		n = n*10 + int64(v[i]-'0')
+	}
+	if n == 0 { // "", too long, not digits, or all zeros
+		p.Add("flat", msgSIPFlat)
+		return nil
+	}
+	return &n
 }
 
 type sipCallJSON struct {

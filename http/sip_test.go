@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +179,48 @@ func TestSIPCallOverAfterDecline(t *testing.T) {
 	f.want(f.hw(w.secret, "POST", "/api/hw/v1/calls/"+id+"/end", ""), 204)
 	if c := f.want(f.sip("GET", "/api/sip/v1/calls/"+number+"?call="+id, ""), 200).JSON(t); c["status"] != "missed" || c["declined"] != nil {
 		t.Errorf("after the visitor left: %v", c)
+	}
+}
+
+// TestSIPRingFlat: the SIP server sends the user part the panel dialled as
+// a string. 1 to 5 digits ring that flat, leading zeros ignored; anything
+// else is 422 on flat and rings nobody. An integer is taken as the hardware
+// API takes it.
+func TestSIPRingFlat(t *testing.T) {
+	f := newSIPFixture(t)
+	w := newWorld(t, f)
+	phone := f.socket(t, w.alice)
+	user := intercom.SIPUsername(w.intercomID)
+	ring := func(flat string) *response {
+		t.Helper()
+		return f.sip("POST", "/api/sip/v1/ring", `{"intercom":"`+user+`","flat":`+flat+`}`)
+	}
+
+	rung := 0
+	for _, flat := range []string{`"15"`, `"015"`, `"00015"`, `15`} {
+		v := f.want(ring(flat), 201).JSON(t)
+		rung++
+		if v["status"] != "ring" || len(v["recipients"].([]any)) != 1 {
+			t.Errorf("flat %s: %v, want alice's flat 15 rung", flat, v)
+		}
+		if e := phone.expect("intercom_ring"); e.data()["call_id"] != v["call_id"] {
+			t.Errorf("flat %s: intercom_ring %v for call %v", flat, e, v["call_id"])
+		}
+		f.want(f.sip("POST", "/api/sip/v1/calls/"+v["number"].(string)+"/end", `{"by":"panel"}`), 200)
+		phone.expect("intercom_cancel")
+	}
+
+	for _, flat := range []string{`"0"`, `"00000"`, `"+7"`, `"99999999999"`, `"000015"`, `"1;x"`, `"\""`, `"\\"`,
+		`"` + strings.Repeat("1", 64) + `"`, `""`, `" 15"`, `"15 "`, `"1.5"`, `"-1"`, `"١٥"`, `"15\u0000"`, `1.5`, `-1`, `true`, `[15]`} {
+		res := ring(flat)
+		f.want(res, 422)
+		if msgs := errorsOf(t, res)["flat"]; len(msgs) != 1 || msgs[0] == "" {
+			t.Errorf("flat %s: errors %s, want one on flat", flat, res.Body)
+		}
+	}
+	phone.none("intercom_ring")
+	res := f.want(f.as(w.alice, "GET", "/api/v1/intercom/calls", ""), 200).JSON(t)
+	if res["meta"].(map[string]any)["total"] != float64(rung) {
+		t.Errorf("calls: %v, want the %d good rings' only", res["meta"], rung)
 	}
 }
