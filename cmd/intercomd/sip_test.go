@@ -3,8 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -31,6 +35,7 @@ const (
 	sipAPIToken  = "sip-e2e-api-token"
 	sipAdmin     = "sip-e2e-admin"
 	sipRingAfter = 3 * time.Second // intercomd's --ring-timeout and Kamailio's RING_TIMEOUT
+	sipGrace     = 4 * time.Second // Kamailio's ANSWER_GRACE
 )
 
 // sipTools finds kamailio, sipp, rtpengine and node with e2e's sip.js, or
@@ -125,7 +130,7 @@ func startSIPRigRinging(t *testing.T, appMedia string, ringAfter time.Duration) 
 
 	env := []string{
 		"SIP_SECRET=" + sipSecret, "SIP_DOMAIN=" + sipDomain, "INTERCOMD_URL=" + r.node.url, "SIP_API_TOKEN=" + sipAPIToken,
-		"RING_TIMEOUT=" + strconv.Itoa(int(ringAfter/time.Second)), "ANSWER_GRACE=5",
+		"RING_TIMEOUT=" + strconv.Itoa(int(ringAfter/time.Second)), "ANSWER_GRACE=" + strconv.Itoa(int(sipGrace/time.Second)),
 		fmt.Sprintf("RTPENGINE_SOCK=udp:127.0.0.1:%d", ng), "APP_MEDIA=" + appMedia,
 	}
 	r.start("kamailio", r.kamailioLog, env, kamailio, "-DD", "-E", "-f", filepath.Join("..", "..", "deploy", "kamailio", "kamailio.cfg"),
@@ -240,6 +245,12 @@ type sippResult struct {
 // background; media runs it with -rtp_echo where g711a.pcap is.
 func (r *sipRig) dial(p panel, password, service, scenario string, media bool) <-chan sippResult {
 	r.t.Helper()
+	return r.dialIn(r.t.TempDir(), p, password, service, scenario, media)
+}
+
+// dialIn is dial with sipp working in dir and extra arguments.
+func (r *sipRig) dialIn(dir string, p panel, password, service, scenario string, media bool, extra ...string) <-chan sippResult {
+	r.t.Helper()
 	sf, _ := filepath.Abs(filepath.Join("testdata", "sipp", scenario))
 	args := []string{fmt.Sprintf("127.0.0.1:%d", r.sipPort), "-sf", sf, "-m", "1", "-p", strconv.Itoa(freeUDPPort(r.t)),
 		"-i", "127.0.0.1", "-s", service, "-key", "domain", sipDomain, "-key", "user", p.username,
@@ -248,8 +259,9 @@ func (r *sipRig) dial(p panel, password, service, scenario string, media bool) <
 	if media {
 		args = append(args, "-rtp_echo")
 	}
+	args = append(args, extra...)
 	cmd := exec.Command(r.sipp, args...)
-	cmd.Dir = r.t.TempDir()
+	cmd.Dir = dir
 	if media {
 		if err := os.Symlink("/usr/share/sip-tester/g711a.pcap", filepath.Join(cmd.Dir, "g711a.pcap")); err != nil {
 			r.t.Fatal(err)
@@ -280,6 +292,54 @@ func (r *sipRig) sippOK(res <-chan sippResult, what string) {
 	case <-time.After(40 * time.Second):
 		r.t.Fatalf("%s: sipp did not finish in 40 s", what)
 	}
+}
+
+// refusal runs sipp as panel p dialling service with refused.xml and
+// returns the status line of the 4xx it got (anything else fails).
+func (r *sipRig) refusal(p panel, password, service string) string {
+	r.t.Helper()
+	dir := r.t.TempDir()
+	r.sippOK(r.dialIn(dir, p, password, service, "refused.xml", false, "-trace_logs"), "dialling "+service)
+	logs, _ := filepath.Glob(filepath.Join(dir, "refused_*_logs.log"))
+	for _, name := range logs {
+		b, _ := os.ReadFile(name)
+		if _, line, ok := strings.Cut(string(b), "final: "); ok {
+			return strings.TrimPrefix(strings.TrimSpace(strings.SplitN(line, "\n", 2)[0]), "SIP/2.0 ")
+		}
+	}
+	r.t.Fatalf("dialling %s: sipp logged no final answer (%v)", service, logs)
+	return ""
+}
+
+// awaitLog waits for Kamailio to log a line holding what, after the first
+// skip bytes of its log, and returns where that line ends.
+func (r *sipRig) awaitLog(what string, skip int) int {
+	r.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		log := r.kamailioLog.String()
+		if i := strings.Index(log[min(skip, len(log)):], what); i >= 0 {
+			return min(skip, len(log)) + i + len(what)
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("kamailio did not log %q in 30 s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// htable is `kamcmd htable.dump name` through Kamailio's ctl socket.
+func (r *sipRig) htable(name string) string {
+	r.t.Helper()
+	kamcmd, err := exec.LookPath("kamcmd")
+	if err != nil {
+		kamcmd = "/usr/sbin/kamcmd"
+	}
+	out, err := exec.Command(kamcmd, "-s", "unix:"+filepath.Join(r.dir, "kamailio_ctl"), "htable.dump", name).CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("kamcmd htable.dump %s: %v\n%s", name, err, out)
+	}
+	return string(out)
 }
 
 func lastLines(s string, n int) string {
@@ -493,6 +553,130 @@ func TestSIPCall(t *testing.T) {
 		}
 	})
 
+	t.Run("LateRegistrationInGrace", func(t *testing.T) {
+		// Answered in intercomd, but the app registers only after the ring
+		// timeout, within ANSWER_GRACE: the held INVITE goes on to it, the
+		// panel gets 200 and the call connects.
+		mark := len(r.kamailioLog.String())
+		invite := time.Now()
+		panelCall := r.dial(p, p.passwd, "15", "app-hangs-up.xml", false)
+		id := newRing(t, phoneSock, seen)
+		raw := n.want(t, "POST", callPath(id, "start"), phone.headers(), "", 200)
+		number := raw["number"].(string)
+		r.awaitLog("number "+number+" answered but not registered yet", mark)
+		if took := time.Since(invite); took < sipRingAfter {
+			t.Errorf("graced after %v, before the ring timeout %v", took, sipRingAfter)
+		}
+		a := r.app("--sip", raw["sip"].(string), "--number", number, "--host", sipDomain, "--hangup-after", "300")
+		a.await("registered")
+		registered := time.Now()
+		a.await("ack")
+		t.Logf("late registration → the panel's ACK of its 200 OK at the app: %v (INVITE → registration %v)",
+			time.Since(registered).Round(time.Millisecond), registered.Sub(invite).Round(time.Millisecond))
+		a.await("bye-sent")
+		r.sippOK(panelCall, "the panel's call, its app registered in the grace")
+		if got := r.status(phone, id); got != "ended" {
+			t.Errorf("call %d: %s, want ended", id, got)
+		}
+	})
+
+	t.Run("AnsweredNeverRegisters", func(t *testing.T) {
+		// Answered in intercomd, no app ever registers: 480 once the ring
+		// timeout and the grace are over (not tm's 408), the call ended, its
+		// dialogs entry gone.
+		invite := time.Now()
+		panelCall := r.dial(p, p.passwd, "15", "unanswered.xml", false)
+		id := newRing(t, phoneSock, seen)
+		raw := n.want(t, "POST", callPath(id, "start"), phone.headers(), "", 200)
+		r.sippOK(panelCall, "480 after the ring timeout and the grace")
+		took := time.Since(invite)
+		t.Logf("INVITE → 480 %v", took.Round(time.Millisecond))
+		if took < sipRingAfter+sipGrace {
+			t.Errorf("480 after %v, before the ring timeout and the grace %v", took, sipRingAfter+sipGrace)
+		}
+		if got := r.status(phone, id); got != "ended" {
+			t.Errorf("call %d: %s, want ended", id, got)
+		}
+		if dump := r.htable("dialogs"); strings.Contains(dump, raw["number"].(string)) {
+			t.Errorf("dialogs still holds number %s:\n%s", raw["number"], dump)
+		}
+	})
+
+	t.Run("DialledUsers", func(t *testing.T) {
+		// What the panel dialled reaches intercomd as a JSON string; it
+		// judges it. Leading zeros are ignored; anything not a flat is 404,
+		// never a 5xx, and rings nobody.
+		anyRing := func(event) bool { return true }
+		rings := phoneSock.count("intercom_ring", anyRing)
+		panelCall := r.dial(p, p.passwd, "015", "cancel.xml", false)
+		newRing(t, phoneSock, seen)
+		r.sippOK(panelCall, "015 rings flat 15")
+		for _, tt := range []struct{ user, want string }{
+			{"071", "480 Nobody To Ring"}, // flat 71: nobody lives there
+			{"+7", "404 No Such Flat"},
+			{"0", "404 No Such Flat"},
+			{"99999999999", "404 No Such Flat"},
+			{"1;x", "404 No Such Flat"},
+			{"1%22x%5C", "404 No Such Flat"}, // 1"x\ escaped
+			{"1%00", "404 No Such Flat"},
+			{strings.Repeat("9", 64), "404 No Such Flat"},
+		} {
+			if got := r.refusal(p, p.passwd, tt.user); got != tt.want {
+				t.Errorf("dialled %q: %q, want %q", tt.user, got, tt.want)
+			}
+		}
+		// A panel with the credentials Kamailio derives, unknown to intercomd.
+		ghost := panel{username: "intercom999999"}
+		mac := hmac.New(sha256.New, []byte(sipSecret))
+		mac.Write([]byte("panel:" + ghost.username))
+		ghost.passwd = base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+		if got := r.refusal(ghost, ghost.passwd, "15"); got != "403 Unknown Panel" {
+			t.Errorf("an unknown panel: %q, want 403 Unknown Panel", got)
+		}
+		if got := phoneSock.count("intercom_ring", anyRing); got != rings+1 {
+			t.Errorf("%d rings, want the one of 015", got-rings)
+		}
+	})
+
+	t.Run("ReconnectAtOnce", func(t *testing.T) {
+		// An app's WebSocket closes; a fresh token for the same number
+		// connects at once (not 403 Number Taken until the websocket
+		// module's delayed clean-up), and then holds the number.
+		number := "2999999995"
+		fresh := func() string { return r.wsURL(token(t, sipSecret, number, time.Now().Add(time.Minute))) }
+		for i := range 3 {
+			c, code := wsHandshake(fresh())
+			if code != 101 {
+				t.Fatalf("connection %d for %s: %d, want 101", i+1, number, code)
+			}
+			if _, code := wsHandshake(fresh()); code != 403 {
+				t.Errorf("a second connection while %d holds %s: %d, want 403", i+1, number, code)
+			}
+			wsClose(c)
+		}
+		// A connection that drops (no Close frame: an app killed) frees
+		// its number once Kamailio has read the TCP FIN, milliseconds later
+		// (nothing outside shows that moment, so the reconnect is retried
+		// for up to a second).
+		for i := range 3 {
+			c, code := wsHandshake(fresh())
+			if code != 101 {
+				t.Fatalf("connection %d for %s: %d, want 101", i+1, number, code)
+			}
+			c.Close()
+			dropped := time.Now()
+			for code = 0; code != 101 && time.Since(dropped) < time.Second; {
+				time.Sleep(20 * time.Millisecond)
+				c, code = wsHandshake(fresh())
+			}
+			if code != 101 {
+				t.Fatalf("after a drop, a connection for %s: %d for a second, want 101", number, code)
+			}
+			t.Logf("drop %d → reconnected in %v", i+1, time.Since(dropped).Round(time.Millisecond))
+			wsClose(c)
+		}
+	})
+
 	t.Run("OneConnectionPerNumber", func(t *testing.T) {
 		// Several handshakes with one valid token at once, in Kamailio's
 		// several TCP workers: exactly one connection may hold the number.
@@ -622,6 +806,15 @@ func wsHandshake(u string) (net.Conn, int) {
 	}
 	c.SetDeadline(time.Time{})
 	return c, res.StatusCode
+}
+
+// wsClose closes a WebSocket as a client does: a Close frame (1000), the
+// server's Close and its end of the connection, then ours.
+func wsClose(c net.Conn) {
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte{0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8}) // FIN+Close, masked (zero key), 1000
+	io.Copy(io.Discard, c)
+	c.Close()
 }
 
 // none fails if the socket got event typ of call id.
