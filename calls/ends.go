@@ -65,7 +65,7 @@ func (s *Service) pushEnd(c intercom.Call, ic intercom.Intercom, e effects) {
 		// Useful while the phone could still be ringing: as long as a ring
 		// pushed now would ring.
 		s.push.Send(ch, intercom.PushMessage{CallID: c.ID, DeviceID: d.DeviceID, Token: t.Token(ch), Type: intercom.PushCancel,
-			Data: data, CollapseID: collapseID(c), Expires: now.Add(s.ringTimeout)})
+			Data: data, Reason: e.reason, CollapseID: collapseID(c), Expires: now.Add(s.ringTimeout)})
 	}
 	for _, d := range missed {
 		t, live := byID[d.DeviceID]

@@ -111,6 +111,9 @@ func dataOf(m intercom.PushMessage) (map[string]string, error) {
 		return nil, fmt.Errorf("fcm: %w", err)
 	}
 	data := map[string]string{"type": m.Type, "data": string(inner)}
+	if m.Reason != "" {
+		data["reason"] = m.Reason
+	}
 	if m.Alert != nil {
 		n, _ := json.Marshal(map[string]string{"title": m.Alert.Title, "body": m.Alert.Body})
 		data["notification"] = string(n)

@@ -82,6 +82,9 @@ const MaxMessage = 4096
 // MaxMessage fails at once, with no request and no retry.
 func (p *Provider) Send(ctx context.Context, m intercom.PushMessage) intercom.PushResult {
 	payload := map[string]any{"type": m.Type, "data": m.Data}
+	if m.Reason != "" {
+		payload["reason"] = m.Reason
+	}
 	if m.Alert != nil {
 		n, _ := json.Marshal(map[string]string{"title": m.Alert.Title, "body": m.Alert.Body})
 		payload["notification"] = string(n)

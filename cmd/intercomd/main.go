@@ -352,11 +352,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	var providers []intercom.PushProvider
 	if c.apns.KeyFile != "" {
-		p, err := apns.New(c.apns)
+		// VoIP pushes ring iPhones; alert pushes, with the same key, bring
+		// their missed-call notifications.
+		voip, err := apns.New(c.apns)
 		if err != nil {
 			return err
 		}
-		providers = append(providers, p)
+		alert, err := apns.NewAlert(c.apns)
+		if err != nil {
+			return err
+		}
+		providers = append(providers, voip, alert)
 	}
 	if c.fcm.CredentialsFile != "" {
 		p, err := fcm.New(c.fcm)
