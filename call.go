@@ -28,6 +28,26 @@ const (
 	CancelDeclined          = "declined"
 )
 
+// Why a call ended (Call.EndReason), for the operator's view of it.
+const (
+	EndNobodyRung     = "nobody_rung"         // no device could be rung: missed at once
+	EndRingTimeout    = "ring_timeout"        // nobody answered within the ring timeout
+	EndDeclined       = "declined"            // every rung device declined
+	EndVisitorLeft    = "visitor_left"        // the visitor hung up at the intercom
+	EndHungUp         = "hung_up"             // the answering device ended the conversation
+	EndNotConnected   = "connect_timeout"     // answered, but the voice never connected in time
+	EndMaxDuration    = "max_duration"        // the call reached the longest a call may last
+	EndHandoverFailed = "sip_handover_failed" // the SIP server could not take the ring it asked for
+)
+
+// How a device was first seen acting on a call (CallDevice.SeenBy).
+const (
+	SeenSocket  = "socket" // the ring was handed to a socket of the device
+	SeenFetch   = "fetch"  // the device read the call (GET /calls/{id})
+	SeenAnswer  = "start"  // it answered
+	SeenDecline = "cancel" // it declined
+)
+
 // Channels a call is delivered on.
 const (
 	ChannelWS = "ws"
@@ -46,7 +66,11 @@ type Call struct {
 	StartedAt  *time.Time
 	EndedAt    *time.Time
 	AnsweredBy *int64 // device id
-	Devices    []CallDevice
+	// ConnectedAt is when the SIP server reported the answered call's voice
+	// connected; nil until it did.
+	ConnectedAt *time.Time
+	EndReason   string // one of the End* reasons once the call is over
+	Devices     []CallDevice
 }
 
 // CallDevice is a device a call concerned: rung (Channels set) or skipped
@@ -61,6 +85,39 @@ type CallDevice struct {
 	Reason     string   // why it was skipped; empty when rung
 	Tokens     []string // public ids of its live tokens at ring time: its event channels
 	DeclinedAt *time.Time
+	// SeenAt is when the device was first seen acting on the call, and
+	// SeenBy how (Seen*): with the push sends, what tells a phone that never
+	// woke from a resident who let it ring.
+	SeenAt *time.Time
+	SeenBy string
+}
+
+// Marks are what a transition may change of a device of a call: stores
+// compare them to write only the devices that changed.
+type Marks struct {
+	Declined, Seen int64 // Unix microseconds, 0 for none
+	SeenBy         string
+}
+
+// MarksOf returns d's marks.
+func MarksOf(d CallDevice) Marks {
+	m := Marks{SeenBy: d.SeenBy}
+	if d.DeclinedAt != nil {
+		m.Declined = d.DeclinedAt.UnixMicro()
+	}
+	if d.SeenAt != nil {
+		m.Seen = d.SeenAt.UnixMicro()
+	}
+	return m
+}
+
+// DeviceMarks returns each device's marks by its id.
+func DeviceMarks(ds []CallDevice) map[int64]Marks {
+	out := make(map[int64]Marks, len(ds))
+	for _, d := range ds {
+		out[d.DeviceID] = MarksOf(d)
+	}
+	return out
 }
 
 // Rung reports whether the device was rung.
@@ -120,6 +177,7 @@ func (c *Call) Answer(deviceID int64, at time.Time) error {
 		return ErrNotFound
 	}
 	c.Status, c.StartedAt, c.AnsweredBy = CallAnswered, &at, &deviceID
+	d.see(SeenAnswer, at)
 	return nil
 }
 
@@ -131,10 +189,26 @@ func (c *Call) Decline(deviceID int64, at time.Time) error {
 		return ErrNotFound
 	}
 	d.DeclinedAt = &at
+	d.see(SeenDecline, at)
 	if len(c.Ringing()) == 0 {
-		c.Status, c.EndedAt = CallMissed, &at
+		c.Status, c.EndedAt, c.EndReason = CallMissed, &at, EndDeclined
 	}
 	return nil
+}
+
+// See records that rung device deviceID acted on the call at instant at,
+// by how, unless it was seen before; it reports whether it was the first.
+func (c *Call) See(deviceID int64, how string, at time.Time) bool {
+	d := c.rung(deviceID)
+	return d != nil && d.see(how, at)
+}
+
+func (d *CallDevice) see(how string, at time.Time) bool {
+	if d.SeenAt != nil {
+		return false
+	}
+	d.SeenAt, d.SeenBy = &at, how
+	return true
 }
 
 // HangUp: the device that answered ends the conversation.
@@ -142,7 +216,7 @@ func (c *Call) HangUp(deviceID int64, at time.Time) error {
 	if c.Status != CallAnswered || c.AnsweredBy == nil || *c.AnsweredBy != deviceID {
 		return ErrNotFound
 	}
-	c.Status, c.EndedAt = CallEnded, &at
+	c.Status, c.EndedAt, c.EndReason = CallEnded, &at, EndHungUp
 	return nil
 }
 
@@ -157,7 +231,7 @@ func (c *Call) VisitorLeft(at time.Time) error {
 	default:
 		return ErrNotFound
 	}
-	c.EndedAt = &at
+	c.EndedAt, c.EndReason = &at, EndVisitorLeft
 	return nil
 }
 
@@ -166,7 +240,46 @@ func (c *Call) TimeOut(at time.Time) error {
 	if c.Status != CallRing {
 		return ErrNotFound
 	}
-	c.Status, c.EndedAt = CallMissed, &at
+	c.Status, c.EndedAt, c.EndReason = CallMissed, &at, EndRingTimeout
+	return nil
+}
+
+// Connect: the SIP server reports that the answered call's voice
+// connected. A report repeated is no change (changed false).
+func (c *Call) Connect(at time.Time) (changed bool, err error) {
+	if c.Status != CallAnswered {
+		return false, ErrNotFound
+	}
+	if c.ConnectedAt != nil {
+		return false, nil
+	}
+	c.ConnectedAt = &at
+	return true, nil
+}
+
+// NotConnected: an answered call whose voice has not connected by its
+// connect deadline ends.
+func (c *Call) NotConnected(at time.Time) error {
+	if c.Status != CallAnswered || c.ConnectedAt != nil {
+		return ErrNotFound
+	}
+	c.Status, c.EndedAt, c.EndReason = CallEnded, &at, EndNotConnected
+	return nil
+}
+
+// End ends a live call for reason: a ringing one is missed, a conversation
+// ended. It is how a call reaches its longest duration (EndMaxDuration) and
+// how a ring the SIP server could not take ends (EndHandoverFailed).
+func (c *Call) End(reason string, at time.Time) error {
+	switch c.Status {
+	case CallRing:
+		c.Status = CallMissed
+	case CallAnswered:
+		c.Status = CallEnded
+	default:
+		return ErrNotFound
+	}
+	c.EndedAt, c.EndReason = &at, reason
 	return nil
 }
 
@@ -224,7 +337,7 @@ func NewCall(intercomID int64, flat *int64, devices []CallDevice, at time.Time) 
 			return c
 		}
 	}
-	c.EndedAt = &at
+	c.EndedAt, c.EndReason = &at, EndNobodyRung
 	return c
 }
 

@@ -1,5 +1,7 @@
 package intercom
 
+import "strings"
+
 // Which channels ring a device is a matter of its client (API.md §6): web
 // and thick-legal clients ring over their open Pusher socket; the mobile SDKs
 // ignore intercom_ring on the socket and ring only through push, so for them
@@ -73,4 +75,54 @@ func (c *RingCandidate) PushToken(channel string) string {
 		return c.HuaweiToken
 	}
 	return ""
+}
+
+// CancelsByPush reports whether a device rung through push channel learns
+// by a push on it that the ring ended: Android's data messages (FCM, Push
+// Kit) do. Never iOS's: a VoIP push must ring (iOS ends an app that gets one
+// it does not report as a call), and the iPhone woken by the ring is running
+// and learns the end from its socket or GET /calls/{id}.
+func CancelsByPush(ringChannel string) bool {
+	return ringChannel == ChannelFCM || ringChannel == ChannelHMS
+}
+
+// AlertChannels lists the push channels that bring a missed-call
+// notification to a device of client, in order of preference: APNs alert
+// pushes on iOS; FCM, then Push Kit, on Android (data messages the app
+// shows); none for web and thick-legal. The slice is shared.
+func AlertChannels(client string) []string {
+	switch client {
+	case "ios", "ios-cctv":
+		return iosAlert
+	case "android", "android-cctv":
+		return androidPush
+	}
+	return nil
+}
+
+var iosAlert = []string{ChannelAPNsAlert}
+
+// Token is the target's token for a push channel, "" when none.
+func (p PushTarget) Token(channel string) string {
+	switch channel {
+	case ChannelAPNsVoIP:
+		return p.VoIPToken
+	case ChannelAPNsAlert:
+		return p.APNToken
+	case ChannelFCM:
+		return p.FCMToken
+	case ChannelHMS:
+		return p.HuaweiToken
+	}
+	return ""
+}
+
+// MissedAlert is the missed-call notification of a call from the intercom
+// an account calls title, in the language hl names (an app's hl header:
+// "ru", "ru-RU", "ru_RU"…; English unless it is Russian).
+func MissedAlert(hl, title string) PushAlert {
+	if lang, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(hl)), "-"); lang == "ru" || strings.HasPrefix(lang, "ru_") {
+		return PushAlert{Title: "Пропущенный вызов", Body: "Домофон «" + title + "»"}
+	}
+	return PushAlert{Title: "Missed call", Body: "Intercom “" + title + "”"}
 }

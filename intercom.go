@@ -75,6 +75,7 @@ type AccessToken struct {
 	DeviceID   int64
 	DeviceUUID string
 	Client     string
+	Lang       string // the device's hl at login; "" leaves the device's as it was
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	RevokedAt  *time.Time

@@ -40,6 +40,8 @@ type PushMessage struct {
 	Token    string
 	Type     string         // PushRing, PushCancel or PushMissed
 	Data     map[string]any // what the app reads (the socket event's data); shared by sends, never changed
+	// Reason is a cancel's reason, beside its data as in the socket event.
+	Reason string
 	// Alert is what a notification shows (PushMissed), in the device's
 	// language: an alert push shows it, a data message carries it for the
 	// app to show.

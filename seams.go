@@ -28,6 +28,8 @@ type Presence interface {
 const (
 	DeadlineRing    = "ring"    // a call's ring timeout; ID is the call's
 	DeadlineOffline = "offline" // the sweep of intercoms whose heartbeats stopped; ID is 0
+	DeadlineConnect = "connect" // an answered call's voice must have connected; ID is the call's
+	DeadlineEnd     = "end"     // a call's longest duration; ID is the call's
 )
 
 // Deadline is something that must happen at an instant, once in the cluster.

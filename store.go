@@ -119,7 +119,8 @@ type Store interface {
 	// Call returns a call with its devices. ENOTFOUND.
 	Call(ctx context.Context, id int64) (Call, error)
 	// UpdateCall runs fn on the call inside one transaction and saves what fn
-	// changed (status, times, who answered, who declined). fn's error is
+	// changed (status, times, who answered, who declined, who was seen, the
+	// connect, the end reason). fn's error is
 	// returned and nothing is saved. ENOTFOUND.
 	//
 	// fn must not call the store, and it may run more than once: an engine
@@ -130,9 +131,18 @@ type Store interface {
 	// committed before it, so of N concurrent transitions that each need a
 	// ringing call, exactly one succeeds.
 	UpdateCall(ctx context.Context, id int64, fn func(*Call) error) (Call, error)
-	// RecordSend stores the outcome of a push to a device for a call.
+	// SeeCall records that rung device deviceID was first seen acting on
+	// call callID at instant at, by how (Seen*); a device seen before, or
+	// not rung by the call, is left as it is (false). No error for those.
+	SeeCall(ctx context.Context, callID, deviceID int64, how string, at time.Time) (bool, error)
+	// PushTargets returns those of the devices that hold a token live at
+	// instant at, with their push tokens and language as they are now: who
+	// a notification about a call can still reach. Unknown ids are skipped.
+	PushTargets(ctx context.Context, deviceIDs []int64, at time.Time) ([]PushTarget, error)
+	// RecordSend stores the outcome of a push of one type to a device for a
+	// call.
 	RecordSend(ctx context.Context, s CallSend) error
-	// CallSends lists the pushes of a call, by device then channel.
+	// CallSends lists the pushes of a call, by device, channel, then type.
 	CallSends(ctx context.Context, callID int64) ([]CallSend, error)
 	// ClearPushToken forgets a device's token for channel if it is still
 	// token (the app may have registered a new one meanwhile).
@@ -144,6 +154,9 @@ type Store interface {
 	ControlLog(ctx context.Context, intercomID int64, event string, p Page) ([]ControlEntry, int, error)
 	// RingingCalls lists the ids and creation times of calls still ringing.
 	RingingCalls(ctx context.Context) (map[int64]time.Time, error)
+	// AnsweredCalls lists the calls in conversation, with when they were
+	// answered and connected: their deadlines, set again on start.
+	AnsweredCalls(ctx context.Context) ([]AnsweredCall, error)
 	// CallsOf lists the account's calls, newest first, each with the intercom
 	// as the account sees it (nil Membership fields when it left it).
 	CallsOf(ctx context.Context, userID int64, f CallFilter, p Page) ([]CallView, int, error)
@@ -246,4 +259,26 @@ type CallView struct {
 // is; a field pointing at nil clears the token.
 type PushTokensUpdate struct {
 	FCM, APN, VoIP, Huawei **string
+	// Lang, when not nil, is the device's language now (the apps' hl
+	// header): its notifications are written in it.
+	Lang *string
+}
+
+// PushTarget is a device as a push about a call needs it now.
+type PushTarget struct {
+	DeviceID    int64
+	UserID      int64
+	Client      string
+	FCMToken    string // "" when none
+	APNToken    string
+	VoIPToken   string
+	HuaweiToken string
+	Lang        string // the last hl the device sent; "" when none
+}
+
+// AnsweredCall is a call in conversation (Store.AnsweredCalls).
+type AnsweredCall struct {
+	ID          int64
+	StartedAt   time.Time
+	ConnectedAt *time.Time
 }

@@ -1,13 +1,15 @@
-// Package apns rings iOS devices through Apple's push service: VoIP pushes
-// (PushKit) over HTTP/2 with token (.p8 JWT) authentication, on
-// github.com/sideshow/apns2.
+// Package apns reaches iOS devices through Apple's push service over HTTP/2
+// with token (.p8 JWT) authentication, on github.com/sideshow/apns2: VoIP
+// pushes (PushKit) that ring, and alert pushes that tell of a missed call.
 package apns
 
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/sideshow/apns2"
@@ -18,7 +20,17 @@ import (
 
 var _ intercom.PushProvider = (*Provider)(nil)
 
-// Config says how to reach APNs.
+// Payload limits (APNs answers 413 PayloadTooLarge above them).
+const (
+	MaxVoIPPayload  = 5120
+	MaxAlertPayload = 4096
+)
+
+// ThreadID groups the alert pushes of intercom calls in Notification Center.
+const ThreadID = "intercom-calls"
+
+// Config says how to reach APNs. The VoIP and the alert provider take the
+// same one.
 type Config struct {
 	KeyFile  string // the .p8 signing key from the Apple developer account
 	KeyID    string
@@ -28,14 +40,72 @@ type Config struct {
 	TLS      *tls.Config // default: the system's roots; tests trust their fake here
 }
 
-// Provider sends VoIP pushes.
+// Provider sends one kind of push: VoIP pushes that ring (New) or alert
+// pushes that show a notification (NewAlert). Both kinds share the
+// connection set-up, the provider token and the reading of APNs' answers;
+// they differ in channel, topic, push type and payload.
 type Provider struct {
 	client *apns2.Client
+	kind   kind
 	topic  string
 }
 
-// New loads the key and returns a Provider. Nothing is sent until Send.
-func New(c Config) (*Provider, error) {
+// kind is what sets a VoIP provider apart from an alert one.
+type kind struct {
+	channel    string
+	pushType   apns2.EPushType
+	topic      func(bundle string) string
+	maxPayload int
+	// payload returns the push's JSON body, or why m may not go this way.
+	payload func(m intercom.PushMessage) (map[string]any, string)
+}
+
+var voip = kind{
+	channel:    intercom.ChannelAPNsVoIP,
+	pushType:   apns2.PushTypeVOIP,
+	topic:      func(bundle string) string { return bundle + ".voip" },
+	maxPayload: MaxVoIPPayload,
+	payload: func(m intercom.PushMessage) (map[string]any, string) {
+		// iOS kills an app that gets a VoIP push it does not report to
+		// CallKit as an incoming call: only a ring may go this way.
+		if m.Type != intercom.PushRing {
+			return nil, "a VoIP push must be a ring (" + intercom.PushRing + "), not " + strconv.Quote(m.Type)
+		}
+		return map[string]any{"aps": map[string]any{}, "type": m.Type, "data": m.Data}, ""
+	},
+}
+
+var alert = kind{
+	channel:    intercom.ChannelAPNsAlert,
+	pushType:   apns2.PushTypeAlert,
+	topic:      func(bundle string) string { return bundle },
+	maxPayload: MaxAlertPayload,
+	payload: func(m intercom.PushMessage) (map[string]any, string) {
+		if m.Alert == nil {
+			return nil, "an alert push needs the alert's title and body"
+		}
+		return map[string]any{
+			"aps": map[string]any{
+				"alert":     map[string]any{"title": m.Alert.Title, "body": m.Alert.Body},
+				"sound":     "default",
+				"thread-id": ThreadID,
+			},
+			"type": m.Type,
+			"data": m.Data,
+		}, ""
+	},
+}
+
+// New loads the key and returns a Provider of VoIP pushes
+// (intercom.ChannelAPNsVoIP) to "<Topic>.voip". Nothing is sent until Send.
+func New(c Config) (*Provider, error) { return newProvider(c, voip) }
+
+// NewAlert loads the key and returns a Provider of alert pushes
+// (intercom.ChannelAPNsAlert) to the bundle id, Topic without a ".voip"
+// suffix. It never sends a VoIP push. Nothing is sent until Send.
+func NewAlert(c Config) (*Provider, error) { return newProvider(c, alert) }
+
+func newProvider(c Config, k kind) (*Provider, error) {
 	if c.KeyFile == "" || c.KeyID == "" || c.TeamID == "" || c.Topic == "" {
 		return nil, errors.New("apns: the key file, key id, team id and topic are all needed")
 	}
@@ -54,26 +124,52 @@ func New(c Config) (*Provider, error) {
 		Protocols:         protocols(),
 		HTTP2:             &http.HTTP2Config{SendPingTimeout: apns2.ReadIdleTimeout},
 	}}
-	return &Provider{client: client, topic: strings.TrimSuffix(c.Topic, ".voip") + ".voip"}, nil
+	return &Provider{client: client, kind: k, topic: k.topic(strings.TrimSuffix(c.Topic, ".voip"))}, nil
 }
 
-// Channel is intercom.ChannelAPNsVoIP.
-func (p *Provider) Channel() string { return intercom.ChannelAPNsVoIP }
+// Channel is intercom.ChannelAPNsVoIP for New's providers and
+// intercom.ChannelAPNsAlert for NewAlert's.
+func (p *Provider) Channel() string { return p.kind.channel }
 
-// Send makes one attempt: a VoIP push of priority 10 that expires with the ring.
+// Send makes one attempt: a push of priority 10 that expires at m.Expires,
+// collapsed by m.CollapseID and identified by m.ID when they are set. A
+// message this provider may not carry (a VoIP push that is not a ring, an
+// alert push without an alert, a payload over the limit) fails at once,
+// with no request and no retry.
 func (p *Provider) Send(ctx context.Context, m intercom.PushMessage) intercom.PushResult {
+	payload, why := p.kind.payload(m)
+	if why != "" {
+		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: "apns: " + why}
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: "apns: " + err.Error()}
+	}
+	if len(body) > p.kind.maxPayload {
+		return intercom.PushResult{Outcome: intercom.SendFailed,
+			Reason: "apns: payload of " + strconv.Itoa(len(body)) + " bytes, over " + strconv.Itoa(p.kind.maxPayload)}
+	}
 	res, err := p.client.PushWithContext(ctx, &apns2.Notification{
+		ApnsID:      m.ID,
+		CollapseID:  m.CollapseID,
 		DeviceToken: m.Token,
 		Topic:       p.topic,
-		PushType:    apns2.PushTypeVOIP,
+		PushType:    p.kind.pushType,
 		Priority:    apns2.PriorityHigh,
 		Expiration:  m.Expires,
-		Payload:     map[string]any{"aps": map[string]any{}, "type": m.Type, "data": m.Data},
+		Payload:     body,
 	})
 	if err != nil {
 		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: err.Error(), Retry: true}
 	}
-	r := intercom.PushResult{Status: res.StatusCode, Reason: res.Reason}
+	return result(res)
+}
+
+// result reads APNs' answer. apns2 keeps no response header but apns-id,
+// so a Retry-After (which APNs does not document) cannot be honoured: a 429
+// is retried on the dispatcher's own backoff.
+func result(res *apns2.Response) intercom.PushResult {
+	r := intercom.PushResult{Status: res.StatusCode, Reason: res.Reason, ID: res.ApnsID}
 	switch {
 	case res.StatusCode == http.StatusOK:
 		r.Outcome = intercom.SendSent

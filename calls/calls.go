@@ -44,6 +44,11 @@ type Config struct {
 
 	RingTimeout  time.Duration // a call still ringing this long is missed
 	OfflineAfter time.Duration // an intercom without a heartbeat this long is offline
+	// AnswerConnectTimeout ends an answered call whose voice the SIP server
+	// has not reported connected this long after the answer.
+	AnswerConnectTimeout time.Duration
+	// MaxCallDuration ends a conversation this long after its answer.
+	MaxCallDuration time.Duration
 	SIP          SIPConfig
 	// HeartbeatBatch writes the heartbeats that arrive within it in one
 	// transaction; zero writes each at once. Online and offline changes are
@@ -52,6 +57,10 @@ type Config struct {
 
 	// Rang observes each ring by the status its call started in.
 	Rang func(status string)
+	// RingSeen observes, once each ring is over, every device whose ring
+	// push its provider accepted: the push channel, the device's client and
+	// whether the device was seen acting on the call.
+	RingSeen func(channel, client string, seen bool)
 }
 
 // Service runs the call lifecycle.
@@ -68,8 +77,11 @@ type Service struct {
 	sip        SIPConfig
 	rang       func(string)
 
-	ringTimeout  time.Duration
-	offlineAfter time.Duration
+	ringTimeout    time.Duration
+	offlineAfter   time.Duration
+	connectTimeout time.Duration
+	maxDuration    time.Duration
+	ringSeen       func(channel, client string, seen bool)
 
 	beatBatch time.Duration
 	beatMu    sync.Mutex
@@ -86,7 +98,8 @@ type Service struct {
 func New(c Config) *Service {
 	s := &Service{store: c.Store, bus: c.Broadcaster, presence: c.Presence, sched: c.Scheduler, doors: c.Doors,
 		push: c.Push, controller: c.Controller, clock: c.Clock, log: c.Logger, sip: c.SIP, rang: c.Rang,
-		ringTimeout: c.RingTimeout, offlineAfter: c.OfflineAfter, beatBatch: c.HeartbeatBatch}
+		ringTimeout: c.RingTimeout, offlineAfter: c.OfflineAfter, beatBatch: c.HeartbeatBatch,
+		connectTimeout: c.AnswerConnectTimeout, maxDuration: c.MaxCallDuration, ringSeen: c.RingSeen}
 	if s.clock == nil {
 		s.clock = intercom.SystemClock{}
 	}
@@ -99,6 +112,12 @@ func New(c Config) *Service {
 	if s.offlineAfter == 0 {
 		s.offlineAfter = 90 * time.Second
 	}
+	if s.connectTimeout == 0 {
+		s.connectTimeout = DefaultAnswerConnectTimeout
+	}
+	if s.maxDuration == 0 {
+		s.maxDuration = DefaultMaxCallDuration
+	}
 	if s.rang == nil {
 		s.rang = func(string) {}
 	}
@@ -106,6 +125,12 @@ func New(c Config) *Service {
 	s.sched.Handle(s.fire)
 	return s
 }
+
+// The defaults of the conversation's deadlines (API.md §6).
+const (
+	DefaultAnswerConnectTimeout = 20 * time.Second
+	DefaultMaxCallDuration      = 10 * time.Minute
+)
 
 // RingTimeout is how long a call rings before it is missed.
 func (s *Service) RingTimeout() time.Duration { return s.ringTimeout }
@@ -132,7 +157,14 @@ func (s *Service) Ring(ctx context.Context, ic intercom.Intercom, flat *int64) (
 	if err != nil {
 		return intercom.Call{}, err
 	}
-	c, err := s.store.CreateCall(ctx, intercom.NewCall(ic.ID, flat, intercom.Decide(cands, now, s.channels), now))
+	devices := intercom.Decide(cands, now, s.channels)
+	for i := range devices {
+		// The ring event is handed to a socket of the device: it is awake.
+		if d := &devices[i]; d.Rung() && s.socketOpen(d.Tokens) {
+			d.SeenAt, d.SeenBy = &now, intercom.SeenSocket
+		}
+	}
+	c, err := s.store.CreateCall(ctx, intercom.NewCall(ic.ID, flat, devices, now))
 	if err != nil {
 		return intercom.Call{}, err
 	}
@@ -141,20 +173,23 @@ func (s *Service) Ring(ctx context.Context, ic intercom.Intercom, flat *int64) (
 	return c, nil
 }
 
+// socketOpen reports whether a socket subscribed to one of the token
+// channels is open, on any node.
+func (s *Service) socketOpen(tokens []string) bool {
+	for _, t := range tokens {
+		if s.presence.Subscribed(wire.TokenChannel(t)) {
+			return true
+		}
+	}
+	return false
+}
+
 // channels says how a device is rung right now (intercom.RingChannels): its
 // open Pusher socket, on any node, when its client rings over one, and the
 // push provider of its platform when it registered a token and that provider
 // is configured.
 func (s *Service) channels(c *intercom.RingCandidate) []string {
-	socketOpen := false
-	if intercom.RingsOverSocket(c.Client) {
-		for _, t := range c.Tokens {
-			if s.presence.Subscribed(wire.TokenChannel(t)) {
-				socketOpen = true
-				break
-			}
-		}
-	}
+	socketOpen := intercom.RingsOverSocket(c.Client) && s.socketOpen(c.Tokens)
 	_, push := s.pushToken(c)
 	return intercom.RingChannels(c.Client, socketOpen, push)
 }
@@ -190,7 +225,7 @@ func (s *Service) Answer(ctx context.Context, who Device, callID int64) (interco
 	if err != nil {
 		return c, SIPAnswer{}, err
 	}
-	s.applyLoaded(ctx, c, answered(c, before, who, answer.Number))
+	s.applyLoaded(ctx, c, answered(c, before, who, answer.Number, s.connectTimeout, s.maxDuration))
 	return c, answer, nil
 }
 
@@ -232,19 +267,71 @@ func (s *Service) update(ctx context.Context, who Device, callID int64, fn func(
 // missed, a conversation ends.
 func (s *Service) VisitorLeft(ctx context.Context, ic intercom.Intercom, callID int64) (intercom.Call, error) {
 	var notify []intercom.CallDevice
+	was := ""
 	now := s.clock.Now()
 	c, err := s.store.UpdateCall(ctx, callID, func(c *intercom.Call) error {
 		if c.IntercomID != ic.ID {
 			return intercom.ErrNotFound
 		}
-		notify = c.StillIn()
+		was, notify = c.Status, c.StillIn()
 		return c.VisitorLeft(now)
 	})
 	if err != nil {
 		return c, err
 	}
-	s.apply(ctx, c, ic, left(c, notify))
+	s.apply(ctx, c, ic, left(c, was, notify))
 	return c, nil
+}
+
+// Seen records that a device read a call still ringing (GET /calls/{id},
+// what a phone woken by a push does first): the evidence that it woke.
+func (s *Service) Seen(ctx context.Context, who Device, c intercom.Call) {
+	if c.Status != intercom.CallRing {
+		return
+	}
+	if _, err := s.store.SeeCall(context.WithoutCancel(ctx), c.ID, who.DeviceID, intercom.SeenFetch, s.clock.Now()); err != nil {
+		s.log.Error("recording that a device read a call", "call_id", c.ID, "device_id", who.DeviceID, "error", err)
+	}
+}
+
+// NotConnected ends an answered call whose voice has not connected: what a
+// connect deadline fires. A call connected or over meanwhile is left alone.
+func (s *Service) NotConnected(ctx context.Context, callID int64) {
+	now := s.clock.Now()
+	s.endBy(ctx, intercom.DeadlineConnect, callID, func(c *intercom.Call) error { return c.NotConnected(now) },
+		intercom.CancelTimeout)
+}
+
+// EndLong ends a call that reached the longest a call may last: what its
+// end deadline fires.
+func (s *Service) EndLong(ctx context.Context, callID int64) {
+	now := s.clock.Now()
+	s.endBy(ctx, intercom.DeadlineEnd, callID, func(c *intercom.Call) error { return c.End(intercom.EndMaxDuration, now) },
+		intercom.CancelTimeout)
+}
+
+// endBy runs a deadline's transition end on a live call and carries out
+// its effects, telling the devices still in it why (reason); a deadline
+// whose transition no longer applies does nothing, one whose store failed
+// fires again.
+func (s *Service) endBy(ctx context.Context, kind string, callID int64, end func(*intercom.Call) error, reason string) {
+	var notify []intercom.CallDevice
+	was := ""
+	c, err := s.store.UpdateCall(ctx, callID, func(c *intercom.Call) error {
+		was, notify = c.Status, c.StillIn()
+		return end(c)
+	})
+	if intercom.ErrorCode(err) == intercom.ENOTFOUND {
+		return
+	} else if err != nil {
+		s.log.Error("a call's deadline; trying again", "kind", kind, "call_id", callID, "error", err)
+		s.retry(ctx, kind, callID)
+		return
+	}
+	s.log.Info("call ended by its deadline", "call_id", c.ID, "reason", c.EndReason)
+	e := over(c, was, notify, reason)
+	e.cancelAt = slices.DeleteFunc(e.cancelAt, func(d intercom.Deadline) bool { return d.Kind == kind }) // it fired
+	s.applyLoaded(ctx, c, e)
 }
 
 // TimeOut makes a call still ringing missed. It is what a ring deadline
@@ -286,14 +373,19 @@ func (s *Service) fire(ctx context.Context, d intercom.Deadline) {
 		s.TimeOut(ctx, d.ID)
 	case intercom.DeadlineOffline:
 		s.SweepOffline(ctx)
+	case intercom.DeadlineConnect:
+		s.NotConnected(ctx, d.ID)
+	case intercom.DeadlineEnd:
+		s.EndLong(ctx, d.ID)
 	default:
 		s.log.Error("unknown deadline", "kind", d.Kind, "id", d.ID)
 	}
 }
 
 // Resume sets the deadlines of what the database says is pending: the ring
-// timeouts of calls still ringing and the sweep of intercoms online now.
-// Call it once on start.
+// timeouts of calls still ringing, the connect and end deadlines of calls in
+// conversation, and the sweep of intercoms online now. Call it once on
+// start. (A deadline set already is replaced by the same one.)
 func (s *Service) Resume(ctx context.Context) error {
 	ringing, err := s.store.RingingCalls(ctx)
 	if err != nil {
@@ -302,6 +394,17 @@ func (s *Service) Resume(ctx context.Context) error {
 	for id, created := range ringing {
 		if err := s.sched.Schedule(ctx, intercom.Deadline{Kind: intercom.DeadlineRing, ID: id, At: created.Add(s.ringTimeout)}); err != nil {
 			return err
+		}
+	}
+	talking, err := s.store.AnsweredCalls(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range talking {
+		for _, d := range conversationDeadlines(a.ID, a.StartedAt, a.ConnectedAt, s.connectTimeout, s.maxDuration) {
+			if err := s.sched.Schedule(ctx, d); err != nil {
+				return err
+			}
 		}
 	}
 	return s.scheduleSweep(ctx)

@@ -22,6 +22,13 @@ type effects struct {
 	schedule []intercom.Deadline
 	cancelAt []intercom.Deadline // deadlines that no longer apply
 	history  bool                // intercom.call.store to every account the call concerned
+
+	// pushCancel are rung devices that learn by push that the ring ended
+	// (with reason), those rung through a channel that can tell them
+	// (intercom.CancelsByPush).
+	pushCancel []intercom.CallDevice
+	missed     bool // the call ended missed: the missed-call notifications
+	ringOver   bool // the ring is over: its pushes are counted seen or unseen
 }
 
 type controlEvent struct {
@@ -33,12 +40,25 @@ func ringDeadline(c intercom.Call, timeout time.Duration) intercom.Deadline {
 	return intercom.Deadline{Kind: intercom.DeadlineRing, ID: c.ID, At: c.CreatedAt.Add(timeout)}
 }
 
+// conversationDeadlines are an answered call's: its voice connects within
+// connect, and it lasts at most longest.
+func conversationDeadlines(id int64, started time.Time, connected *time.Time, connect, longest time.Duration) []intercom.Deadline {
+	ds := []intercom.Deadline{{Kind: intercom.DeadlineEnd, ID: id, At: started.Add(longest)}}
+	if connected == nil {
+		ds = append(ds, intercom.Deadline{Kind: intercom.DeadlineConnect, ID: id, At: started.Add(connect)})
+	}
+	return ds
+}
+
+// collapseID ties the ring of a call and its end together at the provider.
+func collapseID(c intercom.Call) string { return "call-" + itoa(c.ID) }
+
 // rung: a new call. A ringing one rings its devices until its deadline; one
 // that reached nobody is missed at once.
 func rung(c intercom.Call, cands []*intercom.RingCandidate, timeout time.Duration, pushToken func(*intercom.RingCandidate) (string, string)) effects {
 	e := effects{history: true}
 	if c.Status != intercom.CallRing {
-		e.control = ending(c)
+		e.control, e.missed = ending(c), true
 		return e
 	}
 	e.ring = true
@@ -60,22 +80,25 @@ func rung(c intercom.Call, cands []*intercom.RingCandidate, timeout time.Duratio
 			continue
 		}
 		e.pushes = append(e.pushes, intercom.PushMessage{CallID: c.ID, DeviceID: d.DeviceID, Token: token,
-			Type: "intercom_ring", Expires: c.CreatedAt.Add(timeout)})
+			Type: intercom.PushRing, CollapseID: collapseID(c), Expires: c.CreatedAt.Add(timeout)})
 		e.pushVia = append(e.pushVia, ch)
 	}
 	return e
 }
 
-// answered: the other devices stop ringing, the intercom learns who took it.
-func answered(c intercom.Call, before []intercom.CallDevice, who Device, number string) effects {
-	e := effects{history: true, reason: intercom.CancelAnsweredElsewhere,
+// answered: the other devices stop ringing, the intercom learns who took it,
+// and the conversation's deadlines start.
+func answered(c intercom.Call, before []intercom.CallDevice, who Device, number string, connect, longest time.Duration) effects {
+	e := effects{history: true, reason: intercom.CancelAnsweredElsewhere, ringOver: true,
 		cancelAt: []intercom.Deadline{{Kind: intercom.DeadlineRing, ID: c.ID}},
+		schedule: conversationDeadlines(c.ID, *c.StartedAt, c.ConnectedAt, connect, longest),
 		control:  []controlEvent{{intercom.ControlCallAnswered, map[string]any{"number": number, "device": who.UUID}}}}
 	for _, d := range before {
 		if d.DeviceID != who.DeviceID {
 			e.cancel = append(e.cancel, d)
 		}
 	}
+	e.pushCancel = e.cancel
 	return e
 }
 
@@ -89,7 +112,7 @@ func declined(c intercom.Call, who Device, exceptSocket string) effects {
 		}
 	}
 	if c.Status == intercom.CallMissed {
-		e.history = true
+		e.history, e.missed, e.ringOver = true, true, true
 		e.cancelAt = []intercom.Deadline{{Kind: intercom.DeadlineRing, ID: c.ID}}
 		e.control = ending(c)
 	}
@@ -98,18 +121,41 @@ func declined(c intercom.Call, who Device, exceptSocket string) effects {
 
 // ended: the answering device hung up.
 func ended(c intercom.Call) effects {
-	return effects{history: true, control: ending(c)}
+	return effects{history: true, control: ending(c), cancelAt: conversationOver(c.ID)}
+}
+
+// over: a live call that was was ended otherwise than by a device of its
+// own (the visitor left, the ring timed out, a deadline passed, the SIP
+// server lost it); notify are the devices that were still in it, told so
+// with reason.
+func over(c intercom.Call, was string, notify []intercom.CallDevice, reason string) effects {
+	e := effects{history: true, cancel: notify, reason: reason, control: ending(c), missed: c.Status == intercom.CallMissed}
+	switch was {
+	case intercom.CallRing:
+		e.cancelAt = []intercom.Deadline{{Kind: intercom.DeadlineRing, ID: c.ID}}
+		e.pushCancel, e.ringOver = notify, true
+	case intercom.CallAnswered:
+		e.cancelAt = conversationOver(c.ID)
+	}
+	return e
+}
+
+// conversationOver are the deadlines an answered call no longer has once it
+// is over.
+func conversationOver(id int64) []intercom.Deadline {
+	return []intercom.Deadline{{Kind: intercom.DeadlineConnect, ID: id}, {Kind: intercom.DeadlineEnd, ID: id}}
 }
 
 // left: the visitor hung up; notify are the devices still in the call.
-func left(c intercom.Call, notify []intercom.CallDevice) effects {
-	return effects{history: true, cancel: notify, reason: intercom.CancelHangup, control: ending(c),
-		cancelAt: []intercom.Deadline{{Kind: intercom.DeadlineRing, ID: c.ID}}}
+func left(c intercom.Call, was string, notify []intercom.CallDevice) effects {
+	return over(c, was, notify, intercom.CancelHangup)
 }
 
-// timedOut: nobody answered in time.
+// timedOut: nobody answered in time. The ring's deadline is what fired.
 func timedOut(c intercom.Call, ringing []intercom.CallDevice) effects {
-	return effects{history: true, cancel: ringing, reason: intercom.CancelTimeout, control: ending(c)}
+	e := over(c, intercom.CallRing, ringing, intercom.CancelTimeout)
+	e.cancelAt = nil
+	return e
 }
 
 // ending tells the intercom how a call ended, from its status.
@@ -158,6 +204,9 @@ func (s *Service) apply(ctx context.Context, c intercom.Call, ic intercom.Interc
 		data := wire.CallData(c, ic, d.Title)
 		data["reason"] = e.reason
 		s.toDevice(d, wire.Notification("intercom_cancel", map[string]any{"data": data, "reason": e.reason}), e.except)
+	}
+	if len(e.pushCancel) > 0 || e.missed || e.ringOver {
+		s.spawn(func() { s.pushEnd(c, ic, e) })
 	}
 	if len(e.pushes) > 0 {
 		titles := make(map[int64]string, len(c.Devices))

@@ -161,15 +161,70 @@ func (s *Service) SIPEnded(ctx context.Context, number, by string) (intercom.Cal
 		}
 		was = c.Status
 		notify = c.StillIn()
-		return c.VisitorLeft(now)
+		if err := c.VisitorLeft(now); err != nil {
+			return err
+		}
+		if by == SIPByApp && was == intercom.CallAnswered {
+			c.EndReason = intercom.EndHungUp
+		}
+		return nil
 	})
 	if err != nil {
 		return c, err
 	}
-	e := left(c, notify)
+	e := left(c, was, notify)
 	if by == SIPByApp && was == intercom.CallAnswered {
 		e = ended(c) // the app hung up: it knows
 	}
 	s.applyLoaded(ctx, c, e)
+	return c, nil
+}
+
+// SIPConnected is the SIP server saying that the voice of the answered
+// call with that number connected (the app's 200 OK reached the panel): its
+// connect deadline no longer applies. A report repeated changes nothing;
+// ENOTFOUND when no answered call has the number (over already, never
+// answered, or unknown).
+func (s *Service) SIPConnected(ctx context.Context, number string) (intercom.Call, error) {
+	c, err := s.LiveCall(ctx, nil, number)
+	if err != nil {
+		return c, err
+	}
+	changed := false
+	now := s.clock.Now()
+	c, err = s.store.UpdateCall(ctx, c.ID, func(c *intercom.Call) error {
+		if c.Number != number {
+			return intercom.ErrNotFound
+		}
+		var err error
+		changed, err = c.Connect(now)
+		return err
+	})
+	if err != nil {
+		return c, err
+	}
+	if changed {
+		s.applyDeadlines(ctx, effects{cancelAt: []intercom.Deadline{{Kind: intercom.DeadlineConnect, ID: c.ID}}})
+	}
+	return c, nil
+}
+
+// HandoverFailed ends a call whose ring the SIP server asked for and could
+// not take (its request timed out or failed before it learnt the call's
+// number): no panel waits on it, so nobody could ever talk in it. Its
+// devices stop ringing at once. ENOTFOUND when the call is over already.
+func (s *Service) HandoverFailed(ctx context.Context, callID int64) (intercom.Call, error) {
+	var notify []intercom.CallDevice
+	was := ""
+	now := s.clock.Now()
+	c, err := s.store.UpdateCall(ctx, callID, func(c *intercom.Call) error {
+		was, notify = c.Status, c.StillIn()
+		return c.End(intercom.EndHandoverFailed, now)
+	})
+	if err != nil {
+		return c, err
+	}
+	s.log.Warn("the SIP server could not take a ring: the call is ended", "call_id", c.ID, "number", c.Number)
+	s.applyLoaded(ctx, c, over(c, was, notify, intercom.CancelHangup))
 	return c, nil
 }

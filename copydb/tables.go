@@ -51,7 +51,7 @@ var tables = []table{
 	{name: "devices", identity: true, columns: []column{
 		{"id", kInt}, {"user_id", kInt}, {"uuid", kText}, {"client", kText},
 		{"fcm_token", kText}, {"apn_token", kText}, {"voip_token", kText}, {"huawei_token", kText},
-		{"created_at", kTime}, {"updated_at", kTime},
+		{"created_at", kTime}, {"updated_at", kTime}, {"lang", kText},
 	}},
 	{name: "access_tokens", identity: true, columns: []column{
 		{"id", kInt}, {"public_id", kText}, {"token_hash", kBytes}, {"user_id", kInt}, {"device_id", kInt},
@@ -98,18 +98,21 @@ var tables = []table{
 	{name: "calls", identity: true, columns: []column{
 		{"id", kInt}, {"intercom_id", kInt}, {"flat", kInt}, {"status", kText},
 		{"created_at", kTime}, {"started_at", kTime}, {"ended_at", kTime}, {"answered_by", kInt}, {"sip_number", kText},
+		{"connected_at", kTime}, {"end_reason", kText},
 	}},
 	{name: "call_devices", orderSQLite: "call_id, device_id", columns: []column{
 		{"call_id", kInt}, {"device_id", kInt}, {"user_id", kInt}, {"uuid", kText}, {"client", kText},
 		{"title", kText}, {"channels", kList}, {"reason", kText}, {"tokens", kList}, {"declined_at", kTime},
+		{"seen_at", kTime}, {"seen_by", kText},
 	}},
 	{name: "call_accounts", orderSQLite: "user_id, call_id", columns: []column{
 		{"user_id", kInt}, {"call_id", kInt},
 	}},
-	{name: "call_sends", orderSQLite: "call_id, device_id, channel", orderPostgres: `call_id, device_id, channel COLLATE "C"`, columns: []column{
-		{"call_id", kInt}, {"device_id", kInt}, {"channel", kText}, {"attempts", kInt},
-		{"outcome", kText}, {"status", kInt}, {"reason", kText}, {"at", kTime},
-	}},
+	{name: "call_sends", orderSQLite: "call_id, device_id, channel, type",
+		orderPostgres: `call_id, device_id, channel COLLATE "C", type COLLATE "C"`, columns: []column{
+			{"call_id", kInt}, {"device_id", kInt}, {"channel", kText}, {"type", kText}, {"attempts", kInt},
+			{"outcome", kText}, {"status", kInt}, {"reason", kText}, {"provider_id", kText}, {"at", kTime},
+		}},
 	{name: "control_log", identity: true, columns: []column{
 		{"id", kInt}, {"intercom_id", kInt}, {"event", kText}, {"call_id", kInt}, {"user_id", kInt},
 		{"device", kText}, {"at", kTime}, {"ok", kBool}, {"status", kInt}, {"error", kText}, {"timed_out", kBool},

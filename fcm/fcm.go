@@ -25,7 +25,8 @@ var _ intercom.PushProvider = (*Provider)(nil)
 
 const scope = "https://www.googleapis.com/auth/firebase.messaging"
 
-// MaxData is the most a data message may carry (FCM's limit).
+// MaxData is the most a data message may carry (FCM's limit on its keys and
+// values together).
 const MaxData = 4096
 
 // Config says how to reach FCM.
@@ -74,27 +75,62 @@ func New(c Config) (*Provider, error) {
 // Channel is intercom.ChannelFCM.
 func (p *Provider) Channel() string { return intercom.ChannelFCM }
 
-// Send makes one attempt: a high-priority data message {type, data} whose
-// data is the JSON the Android SDK reads, living as long as the ring.
+// Send makes one attempt: a high-priority data message living as long as
+// the ring, collapsed by m.CollapseID when set. Its data is what the Android
+// SDK reads: "type", "data" (m.Data as JSON) and, when m.Alert is set,
+// "notification" ({"title","body"} as JSON) for the app to show itself;
+// there is no FCM notification block. A message whose data is over MaxData
+// fails at once, with no request and no retry.
 func (p *Provider) Send(ctx context.Context, m intercom.PushMessage) intercom.PushResult {
-	data, err := json.Marshal(m.Data)
+	data, err := dataOf(m)
 	if err != nil {
 		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: err.Error()}
 	}
-	if len(data)+len(m.Type) > MaxData {
-		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: "data message over 4096 bytes"}
-	}
 	ttl := max(1, int(m.TTL.Round(time.Second)/time.Second))
+	android := map[string]any{"priority": "HIGH", "ttl": strconv.Itoa(ttl) + "s"}
+	if m.CollapseID != "" {
+		android["collapse_key"] = m.CollapseID
+	}
 	body, _ := json.Marshal(map[string]any{"message": map[string]any{
 		"token":   m.Token,
-		"data":    map[string]string{"type": m.Type, "data": string(data)},
-		"android": map[string]any{"priority": "HIGH", "ttl": strconv.Itoa(ttl) + "s"},
+		"data":    data,
+		"android": android,
 	}})
 	res, raw, failed := push.PostJSON(ctx, p.client, p.tokens, p.url, body)
 	if failed != nil {
 		return *failed
 	}
 	return result(res, raw)
+}
+
+// dataOf returns the data of m's message, or an error when it cannot be
+// encoded or is over MaxData, counted as FCM counts: every key and value.
+func dataOf(m intercom.PushMessage) (map[string]string, error) {
+	inner, err := json.Marshal(m.Data)
+	if err != nil {
+		return nil, fmt.Errorf("fcm: %w", err)
+	}
+	data := map[string]string{"type": m.Type, "data": string(inner)}
+	if m.Reason != "" {
+		data["reason"] = m.Reason
+	}
+	if m.Alert != nil {
+		n, _ := json.Marshal(map[string]string{"title": m.Alert.Title, "body": m.Alert.Body})
+		data["notification"] = string(n)
+	}
+	if n := size(data); n > MaxData {
+		return nil, fmt.Errorf("fcm: data of %d bytes, over %d", n, MaxData)
+	}
+	return data, nil
+}
+
+// size is what FCM counts against MaxData: the bytes of every key and value.
+func size(data map[string]string) int {
+	n := 0
+	for k, v := range data {
+		n += len(k) + len(v)
+	}
+	return n
 }
 
 // fcmError is FCM v1's error body.
@@ -111,7 +147,11 @@ type fcmError struct {
 func result(res *http.Response, raw []byte) intercom.PushResult {
 	r := intercom.PushResult{Status: res.StatusCode}
 	if res.StatusCode == http.StatusOK {
-		r.Outcome = intercom.SendSent
+		var sent struct {
+			Name string `json:"name"` // projects/{project}/messages/{id}
+		}
+		json.Unmarshal(raw, &sent)
+		r.Outcome, r.ID = intercom.SendSent, sent.Name
 		return r
 	}
 	var e fcmError

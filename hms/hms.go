@@ -69,29 +69,52 @@ const (
 	codeAuthExpired   = "80200003"
 )
 
-// Send makes one attempt: a high-urgency data message {type, data} whose data
-// is the JSON the Android SDK reads, living as long as the ring.
+// MaxMessage is the most a message may weigh, its tokens left out (Push
+// Kit's limit).
+const MaxMessage = 4096
+
+// Send makes one attempt: a high-urgency data message living as long as the
+// ring. Its data is the JSON the Android SDK reads: "type", "data" (m.Data)
+// and, when m.Alert is set, "notification" ({"title","body"} as a JSON
+// string, as over FCM) for the app to show itself. m.CollapseID is not
+// used: Push Kit's collapse_key is a number from -1 to 100, not an id, and
+// a call's id folded into it would collapse unrelated calls. A message over
+// MaxMessage fails at once, with no request and no retry.
 func (p *Provider) Send(ctx context.Context, m intercom.PushMessage) intercom.PushResult {
-	data, err := json.Marshal(map[string]any{"type": m.Type, "data": m.Data})
+	payload := map[string]any{"type": m.Type, "data": m.Data}
+	if m.Reason != "" {
+		payload["reason"] = m.Reason
+	}
+	if m.Alert != nil {
+		n, _ := json.Marshal(map[string]string{"title": m.Alert.Title, "body": m.Alert.Body})
+		payload["notification"] = string(n)
+	}
+	data, err := json.Marshal(payload)
 	if err != nil {
-		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: err.Error()}
+		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: "hms: " + err.Error()}
 	}
 	ttl := max(1, int(m.TTL.Round(time.Second)/time.Second))
-	body, _ := json.Marshal(map[string]any{"validate_only": false, "message": map[string]any{
+	message := map[string]any{
 		"data":    string(data),
 		"android": map[string]any{"urgency": "HIGH", "ttl": strconv.Itoa(ttl) + "s"},
-		"token":   []string{m.Token},
-	}})
+	}
+	if b, _ := json.Marshal(message); len(b) > MaxMessage {
+		return intercom.PushResult{Outcome: intercom.SendFailed,
+			Reason: "hms: message of " + strconv.Itoa(len(b)) + " bytes, over " + strconv.Itoa(MaxMessage)}
+	}
+	message["token"] = []string{m.Token}
+	body, _ := json.Marshal(map[string]any{"validate_only": false, "message": message})
 	res, raw, failed := push.PostJSON(ctx, p.client, p.tokens, p.url, body)
 	if failed != nil {
 		return *failed
 	}
 	var out struct {
-		Code string `json:"code"`
-		Msg  string `json:"msg"`
+		Code      string `json:"code"`
+		Msg       string `json:"msg"`
+		RequestID string `json:"requestId"`
 	}
 	json.Unmarshal(raw, &out)
-	r := intercom.PushResult{Status: res.StatusCode, Reason: strings.TrimSpace(out.Code + " " + out.Msg)}
+	r := intercom.PushResult{Status: res.StatusCode, Reason: strings.TrimSpace(out.Code + " " + out.Msg), ID: out.RequestID}
 	if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && secs > 0 {
 		r.RetryAfter = time.Duration(secs) * time.Second
 	}

@@ -188,6 +188,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	secret, tok := intercom.NewAccessToken(user.ID, uuid, client, s.now(), s.tokenTTL)
+	tok.Lang = lang(r)
 	tok, err = s.store.CreateAccessToken(r.Context(), tok)
 	if err != nil {
 		return err
@@ -301,6 +302,9 @@ func (s *Server) putDevice(w http.ResponseWriter, r *http.Request, sess session)
 	}
 	if err := p.Err(); err != nil {
 		return err
+	}
+	if l := lang(r); l != "" {
+		u.Lang = &l
 	}
 	if err := s.store.UpdatePushTokens(r.Context(), sess.token.DeviceID, u, s.now()); err != nil {
 		return err

@@ -57,6 +57,7 @@ func (s *Server) getCall(w http.ResponseWriter, r *http.Request, sess session) e
 	if err != nil {
 		return err
 	}
+	s.calls.Seen(r.Context(), sess.device(), cv.Call)
 	return encode(w, http.StatusOK, s.callJSON(cv))
 }
 
@@ -117,16 +118,19 @@ func (s *Server) adminCall(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	type send struct {
-		Channel  string `json:"channel"`
-		Attempts int    `json:"attempts"`
-		Outcome  string `json:"outcome"`
-		Status   int    `json:"status"`
-		Reason   string `json:"reason"`
-		At       string `json:"at"`
+		Channel    string `json:"channel"`
+		Type       string `json:"type"`
+		Attempts   int    `json:"attempts"`
+		Outcome    string `json:"outcome"`
+		Status     int    `json:"status"`
+		Reason     string `json:"reason"`
+		ProviderID string `json:"provider_id"`
+		At         string `json:"at"`
 	}
 	sendsOf := map[int64][]send{}
 	for _, cs := range sends {
-		sendsOf[cs.DeviceID] = append(sendsOf[cs.DeviceID], send{cs.Channel, cs.Attempts, cs.Outcome, cs.Status, cs.Reason, sqlTime(cs.At)})
+		sendsOf[cs.DeviceID] = append(sendsOf[cs.DeviceID], send{cs.Channel, cs.Type, cs.Attempts, cs.Outcome, cs.Status, cs.Reason,
+			cs.ProviderID, sqlTime(cs.At)})
 	}
 	type recipient struct {
 		Device     string   `json:"device"`
@@ -135,6 +139,8 @@ func (s *Server) adminCall(w http.ResponseWriter, r *http.Request) error {
 		Channels   []string `json:"channels"`
 		DeclinedAt *string  `json:"declined_at"`
 		Answered   bool     `json:"answered"`
+		SeenAt     *string  `json:"seen_at"`
+		SeenBy     *string  `json:"seen_by"`
 		Sends      []send   `json:"sends"`
 	}
 	type skipped struct {
@@ -142,25 +148,30 @@ func (s *Server) adminCall(w http.ResponseWriter, r *http.Request) error {
 		UserID int64  `json:"user_id"`
 		Client string `json:"client"`
 		Reason string `json:"reason"`
+		Sends  []send `json:"sends"` // its missed-call notification
 	}
 	out := struct {
-		ID         int64       `json:"id"`
-		IntercomID int64       `json:"intercom_id"`
-		Flat       *int64      `json:"flat"`
-		Status     string      `json:"status"`
-		CreatedAt  string      `json:"created_at"`
-		StartedAt  *string     `json:"started_at"`
-		EndedAt    *string     `json:"ended_at"`
-		Recipients []recipient `json:"recipients"`
-		Skipped    []skipped   `json:"skipped"`
-	}{ID: c.ID, IntercomID: c.IntercomID, Flat: c.Flat, Status: c.Status, CreatedAt: sqlTime(c.CreatedAt),
-		StartedAt: sqlTimePtr(c.StartedAt), EndedAt: sqlTimePtr(c.EndedAt), Recipients: []recipient{}, Skipped: []skipped{}}
+		ID          int64       `json:"id"`
+		IntercomID  int64       `json:"intercom_id"`
+		Flat        *int64      `json:"flat"`
+		Status      string      `json:"status"`
+		EndReason   *string     `json:"end_reason"`
+		CreatedAt   string      `json:"created_at"`
+		StartedAt   *string     `json:"started_at"`
+		ConnectedAt *string     `json:"connected_at"`
+		EndedAt     *string     `json:"ended_at"`
+		Recipients  []recipient `json:"recipients"`
+		Skipped     []skipped   `json:"skipped"`
+	}{ID: c.ID, IntercomID: c.IntercomID, Flat: c.Flat, Status: c.Status, EndReason: nonEmpty(c.EndReason), CreatedAt: sqlTime(c.CreatedAt),
+		StartedAt: sqlTimePtr(c.StartedAt), ConnectedAt: sqlTimePtr(c.ConnectedAt), EndedAt: sqlTimePtr(c.EndedAt),
+		Recipients: []recipient{}, Skipped: []skipped{}}
 	for _, d := range c.Devices {
 		if d.Rung() {
 			out.Recipients = append(out.Recipients, recipient{d.UUID, d.UserID, d.Client, d.Channels, sqlTimePtr(d.DeclinedAt),
-				c.AnsweredBy != nil && *c.AnsweredBy == d.DeviceID, append([]send{}, sendsOf[d.DeviceID]...)})
+				c.AnsweredBy != nil && *c.AnsweredBy == d.DeviceID, sqlTimePtr(d.SeenAt), nonEmpty(d.SeenBy),
+				append([]send{}, sendsOf[d.DeviceID]...)})
 		} else {
-			out.Skipped = append(out.Skipped, skipped{d.UUID, d.UserID, d.Client, d.Reason})
+			out.Skipped = append(out.Skipped, skipped{d.UUID, d.UserID, d.Client, d.Reason, append([]send{}, sendsOf[d.DeviceID]...)})
 		}
 	}
 	return encode(w, http.StatusOK, out)

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"net/http"
 	"strconv"
 
 	"intercom"
@@ -24,3 +25,34 @@ var (
 	sqlTimePtr  = wire.SQLTimePtr
 	laravelTime = wire.LaravelTime
 )
+
+// nonEmpty is s, or nil (JSON null) when it is "".
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// maxLang is the longest hl header kept (a BCP 47 tag such as "ru-RU").
+const maxLang = 35
+
+// lang is the request's hl header, the language the app speaks, when it is
+// a well-formed language tag ("ru", "en-US", "ru_RU"); "" otherwise: an
+// optional header that is malformed is left out, not refused.
+func lang(r *http.Request) string {
+	hl := r.Header.Get("hl")
+	if hl == "" || len(hl) > maxLang {
+		return ""
+	}
+	for i, c := range []byte(hl) {
+		letter := c|0x20 >= 'a' && c|0x20 <= 'z'
+		switch {
+		case letter:
+		case i >= 2 && (c == '-' || c == '_' || c >= '0' && c <= '9'):
+		default:
+			return ""
+		}
+	}
+	return hl
+}

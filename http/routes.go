@@ -59,6 +59,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/sip/v1/ring", s.sipServer(s.sipRing))
 	m.Handle("GET /api/sip/v1/calls/{number}", s.sipServer(s.sipCall))
 	m.Handle("POST /api/sip/v1/calls/{number}/end", s.sipServer(s.sipEnd))
+	m.Handle("POST /api/sip/v1/calls/{number}/connected", s.sipServer(s.sipConnected))
 
 	// Admin API (API.md §7): Bearer INTERCOMD_ADMIN_TOKEN.
 	m.Handle("POST /api/admin/v1/users", s.admin(s.createUser))

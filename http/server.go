@@ -41,9 +41,13 @@ type Config struct {
 	TokenTTL     time.Duration // lifetime of an access token
 	OfflineAfter time.Duration // an intercom without a heartbeat for this long is offline
 	RingTimeout  time.Duration // a call still ringing this long is missed
-	SIPHost      string        // the SIP domain an answering app registers with
-	SIPWSURL     string        // the SIP-over-WebSocket URL an answering app connects to
-	SIPSecret    []byte        // signs the short-lived SIP tokens (HS256) and derives the panels' SIP passwords
+	// AnswerConnectTimeout and MaxCallDuration bound a conversation
+	// (calls.Config); zero takes their defaults.
+	AnswerConnectTimeout time.Duration
+	MaxCallDuration      time.Duration
+	SIPHost              string // the SIP domain an answering app registers with
+	SIPWSURL             string // the SIP-over-WebSocket URL an answering app connects to
+	SIPSecret            []byte // signs the short-lived SIP tokens (HS256) and derives the panels' SIP passwords
 	// SIPAPIToken is the bearer token of the SIP server's API (/api/sip/v1);
 	// empty: that API answers 404.
 	SIPAPIToken string
@@ -184,10 +188,14 @@ func NewServer(c Config) *Server {
 		Name: "intercomd_rings_total", Help: "Rings by the status the call started in (ring, or missed when no device could ring).",
 	}, []string{"status"})
 	s.sends = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "intercomd_push_sends_total", Help: "Push sends by channel (apns-voip, fcm) and outcome.",
-	}, []string{"channel", "outcome"})
+		Name: "intercomd_push_sends_total", Help: "Push sends by channel (apns-voip, apns, fcm, hms), type (intercom_ring, intercom_cancel, call.missed) and outcome.",
+	}, []string{"channel", "type", "outcome"})
+	ringPushes := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "intercomd_ring_pushes_total",
+		Help: "Devices whose ring push the provider accepted, counted when the ring ends, by channel, client and whether the device was seen acting on the call (seen=\"false\": pushed but never seen: the phone did not wake, or nobody looked).",
+	}, []string{"channel", "client", "seen"})
 	s.push = push.New(push.Config{Store: s.store, Providers: c.PushProviders, Concurrency: c.PushConcurrency, Logger: s.log,
-		Now: s.now, Observe: func(channel, outcome string) { s.sends.WithLabelValues(channel, outcome).Inc() }})
+		Now: s.now, Observe: func(channel, typ, outcome string) { s.sends.WithLabelValues(channel, typ, outcome).Inc() }})
 	if c.Broadcaster == nil {
 		c.Broadcaster = pusher.Broadcaster{Hub: s.hub}
 	}
@@ -213,8 +221,12 @@ func NewServer(c Config) *Server {
 	s.calls = calls.New(calls.Config{Store: s.store, Broadcaster: c.Broadcaster, Presence: c.Presence, Scheduler: c.Scheduler,
 		Doors: c.Doors, Push: s.push, Controller: c.Controller, Clock: s.clock, Logger: s.log,
 		RingTimeout: c.RingTimeout, OfflineAfter: s.offlineAfter, SIP: sip, HeartbeatBatch: c.HeartbeatBatch,
-		Rang: func(status string) { s.rings.WithLabelValues(status).Inc() }})
-	s.registry.MustRegister(s.rings, s.sends,
+		AnswerConnectTimeout: c.AnswerConnectTimeout, MaxCallDuration: c.MaxCallDuration,
+		Rang: func(status string) { s.rings.WithLabelValues(status).Inc() },
+		RingSeen: func(channel, client string, seen bool) {
+			ringPushes.WithLabelValues(channel, client, strconv.FormatBool(seen)).Inc()
+		}})
+	s.registry.MustRegister(s.rings, s.sends, ringPushes,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_sockets_open", Help: "Open Pusher sockets."},
 			func() float64 { return float64(s.hub.Open()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "intercomd_sockets_dropped_total", Help: "Sockets dropped for not reading their events."},

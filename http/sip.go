@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -42,11 +43,50 @@ func (s *Server) sipRing(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.calls.Ring(r.Context(), ic, flat)
+	// The ring is not undone by the SIP server going away: it is ended below.
+	c, err := s.calls.Ring(context.WithoutCancel(r.Context()), ic, flat)
 	if err != nil {
 		return err
 	}
-	return encode(w, http.StatusCreated, toRingJSON(c))
+	// A SIP server that gave up on its request (its timeout passed: the
+	// connection is closed) never learns the call's number, and no panel
+	// waits on the call: it ends at once rather than ringing the flat for
+	// nothing. Likewise when the answer cannot be written.
+	if r.Context().Err() != nil {
+		s.handoverFailed(r, c)
+		return r.Context().Err()
+	}
+	if err := encode(w, http.StatusCreated, toRingJSON(c)); err != nil {
+		s.handoverFailed(r, c)
+		return err
+	}
+	return nil
+}
+
+// handoverFailed ends a ringing call whose ring the SIP server did not take.
+func (s *Server) handoverFailed(r *http.Request, c intercom.Call) {
+	if c.Status != intercom.CallRing {
+		return
+	}
+	if _, err := s.calls.HandoverFailed(context.WithoutCancel(r.Context()), c.ID); err != nil && intercom.ErrorCode(err) != intercom.ENOTFOUND {
+		s.log.Error("ending a ring the SIP server did not take", "call_id", c.ID, "error", err)
+	}
+}
+
+// sipConnected is POST /api/sip/v1/calls/{number}/connected: the answered
+// call's voice connected (the app's 200 OK passed the SIP server), so its
+// connect deadline is off. 200 with the call, also for a report repeated;
+// 404 when no answered call has the number (over already: the SIP server
+// may stop telling).
+func (s *Server) sipConnected(w http.ResponseWriter, r *http.Request) error {
+	if _, err := decode(r); err != nil { // empty, or a JSON object (its fields unused)
+		return err
+	}
+	c, err := s.calls.SIPConnected(r.Context(), r.PathValue("number"))
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, toSIPCallJSON(c))
 }
 
 // sipFlatDigits is how many digits a dialled flat has at most.

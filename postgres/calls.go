@@ -24,10 +24,12 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 			if c.Number == "" {
 				c.Number = intercom.NewCallNumber()
 			}
-			err := tx.QueryRow(ctx, `INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by, sip_number)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			err := tx.QueryRow(ctx, `INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by, sip_number,
+					connected_at, end_reason)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 				ON CONFLICT (sip_number) WHERE status IN ('ring', 'answered') DO NOTHING RETURNING id`,
-				c.IntercomID, c.Flat, c.Status, c.CreatedAt, c.StartedAt, c.EndedAt, c.AnsweredBy, c.Number).Scan(&c.ID)
+				c.IntercomID, c.Flat, c.Status, c.CreatedAt, c.StartedAt, c.EndedAt, c.AnsweredBy, c.Number,
+				c.ConnectedAt, c.EndReason).Scan(&c.ID)
 			if errors.Is(err, pgx.ErrNoRows) {
 				c.Number = ""
 				continue
@@ -38,10 +40,12 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 		// COPY: a ring at a large house concerns a thousand devices.
 		rows := make([][]any, len(c.Devices))
 		for i, d := range c.Devices {
-			rows[i] = []any{c.ID, d.DeviceID, d.UserID, d.UUID, d.Client, d.Title, list(d.Channels), d.Reason, list(d.Tokens), d.DeclinedAt}
+			rows[i] = []any{c.ID, d.DeviceID, d.UserID, d.UUID, d.Client, d.Title, list(d.Channels), d.Reason, list(d.Tokens), d.DeclinedAt,
+				d.SeenAt, d.SeenBy}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"call_devices"},
-			[]string{"call_id", "device_id", "user_id", "uuid", "client", "title", "channels", "reason", "tokens", "declined_at"},
+			[]string{"call_id", "device_id", "user_id", "uuid", "client", "title", "channels", "reason", "tokens", "declined_at",
+				"seen_at", "seen_by"},
 			pgx.CopyFromRows(rows)); err != nil {
 			return err
 		}
@@ -56,10 +60,12 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 	return c, err
 }
 
-const callColumns = `c.id, c.intercom_id, c.flat, c.status, c.created_at, c.started_at, c.ended_at, c.answered_by, c.sip_number`
+const callColumns = `c.id, c.intercom_id, c.flat, c.status, c.created_at, c.started_at, c.ended_at, c.answered_by, c.sip_number,
+	c.connected_at, c.end_reason`
 
 func callDest(c *intercom.Call) []any {
-	return []any{&c.ID, &c.IntercomID, &c.Flat, &c.Status, &c.CreatedAt, &c.StartedAt, &c.EndedAt, &c.AnsweredBy, &c.Number}
+	return []any{&c.ID, &c.IntercomID, &c.Flat, &c.Status, &c.CreatedAt, &c.StartedAt, &c.EndedAt, &c.AnsweredBy, &c.Number,
+		&c.ConnectedAt, &c.EndReason}
 }
 
 // loadCall reads a call with its devices; lock takes the call's row lock
@@ -79,7 +85,7 @@ func loadCallWhere(ctx context.Context, q querier, cond string, arg any) (interc
 		return c, err
 	}
 	id := c.ID
-	rows, err := q.Query(ctx, `SELECT device_id, user_id, uuid, client, title, channels, reason, tokens, declined_at
+	rows, err := q.Query(ctx, `SELECT device_id, user_id, uuid, client, title, channels, reason, tokens, declined_at, seen_at, seen_by
 		FROM call_devices WHERE call_id = $1 ORDER BY device_id`, id)
 	if err != nil {
 		return c, err
@@ -87,7 +93,8 @@ func loadCallWhere(ctx context.Context, q querier, cond string, arg any) (interc
 	defer rows.Close()
 	for rows.Next() {
 		var d intercom.CallDevice
-		if err := rows.Scan(&d.DeviceID, &d.UserID, &d.UUID, &d.Client, &d.Title, &d.Channels, &d.Reason, &d.Tokens, &d.DeclinedAt); err != nil {
+		if err := rows.Scan(&d.DeviceID, &d.UserID, &d.UUID, &d.Client, &d.Title, &d.Channels, &d.Reason, &d.Tokens, &d.DeclinedAt,
+			&d.SeenAt, &d.SeenBy); err != nil {
 			return c, err
 		}
 		d.Channels, d.Tokens = nilIfEmpty(d.Channels), nilIfEmpty(d.Tokens)
@@ -128,21 +135,20 @@ func (db *DB) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) 
 		if c, err = loadCall(ctx, tx, id, true); err != nil {
 			return err
 		}
-		declined := make(map[int64]*time.Time, len(c.Devices))
-		for _, d := range c.Devices {
-			declined[d.DeviceID] = d.DeclinedAt
-		}
+		before := intercom.DeviceMarks(c.Devices)
 		if err := runSafely(fn, &c); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE calls SET status = $1, started_at = $2, ended_at = $3, answered_by = $4 WHERE id = $5`,
-			c.Status, c.StartedAt, c.EndedAt, c.AnsweredBy, c.ID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE calls SET status = $1, started_at = $2, ended_at = $3, answered_by = $4, connected_at = $5,
+			end_reason = $6 WHERE id = $7`,
+			c.Status, c.StartedAt, c.EndedAt, c.AnsweredBy, c.ConnectedAt, c.EndReason, c.ID); err != nil {
 			return err
 		}
 		for _, d := range c.Devices {
-			if was := declined[d.DeviceID]; (was == nil) != (d.DeclinedAt == nil) {
-				if _, err := tx.Exec(ctx, `UPDATE call_devices SET declined_at = $1 WHERE call_id = $2 AND device_id = $3`,
-					d.DeclinedAt, c.ID, d.DeviceID); err != nil {
+			if before[d.DeviceID] != intercom.MarksOf(d) {
+				if _, err := tx.Exec(ctx, `UPDATE call_devices SET declined_at = $1, seen_at = $2, seen_by = $3
+					WHERE call_id = $4 AND device_id = $5`,
+					d.DeclinedAt, d.SeenAt, d.SeenBy, c.ID, d.DeviceID); err != nil {
 					return err
 				}
 			}
@@ -166,6 +172,52 @@ func runSafely(fn func(*intercom.Call) error, c *intercom.Call) (err error) {
 // RingingCalls lists the calls still ringing.
 func (db *DB) RingingCalls(ctx context.Context) (map[int64]time.Time, error) {
 	return db.idTimes(ctx, `SELECT id, created_at FROM calls WHERE status = 'ring'`)
+}
+
+// AnsweredCalls lists the calls in conversation.
+func (db *DB) AnsweredCalls(ctx context.Context) ([]intercom.AnsweredCall, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, started_at, connected_at FROM calls WHERE status = 'answered' ORDER BY id`)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (intercom.AnsweredCall, error) {
+		var a intercom.AnsweredCall
+		var started *time.Time
+		err := row.Scan(&a.ID, &started, &a.ConnectedAt)
+		if started != nil {
+			a.StartedAt = *started
+		}
+		return a, err
+	})
+	return out, wrap(err)
+}
+
+// SeeCall records when a rung device was first seen acting on a call.
+func (db *DB) SeeCall(ctx context.Context, callID, deviceID int64, how string, at time.Time) (bool, error) {
+	tag, err := db.exec(ctx, `UPDATE call_devices SET seen_at = $1, seen_by = $2
+		WHERE call_id = $3 AND device_id = $4 AND reason = '' AND seen_at IS NULL`, at, how, callID, deviceID)
+	return tag.RowsAffected() > 0, wrap(err)
+}
+
+// PushTargets returns the devices among ids with a token live at at.
+func (db *DB) PushTargets(ctx context.Context, ids []int64, at time.Time) ([]intercom.PushTarget, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := db.pool.Query(ctx, `SELECT d.id, d.user_id, d.client, coalesce(d.fcm_token, ''), coalesce(d.apn_token, ''),
+			coalesce(d.voip_token, ''), coalesce(d.huawei_token, ''), d.lang
+		FROM devices d WHERE d.id = ANY($1)
+		AND EXISTS (SELECT 1 FROM access_tokens t WHERE t.device_id = d.id AND t.revoked_at IS NULL AND t.expires_at > $2)
+		ORDER BY d.id`, ids, at)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (intercom.PushTarget, error) {
+		var p intercom.PushTarget
+		err := row.Scan(&p.DeviceID, &p.UserID, &p.Client, &p.FCMToken, &p.APNToken, &p.VoIPToken, &p.HuaweiToken, &p.Lang)
+		return p, err
+	})
+	return out, wrap(err)
 }
 
 // idTimes runs a query of (id, time) rows into a map.
@@ -310,8 +362,8 @@ func (db *DB) ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int
 
 // CallSends lists the pushes of a call.
 func (db *DB) CallSends(ctx context.Context, callID int64) ([]intercom.CallSend, error) {
-	rows, err := db.pool.Query(ctx, `SELECT call_id, device_id, channel, attempts, outcome, status, reason, at
-		FROM call_sends WHERE call_id = $1 ORDER BY device_id, channel`, callID)
+	rows, err := db.pool.Query(ctx, `SELECT call_id, device_id, channel, type, attempts, outcome, status, reason, provider_id, at
+		FROM call_sends WHERE call_id = $1 ORDER BY device_id, channel COLLATE "C", type COLLATE "C"`, callID)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -319,7 +371,8 @@ func (db *DB) CallSends(ctx context.Context, callID int64) ([]intercom.CallSend,
 	out := []intercom.CallSend{}
 	for rows.Next() {
 		var cs intercom.CallSend
-		if err := rows.Scan(&cs.CallID, &cs.DeviceID, &cs.Channel, &cs.Attempts, &cs.Outcome, &cs.Status, &cs.Reason, &cs.At); err != nil {
+		if err := rows.Scan(&cs.CallID, &cs.DeviceID, &cs.Channel, &cs.Type, &cs.Attempts, &cs.Outcome, &cs.Status, &cs.Reason,
+			&cs.ProviderID, &cs.At); err != nil {
 			return nil, wrap(err)
 		}
 		out = append(out, cs)
@@ -327,9 +380,21 @@ func (db *DB) CallSends(ctx context.Context, callID int64) ([]intercom.CallSend,
 	return out, wrap(rows.Err())
 }
 
+// pushTokenColumns are the devices' columns of each push channel's token.
+var pushTokenColumns = map[string]string{intercom.ChannelFCM: "fcm_token", intercom.ChannelAPNsVoIP: "voip_token",
+	intercom.ChannelHMS: "huawei_token", intercom.ChannelAPNsAlert: "apn_token"}
+
+// sendType is a send's type: a ring when it names none.
+func sendType(t string) string {
+	if t == "" {
+		return intercom.PushRing
+	}
+	return t
+}
+
 // ClearPushToken forgets a device's token for a channel if it is unchanged.
 func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token string) error {
-	column := map[string]string{intercom.ChannelFCM: "fcm_token", intercom.ChannelAPNsVoIP: "voip_token", intercom.ChannelHMS: "huawei_token"}[channel]
+	column := pushTokenColumns[channel]
 	if column == "" {
 		return intercom.Errorf(intercom.EINVALID, "no push token for channel %q", channel)
 	}

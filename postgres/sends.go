@@ -85,32 +85,35 @@ func (db *DB) writeSends() {
 func (db *DB) insertSends(ctx context.Context, batch []pendingSend) error {
 	type key struct {
 		call, device int64
-		channel      string
+		channel, typ string
 	}
 	last := make(map[key]int, len(batch))
 	for i, p := range batch {
-		last[key{p.cs.CallID, p.cs.DeviceID, p.cs.Channel}] = i
+		last[key{p.cs.CallID, p.cs.DeviceID, p.cs.Channel, sendType(p.cs.Type)}] = i
 	}
 	var (
 		calls, devices, statuses []int64
 		attempts                 []int32
-		channels, outcomes       []string
-		reasons                  []string
+		channels, types          []string
+		outcomes, reasons, ids   []string
 		ats                      []time.Time
 	)
 	for i, p := range batch {
 		cs := p.cs
-		if last[key{cs.CallID, cs.DeviceID, cs.Channel}] != i {
+		typ := sendType(cs.Type)
+		if last[key{cs.CallID, cs.DeviceID, cs.Channel, typ}] != i {
 			continue
 		}
-		calls, devices, channels = append(calls, cs.CallID), append(devices, cs.DeviceID), append(channels, cs.Channel)
+		calls, devices, channels, types = append(calls, cs.CallID), append(devices, cs.DeviceID), append(channels, cs.Channel), append(types, typ)
 		attempts, outcomes = append(attempts, int32(cs.Attempts)), append(outcomes, cs.Outcome)
 		statuses, reasons, ats = append(statuses, int64(cs.Status)), append(reasons, cs.Reason), append(ats, cs.At)
+		ids = append(ids, cs.ProviderID)
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO call_sends (call_id, device_id, channel, attempts, outcome, status, reason, at)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::integer[], $5::text[], $6::integer[], $7::text[], $8::timestamptz[])
-		ON CONFLICT (call_id, device_id, channel) DO UPDATE SET attempts = excluded.attempts, outcome = excluded.outcome,
-			status = excluded.status, reason = excluded.reason, at = excluded.at`,
-		calls, devices, channels, attempts, outcomes, statuses, reasons, ats)
+	_, err := db.pool.Exec(ctx, `INSERT INTO call_sends (call_id, device_id, channel, type, attempts, outcome, status, reason, provider_id, at)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::integer[], $8::text[],
+			$9::text[], $10::timestamptz[])
+		ON CONFLICT (call_id, device_id, channel, type) DO UPDATE SET attempts = excluded.attempts, outcome = excluded.outcome,
+			status = excluded.status, reason = excluded.reason, provider_id = excluded.provider_id, at = excluded.at`,
+		calls, devices, channels, types, attempts, outcomes, statuses, reasons, ids, ats)
 	return wrap(err)
 }

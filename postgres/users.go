@@ -57,10 +57,11 @@ func (db *DB) UserByID(ctx context.Context, id int64) (intercom.User, error) {
 // CreateAccessToken records a session, creating its device if needed.
 func (db *DB) CreateAccessToken(ctx context.Context, t intercom.AccessToken) (intercom.AccessToken, error) {
 	err := db.tx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO devices (user_id, uuid, client, created_at, updated_at)
-			SELECT id, $1, $2, $3, $3 FROM users WHERE id = $4
-			ON CONFLICT (user_id, uuid) DO UPDATE SET client = excluded.client, updated_at = excluded.updated_at
-			RETURNING id`, t.DeviceUUID, t.Client, t.CreatedAt, t.UserID).Scan(&t.DeviceID)
+		err := tx.QueryRow(ctx, `INSERT INTO devices (user_id, uuid, client, created_at, updated_at, lang)
+			SELECT id, $1, $2, $3, $3, $5 FROM users WHERE id = $4
+			ON CONFLICT (user_id, uuid) DO UPDATE SET client = excluded.client, updated_at = excluded.updated_at,
+				lang = CASE WHEN excluded.lang = '' THEN devices.lang ELSE excluded.lang END
+			RETURNING id`, t.DeviceUUID, t.Client, t.CreatedAt, t.UserID, t.Lang).Scan(&t.DeviceID)
 		if fkViolation(err) { // the account, found, was being deleted
 			return intercom.ErrNotFound
 		} else if err != nil {
@@ -123,8 +124,9 @@ func (db *DB) UpdatePushTokens(ctx context.Context, deviceID int64, u intercom.P
 		apn_token    = CASE WHEN $3::boolean THEN $4::text ELSE apn_token END,
 		voip_token   = CASE WHEN $5::boolean THEN $6::text ELSE voip_token END,
 		huawei_token = CASE WHEN $7::boolean THEN $8::text ELSE huawei_token END,
+		lang         = coalesce($11::text, lang),
 		updated_at   = $9
-		WHERE id = $10`, fs, fv, as, av, vs, vv, hs, hv, at, deviceID)))
+		WHERE id = $10`, fs, fv, as, av, vs, vv, hs, hv, at, deviceID, u.Lang)))
 }
 
 // Holdings lists the first limit logins (in byte order, as SQLite sorts

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"intercom"
 )
 
@@ -21,6 +23,9 @@ type Config struct {
 	Providers   []intercom.PushProvider
 	Concurrency int // sends in flight per provider; default 64
 	MaxAttempts int // per send; default 8
+	// AttemptTimeout bounds one attempt (a provider that hangs); default
+	// 10 s, and never past the message's useful life.
+	AttemptTimeout time.Duration
 	Logger      *slog.Logger
 	Now         func() time.Time
 	// Sleep waits d or until ctx ends; tests pass one that moves their clock.
@@ -28,7 +33,7 @@ type Config struct {
 	// Jitter returns a number in [0, 1); default math/rand/v2.
 	Jitter func() float64
 	// Observe counts a finished send, for metrics.
-	Observe func(channel, outcome string)
+	Observe func(channel, typ, outcome string)
 }
 
 // Dispatcher sends pushes.
@@ -90,6 +95,9 @@ func New(c Config) *Dispatcher {
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 8
 	}
+	if c.AttemptTimeout <= 0 {
+		c.AttemptTimeout = 10 * time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -103,7 +111,7 @@ func New(c Config) *Dispatcher {
 		c.Jitter = rand.Float64
 	}
 	if c.Observe == nil {
-		c.Observe = func(string, string) {}
+		c.Observe = func(string, string, string) {}
 	}
 	d := &Dispatcher{c: c, lanes: map[string]*lane{}, provs: map[string]intercom.PushProvider{}}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
@@ -194,11 +202,17 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 }
 
 func (d *Dispatcher) deliver(channel string, p intercom.PushProvider, m intercom.PushMessage) {
-	rec := intercom.CallSend{CallID: m.CallID, DeviceID: m.DeviceID, Channel: channel, Outcome: intercom.SendTimedOut}
+	rec := intercom.CallSend{CallID: m.CallID, DeviceID: m.DeviceID, Channel: channel, Type: m.Type, Outcome: intercom.SendTimedOut}
+	if rec.Type == "" {
+		rec.Type = intercom.PushRing
+	}
+	if m.ID == "" && (channel == intercom.ChannelAPNsVoIP || channel == intercom.ChannelAPNsAlert) {
+		m.ID = uuid.NewString() // the apns-id, the same for each attempt and found in the record
+	}
 	remaining := func() time.Duration { return m.Expires.Sub(d.c.Now()) }
-	// Its turn in the provider's lane came after the ring, or after Close.
+	// Its turn in the provider's lane came after its useful life, or after Close.
 	if remaining() <= 0 || d.ctx.Err() != nil {
-		rec.Reason = "no free place to send before the ring timeout"
+		rec.Reason = "no free place to send before it expired"
 	} else {
 		d.attempt(p, m, &rec, remaining)
 	}
@@ -216,7 +230,7 @@ func (d *Dispatcher) deliver(channel string, p intercom.PushProvider, m intercom
 		d.c.Logger.Error("push: the provider refused intercomd's credentials; no call reaches this channel until they are fixed",
 			"channel", channel, "status", rec.Status, "reason", rec.Reason)
 	}
-	d.c.Observe(channel, rec.Outcome)
+	d.c.Observe(channel, rec.Type, rec.Outcome)
 }
 
 // attempt tries until the provider answers for good, the attempts run out
@@ -228,12 +242,15 @@ func (d *Dispatcher) attempt(p intercom.PushProvider, m intercom.PushMessage, re
 			rec.Outcome = intercom.SendTimedOut
 			return
 		}
-		ctx, cancel := context.WithTimeout(d.ctx, left)
+		ctx, cancel := context.WithTimeout(d.ctx, min(left, d.c.AttemptTimeout))
 		m.TTL = left
 		res := p.Send(ctx, m)
 		cancel()
 		rec.Attempts++
-		rec.Outcome, rec.Status, rec.Reason = res.Outcome, res.Status, res.Reason
+		rec.Outcome, rec.Status, rec.Reason, rec.ProviderID = res.Outcome, res.Status, res.Reason, res.ID
+		if rec.ProviderID == "" {
+			rec.ProviderID = m.ID
+		}
 		if !res.Retry {
 			return
 		}

@@ -96,11 +96,13 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 			if c.Number == "" {
 				c.Number = intercom.NewCallNumber()
 			}
-			err := q.QueryRow(`INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by, sip_number)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			err := q.QueryRow(`INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by, sip_number,
+					connected_at, end_reason)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (sip_number) WHERE status IN ('ring', 'answered') DO NOTHING RETURNING id`,
 				c.IntercomID, c.Flat, c.Status, micros(c.CreatedAt),
-				nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy, c.Number).Scan(&c.ID)
+				nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy, c.Number,
+				nullMicros(c.ConnectedAt), c.EndReason).Scan(&c.ID)
 			if errors.Is(err, sql.ErrNoRows) {
 				c.Number = ""
 				continue
@@ -110,13 +112,14 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 		}
 		// Many rows per statement: a ring at a large house concerns a thousand devices.
 		for chunk := range slices.Chunk(c.Devices, 100) {
-			args := make([]any, 0, len(chunk)*10)
+			args := make([]any, 0, len(chunk)*12)
 			for _, d := range chunk {
 				args = append(args, c.ID, d.DeviceID, d.UserID, d.UUID, d.Client, d.Title, strings.Join(d.Channels, ","),
-					d.Reason, strings.Join(d.Tokens, ","), nullMicros(d.DeclinedAt))
+					d.Reason, strings.Join(d.Tokens, ","), nullMicros(d.DeclinedAt), nullMicros(d.SeenAt), d.SeenBy)
 			}
-			if _, err := q.Exec(`INSERT INTO call_devices (call_id, device_id, user_id, uuid, client, title, channels, reason, tokens, declined_at)
-				VALUES `+rowMarks(len(chunk), 10), args...); err != nil {
+			if _, err := q.Exec(`INSERT INTO call_devices (call_id, device_id, user_id, uuid, client, title, channels, reason, tokens,
+					declined_at, seen_at, seen_by)
+				VALUES `+rowMarks(len(chunk), 12), args...); err != nil {
 				return err
 			}
 		}
@@ -134,20 +137,22 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 	return c, err
 }
 
-const callColumns = `c.id, c.intercom_id, c.flat, c.status, c.created_at, c.started_at, c.ended_at, c.answered_by, c.sip_number`
+const callColumns = `c.id, c.intercom_id, c.flat, c.status, c.created_at, c.started_at, c.ended_at, c.answered_by, c.sip_number,
+	c.connected_at, c.end_reason`
 
 type callScan struct {
-	flat, started, ended, answeredBy sql.NullInt64
-	created                          int64
+	flat, started, ended, answeredBy, connected sql.NullInt64
+	created                                     int64
 }
 
 func (s *callScan) dest(c *intercom.Call) []any {
-	return []any{&c.ID, &c.IntercomID, &s.flat, &c.Status, &s.created, &s.started, &s.ended, &s.answeredBy, &c.Number}
+	return []any{&c.ID, &c.IntercomID, &s.flat, &c.Status, &s.created, &s.started, &s.ended, &s.answeredBy, &c.Number,
+		&s.connected, &c.EndReason}
 }
 
 func (s *callScan) fill(c *intercom.Call) {
 	c.Flat, c.CreatedAt, c.StartedAt, c.EndedAt = nullInt(s.flat), fromMicros(s.created), fromNullMicros(s.started), fromNullMicros(s.ended)
-	c.AnsweredBy = nullInt(s.answeredBy)
+	c.AnsweredBy, c.ConnectedAt = nullInt(s.answeredBy), fromNullMicros(s.connected)
 }
 
 func loadCall(q querier, id int64) (intercom.Call, error) {
@@ -163,7 +168,7 @@ func loadCallWhere(q querier, cond string, arg any) (intercom.Call, error) {
 	}
 	s.fill(&c)
 	id := c.ID
-	rows, err := q.Query(`SELECT device_id, user_id, uuid, client, title, channels, reason, tokens, declined_at
+	rows, err := q.Query(`SELECT device_id, user_id, uuid, client, title, channels, reason, tokens, declined_at, seen_at, seen_by
 		FROM call_devices WHERE call_id = ? ORDER BY device_id`, id)
 	if err != nil {
 		return c, err
@@ -172,11 +177,13 @@ func loadCallWhere(q querier, cond string, arg any) (intercom.Call, error) {
 	for rows.Next() {
 		var d intercom.CallDevice
 		var channels, tokens string
-		var declined sql.NullInt64
-		if err := rows.Scan(&d.DeviceID, &d.UserID, &d.UUID, &d.Client, &d.Title, &channels, &d.Reason, &tokens, &declined); err != nil {
+		var declined, seen sql.NullInt64
+		if err := rows.Scan(&d.DeviceID, &d.UserID, &d.UUID, &d.Client, &d.Title, &channels, &d.Reason, &tokens, &declined,
+			&seen, &d.SeenBy); err != nil {
 			return c, err
 		}
 		d.Channels, d.Tokens, d.DeclinedAt = splitList(channels), splitList(tokens), fromNullMicros(declined)
+		d.SeenAt = fromNullMicros(seen)
 		c.Devices = append(c.Devices, d)
 	}
 	return c, rows.Err()
@@ -202,21 +209,19 @@ func (db *DB) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) 
 		if c, err = loadCall(q, id); err != nil {
 			return err
 		}
-		declined := make(map[int64]*time.Time, len(c.Devices))
-		for _, d := range c.Devices {
-			declined[d.DeviceID] = d.DeclinedAt
-		}
+		before := intercom.DeviceMarks(c.Devices)
 		if err := fn(&c); err != nil {
 			return err
 		}
-		if _, err := q.Exec(`UPDATE calls SET status = ?, started_at = ?, ended_at = ?, answered_by = ? WHERE id = ?`,
-			c.Status, nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy, c.ID); err != nil {
+		if _, err := q.Exec(`UPDATE calls SET status = ?, started_at = ?, ended_at = ?, answered_by = ?, connected_at = ?, end_reason = ?
+			WHERE id = ?`,
+			c.Status, nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy, nullMicros(c.ConnectedAt), c.EndReason, c.ID); err != nil {
 			return err
 		}
 		for _, d := range c.Devices {
-			if was := declined[d.DeviceID]; (was == nil) != (d.DeclinedAt == nil) {
-				if _, err := q.Exec(`UPDATE call_devices SET declined_at = ? WHERE call_id = ? AND device_id = ?`,
-					nullMicros(d.DeclinedAt), c.ID, d.DeviceID); err != nil {
+			if before[d.DeviceID] != intercom.MarksOf(d) {
+				if _, err := q.Exec(`UPDATE call_devices SET declined_at = ?, seen_at = ?, seen_by = ? WHERE call_id = ? AND device_id = ?`,
+					nullMicros(d.DeclinedAt), nullMicros(d.SeenAt), d.SeenBy, c.ID, d.DeviceID); err != nil {
 					return err
 				}
 			}
@@ -229,6 +234,67 @@ func (db *DB) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) 
 // RingingCalls lists the calls still ringing.
 func (db *DB) RingingCalls(ctx context.Context) (map[int64]time.Time, error) {
 	return idTimes(db.reader(ctx), `SELECT id, created_at FROM calls WHERE status = 'ring'`)
+}
+
+// AnsweredCalls lists the calls in conversation.
+func (db *DB) AnsweredCalls(ctx context.Context) ([]intercom.AnsweredCall, error) {
+	rows, err := db.reader(ctx).Query(`SELECT id, started_at, connected_at FROM calls WHERE status = 'answered' ORDER BY id`)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []intercom.AnsweredCall
+	for rows.Next() {
+		var a intercom.AnsweredCall
+		var started sql.NullInt64
+		var connected sql.NullInt64
+		if err := rows.Scan(&a.ID, &started, &connected); err != nil {
+			return nil, wrap(err)
+		}
+		a.StartedAt, a.ConnectedAt = fromMicros(started.Int64), fromNullMicros(connected)
+		out = append(out, a)
+	}
+	return out, wrap(rows.Err())
+}
+
+// SeeCall records when a rung device was first seen acting on a call.
+func (db *DB) SeeCall(ctx context.Context, callID, deviceID int64, how string, at time.Time) (bool, error) {
+	var n int64
+	err := db.uncached(ctx, func(q querier) error {
+		res, err := q.Exec(`UPDATE call_devices SET seen_at = ?, seen_by = ?
+			WHERE call_id = ? AND device_id = ? AND reason = '' AND seen_at IS NULL`, micros(at), how, callID, deviceID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n > 0, err
+}
+
+// PushTargets returns the devices among ids with a token live at at.
+func (db *DB) PushTargets(ctx context.Context, ids []int64, at time.Time) ([]intercom.PushTarget, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := db.reader(ctx).Query(`SELECT d.id, d.user_id, d.client, coalesce(d.fcm_token, ''), coalesce(d.apn_token, ''),
+			coalesce(d.voip_token, ''), coalesce(d.huawei_token, ''), d.lang
+		FROM devices d WHERE d.id IN (SELECT value FROM json_each(?1))
+		AND EXISTS (SELECT 1 FROM access_tokens t WHERE t.device_id = d.id AND t.revoked_at IS NULL AND t.expires_at > ?2)
+		ORDER BY d.id`, jsonIDs(ids), micros(at))
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []intercom.PushTarget
+	for rows.Next() {
+		var p intercom.PushTarget
+		if err := rows.Scan(&p.DeviceID, &p.UserID, &p.Client, &p.FCMToken, &p.APNToken, &p.VoIPToken, &p.HuaweiToken, &p.Lang); err != nil {
+			return nil, wrap(err)
+		}
+		out = append(out, p)
+	}
+	return out, wrap(rows.Err())
 }
 
 // idTimes runs a query of (id, time) rows into a map.
@@ -406,19 +472,19 @@ func (db *DB) ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int
 // RecordSend stores the outcome of a push.
 func (db *DB) RecordSend(ctx context.Context, cs intercom.CallSend) error {
 	return db.uncached(ctx, func(q querier) error {
-		_, err := q.Exec(`INSERT INTO call_sends (call_id, device_id, channel, attempts, outcome, status, reason, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (call_id, device_id, channel) DO UPDATE SET attempts = excluded.attempts, outcome = excluded.outcome,
-				status = excluded.status, reason = excluded.reason, at = excluded.at`,
-			cs.CallID, cs.DeviceID, cs.Channel, cs.Attempts, cs.Outcome, cs.Status, cs.Reason, micros(cs.At))
+		_, err := q.Exec(`INSERT INTO call_sends (call_id, device_id, channel, type, attempts, outcome, status, reason, provider_id, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (call_id, device_id, channel, type) DO UPDATE SET attempts = excluded.attempts, outcome = excluded.outcome,
+				status = excluded.status, reason = excluded.reason, provider_id = excluded.provider_id, at = excluded.at`,
+			cs.CallID, cs.DeviceID, cs.Channel, sendType(cs.Type), cs.Attempts, cs.Outcome, cs.Status, cs.Reason, cs.ProviderID, micros(cs.At))
 		return err
 	})
 }
 
 // CallSends lists the pushes of a call.
 func (db *DB) CallSends(ctx context.Context, callID int64) ([]intercom.CallSend, error) {
-	rows, err := db.reader(ctx).Query(`SELECT call_id, device_id, channel, attempts, outcome, status, reason, at
-		FROM call_sends WHERE call_id = ? ORDER BY device_id, channel`, callID)
+	rows, err := db.reader(ctx).Query(`SELECT call_id, device_id, channel, type, attempts, outcome, status, reason, provider_id, at
+		FROM call_sends WHERE call_id = ? ORDER BY device_id, channel, type`, callID)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -427,7 +493,8 @@ func (db *DB) CallSends(ctx context.Context, callID int64) ([]intercom.CallSend,
 	for rows.Next() {
 		var cs intercom.CallSend
 		var at int64
-		if err := rows.Scan(&cs.CallID, &cs.DeviceID, &cs.Channel, &cs.Attempts, &cs.Outcome, &cs.Status, &cs.Reason, &at); err != nil {
+		if err := rows.Scan(&cs.CallID, &cs.DeviceID, &cs.Channel, &cs.Type, &cs.Attempts, &cs.Outcome, &cs.Status, &cs.Reason,
+			&cs.ProviderID, &at); err != nil {
 			return nil, wrap(err)
 		}
 		cs.At = fromMicros(at)
@@ -438,7 +505,7 @@ func (db *DB) CallSends(ctx context.Context, callID int64) ([]intercom.CallSend,
 
 // ClearPushToken forgets a device's token for a channel if it is unchanged.
 func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token string) error {
-	column := map[string]string{intercom.ChannelFCM: "fcm_token", intercom.ChannelAPNsVoIP: "voip_token", intercom.ChannelHMS: "huawei_token"}[channel]
+	column := pushTokenColumns[channel]
 	if column == "" {
 		return intercom.Errorf(intercom.EINVALID, "no push token for channel %q", channel)
 	}
@@ -447,6 +514,18 @@ func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token
 		ch.users, err = scanIDs(q.Query(`UPDATE devices SET `+column+` = NULL WHERE id = ? AND `+column+` = ? RETURNING user_id`, deviceID, token))
 		return err
 	})
+}
+
+// pushTokenColumns are the devices' columns of each push channel's token.
+var pushTokenColumns = map[string]string{intercom.ChannelFCM: "fcm_token", intercom.ChannelAPNsVoIP: "voip_token",
+	intercom.ChannelHMS: "huawei_token", intercom.ChannelAPNsAlert: "apn_token"}
+
+// sendType is a send's type: a ring when it names none.
+func sendType(t string) string {
+	if t == "" {
+		return intercom.PushRing
+	}
+	return t
 }
 
 // rowMarks returns rows groups of cols placeholders: (?, ?), (?, ?).

@@ -60,10 +60,11 @@ func (db *DB) CreateAccessToken(ctx context.Context, t intercom.AccessToken) (in
 	err := db.scoped(ctx, func(q querier, ch *change) error {
 		ch.sessions = []int64{t.UserID} // the device's client may change
 		now := micros(t.CreatedAt)
-		err := q.QueryRow(`INSERT INTO devices (user_id, uuid, client, created_at, updated_at)
-			SELECT id, ?, ?, ?, ? FROM users WHERE id = ?
-			ON CONFLICT (user_id, uuid) DO UPDATE SET client = excluded.client, updated_at = excluded.updated_at
-			RETURNING id`, t.DeviceUUID, t.Client, now, now, t.UserID).Scan(&t.DeviceID)
+		err := q.QueryRow(`INSERT INTO devices (user_id, uuid, client, created_at, updated_at, lang)
+			SELECT id, ?, ?, ?, ?, ? FROM users WHERE id = ?
+			ON CONFLICT (user_id, uuid) DO UPDATE SET client = excluded.client, updated_at = excluded.updated_at,
+				lang = CASE WHEN excluded.lang = '' THEN devices.lang ELSE excluded.lang END
+			RETURNING id`, t.DeviceUUID, t.Client, now, now, t.Lang, t.UserID).Scan(&t.DeviceID)
 		if err != nil {
 			return err
 		}
@@ -151,8 +152,9 @@ func (db *DB) UpdatePushTokens(ctx context.Context, deviceID int64, u intercom.P
 			apn_token    = CASE WHEN ? = 1 THEN ? ELSE apn_token END,
 			voip_token   = CASE WHEN ? = 1 THEN ? ELSE voip_token END,
 			huawei_token = CASE WHEN ? = 1 THEN ? ELSE huawei_token END,
+			lang         = coalesce(?, lang),
 			updated_at   = ?
-			WHERE id = ? RETURNING user_id`, fs, fv, as, av, vs, vv, hs, hv, micros(at), deviceID).Scan(&userID); err != nil {
+			WHERE id = ? RETURNING user_id`, fs, fv, as, av, vs, vv, hs, hv, u.Lang, micros(at), deviceID).Scan(&userID); err != nil {
 			return err
 		}
 		ch.users = []int64{userID}

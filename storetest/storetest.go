@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"intercom"
 )
 
@@ -34,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"CallNumbers", testCallNumbers},
 		{"UnlinkAndForget", testUnlinkAndForget},
 		{"PushSends", testPushSends},
+		{"RingEnds", testRingEnds},
 		{"ControlLog", testControlLog},
 		{"IDsNeverReused", testIDsNeverReused},
 		{"DeletedAccountCantAnswer", testDeletedAccountCantAnswer},
@@ -801,18 +804,29 @@ func testPushSends(t *testing.T, s intercom.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := intercom.CallSend{CallID: c.ID, DeviceID: tok.DeviceID, Channel: intercom.ChannelAPNsVoIP, Attempts: 1, Outcome: intercom.SendFailed, Status: 503, Reason: "busy", At: t0}
+	first := intercom.CallSend{CallID: c.ID, DeviceID: tok.DeviceID, Channel: intercom.ChannelAPNsVoIP, Type: intercom.PushRing,
+		Attempts: 1, Outcome: intercom.SendFailed, Status: 503, Reason: "busy", At: t0}
 	if err := s.RecordSend(ctx, first); err != nil {
 		t.Fatal(err)
 	}
 	second := first
-	second.Attempts, second.Outcome, second.Status, second.Reason = 2, intercom.SendSent, 200, ""
+	second.Attempts, second.Outcome, second.Status, second.Reason, second.ProviderID = 2, intercom.SendSent, 200, "", "apns-id-1"
 	if err := s.RecordSend(ctx, second); err != nil {
 		t.Fatal(err)
 	}
+	// Another type of push to the same device on the same channel is a
+	// record of its own (listed by type, "call.missed" first).
+	missed := intercom.CallSend{CallID: c.ID, DeviceID: tok.DeviceID, Channel: intercom.ChannelAPNsVoIP, Type: intercom.PushMissed,
+		Attempts: 1, Outcome: intercom.SendSent, Status: 200, ProviderID: "apns-id-2", At: t0.Add(time.Second)}
+	if err := s.RecordSend(ctx, missed); err != nil {
+		t.Fatal(err)
+	}
 	sends, err := s.CallSends(ctx, c.ID)
-	if err != nil || len(sends) != 1 || sends[0] != second {
-		t.Fatalf("CallSends = %+v, %v", sends, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]intercom.CallSend{missed, second}, sends); diff != "" {
+		t.Fatalf("CallSends (-want +got):\n%s", diff)
 	}
 	// A token the app replaced meanwhile is kept; the dead one is cleared.
 	if err := s.ClearPushToken(ctx, tok.DeviceID, intercom.ChannelFCM, "fcm-old"); err != nil {

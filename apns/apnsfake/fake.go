@@ -1,7 +1,10 @@
 // Package apnsfake is a fake of Apple's push service for tests: HTTP/2 over
-// TLS, checking the provider token and the headers a VoIP push must carry,
-// answering by device token ("unregistered" 410, "bad" 400 BadDeviceToken,
-// "garbage" a non-JSON 500, "hang" never; anything else 200).
+// TLS, checking the provider token and what a VoIP or an alert push must
+// carry, recording each push (Received) and answering by device token:
+// "unregistered" 410 Unregistered, "bad" 400 BadDeviceToken, "toomany" 429
+// TooManyRequests, "busy" 503 ServiceUnavailable, "garbage" a non-JSON 500,
+// "hang" never; anything else 200. Like APNs it answers with an apns-id
+// header: the request's, or a new UUID when it had none.
 package apnsfake
 
 import (
@@ -21,19 +24,37 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 
 	"intercom/apns"
 )
 
-// Fake speaks APNs' provider API over HTTP/2 and TLS, checks what a VoIP
-// push must carry and answers by device token.
+// The fake's app: alert pushes go to Bundle, VoIP pushes to Bundle+".voip".
+const Bundle = "com.example.intercom"
+
+// Push is what the fake received in one push.
+type Push struct {
+	Token      string    // the device token of the path
+	PushType   string    // apns-push-type
+	Topic      string    // apns-topic
+	Priority   string    // apns-priority
+	CollapseID string    // apns-collapse-id, "" when absent
+	ID         string    // apns-id as sent, "" when absent
+	AnsweredID string    // the apns-id answered ("" for a hang)
+	Expiration time.Time // apns-expiration, zero when absent
+	Payload    map[string]any
+}
+
+// Fake speaks APNs' provider API over HTTP/2 and TLS, checks what a push
+// must carry and answers by device token.
 type Fake struct {
 	t      testing.TB
 	key    *ecdsa.PublicKey
 	mu     sync.Mutex
-	pushes []map[string]any
+	pushes []Push
 	// verified holds provider tokens already verified: a provider reuses
 	// one for many pushes, and verifying ES256 per push would take the CPU
 	// of the server under test in benchmarks. The same token string always
@@ -43,11 +64,23 @@ type Fake struct {
 	Busy int
 }
 
+// Received returns the pushes received so far (those whose provider token
+// was accepted), in order.
+func (f *Fake) Received() []Push {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Push(nil), f.pushes...)
+}
+
 // Pushes returns the payloads received so far.
 func (f *Fake) Pushes() []map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]map[string]any(nil), f.pushes...)
+	payloads := make([]map[string]any, len(f.pushes))
+	for i, p := range f.pushes {
+		payloads[i] = p.Payload
+	}
+	return payloads
 }
 
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -75,31 +108,58 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.verified.Store(provider, true)
 	}
-	for h, want := range map[string]string{"apns-push-type": "voip", "apns-topic": "com.example.intercom.voip", "apns-priority": "10"} {
-		if got := r.Header.Get(h); got != want {
-			f.t.Errorf("%s: %q, want %q", h, got, want)
-		}
-	}
-	if exp, err := strconv.ParseInt(r.Header.Get("apns-expiration"), 10, 64); err != nil || exp <= 0 {
-		f.t.Errorf("apns-expiration %q: a VoIP push must expire with its ring", r.Header.Get("apns-expiration"))
-	}
-	var body map[string]any
 	b, _ := io.ReadAll(r.Body)
-	if err := json.Unmarshal(b, &body); err != nil || body["aps"] == nil || body["type"] != "intercom_ring" {
-		f.t.Errorf("payload %s", b)
+	p := Push{
+		Token:      strings.TrimPrefix(r.URL.Path, "/3/device/"),
+		PushType:   r.Header.Get("apns-push-type"),
+		Topic:      r.Header.Get("apns-topic"),
+		Priority:   r.Header.Get("apns-priority"),
+		CollapseID: r.Header.Get("apns-collapse-id"),
+		ID:         r.Header.Get("apns-id"),
+	}
+	var expErr error
+	if h := r.Header.Get("apns-expiration"); h != "" {
+		var exp int64
+		exp, expErr = strconv.ParseInt(h, 10, 64)
+		p.Expiration = time.Unix(exp, 0)
+	}
+	if err := json.Unmarshal(b, &p.Payload); err != nil {
+		f.t.Errorf("payload %s: %v", b, err)
+	}
+	p.AnsweredID = p.ID
+	if p.AnsweredID == "" {
+		p.AnsweredID = uuid.NewString()
+	}
+	if p.Token != "hang" {
+		w.Header().Set("apns-id", p.AnsweredID)
+	} else {
+		p.AnsweredID = ""
 	}
 	f.mu.Lock()
-	f.pushes = append(f.pushes, body)
+	f.pushes = append(f.pushes, p)
 	busy := f.Busy
 	if busy > 0 {
 		f.Busy--
 	}
 	f.mu.Unlock()
-	switch device := strings.TrimPrefix(r.URL.Path, "/3/device/"); device {
+	if reason := f.check(p, expErr, len(b)); reason != "" {
+		status := 400
+		if reason == "PayloadTooLarge" {
+			status = 413
+		}
+		fail(status, reason)
+		return
+	}
+	switch p.Token {
 	case "unregistered":
-		fail(410, "Unregistered")
+		w.WriteHeader(410)
+		json.NewEncoder(w).Encode(map[string]any{"reason": "Unregistered", "timestamp": time.Now().UnixMilli()})
 	case "bad":
 		fail(400, "BadDeviceToken")
+	case "toomany":
+		fail(429, "TooManyRequests")
+	case "busy":
+		fail(503, "ServiceUnavailable")
 	case "garbage":
 		w.WriteHeader(500)
 		io.WriteString(w, "<html>oops")
@@ -108,14 +168,61 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		if busy > 0 {
 			fail(503, "ServiceUnavailable")
-			return
 		}
-		w.Header().Set("apns-id", "00000000-0000-0000-0000-000000000001")
 	}
 }
 
+// check returns the reason APNs would refuse p for, "" when none. What
+// only a bug of ours would send (a VoIP push that is not a ring, which iOS
+// kills the app for; a push to the other kind's topic) also fails the test.
+func (f *Fake) check(p Push, expErr error, size int) string {
+	if p.Topic == "" {
+		return "MissingTopic"
+	}
+	limit := apns.MaxAlertPayload
+	switch p.PushType {
+	case "voip":
+		limit = apns.MaxVoIPPayload
+		if p.Topic != Bundle+".voip" {
+			f.t.Errorf("a VoIP push to topic %q, want %q", p.Topic, Bundle+".voip")
+			return "DeviceTokenNotForTopic"
+		}
+		if p.Payload["type"] != "intercom_ring" {
+			f.t.Errorf("a VoIP push of type %v: iOS kills an app for a VoIP push that is not a call", p.Payload["type"])
+		}
+		if p.Expiration.IsZero() || expErr != nil {
+			f.t.Errorf("a VoIP push without apns-expiration: it must expire with its ring")
+		}
+	case "alert":
+		if p.Topic != Bundle {
+			f.t.Errorf("an alert push to topic %q, want %q", p.Topic, Bundle)
+			return "DeviceTokenNotForTopic"
+		}
+	default:
+		return "InvalidPushType"
+	}
+	switch {
+	case p.Priority != "" && p.Priority != "5" && p.Priority != "10":
+		return "BadPriority"
+	case p.ID != "" && (len(p.ID) != 36 || uuid.Validate(p.ID) != nil):
+		return "BadMessageId"
+	case len(p.CollapseID) > 64:
+		return "BadCollapseId"
+	case expErr != nil:
+		return "BadExpirationDate"
+	case size == 0:
+		return "PayloadEmpty"
+	case size > limit:
+		return "PayloadTooLarge"
+	}
+	if p.Payload["aps"] == nil {
+		f.t.Errorf("payload without aps: %v", p.Payload)
+	}
+	return ""
+}
+
 // Start runs a fake APNs over HTTP/2 and TLS and returns it with a Config
-// that reaches it (key id KEY123, team TEAM456, topic com.example.intercom).
+// that reaches it (key id KEY123, team TEAM456, topic Bundle).
 func Start(t testing.TB) (*Fake, apns.Config) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -132,6 +239,6 @@ func Start(t testing.TB) (*Fake, apns.Config) {
 	t.Cleanup(srv.Close)
 	roots := x509.NewCertPool()
 	roots.AddCert(srv.Certificate())
-	return fake, apns.Config{KeyFile: keyFile, KeyID: "KEY123", TeamID: "TEAM456", Topic: "com.example.intercom",
+	return fake, apns.Config{KeyFile: keyFile, KeyID: "KEY123", TeamID: "TEAM456", Topic: Bundle,
 		Endpoint: srv.URL, TLS: &tls.Config{RootCAs: roots}}
 }

@@ -22,6 +22,7 @@ import (
 
 	"intercom"
 	"intercom/apns"
+	"intercom/calls"
 	"intercom/control"
 	"intercom/fcm"
 	"intercom/hms"
@@ -41,31 +42,33 @@ func main() {
 
 // config is everything `intercomd serve` is told by flags or INTERCOMD_*.
 type config struct {
-	addr         string
-	db           string
-	publicURL    string
-	adminToken   string
-	tokenTTL     time.Duration
-	offlineAfter time.Duration
-	beatBatch    time.Duration
-	demo         bool
-	logLevel     string
-	realIPHeader string
-	ringTimeout  time.Duration
-	appKey       string
-	appSecret    string
-	sipHost      string
-	sipWSURL     string
-	sipSecret    string
-	sipAPIToken  string
-	apns         apns.Config
-	fcm          fcm.Config
-	hms          hms.Config
-	pushWorkers  int
-	controlWait  time.Duration
-	controlLoop  bool
-	pprofAddr    string
-	pairing      intercomhttp.PairingConfig
+	addr           string
+	db             string
+	publicURL      string
+	adminToken     string
+	tokenTTL       time.Duration
+	offlineAfter   time.Duration
+	beatBatch      time.Duration
+	demo           bool
+	logLevel       string
+	realIPHeader   string
+	ringTimeout    time.Duration
+	connectTimeout time.Duration
+	maxDuration    time.Duration
+	appKey         string
+	appSecret      string
+	sipHost        string
+	sipWSURL       string
+	sipSecret      string
+	sipAPIToken    string
+	apns           apns.Config
+	fcm            fcm.Config
+	hms            hms.Config
+	pushWorkers    int
+	controlWait    time.Duration
+	controlLoop    bool
+	pprofAddr      string
+	pairing        intercomhttp.PairingConfig
 }
 
 const usage = `usage: intercomd serve [flags]
@@ -139,6 +142,10 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.Var(durationFlag{&c.beatBatch}, "heartbeat-batch", "on PostgreSQL, heartbeats arriving within this are written in one transaction (0: each at once)")
 	c.ringTimeout = 30 * time.Second
 	fs.Var(durationFlag{&c.ringTimeout}, "ring-timeout", "a call nobody answered for this long is missed")
+	c.connectTimeout = calls.DefaultAnswerConnectTimeout
+	fs.Var(durationFlag{&c.connectTimeout}, "answer-connect-timeout", "an answered call whose voice the SIP server has not reported connected this long after the answer is ended")
+	c.maxDuration = calls.DefaultMaxCallDuration
+	fs.Var(durationFlag{&c.maxDuration}, "max-call-duration", "a conversation is ended this long after its answer")
 	fs.StringVar(&c.appKey, "pusher-app-key", "intercomd", "app key of the Pusher WebSocket endpoint")
 	fs.StringVar(&c.appSecret, "pusher-app-secret", "", "secret signing private-channel subscriptions (default: random at each start)")
 	fs.StringVar(&c.sipHost, "sip-host", "", "SIP domain given to answering apps (default: the public URL's host)")
@@ -214,7 +221,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"token-ttl", c.tokenTTL}, {"offline-after", c.offlineAfter}, {"ring-timeout", c.ringTimeout}, {"control-timeout", c.controlWait}} {
+	}{{"token-ttl", c.tokenTTL}, {"offline-after", c.offlineAfter}, {"ring-timeout", c.ringTimeout}, {"control-timeout", c.controlWait},
+		{"answer-connect-timeout", c.connectTimeout}, {"max-call-duration", c.maxDuration}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("--%s must be positive, not %s", d.name, d.v))
 		}
@@ -344,11 +352,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	var providers []intercom.PushProvider
 	if c.apns.KeyFile != "" {
-		p, err := apns.New(c.apns)
+		// VoIP pushes ring iPhones; alert pushes, with the same key, bring
+		// their missed-call notifications.
+		voip, err := apns.New(c.apns)
 		if err != nil {
 			return err
 		}
-		providers = append(providers, p)
+		alert, err := apns.NewAlert(c.apns)
+		if err != nil {
+			return err
+		}
+		providers = append(providers, voip, alert)
 	}
 	if c.fcm.CredentialsFile != "" {
 		p, err := fcm.New(c.fcm)
@@ -371,6 +385,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		PushProviders: providers, PushConcurrency: c.pushWorkers, Controller: newController(c),
 		Store: db, Logger: logger, PublicURL: publicURL, AdminToken: c.adminToken,
 		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter, RealIPHeader: c.realIPHeader, RingTimeout: c.ringTimeout,
+		AnswerConnectTimeout: c.connectTimeout, MaxCallDuration: c.maxDuration,
 		Hub:     pusher.New(c.appKey, appSecret, logger),
 		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret), Pairing: c.pairing, SIPAPIToken: c.sipAPIToken,
 	}

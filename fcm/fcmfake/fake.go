@@ -1,7 +1,11 @@
 // Package fcmfake is a fake of Google's OAuth token endpoint and of FCM's
-// HTTP v1 send endpoint for tests. It answers sends by registration token:
-// "unregistered" 404 UNREGISTERED, "busy" 503 with Retry-After: 2, "quota"
-// 429, "garbage" a non-JSON 502, "hang" never; anything else 200.
+// HTTP v1 send endpoint for tests. It records each message (Received),
+// refuses what FCM refuses (400 INVALID_ARGUMENT: data values that are not
+// strings, reserved data keys, data over 4096 bytes, a malformed ttl or
+// priority) and answers sends by registration token: "unregistered" 404
+// UNREGISTERED, "busy" 503 with Retry-After: 2, "quota" 429 with
+// Retry-After: 10, "garbage" a non-JSON 502, "hang" never; anything else
+// 200 with the message's name, "projects/test-project/messages/0:<n>".
 package fcmfake
 
 import (
@@ -15,6 +19,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +29,17 @@ import (
 
 	"intercom/fcm"
 )
+
+// Message is what the fake received in one send.
+type Message struct {
+	Token        string
+	Data         map[string]string // message.data
+	Priority     string            // android.priority
+	TTL          string            // android.ttl
+	CollapseKey  string            // android.collapse_key, "" when absent
+	Notification map[string]any    // message.notification: nil for a data message
+	Name         string            // the name answered, "" when it failed
+}
 
 // Fake is Google's OAuth token endpoint (the JWT-bearer grant a service
 // account uses) and FCM's HTTP v1 send endpoint.
@@ -35,6 +52,14 @@ type Fake struct {
 	mu        sync.Mutex
 	exchanges int
 	messages  []map[string]any
+	received  []Message
+}
+
+// Received returns the messages received so far, in order.
+func (f *Fake) Received() []Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Message(nil), f.received...)
 }
 
 // Exchanges is how many access tokens were handed out.
@@ -79,33 +104,86 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(400)
 			return
 		}
-		f.mu.Lock()
-		f.messages = append(f.messages, body.Message)
-		f.mu.Unlock()
-		fail := func(status int, code, errorCode string) {
+		m, invalid := parse(body.Message)
+		fail := func(status int, code, errorCode, message string) {
 			w.WriteHeader(status)
-			json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": status, "status": code, "message": "no",
+			json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": status, "status": code, "message": message,
 				"details": []map[string]any{{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": errorCode}}}})
 		}
-		switch body.Message["token"] {
+		f.mu.Lock()
+		f.messages = append(f.messages, body.Message)
+		if _, scripted := failures[m.Token]; invalid == "" && !scripted {
+			m.Name = "projects/test-project/messages/0:" + strconv.Itoa(len(f.received)+1)
+		}
+		f.received = append(f.received, m)
+		f.mu.Unlock()
+		if invalid != "" {
+			fail(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", invalid)
+			return
+		}
+		switch m.Token {
 		case "unregistered":
-			fail(404, "NOT_FOUND", "UNREGISTERED")
+			fail(404, "NOT_FOUND", "UNREGISTERED", "no")
 		case "busy":
 			w.Header().Set("Retry-After", "2")
-			fail(503, "UNAVAILABLE", "UNAVAILABLE")
+			fail(503, "UNAVAILABLE", "UNAVAILABLE", "no")
 		case "quota":
-			fail(429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED")
+			w.Header().Set("Retry-After", "10")
+			fail(429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED", "no")
 		case "garbage":
 			w.WriteHeader(502)
 			io.WriteString(w, "<html>bad gateway")
 		case "hang":
 			<-r.Context().Done()
 		default:
-			io.WriteString(w, `{"name":"projects/test-project/messages/0:1"}`)
+			json.NewEncoder(w).Encode(map[string]string{"name": m.Name})
 		}
 	default:
 		w.WriteHeader(404)
 	}
+}
+
+// failures are the tokens answered with a failure, or never.
+var failures = map[string]struct{}{"unregistered": {}, "busy": {}, "quota": {}, "garbage": {}, "hang": {}}
+
+var ttl = regexp.MustCompile(`^[0-9]+(\.[0-9]{1,9})?s$`)
+
+// parse reads a v1 message, and says why FCM would refuse it ("" if it
+// would not).
+func parse(msg map[string]any) (m Message, invalid string) {
+	m.Token, _ = msg["token"].(string)
+	m.Notification, _ = msg["notification"].(map[string]any)
+	android, _ := msg["android"].(map[string]any)
+	m.Priority, _ = android["priority"].(string)
+	m.TTL, _ = android["ttl"].(string)
+	m.CollapseKey, _ = android["collapse_key"].(string)
+	if data, ok := msg["data"].(map[string]any); ok {
+		m.Data = map[string]string{}
+		size := 0
+		for k, v := range data {
+			s, ok := v.(string)
+			if !ok {
+				invalid = "data." + k + ": a data value must be a string"
+			}
+			if k == "from" || k == "message_type" || strings.HasPrefix(k, "google.") || strings.HasPrefix(k, "gcm.") {
+				invalid = "data." + k + ": a reserved key"
+			}
+			m.Data[k] = s
+			size += len(k) + len(s)
+		}
+		if size > fcm.MaxData {
+			invalid = "data over 4096 bytes"
+		}
+	}
+	switch {
+	case m.Token == "":
+		invalid = "no token"
+	case m.Priority != "" && m.Priority != "NORMAL" && m.Priority != "HIGH":
+		invalid = "android.priority " + m.Priority
+	case m.TTL != "" && !ttl.MatchString(m.TTL):
+		invalid = "android.ttl " + m.TTL
+	}
+	return m, invalid
 }
 
 // Start runs the fake over TLS and returns it with a Config whose service

@@ -1,0 +1,140 @@
+package calls
+
+import (
+	"context"
+	"time"
+
+	"intercom"
+	"intercom/wire"
+)
+
+// missedPushLife is how long a missed-call notification is worth
+// delivering: a phone away for longer learns of the call from its history.
+const missedPushLife = 24 * time.Hour
+
+// pushEnd carries out the pushes of a ring's end, off the caller's path:
+// intercom_cancel to the Android devices that were pushed the ring, the
+// missed-call notifications of a missed call, and the count of the ring's
+// pushes seen and unseen. Devices are pushed as they are now: a device
+// logged out since (no live token) gets nothing, a token renewed meanwhile
+// is the one used.
+func (s *Service) pushEnd(c intercom.Call, ic intercom.Intercom, e effects) {
+	ctx := context.Background()
+	if e.ringOver {
+		s.countSeen(ctx, c)
+	}
+	if s.push == nil {
+		return
+	}
+	var ids []int64
+	cancelVia := make(map[int64]string, len(e.pushCancel))
+	for _, d := range e.pushCancel {
+		if ch := cancelChannel(d); ch != "" && s.push.Has(ch) {
+			cancelVia[d.DeviceID] = ch
+			ids = append(ids, d.DeviceID)
+		}
+	}
+	var missed []intercom.CallDevice
+	if e.missed {
+		missed = missedFor(c)
+		for _, d := range missed {
+			ids = append(ids, d.DeviceID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	now := s.clock.Now()
+	targets, err := s.store.PushTargets(ctx, ids, now)
+	if err != nil {
+		s.log.Error("the pushes of a ring's end: loading the devices", "call_id", c.ID, "error", err)
+		return
+	}
+	byID := make(map[int64]intercom.PushTarget, len(targets))
+	for _, t := range targets {
+		byID[t.DeviceID] = t
+	}
+	for _, d := range e.pushCancel {
+		ch, ok := cancelVia[d.DeviceID]
+		t, live := byID[d.DeviceID]
+		if !ok || !live || t.Token(ch) == "" {
+			continue
+		}
+		data := wire.CallData(c, ic, d.Title)
+		data["reason"] = e.reason
+		// Useful while the phone could still be ringing: as long as a ring
+		// pushed now would ring.
+		s.push.Send(ch, intercom.PushMessage{CallID: c.ID, DeviceID: d.DeviceID, Token: t.Token(ch), Type: intercom.PushCancel,
+			Data: data, Reason: e.reason, CollapseID: collapseID(c), Expires: now.Add(s.ringTimeout)})
+	}
+	for _, d := range missed {
+		t, live := byID[d.DeviceID]
+		if !live {
+			continue
+		}
+		for _, ch := range intercom.AlertChannels(t.Client) {
+			token := t.Token(ch)
+			if token == "" || !s.push.Has(ch) {
+				continue
+			}
+			alert := intercom.MissedAlert(t.Lang, d.Title)
+			s.push.Send(ch, intercom.PushMessage{CallID: c.ID, DeviceID: d.DeviceID, Token: token, Type: intercom.PushMissed,
+				Data: wire.CallData(c, ic, d.Title), Alert: &alert, CollapseID: "missed-" + itoa(c.ID),
+				Expires: now.Add(missedPushLife)})
+			break
+		}
+	}
+}
+
+// cancelChannel is the push channel that tells device d its ring ended:
+// the one its ring was pushed through, when that one can (Android's).
+func cancelChannel(d intercom.CallDevice) string {
+	for _, ch := range d.Channels {
+		if intercom.CancelsByPush(ch) {
+			return ch
+		}
+	}
+	return ""
+}
+
+// missedFor lists the devices a missed call's notification goes to: every
+// device the call concerned, rung or not (ringing off, outside its
+// timetable), but those of an account one of whose devices declined it.
+func missedFor(c intercom.Call) []intercom.CallDevice {
+	declined := map[int64]bool{}
+	for _, d := range c.Devices {
+		if d.DeclinedAt != nil {
+			declined[d.UserID] = true
+		}
+	}
+	var out []intercom.CallDevice
+	for _, d := range c.Devices {
+		if !declined[d.UserID] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// countSeen observes, once a ring is over, each device whose ring push the
+// provider accepted, by whether the device was seen acting on the call: a
+// phone pushed and never seen did not wake, or its resident never looked.
+func (s *Service) countSeen(ctx context.Context, c intercom.Call) {
+	if s.ringSeen == nil {
+		return
+	}
+	sends, err := s.store.CallSends(ctx, c.ID)
+	if err != nil {
+		s.log.Error("counting a ring's pushes", "call_id", c.ID, "error", err)
+		return
+	}
+	devices := make(map[int64]intercom.CallDevice, len(c.Devices))
+	for _, d := range c.Devices {
+		devices[d.DeviceID] = d
+	}
+	for _, cs := range sends {
+		if d, ok := devices[cs.DeviceID]; ok && cs.Type == intercom.PushRing && cs.Outcome == intercom.SendSent {
+			s.ringSeen(cs.Channel, d.Client, d.SeenAt != nil)
+		}
+	}
+}
