@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -105,10 +106,16 @@ func startSIPRig(t *testing.T, appMedia string) *sipRig {
 // startSIPRigRinging is startSIPRig with another ring timeout.
 func startSIPRigRinging(t *testing.T, appMedia string, ringAfter time.Duration) *sipRig {
 	t.Helper()
+	return startSIPRigWith(t, appMedia, ringAfter, nil)
+}
+
+// startSIPRigWith is startSIPRigRinging with more of intercomd's environment.
+func startSIPRigWith(t *testing.T, appMedia string, ringAfter time.Duration, intercomdEnv map[string]string) *sipRig {
+	t.Helper()
 	kamailio, sipp, rtpengine, nodeJS := sipTools(t)
 	r := &sipRig{t: t, sipp: sipp, nodeJS: nodeJS, dir: t.TempDir(), kamailioLog: &syncBuffer{}, rtpengineLog: &syncBuffer{}}
 	r.sipPort, r.wsPort = freeUDPPort(t), freeTCPPort(t)
-	r.node = startSIPNode(t, filepath.Join(r.dir, "intercomd.db"), map[string]string{
+	env := map[string]string{
 		"INTERCOMD_ADMIN_TOKEN":   sipAdmin,
 		"INTERCOMD_LOG_LEVEL":     "warn",
 		"INTERCOMD_RING_TIMEOUT":  ringAfter.String(),
@@ -116,7 +123,9 @@ func startSIPRigRinging(t *testing.T, appMedia string, ringAfter time.Duration) 
 		"INTERCOMD_SIP_HOST":      sipDomain,
 		"INTERCOMD_SIP_WS_URL":    fmt.Sprintf("ws://127.0.0.1:%d/sip", r.wsPort),
 		"INTERCOMD_SIP_API_TOKEN": sipAPIToken,
-	})
+	}
+	maps.Copy(env, intercomdEnv)
+	r.node = startSIPNode(t, filepath.Join(r.dir, "intercomd.db"), env)
 
 	// rtpengine: the shipped config, with this test's ports.
 	ng := freeUDPPort(t)
@@ -128,12 +137,12 @@ func startSIPRigRinging(t *testing.T, appMedia string, ringAfter time.Duration) 
 		fmt.Sprintf("--port-min=%d", base), fmt.Sprintf("--port-max=%d", base+99))
 	r.awaitRTPEngine(ng)
 
-	env := []string{
+	kenv := []string{
 		"SIP_SECRET=" + sipSecret, "SIP_DOMAIN=" + sipDomain, "INTERCOMD_URL=" + r.node.url, "SIP_API_TOKEN=" + sipAPIToken,
 		"RING_TIMEOUT=" + strconv.Itoa(int(ringAfter/time.Second)), "ANSWER_GRACE=" + strconv.Itoa(int(sipGrace/time.Second)),
 		fmt.Sprintf("RTPENGINE_SOCK=udp:127.0.0.1:%d", ng), "APP_MEDIA=" + appMedia,
 	}
-	r.start("kamailio", r.kamailioLog, env, kamailio, "-DD", "-E", "-f", filepath.Join("..", "..", "deploy", "kamailio", "kamailio.cfg"),
+	r.start("kamailio", r.kamailioLog, kenv, kamailio, "-DD", "-E", "-f", filepath.Join("..", "..", "deploy", "kamailio", "kamailio.cfg"),
 		"-l", fmt.Sprintf("udp:127.0.0.1:%d", r.sipPort), "-l", fmt.Sprintf("tcp:127.0.0.1:%d", r.wsPort), "-Y", r.dir, "-w", r.dir)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -875,4 +884,64 @@ func TestSIPLongHold(t *testing.T) {
 	if got := r.status(phone, id); got != "missed" {
 		t.Errorf("call %d: %s, want missed", id, got)
 	}
+}
+
+// TestSIPCallLimits: Kamailio reports the voice connected when the app's
+// 200 OK passes, and hangs up both legs when intercomd ends a call (here
+// its longest call, 3 s); an answered call whose app never comes is ended
+// by intercomd's connect deadline (3 s), and the panel hears so at once,
+// not at the ring timeout (10 s).
+func TestSIPCallLimits(t *testing.T) {
+	const (
+		ringAfter      = 10 * time.Second
+		connectTimeout = 3 * time.Second
+		maxDuration    = 3 * time.Second
+	)
+	r := startSIPRigWith(t, "webrtc", ringAfter, map[string]string{
+		"INTERCOMD_ANSWER_CONNECT_TIMEOUT": connectTimeout.String(),
+		"INTERCOMD_MAX_CALL_DURATION":      maxDuration.String(),
+	})
+	n := r.node
+	p, phone, sock := r.gateWithAlice(t)
+	seen := map[int64]bool{}
+	adminCall := func(id int64) map[string]any {
+		t.Helper()
+		return n.want(t, "GET", "/api/admin/v1/calls/"+itoa(id), r.admin(), "", 200)
+	}
+
+	t.Run("ConnectedThenLongest", func(t *testing.T) {
+		panelCall := r.dial(p, p.passwd, "15", "app-hangs-up.xml", false) // the panel gets a BYE, answers 200
+		id := newRing(t, sock, seen)
+		raw := n.want(t, "POST", callPath(id, "start"), phone.headers(), "", 200)
+		a := r.app("--sip", raw["sip"].(string), "--number", raw["number"].(string), "--host", sipDomain)
+		a.await("answered")
+		answered := time.Now()
+		a.await("bye-received")
+		r.sippOK(panelCall, "the panel's call, hung up by Kamailio")
+		took := time.Since(answered)
+		t.Logf("the app's 200 OK → BYE at the app %v (the longest call %v)", took.Round(time.Millisecond), maxDuration)
+		if took > maxDuration+2*time.Second {
+			t.Errorf("BYE %v after the answer, want within 2 s of the longest call %v", took, maxDuration)
+		}
+		c := adminCall(id)
+		if c["status"] != "ended" || c["connected_at"] == nil {
+			t.Errorf("call %d: status %v, connected_at %v; want ended, connected", id, c["status"], c["connected_at"])
+		}
+	})
+
+	t.Run("AnsweredNeverConnects", func(t *testing.T) {
+		invite := time.Now()
+		panelCall := r.dial(p, p.passwd, "15", "call-over.xml", false)
+		id := newRing(t, sock, seen)
+		n.want(t, "POST", callPath(id, "start"), phone.headers(), "", 200)
+		r.sippOK(panelCall, "480 once intercomd ended the call")
+		took := time.Since(invite)
+		t.Logf("INVITE → 480 %v (connect deadline %v, ring timeout %v)", took.Round(time.Millisecond), connectTimeout, ringAfter)
+		if took >= ringAfter {
+			t.Errorf("the panel's 480 after %v: not before the ring timeout %v", took, ringAfter)
+		}
+		if c := adminCall(id); c["status"] != "ended" || c["connected_at"] != nil {
+			t.Errorf("call %d: status %v, connected_at %v; want ended, never connected", id, c["status"], c["connected_at"])
+		}
+	})
 }
