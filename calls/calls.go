@@ -50,9 +50,10 @@ type Config struct {
 	// MaxCallDuration ends a conversation this long after its answer.
 	MaxCallDuration time.Duration
 	SIP          SIPConfig
-	// HeartbeatBatch writes the heartbeats that arrive within it in one
-	// transaction; zero writes each at once. Online and offline changes are
-	// then seen up to HeartbeatBatch late.
+	// HeartbeatBatch writes the heartbeats that refresh an online intercom
+	// within it in one transaction; zero writes each at once. A heartbeat
+	// that brings an intercom online, or that its intercom would otherwise
+	// go offline before, is written (and the change announced) at once.
 	HeartbeatBatch time.Duration
 
 	// Rang observes each ring by the status its call started in.
@@ -410,12 +411,30 @@ func (s *Service) Resume(ctx context.Context) error {
 	return s.scheduleSweep(ctx)
 }
 
-// Heartbeat is intercom ic saying it is alive. With a HeartbeatBatch it is
-// written with the others of its batch, after it returns.
+// Heartbeat is intercom ic, as the store held it when its request came,
+// saying it is alive. A heartbeat that brings it online is written, and
+// announced cluster-wide, before Heartbeat returns; an error then leaves the
+// panel to try again. With a HeartbeatBatch, the refreshes of an intercom
+// online now are written with the others of their batch, after it returns.
+//
+// ic may be a moment stale, but its last heartbeat only ever moves later in
+// the store: a stale ic looks offline sooner, never longer online, and costs
+// at most one write too many (the store announces each change once). A
+// refresh is written at once, too, when ic would go offline before the batch
+// is written: the sweep, which knows nothing of the batch, would take it
+// offline in between.
 func (s *Service) Heartbeat(ctx context.Context, ic intercom.Intercom) error {
 	now := s.clock.Now()
-	if s.beatBatch == 0 {
-		return s.recordBeats(ctx, map[int64]time.Time{ic.ID: now})
+	if s.beatBatch == 0 || !ic.Online(now.Add(s.beatBatch), s.offlineAfter) {
+		if err := s.recordBeats(ctx, map[int64]time.Time{ic.ID: now}); err != nil {
+			return err
+		}
+		s.beatMu.Lock()
+		defer s.beatMu.Unlock()
+		if at, ok := s.beats[ic.ID]; ok && !at.After(now) {
+			delete(s.beats, ic.ID) // written already
+		}
+		return nil
 	}
 	s.beatMu.Lock()
 	defer s.beatMu.Unlock()

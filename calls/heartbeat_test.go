@@ -50,7 +50,8 @@ func (b *bus) take() []string {
 }
 
 // countingStore counts the transactions that record heartbeats; while down,
-// the writes a deadline makes fail as with the database unreachable.
+// those and the writes a deadline makes fail as with the database
+// unreachable.
 type countingStore struct {
 	intercom.Store
 	mu     sync.Mutex
@@ -82,6 +83,9 @@ func (s *countingStore) OldestOnline(ctx context.Context) (*time.Time, error) {
 }
 
 func (s *countingStore) RecordHeartbeats(ctx context.Context, beats map[int64]time.Time) ([]int64, error) {
+	if s.down.Load() {
+		return nil, errDown
+	}
 	s.mu.Lock()
 	s.writes++
 	s.mu.Unlock()
@@ -127,13 +131,34 @@ func newWorld(t *testing.T, batch time.Duration) *world {
 	return w
 }
 
+// beat sends a heartbeat of each intercom as the HTTP handler does: with the
+// intercom as the store holds it now.
 func (w *world) beat(t *testing.T, ics ...intercom.Intercom) {
 	t.Helper()
 	for _, ic := range ics {
-		if err := w.svc.Heartbeat(t.Context(), ic); err != nil {
+		if err := w.svc.Heartbeat(t.Context(), w.load(t, ic)); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+func (w *world) load(t *testing.T, ic intercom.Intercom) intercom.Intercom {
+	t.Helper()
+	ic, err := w.store.IntercomByID(t.Context(), ic.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ic
+}
+
+// lastBeat is the intercom's last heartbeat as the store holds it.
+func (w *world) lastBeat(t *testing.T, ic intercom.Intercom) time.Time {
+	t.Helper()
+	last, err := w.store.LastHeartbeat(t.Context(), ic.ID)
+	if err != nil || last == nil {
+		t.Fatalf("LastHeartbeat of intercom %d: %v, %v", ic.ID, last, err)
+	}
+	return *last
 }
 
 func status(ics []intercom.Intercom, online bool) []string {
@@ -147,20 +172,25 @@ func status(ics []intercom.Intercom, online bool) []string {
 
 func TestHeartbeatsAreBatched(t *testing.T) {
 	w := newWorld(t, time.Second)
-	w.beat(t, w.ics...)
-	w.beat(t, w.ics[0]) // a second beat of one intercom in the same batch
-	if n := w.store.count(); n != 0 {
-		t.Fatalf("%d writes before the batch closed", n)
-	}
-	w.clock.Advance(time.Second)
-	if n := w.store.count(); n != 1 {
-		t.Fatalf("%d writes for one batch of 4 heartbeats, want 1", n)
-	}
+	w.beat(t, w.ics...) // online at once, each
 	if got, want := w.bus.take(), status(w.ics, true); !slices.Equal(got, want) {
 		t.Fatalf("events %q, want %q", got, want)
 	}
+	w.clock.Advance(100 * time.Millisecond)
+	w.beat(t, w.ics...)
+	w.beat(t, w.ics[0]) // a second refresh of one intercom in the same batch
+	if n := w.store.count(); n != 3 {
+		t.Fatalf("%d writes, want 3 (one per intercom coming online) before the batch closed", n)
+	}
+	w.clock.Advance(time.Second)
+	if n := w.store.count(); n != 4 {
+		t.Fatalf("%d writes, want one more for one batch of 4 refreshes", n)
+	}
+	if got := w.bus.take(); len(got) != 0 {
+		t.Fatalf("refreshes announced %q", got)
+	}
 	// The first keeps beating; the others go silent and go offline once,
-	// offline-after past their last heartbeat (give or take the batch).
+	// offline-after past their last heartbeat.
 	for range 10 {
 		w.clock.Advance(20 * time.Second)
 		w.beat(t, w.ics[0])
@@ -168,12 +198,130 @@ func TestHeartbeatsAreBatched(t *testing.T) {
 	if got, want := w.bus.take(), status(w.ics[1:], false); !slices.Equal(got, want) {
 		t.Fatalf("after 200 s: events %q, want %q", got, want)
 	}
-	if n := w.store.count(); n != 10 {
-		t.Fatalf("%d writes for 10 closed batches (the 11th is open)", n)
+	if n := w.store.count(); n != 4+9 {
+		t.Fatalf("%d writes, want 4 and 9 closed batches (the 10th is open)", n)
 	}
 	w.clock.Advance(time.Hour)
 	if got, want := w.bus.take(), status(w.ics[:1], false); !slices.Equal(got, want) {
 		t.Fatalf("after an hour: events %q, want %q", got, want)
+	}
+}
+
+// Issue 15, item 7: with a batch, a heartbeat of an offline intercom is
+// written and announced before Heartbeat returns; refreshes wait for the
+// batch; silent for offline-after, it is offline, and its next heartbeat
+// brings it online at once again.
+func TestHeartbeatComesOnlineAtOnce(t *testing.T) {
+	w := newWorld(t, time.Second)
+	ic := w.ics[1]
+	for round := range 3 {
+		start := w.clock.Now()
+		w.beat(t, ic)
+		if last := w.lastBeat(t, ic); !last.Equal(start) {
+			t.Fatalf("round %d: right after the heartbeat, the store holds %v, want %v", round, last, start)
+		}
+		if got, want := w.bus.take(), status([]intercom.Intercom{ic}, true); !slices.Equal(got, want) {
+			t.Fatalf("round %d: right after the heartbeat, events %q, want %q", round, got, want)
+		}
+		if !w.svc.Online(w.load(t, ic)) {
+			t.Fatalf("round %d: offline right after the heartbeat", round)
+		}
+		writes := w.store.count()
+
+		w.clock.Advance(500 * time.Millisecond)
+		w.beat(t, ic) // a refresh, in the batch
+		if n, last := w.store.count(), w.lastBeat(t, ic); n != writes || !last.Equal(start) {
+			t.Fatalf("round %d: the refresh written at once (%d writes, was %d; last heartbeat %v)", round, n, writes, last)
+		}
+		w.clock.Advance(time.Second)
+		if n, last := w.store.count(), w.lastBeat(t, ic); n != writes+1 || !last.Equal(start.Add(500*time.Millisecond)) {
+			t.Fatalf("round %d: after the batch, %d writes (want %d), last heartbeat %v", round, n, writes+1, last)
+		}
+		if got := w.bus.take(); len(got) != 0 {
+			t.Fatalf("round %d: the refresh announced %q", round, got)
+		}
+
+		w.clock.Advance(90*time.Second - time.Second - time.Nanosecond) // just short of offline-after past the refresh
+		if got := w.bus.take(); len(got) != 0 {
+			t.Fatalf("round %d: before offline-after: events %q", round, got)
+		}
+		w.clock.Advance(time.Nanosecond)
+		if got, want := w.bus.take(), status([]intercom.Intercom{ic}, false); !slices.Equal(got, want) {
+			t.Fatalf("round %d: at offline-after: events %q, want %q", round, got, want)
+		}
+		w.clock.Advance(time.Minute)
+	}
+}
+
+// A refresh the batch would write only after its intercom went offline is
+// written at once: the sweep does not take the intercom offline meanwhile.
+func TestHeartbeatAboutToExpireIsWrittenAtOnce(t *testing.T) {
+	w := newWorld(t, time.Second)
+	ic := w.ics[0]
+	w.beat(t, ic)
+	w.bus.take()
+	w.clock.Advance(90*time.Second - 500*time.Millisecond)
+	w.beat(t, ic)
+	if n := w.store.count(); n != 2 {
+		t.Fatalf("%d writes, want the refresh written at once", n)
+	}
+	w.clock.Advance(time.Second)
+	if got := w.bus.take(); len(got) != 0 {
+		t.Fatalf("events %q, want none: the intercom stayed online", got)
+	}
+}
+
+// A heartbeat that finds the intercom online already (its view of it stale)
+// while its refresh waits in the batch is written at once, is not announced
+// again and leaves nothing of that intercom for the batch.
+func TestStaleHeartbeatOfAnIntercomInTheBatch(t *testing.T) {
+	w := newWorld(t, time.Second)
+	ic := w.ics[0]
+	w.beat(t, ic)
+	w.clock.Advance(100 * time.Millisecond)
+	w.beat(t, ic) // in the batch
+	w.clock.Advance(100 * time.Millisecond)
+	if err := w.svc.Heartbeat(t.Context(), ic); err != nil { // ic as created: never a heartbeat
+		t.Fatal(err)
+	}
+	if got, want := w.bus.take(), status([]intercom.Intercom{ic}, true); !slices.Equal(got, want) {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+	if n, last := w.store.count(), w.lastBeat(t, ic); n != 2 || !last.Equal(t0.Add(200*time.Millisecond)) {
+		t.Fatalf("%d writes, last heartbeat %v; want 2, the stale one's", n, last)
+	}
+	w.clock.Advance(time.Second)
+	if n := w.store.count(); n != 2 {
+		t.Fatalf("%d writes, want no batch: the stale heartbeat wrote a later one", n)
+	}
+	if got := w.bus.take(); len(got) != 0 {
+		t.Fatalf("events %q after the batch", got)
+	}
+}
+
+// A heartbeat that would bring its intercom online but cannot be written
+// fails, so that the panel tries again; the batch under way is kept.
+func TestHeartbeatComingOnlineFails(t *testing.T) {
+	w := newWorld(t, time.Second)
+	w.beat(t, w.ics[0])
+	w.clock.Advance(100 * time.Millisecond)
+	w.beat(t, w.ics[0]) // in the batch
+	w.bus.take()
+	w.store.down.Store(true)
+	if err := w.svc.Heartbeat(t.Context(), w.load(t, w.ics[1])); intercom.ErrorCode(err) != intercom.EUNAVAILABLE {
+		t.Fatalf("Heartbeat with the database down: %v, want EUNAVAILABLE", err)
+	}
+	w.store.down.Store(false)
+	if got := w.bus.take(); len(got) != 0 {
+		t.Fatalf("events %q of a heartbeat not written", got)
+	}
+	w.clock.Advance(time.Second)
+	if last := w.lastBeat(t, w.ics[0]); !last.Equal(t0.Add(100 * time.Millisecond)) {
+		t.Fatalf("the batch: last heartbeat %v, want %v", last, t0.Add(100*time.Millisecond))
+	}
+	w.beat(t, w.ics[1]) // the panel tries again
+	if got, want := w.bus.take(), status(w.ics[1:2], true); !slices.Equal(got, want) {
+		t.Fatalf("events %q, want %q", got, want)
 	}
 }
 

@@ -139,7 +139,7 @@ func TestRingWithNobodyIsMissed(t *testing.T) {
 }
 
 func TestFirstAnswerWins(t *testing.T) {
-	f := newFixture(t)
+	f := newSIPFixture(t)
 	w := newWorld(t, f)
 	tablet := f.loginAs("alice", "alice-tablet", "web")
 	phoneSock, tabletSock := f.socket(t, w.alice), f.socket(t, tablet)
@@ -185,6 +185,9 @@ func TestFirstAnswerWins(t *testing.T) {
 	}
 	f.want(f.as(tablet, "POST", callPath(v, "end"), ""), 404) // not the device that answered
 	f.want(f.as(tablet, "POST", callPath(v, "cancel"), ""), 404)
+	// The SIP server reports the voice connected: the connect deadline is
+	// off, and the conversation outlives the ring timeout.
+	f.want(f.sip("POST", "/api/sip/v1/calls/"+v["number"].(string)+"/connected", ""), 200)
 	f.clock.Advance(95 * time.Second)
 	f.want(f.as(w.alice, "GET", callPath(v, "end"), ""), 204) // GET, as older app builds send
 	f.want(f.as(w.alice, "POST", callPath(v, "end"), ""), 404)

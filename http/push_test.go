@@ -108,8 +108,8 @@ func TestRingThroughPush(t *testing.T) {
 	}
 	f.srv.Wait()
 	metrics := string(f.want(f.do(request{method: "GET", path: "/metrics"}), 200).Body)
-	for _, line := range []string{`intercomd_push_sends_total{channel="fcm",outcome="dead_token"} 1`,
-		`intercomd_push_sends_total{channel="apns-voip",outcome="sent"} 2`} {
+	for _, line := range []string{`intercomd_push_sends_total{channel="fcm",outcome="dead_token",type="intercom_ring"} 1`,
+		`intercomd_push_sends_total{channel="apns-voip",outcome="sent",type="intercom_ring"} 2`} {
 		if !strings.Contains(metrics, line) {
 			t.Errorf("metrics lack %s", line)
 		}

@@ -82,8 +82,9 @@ type Config struct {
 	// Pairing sets the codes' lengths and lifetimes and the visitor codes'
 	// limit; zero values take the defaults.
 	Pairing PairingConfig
-	// HeartbeatBatch writes the heartbeats arriving within it together
-	// (calls.Config); zero: each at once.
+	// HeartbeatBatch writes the refreshes of online intercoms arriving
+	// within it together; a heartbeat that brings an intercom online is
+	// written at once (calls.Config). Zero: each at once.
 	HeartbeatBatch time.Duration
 }
 

@@ -65,7 +65,7 @@ func TestSendBatchKeepsTheLaterOutcome(t *testing.T) {
 	db := open(t, pgtest.Schema(t))
 	ctx := t.Context()
 	_, toks, c := world(t, db, 2)
-	first := intercom.CallSend{CallID: c.ID, DeviceID: toks[0].DeviceID, Channel: intercom.ChannelAPNsVoIP,
+	first := intercom.CallSend{CallID: c.ID, DeviceID: toks[0].DeviceID, Channel: intercom.ChannelAPNsVoIP, Type: intercom.PushRing,
 		Attempts: 1, Outcome: intercom.SendFailed, Status: 503, Reason: "busy", At: t0}
 	second := first
 	second.Attempts, second.Outcome, second.Status, second.Reason = 2, intercom.SendSent, 200, ""

@@ -233,13 +233,15 @@ type node struct {
 	client  *http.Client
 }
 
-// startNode starts a node on db, on a random port, and waits until it
-// listens. It is stopped when owner ends, if not before.
-func startNode(t, owner *testing.T, db, name string) *node {
+// startNode starts a node on db, on a random port, with the flags of extra
+// besides the cluster's, and waits until it listens. It is stopped when
+// owner ends, if not before.
+func startNode(t, owner *testing.T, db, name string, extra ...string) *node {
 	t.Helper()
 	env := map[string]string{"INTERCOMD_ADMIN_TOKEN": clusterAdminToken, "INTERCOMD_LOG_LEVEL": "warn"}
-	return runNode(t, owner, name, env, "serve", "--addr", "127.0.0.1:0", "--db", db,
-		"--ring-timeout", clusterRingTimeout.String(), "--control-allow-loopback")
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db,
+		"--ring-timeout", clusterRingTimeout.String(), "--control-allow-loopback"}
+	return runNode(t, owner, name, env, append(args, extra...)...)
 }
 
 // runNode runs intercomd through run() with args and env, and waits until

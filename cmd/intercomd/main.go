@@ -139,7 +139,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	c.offlineAfter = 90 * time.Second
 	fs.Var(durationFlag{&c.offlineAfter}, "offline-after", "an intercom silent this long is offline")
 	c.beatBatch = time.Second
-	fs.Var(durationFlag{&c.beatBatch}, "heartbeat-batch", "on PostgreSQL, heartbeats arriving within this are written in one transaction (0: each at once)")
+	fs.Var(durationFlag{&c.beatBatch}, "heartbeat-batch", "on PostgreSQL, refreshes of online intercoms arriving within this are written in one transaction (0: each at once); a heartbeat bringing one online is written at once")
 	c.ringTimeout = 30 * time.Second
 	fs.Var(durationFlag{&c.ringTimeout}, "ring-timeout", "a call nobody answered for this long is missed")
 	c.connectTimeout = calls.DefaultAnswerConnectTimeout
