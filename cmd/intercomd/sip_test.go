@@ -888,14 +888,14 @@ func TestSIPLongHold(t *testing.T) {
 
 // TestSIPCallLimits: Kamailio reports the voice connected when the app's
 // 200 OK passes, and hangs up both legs when intercomd ends a call (here
-// its longest call, 3 s); an answered call whose app never comes is ended
+// its longest call, 4 s); an answered call whose app never comes is ended
 // by intercomd's connect deadline (3 s), and the panel hears so at once,
 // not at the ring timeout (10 s).
 func TestSIPCallLimits(t *testing.T) {
 	const (
 		ringAfter      = 10 * time.Second
 		connectTimeout = 3 * time.Second
-		maxDuration    = 3 * time.Second
+		maxDuration    = 4 * time.Second
 	)
 	r := startSIPRigWith(t, "webrtc", ringAfter, map[string]string{
 		"INTERCOMD_ANSWER_CONNECT_TIMEOUT": connectTimeout.String(),
