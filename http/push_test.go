@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -278,11 +279,21 @@ func TestMobileSocketIsNotARingChannel(t *testing.T) {
 func BenchmarkRingEndToCancelPush(b *testing.B) {
 	fcmFake, fcmCfg := fcmfake.Start(b)
 	fp, _ := fcm.New(fcmCfg)
-	var cancels atomic.Int64
+	var (
+		cancels atomic.Int64
+		mu      sync.Mutex
+		told    = map[string]int{} // cancels per device token, this round
+	)
 	last := make(chan time.Time, 1)
 	const devices = 1000
 	fcmFake.OnReceive = func(m fcmfake.Message) {
-		if m.Data["type"] == intercom.PushCancel && cancels.Add(1) == devices {
+		if m.Data["type"] != intercom.PushCancel {
+			return
+		}
+		mu.Lock()
+		told[m.Token]++
+		mu.Unlock()
+		if cancels.Add(1) == devices {
 			last <- time.Now()
 		}
 	}
@@ -320,6 +331,9 @@ func BenchmarkRingEndToCancelPush(b *testing.B) {
 		}
 		f.srv.Wait() // every ring push out
 		cancels.Store(0)
+		mu.Lock()
+		clear(told)
+		mu.Unlock()
 		start := time.Now()
 		f.want(f.hw(secret, "POST", "/api/hw/v1/calls/"+itoa(int64(res.JSON(b)["call_id"].(float64)))+"/end", ""), 204)
 		select {
@@ -329,9 +343,16 @@ func BenchmarkRingEndToCancelPush(b *testing.B) {
 			b.Fatalf("%d of %d cancels in a minute", cancels.Load(), devices)
 		}
 		f.srv.Wait() // the missed-call notifications too, before the next ring
-		if n := cancels.Load(); n != devices {
-			b.Fatalf("%d cancels, want one per device", n)
+		mu.Lock()
+		for token, n := range told {
+			if n != 1 {
+				b.Fatalf("%s got %d cancels", token, n)
+			}
 		}
+		if len(told) != devices {
+			b.Fatalf("%d devices got a cancel, want %d", len(told), devices)
+		}
+		mu.Unlock()
 	}
 	slices.Sort(ends)
 	b.ReportMetric(float64(ends[len(ends)/2].Microseconds())/1000, "end-to-last-cancel-p50-ms")
