@@ -2,6 +2,7 @@ package calls
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"intercom"
@@ -120,7 +121,7 @@ func missedFor(c intercom.Call) []intercom.CallDevice {
 // provider accepted, by whether the device was seen acting on the call: a
 // phone pushed and never seen did not wake, or its resident never looked.
 func (s *Service) countSeen(ctx context.Context, c intercom.Call) {
-	if s.ringSeen == nil {
+	if s.ringSeen == nil || !slices.ContainsFunc(c.Devices, pushed) {
 		return
 	}
 	sends, err := s.store.CallSends(ctx, c.ID)
@@ -137,4 +138,9 @@ func (s *Service) countSeen(ctx context.Context, c intercom.Call) {
 			s.ringSeen(cs.Channel, d.Client, d.SeenAt != nil)
 		}
 	}
+}
+
+// pushed reports whether the ring was pushed to d (a channel beside ws).
+func pushed(d intercom.CallDevice) bool {
+	return slices.ContainsFunc(d.Channels, func(ch string) bool { return ch != intercom.ChannelWS })
 }

@@ -31,10 +31,15 @@ func (b *bus) Publish(channel, event string, data []byte, except string) {
 		Type     string `json:"type"`
 		ID       int64  `json:"intercom_id"`
 		IsOnline bool   `json:"is_online"`
+		Reason   string `json:"reason"`
 	}
 	json.Unmarshal(data, &v)
 	b.mu.Lock()
-	b.events = append(b.events, fmt.Sprintf("%s %s %d %v", channel, v.Type, v.ID, v.IsOnline))
+	if v.Type == "intercom_cancel" {
+		b.events = append(b.events, fmt.Sprintf("%s %s %s", channel, v.Type, v.Reason))
+	} else {
+		b.events = append(b.events, fmt.Sprintf("%s %s %d %v", channel, v.Type, v.ID, v.IsOnline))
+	}
 	b.mu.Unlock()
 }
 

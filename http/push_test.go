@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -268,4 +270,91 @@ func TestMobileSocketIsNotARingChannel(t *testing.T) {
 	for _, s := range mobileSocks {
 		s.none("intercom_cancel")
 	}
+}
+
+// BenchmarkRingEndToCancelPush rings 1,000 Android devices by FCM (the fake
+// over TLS), lets every ring push go out, then ends the ring (the visitor
+// leaves) and reports how long from the end's request until the last of
+// the 1,000 intercom_cancel pushes reached FCM: each device gets exactly one.
+func BenchmarkRingEndToCancelPush(b *testing.B) {
+	fcmFake, fcmCfg := fcmfake.Start(b)
+	fp, _ := fcm.New(fcmCfg)
+	var (
+		cancels atomic.Int64
+		mu      sync.Mutex
+		told    = map[string]int{} // cancels per device token, this round
+	)
+	last := make(chan time.Time, 1)
+	const devices = 1000
+	fcmFake.OnReceive = func(m fcmfake.Message) {
+		if m.Data["type"] != intercom.PushCancel {
+			return
+		}
+		mu.Lock()
+		told[m.Token]++
+		mu.Unlock()
+		if cancels.Add(1) == devices {
+			last <- time.Now()
+		}
+	}
+	f := newFixtureWith(b, func(c *intercomhttp.Config) {
+		c.PushProviders = []intercom.PushProvider{fp}
+		c.Clock = intercom.SystemClock{}
+		c.RingTimeout = time.Minute
+	})
+	ctx := b.Context()
+	id, secret := f.provision(`{"address":"Tower"}`)
+	now := time.Now()
+	for u := range devices / 4 {
+		user, err := f.store.CreateUser(ctx, intercom.User{Login: "u" + itoa(int64(u)), PasswordHash: "-", CreatedAt: now, UpdatedAt: now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.memberOf(id, user.ID, "1", "confirmed")
+		for d := range 4 {
+			_, tok := intercom.NewAccessToken(user.ID, "d"+itoa(int64(u))+"-"+itoa(int64(d)), "android", now, time.Hour)
+			if tok, err = f.store.CreateAccessToken(ctx, tok); err != nil {
+				b.Fatal(err)
+			}
+			token := "push-" + tok.PublicID
+			pt := &token
+			if err := f.store.UpdatePushTokens(ctx, tok.DeviceID, intercom.PushTokensUpdate{FCM: &pt}, now); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var ends []time.Duration
+	for b.Loop() {
+		res := f.hw(secret, "POST", "/api/hw/v1/ring", `{"flat":1}`)
+		if res.Code != 201 || len(res.JSON(b)["recipients"].([]any)) != devices {
+			b.Fatalf("ring: %d", res.Code)
+		}
+		f.srv.Wait() // every ring push out
+		cancels.Store(0)
+		mu.Lock()
+		clear(told)
+		mu.Unlock()
+		start := time.Now()
+		f.want(f.hw(secret, "POST", "/api/hw/v1/calls/"+itoa(int64(res.JSON(b)["call_id"].(float64)))+"/end", ""), 204)
+		select {
+		case at := <-last:
+			ends = append(ends, at.Sub(start))
+		case <-time.After(time.Minute):
+			b.Fatalf("%d of %d cancels in a minute", cancels.Load(), devices)
+		}
+		f.srv.Wait() // the missed-call notifications too, before the next ring
+		mu.Lock()
+		for token, n := range told {
+			if n != 1 {
+				b.Fatalf("%s got %d cancels", token, n)
+			}
+		}
+		if len(told) != devices {
+			b.Fatalf("%d devices got a cancel, want %d", len(told), devices)
+		}
+		mu.Unlock()
+	}
+	slices.Sort(ends)
+	b.ReportMetric(float64(ends[len(ends)/2].Microseconds())/1000, "end-to-last-cancel-p50-ms")
+	b.ReportMetric(float64(ends[(len(ends)*99+99)/100-1].Microseconds())/1000, "end-to-last-cancel-p99-ms")
 }

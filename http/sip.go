@@ -39,12 +39,14 @@ func (s *Server) sipRing(w http.ResponseWriter, r *http.Request) error {
 	if err := p.Err(); err != nil {
 		return err
 	}
-	ic, err := s.sipIntercom(r, name)
+	// A ring that reached intercomd is settled whatever the SIP server does
+	// meanwhile: rung, then ended below if the SIP server went away.
+	settled := r.WithContext(context.WithoutCancel(r.Context()))
+	ic, err := s.sipIntercom(settled, name)
 	if err != nil {
 		return err
 	}
-	// The ring is not undone by the SIP server going away: it is ended below.
-	c, err := s.calls.Ring(context.WithoutCancel(r.Context()), ic, flat)
+	c, err := s.calls.Ring(settled.Context(), ic, flat)
 	if err != nil {
 		return err
 	}

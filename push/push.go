@@ -1,8 +1,11 @@
-// Package push delivers rings to sleeping phones through the push providers
-// (intercom.PushProvider: APNs, FCM): off the request path, with bounded
-// concurrency per provider, retries with backoff and jitter that honour
-// Retry-After, all inside the ring timeout. Every send's outcome is stored
-// with the call; a token the provider calls dead is cleared.
+// Package push delivers pushes about calls to sleeping phones — rings, the
+// ends of rings, missed-call notifications — through the push providers
+// (intercom.PushProvider: APNs, FCM, Push Kit): off the request path, with
+// bounded concurrency per provider, retries with backoff and jitter that
+// honour Retry-After, each attempt bounded, all inside the push's useful
+// life (PushMessage.Expires). Every send's outcome is stored with the call,
+// per type, with the provider's id of it; a token the provider calls dead
+// is cleared.
 package push
 
 import (
@@ -26,8 +29,8 @@ type Config struct {
 	// AttemptTimeout bounds one attempt (a provider that hangs); default
 	// 10 s, and never past the message's useful life.
 	AttemptTimeout time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	Logger         *slog.Logger
+	Now            func() time.Time
 	// Sleep waits d or until ctx ends; tests pass one that moves their clock.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Jitter returns a number in [0, 1); default math/rand/v2.

@@ -245,3 +245,28 @@ func TestUnknownChannelIsIgnored(t *testing.T) {
 		t.Errorf("sends %v", sends)
 	}
 }
+
+// A provider that hangs holds each attempt for AttemptTimeout at most, not
+// for the message's whole life: a missed-call notification lives a day, and
+// its sends give up after their attempts, recorded with their type.
+func TestAttemptTimeoutBoundsEachAttempt(t *testing.T) {
+	w := newWorld(t)
+	p := &script{block: make(chan struct{})} // never released
+	d := push.New(push.Config{Store: w.store, Providers: []intercom.PushProvider{p}, MaxAttempts: 3,
+		AttemptTimeout: 20 * time.Millisecond, Now: w.clock.Now, Sleep: w.clock.Sleep, Jitter: func() float64 { return 0.5 }})
+	start := time.Now()
+	d.Send(intercom.ChannelFCM, intercom.PushMessage{CallID: w.callID, DeviceID: w.deviceID, Token: "fcm-token",
+		Type: intercom.PushMissed, Expires: w.clock.Now().Add(24 * time.Hour)})
+	d.Wait()
+	took := time.Since(start)
+	sends, err := w.store.CallSends(t.Context(), w.callID)
+	if err != nil || len(sends) != 1 {
+		t.Fatalf("sends %+v, %v", sends, err)
+	}
+	if s := sends[0]; s.Outcome != intercom.SendFailed || s.Attempts != 3 || s.Type != intercom.PushMissed {
+		t.Errorf("send %+v, want failed after 3 attempts, type call.missed", s)
+	}
+	if took > 5*time.Second {
+		t.Errorf("three attempts of 20 ms took %v", took)
+	}
+}

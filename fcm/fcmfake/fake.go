@@ -49,6 +49,9 @@ type Fake struct {
 	url string
 	// DenyToken makes the token endpoint refuse the service account.
 	DenyToken bool
+	// OnReceive, when set before the first send, is called with each
+	// message as it is recorded (a benchmark's clock).
+	OnReceive func(Message)
 	mu        sync.Mutex
 	exchanges int
 	messages  []map[string]any
@@ -117,6 +120,9 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.received = append(f.received, m)
 		f.mu.Unlock()
+		if f.OnReceive != nil {
+			f.OnReceive(m)
+		}
 		if invalid != "" {
 			fail(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", invalid)
 			return
