@@ -257,6 +257,7 @@ func sentAt(t *testing.T, s adminSend) time.Time {
 // VoIP push gets no VoIP push for the end: APNs receives its ring and, for
 // a missed call, the alert push, nothing else.
 func TestRingEndCancelsAndroidPushes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, reason, endReason string
 		end                     func(e *endsFixture, w *world, v map[string]any, tablet device)
@@ -272,6 +273,7 @@ func TestRingEndCancelsAndroidPushes(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			e := newEndsFixture(t, nil)
 			w := newWorldWith(t, e.fixture, "android")
 			e.register(w.alice, `{"fcm_token":"fcm-alice"}`, "")
@@ -369,6 +371,7 @@ func TestRingEndCancelsAndroidPushes(t *testing.T) {
 // and its end has no live token: no cancel and no missed-call notification
 // reach it, while a device still signed in gets both.
 func TestLoggedOutDeviceGetsNoEndPushes(t *testing.T) {
+	t.Parallel()
 	e := newEndsFixture(t, nil)
 	w := newWorldWith(t, e.fixture, "android")
 	e.register(w.alice, `{"fcm_token":"fcm-alice"}`, "")
@@ -413,6 +416,7 @@ func TestLoggedOutDeviceGetsNoEndPushes(t *testing.T) {
 // device's language and with its account's title for the intercom; an
 // account one of whose devices declined gets none.
 func TestMissedCallNotifications(t *testing.T) {
+	t.Parallel()
 	e := newEndsFixture(t, nil)
 	w := newWorldWith(t, e.fixture, "android")
 	e.register(w.alice, `{"fcm_token":"fcm-alice"}`, "ru-RU")
@@ -528,6 +532,7 @@ func TestMissedCallNotifications(t *testing.T) {
 // TestMissedCallThatRangNobody: a call none of whose devices could ring
 // (all switched off) is missed at once, and still notifies them.
 func TestMissedCallThatRangNobody(t *testing.T) {
+	t.Parallel()
 	e := newEndsFixture(t, nil)
 	w := newWorldWith(t, e.fixture, "android")
 	e.register(w.alice, `{"fcm_token":"fcm-alice"}`, "")
@@ -611,10 +616,18 @@ func TestEndPushFaults(t *testing.T) {
 	}
 	// A hanging attempt is cut after this much real time.
 	attempt := func(c *intercomhttp.Config) { c.PushAttemptTimeout = 300 * time.Millisecond }
+	// The subtests of a hang run alone: that a request returned before its
+	// send gave up must not depend on a busy machine.
+	parallel := func(t *testing.T, fc fault) {
+		if fc.name != "hanging" {
+			t.Parallel()
+		}
+	}
 
 	for _, fc := range faults {
 		// The cancel: alice's phone rung through FCM, her tablet answers.
 		t.Run("cancel/"+fc.name, func(t *testing.T) {
+			parallel(t, fc)
 			e := newEndsFixture(t, attempt)
 			w := newWorldWith(t, e.fixture, "android")
 			e.register(w.alice, `{"fcm_token":"fcm-alice"}`, "")
@@ -643,6 +656,7 @@ func TestEndPushFaults(t *testing.T) {
 		// The missed-call notification: alice's phone does not ring, the
 		// call rings nobody and is missed at once.
 		t.Run("missed/"+fc.name, func(t *testing.T) {
+			parallel(t, fc)
 			e := newEndsFixture(t, attempt)
 			w := newWorldWith(t, e.fixture, "android")
 			e.register(w.alice, `{"fcm_token":"fcm-alice"}`, "")
@@ -703,6 +717,7 @@ func TestEndPushHangDoesNotSlowTheVisitor(t *testing.T) {
 // unseen; when the ring ends the metric counts the accepted ring pushes,
 // seen and not.
 func TestRingEvidence(t *testing.T) {
+	t.Parallel()
 	e := newEndsFixture(t, nil)
 	w := newWorldWith(t, e.fixture, "web")
 	e.socket(t, w.alice).drain()
@@ -765,6 +780,7 @@ func strOf(s *string) string {
 // "call-<id>" and an apns-id (a UUID) that the send record shows as its
 // provider_id; an FCM send records the message's name.
 func TestPushIDsInTheRecord(t *testing.T) {
+	t.Parallel()
 	e := newEndsFixture(t, nil)
 	w := newWorldWith(t, e.fixture, "ios")
 	e.register(w.alice, `{"voip_token":"voip-alice"}`, "")
