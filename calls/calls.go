@@ -49,7 +49,7 @@ type Config struct {
 	AnswerConnectTimeout time.Duration
 	// MaxCallDuration ends a conversation this long after its answer.
 	MaxCallDuration time.Duration
-	SIP          SIPConfig
+	SIP             SIPConfig
 	// HeartbeatBatch writes the heartbeats that refresh an online intercom
 	// within it in one transaction; zero writes each at once. A heartbeat
 	// that brings an intercom online, or that its intercom would otherwise

@@ -26,8 +26,8 @@ type Config struct {
 	// AttemptTimeout bounds one attempt (a provider that hangs); default
 	// 10 s, and never past the message's useful life.
 	AttemptTimeout time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	Logger         *slog.Logger
+	Now            func() time.Time
 	// Sleep waits d or until ctx ends; tests pass one that moves their clock.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Jitter returns a number in [0, 1); default math/rand/v2.
