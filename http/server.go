@@ -55,6 +55,12 @@ type Config struct {
 	// not a channel.
 	PushProviders   []intercom.PushProvider
 	PushConcurrency int // sends in flight per provider; default 64
+	// PushAttemptTimeout bounds one attempt of a send (push.Config); zero:
+	// its default.
+	PushAttemptTimeout time.Duration
+	// PushSleep waits between the attempts of a send (push.Config); nil:
+	// real time. Tests pass one that moves their clock.
+	PushSleep func(ctx context.Context, d time.Duration) error
 	// Controller posts door commands and call events to intercoms' control
 	// URLs; nil: doors cannot be opened from the apps.
 	Controller intercom.Controller
@@ -196,7 +202,7 @@ func NewServer(c Config) *Server {
 		Help: "Devices whose ring push the provider accepted, counted when the ring ends, by channel, client and whether the device was seen acting on the call (seen=\"false\": pushed but never seen: the phone did not wake, or nobody looked).",
 	}, []string{"channel", "client", "seen"})
 	s.push = push.New(push.Config{Store: s.store, Providers: c.PushProviders, Concurrency: c.PushConcurrency, Logger: s.log,
-		Now: s.now, Observe: func(channel, typ, outcome string) { s.sends.WithLabelValues(channel, typ, outcome).Inc() }})
+		AttemptTimeout: c.PushAttemptTimeout, Sleep: c.PushSleep, Now: s.now, Observe: func(channel, typ, outcome string) { s.sends.WithLabelValues(channel, typ, outcome).Inc() }})
 	if c.Broadcaster == nil {
 		c.Broadcaster = pusher.Broadcaster{Hub: s.hub}
 	}

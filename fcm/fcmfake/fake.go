@@ -6,6 +6,7 @@
 // UNREGISTERED, "busy" 503 with Retry-After: 2, "quota" 429 with
 // Retry-After: 10, "garbage" a non-JSON 502, "hang" never; anything else
 // 200 with the message's name, "projects/test-project/messages/0:<n>".
+// FailNext scripts the answers to the next sends whatever their tokens.
 package fcmfake
 
 import (
@@ -56,6 +57,20 @@ type Fake struct {
 	exchanges int
 	messages  []map[string]any
 	received  []Message
+	failAs    string // the scripted token the next failN sends are answered as
+	failN     int
+}
+
+// FailNext makes the next n sends be answered as a send to the scripted
+// token as would be ("busy", "quota", "unregistered", "garbage", "hang"),
+// whatever their token; the sends after them are answered by their tokens.
+func (f *Fake) FailNext(as string, n int) {
+	if _, ok := failures[as]; !ok {
+		f.t.Fatalf("fcmfake: %q is not a scripted token", as)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failAs, f.failN = as, n
 }
 
 // Received returns the messages received so far, in order.
@@ -115,7 +130,12 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.mu.Lock()
 		f.messages = append(f.messages, body.Message)
-		if _, scripted := failures[m.Token]; invalid == "" && !scripted {
+		answerAs := m.Token
+		if f.failN > 0 && invalid == "" {
+			answerAs = f.failAs
+			f.failN--
+		}
+		if _, scripted := failures[answerAs]; invalid == "" && !scripted {
 			m.Name = "projects/test-project/messages/0:" + strconv.Itoa(len(f.received)+1)
 		}
 		f.received = append(f.received, m)
@@ -127,7 +147,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", invalid)
 			return
 		}
-		switch m.Token {
+		switch answerAs {
 		case "unregistered":
 			fail(404, "NOT_FOUND", "UNREGISTERED", "no")
 		case "busy":
