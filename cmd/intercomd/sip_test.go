@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -89,6 +90,31 @@ func freeUDPPort(t *testing.T) int {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// sippMediaPort is a port p for sipp's -mp with p and p+2 free: sipp binds
+// its audio and video sockets there, even without -rtp_echo, and exits at
+// once when either is taken, so no call is placed. An ephemeral port from
+// freeUDPPort leaves p+2 to chance; this takes them from 10000-19999, below
+// the kernel's ephemeral ports and rtpengine's test ranges (20000 on).
+func sippMediaPort(t *testing.T) int {
+	t.Helper()
+	for range 500 {
+		p := 10000 + 4*rand.IntN(2500)
+		a, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		b, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+2))
+		a.Close()
+		if err != nil {
+			continue
+		}
+		b.Close()
+		return p
+	}
+	t.Fatal("no free media ports for sipp in 10000-19999")
+	return 0
 }
 
 func freeTCPPort(t *testing.T) int {
@@ -264,7 +290,7 @@ func (r *sipRig) dialIn(dir string, p panel, password, service, scenario string,
 	args := []string{fmt.Sprintf("127.0.0.1:%d", r.sipPort), "-sf", sf, "-m", "1", "-p", strconv.Itoa(freeUDPPort(r.t)),
 		"-i", "127.0.0.1", "-s", service, "-key", "domain", sipDomain, "-key", "user", p.username,
 		"-au", p.username, "-ap", password, "-nostdin", "-timeout", "30", "-timeout_error",
-		"-mp", strconv.Itoa(freeUDPPort(r.t))}
+		"-mp", strconv.Itoa(sippMediaPort(r.t))}
 	if media {
 		args = append(args, "-rtp_echo")
 	}
@@ -282,11 +308,21 @@ func (r *sipRig) dialIn(dir string, p panel, password, service, scenario string,
 	if err := cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
+	var last sippResult
+	done := make(chan struct{})
 	go func() {
 		err := cmd.Wait()
-		res <- sippResult{err, out.String()}
+		last = sippResult{err, out.String()}
+		close(done)
+		res <- last
 	}()
-	r.t.Cleanup(func() { cmd.Process.Kill() })
+	r.t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+		if r.t.Failed() {
+			r.t.Logf("sipp %s (%v):\n%s", scenario, last.err, lastLines(last.out, 30))
+		}
+	})
 	return res
 }
 
