@@ -29,7 +29,8 @@ const (
 	SendDeadToken   = "dead_token"       // the provider says the token is gone: it is cleared
 	SendCredentials = "credential_error" // our credentials were refused: nothing is cleared
 	SendFailed      = "failed"           // refused for another reason, or retries ran out
-	SendTimedOut    = "timed_out"        // the ring timeout came first
+	SendTimedOut    = "timed_out"        // its useful life ended first
+	SendObsolete    = "obsolete"         // a ring whose call stopped ringing before it went out: not sent
 )
 
 // PushMessage is one push about one call to one device through one

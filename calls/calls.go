@@ -89,6 +89,8 @@ type Service struct {
 	beats     map[int64]time.Time // heartbeats waiting for the batch's write
 	beatTimer intercom.Timer
 
+	over ringsOver // calls whose ring this node saw end
+
 	bgMu    sync.Mutex
 	bgDone  *sync.Cond // signalled when bgN drops to zero
 	bgN     int        // effects being carried out off the caller's path

@@ -174,3 +174,28 @@ func cancels(ev []string) []string {
 	}
 	return out
 }
+
+// The node that saw a ring end knows it, so that its ring pushes still
+// queued are not sent; a ring still on is not over.
+func TestRingOver(t *testing.T) {
+	w := newWorld(t, 0)
+	ctx := t.Context()
+	u, _ := w.store.UserByLogin(ctx, "alice")
+	if _, err := w.store.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "pub", Hash: []byte("h"), UserID: u.ID,
+		DeviceUUID: "phone", Client: "web", CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.svc.Ring(ctx, w.ics[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.svc.RingOver(c.ID) {
+		t.Fatal("a ringing call's ring is over")
+	}
+	if _, err := w.svc.VisitorLeft(ctx, w.ics[0], c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !w.svc.RingOver(c.ID) {
+		t.Fatal("the visitor left, and the ring is not over")
+	}
+}

@@ -205,6 +205,9 @@ func (s *Service) apply(ctx context.Context, c intercom.Call, ic intercom.Interc
 		data["reason"] = e.reason
 		s.toDevice(d, wire.Notification("intercom_cancel", map[string]any{"data": data, "reason": e.reason}), e.except)
 	}
+	if e.ringOver {
+		s.over.add(c.ID, c.CreatedAt.Add(s.ringTimeout))
+	}
 	if len(e.pushCancel) > 0 || e.missed || e.ringOver {
 		s.spawn(func() { s.pushEnd(c, ic, e) })
 	}

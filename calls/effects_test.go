@@ -114,7 +114,8 @@ func TestMissedFor(t *testing.T) {
 	declinedAt := t0.Add(time.Second)
 	c := testCall(intercom.CallMissed)
 	c.Devices = append(c.Devices, intercom.CallDevice{DeviceID: 4, UserID: 11, UUID: "other-phone", Client: "ios",
-		Channels: []string{intercom.ChannelAPNsVoIP}})
+		Channels: []string{intercom.ChannelAPNsVoIP}},
+		intercom.CallDevice{DeviceID: 5, UserID: 12, UUID: "pairing", Client: "ios", Reason: intercom.SkipNotConfirmed})
 	for _, tt := range []struct {
 		name     string
 		declined int // index of the device that declined, -1 for none

@@ -3,6 +3,7 @@ package calls
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"intercom"
@@ -99,8 +100,10 @@ func cancelChannel(d intercom.CallDevice) string {
 }
 
 // missedFor lists the devices a missed call's notification goes to: every
-// device the call concerned, rung or not (ringing off, outside its
-// timetable), but those of an account one of whose devices declined it.
+// device the call was for, rung or not (ringing off, outside its
+// timetable), but those of an account one of whose devices declined it and
+// those of a member not confirmed (a pairing in progress: the call was not
+// for it).
 func missedFor(c intercom.Call) []intercom.CallDevice {
 	declined := map[int64]bool{}
 	for _, d := range c.Devices {
@@ -110,7 +113,7 @@ func missedFor(c intercom.Call) []intercom.CallDevice {
 	}
 	var out []intercom.CallDevice
 	for _, d := range c.Devices {
-		if !declined[d.UserID] {
+		if !declined[d.UserID] && d.Reason != intercom.SkipNotConfirmed {
 			out = append(out, d)
 		}
 	}
@@ -143,4 +146,48 @@ func (s *Service) countSeen(ctx context.Context, c intercom.Call) {
 // pushed reports whether the ring was pushed to d (a channel beside ws).
 func pushed(d intercom.CallDevice) bool {
 	return slices.ContainsFunc(d.Channels, func(ch string) bool { return ch != intercom.ChannelWS })
+}
+
+// RingOver reports whether this node saw call id's ring end (answered,
+// missed): a ring push not yet sent is then not worth sending — it would
+// reach the phone after its cancel. (A ring ended on another node is not
+// known here until its cancel does the work.)
+func (s *Service) RingOver(id int64) bool { return s.over.has(id) }
+
+// ringsOver is a set of calls whose ring ended, each kept until the ring
+// would have timed out: after that no ring push of it is sent anyway.
+type ringsOver struct {
+	mu    sync.Mutex
+	until map[int64]time.Time
+	order []ringOver // by insertion, for pruning
+}
+
+type ringOver struct {
+	id    int64
+	until time.Time
+}
+
+func (r *ringsOver) add(id int64, until time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.until == nil {
+		r.until = map[int64]time.Time{}
+	}
+	// Forget those whose time passed; ring timeouts are all alike, so the
+	// oldest entries go first.
+	for len(r.order) > 0 && r.order[0].until.Before(until.Add(-time.Minute)) {
+		if r.until[r.order[0].id].Equal(r.order[0].until) {
+			delete(r.until, r.order[0].id)
+		}
+		r.order = r.order[1:]
+	}
+	r.until[id] = until
+	r.order = append(r.order, ringOver{id, until})
+}
+
+func (r *ringsOver) has(id int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.until[id]
+	return ok
 }

@@ -202,7 +202,10 @@ func NewServer(c Config) *Server {
 		Help: "Devices whose ring push the provider accepted, counted when the ring ends, by channel, client and whether the device was seen acting on the call (seen=\"false\": pushed but never seen: the phone did not wake, or nobody looked).",
 	}, []string{"channel", "client", "seen"})
 	s.push = push.New(push.Config{Store: s.store, Providers: c.PushProviders, Concurrency: c.PushConcurrency, Logger: s.log,
-		AttemptTimeout: c.PushAttemptTimeout, Sleep: c.PushSleep, Now: s.now, Observe: func(channel, typ, outcome string) { s.sends.WithLabelValues(channel, typ, outcome).Inc() }})
+		AttemptTimeout: c.PushAttemptTimeout, Sleep: c.PushSleep, Now: s.now,
+		Observe: func(channel, typ, outcome string) { s.sends.WithLabelValues(channel, typ, outcome).Inc() },
+		// s.calls is set below, before anything is sent.
+		Obsolete: func(m intercom.PushMessage) bool { return m.Type == intercom.PushRing && s.calls.RingOver(m.CallID) }})
 	if c.Broadcaster == nil {
 		c.Broadcaster = pusher.Broadcaster{Hub: s.hub}
 	}

@@ -146,7 +146,10 @@ func (db *DB) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) 
 		}
 		for _, d := range c.Devices {
 			if before[d.DeviceID] != intercom.MarksOf(d) {
-				if _, err := tx.Exec(ctx, `UPDATE call_devices SET declined_at = $1, seen_at = $2, seen_by = $3
+				// The first sight stays: SeeCall may have recorded one
+				// since the call was loaded (it does not take its lock).
+				if _, err := tx.Exec(ctx, `UPDATE call_devices SET declined_at = $1,
+					seen_by = CASE WHEN seen_at IS NULL THEN $3 ELSE seen_by END, seen_at = coalesce(seen_at, $2)
 					WHERE call_id = $4 AND device_id = $5`,
 					d.DeclinedAt, d.SeenAt, d.SeenBy, c.ID, d.DeviceID); err != nil {
 					return err

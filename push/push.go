@@ -35,6 +35,11 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Jitter returns a number in [0, 1); default math/rand/v2.
 	Jitter func() float64
+	// Obsolete, when set, reports whether m is no longer worth sending (a
+	// ring whose call stopped ringing meanwhile); it is asked before each
+	// attempt, so a ring waiting in its lane or between retries is not sent
+	// after its call's end, and after its cancel.
+	Obsolete func(m intercom.PushMessage) bool
 	// Observe counts a finished send, for metrics.
 	Observe func(channel, typ, outcome string)
 }
@@ -240,6 +245,10 @@ func (d *Dispatcher) deliver(channel string, p intercom.PushProvider, m intercom
 // or the ring timeout would pass.
 func (d *Dispatcher) attempt(p intercom.PushProvider, m intercom.PushMessage, rec *intercom.CallSend, remaining func() time.Duration) {
 	for rec.Attempts < d.c.MaxAttempts {
+		if d.c.Obsolete != nil && d.c.Obsolete(m) {
+			rec.Outcome, rec.Reason = intercom.SendObsolete, "the call stopped ringing before it could be sent"
+			return
+		}
 		left := remaining()
 		if left <= 0 || d.ctx.Err() != nil {
 			rec.Outcome = intercom.SendTimedOut

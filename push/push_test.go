@@ -270,3 +270,34 @@ func TestAttemptTimeoutBoundsEachAttempt(t *testing.T) {
 		t.Errorf("three attempts of 20 ms took %v", took)
 	}
 }
+
+// A ring whose call stopped ringing is not sent: not when its turn comes,
+// and not on a retry after its call ended (it would reach the phone after
+// its cancel). It is recorded obsolete.
+func TestObsoleteRingIsNotSent(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		overAfter    int // attempts made before the call's ring ends
+		wantAttempts int
+		wantCalls    int
+	}{
+		{"over before its turn", 0, 0, 0},
+		{"over between retries", 1, 1, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			p := &script{results: []intercom.PushResult{{Outcome: intercom.SendFailed, Status: 503, Retry: true}}}
+			d := push.New(push.Config{Store: w.store, Providers: []intercom.PushProvider{p}, Now: w.clock.Now, Sleep: w.clock.Sleep,
+				Jitter: func() float64 { return 0.5 },
+				Obsolete: func(m intercom.PushMessage) bool {
+					p.mu.Lock()
+					defer p.mu.Unlock()
+					return m.Type == intercom.PushRing && p.calls >= tt.overAfter
+				}})
+			s := w.send(t, d, 30*time.Second)
+			if s.Outcome != intercom.SendObsolete || s.Attempts != tt.wantAttempts || p.calls != tt.wantCalls {
+				t.Errorf("send %+v after %d provider calls; want obsolete after %d", s, p.calls, tt.wantCalls)
+			}
+		})
+	}
+}
