@@ -173,9 +173,12 @@ func ending(c intercom.Call) []controlEvent {
 func (s *Service) applyLoaded(ctx context.Context, c intercom.Call, e effects) {
 	ic, err := s.store.IntercomByID(context.WithoutCancel(ctx), c.IntercomID)
 	if err != nil {
-		// The deadlines and the history still change; the rest needs the intercom.
+		// The deadlines and the history still change, and the pushes of the
+		// ring's end are made (pushEnd loads the intercom again, off this
+		// path); the rest needs the intercom.
 		s.log.Error("loading a call's intercom", "call_id", c.ID, "intercom_id", c.IntercomID, "error", err)
-		s.apply(ctx, c, intercom.Intercom{}, effects{schedule: e.schedule, cancelAt: e.cancelAt, history: e.history})
+		s.apply(ctx, c, intercom.Intercom{}, effects{schedule: e.schedule, cancelAt: e.cancelAt, history: e.history,
+			pushCancel: e.pushCancel, reason: e.reason, missed: e.missed, ringOver: e.ringOver})
 		return
 	}
 	s.apply(ctx, c, ic, e)

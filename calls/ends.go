@@ -46,6 +46,13 @@ func (s *Service) pushEnd(c intercom.Call, ic intercom.Intercom, e effects) {
 	if len(ids) == 0 {
 		return
 	}
+	if ic.ID == 0 { // the transition's effects could not load it
+		var err error
+		if ic, err = s.store.IntercomByID(ctx, c.IntercomID); err != nil {
+			s.log.Error("the pushes of a ring's end: loading the intercom; none is sent", "call_id", c.ID, "error", err)
+			return
+		}
+	}
 	now := s.clock.Now()
 	targets, err := s.store.PushTargets(ctx, ids, now)
 	if err != nil {
