@@ -222,18 +222,7 @@ func (c *Call) HangUp(deviceID int64, at time.Time) error {
 
 // VisitorLeft: the visitor hung up at the intercom. A ringing call is
 // missed; a conversation ends.
-func (c *Call) VisitorLeft(at time.Time) error {
-	switch c.Status {
-	case CallRing:
-		c.Status = CallMissed
-	case CallAnswered:
-		c.Status = CallEnded
-	default:
-		return ErrNotFound
-	}
-	c.EndedAt, c.EndReason = &at, EndVisitorLeft
-	return nil
-}
+func (c *Call) VisitorLeft(at time.Time) error { return c.End(EndVisitorLeft, at) }
 
 // TimeOut: a call still ringing when its time is up is missed.
 func (c *Call) TimeOut(at time.Time) error {
@@ -268,8 +257,9 @@ func (c *Call) NotConnected(at time.Time) error {
 }
 
 // End ends a live call for reason: a ringing one is missed, a conversation
-// ended. It is how a call reaches its longest duration (EndMaxDuration) and
-// how a ring the SIP server could not take ends (EndHandoverFailed).
+// ended. It is how the visitor leaves (EndVisitorLeft), how a call reaches
+// its longest duration (EndMaxDuration) and how a ring the SIP server could
+// not take ends (EndHandoverFailed).
 func (c *Call) End(reason string, at time.Time) error {
 	switch c.Status {
 	case CallRing:

@@ -15,6 +15,25 @@ import (
 func answeredCall(t *testing.T, w *world) intercom.Call {
 	t.Helper()
 	ctx := t.Context()
+	who := webDevice(t, w)
+	c, err := w.svc.Ring(ctx, w.ics[0], nil)
+	if err != nil || c.Status != intercom.CallRing {
+		t.Fatalf("ring: %v, %v", c.Status, err)
+	}
+	c, _, err = w.svc.Answer(ctx, who, c.ID)
+	if err != nil || c.Status != intercom.CallAnswered {
+		t.Fatalf("answer: %v, %v", c.Status, err)
+	}
+	w.svc.Wait()
+	w.bus.take()
+	return c
+}
+
+// webDevice signs alice in on a web device (token "pub"): rung over its
+// socket, as the test bus says every channel is listened to.
+func webDevice(t *testing.T, w *world) calls.Device {
+	t.Helper()
+	ctx := t.Context()
 	u, err := w.store.UserByLogin(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -24,17 +43,7 @@ func answeredCall(t *testing.T, w *world) intercom.Call {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := w.svc.Ring(ctx, w.ics[0], nil)
-	if err != nil || c.Status != intercom.CallRing {
-		t.Fatalf("ring: %v, %v", c.Status, err)
-	}
-	c, _, err = w.svc.Answer(ctx, calls.Device{UserID: u.ID, DeviceID: tok.DeviceID, UUID: "phone"}, c.ID)
-	if err != nil || c.Status != intercom.CallAnswered {
-		t.Fatalf("answer: %v, %v", c.Status, err)
-	}
-	w.svc.Wait()
-	w.bus.take()
-	return c
+	return calls.Device{UserID: u.ID, DeviceID: tok.DeviceID, UUID: "phone"}
 }
 
 func (w *world) call(t *testing.T, id int64) intercom.Call {
@@ -136,11 +145,7 @@ func TestConversationDeadlinesSurviveARestart(t *testing.T) {
 func TestHandoverFailed(t *testing.T) {
 	w := newWorld(t, 0)
 	ctx := t.Context()
-	u, _ := w.store.UserByLogin(ctx, "alice")
-	if _, err := w.store.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "pub", Hash: []byte("h"), UserID: u.ID,
-		DeviceUUID: "phone", Client: "web", CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	webDevice(t, w)
 	c, err := w.svc.Ring(ctx, w.ics[0], nil)
 	if err != nil {
 		t.Fatal(err)
@@ -180,11 +185,7 @@ func cancels(ev []string) []string {
 func TestRingOver(t *testing.T) {
 	w := newWorld(t, 0)
 	ctx := t.Context()
-	u, _ := w.store.UserByLogin(ctx, "alice")
-	if _, err := w.store.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "pub", Hash: []byte("h"), UserID: u.ID,
-		DeviceUUID: "phone", Client: "web", CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	webDevice(t, w)
 	c, err := w.svc.Ring(ctx, w.ics[0], nil)
 	if err != nil {
 		t.Fatal(err)

@@ -257,18 +257,8 @@ func runNode(t, owner *testing.T, name string, env map[string]string, args ...st
 		n.done <- run(ctx, args, func(k string) string { return env[k] }, outW, n.logs)
 		outW.Close()
 	}()
-	listening := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(outR)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "intercomd listening on "); ok {
-				listening <- u
-			}
-		}
-		close(listening)
-	}()
 	select {
-	case u, ok := <-listening:
+	case u, ok := <-listening(outR):
 		if !ok {
 			cancel()
 			t.Fatalf("node %s did not start: %v\n%s", name, <-n.done, n.logs)
@@ -285,6 +275,22 @@ func runNode(t, owner *testing.T, name string, env map[string]string, args ...st
 		}
 	})
 	return n
+}
+
+// listening reads a node's output for the address it listens on: the
+// channel gets it, or is closed when the output ends first.
+func listening(out io.Reader) <-chan string {
+	ch := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "intercomd listening on "); ok {
+				ch <- u
+			}
+		}
+		close(ch)
+	}()
+	return ch
 }
 
 // stop ends the node as SIGTERM would and waits for run to return.

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -60,18 +58,8 @@ func startChildNode(t *testing.T, db, name string, extra ...string) (*node, *exe
 			t.Logf("node %s's log:\n%s", name, logs)
 		}
 	})
-	listening := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "intercomd listening on "); ok {
-				listening <- u
-			}
-		}
-		close(listening)
-	}()
 	select {
-	case u, ok := <-listening:
+	case u, ok := <-listening(out):
 		if !ok {
 			t.Fatalf("node %s did not start:\n%s", name, logs)
 		}
