@@ -122,7 +122,8 @@ Calls, step by step (each in its own terminal or one after the other):
   # 2. A visitor rings (the demo intercom's secret is %q); the answer lists who rings and who is skipped:
   curl -sS -X POST '%s/api/hw/v1/ring' -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{}'
 
-  # 3. The phone answers (put the call_id from step 2 in place of CALL):
+  # 3. The phone answers (put the call_id from step 2 in place of CALL); with no SIP server to
+  #    report its voice connected, the call ends after --answer-connect-timeout (20 s):
   curl -sS -X POST '%s/api/v1/intercom/calls/CALL/start' -H 'Authorization: Bearer %s' -H 'X-Client: %s' -H 'X-UUID: %s'
 
   # 4. The history; a ring nobody answers turns missed after --ring-timeout:
