@@ -118,6 +118,8 @@ type Store interface {
 	CallByNumber(ctx context.Context, number string) (Call, error)
 	// Call returns a call with its devices. ENOTFOUND.
 	Call(ctx context.Context, id int64) (Call, error)
+	// CallStatus returns a call's status alone: a cheap look. ENOTFOUND.
+	CallStatus(ctx context.Context, id int64) (string, error)
 	// UpdateCall runs fn on the call inside one transaction and saves what fn
 	// changed (status, times, who answered, who declined, who was seen, the
 	// connect, the end reason). fn's error is

@@ -200,3 +200,40 @@ func TestRingOver(t *testing.T) {
 		t.Fatal("the visitor left, and the ring is not over")
 	}
 }
+
+// A ring ended on another node (its transition saved by that node, not this
+// one) is over here too once the store is asked, which happens at most every
+// 250 ms per call, however many of its pushes ask.
+func TestRingOverOnAnotherNode(t *testing.T) {
+	w := newWorld(t, 0)
+	ctx := t.Context()
+	webDevice(t, w)
+	c, err := w.svc.Ring(ctx, w.ics[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 { // a ring's pushes asking
+		if w.svc.RingOver(c.ID) {
+			t.Fatal("a ringing call's ring is over")
+		}
+	}
+	if n := w.store.looks.Load(); n != 1 {
+		t.Fatalf("%d looks at the store for 100 asks at one instant, want 1", n)
+	}
+	// Another node: the visitor left there.
+	if _, err := w.store.Store.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { return c.VisitorLeft(w.clock.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+	if w.svc.RingOver(c.ID) {
+		t.Fatal("asked the store again within 250 ms")
+	}
+	w.clock.Advance(250 * time.Millisecond)
+	if !w.svc.RingOver(c.ID) {
+		t.Fatal("the ring ended on another node is not over here")
+	}
+	looks := w.store.looks.Load()
+	w.clock.Advance(time.Second)
+	if !w.svc.RingOver(c.ID) || w.store.looks.Load() != looks {
+		t.Error("a ring known over is asked about again")
+	}
+}

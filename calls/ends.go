@@ -155,18 +155,40 @@ func pushed(d intercom.CallDevice) bool {
 	return slices.ContainsFunc(d.Channels, func(ch string) bool { return ch != intercom.ChannelWS })
 }
 
-// RingOver reports whether this node saw call id's ring end (answered,
-// missed): a ring push not yet sent is then not worth sending — it would
-// reach the phone after its cancel. (A ring ended on another node is not
-// known here until its cancel does the work.)
-func (s *Service) RingOver(id int64) bool { return s.over.has(id) }
+// ringLookEvery is how often, at most, RingOver asks the store about a
+// call still ringing as far as this node knows: its pushes are sent many at
+// a time, and one look serves them all.
+const ringLookEvery = 250 * time.Millisecond
+
+// RingOver reports whether call id's ring ended (answered, missed): a ring
+// push not yet sent is then not worth sending — it would reach the phone
+// after its cancel. An end seen on this node is known at once; one on
+// another node when the store is next asked (at most every ringLookEvery
+// per call). A store that does not answer says nothing: the push is sent.
+func (s *Service) RingOver(id int64) bool {
+	if s.over.has(id) {
+		return true
+	}
+	now := s.clock.Now()
+	if !s.over.lookDue(id, now, ringLookEvery) {
+		return false
+	}
+	status, err := s.store.CallStatus(context.Background(), id)
+	if err != nil || status == intercom.CallRing {
+		return false
+	}
+	s.over.add(id, now.Add(s.ringTimeout))
+	return true
+}
 
 // ringsOver is a set of calls whose ring ended, each kept until the ring
 // would have timed out: after that no ring push of it is sent anyway.
 type ringsOver struct {
-	mu    sync.Mutex
-	until map[int64]time.Time
-	order []ringOver // by insertion, for pruning
+	mu     sync.Mutex
+	until  map[int64]time.Time
+	order  []ringOver          // by insertion, for pruning
+	looked map[int64]time.Time // calls still ringing: when the store was last asked
+	pruned time.Time           // when looked was last rid of old looks
 }
 
 type ringOver struct {
@@ -190,6 +212,30 @@ func (r *ringsOver) add(id int64, until time.Time) {
 	}
 	r.until[id] = until
 	r.order = append(r.order, ringOver{id, until})
+}
+
+// lookDue reports whether the store should be asked about call id now, and
+// if so notes that it is. Looks older than a minute are forgotten as they
+// come, in one pass a minute at most.
+func (r *ringsOver) lookDue(id int64, now time.Time, every time.Duration) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.looked == nil {
+		r.looked = map[int64]time.Time{}
+	}
+	if last, ok := r.looked[id]; ok && now.Sub(last) < every {
+		return false
+	}
+	if now.Sub(r.pruned) > time.Minute {
+		r.pruned = now
+		for k, at := range r.looked {
+			if now.Sub(at) > time.Minute {
+				delete(r.looked, k)
+			}
+		}
+	}
+	r.looked[id] = now
+	return true
 }
 
 func (r *ringsOver) has(id int64) bool {

@@ -62,6 +62,7 @@ type countingStore struct {
 	mu     sync.Mutex
 	writes int
 	down   atomic.Bool
+	looks  atomic.Int64 // CallStatus calls
 }
 
 var errDown = &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "the database is down"}
@@ -98,6 +99,12 @@ func (s *countingStore) RecordHeartbeats(ctx context.Context, beats map[int64]ti
 }
 
 func (s *countingStore) count() int { s.mu.Lock(); defer s.mu.Unlock(); return s.writes }
+
+// CallStatus counts the looks at a call's status.
+func (s *countingStore) CallStatus(ctx context.Context, id int64) (string, error) {
+	s.looks.Add(1)
+	return s.Store.CallStatus(ctx, id)
+}
 
 type world struct {
 	svc   *calls.Service

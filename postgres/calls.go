@@ -114,6 +114,13 @@ func (db *DB) Call(ctx context.Context, id int64) (intercom.Call, error) {
 	return c, err
 }
 
+// CallStatus returns a call's status.
+func (db *DB) CallStatus(ctx context.Context, id int64) (string, error) {
+	var status string
+	err := db.pool.QueryRow(ctx, `SELECT status FROM calls WHERE id = $1`, id).Scan(&status)
+	return status, wrap(err)
+}
+
 // CallByNumber returns the live call with that number.
 func (db *DB) CallByNumber(ctx context.Context, number string) (intercom.Call, error) {
 	var c intercom.Call

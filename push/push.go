@@ -36,9 +36,9 @@ type Config struct {
 	// Jitter returns a number in [0, 1); default math/rand/v2.
 	Jitter func() float64
 	// Obsolete, when set, reports whether m is no longer worth sending (a
-	// ring whose call stopped ringing meanwhile); it is asked before each
-	// attempt, so a ring waiting in its lane or between retries is not sent
-	// after its call's end, and after its cancel.
+	// ring whose call stopped ringing meanwhile, calls.Service.RingOver); it
+	// is asked before each attempt, so a ring waiting in its lane or between
+	// retries is not sent after its call's end, and after its cancel.
 	Obsolete func(m intercom.PushMessage) bool
 	// Observe counts a finished send, for metrics.
 	Observe func(channel, typ, outcome string)

@@ -195,6 +195,13 @@ func (db *DB) Call(ctx context.Context, id int64) (intercom.Call, error) {
 	return c, wrap(err)
 }
 
+// CallStatus returns a call's status.
+func (db *DB) CallStatus(ctx context.Context, id int64) (string, error) {
+	var status string
+	err := db.reader(ctx).QueryRow(`SELECT status FROM calls WHERE id = ?`, id).Scan(&status)
+	return status, wrap(err)
+}
+
 // CallByNumber returns the live call with that number.
 func (db *DB) CallByNumber(ctx context.Context, number string) (intercom.Call, error) {
 	c, err := loadCallWhere(db.reader(ctx), `c.sip_number = ? AND c.status IN ('ring', 'answered')`, number)

@@ -156,3 +156,28 @@ func testRingEnds(t *testing.T, s intercom.Store) {
 		}
 	})
 }
+
+// testCallStatus: the cheap look at a call's status follows its transitions.
+func testCallStatus(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s, "ann")
+	mustIntercom(t, s, 1, nil)
+	mustMember(t, s, u.ID, 1, "Home")
+	tok := mustToken(t, s, u.ID, "phone")
+	c, err := s.CreateCall(ctx, intercom.NewCall(1, nil, []intercom.CallDevice{{DeviceID: tok.DeviceID, UserID: u.ID, UUID: "phone",
+		Client: "web", Channels: []string{intercom.ChannelWS}}}, t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.CallStatus(ctx, c.ID); err != nil || got != intercom.CallRing {
+		t.Errorf("a new call: %q, %v", got, err)
+	}
+	if _, err := s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { return c.TimeOut(t0.Add(time.Minute)) }); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.CallStatus(ctx, c.ID); err != nil || got != intercom.CallMissed {
+		t.Errorf("after the timeout: %q, %v", got, err)
+	}
+	_, err = s.CallStatus(ctx, c.ID+1000)
+	wantCode(t, err, intercom.ENOTFOUND)
+}

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"UnlinkAndForget", testUnlinkAndForget},
 		{"PushSends", testPushSends},
 		{"RingEnds", testRingEnds},
+		{"CallStatus", testCallStatus},
 		{"ControlLog", testControlLog},
 		{"IDsNeverReused", testIDsNeverReused},
 		{"DeletedAccountCantAnswer", testDeletedAccountCantAnswer},
