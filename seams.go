@@ -30,6 +30,7 @@ const (
 	DeadlineOffline = "offline" // the sweep of intercoms whose heartbeats stopped; ID is 0
 	DeadlineConnect = "connect" // an answered call's voice must have connected; ID is the call's
 	DeadlineEnd     = "end"     // a call's longest duration; ID is the call's
+	DeadlineResume  = "resume"  // the deadlines of live calls set again (calls.Service.Resume); ID is 0
 )
 
 // Deadline is something that must happen at an instant, once in the cluster.

@@ -380,15 +380,27 @@ func (s *Service) fire(ctx context.Context, d intercom.Deadline) {
 		s.NotConnected(ctx, d.ID)
 	case intercom.DeadlineEnd:
 		s.EndLong(ctx, d.ID)
+	case intercom.DeadlineResume:
+		if err := s.Resume(ctx); err != nil {
+			s.log.Error("setting the deadlines of live calls again; trying again", "error", err)
+			s.retry(ctx, intercom.DeadlineResume, 0)
+		}
 	default:
 		s.log.Error("unknown deadline", "kind", d.Kind, "id", d.ID)
 	}
 }
 
+// resumeEvery is how often Resume runs again: a node lost between saving a
+// transition and setting its deadline (killed in that instant) leaves a call
+// without them at most this long.
+const resumeEvery = 5 * time.Minute
+
 // Resume sets the deadlines of what the database says is pending: the ring
 // timeouts of calls still ringing, the connect and end deadlines of calls in
-// conversation, and the sweep of intercoms online now. Call it once on
-// start. (A deadline set already is replaced by the same one.)
+// conversation, and the sweep of intercoms online now; and sets itself
+// again resumeEvery later, on whichever node. Call it once on start. (A
+// deadline set already is replaced by the same one; one that fires again
+// finds its transition done and does nothing.)
 func (s *Service) Resume(ctx context.Context) error {
 	ringing, err := s.store.RingingCalls(ctx)
 	if err != nil {
@@ -409,6 +421,9 @@ func (s *Service) Resume(ctx context.Context) error {
 				return err
 			}
 		}
+	}
+	if err := s.sched.Schedule(ctx, intercom.Deadline{Kind: intercom.DeadlineResume, At: s.clock.Now().Add(resumeEvery)}); err != nil {
+		return err
 	}
 	return s.scheduleSweep(ctx)
 }

@@ -130,8 +130,8 @@ func TestConversationDeadlinesSurviveARestart(t *testing.T) {
 	if err := svc.Resume(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if got := sched.Pending(); got != 2 {
-		t.Errorf("pending deadlines after resuming: %d, want the connect and the end", got)
+	if got := sched.Pending(); got != 3 {
+		t.Errorf("pending deadlines after resuming: %d, want the connect, the end and the next resume", got)
 	}
 	w.clock.Advance(calls.DefaultAnswerConnectTimeout)
 	svc.Wait()
@@ -235,5 +235,37 @@ func TestRingOverOnAnotherNode(t *testing.T) {
 	w.clock.Advance(time.Second)
 	if !w.svc.RingOver(c.ID) || w.store.looks.Load() != looks {
 		t.Error("a ring known over is asked about again")
+	}
+}
+
+// A node lost between saving an answer and setting its deadlines leaves the
+// call without them; the next periodic Resume, on any node, sets them again
+// and the overdue one fires.
+func TestLostDeadlinesAreSetAgain(t *testing.T) {
+	w := newWorld(t, 0)
+	c := answeredCall(t, w)
+	w.svc.Close() // this node's timers die with it
+	sched := local.NewScheduler(w.clock)
+	svc := calls.New(calls.Config{Store: w.store, Broadcaster: w.bus, Presence: w.bus, Scheduler: sched,
+		Doors: local.NewLimiter(10, time.Minute, w.clock.Now), Clock: w.clock, OfflineAfter: 90 * time.Second})
+	t.Cleanup(svc.Close)
+	if err := svc.Resume(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// As if the answer's deadlines had never been set.
+	for _, kind := range []string{intercom.DeadlineConnect, intercom.DeadlineEnd} {
+		if err := sched.Cancel(t.Context(), kind, c.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.clock.Advance(time.Minute)
+	svc.Wait()
+	if got := w.call(t, c.ID); got.Status != intercom.CallAnswered {
+		t.Fatalf("without its deadlines the call is %s", got.Status)
+	}
+	w.clock.Advance(5*time.Minute - time.Minute)
+	svc.Wait()
+	if got := w.call(t, c.ID); got.Status != intercom.CallEnded || got.EndReason != intercom.EndNotConnected {
+		t.Fatalf("after the periodic resume: %s, %q", got.Status, got.EndReason)
 	}
 }
