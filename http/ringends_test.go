@@ -810,3 +810,49 @@ func TestPushIDsInTheRecord(t *testing.T) {
 		t.Errorf("record %+v, FCM's name %q", s, m[0].Name)
 	}
 }
+
+// TestEndPushFaultsOnAPNsAndPushKit: the missed-call alert to an iPhone and
+// the cancel to a Huawei phone through providers that refuse: 503 and 429
+// are retried until the attempts run out and recorded failed with the
+// provider's status; a dead APNs token is recorded and cleared. The ring
+// itself is never held.
+func TestEndPushFaultsOnAPNsAndPushKit(t *testing.T) {
+	t.Parallel()
+	e := newEndsFixture(t, nil)
+	w := newWorldWith(t, e.fixture, "android")
+	e.register(w.alice, `{"fcm_token":"fcm-alice"}`, "")
+	e.phone("alice", "alice-busy", "ios", `{"voip_token":"voip-busy","apn_token":"busy"}`, "")
+	e.phone("alice", "alice-toomany", "ios", `{"voip_token":"voip-toomany","apn_token":"toomany"}`, "")
+	e.phone("alice", "alice-gone", "ios", `{"voip_token":"voip-gone","apn_token":"unregistered"}`, "")
+	e.phone("alice", "alice-huawei", "android", `{"huawei_token":"busy"}`, "")
+
+	v := w.ring(`{"flat":15}`)
+	e.srv.Wait()
+	e.clock.Advance(endsRingTimeout) // nobody answers: missed, cancels and alerts
+	e.srv.Wait()
+	a := e.adminCall(callID(v))
+	for _, tt := range []struct {
+		device, typ, outcome string
+		status               int
+	}{
+		{"alice-busy", "call.missed", "failed", 503},
+		{"alice-toomany", "call.missed", "failed", 429},
+		{"alice-gone", "call.missed", "dead_token", 410},
+		// Push Kit asks 2 s between attempts: the cancel's life (the ring
+		// timeout) runs out before its attempts do.
+		{"alice-huawei", "intercom_cancel", "timed_out", 503},
+	} {
+		s := a.send(t, tt.device, tt.typ)
+		if s.Outcome != tt.outcome || s.Status != tt.status || (tt.outcome != "dead_token" && s.Attempts < 2) {
+			t.Errorf("%s %s: %+v, want %s with %d", tt.device, tt.typ, s, tt.outcome, tt.status)
+		}
+	}
+	// The dead apn_token is cleared: the next missed call sends it no alert.
+	next := w.ring(`{"flat":15}`)
+	e.srv.Wait()
+	e.clock.Advance(endsRingTimeout)
+	e.srv.Wait()
+	if s := e.adminCall(callID(next)).sends(t, "alice-gone", "call.missed"); len(s) != 0 {
+		t.Errorf("a cleared apn_token was pushed: %+v", s)
+	}
+}
