@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -832,19 +833,20 @@ func TestEndPushFaultsOnAPNsAndPushKit(t *testing.T) {
 	e.srv.Wait()
 	a := e.adminCall(callID(v))
 	for _, tt := range []struct {
-		device, typ, outcome string
-		status               int
+		device, typ string
+		outcomes    []string
+		status      int
 	}{
-		{"alice-busy", "call.missed", "failed", 503},
-		{"alice-toomany", "call.missed", "failed", 429},
-		{"alice-gone", "call.missed", "dead_token", 410},
-		// Push Kit asks 2 s between attempts: the cancel's life (the ring
-		// timeout) runs out before its attempts do.
-		{"alice-huawei", "intercom_cancel", "timed_out", 503},
+		{"alice-busy", "call.missed", []string{"failed"}, 503},
+		{"alice-toomany", "call.missed", []string{"failed"}, 429},
+		{"alice-gone", "call.missed", []string{"dead_token"}, 410},
+		// Push Kit asks 2 s between attempts: the attempts run out, or the
+		// cancel's life (the ring timeout) does, whichever comes first.
+		{"alice-huawei", "intercom_cancel", []string{"failed", "timed_out"}, 503},
 	} {
 		s := a.send(t, tt.device, tt.typ)
-		if s.Outcome != tt.outcome || s.Status != tt.status || (tt.outcome != "dead_token" && s.Attempts < 2) {
-			t.Errorf("%s %s: %+v, want %s with %d", tt.device, tt.typ, s, tt.outcome, tt.status)
+		if !slices.Contains(tt.outcomes, s.Outcome) || s.Status != tt.status || (s.Outcome != "dead_token" && s.Attempts < 2) {
+			t.Errorf("%s %s: %+v, want %v with %d", tt.device, tt.typ, s, tt.outcomes, tt.status)
 		}
 	}
 	// The dead apn_token is cleared: the next missed call sends it no alert.
