@@ -122,14 +122,7 @@ func TestConnectedCallEndsAtItsLongest(t *testing.T) {
 func TestConversationDeadlinesSurviveARestart(t *testing.T) {
 	w := newWorld(t, 0)
 	c := answeredCall(t, w)
-	w.svc.Close() // the node stops; its timers die with it
-	sched := local.NewScheduler(w.clock)
-	svc := calls.New(calls.Config{Store: w.store, Broadcaster: w.bus, Presence: w.bus, Scheduler: sched,
-		Doors: local.NewLimiter(10, time.Minute, w.clock.Now), Clock: w.clock, OfflineAfter: 90 * time.Second})
-	t.Cleanup(svc.Close)
-	if err := svc.Resume(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	svc, sched := restart(t, w)
 	if got := sched.Pending(); got != 3 {
 		t.Errorf("pending deadlines after resuming: %d, want the connect, the end and the next resume", got)
 	}
@@ -244,14 +237,7 @@ func TestRingOverOnAnotherNode(t *testing.T) {
 func TestLostDeadlinesAreSetAgain(t *testing.T) {
 	w := newWorld(t, 0)
 	c := answeredCall(t, w)
-	w.svc.Close() // this node's timers die with it
-	sched := local.NewScheduler(w.clock)
-	svc := calls.New(calls.Config{Store: w.store, Broadcaster: w.bus, Presence: w.bus, Scheduler: sched,
-		Doors: local.NewLimiter(10, time.Minute, w.clock.Now), Clock: w.clock, OfflineAfter: 90 * time.Second})
-	t.Cleanup(svc.Close)
-	if err := svc.Resume(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	svc, sched := restart(t, w)
 	// As if the answer's deadlines had never been set.
 	for _, kind := range []string{intercom.DeadlineConnect, intercom.DeadlineEnd} {
 		if err := sched.Cancel(t.Context(), kind, c.ID); err != nil {
@@ -268,4 +254,19 @@ func TestLostDeadlinesAreSetAgain(t *testing.T) {
 	if got := w.call(t, c.ID); got.Status != intercom.CallEnded || got.EndReason != intercom.EndNotConnected {
 		t.Fatalf("after the periodic resume: %s, %q", got.Status, got.EndReason)
 	}
+}
+
+// restart stops w's service, as a node that stops, and starts and resumes
+// another on the same store and clock, with a scheduler of its own.
+func restart(t *testing.T, w *world) (*calls.Service, *local.Scheduler) {
+	t.Helper()
+	w.svc.Close() // the node stops; its timers die with it
+	sched := local.NewScheduler(w.clock)
+	svc := calls.New(calls.Config{Store: w.store, Broadcaster: w.bus, Presence: w.bus, Scheduler: sched,
+		Doors: local.NewLimiter(10, time.Minute, w.clock.Now), Clock: w.clock, OfflineAfter: 90 * time.Second})
+	t.Cleanup(svc.Close)
+	if err := svc.Resume(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return svc, sched
 }
