@@ -58,10 +58,11 @@ type PushMessage struct {
 	TTL     time.Duration // what is left of it at this attempt
 }
 
-// PushAlert is the text of a notification.
+// PushAlert is the text of a notification, encoded as the apps read it:
+// {"body", "title"} (in that order, as a map of the two was encoded).
 type PushAlert struct {
-	Title string
-	Body  string
+	Body  string `json:"body"`
+	Title string `json:"title"`
 }
 
 // PushResult is what a provider said to one attempt.
@@ -97,4 +98,13 @@ type CallSend struct {
 	Reason     string
 	ProviderID string // PushResult.ID of the last attempt
 	At         time.Time
+}
+
+// PushType is the send's type: a send that names none is a ring's, the
+// one push there was before pushes had types.
+func (s CallSend) PushType() string {
+	if s.Type == "" {
+		return PushRing
+	}
+	return s.Type
 }

@@ -86,7 +86,7 @@ var alert = kind{
 		}
 		return map[string]any{
 			"aps": map[string]any{
-				"alert":     map[string]any{"title": m.Alert.Title, "body": m.Alert.Body},
+				"alert":     m.Alert,
 				"sound":     "default",
 				"thread-id": ThreadID,
 			},

@@ -163,7 +163,8 @@ func (s *Service) Ring(ctx context.Context, ic intercom.Intercom, flat *int64) (
 	devices := intercom.Decide(cands, now, s.channels)
 	for i := range devices {
 		// The ring event is handed to a socket of the device: it is awake.
-		if d := &devices[i]; d.Rung() && s.socketOpen(d.Tokens) {
+		// (A device rung over ws was found with one by Decide already.)
+		if d := &devices[i]; d.Rung() && (hasChannel(*d, intercom.ChannelWS) || s.socketOpen(d.Tokens)) {
 			d.SeenAt, d.SeenBy = &now, intercom.SeenSocket
 		}
 	}
@@ -318,12 +319,7 @@ func (s *Service) EndLong(ctx context.Context, callID int64) {
 // whose transition no longer applies does nothing, one whose store failed
 // fires again.
 func (s *Service) endBy(ctx context.Context, kind string, callID int64, end func(*intercom.Call) error, reason string) {
-	var notify []intercom.CallDevice
-	was := ""
-	c, err := s.store.UpdateCall(ctx, callID, func(c *intercom.Call) error {
-		was, notify = c.Status, c.StillIn()
-		return end(c)
-	})
+	c, e, err := s.end(ctx, callID, end, reason)
 	if intercom.ErrorCode(err) == intercom.ENOTFOUND {
 		return
 	} else if err != nil {
@@ -332,9 +328,24 @@ func (s *Service) endBy(ctx context.Context, kind string, callID int64, end func
 		return
 	}
 	s.log.Info("call ended by its deadline", "call_id", c.ID, "reason", c.EndReason)
-	e := over(c, was, notify, reason)
 	e.cancelAt = slices.DeleteFunc(e.cancelAt, func(d intercom.Deadline) bool { return d.Kind == kind }) // it fired
 	s.applyLoaded(ctx, c, e)
+}
+
+// end saves transition fn, which ends a live call otherwise than by one of
+// its devices, and returns the call with the effects of its end (over):
+// the devices still in it are told so with reason.
+func (s *Service) end(ctx context.Context, callID int64, fn func(*intercom.Call) error, reason string) (intercom.Call, effects, error) {
+	var notify []intercom.CallDevice
+	was := ""
+	c, err := s.store.UpdateCall(ctx, callID, func(c *intercom.Call) error {
+		was, notify = c.Status, c.StillIn()
+		return fn(c)
+	})
+	if err != nil {
+		return c, effects{}, err
+	}
+	return c, over(c, was, notify, reason), nil
 }
 
 // TimeOut makes a call still ringing missed. It is what a ring deadline

@@ -38,9 +38,11 @@ func (s *Service) pushEnd(c intercom.Call, ic intercom.Intercom, e effects) {
 	}
 	var missed []intercom.CallDevice
 	if e.missed {
-		missed = missedFor(c)
-		for _, d := range missed {
-			ids = append(ids, d.DeviceID)
+		for _, d := range missedFor(c) {
+			if len(intercom.AlertChannels(d.Client)) > 0 { // web and thick-legal have no notifications
+				missed = append(missed, d)
+				ids = append(ids, d.DeviceID)
+			}
 		}
 	}
 	if len(ids) == 0 {

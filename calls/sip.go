@@ -214,17 +214,13 @@ func (s *Service) SIPConnected(ctx context.Context, number string) (intercom.Cal
 // number): no panel waits on it, so nobody could ever talk in it. Its
 // devices stop ringing at once. ENOTFOUND when the call is over already.
 func (s *Service) HandoverFailed(ctx context.Context, callID int64) (intercom.Call, error) {
-	var notify []intercom.CallDevice
-	was := ""
 	now := s.clock.Now()
-	c, err := s.store.UpdateCall(ctx, callID, func(c *intercom.Call) error {
-		was, notify = c.Status, c.StillIn()
-		return c.End(intercom.EndHandoverFailed, now)
-	})
+	c, e, err := s.end(ctx, callID, func(c *intercom.Call) error { return c.End(intercom.EndHandoverFailed, now) },
+		intercom.CancelHangup)
 	if err != nil {
 		return c, err
 	}
 	s.log.Warn("the SIP server could not take a ring: the call is ended", "call_id", c.ID, "number", c.Number)
-	s.applyLoaded(ctx, c, over(c, was, notify, intercom.CancelHangup))
+	s.applyLoaded(ctx, c, e)
 	return c, nil
 }

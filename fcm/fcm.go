@@ -86,8 +86,7 @@ func (p *Provider) Send(ctx context.Context, m intercom.PushMessage) intercom.Pu
 	if err != nil {
 		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: err.Error()}
 	}
-	ttl := max(1, int(m.TTL.Round(time.Second)/time.Second))
-	android := map[string]any{"priority": "HIGH", "ttl": strconv.Itoa(ttl) + "s"}
+	android := map[string]any{"priority": "HIGH", "ttl": push.TTL(m)}
 	if m.CollapseID != "" {
 		android["collapse_key"] = m.CollapseID
 	}
@@ -115,7 +114,7 @@ func dataOf(m intercom.PushMessage) (map[string]string, error) {
 		data["reason"] = m.Reason
 	}
 	if m.Alert != nil {
-		n, _ := json.Marshal(map[string]string{"title": m.Alert.Title, "body": m.Alert.Body})
+		n, _ := json.Marshal(m.Alert)
 		data["notification"] = string(n)
 	}
 	if n := size(data); n > MaxData {

@@ -86,17 +86,16 @@ func (p *Provider) Send(ctx context.Context, m intercom.PushMessage) intercom.Pu
 		payload["reason"] = m.Reason
 	}
 	if m.Alert != nil {
-		n, _ := json.Marshal(map[string]string{"title": m.Alert.Title, "body": m.Alert.Body})
+		n, _ := json.Marshal(m.Alert)
 		payload["notification"] = string(n)
 	}
 	data, err := json.Marshal(payload)
 	if err != nil {
 		return intercom.PushResult{Outcome: intercom.SendFailed, Reason: "hms: " + err.Error()}
 	}
-	ttl := max(1, int(m.TTL.Round(time.Second)/time.Second))
 	message := map[string]any{
 		"data":    string(data),
-		"android": map[string]any{"urgency": "HIGH", "ttl": strconv.Itoa(ttl) + "s"},
+		"android": map[string]any{"urgency": "HIGH", "ttl": push.TTL(m)},
 	}
 	if b, _ := json.Marshal(message); len(b) > MaxMessage {
 		return intercom.PushResult{Outcome: intercom.SendFailed,

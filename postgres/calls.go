@@ -394,14 +394,6 @@ func (db *DB) CallSends(ctx context.Context, callID int64) ([]intercom.CallSend,
 var pushTokenColumns = map[string]string{intercom.ChannelFCM: "fcm_token", intercom.ChannelAPNsVoIP: "voip_token",
 	intercom.ChannelHMS: "huawei_token", intercom.ChannelAPNsAlert: "apn_token"}
 
-// sendType is a send's type: a ring when it names none.
-func sendType(t string) string {
-	if t == "" {
-		return intercom.PushRing
-	}
-	return t
-}
-
 // ClearPushToken forgets a device's token for a channel if it is unchanged.
 func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token string) error {
 	column := pushTokenColumns[channel]

@@ -89,7 +89,7 @@ func (db *DB) insertSends(ctx context.Context, batch []pendingSend) error {
 	}
 	last := make(map[key]int, len(batch))
 	for i, p := range batch {
-		last[key{p.cs.CallID, p.cs.DeviceID, p.cs.Channel, sendType(p.cs.Type)}] = i
+		last[key{p.cs.CallID, p.cs.DeviceID, p.cs.Channel, p.cs.PushType()}] = i
 	}
 	var (
 		calls, devices, statuses []int64
@@ -100,7 +100,7 @@ func (db *DB) insertSends(ctx context.Context, batch []pendingSend) error {
 	)
 	for i, p := range batch {
 		cs := p.cs
-		typ := sendType(cs.Type)
+		typ := cs.PushType()
 		if last[key{cs.CallID, cs.DeviceID, cs.Channel, typ}] != i {
 			continue
 		}

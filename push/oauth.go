@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -40,4 +42,10 @@ func PostJSON(ctx context.Context, client *http.Client, tokens oauth2.TokenSourc
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 	return res, raw, nil
+}
+
+// TTL is what is left of m's life at this attempt as Google's and Huawei's
+// APIs write a duration: whole seconds and "s", at least "1s".
+func TTL(m intercom.PushMessage) string {
+	return strconv.Itoa(max(1, int(m.TTL.Round(time.Second)/time.Second))) + "s"
 }

@@ -211,9 +211,7 @@ func (d *Dispatcher) backoff(attempt int) time.Duration {
 
 func (d *Dispatcher) deliver(channel string, p intercom.PushProvider, m intercom.PushMessage) {
 	rec := intercom.CallSend{CallID: m.CallID, DeviceID: m.DeviceID, Channel: channel, Type: m.Type, Outcome: intercom.SendTimedOut}
-	if rec.Type == "" {
-		rec.Type = intercom.PushRing
-	}
+	rec.Type = rec.PushType()
 	if m.ID == "" && (channel == intercom.ChannelAPNsVoIP || channel == intercom.ChannelAPNsAlert) {
 		m.ID = uuid.NewString() // the apns-id, the same for each attempt and found in the record
 	}

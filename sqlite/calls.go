@@ -483,7 +483,7 @@ func (db *DB) RecordSend(ctx context.Context, cs intercom.CallSend) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (call_id, device_id, channel, type) DO UPDATE SET attempts = excluded.attempts, outcome = excluded.outcome,
 				status = excluded.status, reason = excluded.reason, provider_id = excluded.provider_id, at = excluded.at`,
-			cs.CallID, cs.DeviceID, cs.Channel, sendType(cs.Type), cs.Attempts, cs.Outcome, cs.Status, cs.Reason, cs.ProviderID, micros(cs.At))
+			cs.CallID, cs.DeviceID, cs.Channel, cs.PushType(), cs.Attempts, cs.Outcome, cs.Status, cs.Reason, cs.ProviderID, micros(cs.At))
 		return err
 	})
 }
@@ -526,14 +526,6 @@ func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token
 // pushTokenColumns are the devices' columns of each push channel's token.
 var pushTokenColumns = map[string]string{intercom.ChannelFCM: "fcm_token", intercom.ChannelAPNsVoIP: "voip_token",
 	intercom.ChannelHMS: "huawei_token", intercom.ChannelAPNsAlert: "apn_token"}
-
-// sendType is a send's type: a ring when it names none.
-func sendType(t string) string {
-	if t == "" {
-		return intercom.PushRing
-	}
-	return t
-}
 
 // rowMarks returns rows groups of cols placeholders: (?, ?), (?, ?).
 func rowMarks(rows, cols int) string {
