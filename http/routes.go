@@ -83,6 +83,12 @@ func (s *Server) routes() {
 	m.Handle("GET /readyz", s.handle(s.readyz))
 	m.Handle("GET /metrics", s.metricsHandler())
 	m.Handle("GET /api/openapi.yaml", http.HandlerFunc(serveOpenAPI))
+
+	// The residents' web app (package web), on the client API above.
+	if s.web != nil {
+		m.Handle("GET /{$}", s.web)
+		m.Handle("GET /web/", s.web)
+	}
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {

@@ -92,6 +92,10 @@ type Config struct {
 	// within it together; a heartbeat that brings an intercom online is
 	// written at once (calls.Config). Zero: each at once.
 	HeartbeatBatch time.Duration
+
+	// Web serves the residents' web app at / and /web/ (package web); nil:
+	// those paths are 404 like any unknown one.
+	Web http.Handler
 }
 
 var _ intercom.Sessions = (*pusher.Hub)(nil)
@@ -118,6 +122,7 @@ type Server struct {
 	hashing      *password.Limiter
 	realIPHeader string
 	mux          *http.ServeMux
+	web          http.Handler
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -140,6 +145,7 @@ func NewServer(c Config) *Server {
 		offlineAfter: c.OfflineAfter,
 		realIPHeader: c.RealIPHeader,
 		mux:          http.NewServeMux(),
+		web:          c.Web,
 		registry:     prometheus.NewRegistry(),
 	}
 	if s.log == nil {

@@ -29,6 +29,7 @@ import (
 	intercomhttp "intercom/http"
 	"intercom/postgres"
 	"intercom/pusher"
+	"intercom/web"
 )
 
 func main() {
@@ -67,6 +68,7 @@ type config struct {
 	pushWorkers    int
 	controlWait    time.Duration
 	controlLoop    bool
+	web            bool
 	pprofAddr      string
 	pairing        intercomhttp.PairingConfig
 }
@@ -168,6 +170,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	c.controlWait = 5 * time.Second
 	fs.Var(durationFlag{&c.controlWait}, "control-timeout", "how long an intercom's control URL has to answer (door opening: 504 after)")
 	fs.BoolVar(&c.controlLoop, "control-allow-loopback", false, "let intercoms' control URLs reach loopback addresses (development and tests only)")
+	fs.BoolVar(&c.web, "web", true, "serve the residents' web app at / (false: / answers 404)")
 	c.pairing = intercomhttp.PairingConfig{CodeLength: intercom.DefaultPairingCodeLength, CodeTTL: intercom.DefaultPairingCodeTTL,
 		VisitorCodeLength: intercom.DefaultVisitorCodeLength, MaxVisitorCodes: intercom.DefaultMaxVisitorCodes}
 	fs.Var(intFlag{&c.pairing.CodeLength}, "pairing-code-length", "digits of a pairing code (POST /api/v1/intercom)")
@@ -268,6 +271,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, errors.New("--pusher-app-key must be a non-empty word")
 	}
 	return c, nil
+}
+
+// sipWSURL is the SIP-over-WebSocket URL answers hand out: --sip-ws-url, or
+// wss://<sip host>/sip (calls.SIPConfig's default).
+func sipWSURL(c config, publicURL string) string {
+	if c.sipWSURL != "" {
+		return c.sipWSURL
+	}
+	host := c.sipHost
+	if u, err := url.Parse(publicURL); host == "" && err == nil {
+		host = u.Hostname()
+	}
+	return "wss://" + host + "/sip"
 }
 
 // run is intercomd's whole life: parse the configuration, open the store,
@@ -388,6 +404,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		AnswerConnectTimeout: c.connectTimeout, MaxCallDuration: c.maxDuration,
 		Hub:     pusher.New(c.appKey, appSecret, logger),
 		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret), Pairing: c.pairing, SIPAPIToken: c.sipAPIToken,
+	}
+	if c.web {
+		app, err := web.New(web.Config{SIPWSURL: sipWSURL(c, publicURL)})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		cfg.Web = app
 	}
 	if pg, ok := db.(*postgres.DB); ok {
 		stop, err := joinCluster(ctx, pg, &cfg, c.beatBatch, logger)

@@ -1,0 +1,58 @@
+// The Pusher socket (API.md §3 "Real time"), through pusher-js as the
+// mobile apps use pusher-swift and pusher-java: GET /wsurl says where, the
+// private channels of the account and of this token are signed by
+// POST /broadcasting/auth, and every event is the notification envelope
+// {type, id, ...} of Laravel's BroadcastNotificationCreated.
+import PusherModule from "pusher-js/dist/web/pusher.js";
+import { api, headers, setSocketID } from "./api.js";
+
+const Pusher = PusherModule.default || PusherModule;
+const EVENT = "Illuminate\\Notifications\\Events\\BroadcastNotificationCreated";
+
+/**
+ * connect({user, onEvent(type, payload), onState(state, previous)}) opens
+ * the socket and subscribes to private-user.{id} and
+ * private-token.{access_token_id}. Returns {close()}.
+ */
+export async function connect({ user, onEvent, onState }) {
+  const where = await api("GET", "/wsurl");
+  const pusher = new Pusher(where.app_key, {
+    cluster: "",
+    wsHost: where.host,
+    wsPort: where.port,
+    wssPort: where.port,
+    forceTLS: !!where.is_encrypted,
+    enabledTransports: ["ws", "wss"],
+    disableStats: true,
+    channelAuthorization: {
+      endpoint: "/api/v1/broadcasting/auth",
+      transport: "ajax",
+      headersProvider: () => {
+        const hd = headers();
+        delete hd["X-Socket-ID"];
+        return hd;
+      },
+    },
+  });
+  pusher.connection.bind("state_change", ({ previous, current }) => {
+    setSocketID(current === "connected" ? pusher.connection.socket_id : "");
+    onState(current, previous);
+  });
+  for (const name of [`private-user.${user.id}`, `private-token.${user.access_token_id}`]) {
+    pusher.subscribe(name).bind(EVENT, (payload) => {
+      if (payload && typeof payload.type === "string") onEvent(payload.type, payload);
+    });
+  }
+  // A token that ended (logout elsewhere, expiry) closes the socket with
+  // 4009: pusher-js does not reconnect after 4000–4099.
+  pusher.connection.bind("error", (e) => {
+    const code = e && e.error && e.error.data && e.error.data.code;
+    if (code >= 4000 && code < 4100) onState("refused", "connected");
+  });
+  return {
+    close() {
+      setSocketID("");
+      pusher.disconnect();
+    },
+  };
+}

@@ -1,0 +1,206 @@
+// My intercoms: title, address, live online state (intercom.status), rename
+// (the seed's PATCH), ringing on/off for this browser, open door, and the
+// way to this browser's schedule.
+import { h, mount, uid } from "../dom.js";
+import { api, ApiError } from "../api.js";
+import { t, define } from "../i18n.js";
+import { on, toast } from "../app.js";
+import { listIntercoms } from "../intercoms.js";
+
+define({
+  en: {
+    list: "Intercoms",
+    none: "No intercoms yet. Add one with the code your intercom shows.",
+    add: "Add intercom",
+    online: "online",
+    offline_s: "offline",
+    ringing: "Ringing",
+    rename: "Rename",
+    title: "Title",
+    save: "Save",
+    cancel: "Cancel",
+    open: "Open door",
+    no_door: "This intercom can't open its door from the app.",
+    schedule: "Schedule",
+    opened: "Door opened: {title}",
+    renamed: "Renamed",
+    ring_on: "This browser rings for {title}",
+    ring_off: "This browser no longer rings for {title}",
+  },
+  ru: {
+    list: "Домофоны",
+    none: "Домофонов пока нет. Добавьте домофон по коду на его экране.",
+    add: "Добавить домофон",
+    online: "в сети",
+    offline_s: "не в сети",
+    ringing: "Звонки",
+    rename: "Переименовать",
+    title: "Название",
+    save: "Сохранить",
+    cancel: "Отмена",
+    open: "Открыть дверь",
+    no_door: "Этот домофон не открывает дверь из приложения.",
+    schedule: "Расписание",
+    opened: "Дверь открыта: {title}",
+    renamed: "Название сохранено",
+    ring_on: "Этот браузер принимает звонки {title}",
+    ring_off: "Этот браузер больше не принимает звонки {title}",
+  },
+});
+
+let undo = [];
+
+export async function render(main) {
+  undo.forEach((f) => f());
+  undo = [];
+  const list = h("ul", { class: "intercoms", "aria-labelledby": "intercoms-h" });
+  mount(
+    main,
+    h(
+      "div",
+      { class: "head" },
+      h("h1", { id: "intercoms-h" }, t("list")),
+      h("a", { class: "button", href: "#/pairing" }, t("add")),
+    ),
+    list,
+  );
+  let items;
+  try {
+    items = await listIntercoms();
+  } catch (e) {
+    if (e.status === 401) return;
+    mount(list, h("li", { role: "alert" }, t("failed")));
+    return;
+  }
+  const rows = new Map();
+  const show = (ic) => {
+    const row = item(ic);
+    const old = rows.get(ic.id);
+    if (old) old.replaceWith(row);
+    else list.append(row);
+    rows.set(ic.id, row);
+    list.querySelector(".empty")?.remove();
+  };
+  items.forEach(show);
+  if (!items.length) list.append(h("li", { class: "empty" }, t("none")));
+
+  undo.push(
+    on("intercom.status", (p) => {
+      const row = rows.get(p.intercom_id);
+      if (row) row.setOnline(!!p.is_online);
+    }),
+  );
+  for (const type of ["intercom.rename", "intercom.update", "intercom.store"]) {
+    undo.push(on(type, (p) => p.intercom && p.intercom.status !== "keyConfirmed" && show(p.intercom)));
+  }
+  undo.push(
+    on("intercom.delete", (p) => {
+      for (const id of p.deleted_ids || []) {
+        rows.get(id)?.remove();
+        rows.delete(id);
+      }
+    }),
+  );
+  undo.push(on("socket.reconnected", () => document.getElementById("main")?.contains(list) && render(main)));
+}
+
+function item(ic) {
+  const titleID = uid("t"), addrID = uid("a"), stateID = uid("s");
+  const title = h("bdi", null, ic.title);
+  const state = h("span", { id: stateID, class: "state" });
+  const setOnline = (online) => {
+    ic.is_online = online;
+    state.textContent = online ? t("online") : t("offline_s");
+    state.className = "state " + (online ? "on" : "off");
+  };
+  setOnline(ic.is_online);
+
+  const ringing = h("button", {
+    type: "button",
+    role: "switch",
+    class: "switch",
+    "aria-checked": String(!!ic.is_enabled),
+    onclick: async () => {
+      const want = ringing.getAttribute("aria-checked") !== "true";
+      ringing.setAttribute("aria-checked", String(want));
+      ringing.disabled = true;
+      try {
+        const v = await api("PATCH", `/intercom/${ic.id}`, { body: { is_enabled: want } });
+        ic.is_enabled = v.is_enabled;
+        ringing.setAttribute("aria-checked", String(!!v.is_enabled));
+        toast(t(v.is_enabled ? "ring_on" : "ring_off", { title: v.title }));
+      } catch (e) {
+        ringing.setAttribute("aria-checked", String(!want));
+        if (e.status !== 401) toast(e.message, "error");
+      } finally {
+        ringing.disabled = false;
+      }
+    },
+  }, h("span", { class: "switch-track", "aria-hidden": "true" }), h("span", null, t("ringing")));
+
+  const row = h(
+    "li",
+    { class: "intercom card", "aria-labelledby": `${titleID} ${addrID} ${stateID}` },
+    h("div", { class: "what" }, h("h2", { id: titleID, class: "title" }, title), h("p", { id: addrID, class: "address" }, h("bdi", null, ic.address)), state),
+  );
+  const actions = h(
+    "div",
+    { class: "actions" },
+    ringing,
+    h("button", { type: "button", onclick: () => renameForm() }, t("rename")),
+    h("button", { type: "button", disabled: !ic.is_open_door_app, title: ic.is_open_door_app ? null : t("no_door"), onclick: (e) => openDoor(ic, e.currentTarget) }, t("open")),
+    h("a", { class: "button", href: `#/schedule/${ic.id}` }, t("schedule")),
+  );
+  row.append(actions);
+
+  function renameForm() {
+    const inputID = uid("title"), errID = uid("err");
+    const input = h("input", { id: inputID, value: ic.title, maxlength: 1000, "aria-describedby": errID, required: true });
+    const err = h("p", { id: errID, class: "field-error" });
+    const form = h(
+      "form",
+      {
+        class: "rename",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            const v = await api("PATCH", `/intercom/${ic.id}`, { body: { title: input.value } });
+            toast(t("renamed"));
+            row.replaceWith(item(v));
+          } catch (e) {
+            if (e instanceof ApiError && e.field("title")) {
+              err.textContent = e.field("title");
+              input.setAttribute("aria-invalid", "true");
+              input.focus();
+            } else if (e.status !== 401) toast(e.message, "error");
+          }
+        },
+      },
+      h("label", { for: inputID }, t("title")),
+      input,
+      err,
+      h("div", { class: "row" },
+        h("button", { type: "submit", class: "primary" }, t("save")),
+        h("button", { type: "button", onclick: () => { form.remove(); actions.hidden = false; } }, t("cancel"))),
+    );
+    actions.hidden = true;
+    row.append(form);
+    input.focus();
+    input.select();
+  }
+  row.setOnline = setOnline;
+  return row;
+}
+
+/** Opens an intercom's door (POST /intercom/{id}/open-door); the call dialog uses it too. */
+export async function openDoor(ic, button) {
+  if (button) button.disabled = true;
+  try {
+    await api("POST", `/intercom/${ic.id}/open-door`);
+    toast(t("opened", { title: ic.title }));
+  } catch (e) {
+    if (e.status !== 401) toast((e instanceof ApiError && (e.field("intercom") || e.message)) || t("failed"), "error");
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
