@@ -250,3 +250,19 @@ func TestControlAllowLoopbackFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestWebFlag: the web app is served at / by default, with a policy that
+// lets it reach the SIP server's WebSocket; --web=false turns it off.
+func TestWebFlag(t *testing.T) {
+	env := map[string]string{"INTERCOMD_SIP_WS_URL": "wss://sip.example.com:7443/sip"}
+	on := runNode(t, t, "web", env, "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "on.db"))
+	code, h := on.doHeader(t, "GET", "/", nil, "")
+	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/html") ||
+		!strings.Contains(h.Get("Content-Security-Policy"), "connect-src 'self' wss://sip.example.com:7443;") {
+		t.Errorf("GET / by default: %d %q, policy %q", code, h.Get("Content-Type"), h.Get("Content-Security-Policy"))
+	}
+	off := runNode(t, t, "no-web", env, "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "off.db"), "--web=false")
+	if code, _ := off.doHeader(t, "GET", "/web/main.js", nil, ""); code != 404 {
+		t.Errorf("GET /web/main.js with --web=false: %d, want 404", code)
+	}
+}
