@@ -23,6 +23,7 @@ define({
     talking: "Connected",
     mic_denied: "The microphone is blocked for this site. Allow it in the browser's settings to answer calls.",
     mic_missing: "No microphone was found. Connect one to answer calls.",
+    insecure: "Calls need the app opened over https.",
     sip_failed: "Couldn't reach the voice server. The call was hung up.",
     gone: "This call is no longer ringing.",
     answered_elsewhere: "Answered on another device.",
@@ -46,6 +47,7 @@ define({
     talking: "Соединено",
     mic_denied: "Микрофон для этого сайта запрещён. Разрешите его в настройках браузера, чтобы отвечать на звонки.",
     mic_missing: "Микрофон не найден. Подключите его, чтобы отвечать на звонки.",
+    insecure: "Для звонков откройте приложение по https.",
     sip_failed: "Не удалось связаться с голосовым сервером. Звонок завершён.",
     gone: "Этот звонок уже не активен.",
     answered_elsewhere: "Ответили на другом устройстве.",
@@ -138,6 +140,31 @@ function ring(data) {
   dialog.querySelector("button.answer").focus();
   blinkTitle(t("ring_title", { title: data.title }));
   notify(data);
+  checkMicrophone(active);
+}
+
+// A microphone the browser already refuses is said at once, and Answer
+// waits until the permission changes: no call is taken that cannot speak.
+async function checkMicrophone(call) {
+  let status;
+  try {
+    status = await navigator.permissions.query({ name: "microphone" });
+  } catch {
+    return; // not every browser can tell before asking
+  }
+  const apply = () => {
+    if (active !== call || call.state !== "ringing") return;
+    const answer = call.buttons.querySelector("button.answer");
+    if (status.state === "denied") {
+      say(t("mic_denied"), true);
+      answer.disabled = true;
+    } else {
+      if (answer.disabled) say("");
+      answer.disabled = false;
+    }
+  };
+  status.onchange = apply;
+  apply();
 }
 
 async function answer() {
@@ -149,11 +176,13 @@ async function answer() {
   // call is taken from the other devices.
   let stream;
   try {
+    if (!navigator.mediaDevices) throw new Error("insecure");
     stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
   } catch (e) {
     call.state = "ringing";
     setBusy(false);
-    say(t(e && e.name === "NotFoundError" ? "mic_missing" : "mic_denied"), true);
+    const why = !navigator.mediaDevices ? "insecure" : e && e.name === "NotFoundError" ? "mic_missing" : "mic_denied";
+    say(t(why), true);
     return;
   }
   if (active !== call) {
@@ -259,7 +288,7 @@ function say(text, alert) {
   if (!active) return;
   active.status.textContent = text;
   active.status.setAttribute("role", alert ? "alert" : "status");
-  if (!alert) announce(text);
+  if (!alert && text) announce(text);
 }
 
 function setBusy(busy) {
