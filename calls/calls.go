@@ -225,7 +225,8 @@ func (s *Service) Answer(ctx context.Context, who Device, callID int64) (interco
 	if err != nil {
 		return c, SIPAnswer{}, err
 	}
-	answer, err := s.sip.Answer(c, who, now)
+	// TURN allocations may refresh as long as the conversation may last.
+	answer, err := s.sip.Answer(c, who, now, now.Add(s.connectTimeout+s.maxDuration))
 	if err != nil {
 		return c, SIPAnswer{}, err
 	}

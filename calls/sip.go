@@ -3,9 +3,12 @@ package calls
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -21,22 +24,83 @@ type SIPConfig struct {
 	Host   string // the SIP domain
 	WSURL  string // the SIP-over-WebSocket URL; "" for wss://<Host>/sip
 	Secret []byte // signs the short-lived tokens (HS256) and derives the panels' SIP passwords
+	// ICEURLs are the TURN and STUN servers (turn:, turns:, stun:, stuns:
+	// URLs) an answering app's WebRTC leg may use; none: the answer names
+	// none.
+	ICEURLs []string
+	// TURNSecret is the TURN server's static-auth-secret (coturn's
+	// use-auth-secret), from which the turn: and turns: URLs' credentials
+	// are derived (TURNCredential).
+	TURNSecret []byte
 }
 
 // SIPAnswer is what an answering app needs: the SIP-over-WebSocket URL with
-// its token, the call's number and the domain.
+// its token, the call's number and the domain, and the TURN and STUN
+// servers when there are any.
 type SIPAnswer struct {
-	SIP    string `json:"sip"`
-	Number string `json:"number"`
-	Host   string `json:"host"`
+	SIP        string      `json:"sip"`
+	Number     string      `json:"number"`
+	Host       string      `json:"host"`
+	ICEServers []ICEServer `json:"ice_servers,omitempty"`
+}
+
+// ICEServer is a TURN or STUN server in the shape of the browser's
+// RTCIceServer, which a web app hands to RTCPeerConnection as it is.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// TURNCredential is the TURN REST credential (coturn's use-auth-secret) of
+// user userID until expires: username "<unix expiry>:<user id>" and
+// credential base64(HMAC-SHA1(secret, username)), which the TURN server
+// checks with the same secret and nothing stored.
+func TURNCredential(secret []byte, userID int64, expires time.Time) (username, credential string) {
+	username = strconv.FormatInt(expires.Unix(), 10) + ":" + strconv.FormatInt(userID, 10)
+	mac := hmac.New(sha1.New, secret)
+	mac.Write([]byte(username))
+	return username, base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// IsTURN reports whether an ICE URL names a TURN server (turn: or turns:),
+// which takes credentials, rather than a STUN one.
+func IsTURN(iceURL string) bool {
+	scheme, _, _ := strings.Cut(strings.ToLower(iceURL), ":")
+	return scheme == "turn" || scheme == "turns"
+}
+
+// iceServers are cfg's TURN servers, in one entry with the credential of
+// user userID until expires, then its STUN servers in one without; nil when
+// there are none.
+func (cfg SIPConfig) iceServers(userID int64, expires time.Time) []ICEServer {
+	var turn, stun []string
+	for _, u := range cfg.ICEURLs {
+		if IsTURN(u) {
+			turn = append(turn, u)
+		} else {
+			stun = append(stun, u)
+		}
+	}
+	var servers []ICEServer
+	if len(turn) > 0 {
+		username, credential := TURNCredential(cfg.TURNSecret, userID, expires)
+		servers = append(servers, ICEServer{URLs: turn, Username: username, Credential: credential})
+	}
+	if len(stun) > 0 {
+		servers = append(servers, ICEServer{URLs: stun})
+	}
+	return servers
 }
 
 // Number is a call's extension on the SIP server.
 func Number(c intercom.Call) string { return c.Number }
 
 // Answer signs the token of an answer to call c by device who at instant now
-// (claims call, user, device, sub = the number, iat, exp).
-func (cfg SIPConfig) Answer(c intercom.Call, who Device, now time.Time) (SIPAnswer, error) {
+// (claims call, user, device, sub = the number, iat, exp), and gives the
+// TURN servers' credential until turnExpires: the end of the conversation's
+// whole possible life, so that a TURN allocation can refresh to the end.
+func (cfg SIPConfig) Answer(c intercom.Call, who Device, now, turnExpires time.Time) (SIPAnswer, error) {
 	number := Number(c)
 	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 		"call": c.ID, "user": who.UserID, "device": who.UUID, "sub": number,
@@ -56,7 +120,7 @@ func (cfg SIPConfig) Answer(c intercom.Call, who Device, now time.Time) (SIPAnsw
 	q := u.Query()
 	q.Set("token", token)
 	u.RawQuery = q.Encode()
-	return SIPAnswer{SIP: u.String(), Number: number, Host: cfg.Host}, nil
+	return SIPAnswer{SIP: u.String(), Number: number, Host: cfg.Host, ICEServers: cfg.iceServers(who.UserID, turnExpires)}, nil
 }
 
 // SIPCredentials are an intercom's digest credentials on the SIP server.

@@ -1,8 +1,12 @@
 package http_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,8 +14,10 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-cmp/cmp"
 
 	"intercom"
+	intercomhttp "intercom/http"
 )
 
 // world is an intercom with residents in flat 15 and one in flat 16.
@@ -198,6 +204,53 @@ func TestFirstAnswerWins(t *testing.T) {
 	// The ring timeout does not touch an answered call.
 	f.srv.Wait()
 	tabletSock.none("intercom_cancel")
+}
+
+// The answer names the TURN and STUN servers of --turn-url, the TURN ones
+// with a credential good until the conversation's latest end (answer +
+// connect timeout + longest conversation, on the server's clock); without
+// them it has no ice_servers key at all, as the mobile SDKs know it.
+func TestStartGivesICEServers(t *testing.T) {
+	turnURLs := []string{"turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:5349?transport=tcp"}
+	stunURLs := []string{"stun:turn.example.com:3478"}
+	for _, tt := range []struct {
+		name string
+		urls []string
+	}{
+		{"none", nil},
+		{"turn and stun", append(append([]string{}, stunURLs...), turnURLs...)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixtureWith(t, func(c *intercomhttp.Config) {
+				c.ICEURLs, c.TURNSecret = tt.urls, []byte("turn-secret")
+				c.AnswerConnectTimeout, c.MaxCallDuration = 15*time.Second, 3*time.Minute
+			})
+			w := newWorld(t, f)
+			sock := f.socket(t, w.alice)
+			v := w.ring(`{"flat":15}`)
+			sock.expect("intercom_ring")
+			f.clock.Advance(5 * time.Second)
+			ans := f.want(f.as(w.alice, "POST", callPath(v, "start"), ""), 200).JSON(t)
+			if tt.urls == nil {
+				if servers, ok := ans["ice_servers"]; ok {
+					t.Errorf("ice_servers %v with no --turn-url", servers)
+				}
+				return
+			}
+			expires := start.Add(5*time.Second + 15*time.Second + 3*time.Minute).Unix()
+			username := strconv.FormatInt(expires, 10) + ":" + strconv.FormatInt(w.aliceID, 10)
+			mac := hmac.New(sha1.New, []byte("turn-secret"))
+			mac.Write([]byte(username))
+			want := []any{
+				map[string]any{"urls": []any{turnURLs[0], turnURLs[1]}, "username": username,
+					"credential": base64.StdEncoding.EncodeToString(mac.Sum(nil))},
+				map[string]any{"urls": []any{stunURLs[0]}},
+			}
+			if diff := cmp.Diff(want, ans["ice_servers"]); diff != "" {
+				t.Errorf("ice_servers (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 func TestDeclineEverywhereIsMissed(t *testing.T) {

@@ -48,6 +48,12 @@ type Config struct {
 	SIPHost              string // the SIP domain an answering app registers with
 	SIPWSURL             string // the SIP-over-WebSocket URL an answering app connects to
 	SIPSecret            []byte // signs the short-lived SIP tokens (HS256) and derives the panels' SIP passwords
+	// ICEURLs are the TURN and STUN servers (turn:, turns:, stun:, stuns:
+	// URLs) the answer to start names in ice_servers; none: no ice_servers.
+	ICEURLs []string
+	// TURNSecret is the TURN server's static-auth-secret, from which the
+	// turn: and turns: URLs' credentials are derived (calls.TURNCredential).
+	TURNSecret []byte
 	// SIPAPIToken is the bearer token of the SIP server's API (/api/sip/v1);
 	// empty: that API answers 404.
 	SIPAPIToken string
@@ -224,7 +230,7 @@ func NewServer(c Config) *Server {
 	if c.Doors == nil {
 		c.Doors = local.NewLimiter(calls.DoorOpensPerMinute, time.Minute, s.now)
 	}
-	sip := calls.SIPConfig{Host: c.SIPHost, WSURL: c.SIPWSURL, Secret: c.SIPSecret}
+	sip := calls.SIPConfig{Host: c.SIPHost, WSURL: c.SIPWSURL, Secret: c.SIPSecret, ICEURLs: c.ICEURLs, TURNSecret: c.TURNSecret}
 	if sip.Host == "" {
 		sip.Host = "localhost"
 		if u, err := url.Parse(s.publicURL); err == nil && u.Hostname() != "" {

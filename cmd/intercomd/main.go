@@ -62,6 +62,9 @@ type config struct {
 	sipWSURL       string
 	sipSecret      string
 	sipAPIToken    string
+	turnURL        string   // --turn-url as given
+	iceURLs        []string // --turn-url's URLs, checked
+	turnSecret     string
 	apns           apns.Config
 	fcm            fcm.Config
 	hms            hms.Config
@@ -154,6 +157,8 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.sipWSURL, "sip-ws-url", "", "SIP-over-WebSocket URL given to answering apps (default: wss://<sip-host>/sip)")
 	fs.StringVar(&c.sipSecret, "sip-secret", "", "secret signing the SIP tokens (HS256) the SIP server verifies (default: random at each start)")
 	fs.StringVar(&c.sipAPIToken, "sip-api-token", "", "bearer token of the SIP server's API (/api/sip/v1: rings of panels that dial a flat, calls' SIP ends); empty: that API answers 404")
+	fs.StringVar(&c.turnURL, "turn-url", "", "comma-separated turn:, turns:, stun: or stuns: URLs given to answering apps (ice_servers) for their WebRTC leg; turn: and turns: need --turn-secret")
+	fs.StringVar(&c.turnSecret, "turn-secret", "", "the TURN server's static-auth-secret (coturn use-auth-secret), from which the apps' TURN credentials are derived")
 	fs.StringVar(&c.apns.KeyFile, "apns-key-file", "", "APNs .p8 signing key; set with the key id, team id and topic to ring iOS devices by VoIP push")
 	fs.StringVar(&c.apns.KeyID, "apns-key-id", "", "APNs key id")
 	fs.StringVar(&c.apns.TeamID, "apns-team-id", "", "Apple developer team id")
@@ -256,6 +261,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.sipAPIToken != "" && c.sipAPIToken == c.sipSecret {
 		errs = append(errs, errors.New("--sip-api-token must differ from --sip-secret, which signs the apps' SIP tokens and derives the panels' passwords"))
 	}
+	if c.turnURL != "" {
+		var err error
+		if c.iceURLs, err = parseICEURLs(c.turnURL); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if slices.ContainsFunc(c.iceURLs, calls.IsTURN) && c.turnSecret == "" {
+		errs = append(errs, errors.New("--turn-url names a TURN server (turn: or turns:) but --turn-secret is empty: the apps' TURN credentials are derived from it (coturn's static-auth-secret)"))
+	}
+	if c.turnSecret != "" && !slices.ContainsFunc(c.iceURLs, calls.IsTURN) {
+		errs = append(errs, errors.New("--turn-secret is set but --turn-url names no TURN server (turn: or turns:) to use it with"))
+	}
 	if !slices.Contains(logLevels, strings.ToLower(c.logLevel)) {
 		errs = append(errs, fmt.Errorf("--log-level %q: want one of %s", c.logLevel, strings.Join(logLevels, ", ")))
 	}
@@ -284,6 +301,56 @@ func sipWSURL(c config, publicURL string) string {
 		host = u.Hostname()
 	}
 	return "wss://" + host + "/sip"
+}
+
+// parseICEURLs checks --turn-url: comma-separated URLs, each
+// turn:|turns:|stun:|stuns: <host>[:<port>], a TURN one with an optional
+// ?transport=udp|tcp (RFC 7064, RFC 7065), as browsers take them.
+func parseICEURLs(s string) ([]string, error) {
+	var urls []string
+	for _, raw := range strings.Split(s, ",") {
+		raw = strings.TrimSpace(raw)
+		if err := checkICEURL(raw); err != nil {
+			return nil, fmt.Errorf("--turn-url %q: %w", raw, err)
+		}
+		urls = append(urls, raw)
+	}
+	return urls, nil
+}
+
+// checkICEURL says what is wrong with one URL of --turn-url, if anything.
+func checkICEURL(raw string) error {
+	const want = "want turn:, turns:, stun: or stuns: <host>[:<port>], a TURN URL with an optional ?transport=udp or tcp"
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return errors.New(want)
+	}
+	switch u.Scheme {
+	case "turn", "turns", "stun", "stuns":
+	default:
+		return errors.New(want)
+	}
+	host := u.Opaque
+	if h, port, err := net.SplitHostPort(u.Opaque); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return errors.New(want)
+		}
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if host == "" || strings.ContainsAny(host, "/@[]% ") || u.Fragment != "" ||
+		(strings.Contains(host, ":") && net.ParseIP(host) == nil) {
+		return errors.New(want)
+	}
+	if u.RawQuery != "" {
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil || !calls.IsTURN(raw) || len(q) != 1 || len(q["transport"]) != 1 ||
+			(q.Get("transport") != "udp" && q.Get("transport") != "tcp") {
+			return errors.New(want)
+		}
+	}
+	return nil
 }
 
 // run is intercomd's whole life: parse the configuration, open the store,
@@ -397,6 +464,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	for _, p := range providers {
 		logger.Info("push provider configured", "channel", p.Channel())
 	}
+	if len(c.iceURLs) > 0 {
+		logger.Info("ICE servers given to answering apps", "urls", c.iceURLs)
+	}
 	cfg := intercomhttp.Config{
 		PushProviders: providers, PushConcurrency: c.pushWorkers, Controller: newController(c),
 		Store: db, Logger: logger, PublicURL: publicURL, AdminToken: c.adminToken,
@@ -404,6 +474,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		AnswerConnectTimeout: c.connectTimeout, MaxCallDuration: c.maxDuration,
 		Hub:     pusher.New(c.appKey, appSecret, logger),
 		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret), Pairing: c.pairing, SIPAPIToken: c.sipAPIToken,
+		ICEURLs: c.iceURLs, TURNSecret: []byte(c.turnSecret),
 	}
 	if c.web {
 		app, err := web.New(web.Config{SIPWSURL: sipWSURL(c, publicURL)})

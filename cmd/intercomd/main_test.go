@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"intercom/postgres/pgtest"
 )
 
@@ -225,6 +228,52 @@ func TestRunRefusesBadPushConfig(t *testing.T) {
 		if err == nil || !(strings.Contains(err.Error(), "apns") || strings.Contains(err.Error(), "fcm") || strings.Contains(err.Error(), "hms")) {
 			t.Errorf("%v: %v", args, err)
 		}
+	}
+}
+
+// --turn-url takes comma-separated TURN and STUN URLs as browsers take
+// them, from the flag or INTERCOMD_TURN_URL; anything else stops the start.
+func TestTURNFlags(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string // nil: refused
+	}{
+		{"none", nil, nil, []string{}},
+		{"flags", []string{"--turn-url", "turn:turn.example.com:3478?transport=udp, turns:turn.example.com:5349?transport=tcp", "--turn-secret", "s"}, nil,
+			[]string{"turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:5349?transport=tcp"}},
+		{"environment", nil, map[string]string{"INTERCOMD_TURN_URL": "stun:203.0.113.5,turn:[2001:db8::1]:3478", "INTERCOMD_TURN_SECRET": "s"},
+			[]string{"stun:203.0.113.5", "turn:[2001:db8::1]:3478"}},
+		{"stun alone needs no secret", []string{"--turn-url", "stun:stun.example.com:3478,stuns:stun.example.com"}, nil,
+			[]string{"stun:stun.example.com:3478", "stuns:stun.example.com"}},
+		{"flag wins", []string{"--turn-url", "turn:a.example.com"}, map[string]string{"INTERCOMD_TURN_URL": "turn:b.example.com", "INTERCOMD_TURN_SECRET": "s"},
+			[]string{"turn:a.example.com"}},
+		{"scheme", []string{"--turn-url", "turn://turn.example.com:3478"}, map[string]string{"INTERCOMD_TURN_SECRET": "s"}, nil},
+		{"not a url", []string{"--turn-url", "turn.example.com:3478"}, map[string]string{"INTERCOMD_TURN_SECRET": "s"}, nil},
+		{"empty entry", []string{"--turn-url", "turn:turn.example.com,"}, map[string]string{"INTERCOMD_TURN_SECRET": "s"}, nil},
+		{"port", []string{"--turn-url", "turn:turn.example.com:99999"}, map[string]string{"INTERCOMD_TURN_SECRET": "s"}, nil},
+		{"transport", []string{"--turn-url", "turn:turn.example.com?transport=sctp"}, map[string]string{"INTERCOMD_TURN_SECRET": "s"}, nil},
+		{"stun transport", []string{"--turn-url", "stun:stun.example.com?transport=udp"}, nil, nil},
+		{"user in url", []string{"--turn-url", "turn:user@turn.example.com"}, map[string]string{"INTERCOMD_TURN_SECRET": "s"}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(append([]string{"serve"}, tt.args...), func(k string) string { return tt.env[k] }, io.Discard)
+			switch {
+			case tt.want == nil && err == nil:
+				t.Fatalf("accepted: %q", c.iceURLs)
+			case tt.want == nil:
+				if !strings.Contains(err.Error(), `--turn-url "`) || !strings.Contains(err.Error(), "want turn:") {
+					t.Errorf("error %q does not name the URL and say what it wants", err)
+				}
+			case err != nil:
+				t.Fatal(err)
+			default:
+				if diff := cmp.Diff(tt.want, c.iceURLs, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("ice URLs (-want +got):\n%s", diff)
+				}
+			}
+		})
 	}
 }
 

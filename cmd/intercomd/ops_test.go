@@ -102,6 +102,16 @@ func TestConfigErrorsSayWhatIsWrong(t *testing.T) {
 			nil, []string{"--sip-api-token", "--admin-token"}},
 		{"sip api token is the sip secret", []string{"serve", "--sip-secret", "same-secret-0123456789", "--sip-api-token", "same-secret-0123456789"},
 			nil, []string{"--sip-api-token", "--sip-secret"}},
+		// TURN credentials are derived from --turn-secret: one without the
+		// other is a mistake.
+		{"turn url without secret", []string{"serve", "--turn-url", "stun:turn.example.com,turn:turn.example.com:3478"}, nil,
+			[]string{"--turn-url names a TURN server", "--turn-secret is empty"}},
+		{"turn secret without url", []string{"serve"}, map[string]string{"INTERCOMD_TURN_SECRET": "turn-secret"},
+			[]string{"--turn-secret is set but --turn-url names no TURN server"}},
+		{"turn secret with stun alone", []string{"serve", "--turn-url", "stun:stun.example.com:3478", "--turn-secret", "turn-secret"}, nil,
+			[]string{"--turn-secret is set but --turn-url names no TURN server"}},
+		{"turn url scheme", []string{"serve", "--turn-url", "turn:turn.example.com,https://turn.example.com", "--turn-secret", "s"}, nil,
+			[]string{`--turn-url "https://turn.example.com"`, "want turn:, turns:, stun: or stuns:"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
