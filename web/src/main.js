@@ -81,6 +81,7 @@ function showLogin() {
     ),
   );
   root.querySelector("input")?.focus();
+  performance.mark("intercomd:interactive"); // the first screen answers input from here
 }
 
 function signedIn(s, fresh) {
@@ -170,6 +171,7 @@ async function route(focus) {
   if (current !== s) return;
   mount(main);
   await view.render(main, rest);
+  performance.mark("intercomd:screen");
   if (focus !== false) {
     const h1 = main.querySelector("h1");
     if (h1) {

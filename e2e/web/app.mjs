@@ -1,0 +1,42 @@
+// The web app as a resident uses it, for the specs: log in through the
+// form, find an intercom's list item, read what the app keeps in the
+// browser. Everything is found by role and accessible name, never by CSS.
+import { expect } from "./fixtures.mjs";
+
+// logIn opens the app and logs user in through the form.
+export async function logIn(page, user) {
+  await page.goto("/");
+  await page.getByLabel("Login").fill(user.login);
+  await page.getByLabel("Password").fill(user.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("link", { name: "Log out" })).toBeVisible();
+}
+
+// item is the list item of the intercom whose title starts the name.
+export function item(page, title) {
+  return page.getByRole("listitem", { name: new RegExp("^" + title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) });
+}
+
+// session is what the app keeps across reloads: {token, user, uuid}.
+export async function session(page) {
+  return page.evaluate(() => {
+    const s = JSON.parse(localStorage.getItem("intercomd.session") || "null");
+    return s && { token: s.token, user: s.user, uuid: localStorage.getItem("intercomd.uuid") };
+  });
+}
+
+// apiAs is the client API as the page's own device (its token and X-UUID).
+export function apiAs(request, s) {
+  const headers = { Authorization: `Bearer ${s.token}`, "X-Client": "web", "X-UUID": s.uuid };
+  return async (method, path, data) => {
+    const res = await request.fetch(`/api/v1${path}`, { method, headers, data });
+    const text = await res.text();
+    return { status: res.status(), body: text ? JSON.parse(text) : null };
+  };
+}
+
+// noHorizontalOverflow: the page never scrolls sideways.
+export async function expectNoHorizontalOverflow(page) {
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: innerWidth }));
+  expect(scroll, "the page's width").toBeLessThanOrEqual(width);
+}
