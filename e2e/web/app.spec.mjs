@@ -105,9 +105,9 @@ test("intercoms: live online state, rename, ringing for this browser, open door"
   await a.member(intercom, user, { title: "Garden gate", flat: 7 });
   await logIn(page, user);
   const row = item(page, "Garden gate");
-  await expect(row).toContainText("offline");
+  await expect(row).toContainText("Offline");
   await heartbeat(request, intercom);
-  await expect(row, "intercom.status without a reload").toContainText("online");
+  await expect(row, "intercom.status without a reload").toContainText("Online");
   await expectAccessible(page, "the intercoms");
   await screenshot(page, "intercoms");
 

@@ -36,7 +36,7 @@ async function voiceCall(page, request, { relay }) {
   await expectAccessible(page, "the incoming call");
   if (!relay) await screenshot(page, "incoming-call");
   await dialog.getByRole("button", { name: "Answer" }).click();
-  const inCall = page.getByRole("dialog", { name: "Call in progress" });
+  const inCall = incoming(page); // the same dialog, now with Hang up and Open door
   await expect(inCall.getByRole("button", { name: "Hang up" })).toBeVisible();
   await expect(inCall.getByRole("button", { name: "Open door" })).toBeVisible();
   const audio = await awaitAudio(page, 50);

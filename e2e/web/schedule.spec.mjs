@@ -20,7 +20,8 @@ const windows = (page) =>
 async function openSchedule(page, request) {
   const { intercom, user } = await resident(request);
   await logIn(page, user);
-  await item(page, "Home").getByRole("link", { name: "Schedule" }).click();
+  await item(page, "Home").getByRole("button", { name: "Schedule" }).click();
+  await expect(page.getByRole("dialog", { name: "Schedule" })).toBeVisible();
   await expect(page.getByRole("heading", { level: 1, name: "Schedule: Home" })).toBeVisible();
   const s = await session(page);
   return { intercom, api: apiAs(request, s) };

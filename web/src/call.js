@@ -13,7 +13,6 @@ import { openDoor } from "./views/intercoms.js";
 define({
   en: {
     incoming: "Incoming call",
-    in_call: "Call in progress",
     answer: "Answer",
     decline: "Decline",
     hangup: "Hang up",
@@ -37,7 +36,6 @@ define({
   },
   ru: {
     incoming: "Входящий звонок",
-    in_call: "Идёт разговор",
     answer: "Ответить",
     decline: "Отклонить",
     hangup: "Завершить",
@@ -201,7 +199,6 @@ async function answer() {
   tabs?.postMessage({ call_id: call.id, what: "answered" });
   call.state = "connecting";
   stopRinging(call);
-  mount(call.dialog.querySelector("h2"), t("in_call"));
   say(t("connecting"));
   mount(
     call.buttons,

@@ -47,7 +47,6 @@ let relogin = null; // the "log in again" dialog while it is open
 
 const routes = {
   intercoms: () => import("./views/intercoms.js"),
-  schedule: () => import("./views/schedule.js"),
   history: () => import("./views/history.js"),
   codes: () => import("./views/codes.js"),
   pairing: () => import("./views/pairing.js"),
@@ -152,7 +151,9 @@ async function route(focus) {
   if (!current) return;
   let [name, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
   if (name === "logout") return;
-  if (!routes[name]) name = "intercoms";
+  // #/schedule/{id}: the intercoms, with that one's schedule open over them.
+  const schedule = name === "schedule";
+  if (!routes[name] || schedule) name = "intercoms";
   for (const a of root.querySelectorAll("nav a[data-route]")) {
     if (a.dataset.route === name || (name !== "history" && name !== "codes" && a.dataset.route === "intercoms"))
       a.setAttribute("aria-current", "page");
@@ -171,6 +172,7 @@ async function route(focus) {
   if (current !== s) return;
   mount(main);
   await view.render(main, rest);
+  if (schedule) view.openSchedule(rest[0]);
   performance.mark("intercomd:screen");
   if (focus !== false) {
     const h1 = main.querySelector("h1");

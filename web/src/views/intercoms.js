@@ -12,8 +12,9 @@ define({
     list: "Intercoms",
     none: "No intercoms yet. Add one with the code your intercom shows.",
     add: "Add intercom",
-    online: "online",
-    offline_s: "offline",
+    online: "Online",
+    offline_s: "Offline",
+    close: "Close",
     ringing: "Ringing",
     rename: "Rename",
     title: "Title",
@@ -31,8 +32,9 @@ define({
     list: "Домофоны",
     none: "Домофонов пока нет. Добавьте домофон по коду на его экране.",
     add: "Добавить домофон",
-    online: "в сети",
-    offline_s: "не в сети",
+    online: "В сети",
+    offline_s: "Не в сети",
+    close: "Закрыть",
     ringing: "Звонки",
     rename: "Переименовать",
     title: "Название",
@@ -149,7 +151,7 @@ function item(ic) {
     ringing,
     h("button", { type: "button", onclick: () => renameForm() }, t("rename")),
     h("button", { type: "button", disabled: !ic.is_open_door_app, title: ic.is_open_door_app ? null : t("no_door"), onclick: (e) => openDoor(ic, e.currentTarget) }, t("open")),
-    h("a", { class: "button", href: `#/schedule/${ic.id}` }, t("schedule")),
+    h("button", { type: "button", onclick: () => openSchedule(ic.id) }, t("schedule")),
   );
   row.append(actions);
 
@@ -202,5 +204,36 @@ export async function openDoor(ic, button) {
     if (e.status !== 401) toast((e instanceof ApiError && (e.field("intercom") || e.message)) || t("failed"), "error");
   } finally {
     if (button) button.disabled = false;
+  }
+}
+
+/**
+ * Opens the dialog "Schedule" of intercom id (views/schedule.js, loaded
+ * then): when this browser rings for it. #/schedule/{id} opens it too.
+ */
+export async function openSchedule(id) {
+  document.querySelector("dialog.schedule")?.remove();
+  const body = h("div", { class: "schedule-body" });
+  const dialog = h(
+    "dialog",
+    { class: "schedule sheet", "aria-label": t("schedule") },
+    h("div", { class: "sheet-bar" }, h("button", { type: "button", onclick: () => dialog.close() }, t("close"))),
+    body,
+  );
+  const closeOnLeave = () => dialog.close();
+  dialog.addEventListener("close", () => {
+    window.removeEventListener("hashchange", closeOnLeave);
+    dialog.remove();
+    if (location.hash.startsWith("#/schedule/")) history.replaceState(null, "", "#/intercoms");
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  window.addEventListener("hashchange", closeOnLeave);
+  const view = await import("./schedule.js");
+  await view.render(body, [String(id)]);
+  const heading = body.querySelector("h1");
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus();
   }
 }
