@@ -112,7 +112,8 @@ func (r *sipRig) webEnv(url string, turn turnServer) map[string]string {
 
 // startWebCluster is the SIP rig on two intercomd nodes sharing a fresh
 // PostgreSQL database behind the shipped nginx (deploy/nginx/intercomd.conf),
-// Kamailio reaching intercomd through nginx as an operator would set it up.
+// Kamailio reaching intercomd through nginx and the apps reaching Kamailio's
+// WebSocket through nginx, as an operator would set it up.
 // It returns the rig and nginx's URL, the apps' one address.
 func startWebCluster(t *testing.T, intercomdEnv map[string]string) (*sipRig, string) {
 	t.Helper()
@@ -124,6 +125,8 @@ func startWebCluster(t *testing.T, intercomdEnv map[string]string) (*sipRig, str
 	env := r.intercomdEnv(webRingAfter)
 	env["INTERCOMD_PUBLIC_URL"] = public
 	env["INTERCOMD_REAL_IP_HEADER"] = "X-Forwarded-For"
+	// The apps' SIP WebSocket through nginx too, as in production (wss://<public host>/sip).
+	env["INTERCOMD_SIP_WS_URL"] = "ws://127.0.0.1:" + port + "/sip"
 	for k, v := range intercomdEnv {
 		env[k] = v
 	}
@@ -134,7 +137,7 @@ func startWebCluster(t *testing.T, intercomdEnv map[string]string) (*sipRig, str
 		runNode(t, t, "web "+strconv.Itoa(i+1), env, "serve", "--addr", addr, "--db", db)
 		nodes = append(nodes, &lbNode{addr: addr})
 	}
-	startNginx(t, nginx, port, nodes)
+	startNginxSIP(t, nginx, port, nodes, fmt.Sprintf("127.0.0.1:%d", r.wsPort))
 	r.startSIPServer("webrtc", webRingAfter, public)
 	return r, public
 }
