@@ -285,7 +285,7 @@ export async function screenshot(page, name) {
 }
 
 // audioStats sums the audio figures of every RTCPeerConnection the page
-// made: {pcs, packetsReceived, packetsSent, local, remote} with the
+// made: {pcs, packetsReceived, packetsSent, local, remote, ...} with the
 // candidate types (host, srflx, relay) and addresses of the selected pair
 // of the last connection that had one. Figures of a closed connection are
 // its last sample (taken every 200 ms).
@@ -301,6 +301,10 @@ export async function audioStats(page) {
       // Milliseconds from the connection's creation to "connected" and to the first packet in.
       if (s.connectedMs !== undefined) out.connectedMs = s.connectedMs;
       if (s.firstPacketMs !== undefined) out.firstPacketMs = s.firstPacketMs;
+      // Packets per SSRC heard (the panel's recording, the page's own echoed
+      // back) and the SSRC the page sends with.
+      out.inboundSSRCs = s.inboundSSRCs;
+      out.outboundSSRC = s.outboundSSRC;
     }
     return out;
   });
@@ -344,9 +348,16 @@ function rtcInit({ relay }) {
     const prev = pc.__rig || {};
     const s = { ...prev, packetsReceived: 0, packetsSent: 0 };
     let pairId = null;
+    const ssrcs = { ...(prev.inboundSSRCs || {}) };
     report.forEach((r) => {
-      if (r.type === "inbound-rtp" && r.kind === "audio") s.packetsReceived += r.packetsReceived || 0;
-      if (r.type === "outbound-rtp" && r.kind === "audio") s.packetsSent += r.packetsSent || 0;
+      if (r.type === "inbound-rtp" && r.kind === "audio") {
+        s.packetsReceived += r.packetsReceived || 0;
+        ssrcs[r.ssrc] = Math.max(ssrcs[r.ssrc] || 0, r.packetsReceived || 0);
+      }
+      if (r.type === "outbound-rtp" && r.kind === "audio") {
+        s.packetsSent += r.packetsSent || 0;
+        s.outboundSSRC = r.ssrc;
+      }
       if (r.type === "transport" && r.selectedCandidatePairId) pairId = r.selectedCandidatePairId;
     });
     const pair = pairId && report.get(pairId);
@@ -358,6 +369,7 @@ function rtcInit({ relay }) {
       s.local = c(pair.localCandidateId);
       s.remote = c(pair.remoteCandidateId);
     }
+    s.inboundSSRCs = ssrcs;
     if (!s.firstPacketMs && s.packetsReceived > 0) s.firstPacketMs = Math.round(performance.now() - pc.__created);
     pc.__rig = s;
   };

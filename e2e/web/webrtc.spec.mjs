@@ -89,7 +89,22 @@ async function callWithAudio(page, request, { relay = false, sipThroughBalancer 
   expect(states).toEqual(["connected", "registered", "invited", "established", "terminated"]);
   // The whole call's figures: the connection's last sample before the BYE closed it.
   const stats = await audioStats(page);
-  figure(relay ? "relay call" : "call", { ...stats, establishedToByeMs: times.terminated - times.established });
+  // Two streams reach the page on one m-line, neither signalled by SSRC:
+  // the panel's recording and the page's own audio echoed by the panel.
+  // Chromium keeps one unsignalled stream, the first to arrive (a race), so
+  // the page hears either the round trip page → rtpengine → panel →
+  // rtpengine → page, or the panel's recording; both cross the panel.
+  const heard = Object.entries(stats.inboundSSRCs || {}).map(([ssrc, n]) =>
+    `${n} packets of ${Number(ssrc) === stats.outboundSSRC ? "its own audio, echoed by the panel" : "the panel's recording"}`,
+  );
+  figure(relay ? "relay call" : "call", {
+    packetsSent: stats.packetsSent,
+    heard,
+    local: stats.local,
+    remote: stats.remote,
+    connectedMs: stats.connectedMs,
+    establishedToByeMs: times.terminated - times.established,
+  });
 
   const call = await request.get(`/api/v1/intercom/calls/${id}`, { headers: dev.headers });
   expect((await call.json()).status).toBe("ended");
