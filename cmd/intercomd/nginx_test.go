@@ -32,6 +32,7 @@ import (
 const (
 	nginxNodeMarker   = "# intercomd node"
 	nginxListenMarker = "# public listener"
+	nginxSIPMarker    = "# kamailio websocket"
 	nginxAdminToken   = "nginx-e2e-admin-token"
 )
 
@@ -147,6 +148,7 @@ func TestNginxCluster(t *testing.T) {
 	stranger := &lbClient{t: t, base: public, client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
 		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}}}
 	stranger.wantJSON(stranger.do("GET", "/metrics", "", nil), 403, nil)
+	stranger.wantJSON(stranger.do("GET", "/api/sip/v1/calls/2999999999", "", nil), 403, nil)
 	stranger.wantJSON(stranger.do("POST", "/api/admin/v1/users", `{"login":"x","password":"password-x"}`, lbAdminHeaders()), 403, nil)
 	stranger.wantJSON(stranger.do("GET", "/readyz", "", nil), 200, nil)
 
@@ -267,6 +269,13 @@ func startLBNode(t *testing.T, db, public string) *lbNode {
 // temporary prefix and runs nginx on it until the test ends.
 func startNginx(t *testing.T, nginx, port string, nodes []*lbNode) {
 	t.Helper()
+	startNginxSIP(t, nginx, port, nodes, "")
+}
+
+// startNginxSIP is startNginx with /sip proxied to Kamailio's TCP listener
+// at kamailio (host:port; empty: the shipped address).
+func startNginxSIP(t *testing.T, nginx, port string, nodes []*lbNode, kamailio string) {
+	t.Helper()
 	shipped, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nginx", "intercomd.conf"))
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +284,7 @@ func startNginx(t *testing.T, nginx, port string, nodes []*lbNode) {
 	for i, n := range nodes {
 		addrs[i] = n.addr
 	}
-	site, err := renderNginxSite(string(shipped), addrs, "127.0.0.1:"+port)
+	site, err := renderNginxSite(string(shipped), addrs, "127.0.0.1:"+port, kamailio)
 	if err != nil {
 		t.Fatalf("deploy/nginx/intercomd.conf: %v", err)
 	}
@@ -311,8 +320,11 @@ http {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed when nginx has exited, with its error in exitErr:
+	// both the wait below and the clean-up may read it.
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(exited) }()
 	errorLog := func() string {
 		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 		return out.String() + string(b)
@@ -337,8 +349,8 @@ http {
 			return
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("nginx exited (%v):\n%s", err, errorLog())
+		case <-exited:
+			t.Fatalf("nginx exited (%v):\n%s", exitErr, errorLog())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -349,13 +361,14 @@ http {
 
 // renderNginxSite substitutes nodes and listen into the shipped site: the
 // first line marked "# intercomd node" is repeated once per node with its
-// address, the other marked lines are dropped, and the line marked
-// "# public listener" listens on listen. Nothing else changes.
-func renderNginxSite(shipped string, nodes []string, listen string) (string, error) {
-	serverAddr := regexp.MustCompile(`^(\s*server\s+)\S+`)
+// address, the other marked lines are dropped, the line marked
+// "# public listener" listens on listen, and the one marked "# kamailio
+// websocket" names kamailio (unless empty). Nothing else changes.
+func renderNginxSite(shipped string, nodes []string, listen, kamailio string) (string, error) {
+	serverAddr := regexp.MustCompile(`^(\s*server\s+)[^;\s]+`)
 	listenAddr := regexp.MustCompile(`^(\s*listen\s+)[^;\s]+`)
 	var out []string
-	nodeLines, listenLines := 0, 0
+	nodeLines, listenLines, sipLines := 0, 0, 0
 	for _, line := range strings.Split(shipped, "\n") {
 		comment := strings.HasPrefix(strings.TrimSpace(line), "#")
 		switch {
@@ -370,6 +383,15 @@ func renderNginxSite(shipped string, nodes []string, listen string) (string, err
 					out = append(out, serverAddr.ReplaceAllString(line, "${1}"+n))
 				}
 			}
+		case strings.Contains(line, nginxSIPMarker):
+			if !serverAddr.MatchString(line) {
+				return "", fmt.Errorf("the line marked %q is not a server line: %q", nginxSIPMarker, line)
+			}
+			sipLines++
+			if kamailio != "" {
+				line = serverAddr.ReplaceAllString(line, "${1}"+kamailio)
+			}
+			out = append(out, line)
 		case strings.Contains(line, nginxListenMarker):
 			if !listenAddr.MatchString(line) {
 				return "", fmt.Errorf("the line marked %q is not a listen line: %q", nginxListenMarker, line)
@@ -380,9 +402,9 @@ func renderNginxSite(shipped string, nodes []string, listen string) (string, err
 			out = append(out, line)
 		}
 	}
-	if nodeLines == 0 || listenLines != 1 {
-		return "", fmt.Errorf("want server lines marked %q and one listen line marked %q; found %d and %d",
-			nginxNodeMarker, nginxListenMarker, nodeLines, listenLines)
+	if nodeLines == 0 || listenLines != 1 || sipLines != 1 {
+		return "", fmt.Errorf("want server lines marked %q, one listen line marked %q and one server line marked %q; found %d, %d and %d",
+			nginxNodeMarker, nginxListenMarker, nginxSIPMarker, nodeLines, listenLines, sipLines)
 	}
 	return strings.Join(out, "\n"), nil
 }

@@ -74,7 +74,8 @@ func sipTools(t *testing.T) (kamailio, sipp, rtpengine, node string) {
 // sipRig is intercomd, rtpengine and Kamailio, wired as the README says.
 type sipRig struct {
 	t                         *testing.T
-	node                      *node
+	node                      *node // nil when Kamailio reaches several nodes through a balancer
+	kamailio, rtpengine       string
 	sipp, nodeJS              string
 	sipPort, wsPort           int
 	mediaMin, mediaMax        int // rtpengine's ports
@@ -138,10 +139,27 @@ func startSIPRigRinging(t *testing.T, appMedia string, ringAfter time.Duration) 
 // startSIPRigWith is startSIPRigRinging with more of intercomd's environment.
 func startSIPRigWith(t *testing.T, appMedia string, ringAfter time.Duration, intercomdEnv map[string]string) *sipRig {
 	t.Helper()
+	r := newSIPRig(t)
+	env := r.intercomdEnv(ringAfter)
+	maps.Copy(env, intercomdEnv)
+	r.node = startSIPNode(t, filepath.Join(r.dir, "intercomd.db"), env)
+	r.startSIPServer(appMedia, ringAfter, r.node.url)
+	return r
+}
+
+// newSIPRig finds the tools and chooses the SIP server's ports; nothing runs yet.
+func newSIPRig(t *testing.T) *sipRig {
+	t.Helper()
 	kamailio, sipp, rtpengine, nodeJS := sipTools(t)
-	r := &sipRig{t: t, sipp: sipp, nodeJS: nodeJS, dir: t.TempDir(), kamailioLog: &syncBuffer{}, rtpengineLog: &syncBuffer{}}
+	r := &sipRig{t: t, kamailio: kamailio, rtpengine: rtpengine, sipp: sipp, nodeJS: nodeJS, dir: t.TempDir(),
+		kamailioLog: &syncBuffer{}, rtpengineLog: &syncBuffer{}}
 	r.sipPort, r.wsPort = freeUDPPort(t), freeTCPPort(t)
-	env := map[string]string{
+	return r
+}
+
+// intercomdEnv is the environment of an intercomd that r's Kamailio serves.
+func (r *sipRig) intercomdEnv(ringAfter time.Duration) map[string]string {
+	return map[string]string{
 		"INTERCOMD_ADMIN_TOKEN":   sipAdmin,
 		"INTERCOMD_LOG_LEVEL":     "warn",
 		"INTERCOMD_RING_TIMEOUT":  ringAfter.String(),
@@ -150,25 +168,29 @@ func startSIPRigWith(t *testing.T, appMedia string, ringAfter time.Duration, int
 		"INTERCOMD_SIP_WS_URL":    fmt.Sprintf("ws://127.0.0.1:%d/sip", r.wsPort),
 		"INTERCOMD_SIP_API_TOKEN": sipAPIToken,
 	}
-	maps.Copy(env, intercomdEnv)
-	r.node = startSIPNode(t, filepath.Join(r.dir, "intercomd.db"), env)
+}
 
+// startSIPServer starts rtpengine and Kamailio, which reaches intercomd at
+// intercomdURL (a node, or a balancer in front of several).
+func (r *sipRig) startSIPServer(appMedia string, ringAfter time.Duration, intercomdURL string) {
+	t := r.t
+	t.Helper()
 	// rtpengine: the shipped config, with this test's ports.
 	ng := freeUDPPort(t)
 	base := 20000 + (ng%400)*100 // a media range of its own, likely free
 	r.mediaMin, r.mediaMax = base, base+99
-	r.start("rtpengine", r.rtpengineLog, nil, rtpengine, "--config-file="+filepath.Join("..", "..", "deploy", "rtpengine", "rtpengine.conf"),
+	r.start("rtpengine", r.rtpengineLog, nil, r.rtpengine, "--config-file="+filepath.Join("..", "..", "deploy", "rtpengine", "rtpengine.conf"),
 		"--foreground", "--pidfile="+filepath.Join(r.dir, "rtpengine.pid"), fmt.Sprintf("--listen-ng=127.0.0.1:%d", ng),
 		fmt.Sprintf("--listen-cli=127.0.0.1:%d", freeTCPPort(t)), "--interface=127.0.0.1",
 		fmt.Sprintf("--port-min=%d", base), fmt.Sprintf("--port-max=%d", base+99))
 	r.awaitRTPEngine(ng)
 
 	kenv := []string{
-		"SIP_SECRET=" + sipSecret, "SIP_DOMAIN=" + sipDomain, "INTERCOMD_URL=" + r.node.url, "SIP_API_TOKEN=" + sipAPIToken,
+		"SIP_SECRET=" + sipSecret, "SIP_DOMAIN=" + sipDomain, "INTERCOMD_URL=" + intercomdURL, "SIP_API_TOKEN=" + sipAPIToken,
 		"RING_TIMEOUT=" + strconv.Itoa(int(ringAfter/time.Second)), "ANSWER_GRACE=" + strconv.Itoa(int(sipGrace/time.Second)),
 		fmt.Sprintf("RTPENGINE_SOCK=udp:127.0.0.1:%d", ng), "APP_MEDIA=" + appMedia,
 	}
-	r.start("kamailio", r.kamailioLog, kenv, kamailio, "-DD", "-E", "-f", filepath.Join("..", "..", "deploy", "kamailio", "kamailio.cfg"),
+	r.start("kamailio", r.kamailioLog, kenv, r.kamailio, "-DD", "-E", "-f", filepath.Join("..", "..", "deploy", "kamailio", "kamailio.cfg"),
 		"-l", fmt.Sprintf("udp:127.0.0.1:%d", r.sipPort), "-l", fmt.Sprintf("tcp:127.0.0.1:%d", r.wsPort), "-Y", r.dir, "-w", r.dir)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -184,10 +206,12 @@ func startSIPRigWith(t *testing.T, appMedia string, ringAfter time.Duration, int
 	}
 	t.Cleanup(func() {
 		if t.Failed() || os.Getenv("SIP_TEST_LOGS") != "" {
-			t.Logf("kamailio's log:\n%s\nrtpengine's log:\n%s\nintercomd's log:\n%s", r.kamailioLog, r.rtpengineLog, r.node.logs)
+			t.Logf("kamailio's log:\n%s\nrtpengine's log:\n%s", r.kamailioLog, r.rtpengineLog)
+			if r.node != nil {
+				t.Logf("intercomd's log:\n%s", r.node.logs)
+			}
 		}
 	})
-	return r
 }
 
 // gateWithAlice provisions intercom "Gate 1" with resident alice at flat
