@@ -2,6 +2,7 @@
 // that open by code, the API's refusals on the fields they name, the share
 // text copied (or selected when copying is refused), codes deleted.
 import { test, expect, admin, device, expectAccessible, screenshot } from "./fixtures.mjs";
+import { logIn, expectNoHorizontalOverflow } from "./app.mjs";
 
 // CodesPage drives the screen by roles and names.
 class CodesPage {
@@ -15,10 +16,7 @@ class CodesPage {
     this.list = page.getByRole("list", { name: "Your codes" });
   }
   async login(user) {
-    await this.page.goto("/");
-    await this.page.getByLabel("Login").fill(user.login);
-    await this.page.getByLabel("Password").fill(user.password);
-    await this.page.getByRole("button", { name: "Log in" }).click();
+    await logIn(this.page, user);
     await expect(this.page.getByRole("heading", { level: 1, name: "Intercoms" })).toBeVisible();
     await this.page.getByRole("link", { name: "Visitor codes" }).click();
     await expect(this.heading).toBeVisible();
@@ -99,6 +97,7 @@ test("makes a code, shows the API's refusals on their fields, and the panel take
   await expect(item).toContainText(/Valid until /);
   await expect(page.getByRole("status").filter({ hasText: /^Code \d+ created$/ })).toBeVisible();
   await expectAccessible(page, "visitor codes: one");
+  await expectNoHorizontalOverflow(page);
   await screenshot(page, "codes");
 
   // The code the screen shows opens the door at the panel.

@@ -2,6 +2,7 @@
 // filtered by intercom and missed/answered, a page at a time, live as calls
 // ring and end, and entries deleted by selection.
 import { test, expect, admin, ring, device, socket, answer, expectAccessible, screenshot } from "./fixtures.mjs";
+import { logIn, expectNoHorizontalOverflow } from "./app.mjs";
 
 // HistoryPage drives the screen as a resident does: by roles and names.
 class HistoryPage {
@@ -17,10 +18,7 @@ class HistoryPage {
     this.more = page.getByRole("button", { name: "Load more" });
   }
   async login(user) {
-    await this.page.goto("/");
-    await this.page.getByLabel("Login").fill(user.login);
-    await this.page.getByLabel("Password").fill(user.password);
-    await this.page.getByRole("button", { name: "Log in" }).click();
+    await logIn(this.page, user);
     await expect(this.page.getByRole("heading", { level: 1, name: "Intercoms" })).toBeVisible();
     await this.page.getByRole("link", { name: "History" }).click();
     await expect(this.heading).toBeVisible();
@@ -90,6 +88,7 @@ test("filters by intercom and missed/answered, pages with Load more", async ({ p
   await expect(h.entries.first()).toHaveAccessibleName(/^Gate Gate street 1 Answered · .* · talked \d+:\d\d$/);
   await expect(h.entry(/^Gate Gate street 1 Missed · /)).toHaveCount(24);
   await expectAccessible(page, "history");
+  await expectNoHorizontalOverflow(page);
   await screenshot(page, "history");
 
   await h.more.click();

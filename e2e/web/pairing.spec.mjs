@@ -2,6 +2,7 @@
 // panel's answer over the socket (key confirmed, or its error), the flat
 // chosen with the API's refusals on the field, and Cancel.
 import { test, expect, admin, device, expectAccessible, screenshot } from "./fixtures.mjs";
+import { logIn, expectNoHorizontalOverflow } from "./app.mjs";
 
 // PairingPage drives the screen by roles and names.
 class PairingPage {
@@ -15,10 +16,7 @@ class PairingPage {
     this.newCode = page.getByRole("button", { name: "New code" });
   }
   async login(user) {
-    await this.page.goto("/");
-    await this.page.getByLabel("Login").fill(user.login);
-    await this.page.getByLabel("Password").fill(user.password);
-    await this.page.getByRole("button", { name: "Log in" }).click();
+    await logIn(this.page, user);
     await expect(this.page.getByRole("heading", { level: 1, name: "Intercoms" })).toBeVisible();
     await this.page.getByRole("link", { name: "Add intercom" }).click();
     await expect(this.heading).toBeVisible();
@@ -54,6 +52,7 @@ test("pairs: code at the panel, key confirmed, flat chosen", async ({ page, requ
   await expect(page.getByText("Type this code on the intercom's keypad, then touch your key to the reader.")).toBeVisible();
   await expect(page.getByRole("timer")).toHaveText(/^Valid for [01]:\d\d$/);
   await expectAccessible(page, "pairing: code");
+  await expectNoHorizontalOverflow(page);
   await screenshot(page, "pairing");
 
   // A key the panel does not know spends the code: its error, then a new code.
@@ -69,6 +68,7 @@ test("pairs: code at the panel, key confirmed, flat chosen", async ({ page, requ
   await expect(page.getByText("Intercom at Linden street 4, entrance 1")).toBeVisible();
   await expect(p.flat).toBeFocused();
   await expectAccessible(page, "pairing: flat");
+  await expectNoHorizontalOverflow(page);
 
   await p.flat.fill("99");
   await p.add.click();
