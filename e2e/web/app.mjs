@@ -1,6 +1,7 @@
 // The web app as a resident uses it, for the specs: log in through the
 // form, find an intercom's list item, read what the app keeps in the
 // browser. Everything is found by role and accessible name, never by CSS.
+import http from "node:http";
 import { expect } from "./fixtures.mjs";
 
 // logIn opens the app and logs user in through the form.
@@ -39,4 +40,20 @@ export function apiAs(request, s) {
 export async function expectNoHorizontalOverflow(page) {
   const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: innerWidth }));
   expect(scroll, "the page's width").toBeLessThanOrEqual(width);
+}
+
+// controlServer is an intercom's control URL: it answers 200 and keeps
+// the events it was sent ({event, body}).
+export async function controlServer() {
+  const got = [];
+  const srv = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (b) => (body += b));
+    req.on("end", () => {
+      got.push({ event: req.headers["x-intercomd-event"], body: JSON.parse(body || "null") });
+      res.writeHead(200, { "Content-Type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise((resolve) => srv.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${srv.address().port}/control`, got, close: () => srv.close() };
 }

@@ -1,6 +1,6 @@
 // What every screen shares: the session, the socket's events, messages to
 // the resident. Nothing here outlives a login (reset() on log out).
-import { h, announce } from "./dom.js";
+import { h } from "./dom.js";
 
 /** Socket events by their type ("intercom.status", "intercom_ring", …); detail is the payload. */
 export let bus = new EventTarget();
@@ -44,8 +44,7 @@ export function toast(text, kind = "info") {
   const box = document.getElementById("toasts");
   if (!box) return;
   const el = h("div", { class: "toast toast-" + kind, role: kind === "error" ? "alert" : "status" }, text);
-  box.append(el);
-  if (kind !== "error") announce(text);
+  box.append(el); // a live region of its own: screen readers say it once
   setTimeout(() => el.remove(), kind === "error" ? 8000 : 4000);
 }
 

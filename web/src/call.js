@@ -203,7 +203,11 @@ async function answer() {
   mount(
     call.buttons,
     h("button", { type: "button", class: "decline", onclick: hangup }, t("hangup")),
-    call.data.is_open_door_app ? h("button", { type: "button", onclick: (e) => openDoor({ id: call.data.id, title: call.data.title }, e.currentTarget) }, t("open")) : null,
+    h("button", {
+      type: "button",
+      disabled: !call.data.is_open_door_app,
+      onclick: (e) => openDoor({ id: call.data.id, title: call.data.title }, e.currentTarget),
+    }, t("open")),
   );
   call.buttons.querySelector("button").focus();
   try {
@@ -215,7 +219,7 @@ async function answer() {
       iceServers: sip.ice_servers,
       stream,
       audio: call.audio,
-      onEnded: () => active === call && finish(call, t("ended")),
+      onEnded: () => active === call && finish(call, call.endText || t("ended")),
     });
   } catch {
     // No voice: the call must not stay "answered" for the others.
@@ -256,9 +260,19 @@ async function hangup() {
 }
 
 function cancelled(id, reason) {
-  if (!active || active.id !== id) return;
-  if (active.state === "ringing" || active.state === "answering") close(t(reasons[reason] || "ended"));
-  else if (reason !== "answered_elsewhere") finish(active, t(reasons[reason] || "ended"));
+  const call = active;
+  if (!call || call.id !== id) return;
+  const text = t(reasons[reason] || "ended");
+  if (call.state === "ringing" || call.state === "answering") {
+    close(text);
+    return;
+  }
+  if (reason === "answered_elsewhere") return;
+  // A conversation intercomd ended: the SIP server hangs up both legs, and
+  // its BYE ends ours; a BYE of our own now would cross it. Only if none
+  // comes is the call hung up from here.
+  call.endText = text;
+  setTimeout(() => finish(call, text), 3000);
 }
 
 // finish ends the call on screen, leaving the dialog open with why and a

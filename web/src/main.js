@@ -185,6 +185,10 @@ async function route(focus) {
 
 async function logout(e) {
   e?.preventDefault();
+  // The socket goes first: the token's end closes it, which is no news here.
+  socket?.close();
+  socket = null;
+  stopCalls();
   try {
     await api("POST", "/logout");
   } catch {

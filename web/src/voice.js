@@ -51,10 +51,10 @@ export function join({ sip, number, host, iceServers, stream, audio, onEnded }) 
           }
           session = invitation;
           invitation.delegate = {
-            onBye: (bye) => {
-              bye.accept();
-              end("remote");
-            },
+            // Accepted here; the session's end (Terminated below) ends the
+            // call, once SIP.js is done with the dialog: stopping the user
+            // agent before that would send a BYE of its own.
+            onBye: (bye) => bye.accept(),
             onCancel: () => fail("invite", "cancelled"),
           };
           invitation.stateChange.addListener((s) => {
