@@ -7,7 +7,7 @@
 // Playwright never downloads one (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 where
 // npm ci runs). By hand, rig included (from the repository's root):
 //   go test ./cmd/intercomd -run TestWebApp -v
-//   WEB_TEST_ARGS="web/webrtc.spec.mjs --project desktop" go test ./cmd/intercomd -run TestWebApp -v
+//   WEB_TEST_ARGS="web/call.spec.mjs --project desktop" go test ./cmd/intercomd -run TestWebApp -v
 //   SCREENSHOTS=1 go test ./cmd/intercomd -run TestWebApp      # docs/screenshots/
 // Specs that need only the API can also run against any intercomd:
 //   INTERCOMD_URL=http://127.0.0.1:8080 INTERCOMD_ADMIN_TOKEN=… npx playwright test web/x.spec.mjs

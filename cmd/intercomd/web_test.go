@@ -33,7 +33,7 @@ const (
 	// here: long enough for a browser to load, answer and register.
 	webRingAfter = 20 * time.Second
 	// webRunLimit bounds one Playwright run (its own timeouts fail first).
-	webRunLimit = 5 * time.Minute
+	webRunLimit = 12 * time.Minute
 )
 
 // webTools are the programs the browser tests run.
@@ -80,7 +80,7 @@ func findWebTools(t *testing.T) webTools {
 
 // TestWebApp runs the Playwright suite of the web app: specs in e2e/web/,
 // each on a desktop and a phone viewport. WEB_TEST_ARGS adds arguments to
-// both runs, e.g. WEB_TEST_ARGS="web/webrtc.spec.mjs --project desktop"
+// both runs, e.g. WEB_TEST_ARGS="web/call.spec.mjs --project desktop"
 // (then a run that finds no test passes; a --grep of its own replaces the
 // cluster run's @cluster selection); SCREENSHOTS=1 writes
 // docs/screenshots/; WEB_TEST_RESULTS=dir keeps Playwright's results there.

@@ -11,6 +11,13 @@ export async function logIn(page, user) {
   await page.getByLabel("Password").fill(user.password);
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page.getByRole("link", { name: "Log out" })).toBeVisible();
+  await subscribed(page);
+}
+
+// subscribed waits until the page's socket has subscribed to its channels:
+// from then on a ring reaches it (the app says so in body[data-socket]).
+export async function subscribed(page) {
+  await page.waitForFunction(() => document.body.dataset.socket === "subscribed", null, { timeout: 10_000 });
 }
 
 // item is the list item of the intercom whose title starts the name.

@@ -4,7 +4,7 @@
 // forced); then every other way a ring can end, and the bad inputs of
 // issue 16. Tests tagged @cluster run again on two nodes behind nginx.
 import { test, expect, admin, resident, heartbeat, ring, device, socket, answer, panelCall, screenshot, expectAccessible, awaitAudio, figure, uniq } from "./fixtures.mjs";
-import { logIn, item, session, apiAs, controlServer } from "./app.mjs";
+import { logIn, item, session, apiAs, controlServer, subscribed } from "./app.mjs";
 
 const desktopOnly = () => test.skip(test.info().project.name !== "desktop", "the call stories run once, on the desktop viewport");
 
@@ -169,11 +169,17 @@ test("the SIP server unreachable when answering: a clear message, and the call i
   await expect.poll(async () => (await callOf(request, rang.call_id)).status).toBe("ended");
 });
 
-test("a refused microphone is said before answering is tried", async ({ page, request, baseURL }) => {
+test("a refused microphone is said before answering is tried", async ({ browser, page, request, baseURL }) => {
   desktopOnly();
   const { intercom, user } = await resident(request, { title: "Garage", flat: 5 });
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send("Browser.setPermission", { permission: { name: "microphone" }, setting: "denied", origin: new URL(baseURL).origin });
+  // The site's microphone permission set to "denied", in this page's own browser context.
+  const { targetInfo } = await (await page.context().newCDPSession(page)).send("Target.getTargetInfo");
+  await (await browser.newBrowserCDPSession()).send("Browser.setPermission", {
+    permission: { name: "microphone" },
+    setting: "denied",
+    origin: new URL(baseURL).origin,
+    browserContextId: targetInfo.browserContextId,
+  });
   await logIn(page, user);
   const rang = await ring(request, intercom, 5);
   const dialog = incoming(page);
@@ -191,6 +197,7 @@ test("two tabs of one browser: one X-UUID, both ring, one answer", async ({ cont
   const other = await context.newPage();
   await other.goto("/");
   await expect(item(other, "Twin tabs")).toBeVisible();
+  await subscribed(other);
   expect((await session(other)).uuid).toBe((await session(page)).uuid);
   // The answering tab's voice is cut short: what matters is the other tab.
   await page.routeWebSocket(/\/sip/, (ws) => ws.close({ code: 4000, reason: "not in this test" }));
@@ -218,7 +225,6 @@ test("the socket drops and comes back: the app subscribes again and rings for th
   await logIn(page, user);
   await expect(item(page, "Flaky link")).toBeVisible();
   await expect.poll(() => sockets.length).toBeGreaterThan(0);
-  await page.waitForTimeout(500); // subscribed
   shut = true;
   const rang = await ring(request, intercom, 8);
   await page.waitForTimeout(500);

@@ -44,6 +44,7 @@ const root = document.getElementById("app");
 let socket = null;
 let current = null; // the session shown
 let relogin = null; // the "log in again" dialog while it is open
+let shown = ""; // the screen on view
 
 const routes = {
   intercoms: () => import("./views/intercoms.js"),
@@ -55,7 +56,7 @@ const routes = {
 function boot() {
   document.title = t("app");
   onUnauthorized(sessionEnded);
-  window.addEventListener("hashchange", route);
+  window.addEventListener("hashchange", () => route());
   // Another tab logged in or out: follow it.
   window.addEventListener("storage", (e) => {
     if (e.key !== "intercomd.session") return;
@@ -124,6 +125,8 @@ async function startSocket() {
       onEvent: (type, payload) => emit(type, payload),
       onState: (state, previous) => {
         const banner = document.getElementById("banner");
+        // What the socket is doing, for whoever watches the page (the browser tests).
+        document.body.dataset.socket = state;
         if (state === "connected") {
           if (banner) banner.hidden = true;
           if (wasConnected && previous !== "connected") {
@@ -154,6 +157,10 @@ async function route(focus) {
   // #/schedule/{id}: the intercoms, with that one's schedule open over them.
   const schedule = name === "schedule";
   if (!routes[name] || schedule) name = "intercoms";
+  if (schedule && shown === "intercoms") {
+    (await routes.intercoms()).openSchedule(rest[0]);
+    return;
+  }
   for (const a of root.querySelectorAll("nav a[data-route]")) {
     if (a.dataset.route === name || (name !== "history" && name !== "codes" && a.dataset.route === "intercoms"))
       a.setAttribute("aria-current", "page");
@@ -171,6 +178,7 @@ async function route(focus) {
   }
   if (current !== s) return;
   mount(main);
+  shown = name;
   await view.render(main, rest);
   if (schedule) view.openSchedule(rest[0]);
   performance.mark("intercomd:screen");

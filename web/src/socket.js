@@ -38,11 +38,21 @@ export async function connect({ user, onEvent, onState }) {
     setSocketID(current === "connected" ? pusher.connection.socket_id : "");
     onState(current, previous);
   });
-  for (const name of [`private-user.${user.id}`, `private-token.${user.access_token_id}`]) {
-    pusher.subscribe(name).bind(EVENT, (payload) => {
+  // "subscribed" once both channels are (again, after each reconnection):
+  // from then on a ring reaches this browser.
+  const names = [`private-user.${user.id}`, `private-token.${user.access_token_id}`];
+  const ready = new Set();
+  for (const name of names) {
+    const channel = pusher.subscribe(name);
+    channel.bind(EVENT, (payload) => {
       if (payload && typeof payload.type === "string") onEvent(payload.type, payload);
     });
+    channel.bind("pusher:subscription_succeeded", () => {
+      ready.add(name);
+      if (ready.size === names.length && pusher.connection.state === "connected") onState("subscribed", "connected");
+    });
   }
+  pusher.connection.bind("state_change", ({ current }) => current !== "connected" && ready.clear());
   // A token that ended (logout elsewhere, expiry) closes the socket with
   // 4009: pusher-js does not reconnect after 4000–4099.
   pusher.connection.bind("error", (e) => {

@@ -151,7 +151,7 @@ function item(ic) {
     ringing,
     h("button", { type: "button", onclick: () => renameForm() }, t("rename")),
     h("button", { type: "button", disabled: !ic.is_open_door_app, title: ic.is_open_door_app ? null : t("no_door"), onclick: (e) => openDoor(ic, e.currentTarget) }, t("open")),
-    h("button", { type: "button", onclick: () => openSchedule(ic.id) }, t("schedule")),
+    h("button", { type: "button", onclick: () => (location.hash = `#/schedule/${ic.id}`) }, t("schedule")),
   );
   row.append(actions);
 
