@@ -39,7 +39,7 @@ async function voiceCall(page, request, { relay }) {
   await expect(dialog).toContainText("Entrance A");
   await expect(dialog).toContainText(intercom.address);
   await expectAccessible(page, "the incoming call");
-  if (!relay) await screenshot(page, "incoming-call");
+  if (!relay) await screenshot(page, "incoming-call"); // on both viewports: this story runs on each
   await dialog.getByRole("button", { name: "Answer" }).click();
   const inCall = incoming(page); // the same dialog, now with Hang up and Open door
   await expect(inCall.getByRole("button", { name: "Hang up" })).toBeVisible();
@@ -67,7 +67,6 @@ async function voiceCall(page, request, { relay }) {
 }
 
 test("@cluster a panel rings, the browser answers with voice both ways, the panel hangs up", async ({ page, request }) => {
-  desktopOnly();
   await voiceCall(page, request, { relay: false });
 });
 

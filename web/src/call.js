@@ -108,16 +108,16 @@ function ring(data) {
   if (active && active.state !== "ringing") return; // busy: the other devices take it
   if (active) close();
   const titleID = "call-title";
-  const status = h("p", { class: "call-status", role: "status" });
-  const buttons = h("div", { class: "call-actions" });
+  const status = h("p", { class: "incoming-status", role: "status" });
+  const buttons = h("div", { class: "incoming-actions" });
   const audio = h("audio", { autoplay: true });
   const dialog = h(
     "dialog",
-    { class: "call", "aria-labelledby": titleID, "aria-describedby": "call-what" },
+    { class: "incoming", "aria-labelledby": titleID, "aria-describedby": "call-what" },
     h("h2", { id: titleID }, t("incoming")),
     h(
       "div",
-      { id: "call-what", class: "call-what" },
+      { id: "call-what", class: "incoming-what" },
       h("p", { class: "title" }, h("bdi", null, data.title)),
       h("p", { class: "address" }, h("bdi", null, data.address)),
       data.video_url ? h("a", { href: data.video_url, target: "_blank", rel: "noopener noreferrer" }, t("camera")) : null,
