@@ -905,7 +905,7 @@ func TestSIPMedia(t *testing.T) {
 	n := r.node
 	p, phone, sock := r.gateWithAlice(t)
 
-	panelCall := r.dial(p, p.passwd, "15", "media.xml", true)
+	panelCall := r.dialIn(t.TempDir(), p, p.passwd, "15", "media.xml", true, "-d", "3000")
 	id := newRing(t, sock, map[int64]bool{})
 	raw := n.want(t, "POST", callPath(id, "start"), phone.headers(), "", 200)
 	a := r.app("--sip", raw["sip"].(string), "--number", raw["number"].(string), "--host", sipDomain, "--media")

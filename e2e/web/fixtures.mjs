@@ -234,7 +234,7 @@ async function sippMediaPort() {
 // dialIn does; media.xml (the default) plays sip-tester's g711a.pcap and
 // echoes what it hears. Returns {done: Promise<{code, out}>, kill()};
 // `await call.done` and check code 0 for "the call went as scripted".
-export async function panelCall({ panel, flat, scenario = "media.xml", media = scenario === "media.xml", extra = [] }) {
+export async function panelCall({ panel, flat, scenario = "media.xml", media = scenario === "media.xml", talk = 6000, extra = [] }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sipp-"));
   const sf = path.join(repoRoot, "cmd", "intercomd", "testdata", "sipp", scenario);
   const domain = env("SIP_DOMAIN");
@@ -245,7 +245,8 @@ export async function panelCall({ panel, flat, scenario = "media.xml", media = s
     "-mp", String(await sippMediaPort()),
   ];
   if (media) {
-    args.push("-rtp_echo");
+    // media.xml talks for -d ms: long enough for the browser's ICE and DTLS and 50 packets more.
+    args.push("-rtp_echo", "-d", String(talk));
     fs.symlinkSync("/usr/share/sip-tester/g711a.pcap", path.join(dir, "g711a.pcap"));
   }
   args.push(...extra);
