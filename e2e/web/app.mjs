@@ -20,6 +20,15 @@ export async function subscribed(page) {
   await page.waitForFunction(() => document.body.dataset.socket === "subscribed", null, { timeout: 10_000 });
 }
 
+// logInTo logs user in and follows the link named link to the screen
+// whose heading is heading (a locator).
+export async function logInTo(page, user, link, heading) {
+  await logIn(page, user);
+  await expect(page.getByRole("heading", { level: 1, name: "Intercoms" })).toBeVisible();
+  await page.getByRole("link", { name: link }).click();
+  await expect(heading).toBeVisible();
+}
+
 // item is the list item of the intercom whose title starts the name.
 export function item(page, title) {
   return page.getByRole("listitem", { name: new RegExp("^" + title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) });

@@ -86,6 +86,22 @@ test("a resident logs in, stays logged in across reloads with one X-UUID, and lo
   expect(intercom.id).toBeGreaterThan(0);
 });
 
+test("nothing of one account stays on screen for the next one to log in", async ({ page, request }) => {
+  const first = await resident(request, { title: "First account's door" });
+  const second = await resident(request, { title: "Second account's door" });
+  await logIn(page, first.user);
+  await expect(item(page, "First account's door")).toBeVisible();
+  await page.getByRole("link", { name: "History" }).click();
+  await page.getByRole("link", { name: "Log out" }).click();
+  await expect(page.getByRole("button", { name: "Log in" })).toBeVisible(); // the page reloaded empty
+  await logIn(page, second.user);
+  await expect(item(page, "Second account's door")).toBeVisible();
+  await expect(page.getByText("First account's door")).toHaveCount(0);
+  await page.getByRole("link", { name: "History" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "History" })).toBeVisible();
+  await expect(page.getByText("First account's door")).toHaveCount(0);
+});
+
 test("intercoms: live online state, rename, ringing for this browser, open door", async ({ page, request }) => {
   const control = await controlServer();
   const a = admin(request);

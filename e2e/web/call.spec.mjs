@@ -53,9 +53,10 @@ async function voiceCall(page, request, { relay }) {
     await expectAccessible(page, "a call in progress");
     await screenshot(page, "in-call");
   }
-  // The panel plays its recording, then hangs up: the dialog closes and says so.
+  // The panel plays its recording, then hangs up: the dialog closes and says so — by
+  // intercomd's intercom_cancel (hangup) or by the SIP server's BYE, whichever comes first.
   await expect(inCall).toBeHidden({ timeout: 30_000 });
-  await expect(page.getByText("The visitor left.")).toBeVisible();
+  await expect(page.getByText(/^(The visitor left\.|The call has ended\.)$/)).toBeVisible();
   const sipp = await panel.done;
   expect(sipp.code, `the panel's call:\n${sipp.out}`).toBe(0);
   const history = await apiAs(request, await session(page))("GET", "/intercom/calls");
@@ -68,6 +69,22 @@ async function voiceCall(page, request, { relay }) {
 
 test("@cluster a panel rings, the browser answers with voice both ways, the panel hangs up", async ({ page, request }) => {
   await voiceCall(page, request, { relay: false });
+});
+
+test("Hang up: the resident ends the conversation, the panel gets the BYE", async ({ page, request }) => {
+  desktopOnly();
+  const { intercom, user } = await resident(request, { title: "Gate B", flat: 16 });
+  await logIn(page, user);
+  const panel = await panelCall({ panel: intercom, flat: 16, scenario: "app-hangs-up.xml" });
+  await incoming(page).getByRole("button", { name: "Answer" }).click();
+  await expect(incoming(page).getByText("Connected")).toBeVisible();
+  await incoming(page).getByRole("button", { name: "Hang up" }).click();
+  await expect(incoming(page)).toBeHidden();
+  await expect(page.getByText("The call has ended.")).toBeVisible();
+  const sipp = await panel.done;
+  expect(sipp.code, `the panel's call (it answers the app's BYE):\n${sipp.out}`).toBe(0);
+  const history = await apiAs(request, await session(page))("GET", "/intercom/calls");
+  expect(history.body.data[0].status).toBe("ended");
 });
 
 test.describe("relayed through coturn", () => {

@@ -2,7 +2,7 @@
 // that open by code, the API's refusals on the fields they name, the share
 // text copied (or selected when copying is refused), codes deleted.
 import { test, expect, admin, device, expectAccessible, screenshot } from "./fixtures.mjs";
-import { logIn, expectNoHorizontalOverflow } from "./app.mjs";
+import { expectNoHorizontalOverflow, logInTo } from "./app.mjs";
 
 // CodesPage drives the screen by roles and names.
 class CodesPage {
@@ -15,11 +15,8 @@ class CodesPage {
     this.create = page.getByRole("button", { name: "Create code" });
     this.list = page.getByRole("list", { name: "Your codes" });
   }
-  async login(user) {
-    await logIn(this.page, user);
-    await expect(this.page.getByRole("heading", { level: 1, name: "Intercoms" })).toBeVisible();
-    await this.page.getByRole("link", { name: "Visitor codes" }).click();
-    await expect(this.heading).toBeVisible();
+  login(user) {
+    return logInTo(this.page, user, "Visitor codes", this.heading);
   }
   code(visitor) {
     return this.list.getByRole("listitem", { name: visitor, exact: true });

@@ -2,7 +2,7 @@
 // filtered by intercom and missed/answered, a page at a time, live as calls
 // ring and end, and entries deleted by selection.
 import { test, expect, admin, ring, device, socket, answer, expectAccessible, screenshot } from "./fixtures.mjs";
-import { logIn, expectNoHorizontalOverflow } from "./app.mjs";
+import { expectNoHorizontalOverflow, logInTo } from "./app.mjs";
 
 // HistoryPage drives the screen as a resident does: by roles and names.
 class HistoryPage {
@@ -17,11 +17,8 @@ class HistoryPage {
     this.remove = page.getByRole("button", { name: /^Delete selected/ });
     this.more = page.getByRole("button", { name: "Load more" });
   }
-  async login(user) {
-    await logIn(this.page, user);
-    await expect(this.page.getByRole("heading", { level: 1, name: "Intercoms" })).toBeVisible();
-    await this.page.getByRole("link", { name: "History" }).click();
-    await expect(this.heading).toBeVisible();
+  login(user) {
+    return logInTo(this.page, user, "History", this.heading);
   }
   entry(name) {
     return this.list.getByRole("checkbox", { name });

@@ -2,7 +2,7 @@
 // panel's answer over the socket (key confirmed, or its error), the flat
 // chosen with the API's refusals on the field, and Cancel.
 import { test, expect, admin, device, expectAccessible, screenshot } from "./fixtures.mjs";
-import { logIn, expectNoHorizontalOverflow } from "./app.mjs";
+import { expectNoHorizontalOverflow, logInTo } from "./app.mjs";
 
 // PairingPage drives the screen by roles and names.
 class PairingPage {
@@ -15,11 +15,8 @@ class PairingPage {
     this.cancel = page.getByRole("button", { name: "Cancel" });
     this.newCode = page.getByRole("button", { name: "New code" });
   }
-  async login(user) {
-    await logIn(this.page, user);
-    await expect(this.page.getByRole("heading", { level: 1, name: "Intercoms" })).toBeVisible();
-    await this.page.getByRole("link", { name: "Add intercom" }).click();
-    await expect(this.heading).toBeVisible();
+  login(user) {
+    return logInTo(this.page, user, "Add intercom", this.heading);
   }
   // digits is the pairing code on screen, as a screen reader says it.
   async digits() {

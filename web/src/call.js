@@ -4,7 +4,7 @@
 // loaded then); Decline is POST cancel; Hang up ends the SIP dialog and POST
 // end. intercom_cancel closes the dialog and says why. Tabs of this browser
 // share one X-UUID: they tell each other when one of them took the call.
-import { h, mount, announce } from "./dom.js";
+import { h, mount } from "./dom.js";
 import { api, ApiError } from "./api.js";
 import { t, define } from "./i18n.js";
 import { on, toast } from "./app.js";
@@ -247,15 +247,18 @@ async function decline() {
   }
 }
 
+// hangup: a conversation ends with its BYE, which the SIP server reports to
+// intercomd; a call whose voice has not joined yet ends through the API.
 async function hangup() {
   const call = active;
   if (!call) return;
+  const voice = call.voice;
   finish(call, t("ended"));
-  if (call.voice) await call.voice.hangup();
+  if (voice) return; // finish sent the BYE
   try {
     await api("POST", `/intercom/calls/${call.id}/end`);
   } catch {
-    /* ended already (the panel's BYE crossed ours) */
+    /* ended already */
   }
 }
 
@@ -298,8 +301,7 @@ function close(text, alert) {
 function say(text, alert) {
   if (!active) return;
   active.status.textContent = text;
-  active.status.setAttribute("role", alert ? "alert" : "status");
-  if (!alert && text) announce(text);
+  active.status.setAttribute("role", alert ? "alert" : "status"); // a live region: read out as it changes
 }
 
 function setBusy(busy) {

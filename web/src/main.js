@@ -1,7 +1,7 @@
 // The residents' web app: log in, the account's intercoms, when this browser
 // rings, calls with voice, history, visitor codes and pairing — on exactly
 // the client API and the Pusher socket the mobile apps use.
-import { h, mount, announce } from "./dom.js";
+import { h, mount } from "./dom.js";
 import { api, setToken, onUnauthorized } from "./api.js";
 import { t, define } from "./i18n.js";
 import { session, saveSession, emit, toast } from "./app.js";
@@ -241,7 +241,6 @@ function sessionEnded() {
         current = s;
         startSocket();
         startCalls();
-        announce(t("intercoms"));
       },
     }),
   );

@@ -14,7 +14,9 @@ const EVENT = "Illuminate\\Notifications\\Events\\BroadcastNotificationCreated";
  * the socket and subscribes to private-user.{id} and
  * private-token.{access_token_id}. Returns {close()}.
  */
-export async function connect({ user, onEvent, onState }) {
+export async function connect({ user, onEvent, onState: report }) {
+  let closed = false; // after close(), what the socket does is no news
+  const onState = (...args) => closed || report(...args);
   const where = await api("GET", "/wsurl");
   const pusher = new Pusher(where.app_key, {
     cluster: "",
@@ -35,6 +37,7 @@ export async function connect({ user, onEvent, onState }) {
     },
   });
   pusher.connection.bind("state_change", ({ previous, current }) => {
+    if (closed) return;
     setSocketID(current === "connected" ? pusher.connection.socket_id : "");
     onState(current, previous);
   });
@@ -45,7 +48,7 @@ export async function connect({ user, onEvent, onState }) {
   for (const name of names) {
     const channel = pusher.subscribe(name);
     channel.bind(EVENT, (payload) => {
-      if (payload && typeof payload.type === "string") onEvent(payload.type, payload);
+      if (!closed && payload && typeof payload.type === "string") onEvent(payload.type, payload);
     });
     channel.bind("pusher:subscription_succeeded", () => {
       ready.add(name);
@@ -61,6 +64,7 @@ export async function connect({ user, onEvent, onState }) {
   });
   return {
     close() {
+      closed = true;
       setSocketID("");
       pusher.disconnect();
     },
