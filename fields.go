@@ -7,6 +7,13 @@ import (
 	"unicode/utf8"
 )
 
+// present returns obj[key] and whether it is there and not null: null counts
+// as absent.
+func present(obj map[string]any, key string) (any, bool) {
+	v := obj[key]
+	return v, v != nil
+}
+
 // Body is a decoded JSON request body. Its methods validate one field each,
 // Laravel style, and record what is wrong in p.
 type Body map[string]any

@@ -55,13 +55,6 @@ func ParseIntercomUpdate(body map[string]any) (IntercomUpdate, error) {
 	return u, nil
 }
 
-// present returns obj[key] and whether it is there and not null: null counts
-// as absent.
-func present(obj map[string]any, key string) (any, bool) {
-	v := obj[key]
-	return v, v != nil
-}
-
 // ParseTitle validates a title: a string, 1–255 characters once trimmed,
 // without NUL.
 func ParseTitle(v any, key string, p *Problems) (string, bool) {

@@ -1,0 +1,207 @@
+package intercom
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// appendOffset appends ±HH:MM.
+func appendOffset(b []byte, off int32) []byte {
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	b = append(b, sign)
+	b = append2(b, int(off/3600))
+	b = append(b, ':')
+	return append2(b, int(off%3600/60))
+}
+
+func append2(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+
+func appendClock(b []byte, sec, off int32) []byte {
+	if sec >= secondsPerDay {
+		sec = secondsPerDay - 1 // the end of the day is shown as 23:59:59
+	}
+	b = append2(b, int(sec/3600))
+	b = append(b, ':')
+	b = append2(b, int(sec%3600/60))
+	b = append(b, ':')
+	b = append2(b, int(sec%60))
+	return appendOffset(b, off)
+}
+
+// FromString returns the window's start as the API shows it: HH:MM:SS±HH:MM.
+func (w DayWindow) FromString() string { return string(appendClock(nil, w.From, w.Offset)) }
+
+// ToString returns the window's end as the API shows it: HH:MM:SS±HH:MM, the
+// end of the day being 23:59:59.
+func (w DayWindow) ToString() string { return string(appendClock(nil, w.To, w.Offset)) }
+
+// FromString returns the interval's start as YYYY-MM-DDTHH:MM:SS±HH:MM in the
+// offset it was sent with.
+func (iv Interval) FromString() string { return formatDateTime(iv.From, iv.FromOffset) }
+
+// ToString returns the interval's end like FromString.
+func (iv Interval) ToString() string { return formatDateTime(iv.To, iv.ToOffset) }
+
+func formatDateTime(unix int64, off int32) string {
+	t := time.Unix(unix+int64(off), 0).UTC()
+	b := t.AppendFormat(make([]byte, 0, 25), "2006-01-02T15:04:05")
+	return string(appendOffset(b, off))
+}
+
+// MarshalJSON writes the normalized form the API shows, with day keys in the
+// seed's order (to, from, type).
+func (t Timetable) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(`{"days":[`)
+	for i, w := range t.Days {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"to":"`)
+		b.WriteString(w.ToString())
+		b.WriteString(`","from":"`)
+		b.WriteString(w.FromString())
+		b.WriteString(`","type":"`)
+		b.WriteString(w.Day.String())
+		b.WriteString(`"}`)
+	}
+	b.WriteString(`],"intervals":[`)
+	for i, iv := range t.Intervals {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"from":"`)
+		b.WriteString(iv.FromString())
+		b.WriteString(`","to":"`)
+		b.WriteString(iv.ToString())
+		b.WriteString(`"}`)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes(), nil
+}
+
+// UnmarshalJSON parses a timetable with the same rules as the API, so that a
+// stored timetable is read back by the one engine that validated it.
+func (t *Timetable) UnmarshalJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	var p Problems
+	parsed := ParseTimetable(v, "timetable", &p)
+	if err := p.Err(); err != nil {
+		return err
+	}
+	*t = parsed
+	return nil
+}
+
+// MarshalBinary encodes the timetable compactly for storage: reading it back
+// is far cheaper than parsing JSON, which matters when a ring weighs a
+// thousand devices' timetables.
+func (t Timetable) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 2+len(t.Days)*10+len(t.Intervals)*24)
+	b = append(b, 1) // format version
+	b = binary.AppendUvarint(b, uint64(len(t.Days)))
+	for _, w := range t.Days {
+		b = append(b, byte(w.Day))
+		b = binary.AppendVarint(b, int64(w.From))
+		b = binary.AppendVarint(b, int64(w.To))
+		b = binary.AppendVarint(b, int64(w.Offset))
+	}
+	b = binary.AppendUvarint(b, uint64(len(t.Intervals)))
+	for _, iv := range t.Intervals {
+		b = binary.AppendVarint(b, iv.From)
+		b = binary.AppendVarint(b, iv.To)
+		b = binary.AppendVarint(b, int64(iv.FromOffset))
+		b = binary.AppendVarint(b, int64(iv.ToOffset))
+	}
+	return b, nil
+}
+
+var errTimetableEncoding = errors.New("timetable: bad binary encoding")
+
+// UnmarshalBinary decodes what MarshalBinary wrote, checking every bound.
+func (t *Timetable) UnmarshalBinary(b []byte) error {
+	r := binReader{b: b}
+	if r.byte() != 1 {
+		return errTimetableEncoding
+	}
+	n := r.uvarint()
+	if n > MaxDayWindows {
+		return errTimetableEncoding
+	}
+	var out Timetable
+	if n > 0 {
+		out.Days = make([]DayWindow, n)
+	}
+	for i := range out.Days {
+		w := DayWindow{Day: Day(r.byte()), From: int32(r.varint()), To: int32(r.varint()), Offset: int32(r.varint())}
+		if w.Day > EveryDay || w.From < 0 || w.From >= secondsPerDay || w.To < 0 || w.To > secondsPerDay || w.From == w.To ||
+			w.Offset < -18*3600 || w.Offset > 18*3600 {
+			return errTimetableEncoding
+		}
+		out.Days[i] = w
+	}
+	if n = r.uvarint(); n > MaxIntervals {
+		return errTimetableEncoding
+	}
+	if n > 0 {
+		out.Intervals = make([]Interval, n)
+	}
+	for i := range out.Intervals {
+		iv := Interval{From: r.varint(), To: r.varint(), FromOffset: int32(r.varint()), ToOffset: int32(r.varint())}
+		if iv.To <= iv.From {
+			return errTimetableEncoding
+		}
+		out.Intervals[i] = iv
+	}
+	if r.err || len(r.b) != 0 {
+		return errTimetableEncoding
+	}
+	*t = out
+	return nil
+}
+
+type binReader struct {
+	b   []byte
+	err bool
+}
+
+func (r *binReader) byte() byte {
+	if len(r.b) == 0 {
+		r.err = true
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *binReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = true
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *binReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = true
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
