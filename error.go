@@ -190,6 +190,11 @@ func MsgBetween(key string, lo, hi any) string {
 	return fmt.Sprintf("The %s field must be between %v and %v.", Attribute(key), lo, hi)
 }
 
+// MsgTimezone is Laravel's "timezone" message.
+func MsgTimezone(key string) string {
+	return "The " + Attribute(key) + " field must be a valid timezone."
+}
+
 // MsgFormat is Laravel's "regex" message.
 func MsgFormat(key string) string { return "The " + Attribute(key) + " field format is invalid." }
 

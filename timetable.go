@@ -22,21 +22,30 @@ var dayNames = [...]string{"sunday", "monday", "tuesday", "wednesday", "thursday
 // String returns the API name of the day ("monday", "same_every_day").
 func (d Day) String() string { return dayNames[d] }
 
-// DayWindow admits wall-clock [From, To) seconds of the day in a fixed UTC
-// offset, on the days whose weekday in that offset is Day. To < From crosses
-// midnight; To == 86400 is the end of the day.
+// DayWindow admits wall-clock [From, To) seconds of the day, on the days
+// whose weekday on that clock is Day. The clock is a fixed UTC offset, or,
+// when Zoned, the timetable's zone: then the window admits an instant when
+// the zone's clock reads a time in [From, To) then, so that it follows
+// daylight saving. To < From crosses midnight; To == 86400 is the end of the
+// day.
 type DayWindow struct {
 	Day    Day
 	From   int32 // seconds since local midnight, 0..86399
 	To     int32 // seconds since local midnight, 0..86400
-	Offset int32 // seconds east of UTC
+	Offset int32 // seconds east of UTC; 0 when Zoned
+	Zoned  bool  // sent without an offset in a timetable with a zone
 }
 
-// Interval admits [From, To) in Unix seconds. Each end keeps the offset it
-// was sent with, so that it is shown back as sent.
+// Interval admits [From, To). An end with an offset is a Unix second and
+// keeps the offset it was sent with, so that it is shown back as sent. An
+// end sent without one in a timetable with a zone (FromZoned, ToZoned) is a
+// reading of the zone's clock, in seconds since 1970-01-01T00:00 on it: the
+// interval then admits an instant when the zone's clock reads at or after
+// From (before To) then.
 type Interval struct {
 	From, To             int64
-	FromOffset, ToOffset int32
+	FromOffset, ToOffset int32 // 0 for a zoned end
+	FromZoned, ToZoned   bool
 }
 
 // Timetable is one device's calling schedule for one intercom. The zero value
@@ -44,9 +53,13 @@ type Interval struct {
 type Timetable struct {
 	Days      []DayWindow
 	Intervals []Interval
+	// Zone is the zone the times sent without an offset are read in, or nil:
+	// without one those are in UTC (day windows) or refused (intervals).
+	Zone *Zone
 }
 
-// IsEmpty reports whether t has neither day windows nor intervals.
+// IsEmpty reports whether t has neither day windows nor intervals (a zone
+// alone restricts nothing).
 func (t Timetable) IsEmpty() bool { return len(t.Days) == 0 && len(t.Intervals) == 0 }
 
 // Admits reports whether a call at instant at may ring under t: an empty
@@ -57,21 +70,42 @@ func (t Timetable) Admits(at time.Time) bool {
 		return true
 	}
 	u := at.Unix()
+	wall := u // the zone's clock at u, in seconds since its 1970-01-01T00:00
+	if t.Zone != nil {
+		wall += t.Zone.offsetAt(at)
+	}
 	for i := range t.Intervals {
-		if iv := &t.Intervals[i]; u >= iv.From && u < iv.To {
+		if t.Intervals[i].admits(u, wall) {
 			return true
 		}
 	}
 	for i := range t.Days {
-		if t.Days[i].admits(u) {
+		w := &t.Days[i]
+		local := wall
+		if !w.Zoned {
+			local = u + int64(w.Offset)
+		}
+		if w.admits(local) {
 			return true
 		}
 	}
 	return false
 }
 
-func (w *DayWindow) admits(unix int64) bool {
-	local := unix + int64(w.Offset)
+func (iv *Interval) admits(unix, wall int64) bool {
+	from, to := unix, unix
+	if iv.FromZoned {
+		from = wall
+	}
+	if iv.ToZoned {
+		to = wall
+	}
+	return from >= iv.From && to < iv.To
+}
+
+// admits reports whether the window admits the instant whose reading of the
+// window's clock is local, in seconds since 1970-01-01T00:00 on that clock.
+func (w *DayWindow) admits(local int64) bool {
 	day := local / secondsPerDay
 	if local%secondsPerDay < 0 {
 		day--

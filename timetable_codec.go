@@ -22,7 +22,8 @@ func appendOffset(b []byte, off int32) []byte {
 
 func append2(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
 
-func appendClock(b []byte, sec, off int32) []byte {
+// appendClock appends HH:MM:SS and, unless zoned, the offset.
+func appendClock(b []byte, sec, off int32, zoned bool) []byte {
 	if sec >= secondsPerDay {
 		sec = secondsPerDay - 1 // the end of the day is shown as 23:59:59
 	}
@@ -31,31 +32,40 @@ func appendClock(b []byte, sec, off int32) []byte {
 	b = append2(b, int(sec%3600/60))
 	b = append(b, ':')
 	b = append2(b, int(sec%60))
+	if zoned {
+		return b
+	}
 	return appendOffset(b, off)
 }
 
-// FromString returns the window's start as the API shows it: HH:MM:SS±HH:MM.
-func (w DayWindow) FromString() string { return string(appendClock(nil, w.From, w.Offset)) }
+// FromString returns the window's start as the API shows it: HH:MM:SS±HH:MM,
+// or HH:MM:SS when it is zoned.
+func (w DayWindow) FromString() string { return string(appendClock(nil, w.From, w.Offset, w.Zoned)) }
 
-// ToString returns the window's end as the API shows it: HH:MM:SS±HH:MM, the
-// end of the day being 23:59:59.
-func (w DayWindow) ToString() string { return string(appendClock(nil, w.To, w.Offset)) }
+// ToString returns the window's end like FromString, the end of the day
+// being 23:59:59.
+func (w DayWindow) ToString() string { return string(appendClock(nil, w.To, w.Offset, w.Zoned)) }
 
 // FromString returns the interval's start as YYYY-MM-DDTHH:MM:SS±HH:MM in the
-// offset it was sent with.
-func (iv Interval) FromString() string { return formatDateTime(iv.From, iv.FromOffset) }
+// offset it was sent with, or YYYY-MM-DDTHH:MM:SS when it is zoned.
+func (iv Interval) FromString() string { return formatDateTime(iv.From, iv.FromOffset, iv.FromZoned) }
 
 // ToString returns the interval's end like FromString.
-func (iv Interval) ToString() string { return formatDateTime(iv.To, iv.ToOffset) }
+func (iv Interval) ToString() string { return formatDateTime(iv.To, iv.ToOffset, iv.ToZoned) }
 
-func formatDateTime(unix int64, off int32) string {
+// formatDateTime formats Unix second unix in offset off, or, when zoned, the
+// zone's clock reading unix.
+func formatDateTime(unix int64, off int32, zoned bool) string {
 	t := time.Unix(unix+int64(off), 0).UTC()
 	b := t.AppendFormat(make([]byte, 0, 25), "2006-01-02T15:04:05")
+	if zoned {
+		return string(b)
+	}
 	return string(appendOffset(b, off))
 }
 
 // MarshalJSON writes the normalized form the API shows, with day keys in the
-// seed's order (to, from, type).
+// seed's order (to, from, type), and timezone last, only when there is one.
 func (t Timetable) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(`{"days":[`)
@@ -82,7 +92,13 @@ func (t Timetable) MarshalJSON() ([]byte, error) {
 		b.WriteString(iv.ToString())
 		b.WriteString(`"}`)
 	}
-	b.WriteString(`]}`)
+	b.WriteByte(']')
+	if t.Zone != nil {
+		b.WriteString(`,"timezone":"`)
+		b.WriteString(t.Zone.name) // an IANA name: nothing to escape
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
 	return b.Bytes(), nil
 }
 
@@ -104,21 +120,57 @@ func (t *Timetable) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// Binary format versions: 1 has no zone; 2 starts with the zone's name and
+// flags which times are zoned. A timetable without a zone is written in 1,
+// so what was stored before zones existed reads the same and is the same.
+const (
+	binaryNoZone = 1
+	binaryZone   = 2
+	binaryZoned  = 0x80 // in a day window's day byte
+)
+
+var errTimetableEncoding = errors.New("timetable: bad binary encoding")
+
 // MarshalBinary encodes the timetable compactly for storage: reading it back
 // is far cheaper than parsing JSON, which matters when a ring weighs a
 // thousand devices' timetables.
 func (t Timetable) MarshalBinary() ([]byte, error) {
 	b := make([]byte, 0, 2+len(t.Days)*10+len(t.Intervals)*24)
-	b = append(b, 1) // format version
+	if t.Zone == nil {
+		b = append(b, binaryNoZone)
+	} else {
+		b = append(b, binaryZone)
+		b = binary.AppendUvarint(b, uint64(len(t.Zone.name)))
+		b = append(b, t.Zone.name...)
+	}
 	b = binary.AppendUvarint(b, uint64(len(t.Days)))
 	for _, w := range t.Days {
-		b = append(b, byte(w.Day))
+		day := byte(w.Day)
+		if w.Zoned {
+			if t.Zone == nil {
+				return nil, errTimetableEncoding
+			}
+			day |= binaryZoned
+		}
+		b = append(b, day)
 		b = binary.AppendVarint(b, int64(w.From))
 		b = binary.AppendVarint(b, int64(w.To))
 		b = binary.AppendVarint(b, int64(w.Offset))
 	}
 	b = binary.AppendUvarint(b, uint64(len(t.Intervals)))
 	for _, iv := range t.Intervals {
+		if t.Zone != nil {
+			var zoned byte
+			if iv.FromZoned {
+				zoned |= 1
+			}
+			if iv.ToZoned {
+				zoned |= 2
+			}
+			b = append(b, zoned)
+		} else if iv.FromZoned || iv.ToZoned {
+			return nil, errTimetableEncoding
+		}
 		b = binary.AppendVarint(b, iv.From)
 		b = binary.AppendVarint(b, iv.To)
 		b = binary.AppendVarint(b, int64(iv.FromOffset))
@@ -127,26 +179,38 @@ func (t Timetable) MarshalBinary() ([]byte, error) {
 	return b, nil
 }
 
-var errTimetableEncoding = errors.New("timetable: bad binary encoding")
-
 // UnmarshalBinary decodes what MarshalBinary wrote, checking every bound.
 func (t *Timetable) UnmarshalBinary(b []byte) error {
 	r := binReader{b: b}
-	if r.byte() != 1 {
+	var out Timetable
+	switch r.byte() {
+	case binaryNoZone:
+	case binaryZone:
+		n := r.uvarint()
+		if n > MaxZoneName || n > uint64(len(r.b)) {
+			return errTimetableEncoding
+		}
+		z, ok := LoadZone(string(r.b[:n]))
+		if !ok {
+			return errTimetableEncoding
+		}
+		out.Zone, r.b = z, r.b[n:]
+	default:
 		return errTimetableEncoding
 	}
 	n := r.uvarint()
 	if n > MaxDayWindows {
 		return errTimetableEncoding
 	}
-	var out Timetable
 	if n > 0 {
 		out.Days = make([]DayWindow, n)
 	}
 	for i := range out.Days {
-		w := DayWindow{Day: Day(r.byte()), From: int32(r.varint()), To: int32(r.varint()), Offset: int32(r.varint())}
+		day := r.byte()
+		w := DayWindow{Day: Day(day &^ binaryZoned), From: int32(r.varint()), To: int32(r.varint()), Offset: int32(r.varint()),
+			Zoned: day&binaryZoned != 0}
 		if w.Day > EveryDay || w.From < 0 || w.From >= secondsPerDay || w.To < 0 || w.To > secondsPerDay || w.From == w.To ||
-			w.Offset < -18*3600 || w.Offset > 18*3600 {
+			w.Offset < -18*3600 || w.Offset > 18*3600 || (w.Zoned && (out.Zone == nil || w.Offset != 0)) {
 			return errTimetableEncoding
 		}
 		out.Days[i] = w
@@ -158,8 +222,15 @@ func (t *Timetable) UnmarshalBinary(b []byte) error {
 		out.Intervals = make([]Interval, n)
 	}
 	for i := range out.Intervals {
-		iv := Interval{From: r.varint(), To: r.varint(), FromOffset: int32(r.varint()), ToOffset: int32(r.varint())}
-		if iv.To <= iv.From {
+		var zoned byte
+		if out.Zone != nil {
+			if zoned = r.byte(); zoned > 3 {
+				return errTimetableEncoding
+			}
+		}
+		iv := Interval{From: r.varint(), To: r.varint(), FromOffset: int32(r.varint()), ToOffset: int32(r.varint()),
+			FromZoned: zoned&1 != 0, ToZoned: zoned&2 != 0}
+		if (iv.FromZoned && iv.FromOffset != 0) || (iv.ToZoned && iv.ToOffset != 0) || !iv.ordered(out.Zone) {
 			return errTimetableEncoding
 		}
 		out.Intervals[i] = iv

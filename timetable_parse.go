@@ -17,15 +17,29 @@ func parseDay(s string) (Day, bool) {
 // ParseTimetable validates a timetable decoded from JSON (a value produced by
 // encoding/json with UseNumber) and returns it. Problems are recorded against
 // key and its dotted sub-paths; the returned Timetable is meaningful only when
-// none were recorded. days and intervals are optional, null counting as
-// absent; a day window's time without an offset takes the other end's, and
-// when neither end has one the window is in UTC.
+// none were recorded. days, intervals and timezone are optional, null
+// counting as absent; a day window's time without an offset takes the other
+// end's, and when neither end has one the window is in the timetable's
+// timezone, or else in UTC. An interval's end without an offset is in the
+// timezone, and refused without one.
 func ParseTimetable(v any, key string, p *Problems) Timetable {
 	var t Timetable
 	obj, ok := v.(map[string]any)
 	if !ok {
 		p.Add(key, MsgArray(key))
 		return t
+	}
+	// wall: times without an offset are the zone's wall-clock times, even
+	// when the zone itself was refused (then only its own problem is told).
+	wall := false
+	if raw, ok := present(obj, "timezone"); ok {
+		k := key + ".timezone"
+		wall = true
+		if s, ok := raw.(string); !ok {
+			p.Add(k, MsgString(k))
+		} else if t.Zone, ok = LoadZone(s); !ok {
+			p.Add(k, MsgTimezone(k))
+		}
 	}
 	if raw, ok := present(obj, "days"); ok {
 		k := key + ".days"
@@ -36,7 +50,7 @@ func ParseTimetable(v any, key string, p *Problems) Timetable {
 		} else {
 			t.Days = make([]DayWindow, 0, len(items))
 			for i, item := range items {
-				if w, ok := parseDayWindow(item, k+"."+strconv.Itoa(i), p); ok {
+				if w, ok := parseDayWindow(item, k+"."+strconv.Itoa(i), wall, p); ok {
 					t.Days = append(t.Days, w)
 				}
 			}
@@ -51,7 +65,7 @@ func ParseTimetable(v any, key string, p *Problems) Timetable {
 		} else {
 			t.Intervals = make([]Interval, 0, len(items))
 			for i, item := range items {
-				if iv, ok := parseInterval(item, k+"."+strconv.Itoa(i), p); ok {
+				if iv, ok := parseInterval(item, k+"."+strconv.Itoa(i), wall, t.Zone, p); ok {
 					t.Intervals = append(t.Intervals, iv)
 				}
 			}
@@ -79,7 +93,7 @@ func requiredString(obj map[string]any, key, name string, p *Problems) (string, 
 	return "", false
 }
 
-func parseDayWindow(v any, key string, p *Problems) (DayWindow, bool) {
+func parseDayWindow(v any, key string, wall bool, p *Problems) (DayWindow, bool) {
 	var w DayWindow
 	obj, ok := v.(map[string]any)
 	if !ok {
@@ -121,7 +135,9 @@ func parseDayWindow(v any, key string, p *Problems) (DayWindow, bool) {
 	from, to := ends[0], ends[1]
 	switch {
 	case !from.hasOffset && !to.hasOffset:
-		// Neither end has an offset: UTC, as Android's SDK documentation means it.
+		// Neither end has an offset: the timetable's zone, or else UTC, as
+		// Android's SDK documentation means it.
+		w.Zoned = wall
 	case !from.hasOffset:
 		from.offset = to.offset
 	case !to.hasOffset:
@@ -141,15 +157,14 @@ func parseDayWindow(v any, key string, p *Problems) (DayWindow, bool) {
 	return w, true
 }
 
-func parseInterval(v any, key string, p *Problems) (Interval, bool) {
+func parseInterval(v any, key string, wall bool, zone *Zone, p *Problems) (Interval, bool) {
 	var iv Interval
 	obj, ok := v.(map[string]any)
 	if !ok {
 		p.Add(key, MsgArray(key))
 		return iv, false
 	}
-	var ends [2]int64
-	var offs [2]int32
+	var ends [2]dateTime
 	good := true
 	for i, name := range [2]string{"from", "to"} {
 		s, ok := requiredString(obj, key, name, p)
@@ -157,27 +172,46 @@ func parseInterval(v any, key string, p *Problems) (Interval, bool) {
 			good = false
 			continue
 		}
-		unix, off, status := parseDateTime(s)
-		switch status {
-		case dateNoOffset:
-			p.Add(key+"."+name, "The "+key+"."+name+" field must include a UTC offset.")
-			good = false
-		case dateInvalid:
+		d, ok := parseDateTime(s)
+		switch {
+		case !ok:
 			p.Add(key+"."+name, MsgDate(key+"."+name))
 			good = false
+		case !d.hasOffset && !wall:
+			p.Add(key+"."+name, "The "+key+"."+name+" field must include a UTC offset.")
+			good = false
 		default:
-			ends[i], offs[i] = unix, off
+			ends[i] = d
 		}
 	}
 	if !good {
 		return iv, false
 	}
-	if ends[1] <= ends[0] {
+	from, to := ends[0], ends[1]
+	iv = Interval{From: from.unix(), To: to.unix(), FromOffset: from.offset, ToOffset: to.offset,
+		FromZoned: !from.hasOffset, ToZoned: !to.hasOffset}
+	if zone == nil && (iv.FromZoned || iv.ToZoned) {
+		return iv, false // the timezone was refused: that is the problem told
+	}
+	if !iv.ordered(zone) {
 		p.Add(key+".to", "The "+key+".to field must be a date after "+key+".from.")
 		return iv, false
 	}
-	iv.From, iv.To, iv.FromOffset, iv.ToOffset = ends[0], ends[1], offs[0], offs[1]
 	return iv, true
+}
+
+// ordered reports whether the interval's to is after its from: both read
+// on the zone's clock when both are zoned, else as instants.
+func (iv *Interval) ordered(zone *Zone) bool {
+	from, to := iv.From, iv.To
+	if iv.FromZoned != iv.ToZoned {
+		if iv.FromZoned {
+			from = zone.instant(from)
+		} else {
+			to = zone.instant(to)
+		}
+	}
+	return to > from
 }
 
 // clock is a parsed time of day.
@@ -248,20 +282,27 @@ func digits2(s string, i int) (int, bool) {
 	return int(s[i]-'0')*10 + int(s[i+1]-'0'), true
 }
 
-const (
-	dateOK = iota
-	dateNoOffset
-	dateInvalid
-)
+// dateTime is a parsed date-time: local is seconds since 1970-01-01T00:00
+// on the clock it was written in, offset that clock's, when it has one.
+type dateTime struct {
+	local     int64
+	offset    int32
+	hasOffset bool
+}
+
+// unix is the date-time's Unix second, or its local reading when it has no
+// offset.
+func (d dateTime) unix() int64 { return d.local - int64(d.offset) }
 
 // parseDateTime parses an RFC 3339 date-time, seconds optional, fractions
 // allowed (and truncated: the engine works in whole seconds), offset Z or
-// ±HH:MM. It returns Unix seconds and the offset in seconds east of UTC.
-func parseDateTime(s string) (int64, int32, int) {
+// ±HH:MM or none.
+func parseDateTime(s string) (dateTime, bool) {
+	var dt dateTime
 	// YYYY-MM-DDTHH:MM
 	if len(s) < 16 || s[4] != '-' || s[7] != '-' || s[13] != ':' ||
 		(s[10] != 'T' && s[10] != 't' && s[10] != ' ') {
-		return 0, 0, dateInvalid
+		return dt, false
 	}
 	y1, ok1 := digits2(s, 0)
 	y2, ok2 := digits2(s, 2)
@@ -270,17 +311,17 @@ func parseDateTime(s string) (int64, int32, int) {
 	h, ok5 := digits2(s, 11)
 	mi, ok6 := digits2(s, 14)
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 {
-		return 0, 0, dateInvalid
+		return dt, false
 	}
 	year := y1*100 + y2
 	if d > daysIn(time.Month(mo), year) {
-		return 0, 0, dateInvalid
+		return dt, false
 	}
 	sec, rest := 0, s[16:]
 	if len(rest) >= 3 && rest[0] == ':' {
 		v, ok := digits2(rest, 1)
 		if !ok || v > 59 {
-			return 0, 0, dateInvalid
+			return dt, false
 		}
 		sec, rest = v, rest[3:]
 		if len(rest) > 0 && rest[0] == '.' {
@@ -289,20 +330,21 @@ func parseDateTime(s string) (int64, int32, int) {
 				n++
 			}
 			if n == 1 || n > 10 {
-				return 0, 0, dateInvalid
+				return dt, false
 			}
 			rest = rest[n:]
 		}
 	}
+	dt.local = time.Date(year, time.Month(mo), d, h, mi, sec, 0, time.UTC).Unix()
 	if rest == "" {
-		return 0, 0, dateNoOffset
+		return dt, true
 	}
 	off, ok := parseOffset(rest)
 	if !ok {
-		return 0, 0, dateInvalid
+		return dt, false
 	}
-	local := time.Date(year, time.Month(mo), d, h, mi, sec, 0, time.UTC).Unix()
-	return local - int64(off), off, dateOK
+	dt.offset, dt.hasOffset = off, true
+	return dt, true
 }
 
 func daysIn(m time.Month, year int) int {
