@@ -517,6 +517,64 @@ func testUpdateIntercom(t *testing.T, s intercom.Store) {
 			t.Fatalf("tablet timetable only: %+v, %v", vt, err)
 		}
 	})
+	t.Run("ZonedTimetable", func(t *testing.T) {
+		// A timetable in a zone is kept with its zone and its wall-clock
+		// times, and rings by them: 08:00–09:00 in Berlin is 07:00Z in
+		// winter and 06:00Z in summer.
+		zoned := parseTimetable(t, `{"timezone":"Europe/Berlin","days":[{"type":"same_every_day","from":"08:00","to":"09:00"}],
+			"intervals":[{"from":"2026-10-25T02:30","to":"2026-10-25T02:45:00+01:00"}]}`)
+		want, _ := json.Marshal(zoned)
+		v, err := s.UpdateIntercom(ctx, vTablet, 180, intercom.IntercomUpdate{Timetable: &zoned}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read, err := s.Intercom(ctx, vTablet, 180)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cands, err := s.RingCandidates(ctx, 180, nil, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rung *intercom.Timetable
+		for _, c := range cands {
+			if c.DeviceID == tablet.DeviceID {
+				rung = &c.Settings.Timetable
+			}
+		}
+		if rung == nil {
+			t.Fatalf("the tablet is not a candidate: %+v", cands)
+		}
+		for name, got := range map[string]intercom.Timetable{"updated": v.Settings.Timetable, "read": read.Settings.Timetable, "ring candidate": *rung} {
+			j, _ := json.Marshal(got)
+			if diff := cmp.Diff(string(want), string(j)); diff != "" {
+				t.Errorf("%s timetable (-want +got):\n%s", name, diff)
+			}
+			for _, tc := range []struct {
+				at   time.Time
+				want bool
+			}{
+				{time.Date(2026, 3, 28, 7, 0, 0, 0, time.UTC), true},
+				{time.Date(2026, 3, 30, 6, 0, 0, 0, time.UTC), true},
+				{time.Date(2026, 3, 30, 7, 0, 0, 0, time.UTC), false},
+				{time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC), true}, // 02:30 CEST
+				{time.Date(2026, 10, 25, 1, 30, 0, 0, time.UTC), true}, // 02:30 CET
+				{time.Date(2026, 10, 25, 1, 45, 0, 0, time.UTC), false},
+			} {
+				if got.Admits(tc.at) != tc.want {
+					t.Errorf("%s timetable: Admits(%v) = %v", name, tc.at, !tc.want)
+				}
+			}
+		}
+		// Back to a timetable without a zone: the zone goes with it.
+		plain := parseTimetable(t, `{"days":[{"type":"same_every_day","from":"08:00","to":"09:00"}]}`)
+		if _, err := s.UpdateIntercom(ctx, vTablet, 180, intercom.IntercomUpdate{Timetable: &plain}, at); err != nil {
+			t.Fatal(err)
+		}
+		if read, err := s.Intercom(ctx, vTablet, 180); err != nil || read.Settings.Timetable.Zone != nil || read.Settings.Timetable.Days[0].Zoned {
+			t.Fatalf("after the zone was dropped: %+v, %v", read.Settings.Timetable, err)
+		}
+	})
 	t.Run("OtherAccountUntouched", func(t *testing.T) {
 		// Bob's membership is untouched.
 		bobTok := mustToken(t, s, bob.ID, "bob-phone")
