@@ -70,10 +70,20 @@ func (t Timetable) Admits(at time.Time) bool {
 		return true
 	}
 	u := at.Unix()
-	wall := u // the zone's clock at u, in seconds since its 1970-01-01T00:00
-	if t.Zone != nil {
-		wall += t.Zone.offsetAt(at)
+	if t.Zone == nil { // every time has its offset
+		for i := range t.Intervals {
+			if iv := &t.Intervals[i]; u >= iv.From && u < iv.To {
+				return true
+			}
+		}
+		for i := range t.Days {
+			if w := &t.Days[i]; w.admits(u + int64(w.Offset)) {
+				return true
+			}
+		}
+		return false
 	}
+	wall := u + t.Zone.offsetAt(at) // the zone's clock at u, in seconds since its 1970-01-01T00:00
 	for i := range t.Intervals {
 		if t.Intervals[i].admits(u, wall) {
 			return true
