@@ -79,12 +79,14 @@ type Store interface {
 	IntercomMembers(ctx context.Context, intercomID int64) ([]int64, error)
 
 	// PutMembership creates or replaces the membership of m.UserID in
-	// m.IntercomID, keeping CreatedAt of an existing one; it reports whether
-	// it was created. ENOTFOUND when the user or intercom does not exist.
-	PutMembership(ctx context.Context, m Membership, at time.Time) (Membership, bool, error)
+	// m.IntercomID, keeping CreatedAt of an existing one, and returns what
+	// changed, read in the same transaction: concurrent puts of one account's
+	// memberships each see the one before. ENOTFOUND when the user or
+	// intercom does not exist.
+	PutMembership(ctx context.Context, m Membership, at time.Time) (MembershipChange, error)
 	// DeleteMembership unlinks an account from an intercom, with its devices'
-	// settings for it. ENOTFOUND.
-	DeleteMembership(ctx context.Context, intercomID, userID int64) error
+	// settings for it, and returns the membership it removed. ENOTFOUND.
+	DeleteMembership(ctx context.Context, intercomID, userID int64) (Membership, error)
 
 	// The viewer's intercoms are those of its account's memberships that are
 	// confirmed: a key_confirmed one is a pairing in progress, invisible to
@@ -235,6 +237,18 @@ type Store interface {
 	// visitor codes not expired at instant at, each ordered by id (keys by
 	// their id). ENOTFOUND when the intercom does not exist.
 	Credentials(ctx context.Context, intercomID int64, at time.Time) (Intercom, []Key, []VisitorCode, error)
+}
+
+// MembershipChange is what Store.PutMembership did.
+type MembershipChange struct {
+	Membership Membership // as it now is
+	Created    bool
+	// WasConfirmed is whether the membership was confirmed before: the
+	// intercom was the account's.
+	WasConfirmed bool
+	// View is the intercom as the account (no device) now sees it; nil
+	// unless the membership is confirmed.
+	View *IntercomView
 }
 
 // Holdings is a sample of what a store holds (Store.Holdings).

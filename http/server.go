@@ -22,6 +22,7 @@ import (
 	"intercom"
 	"intercom/calls"
 	"intercom/local"
+	"intercom/members"
 	"intercom/password"
 	"intercom/push"
 	"intercom/pusher"
@@ -93,7 +94,7 @@ type Config struct {
 	Guesses intercom.Limiter
 	// Pairing sets the codes' lengths and lifetimes and the visitor codes'
 	// limit; zero values take the defaults.
-	Pairing PairingConfig
+	Pairing members.PairingConfig
 	// HeartbeatBatch writes the refreshes of online intercoms arriving
 	// within it together; a heartbeat that brings an intercom online is
 	// written at once (calls.Config). Zero: each at once.
@@ -117,15 +118,11 @@ type Server struct {
 	push         *push.Dispatcher
 	controller   intercom.Controller
 	calls        *calls.Service
+	members      *members.Service
 	publicURL    string
 	adminToken   string
 	sipAPIToken  string
-	tokenTTL     time.Duration
 	offlineAfter time.Duration
-	logins       intercom.Limiter // failed logins per login and per address
-	guesses      intercom.Limiter // wrong codes at panels per intercom
-	pairing      PairingConfig
-	hashing      *password.Limiter
 	realIPHeader string
 	mux          *http.ServeMux
 	web          http.Handler
@@ -147,7 +144,6 @@ func NewServer(c Config) *Server {
 		publicURL:    strings.TrimRight(c.PublicURL, "/"),
 		adminToken:   c.AdminToken,
 		sipAPIToken:  c.SIPAPIToken,
-		tokenTTL:     c.TokenTTL,
 		offlineAfter: c.OfflineAfter,
 		realIPHeader: c.RealIPHeader,
 		mux:          http.NewServeMux(),
@@ -169,32 +165,24 @@ func NewServer(c Config) *Server {
 	if s.sessions == nil {
 		s.sessions = s.hub
 	}
-	if s.tokenTTL == 0 {
-		s.tokenTTL = 2160 * time.Hour
-	}
 	if s.offlineAfter == 0 {
 		s.offlineAfter = 90 * time.Second
 	}
 	if c.LoginMax == 0 {
-		c.LoginMax = 10
+		c.LoginMax = members.DefaultLoginMax
 	}
 	if c.LoginWindow == 0 {
-		c.LoginWindow = 15 * time.Minute
+		c.LoginWindow = members.DefaultLoginWindow
 	}
-	s.logins = c.Logins
-	if s.logins == nil {
-		s.logins = local.NewLimiter(c.LoginMax, c.LoginWindow, s.now)
+	if c.Logins == nil {
+		c.Logins = local.NewLimiter(c.LoginMax, c.LoginWindow, s.now)
 	}
-	s.guesses = c.Guesses
-	if s.guesses == nil {
-		s.guesses = local.NewLimiter(GuessMax, GuessWindow, s.now)
+	if c.Guesses == nil {
+		c.Guesses = local.NewLimiter(members.GuessMax, members.GuessWindow, s.now)
 	}
-	s.pairing = c.Pairing
-	s.pairing.defaults()
 	if c.HashConcurrency <= 0 {
 		c.HashConcurrency = runtime.GOMAXPROCS(0)
 	}
-	s.hashing = password.NewLimiter(c.HashConcurrency)
 	s.controller = c.Controller
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "intercomd_http_requests_total", Help: "HTTP requests by route, method and status.",
@@ -248,6 +236,9 @@ func NewServer(c Config) *Server {
 		RingSeen: func(channel, client string, seen bool) {
 			ringPushes.WithLabelValues(channel, client, strconv.FormatBool(seen)).Inc()
 		}})
+	s.members = members.New(members.Config{Store: s.store, Calls: s.calls, Sessions: s.sessions, Logins: c.Logins,
+		Guesses: c.Guesses, Hashing: password.NewLimiter(c.HashConcurrency), Clock: s.clock, TokenTTL: c.TokenTTL,
+		Pairing: c.Pairing})
 	s.registry.MustRegister(s.rings, s.sends, ringPushes,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_sockets_open", Help: "Open Pusher sockets."},
 			func() float64 { return float64(s.hub.Open()) }),

@@ -8,6 +8,7 @@ import (
 	"intercom"
 	"intercom/calls"
 	intercomhttp "intercom/http"
+	"intercom/members"
 	"intercom/postgres"
 )
 
@@ -43,7 +44,7 @@ func joinCluster(ctx context.Context, db *postgres.DB, cfg *intercomhttp.Config,
 	}
 	cfg.Logins = postgres.NewLimiter(db, "login", loginMax, loginWindow, clock.Now)
 	cfg.Doors = postgres.NewLimiter(db, "door", calls.DoorOpensPerMinute, time.Minute, clock.Now)
-	cfg.Guesses = postgres.NewLimiter(db, "guess", intercomhttp.GuessMax, intercomhttp.GuessWindow, clock.Now)
+	cfg.Guesses = postgres.NewLimiter(db, "guess", members.GuessMax, members.GuessWindow, clock.Now)
 	cfg.HeartbeatBatch = beatBatch
 	log.Info("joined the cluster", "node", bus.Node())
 	return bus.Close, nil

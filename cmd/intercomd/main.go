@@ -27,6 +27,7 @@ import (
 	"intercom/fcm"
 	"intercom/hms"
 	intercomhttp "intercom/http"
+	"intercom/members"
 	"intercom/postgres"
 	"intercom/pusher"
 	"intercom/web"
@@ -73,7 +74,7 @@ type config struct {
 	controlLoop    bool
 	web            bool
 	pprofAddr      string
-	pairing        intercomhttp.PairingConfig
+	pairing        members.PairingConfig
 }
 
 const usage = `usage: intercomd serve [flags]
@@ -176,8 +177,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.Var(durationFlag{&c.controlWait}, "control-timeout", "how long an intercom's control URL has to answer (door opening: 504 after)")
 	fs.BoolVar(&c.controlLoop, "control-allow-loopback", false, "let intercoms' control URLs reach loopback addresses (development and tests only)")
 	fs.BoolVar(&c.web, "web", true, "serve the residents' web app at / (false: / answers 404)")
-	c.pairing = intercomhttp.PairingConfig{CodeLength: intercom.DefaultPairingCodeLength, CodeTTL: intercom.DefaultPairingCodeTTL,
-		VisitorCodeLength: intercom.DefaultVisitorCodeLength, MaxVisitorCodes: intercom.DefaultMaxVisitorCodes}
+	c.pairing = members.DefaultPairing
 	fs.Var(intFlag{&c.pairing.CodeLength}, "pairing-code-length", "digits of a pairing code (POST /api/v1/intercom)")
 	fs.Var(durationFlag{&c.pairing.CodeTTL}, "pairing-code-ttl", "lifetime of a pairing code")
 	fs.Var(intFlag{&c.pairing.VisitorCodeLength}, "visitor-code-length", "digits of a visitor code")
