@@ -110,10 +110,10 @@ func New(c Config) *Service {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.ringTimeout == 0 {
-		s.ringTimeout = 30 * time.Second
+		s.ringTimeout = DefaultRingTimeout
 	}
 	if s.offlineAfter == 0 {
-		s.offlineAfter = 90 * time.Second
+		s.offlineAfter = DefaultOfflineAfter
 	}
 	if s.connectTimeout == 0 {
 		s.connectTimeout = DefaultAnswerConnectTimeout
@@ -128,6 +128,12 @@ func New(c Config) *Service {
 	s.sched.Handle(s.fire)
 	return s
 }
+
+// The defaults of the ring and the heartbeat (API.md §8).
+const (
+	DefaultRingTimeout  = 30 * time.Second
+	DefaultOfflineAfter = 90 * time.Second
+)
 
 // The defaults of the conversation's deadlines (API.md §6).
 const (
