@@ -57,7 +57,7 @@ func (s *Server) unlinkIntercoms(w http.ResponseWriter, r *http.Request, sess se
 // forgetCalls is DELETE /api/v1/intercom/calls: these calls leave the
 // account's history (other accounts keep theirs).
 func (s *Server) forgetCalls(w http.ResponseWriter, r *http.Request, sess session) error {
-	return s.deleteIDs(w, r, sess, s.members.ForgetCalls)
+	return s.deleteIDs(w, r, sess, s.calls.ForgetCalls)
 }
 
 // deleteIDs runs a DELETE {"ids": [...]} through remove, which tells the

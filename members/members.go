@@ -77,8 +77,14 @@ func (c *PairingConfig) defaults() {
 	}
 }
 
-// Store is what the account side keeps.
-type Store = intercom.Store
+// Store is what the account side keeps: the accounts, the intercoms they
+// are members of, pairings and access.
+type Store interface {
+	intercom.Accounts
+	intercom.Intercoms
+	intercom.Pairings
+	intercom.Access
+}
 
 // Config is what a Service needs; every seam is required.
 type Config struct {

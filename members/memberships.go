@@ -73,14 +73,3 @@ func (s *Service) UnlinkIntercoms(ctx context.Context, userID int64, ids []int64
 	s.deleted(userID, "intercom.delete", gone, exceptSocket)
 	return nil
 }
-
-// ForgetCalls removes those of ids that are in the account's history from
-// it (other accounts keep theirs); its other sockets hear of those.
-func (s *Service) ForgetCalls(ctx context.Context, userID int64, ids []int64, exceptSocket string) error {
-	gone, err := s.store.ForgetCalls(ctx, userID, ids)
-	if err != nil {
-		return err
-	}
-	s.deleted(userID, "intercom.call.delete", gone, exceptSocket)
-	return nil
-}

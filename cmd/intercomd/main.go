@@ -29,6 +29,7 @@ import (
 	"intercom/members"
 	intercomnode "intercom/node"
 	"intercom/postgres"
+	"intercom/push"
 	"intercom/pusher"
 	"intercom/web"
 )
@@ -171,7 +172,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.hms.AppSecret, "hms-app-secret", "", "Huawei AppGallery app secret")
 	fs.StringVar(&c.hms.TokenURL, "hms-token-url", "", "Huawei OAuth token URL (default https://oauth-login.cloud.huawei.com/oauth2/v3/token)")
 	fs.StringVar(&c.hms.Endpoint, "hms-endpoint", "", "Push Kit endpoint (default https://push-api.cloud.huawei.com)")
-	c.pushWorkers = 64
+	c.pushWorkers = push.DefaultConcurrency
 	fs.Var(intFlag{&c.pushWorkers}, "push-concurrency", "push sends in flight per provider")
 	c.controlWait = 5 * time.Second
 	fs.Var(durationFlag{&c.controlWait}, "control-timeout", "how long an intercom's control URL has to answer (door opening: 504 after)")
