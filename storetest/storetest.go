@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"Pairing", testPairing},
 		{"VisitorCodesAndAccess", testVisitorCodesAndAccess},
 		{"ConcurrentFlatChoice", testConcurrentFlatChoice},
+		{"ConcurrentMemberships", testConcurrentMemberships},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
