@@ -36,12 +36,7 @@ func (s *Service) CreateVisitorCode(ctx context.Context, userID int64, v interco
 // DeleteVisitorCodes removes those of ids that are the account's codes; its
 // other sockets hear of those.
 func (s *Service) DeleteVisitorCodes(ctx context.Context, userID int64, ids []int64, exceptSocket string) error {
-	gone, err := s.store.DeleteVisitorCodes(ctx, userID, ids)
-	if err != nil {
-		return err
-	}
-	s.deleted(userID, "intercom.code.delete", gone, exceptSocket)
-	return nil
+	return s.remove(ctx, s.store.DeleteVisitorCodes, "intercom.code.delete", userID, ids, exceptSocket)
 }
 
 // CheckKey decides whether a key opens panel ic's door now, and records the

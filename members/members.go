@@ -148,6 +148,18 @@ func (s *Service) deleted(userID int64, event string, ids []int64, exceptSocket 
 	}
 }
 
+// remove runs a removal of those of ids that are the account's, and tells
+// its sockets but exceptSocket which went (event).
+func (s *Service) remove(ctx context.Context, fn func(ctx context.Context, userID int64, ids []int64) ([]int64, error),
+	event string, userID int64, ids []int64, exceptSocket string) error {
+	gone, err := fn(ctx, userID, ids)
+	if err != nil {
+		return err
+	}
+	s.deleted(userID, event, gone, exceptSocket)
+	return nil
+}
+
 // codeAttempts is how often a fresh random code is drawn when the one drawn
 // is taken.
 const codeAttempts = 8

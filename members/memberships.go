@@ -66,10 +66,5 @@ func (s *Service) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int6
 // UnlinkIntercoms makes the account leave those of ids that are its
 // intercoms, with its calls from them; its other sockets hear of those.
 func (s *Service) UnlinkIntercoms(ctx context.Context, userID int64, ids []int64, exceptSocket string) error {
-	gone, err := s.store.UnlinkIntercoms(ctx, userID, ids)
-	if err != nil {
-		return err
-	}
-	s.deleted(userID, "intercom.delete", gone, exceptSocket)
-	return nil
+	return s.remove(ctx, s.store.UnlinkIntercoms, "intercom.delete", userID, ids, exceptSocket)
 }
