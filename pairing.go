@@ -345,3 +345,92 @@ func DecideCode(ic Intercom, code *VisitorCode, e *AccessEntry) {
 		}
 	}
 }
+
+// PairingFacts is what a store loads in Pair's transaction for
+// DecidePairing: each engine loads these and writes what the decision says.
+type PairingFacts struct {
+	// CodeLive is whether the code typed was live (it is used up now);
+	// UserID is then its account.
+	CodeLive bool
+	UserID   int64
+	// KeyRegistered is whether the key is registered for the intercom.
+	KeyRegistered bool
+	// Confirmed is whether the code's account already has the intercom.
+	Confirmed bool
+	// Holder is the membership bound to the key, nil when none.
+	Holder *KeyHolder
+}
+
+// KeyHolder is the membership a key is bound to: its account, its status
+// and, for a pairing, until when it waits for its flat (nil: no limit).
+type KeyHolder struct {
+	UserID int64
+	Status string
+	FlatBy *time.Time
+}
+
+// PairingDecision is what DecidePairing decided.
+type PairingDecision struct {
+	// Problem is "" when the code's account gets a key_confirmed membership
+	// bound to the key, replacing its pairing in progress if any.
+	Problem string
+	// ReleaseKey says the key's holder is a pairing whose time to choose a
+	// flat has passed: it holds the key no more and is removed.
+	ReleaseKey bool
+}
+
+// DecidePairing decides, at instant at, on a code and a key typed at a
+// panel: a live code, then a registered key, then an account that does not
+// have the intercom yet, then a key no other account holds.
+func DecidePairing(f PairingFacts, at time.Time) PairingDecision {
+	switch {
+	case !f.CodeLive:
+		return PairingDecision{Problem: PairUnknownCode}
+	case !f.KeyRegistered:
+		return PairingDecision{Problem: PairUnknownKey}
+	}
+	var d PairingDecision
+	holder := f.Holder
+	if holder != nil && holder.Status == StatusKeyConfirmed && holder.FlatBy != nil && !holder.FlatBy.After(at) {
+		d.ReleaseKey, holder = true, nil
+	}
+	switch {
+	case f.Confirmed:
+		d.Problem = PairAlreadyAdded
+	case holder != nil && holder.UserID != f.UserID:
+		d.Problem = PairKeyTaken
+	}
+	return d
+}
+
+// FlatFacts is what a store loads in ChooseFlat's transaction, once it
+// found the viewer's pairing waiting for its flat, for CheckFlat.
+type FlatFacts struct {
+	Intercom Intercom
+	// KeyBound is whether the pairing is bound to a key; Key is that key,
+	// nil when the operator deleted it since.
+	KeyBound bool
+	Key      *Key
+	// Taken is whether another account's membership of the intercom has the
+	// flat asked for.
+	Taken bool
+}
+
+// CheckFlat decides whether a pairing may take flat: it must lie in the
+// intercom's range (EINVALID), its key must still be registered (ENOTFOUND:
+// a deleted key pairs no more) and be for that flat when it names one
+// (ErrFlatNotKey), and no other account may have it (ErrFlatTaken).
+func CheckFlat(f FlatFacts, flat int64) error {
+	if first, last := f.Intercom.FlatRange(); flat < first || flat > last {
+		return Invalid("flat", MsgBetween("flat", first, last))
+	}
+	switch {
+	case f.KeyBound && f.Key == nil:
+		return ErrNotFound
+	case f.KeyBound && f.Key.Flat != nil && *f.Key.Flat != flat:
+		return ErrFlatNotKey
+	case f.Taken:
+		return ErrFlatTaken
+	}
+	return nil
+}

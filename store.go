@@ -5,13 +5,29 @@ import (
 	"time"
 )
 
-// Store keeps intercomd's state. Every method runs in its own transaction;
-// "not found" is always an ENOTFOUND error, never a zero value.
+// Store keeps intercomd's state: every role below, which each engine
+// implements in full. Every method runs in its own transaction; "not found"
+// is always an ENOTFOUND error, never a zero value. A service takes only the
+// roles it uses.
 type Store interface {
 	// Ping checks that the database answers and can be written (EUNAVAILABLE
 	// otherwise).
 	Ping(ctx context.Context) error
+	// Holdings lists the first limit logins of accounts, ids of intercoms
+	// and ids of cameras the store holds, each in ascending order: enough to
+	// tell a new store, or one holding only a known few things, from one in use.
+	Holdings(ctx context.Context, limit int) (Holdings, error)
 
+	Accounts
+	Intercoms
+	Calls
+	Pairings
+	Access
+}
+
+// Accounts holds the accounts, their devices and their sessions (access
+// tokens).
+type Accounts interface {
 	// CreateUser adds an account. ECONFLICT when the login is taken.
 	CreateUser(ctx context.Context, u User) (User, error)
 	// DeleteUser removes an account with its devices, tokens and memberships,
@@ -22,11 +38,6 @@ type Store interface {
 	UserByLogin(ctx context.Context, login string) (User, error)
 	// UserByID finds an account. ENOTFOUND.
 	UserByID(ctx context.Context, id int64) (User, error)
-	// Holdings lists the first limit logins of accounts, ids of intercoms
-	// and ids of cameras the store holds, each in ascending order: enough to
-	// tell a new store, or one holding only a known few things, from one in use.
-	Holdings(ctx context.Context, limit int) (Holdings, error)
-
 	// CreateAccessToken records a session for the device t.DeviceUUID of
 	// account t.UserID, creating the device or updating its client, and
 	// returns the token with DeviceID set. ENOTFOUND when the user is gone.
@@ -36,22 +47,28 @@ type Store interface {
 	AccessTokenByHash(ctx context.Context, hash []byte) (AccessToken, error)
 	// RevokeAccessToken marks a token revoked at the given instant. ENOTFOUND.
 	RevokeAccessToken(ctx context.Context, id int64, at time.Time) error
-
 	// Device returns one device. ENOTFOUND.
 	Device(ctx context.Context, id int64) (Device, error)
 	// UpdatePushTokens applies u to the device's push tokens. ENOTFOUND.
 	UpdatePushTokens(ctx context.Context, deviceID int64, u PushTokensUpdate, at time.Time) error
+}
 
+// Intercoms holds the intercoms and cameras, their heartbeats and control
+// log, and the memberships that make them an account's.
+type Intercoms interface {
 	// CreateCamera adds a camera; a non-zero c.ID is kept. ECONFLICT when the
 	// id is taken.
 	CreateCamera(ctx context.Context, c Camera) (Camera, error)
 	// SetCameraFavorite marks or unmarks a camera as the account's favourite.
 	// ENOTFOUND when the user or camera does not exist.
 	SetCameraFavorite(ctx context.Context, userID, cameraID int64, favorite bool) error
-
 	// CreateIntercom adds an intercom; a non-zero ic.ID is kept. EINVALID on
 	// camera_id when the camera does not exist; ECONFLICT when the id is taken.
 	CreateIntercom(ctx context.Context, ic Intercom) (Intercom, error)
+	// UpdateIntercomSettings runs fn on the intercom inside one transaction
+	// and saves the operator's settings fn changed (flat range, door
+	// features); fn's error is returned and nothing is saved. ENOTFOUND.
+	UpdateIntercomSettings(ctx context.Context, id int64, fn func(*Intercom) error) (Intercom, error)
 	// RecordHeartbeats notes, in one transaction, that each intercom was
 	// alive at its instant (a later heartbeat already stored stays) and marks
 	// it online. It returns the ids of those that were not online before, each
@@ -77,14 +94,20 @@ type Store interface {
 	LastHeartbeat(ctx context.Context, intercomID int64) (*time.Time, error)
 	// IntercomMembers lists the accounts linked to an intercom.
 	IntercomMembers(ctx context.Context, intercomID int64) ([]int64, error)
-
+	// RecordControl stores one POST to an intercom's control URL.
+	RecordControl(ctx context.Context, e ControlEntry) error
+	// ControlLog lists what was sent to an intercom's control URL, newest
+	// first, all events or one. ENOTFOUND when the intercom does not exist.
+	ControlLog(ctx context.Context, intercomID int64, event string, p Page) ([]ControlEntry, int, error)
 	// PutMembership creates or replaces the membership of m.UserID in
-	// m.IntercomID, keeping CreatedAt of an existing one; it reports whether
-	// it was created. ENOTFOUND when the user or intercom does not exist.
-	PutMembership(ctx context.Context, m Membership, at time.Time) (Membership, bool, error)
+	// m.IntercomID, keeping CreatedAt of an existing one, and returns what
+	// changed, read in the same transaction: concurrent puts of one account's
+	// memberships each see the one before. ENOTFOUND when the user or
+	// intercom does not exist.
+	PutMembership(ctx context.Context, m Membership, at time.Time) (MembershipChange, error)
 	// DeleteMembership unlinks an account from an intercom, with its devices'
-	// settings for it. ENOTFOUND.
-	DeleteMembership(ctx context.Context, intercomID, userID int64) error
+	// settings for it, and returns the membership it removed. ENOTFOUND.
+	DeleteMembership(ctx context.Context, intercomID, userID int64) (Membership, error)
 
 	// The viewer's intercoms are those of its account's memberships that are
 	// confirmed: a key_confirmed one is a pairing in progress, invisible to
@@ -101,7 +124,14 @@ type Store interface {
 	// membership, is_enabled and timetable to the viewer's device, and moves
 	// the membership's updated_at to at. ENOTFOUND as Intercom.
 	UpdateIntercom(ctx context.Context, v Viewer, id int64, u IntercomUpdate, at time.Time) (IntercomView, error)
+	// UnlinkIntercoms unlinks those of ids that are the account's, with its
+	// devices' settings for them and its calls from them, and returns them.
+	UnlinkIntercoms(ctx context.Context, userID int64, ids []int64) ([]int64, error)
+}
 
+// Calls holds the calls, the devices they rang, their pushes, and each
+// account's history of them.
+type Calls interface {
 	// RingCandidates lists every device of every member of an intercom (of
 	// flat, when not nil) that has a token live at instant at, with its
 	// member's status and title, its settings for the intercom and its live
@@ -149,11 +179,6 @@ type Store interface {
 	// ClearPushToken forgets a device's token for channel if it is still
 	// token (the app may have registered a new one meanwhile).
 	ClearPushToken(ctx context.Context, deviceID int64, channel, token string) error
-	// RecordControl stores one POST to an intercom's control URL.
-	RecordControl(ctx context.Context, e ControlEntry) error
-	// ControlLog lists what was sent to an intercom's control URL, newest
-	// first, all events or one. ENOTFOUND when the intercom does not exist.
-	ControlLog(ctx context.Context, intercomID int64, event string, p Page) ([]ControlEntry, int, error)
 	// RingingCalls lists the ids and creation times of calls still ringing.
 	RingingCalls(ctx context.Context) (map[int64]time.Time, error)
 	// AnsweredCalls lists the calls in conversation, with when they were
@@ -164,18 +189,14 @@ type Store interface {
 	CallsOf(ctx context.Context, userID int64, f CallFilter, p Page) ([]CallView, int, error)
 	// CallOf returns one of the account's calls. ENOTFOUND.
 	CallOf(ctx context.Context, userID, id int64) (CallView, error)
-	// UnlinkIntercoms unlinks those of ids that are the account's, with its
-	// devices' settings for them and its calls from them, and returns them.
-	UnlinkIntercoms(ctx context.Context, userID int64, ids []int64) ([]int64, error)
 	// ForgetCalls removes those of ids that are in the account's history from
 	// it, and returns them.
 	ForgetCalls(ctx context.Context, userID int64, ids []int64) ([]int64, error)
+}
 
-	// UpdateIntercomSettings runs fn on the intercom inside one transaction
-	// and saves the operator's settings fn changed (flat range, door
-	// features); fn's error is returned and nothing is saved. ENOTFOUND.
-	UpdateIntercomSettings(ctx context.Context, id int64, fn func(*Intercom) error) (Intercom, error)
-
+// Pairings holds the pairing codes residents ask for and the keys the
+// operator registers, and pairs them (DecidePairing, CheckFlat).
+type Pairings interface {
 	// CreatePairingCode gives the account pc.Code until pc.ExpiresAt,
 	// replacing its previous code. ECONFLICT when another account holds the
 	// same code and it is live at instant at.
@@ -196,7 +217,6 @@ type Store interface {
 	// EINVALID on flat otherwise (ErrFlatTaken, ErrFlatNotKey). Of
 	// concurrent choices of one flat, exactly one succeeds.
 	ChooseFlat(ctx context.Context, v Viewer, id, flat int64, at time.Time) (IntercomView, error)
-
 	// PutKey registers or updates a key of an intercom (its flat and note),
 	// keeping its pairing, and reports whether it was created. ENOTFOUND
 	// when the intercom does not exist.
@@ -207,7 +227,11 @@ type Store interface {
 	// Keys lists an intercom's keys by id, with the total. ENOTFOUND when the
 	// intercom does not exist.
 	Keys(ctx context.Context, intercomID int64, p Page) ([]Key, int, error)
+}
 
+// Access holds the visitor codes and the log of the doors' decisions on keys
+// and codes (DecideKey, DecideCode).
+type Access interface {
 	// CreateVisitorCode adds c for the account's confirmed membership of
 	// c.IntercomID, and drops the codes whose removal time has come. ENOTFOUND
 	// when there is no such membership; ErrTooManyCodes when the account
@@ -220,7 +244,6 @@ type Store interface {
 	// DeleteVisitorCodes removes those of ids that are the account's codes
 	// and returns them.
 	DeleteVisitorCodes(ctx context.Context, userID int64, ids []int64) ([]int64, error)
-
 	// CheckAccess decides, at instant at, whether a key or a code (kind)
 	// opens intercom intercomID's door (DecideKey, DecideCode), records the
 	// decision and returns it. ENOTFOUND when the intercom does not exist.
@@ -235,6 +258,18 @@ type Store interface {
 	// visitor codes not expired at instant at, each ordered by id (keys by
 	// their id). ENOTFOUND when the intercom does not exist.
 	Credentials(ctx context.Context, intercomID int64, at time.Time) (Intercom, []Key, []VisitorCode, error)
+}
+
+// MembershipChange is what Store.PutMembership did.
+type MembershipChange struct {
+	Membership Membership // as it now is
+	Created    bool
+	// WasConfirmed is whether the membership was confirmed before: the
+	// intercom was the account's.
+	WasConfirmed bool
+	// View is the intercom as the account (no device) now sees it; nil
+	// unless the membership is confirmed.
+	View *IntercomView
 }
 
 // Holdings is a sample of what a store holds (Store.Holdings).

@@ -30,9 +30,16 @@ type Pusher interface {
 	Send(channel string, m intercom.PushMessage)
 }
 
+// Store is what the call lifecycle keeps: the calls, and the intercoms
+// they come from.
+type Store interface {
+	intercom.Calls
+	intercom.Intercoms
+}
+
 // Config is what a Service needs. Zero durations take API.md's defaults.
 type Config struct {
-	Store       intercom.Store
+	Store       Store
 	Broadcaster intercom.Broadcaster
 	Presence    intercom.Presence
 	Scheduler   intercom.Scheduler
@@ -66,7 +73,7 @@ type Config struct {
 
 // Service runs the call lifecycle.
 type Service struct {
-	store      intercom.Store
+	store      Store
 	bus        intercom.Broadcaster
 	presence   intercom.Presence
 	sched      intercom.Scheduler
@@ -110,10 +117,10 @@ func New(c Config) *Service {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.ringTimeout == 0 {
-		s.ringTimeout = 30 * time.Second
+		s.ringTimeout = DefaultRingTimeout
 	}
 	if s.offlineAfter == 0 {
-		s.offlineAfter = 90 * time.Second
+		s.offlineAfter = DefaultOfflineAfter
 	}
 	if s.connectTimeout == 0 {
 		s.connectTimeout = DefaultAnswerConnectTimeout
@@ -128,6 +135,12 @@ func New(c Config) *Service {
 	s.sched.Handle(s.fire)
 	return s
 }
+
+// The defaults of the ring and the heartbeat (API.md §8).
+const (
+	DefaultRingTimeout  = 30 * time.Second
+	DefaultOfflineAfter = 90 * time.Second
+)
 
 // The defaults of the conversation's deadlines (API.md §6).
 const (
@@ -624,6 +637,20 @@ func (s *Service) ToAccount(userID int64, typ string, fields func() map[string]a
 	if s.presence.Subscribed(ch) {
 		s.bus.Publish(ch, wire.EventName, wire.Notification(typ, fields()), exceptSocket)
 	}
+}
+
+// ForgetCalls removes those of ids that are in the account's history from
+// it (other accounts keep theirs); its sockets but exceptSocket hear of those
+// (intercom.call.delete).
+func (s *Service) ForgetCalls(ctx context.Context, userID int64, ids []int64, exceptSocket string) error {
+	gone, err := s.store.ForgetCalls(ctx, userID, ids)
+	if err != nil {
+		return err
+	}
+	if len(gone) > 0 {
+		s.ToAccount(userID, "intercom.call.delete", func() map[string]any { return map[string]any{"deleted_ids": gone} }, exceptSocket)
+	}
+	return nil
 }
 
 // spawn runs fn off the caller's path unless the service is closing.

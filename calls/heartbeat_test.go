@@ -132,7 +132,7 @@ func newWorld(t *testing.T, batch time.Duration) *world {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := db.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic.ID, Title: "t", Status: intercom.StatusConfirmed}, t0); err != nil {
+		if _, err := db.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic.ID, Title: "t", Status: intercom.StatusConfirmed}, t0); err != nil {
 			t.Fatal(err)
 		}
 		w.ics = append(w.ics, ic)

@@ -117,7 +117,7 @@ func populate(t *testing.T, s intercom.Store) fixture {
 
 	flat15, flat16 := ptr[int64](15), ptr[int64](16)
 	member := func(u intercom.User, ic int64, flat *int64, title, status string) {
-		_, _, err := s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic, Flat: flat, Title: title, Status: status}, t0)
+		_, err := s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic, Flat: flat, Title: title, Status: status}, t0)
 		check(err)
 	}
 	member(alice, house.ID, flat15, "Home", intercom.StatusConfirmed)

@@ -21,16 +21,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	hash, err := s.hashing.Hash(r.Context(), nu.Password)
+	u, err := s.members.CreateUser(r.Context(), nu)
 	if err != nil {
-		return err
-	}
-	now := s.now()
-	u, err := s.store.CreateUser(r.Context(), intercom.User{Login: nu.Login, Name: nu.Name, PasswordHash: hash,
-		CreatedAt: now, UpdatedAt: now})
-	if intercom.ErrorCode(err) == intercom.ECONFLICT {
-		return intercom.Invalid("login", "The login has already been taken.")
-	} else if err != nil {
 		return err
 	}
 	return encode(w, http.StatusCreated, struct {
@@ -46,10 +38,9 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteUser(r.Context(), id); err != nil {
+	if err := s.members.DeleteUser(r.Context(), id); err != nil {
 		return err
 	}
-	s.sessions.CloseUser(id) // nothing more reaches its sockets
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -134,25 +125,9 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	viewer := intercom.Viewer{UserID: userID}
-	_, err = s.store.Intercom(r.Context(), viewer, intercomID)
-	wasTheirs := err == nil // only a confirmed membership is the account's intercom
-	m, _, err = s.store.PutMembership(r.Context(), m, s.now())
+	m, err = s.members.PutMembership(r.Context(), m)
 	if err != nil {
 		return err
-	}
-	// The account's apps hear of it: an intercom that became theirs, a changed
-	// one, or one that is no longer theirs. A pairing in progress (key_confirmed)
-	// is not theirs: nothing is said of it.
-	switch v, err := s.store.Intercom(r.Context(), viewer, intercomID); {
-	case err == nil:
-		typ := "intercom.rename"
-		if !wasTheirs {
-			typ = "intercom.store"
-		}
-		s.toUser(userID, typ, func() map[string]any { return map[string]any{"intercom": s.intercomJSON(v)} }, "")
-	case wasTheirs:
-		s.toUser(userID, "intercom.delete", func() map[string]any { return map[string]any{"deleted_ids": []int64{intercomID}} }, "")
 	}
 	return encode(w, http.StatusOK, struct {
 		UserID     int64   `json:"user_id"`
@@ -171,13 +146,8 @@ func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.store.Intercom(r.Context(), intercom.Viewer{UserID: userID}, intercomID)
-	wasTheirs := err == nil // a pairing in progress was never the account's intercom
-	if err := s.store.DeleteMembership(r.Context(), intercomID, userID); err != nil {
+	if err := s.members.DeleteMembership(r.Context(), intercomID, userID); err != nil {
 		return err
-	}
-	if wasTheirs {
-		s.toUser(userID, "intercom.delete", func() map[string]any { return map[string]any{"deleted_ids": []int64{intercomID}} }, "")
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	intercomhttp "intercom/http"
+	"intercom/node"
 )
 
 func TestAdminAPIHiddenWithoutToken(t *testing.T) {
-	f := newFixtureWith(t, func(c *intercomhttp.Config) { c.AdminToken = "" })
+	f := newFixtureWith(t, func(c *node.Config) { c.AdminToken = "" })
 	for _, rq := range []request{
 		{method: "POST", path: "/api/admin/v1/users", body: `{"login":"x","password":"password1"}`},
 		{method: "POST", path: "/api/admin/v1/users", body: `{}`, headers: map[string]string{"Authorization": "Bearer "}},

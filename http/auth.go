@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"time"
 
 	"intercom"
+	"intercom/members"
 )
 
 // session is who a client API request acts for.
@@ -68,17 +68,7 @@ func (s *Server) authenticate(ctx context.Context, header string) (intercom.Acce
 	if !ok || len(secret) != intercom.TokenLen || strings.ContainsFunc(secret, notBase64URL) {
 		return intercom.AccessToken{}, errUnauthenticated
 	}
-	hash := intercom.HashToken(secret)
-	tok, err := s.store.AccessTokenByHash(ctx, hash)
-	if intercom.ErrorCode(err) == intercom.ENOTFOUND {
-		return tok, errUnauthenticated
-	} else if err != nil {
-		return tok, err
-	}
-	if subtle.ConstantTimeCompare(tok.Hash, hash) != 1 || !tok.Live(s.now()) {
-		return intercom.AccessToken{}, errUnauthenticated
-	}
-	return tok, nil
+	return s.members.Authenticate(ctx, secret)
 }
 
 func bearer(header string) (string, bool) {
@@ -131,8 +121,6 @@ func (s *Server) clientAddr(r *http.Request) string {
 	return host
 }
 
-var errBadCredentials = intercom.Invalid("login", "These credentials do not match our records.")
-
 // login is POST /api/v1/token.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	client, uuid, err := deviceHeaders(r)
@@ -149,47 +137,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := p.Err(); err != nil {
 		return err
 	}
-	keys := []string{"login:" + strings.ToLower(login), "addr:" + s.clientAddr(r)}
-	// The attempt counts before the password is checked, so that parallel
-	// guesses cannot all pass the throttle while the first is hashing.
-	at, wait, ok, err := s.logins.Attempt(r.Context(), keys...)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return &intercom.Error{Code: intercom.ETOOMANY, RetryAfter: wait,
-			Message: "Too many login attempts. Please try again in " + secondsText(wait) + "."}
-	}
-	user, err := s.store.UserByLogin(r.Context(), login)
-	switch intercom.ErrorCode(err) {
-	case "":
-		ok, verr := s.hashing.Verify(r.Context(), pw, user.PasswordHash)
-		if verr != nil {
-			return verr
-		}
-		if !ok {
-			return errBadCredentials
-		}
-	case intercom.ENOTFOUND:
-		if err := s.hashing.VerifyNothing(r.Context(), pw); err != nil {
-			return err
-		}
-		return errBadCredentials
-	default:
-		s.logins.Refund(context.WithoutCancel(r.Context()), at, keys...) // not a guess: the store failed
-		return err
-	}
-	// A success clears the login's failures and is not one of the address's.
-	ctx := context.WithoutCancel(r.Context())
-	if err := s.logins.Reset(ctx, keys[0]); err != nil {
-		return err
-	}
-	if err := s.logins.Refund(ctx, at, keys[1]); err != nil {
-		return err
-	}
-	secret, tok := intercom.NewAccessToken(user.ID, uuid, client, s.now(), s.tokenTTL)
-	tok.Lang = lang(r)
-	tok, err = s.store.CreateAccessToken(r.Context(), tok)
+	user, tok, secret, err := s.members.Login(r.Context(), members.Credentials{Login: login, Password: pw,
+		Client: client, UUID: uuid, Lang: lang(r), Addr: s.clientAddr(r)})
 	if err != nil {
 		return err
 	}
@@ -241,21 +190,12 @@ type permissionJSON struct {
 	Name string `json:"name"`
 }
 
-func secondsText(d time.Duration) string {
-	n := int((d + time.Second - 1) / time.Second)
-	if n == 1 {
-		return "1 second"
-	}
-	return itoa(n) + " seconds"
-}
-
 // logout is POST /api/v1/logout: it revokes the token it was called with.
 // The SDKs send {"uuid"}; the body is not needed and not read.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, sess session) error {
-	if err := s.store.RevokeAccessToken(r.Context(), sess.token.ID, s.now()); err != nil {
+	if err := s.members.Logout(r.Context(), sess.token); err != nil {
 		return err
 	}
-	s.sessions.CloseToken(sess.token.PublicID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	intercomhttp "intercom/http"
+	"intercom/node"
 )
 
 func TestLogin(t *testing.T) {
@@ -92,7 +92,7 @@ func TestLoginThrottle(t *testing.T) {
 }
 
 func TestLoginThrottlePerAddress(t *testing.T) {
-	f := newFixtureWith(t, func(c *intercomhttp.Config) { c.LoginMax = 3 })
+	f := newFixtureWith(t, func(c *node.Config) { c.LoginMax = 3 })
 	f.user("frank")
 	for i := 0; i < 3; i++ {
 		f.want(f.do(request{method: "POST", path: "/api/v1/token", body: `{"login":"guess` + strconv.Itoa(i) + `","password":"x"}`,
@@ -177,7 +177,7 @@ func TestLogoutRevokes(t *testing.T) {
 }
 
 func TestTokenExpires(t *testing.T) {
-	f := newFixtureWith(t, func(c *intercomhttp.Config) { c.TokenTTL = time.Hour })
+	f := newFixtureWith(t, func(c *node.Config) { c.TokenTTL = time.Hour })
 	alice, _ := f.seedWorld()
 	f.clock.Advance(time.Hour - time.Second)
 	f.want(f.as(alice, "GET", "/api/v1/intercom", ""), 200)
@@ -220,7 +220,7 @@ func TestPutDevices(t *testing.T) {
 // Behind a trusted proxy, failures count against the address it names, so
 // one attacker does not lock out everyone behind the proxy.
 func TestLoginThrottleBehindProxy(t *testing.T) {
-	f := newFixtureWith(t, func(c *intercomhttp.Config) { c.LoginMax = 2; c.RealIPHeader = "X-Forwarded-For" })
+	f := newFixtureWith(t, func(c *node.Config) { c.LoginMax = 2; c.RealIPHeader = "X-Forwarded-For" })
 	f.user("gus")
 	try := func(from, login, pw string) *response {
 		return f.do(request{method: "POST", path: "/api/v1/token", body: `{"login":"` + login + `","password":"` + pw + `"}`,

@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"intercom"
-	intercomhttp "intercom/http"
+	"intercom/node"
 )
 
 // world is an intercom with residents in flat 15 and one in flat 16.
@@ -221,7 +221,7 @@ func TestStartGivesICEServers(t *testing.T) {
 		{"turn and stun", append(append([]string{}, stunURLs...), turnURLs...)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixtureWith(t, func(c *intercomhttp.Config) {
+			f := newFixtureWith(t, func(c *node.Config) {
 				c.ICEURLs, c.TURNSecret = tt.urls, []byte("turn-secret")
 				c.AnswerConnectTimeout, c.MaxCallDuration = 15*time.Second, 3*time.Minute
 			})

@@ -51,30 +51,25 @@ func parseIDs(r *http.Request) ([]int64, error) {
 // intercoms, with its calls from them. Ids that are not the account's are
 // ignored.
 func (s *Server) unlinkIntercoms(w http.ResponseWriter, r *http.Request, sess session) error {
-	return s.deleteIDs(w, r, sess, s.store.UnlinkIntercoms, "intercom.delete")
+	return s.deleteIDs(w, r, sess, s.members.UnlinkIntercoms)
 }
 
 // forgetCalls is DELETE /api/v1/intercom/calls: these calls leave the
 // account's history (other accounts keep theirs).
 func (s *Server) forgetCalls(w http.ResponseWriter, r *http.Request, sess session) error {
-	return s.deleteIDs(w, r, sess, s.store.ForgetCalls, "intercom.call.delete")
+	return s.deleteIDs(w, r, sess, s.calls.ForgetCalls)
 }
 
-// deleteIDs runs a DELETE {"ids": [...]} through remove, which returns the
-// ids that were the account's, and tells the account's other sockets.
+// deleteIDs runs a DELETE {"ids": [...]} through remove, which tells the
+// account's other sockets (X-Socket-ID is the one that asked).
 func (s *Server) deleteIDs(w http.ResponseWriter, r *http.Request, sess session,
-	remove func(ctx context.Context, userID int64, ids []int64) ([]int64, error), event string) error {
+	remove func(ctx context.Context, userID int64, ids []int64, exceptSocket string) error) error {
 	ids, err := parseIDs(r)
 	if err != nil {
 		return err
 	}
-	gone, err := remove(r.Context(), sess.token.UserID, ids)
-	if err != nil {
+	if err := remove(r.Context(), sess.token.UserID, ids, r.Header.Get("X-Socket-ID")); err != nil {
 		return err
-	}
-	if len(gone) > 0 {
-		s.toUser(sess.token.UserID, event, func() map[string]any { return map[string]any{"deleted_ids": gone} },
-			r.Header.Get("X-Socket-ID"))
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"intercom"
+	"intercom/members"
 )
 
 // Error codes of the HTTP layer, beside the domain's.
@@ -46,7 +47,7 @@ var statusOf = map[string]int{
 	ESLOWCLIENT:            http.StatusRequestTimeout,
 }
 
-var errUnauthenticated = &intercom.Error{Code: intercom.EUNAUTHORIZED, Message: "Unauthenticated."}
+var errUnauthenticated = members.ErrUnauthenticated
 
 // handlerFunc is a handler that returns its error for handle to write.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	intercomhttp "intercom/http"
+	"intercom/node"
 )
 
 // FuzzSIPRingFlat sends arbitrary dialled users as the SIP server's ring's
@@ -16,7 +16,7 @@ func FuzzSIPRingFlat(f *testing.F) {
 		"99999", "100000", "1 5", "١٥", "\x00", "15\x00"} {
 		f.Add(s)
 	}
-	fx := newFixtureWith(f, func(c *intercomhttp.Config) { c.SIPAPIToken = sipAPIToken })
+	fx := newFixtureWith(f, func(c *node.Config) { c.SIPAPIToken = sipAPIToken })
 	fx.seedWorld()
 	f.Fuzz(func(t *testing.T, user string) {
 		fx.t = t

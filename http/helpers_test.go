@@ -21,6 +21,7 @@ import (
 	"intercom/clocktest"
 	"intercom/control"
 	intercomhttp "intercom/http"
+	"intercom/node"
 	"intercom/pusher"
 )
 
@@ -31,7 +32,7 @@ const adminToken = "test-admin-token"
 // the OpenAPI document.
 type fixture struct {
 	t      testing.TB
-	srv    *intercomhttp.Server
+	srv    *node.Node
 	store  testStore
 	clock  *clocktest.Clock
 	router routers.Router
@@ -41,18 +42,18 @@ type fixture struct {
 var start = time.Date(2022, 4, 20, 12, 34, 32, 0, time.UTC) // a Wednesday
 
 func newFixture(t testing.TB) *fixture {
-	return newFixtureWith(t, func(*intercomhttp.Config) {})
+	return newFixtureWith(t, func(*node.Config) {})
 }
 
-func newFixtureWith(t testing.TB, configure func(*intercomhttp.Config)) *fixture {
+func newFixtureWith(t testing.TB, configure func(*node.Config)) *fixture {
 	t.Helper()
 	db := newTestStore(t)
 	c := clocktest.New(start)
-	cfg := intercomhttp.Config{Store: db, Clock: c, PublicURL: "http://intercomd.test", AdminToken: adminToken,
+	cfg := node.Config{Store: db, Clock: c, PublicURL: "http://intercomd.test", AdminToken: adminToken,
 		Hub: pusher.New("test-key", "test-secret", nil), SIPSecret: []byte("sip-secret"), SIPHost: "sip.intercomd.test",
 		Controller: control.New(2*time.Second, c.Now, control.AllowLoopback())}
 	configure(&cfg)
-	srv := intercomhttp.NewServer(cfg)
+	srv := node.New(cfg)
 	t.Cleanup(srv.Close)
 	return &fixture{t: t, srv: srv, store: db, clock: c, router: openAPIRouter(t)}
 }
@@ -61,7 +62,7 @@ func newFixtureWith(t testing.TB, configure func(*intercomhttp.Config)) *fixture
 func newFixtureOn(t testing.TB, f *fixture) *fixture {
 	t.Helper()
 	c := clocktest.New(f.clock.Now())
-	srv := intercomhttp.NewServer(intercomhttp.Config{Store: f.store, Clock: c, PublicURL: "http://intercomd.test",
+	srv := node.New(node.Config{Store: f.store, Clock: c, PublicURL: "http://intercomd.test",
 		AdminToken: adminToken, Hub: pusher.New("test-key", "test-secret", nil), SIPSecret: []byte("sip-secret")})
 	t.Cleanup(srv.Close)
 	return &fixture{t: t, srv: srv, store: f.store, clock: c, router: f.router}

@@ -121,20 +121,12 @@ func (s *Server) updateIntercom(w http.ResponseWriter, r *http.Request, sess ses
 		}
 		return err
 	}
-	v, err := s.store.UpdateIntercom(r.Context(), sess.viewer(), id, u, s.now())
+	// The account's other devices hear of it; the one that asked does not.
+	v, err := s.members.UpdateIntercom(r.Context(), sess.viewer(), id, u, r.Header.Get("X-Socket-ID"))
 	if err != nil {
 		return err
 	}
-	out := s.intercomJSON(v)
-	// The account's other devices hear of it; the one that asked does not.
-	except := r.Header.Get("X-Socket-ID")
-	if u.Title != nil {
-		s.toUser(sess.token.UserID, "intercom.rename", func() map[string]any { return map[string]any{"intercom": out} }, except)
-	}
-	if u.IsEnabled != nil || u.Timetable != nil {
-		s.toUser(sess.token.UserID, "intercom.update", func() map[string]any { return map[string]any{"intercom": out} }, except)
-	}
-	return encode(w, http.StatusOK, out)
+	return encode(w, http.StatusOK, s.intercomJSON(v))
 }
 
 func (s *Server) parseUpdate(r *http.Request) (intercom.IntercomUpdate, error) {

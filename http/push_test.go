@@ -16,7 +16,7 @@ import (
 	"intercom/fcm/fcmfake"
 	"intercom/hms"
 	"intercom/hms/hmsfake"
-	intercomhttp "intercom/http"
+	"intercom/node"
 )
 
 // pushFixture is a server whose push providers are the real APNs and FCM
@@ -38,7 +38,7 @@ func pushFixture(t *testing.T, ringTimeout time.Duration, clock intercom.Clock) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFixtureWith(t, func(c *intercomhttp.Config) {
+	f := newFixtureWith(t, func(c *node.Config) {
 		c.PushProviders = []intercom.PushProvider{ap, fp, hp}
 		c.RingTimeout = ringTimeout
 		if clock != nil {
@@ -155,7 +155,7 @@ func BenchmarkRingToPush(b *testing.B) {
 	fcmFake, fcmCfg := fcmfake.Start(b)
 	ap, _ := apns.New(apnsCfg)
 	fp, _ := fcm.New(fcmCfg)
-	f := newFixtureWith(b, func(c *intercomhttp.Config) {
+	f := newFixtureWith(b, func(c *node.Config) {
 		c.PushProviders = []intercom.PushProvider{ap, fp}
 		c.Clock = intercom.SystemClock{}
 		c.RingTimeout = time.Minute
@@ -297,7 +297,7 @@ func BenchmarkRingEndToCancelPush(b *testing.B) {
 			last <- time.Now()
 		}
 	}
-	f := newFixtureWith(b, func(c *intercomhttp.Config) {
+	f := newFixtureWith(b, func(c *node.Config) {
 		c.PushProviders = []intercom.PushProvider{fp}
 		c.Clock = intercom.SystemClock{}
 		c.RingTimeout = time.Minute

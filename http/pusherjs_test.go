@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	intercomhttp "intercom/http"
+	"intercom/node"
 )
 
 // TestPusherJS drives intercomd with the real pusher-js client from npm, as
 // the web app and the JS SDK do: wsurl, private-channel auth, a ring, a
 // cancel when another device answers.
 func TestPusherJS(t *testing.T) {
-	node, err := exec.LookPath("node")
+	nodeJS, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("skipped: Node.js is not installed; this test runs the stock pusher-js client (CI installs Node's packages with `npm ci` in e2e/)")
 	}
@@ -24,12 +24,12 @@ func TestPusherJS(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(filepath.Dir(script), "node_modules", "pusher-js")); err != nil {
 		t.Skip("skipped: pusher-js is not installed; run `npm ci` in e2e/ (CI does)")
 	}
-	f := newFixtureWith(t, func(c *intercomhttp.Config) { c.PublicURL = "" }) // links and wsurl follow the request's host
+	f := newFixtureWith(t, func(c *node.Config) { c.PublicURL = "" }) // links and wsurl follow the request's host
 	w := newWorld(t, f)
 	tablet := f.loginAs("alice", "alice-tablet", "web")
 	srv := f.listen()
 
-	cmd := exec.CommandContext(t.Context(), node, script, srv.URL, w.alice.token, w.alice.uuid, itoa(w.aliceID), w.alice.tokenID)
+	cmd := exec.CommandContext(t.Context(), nodeJS, script, srv.URL, w.alice.token, w.alice.uuid, itoa(w.aliceID), w.alice.tokenID)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr

@@ -20,7 +20,7 @@ import (
 	"intercom/fcm/fcmfake"
 	"intercom/hms"
 	"intercom/hms/hmsfake"
-	intercomhttp "intercom/http"
+	"intercom/node"
 )
 
 // The ends of a ring reaching the phones it rang (API.md §6): cancel
@@ -43,7 +43,7 @@ type endsFixture struct {
 
 const endsRingTimeout = 30 * time.Second
 
-func newEndsFixture(t *testing.T, configure func(*intercomhttp.Config)) *endsFixture {
+func newEndsFixture(t *testing.T, configure func(*node.Config)) *endsFixture {
 	t.Helper()
 	e := &endsFixture{}
 	var apnsCfg apns.Config
@@ -67,7 +67,7 @@ func newEndsFixture(t *testing.T, configure func(*intercomhttp.Config)) *endsFix
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.fixture = newFixtureWith(t, func(c *intercomhttp.Config) {
+	e.fixture = newFixtureWith(t, func(c *node.Config) {
 		c.PushProviders = []intercom.PushProvider{voip, alert, fp, hp}
 		c.RingTimeout = endsRingTimeout
 		clock := c.Clock.(*clocktest.Clock)
@@ -616,7 +616,7 @@ func TestEndPushFaults(t *testing.T) {
 			}},
 	}
 	// A hanging attempt is cut after this much real time.
-	attempt := func(c *intercomhttp.Config) { c.PushAttemptTimeout = 300 * time.Millisecond }
+	attempt := func(c *node.Config) { c.PushAttemptTimeout = 300 * time.Millisecond }
 	// The subtests of a hang run alone: that a request returned before its
 	// send gave up must not depend on a busy machine.
 	parallel := func(t *testing.T, fc fault) {
@@ -689,7 +689,7 @@ func TestEndPushFaults(t *testing.T) {
 // TestEndPushHangDoesNotSlowTheVisitor: the visitor leaving a ring whose
 // cancel goes to a provider that hangs is answered at once.
 func TestEndPushHangDoesNotSlowTheVisitor(t *testing.T) {
-	e := newEndsFixture(t, func(c *intercomhttp.Config) { c.PushAttemptTimeout = 300 * time.Millisecond })
+	e := newEndsFixture(t, func(c *node.Config) { c.PushAttemptTimeout = 300 * time.Millisecond })
 	w := newWorldWith(t, e.fixture, "android")
 	e.register(w.alice, `{"fcm_token":"fcm-alice"}`, "")
 	v := w.ring(`{"flat":15}`)

@@ -20,7 +20,7 @@ import (
 
 	"intercom"
 	"intercom/control"
-	intercomhttp "intercom/http"
+	"intercom/node"
 )
 
 // Every response tells browsers not to sniff its type: JSON answers,
@@ -87,7 +87,7 @@ func TestLogoutClosesTheTokensSockets(t *testing.T) {
 
 // A token's subscriptions end when it expires, on the server's clock.
 func TestTokenExpiryClosesItsSockets(t *testing.T) {
-	f := newFixtureWith(t, func(c *intercomhttp.Config) { c.TokenTTL = time.Hour })
+	f := newFixtureWith(t, func(c *node.Config) { c.TokenTTL = time.Hour })
 	alice, _ := f.seedWorld()
 	f.clock.Advance(30 * time.Minute)
 	late := f.login("alice", "alice-tablet") // expires half an hour after alice's phone
@@ -161,7 +161,7 @@ func TestLoginThrottleCountsParallelGuesses(t *testing.T) {
 // Counting first does not change what a success does: it is not a failure
 // of its address, and it clears its login's failures.
 func TestLoginSuccessIsNotCounted(t *testing.T) {
-	f := newFixtureWith(t, func(c *intercomhttp.Config) { c.LoginMax = 2 })
+	f := newFixtureWith(t, func(c *node.Config) { c.LoginMax = 2 })
 	f.user("gus")
 	try := func(pw string) *response {
 		return f.do(request{method: "POST", path: "/api/v1/token", body: `{"login":"gus","password":"` + pw + `"}`,
@@ -205,7 +205,7 @@ func (timeoutError) Temporary() bool { return true }
 // error path asks nothing of the store with the ended request's context.
 func TestBrokenBodyIsAClientError(t *testing.T) {
 	var logs bytes.Buffer
-	f := newFixtureWith(t, func(c *intercomhttp.Config) {
+	f := newFixtureWith(t, func(c *node.Config) {
 		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
 	alice, _ := f.seedWorld()
@@ -256,7 +256,7 @@ func TestBrokenBodyIsAClientError(t *testing.T) {
 // refused at provisioning: 422 on control_url. Loopback alone can be allowed
 // (--control-allow-loopback, which the other tests use).
 func TestControlURLPolicyAtProvisioning(t *testing.T) {
-	strict := newFixtureWith(t, func(c *intercomhttp.Config) { c.Controller = control.New(time.Second, c.Clock.Now) })
+	strict := newFixtureWith(t, func(c *node.Config) { c.Controller = control.New(time.Second, c.Clock.Now) })
 	loose := newFixture(t) // loopback allowed
 	for _, tc := range []struct {
 		url                   string
@@ -292,7 +292,7 @@ func TestControlURLPolicyAtProvisioning(t *testing.T) {
 // (a name may resolve elsewhere by then): an intercom whose control URL
 // leads to loopback gets nothing, and the app's open-door fails.
 func TestControlSendRefusesLoopbackDial(t *testing.T) {
-	f := newFixtureWith(t, func(c *intercomhttp.Config) { c.Controller = control.New(time.Second, c.Clock.Now) })
+	f := newFixtureWith(t, func(c *node.Config) { c.Controller = control.New(time.Second, c.Clock.Now) })
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	t.Cleanup(srv.Close)

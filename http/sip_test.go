@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"intercom"
-	intercomhttp "intercom/http"
+	"intercom/node"
 )
 
 const sipAPIToken = "sip-api-token"
 
 func newSIPFixture(t *testing.T) *fixture {
-	return newFixtureWith(t, func(c *intercomhttp.Config) { c.SIPAPIToken = sipAPIToken })
+	return newFixtureWith(t, func(c *node.Config) { c.SIPAPIToken = sipAPIToken })
 }
 
 // sip sends a request as the SIP server.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	intercomhttp "intercom/http"
+	"intercom/node"
 	"intercom/web"
 )
 
@@ -16,7 +16,7 @@ func TestWebApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	with := newFixtureWith(t, func(c *intercomhttp.Config) { c.Web = app })
+	with := newFixtureWith(t, func(c *node.Config) { c.Web = app })
 	without := newFixture(t)
 	serve := func(f *fixture, method, path string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()

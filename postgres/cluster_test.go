@@ -36,7 +36,7 @@ func world(t *testing.T, s intercom.Store, n int) (intercom.User, []intercom.Acc
 	if err != nil && intercom.ErrorCode(err) != intercom.ECONFLICT { // a second world shares the intercom
 		t.Fatal(err)
 	}
-	if _, _, err := s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Title: "Home", Status: intercom.StatusConfirmed}, t0); err != nil {
+	if _, err := s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Title: "Home", Status: intercom.StatusConfirmed}, t0); err != nil {
 		t.Fatal(err)
 	}
 	var toks []intercom.AccessToken
@@ -295,7 +295,7 @@ func TestRingCandidatesFollowOtherNodes(t *testing.T) {
 	if cands, _ := a.RingCandidates(ctx, 1, nil, t0); len(cands) != 1 || cands[0].Settings.IsEnabled {
 		t.Fatalf("after disabling on the other node: %+v", cands)
 	}
-	if err := b.DeleteMembership(ctx, 1, u.ID); err != nil {
+	if _, err := b.DeleteMembership(ctx, 1, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(); n != 0 {

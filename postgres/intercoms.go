@@ -193,14 +193,20 @@ func (db *DB) IntercomMembers(ctx context.Context, intercomID int64) ([]int64, e
 	return out, wrap(err)
 }
 
-// PutMembership creates or replaces a membership.
-func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.Time) (intercom.Membership, bool, error) {
+// PutMembership creates or replaces a membership. The account's row is
+// locked first, so that concurrent puts of its memberships run one at a
+// time and each reads the status the one before left.
+func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.Time) (intercom.MembershipChange, error) {
 	created := at
 	if m.CreatedAt != nil {
 		created = *m.CreatedAt
 	}
-	var inserted bool
+	var out intercom.MembershipChange
 	err := db.tx(ctx, func(tx pgx.Tx) error {
+		out = intercom.MembershipChange{}
+		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE`, m.UserID).Scan(new(int64)); err != nil {
+			return err // ErrNoRows: ENOTFOUND
+		}
 		// The account's codes lock (CreateVisitorCode's): a code being
 		// made on the membership is made before its codes go, or not at all.
 		if m.Status != intercom.StatusConfirmed {
@@ -209,20 +215,30 @@ func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.
 				return err
 			}
 		}
-		// One statement: a concurrent put of the same membership cannot make
-		// both callers believe they created it. xmax is 0 on a row just inserted.
-		err := tx.QueryRow(ctx, `INSERT INTO memberships (user_id, intercom_id, flat, title, status, created_at, updated_at)
+		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1 AND intercom_id = $2 AND status = 'confirmed')`,
+			m.UserID, m.IntercomID).Scan(&out.WasConfirmed)
+		if err != nil {
+			return err
+		}
+		// xmax is 0 on a row just inserted.
+		err = tx.QueryRow(ctx, `INSERT INTO memberships (user_id, intercom_id, flat, title, status, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (user_id, intercom_id) DO UPDATE SET flat = excluded.flat, title = excluded.title,
 				status = excluded.status, updated_at = excluded.updated_at
 			RETURNING created_at, updated_at, xmax = 0`,
-			m.UserID, m.IntercomID, m.Flat, m.Title, m.Status, created, at).Scan(&m.CreatedAt, &m.UpdatedAt, &inserted)
-		if fkViolation(err) { // no such user or intercom
+			m.UserID, m.IntercomID, m.Flat, m.Title, m.Status, created, at).Scan(&m.CreatedAt, &m.UpdatedAt, &out.Created)
+		if fkViolation(err) { // no such intercom
 			return intercom.ErrNotFound
 		} else if err != nil {
 			return err
 		}
+		out.Membership = m
 		if m.Status == intercom.StatusConfirmed {
+			v, err := viewOne(ctx, tx, intercom.Viewer{UserID: m.UserID}, m.IntercomID)
+			if err != nil {
+				return err
+			}
+			out.View = &v
 			return nil
 		}
 		// A membership that is no longer confirmed is not the account's
@@ -230,14 +246,21 @@ func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.
 		_, err = tx.Exec(ctx, `DELETE FROM visitor_codes WHERE user_id = $1 AND intercom_id = $2`, m.UserID, m.IntercomID)
 		return err
 	})
-	return m, inserted, err
+	return out, err
 }
 
-// DeleteMembership unlinks an account from an intercom.
-func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) error {
-	return db.tx(ctx, func(tx pgx.Tx) error {
-		if err := mustAffect(tx.Exec(ctx, `DELETE FROM memberships WHERE user_id = $1 AND intercom_id = $2`, userID, intercomID)); err != nil {
-			return err
+// DeleteMembership unlinks an account from an intercom. It locks the
+// account's row as PutMembership does.
+func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) (intercom.Membership, error) {
+	m := intercom.Membership{UserID: userID, IntercomID: intercomID}
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID).Scan(new(int64)); err != nil {
+			return err // ErrNoRows: ENOTFOUND
+		}
+		if err := tx.QueryRow(ctx, `DELETE FROM memberships WHERE user_id = $1 AND intercom_id = $2
+			RETURNING flat, title, status, created_at, updated_at`, userID, intercomID).Scan(&m.Flat, &m.Title, &m.Status,
+			&m.CreatedAt, &m.UpdatedAt); err != nil {
+			return err // ErrNoRows: ENOTFOUND
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM visitor_codes WHERE user_id = $1 AND intercom_id = $2`, userID, intercomID); err != nil {
 			return err
@@ -246,6 +269,7 @@ func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) er
 			AND device_id IN (SELECT id FROM devices WHERE user_id = $2)`, intercomID, userID)
 		return err
 	})
+	return m, err
 }
 
 // viewQuery selects IntercomViews for device $1 of user $2: only confirmed

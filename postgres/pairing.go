@@ -46,7 +46,8 @@ func (db *DB) CreatePairingCode(ctx context.Context, pc intercom.PairingCode, at
 	})
 }
 
-// Pair takes a code and a key typed at an intercom. The intercom's row is
+// Pair takes a code and a key typed at an intercom: it loads the facts
+// DecidePairing needs and writes what it decides. The intercom's row is
 // locked: pairings and flat choices of one intercom run one at a time.
 func (db *DB) Pair(ctx context.Context, intercomID int64, code, keyID string, flatBy, at time.Time) (intercom.Pairing, error) {
 	var out intercom.Pairing
@@ -56,42 +57,26 @@ func (db *DB) Pair(ctx context.Context, intercomID int64, code, keyID string, fl
 		if err != nil {
 			return err
 		}
+		var f intercom.PairingFacts
 		err = tx.QueryRow(ctx, `DELETE FROM pairing_codes WHERE code = $1 AND expires_at > $2 RETURNING user_id, client`,
 			code, at).Scan(&out.UserID, &out.Client)
-		if errors.Is(err, pgx.ErrNoRows) {
-			out.Problem = intercom.PairUnknownCode
-			return nil
-		} else if err != nil {
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		var registered bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM intercom_keys WHERE intercom_id = $1 AND key_id = $2)`,
-			intercomID, keyID).Scan(&registered); err != nil {
-			return err
+		f.CodeLive, f.UserID = err == nil, out.UserID
+		if f.CodeLive {
+			if f, err = pairingFacts(ctx, tx, f, intercomID, keyID); err != nil {
+				return err
+			}
 		}
-		if !registered {
-			out.Problem = intercom.PairUnknownKey
-			return nil
+		d := intercom.DecidePairing(f, at)
+		if d.ReleaseKey {
+			if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE intercom_id = $1 AND key_id = $2 AND status = 'key_confirmed'`,
+				intercomID, keyID); err != nil {
+				return err
+			}
 		}
-		// A pairing whose time to choose a flat has passed holds its key no
-		// more.
-		if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE intercom_id = $1 AND key_id = $2 AND status = 'key_confirmed'
-			AND flat_by <= $3`, intercomID, keyID, at); err != nil {
-			return err
-		}
-		var confirmed, taken bool
-		if err := tx.QueryRow(ctx, `SELECT
-				EXISTS (SELECT 1 FROM memberships WHERE user_id = $1 AND intercom_id = $2 AND status = 'confirmed'),
-				EXISTS (SELECT 1 FROM memberships WHERE intercom_id = $2 AND key_id = $3 AND user_id <> $1)`,
-			out.UserID, intercomID, keyID).Scan(&confirmed, &taken); err != nil {
-			return err
-		}
-		switch {
-		case confirmed:
-			out.Problem = intercom.PairAlreadyAdded
-			return nil
-		case taken:
-			out.Problem = intercom.PairKeyTaken
+		if out.Problem = d.Problem; d.Problem != "" {
 			return nil
 		}
 		// A pairing in progress (or one the operator began) is replaced.
@@ -108,9 +93,31 @@ func (db *DB) Pair(ctx context.Context, intercomID int64, code, keyID string, fl
 	return out, err
 }
 
-// ChooseFlat confirms a pairing with its flat. The intercom's row is locked
-// first, so that concurrent choices on one intercom run one at a time: of
-// two accounts choosing one flat, the second finds it taken.
+// pairingFacts loads the key's registration, the code's account's
+// membership and the key's holder into f.
+func pairingFacts(ctx context.Context, tx pgx.Tx, f intercom.PairingFacts, intercomID int64, keyID string) (intercom.PairingFacts, error) {
+	if err := tx.QueryRow(ctx, `SELECT
+			EXISTS (SELECT 1 FROM intercom_keys WHERE intercom_id = $1 AND key_id = $2),
+			EXISTS (SELECT 1 FROM memberships WHERE user_id = $3 AND intercom_id = $1 AND status = 'confirmed')`,
+		intercomID, keyID, f.UserID).Scan(&f.KeyRegistered, &f.Confirmed); err != nil {
+		return f, err
+	}
+	var h intercom.KeyHolder
+	err := tx.QueryRow(ctx, `SELECT user_id, status, flat_by FROM memberships WHERE intercom_id = $1 AND key_id = $2`,
+		intercomID, keyID).Scan(&h.UserID, &h.Status, &h.FlatBy)
+	switch {
+	case err == nil:
+		f.Holder = &h
+	case !errors.Is(err, pgx.ErrNoRows):
+		return f, err
+	}
+	return f, nil
+}
+
+// ChooseFlat confirms a pairing with its flat: it loads the facts CheckFlat
+// needs and writes the choice. The intercom's row is locked first, so that
+// concurrent choices on one intercom run one at a time: of two accounts
+// choosing one flat, the second finds it taken.
 func (db *DB) ChooseFlat(ctx context.Context, v intercom.Viewer, id, flat int64, at time.Time) (intercom.IntercomView, error) {
 	var view intercom.IntercomView
 	err := db.tx(ctx, func(tx pgx.Tx) error {
@@ -123,28 +130,22 @@ func (db *DB) ChooseFlat(ctx context.Context, v intercom.Viewer, id, flat int64,
 			AND status = 'key_confirmed' AND (flat_by IS NULL OR flat_by > $3)`, v.UserID, id, at).Scan(&keyID); err != nil {
 			return err // ErrNoRows: ENOTFOUND
 		}
-		if first, last := ic.FlatRange(); flat < first || flat > last {
-			return intercom.Invalid("flat", intercom.MsgBetween("flat", first, last))
-		}
+		f := intercom.FlatFacts{Intercom: ic, KeyBound: keyID != nil}
 		if keyID != nil {
 			var keyFlat *int64
-			// A key the operator deleted since pairs no more (ErrNoRows:
-			// ENOTFOUND).
-			err := tx.QueryRow(ctx, `SELECT flat FROM intercom_keys WHERE intercom_id = $1 AND key_id = $2`, id, *keyID).Scan(&keyFlat)
-			if err != nil {
+			switch err := tx.QueryRow(ctx, `SELECT flat FROM intercom_keys WHERE intercom_id = $1 AND key_id = $2`, id, *keyID).Scan(&keyFlat); {
+			case err == nil:
+				f.Key = &intercom.Key{IntercomID: id, ID: *keyID, Flat: keyFlat}
+			case !errors.Is(err, pgx.ErrNoRows):
 				return err
 			}
-			if keyFlat != nil && *keyFlat != flat {
-				return intercom.ErrFlatNotKey
-			}
 		}
-		var taken bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM memberships WHERE intercom_id = $1 AND flat = $2 AND user_id <> $3)`,
-			id, flat, v.UserID).Scan(&taken); err != nil {
+			id, flat, v.UserID).Scan(&f.Taken); err != nil {
 			return err
 		}
-		if taken {
-			return intercom.ErrFlatTaken
+		if err := intercom.CheckFlat(f, flat); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE memberships SET flat = $1, status = 'confirmed', flat_by = NULL, updated_at = $2
 			WHERE user_id = $3 AND intercom_id = $4`, flat, at, v.UserID, id); err != nil {

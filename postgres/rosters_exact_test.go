@@ -135,7 +135,7 @@ func mkUser(t *testing.T, s intercom.Store, login string) int64 {
 
 func mkMember(t *testing.T, s intercom.Store, userID, intercomID int64) {
 	t.Helper()
-	if _, _, err := s.PutMembership(t.Context(), intercom.Membership{UserID: userID, IntercomID: intercomID, Title: "Home",
+	if _, err := s.PutMembership(t.Context(), intercom.Membership{UserID: userID, IntercomID: intercomID, Title: "Home",
 		Status: intercom.StatusConfirmed}, t0); err != nil {
 		t.Fatal(err)
 	}
@@ -423,11 +423,12 @@ func rostersAgree(t *testing.T, seed int64, rounds int) {
 			if r.IntN(4) == 0 {
 				status = intercom.StatusKeyConfirmed
 			}
-			_, _, err := s.PutMembership(ctx, intercom.Membership{UserID: u, IntercomID: ic, Flat: flatOf(r),
+			_, err := s.PutMembership(ctx, intercom.Membership{UserID: u, IntercomID: ic, Flat: flatOf(r),
 				Title: fmt.Sprint("t", r.IntN(3)), Status: status}, t0)
 			return err
 		case op < 5:
-			return s.DeleteMembership(ctx, ic, u)
+			_, err := s.DeleteMembership(ctx, ic, u)
+			return err
 		case op < 6:
 			_, err := s.UnlinkIntercoms(ctx, u, []int64{ic, 1 + ic%intercoms})
 			return err

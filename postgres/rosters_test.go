@@ -26,7 +26,7 @@ func TestRosterPastTheLog(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := a.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Title: "Home", Status: intercom.StatusConfirmed}, t0); err != nil {
+		if _, err := a.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Title: "Home", Status: intercom.StatusConfirmed}, t0); err != nil {
 			t.Fatal(err)
 		}
 		tok, err := a.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "pub-" + login, Hash: []byte("hash-" + login), UserID: u.ID,

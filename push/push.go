@@ -20,11 +20,15 @@ import (
 	"intercom"
 )
 
+// DefaultConcurrency is how many sends are in flight per provider unless
+// told otherwise.
+const DefaultConcurrency = 64
+
 // Config is what a Dispatcher needs. Zero fields take defaults.
 type Config struct {
-	Store       intercom.Store
+	Store       intercom.Calls // where the outcomes of sends are recorded
 	Providers   []intercom.PushProvider
-	Concurrency int // sends in flight per provider; default 64
+	Concurrency int // sends in flight per provider; default DefaultConcurrency
 	MaxAttempts int // per send; default 8
 	// AttemptTimeout bounds one attempt (a provider that hangs); default
 	// 10 s, and never past the message's useful life.
@@ -98,7 +102,7 @@ func (l *lane) pop() (intercom.PushMessage, bool) {
 // New returns a Dispatcher for the providers.
 func New(c Config) *Dispatcher {
 	if c.Concurrency <= 0 {
-		c.Concurrency = 64
+		c.Concurrency = DefaultConcurrency
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 8

@@ -27,7 +27,7 @@ func TestUnscopedWriteDropsEveryCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := db.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic.ID, Title: "Home", Status: intercom.StatusConfirmed}, now); err != nil {
+	if _, err := db.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic.ID, Title: "Home", Status: intercom.StatusConfirmed}, now); err != nil {
 		t.Fatal(err)
 	}
 	_, tok := intercom.NewAccessToken(u.ID, "phone", "ios", now, time.Hour)

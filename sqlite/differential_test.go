@@ -164,9 +164,9 @@ func cachesAgree(t *testing.T, seed int64, steps int) {
 					}
 				case 2:
 					s := []string{intercom.StatusConfirmed, intercom.StatusKeyConfirmed}[r.Intn(2)]
-					_, _, err = db.PutMembership(ctx, intercom.Membership{UserID: u, IntercomID: ic, Flat: ptr64(int64(1 + r.Intn(3))), Title: fmt.Sprint("t", r.Intn(9)), Status: s}, now)
+					_, err = db.PutMembership(ctx, intercom.Membership{UserID: u, IntercomID: ic, Flat: ptr64(int64(1 + r.Intn(3))), Title: fmt.Sprint("t", r.Intn(9)), Status: s}, now)
 				case 3:
-					err = db.DeleteMembership(ctx, ic, u)
+					_, err = db.DeleteMembership(ctx, ic, u)
 				case 4:
 					if tok.ID != 0 {
 						vw := intercom.Viewer{UserID: tok.UserID, DeviceID: tok.DeviceID}

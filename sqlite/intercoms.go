@@ -176,8 +176,8 @@ func (db *DB) IntercomMembers(ctx context.Context, intercomID int64) ([]int64, e
 }
 
 // PutMembership creates or replaces a membership.
-func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.Time) (intercom.Membership, bool, error) {
-	var created bool
+func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.Time) (intercom.MembershipChange, error) {
+	var out intercom.MembershipChange
 	err := db.scoped(ctx, func(q querier, ch *change) error {
 		ch.users = []int64{m.UserID}
 		var n int
@@ -188,12 +188,15 @@ func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.
 		if n != 2 {
 			return intercom.ErrNotFound
 		}
+		out = intercom.MembershipChange{}
 		var createdAt, updatedAt sql.NullInt64
-		err := q.QueryRow(`SELECT created_at FROM memberships WHERE user_id = ? AND intercom_id = ?`,
-			m.UserID, m.IntercomID).Scan(&createdAt)
+		var status string
+		err := q.QueryRow(`SELECT created_at, status FROM memberships WHERE user_id = ? AND intercom_id = ?`,
+			m.UserID, m.IntercomID).Scan(&createdAt, &status)
+		out.WasConfirmed = status == intercom.StatusConfirmed
 		switch {
 		case err == sql.ErrNoRows:
-			created = true
+			out.Created = true
 			if m.CreatedAt != nil {
 				createdAt = sql.NullInt64{Int64: micros(*m.CreatedAt), Valid: true}
 			} else {
@@ -218,18 +221,31 @@ func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.
 			}
 		}
 		m.CreatedAt, m.UpdatedAt = fromNullMicros(createdAt), fromNullMicros(updatedAt)
+		out.Membership = m
+		if m.Status == intercom.StatusConfirmed {
+			v, err := viewOne(q, intercom.Viewer{UserID: m.UserID}, m.IntercomID)
+			if err != nil {
+				return err
+			}
+			out.View = &v
+		}
 		return nil
 	})
-	return m, created, err
+	return out, err
 }
 
 // DeleteMembership unlinks an account from an intercom.
-func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) error {
-	return db.scoped(ctx, func(q querier, ch *change) error {
+func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) (intercom.Membership, error) {
+	m := intercom.Membership{UserID: userID, IntercomID: intercomID}
+	err := db.scoped(ctx, func(q querier, ch *change) error {
 		ch.users = []int64{userID}
-		if err := mustAffect(q.Exec(`DELETE FROM memberships WHERE user_id = ? AND intercom_id = ?`, userID, intercomID)); err != nil {
-			return err
+		var flat, created, updated sql.NullInt64
+		if err := q.QueryRow(`DELETE FROM memberships WHERE user_id = ? AND intercom_id = ?
+			RETURNING flat, title, status, created_at, updated_at`, userID, intercomID).Scan(&flat, &m.Title, &m.Status,
+			&created, &updated); err != nil {
+			return err // ErrNoRows: ENOTFOUND
 		}
+		m.Flat, m.CreatedAt, m.UpdatedAt = nullInt(flat), fromNullMicros(created), fromNullMicros(updated)
 		if _, err := q.Exec(`DELETE FROM visitor_codes WHERE user_id = ? AND intercom_id = ?`, userID, intercomID); err != nil {
 			return err
 		}
@@ -237,6 +253,7 @@ func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) er
 			AND device_id IN (SELECT id FROM devices WHERE user_id = ?)`, intercomID, userID)
 		return err
 	})
+	return m, err
 }
 
 // viewQuery selects IntercomViews for device ?1 of user ?2: only confirmed

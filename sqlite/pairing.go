@@ -39,7 +39,8 @@ func (db *DB) CreatePairingCode(ctx context.Context, pc intercom.PairingCode, at
 	})
 }
 
-// Pair takes a code and a key typed at an intercom.
+// Pair takes a code and a key typed at an intercom: it loads the facts
+// DecidePairing needs and writes what it decides.
 func (db *DB) Pair(ctx context.Context, intercomID int64, code, keyID string, flatBy, at time.Time) (intercom.Pairing, error) {
 	var out intercom.Pairing
 	err := db.update(ctx, func(q querier) error {
@@ -48,43 +49,27 @@ func (db *DB) Pair(ctx context.Context, intercomID int64, code, keyID string, fl
 		if err != nil {
 			return err
 		}
+		var f intercom.PairingFacts
 		err = q.QueryRow(`DELETE FROM pairing_codes WHERE code = ? AND expires_at > ? RETURNING user_id, client`,
 			code, micros(at)).Scan(&out.UserID, &out.Client)
-		if errors.Is(err, sql.ErrNoRows) {
-			out.Problem = intercom.PairUnknownCode
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		f.CodeLive, f.UserID = err == nil, out.UserID
+		if f.CodeLive {
+			if f, err = pairingFacts(q, f, intercomID, keyID); err != nil {
+				return err
+			}
+		}
+		d := intercom.DecidePairing(f, at)
+		if d.ReleaseKey {
+			if _, err := q.Exec(`DELETE FROM memberships WHERE intercom_id = ? AND key_id = ? AND status = 'key_confirmed'`,
+				intercomID, keyID); err != nil {
+				return err
+			}
+		}
+		if out.Problem = d.Problem; d.Problem != "" {
 			return nil
-		} else if err != nil {
-			return err
-		}
-		var registered int
-		if err := q.QueryRow(`SELECT count(*) FROM intercom_keys WHERE intercom_id = ? AND key_id = ?`, intercomID, keyID).Scan(&registered); err != nil {
-			return err
-		}
-		if registered == 0 {
-			out.Problem = intercom.PairUnknownKey
-			return nil
-		}
-		// A pairing whose time to choose a flat has passed holds its key no
-		// more.
-		if _, err := q.Exec(`DELETE FROM memberships WHERE intercom_id = ? AND key_id = ? AND status = 'key_confirmed'
-			AND flat_by <= ?`, intercomID, keyID, micros(at)); err != nil {
-			return err
-		}
-		var status string
-		var holder sql.NullInt64
-		err = q.QueryRow(`SELECT status FROM memberships WHERE user_id = ? AND intercom_id = ?`, out.UserID, intercomID).Scan(&status)
-		if err == nil && status == intercom.StatusConfirmed {
-			out.Problem = intercom.PairAlreadyAdded
-			return nil
-		} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		err = q.QueryRow(`SELECT user_id FROM memberships WHERE intercom_id = ? AND key_id = ?`, intercomID, keyID).Scan(&holder)
-		if err == nil && holder.Int64 != out.UserID {
-			out.Problem = intercom.PairKeyTaken
-			return nil
-		} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
 		}
 		// A pairing in progress (or one the operator began) is replaced.
 		if _, err := q.Exec(`INSERT INTO memberships (user_id, intercom_id, flat, title, status, created_at, updated_at, key_id, flat_by)
@@ -100,9 +85,34 @@ func (db *DB) Pair(ctx context.Context, intercomID int64, code, keyID string, fl
 	return out, err
 }
 
-// ChooseFlat confirms a pairing with its flat. SQLite has one writer: what
-// is read here stays true until the write, so of concurrent choices of one
-// flat the first wins and the others find it taken.
+// pairingFacts loads the key's registration, the code's account's
+// membership and the key's holder into f.
+func pairingFacts(q querier, f intercom.PairingFacts, intercomID int64, keyID string) (intercom.PairingFacts, error) {
+	var registered, confirmed int
+	if err := q.QueryRow(`SELECT (SELECT count(*) FROM intercom_keys WHERE intercom_id = ?1 AND key_id = ?2),
+			(SELECT count(*) FROM memberships WHERE user_id = ?3 AND intercom_id = ?1 AND status = 'confirmed')`,
+		intercomID, keyID, f.UserID).Scan(&registered, &confirmed); err != nil {
+		return f, err
+	}
+	f.KeyRegistered, f.Confirmed = registered > 0, confirmed > 0
+	var h intercom.KeyHolder
+	var flatBy sql.NullInt64
+	err := q.QueryRow(`SELECT user_id, status, flat_by FROM memberships WHERE intercom_id = ? AND key_id = ?`,
+		intercomID, keyID).Scan(&h.UserID, &h.Status, &flatBy)
+	switch {
+	case err == nil:
+		h.FlatBy = fromNullMicros(flatBy)
+		f.Holder = &h
+	case !errors.Is(err, sql.ErrNoRows):
+		return f, err
+	}
+	return f, nil
+}
+
+// ChooseFlat confirms a pairing with its flat: it loads the facts CheckFlat
+// needs and writes the choice. SQLite has one writer: what is read here
+// stays true until the write, so of concurrent choices of one flat the first
+// wins and the others find it taken.
 func (db *DB) ChooseFlat(ctx context.Context, v intercom.Viewer, id, flat int64, at time.Time) (intercom.IntercomView, error) {
 	var view intercom.IntercomView
 	err := db.update(ctx, func(q querier) error {
@@ -112,23 +122,17 @@ func (db *DB) ChooseFlat(ctx context.Context, v intercom.Viewer, id, flat int64,
 		if err != nil {
 			return err // ErrNoRows: ENOTFOUND
 		}
-		ic, err := intercomRow(q, `id = ?`, id)
-		if err != nil {
+		f := intercom.FlatFacts{KeyBound: keyID.Valid}
+		if f.Intercom, err = intercomRow(q, `id = ?`, id); err != nil {
 			return err
-		}
-		if first, last := ic.FlatRange(); flat < first || flat > last {
-			return intercom.Invalid("flat", intercom.MsgBetween("flat", first, last))
 		}
 		if keyID.Valid {
 			var keyFlat sql.NullInt64
-			// A key the operator deleted since pairs no more (ErrNoRows:
-			// ENOTFOUND).
-			err := q.QueryRow(`SELECT flat FROM intercom_keys WHERE intercom_id = ? AND key_id = ?`, id, keyID.String).Scan(&keyFlat)
-			if err != nil {
+			switch err := q.QueryRow(`SELECT flat FROM intercom_keys WHERE intercom_id = ? AND key_id = ?`, id, keyID.String).Scan(&keyFlat); {
+			case err == nil:
+				f.Key = &intercom.Key{IntercomID: id, ID: keyID.String, Flat: nullInt(keyFlat)}
+			case !errors.Is(err, sql.ErrNoRows):
 				return err
-			}
-			if keyFlat.Valid && keyFlat.Int64 != flat {
-				return intercom.ErrFlatNotKey
 			}
 		}
 		var taken int
@@ -136,8 +140,9 @@ func (db *DB) ChooseFlat(ctx context.Context, v intercom.Viewer, id, flat int64,
 			id, flat, v.UserID).Scan(&taken); err != nil {
 			return err
 		}
-		if taken > 0 {
-			return intercom.ErrFlatTaken
+		f.Taken = taken > 0
+		if err := intercom.CheckFlat(f, flat); err != nil {
+			return err
 		}
 		if _, err := q.Exec(`UPDATE memberships SET flat = ?, status = 'confirmed', flat_by = NULL, updated_at = ?
 			WHERE user_id = ? AND intercom_id = ?`, flat, micros(at), v.UserID, id); err != nil {

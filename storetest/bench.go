@@ -57,7 +57,7 @@ func benchRingDecision(b *testing.B, s intercom.Store, before func(b *testing.B,
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := s.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: 1, Title: "Home", Status: intercom.StatusConfirmed}, now); err != nil {
+		if _, err := s.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: 1, Title: "Home", Status: intercom.StatusConfirmed}, now); err != nil {
 			b.Fatal(err)
 		}
 		for d := 0; d < 2; d++ {

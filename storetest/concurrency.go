@@ -385,6 +385,40 @@ func testConcurrentFlatChoice(t *testing.T, s intercom.Store) {
 	}
 }
 
+// testConcurrentMemberships: the operator puts one account's membership
+// confirmed many times at once; each put sees what the one before it left,
+// so exactly one reports that the intercom was not the account's before (the
+// one whose event says it became theirs), and only one created it.
+func testConcurrentMemberships(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	ic := mustIntercom(t, s, 0, nil)
+	u := mustUser(t, s, "erin")
+	changes := make([]intercom.MembershipChange, racers)
+	errs := make([]error, racers)
+	race(racers, func(i int) {
+		changes[i], errs[i] = s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic.ID,
+			Title: fmt.Sprint("Home ", i), Status: intercom.StatusConfirmed}, t0)
+	})
+	became, created := 0, 0
+	for i, ch := range changes {
+		if errs[i] != nil {
+			t.Fatalf("racer %d: %v", i, errs[i])
+		}
+		if !ch.WasConfirmed {
+			became++
+		}
+		if ch.Created {
+			created++
+		}
+		if ch.View == nil || ch.View.Membership.Title != fmt.Sprint("Home ", i) {
+			t.Errorf("racer %d: view %+v, want its own title", i, ch.View)
+		}
+	}
+	if became != 1 || created != 1 {
+		t.Fatalf("%d puts saw the intercom become the account's and %d created it, want 1 and 1", became, created)
+	}
+}
+
 // testConcurrentSends: a ring's pushes record their outcomes at once; each
 // is stored, the later of two for one push wins, and one that cannot be
 // stored (its call is gone) fails alone.

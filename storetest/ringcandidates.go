@@ -27,7 +27,7 @@ func RingCandidatesSeeEveryWrite(t *testing.T, s, ringer intercom.Store) {
 	flat, otherFlat := int64(3), int64(4)
 	put := func(t *testing.T, userID, flat int64, title, status string) {
 		t.Helper()
-		if _, _, err := s.PutMembership(ctx, intercom.Membership{UserID: userID, IntercomID: ic.ID, Flat: &flat, Title: title,
+		if _, err := s.PutMembership(ctx, intercom.Membership{UserID: userID, IntercomID: ic.ID, Flat: &flat, Title: title,
 			Status: status}, t0); err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +167,7 @@ func RingCandidatesSeeEveryWrite(t *testing.T, s, ringer intercom.Store) {
 			}
 		}},
 		{"MembershipDeleted", func(t *testing.T) {
-			if err := s.DeleteMembership(ctx, ic.ID, u.ID); err != nil {
+			if _, err := s.DeleteMembership(ctx, ic.ID, u.ID); err != nil {
 				t.Fatal(err)
 			}
 		}, func(t *testing.T, inFlat, all []*intercom.RingCandidate) {

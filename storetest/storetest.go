@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"Pairing", testPairing},
 		{"VisitorCodesAndAccess", testVisitorCodesAndAccess},
 		{"ConcurrentFlatChoice", testConcurrentFlatChoice},
+		{"ConcurrentMemberships", testConcurrentMemberships},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -103,7 +104,7 @@ func mustIntercom(t *testing.T, s intercom.Store, id int64, camera *int64) inter
 
 func mustMember(t *testing.T, s intercom.Store, userID, intercomID int64, title string) {
 	t.Helper()
-	_, _, err := s.PutMembership(t.Context(), intercom.Membership{UserID: userID, IntercomID: intercomID, Title: title,
+	_, err := s.PutMembership(t.Context(), intercom.Membership{UserID: userID, IntercomID: intercomID, Title: title,
 		Status: intercom.StatusConfirmed}, t0)
 	if err != nil {
 		t.Fatalf("PutMembership: %v", err)
@@ -304,29 +305,38 @@ func testMemberships(t *testing.T, s intercom.Store) {
 	ctx := t.Context()
 	u := mustUser(t, s, "erin")
 	mustIntercom(t, s, 1, nil)
-	m, created, err := s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Flat: ptr(int64(15)), Title: "Home",
+	ch, err := s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Flat: ptr(int64(15)), Title: "Home",
 		Status: intercom.StatusKeyConfirmed}, t0)
-	if err != nil || !created || m.CreatedAt == nil || !m.CreatedAt.Equal(t0) {
-		t.Fatalf("PutMembership = %+v, %v, %v", m, created, err)
+	if m := ch.Membership; err != nil || !ch.Created || ch.WasConfirmed || ch.View != nil || m.CreatedAt == nil || !m.CreatedAt.Equal(t0) {
+		t.Fatalf("PutMembership = %+v, %v", ch, err)
 	}
-	m, created, err = s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Title: "Flat",
+	ch, err = s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Title: "Flat",
 		Status: intercom.StatusConfirmed}, t0.Add(time.Hour))
-	if err != nil || created || !m.CreatedAt.Equal(t0) || !m.UpdatedAt.Equal(t0.Add(time.Hour)) || m.Flat != nil {
-		t.Fatalf("PutMembership again = %+v, %v, %v", m, created, err)
+	if m := ch.Membership; err != nil || ch.Created || ch.WasConfirmed || !m.CreatedAt.Equal(t0) || !m.UpdatedAt.Equal(t0.Add(time.Hour)) || m.Flat != nil {
+		t.Fatalf("PutMembership again = %+v, %v", ch, err)
 	}
-	_, _, err = s.PutMembership(ctx, intercom.Membership{UserID: 99999, IntercomID: 1, Title: "x", Status: "confirmed"}, t0)
+	if ch.View == nil || ch.View.Intercom.ID != 1 || ch.View.Membership.Title != "Flat" || ch.View.Membership.Status != intercom.StatusConfirmed {
+		t.Fatalf("PutMembership again: view %+v", ch.View)
+	}
+	ch, err = s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Title: "Flat",
+		Status: intercom.StatusConfirmed}, t0.Add(time.Hour))
+	if err != nil || !ch.WasConfirmed || ch.View == nil {
+		t.Fatalf("PutMembership a third time = %+v, %v", ch, err)
+	}
+	_, err = s.PutMembership(ctx, intercom.Membership{UserID: 99999, IntercomID: 1, Title: "x", Status: "confirmed"}, t0)
 	wantCode(t, err, intercom.ENOTFOUND)
-	_, _, err = s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 99999, Title: "x", Status: "confirmed"}, t0)
+	_, err = s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 99999, Title: "x", Status: "confirmed"}, t0)
 	wantCode(t, err, intercom.ENOTFOUND)
 	tok := mustToken(t, s, u.ID, "phone")
 	viewer := intercom.Viewer{UserID: u.ID, DeviceID: tok.DeviceID}
 	if _, err := s.UpdateIntercom(ctx, viewer, 1, intercom.IntercomUpdate{IsEnabled: ptr(false)}, t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteMembership(ctx, 1, u.ID); err != nil {
-		t.Fatal(err)
+	if m, err := s.DeleteMembership(ctx, 1, u.ID); err != nil || m.Status != intercom.StatusConfirmed || m.Title != "Flat" {
+		t.Fatalf("DeleteMembership = %+v, %v", m, err)
 	}
-	wantCode(t, s.DeleteMembership(ctx, 1, u.ID), intercom.ENOTFOUND)
+	_, err = s.DeleteMembership(ctx, 1, u.ID)
+	wantCode(t, err, intercom.ENOTFOUND)
 	_, err = s.Intercom(ctx, viewer, 1)
 	wantCode(t, err, intercom.ENOTFOUND)
 	// Linked again, the device starts from the defaults: unlinking forgot its settings.
@@ -411,7 +421,7 @@ func testOnlyConfirmedAreTheAccounts(t *testing.T, s intercom.Store) {
 	mustMember(t, s, alice.ID, 1, "Confirmed")
 	mustMember(t, s, bob.ID, 2, "Bob's")
 	for _, id := range []int64{2, 3} {
-		if _, _, err := s.PutMembership(ctx, intercom.Membership{UserID: alice.ID, IntercomID: id, Title: "Pairing",
+		if _, err := s.PutMembership(ctx, intercom.Membership{UserID: alice.ID, IntercomID: id, Title: "Pairing",
 			Status: intercom.StatusKeyConfirmed}, t0); err != nil {
 			t.Fatal(err)
 		}
@@ -441,7 +451,7 @@ func testOnlyConfirmedAreTheAccounts(t *testing.T, s intercom.Store) {
 		wantCode(t, err, intercom.ENOTFOUND)
 	}
 	// The failed update changed nothing: confirmed, the membership shows as it was.
-	if _, _, err := s.PutMembership(ctx, intercom.Membership{UserID: alice.ID, IntercomID: 3, Title: "Pairing",
+	if _, err := s.PutMembership(ctx, intercom.Membership{UserID: alice.ID, IntercomID: 3, Title: "Pairing",
 		Status: intercom.StatusConfirmed}, t0); err != nil {
 		t.Fatal(err)
 	}
@@ -627,7 +637,7 @@ func testCalls(t *testing.T, s intercom.Store) {
 		{UserID: bob.ID, IntercomID: 180, Flat: ptr(int64(15)), Title: "Bob's", Status: intercom.StatusKeyConfirmed},
 		{UserID: carol.ID, IntercomID: 180, Flat: ptr(int64(16)), Title: "Carol's", Status: intercom.StatusConfirmed},
 	} {
-		if _, _, err := s.PutMembership(ctx, m, t0); err != nil {
+		if _, err := s.PutMembership(ctx, m, t0); err != nil {
 			t.Fatal(err)
 		}
 	}

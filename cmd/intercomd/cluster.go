@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"intercom"
-	"intercom/calls"
-	intercomhttp "intercom/http"
+	intercomnode "intercom/node"
 	"intercom/postgres"
+	"intercom/pusher"
 )
 
 // Cluster settings: how often a node looks for due deadlines, and how long a
@@ -22,29 +22,21 @@ const (
 // joinCluster makes this process one node of those sharing the PostgreSQL
 // database: events, presence and socket grants cross nodes over the
 // database's LISTEN/NOTIFY, deadlines are persisted and fire once in the
-// cluster, the login, door and code-guessing throttles count on every node, and heartbeats
-// are written in batches of beatBatch. stop leaves the cluster.
-func joinCluster(ctx context.Context, db *postgres.DB, cfg *intercomhttp.Config, beatBatch time.Duration, log *slog.Logger) (stop func(), err error) {
-	clock := cfg.Clock
-	if clock == nil {
-		clock = intercom.SystemClock{}
-	}
-	bus, err := postgres.NewBus(ctx, db, cfg.Hub, log)
+// cluster, and the login, door and code-guessing throttles count on every
+// node. stop leaves the cluster.
+func joinCluster(ctx context.Context, db *postgres.DB, hub *pusher.Hub, log *slog.Logger) (cluster *intercomnode.Cluster, stop func(), err error) {
+	clock := intercom.SystemClock{}
+	bus, err := postgres.NewBus(ctx, db, hub, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	cfg.Hub.Watch(bus.Subscription)
-	cfg.Hub.SetGrantWait(grantWait)
-	cfg.Broadcaster, cfg.Presence, cfg.Sessions = bus, bus, bus
-	cfg.Scheduler = postgres.NewScheduler(db, clock, deadlinePoll, log)
-	loginMax, loginWindow := cfg.LoginMax, cfg.LoginWindow
-	if loginMax == 0 {
-		loginMax, loginWindow = 10, 15*time.Minute
-	}
-	cfg.Logins = postgres.NewLimiter(db, "login", loginMax, loginWindow, clock.Now)
-	cfg.Doors = postgres.NewLimiter(db, "door", calls.DoorOpensPerMinute, time.Minute, clock.Now)
-	cfg.Guesses = postgres.NewLimiter(db, "guess", intercomhttp.GuessMax, intercomhttp.GuessWindow, clock.Now)
-	cfg.HeartbeatBatch = beatBatch
+	hub.Watch(bus.Subscription)
+	hub.SetGrantWait(grantWait)
+	cluster = &intercomnode.Cluster{Broadcaster: bus, Presence: bus, Sessions: bus,
+		Scheduler: postgres.NewScheduler(db, clock, deadlinePoll, log),
+		Limiter: func(name string, max int, window time.Duration) intercom.Limiter {
+			return postgres.NewLimiter(db, name, max, window, clock.Now)
+		}}
 	log.Info("joined the cluster", "node", bus.Node())
-	return bus.Close, nil
+	return cluster, bus.Close, nil
 }

@@ -61,7 +61,7 @@ func provisionDemo(ctx context.Context, store intercom.Store, publicURL string, 
 	}
 	viewer := intercom.Viewer{UserID: user.ID, DeviceID: tok.DeviceID}
 	if _, err := store.Intercom(ctx, viewer, demoIntercom); intercom.ErrorCode(err) == intercom.ENOTFOUND {
-		_, _, err = store.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: demoIntercom, Title: "House",
+		_, err = store.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: demoIntercom, Title: "House",
 			Status: intercom.StatusConfirmed}, now)
 		if err != nil {
 			return err

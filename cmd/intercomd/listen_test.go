@@ -17,7 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"intercom"
-	intercomhttp "intercom/http"
+	intercomnode "intercom/node"
 	"intercom/pusher"
 	"intercom/sqlite"
 )
@@ -149,7 +149,7 @@ func TestListenKeepsAliveAndReconnects(t *testing.T) {
 	proxySrv := httptest.NewServer(proxy)
 	t.Cleanup(proxySrv.Close)
 	hub := pusher.New("listen-key", "listen-secret", nil)
-	srv := intercomhttp.NewServer(intercomhttp.Config{Store: db, Hub: hub, PublicURL: proxySrv.URL})
+	srv := intercomnode.New(intercomnode.Config{Store: db, Hub: hub, PublicURL: proxySrv.URL})
 	t.Cleanup(srv.Close)
 	real := httptest.NewServer(srv)
 	t.Cleanup(real.Close)

@@ -26,8 +26,10 @@ import (
 	"intercom/control"
 	"intercom/fcm"
 	"intercom/hms"
-	intercomhttp "intercom/http"
+	"intercom/members"
+	intercomnode "intercom/node"
 	"intercom/postgres"
+	"intercom/push"
 	"intercom/pusher"
 	"intercom/web"
 )
@@ -73,7 +75,7 @@ type config struct {
 	controlLoop    bool
 	web            bool
 	pprofAddr      string
-	pairing        intercomhttp.PairingConfig
+	pairing        members.PairingConfig
 }
 
 const usage = `usage: intercomd serve [flags]
@@ -139,13 +141,13 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.db, "db", "intercomd.db", "SQLite database file, or a postgres:// URL (created or migrated on start)")
 	fs.StringVar(&c.publicURL, "public-url", "", "URL the API is reached at, for links (default http://<addr>)")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token of the admin API; empty: the admin API answers 404")
-	c.tokenTTL = 2160 * time.Hour
+	c.tokenTTL = members.DefaultTokenTTL
 	fs.Var(durationFlag{&c.tokenTTL}, "token-ttl", "lifetime of an access token")
-	c.offlineAfter = 90 * time.Second
+	c.offlineAfter = calls.DefaultOfflineAfter
 	fs.Var(durationFlag{&c.offlineAfter}, "offline-after", "an intercom silent this long is offline")
 	c.beatBatch = time.Second
 	fs.Var(durationFlag{&c.beatBatch}, "heartbeat-batch", "on PostgreSQL, refreshes of online intercoms arriving within this are written in one transaction (0: each at once); a heartbeat bringing one online is written at once")
-	c.ringTimeout = 30 * time.Second
+	c.ringTimeout = calls.DefaultRingTimeout
 	fs.Var(durationFlag{&c.ringTimeout}, "ring-timeout", "a call nobody answered for this long is missed")
 	c.connectTimeout = calls.DefaultAnswerConnectTimeout
 	fs.Var(durationFlag{&c.connectTimeout}, "answer-connect-timeout", "an answered call whose voice the SIP server has not reported connected this long after the answer is ended")
@@ -170,14 +172,13 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.hms.AppSecret, "hms-app-secret", "", "Huawei AppGallery app secret")
 	fs.StringVar(&c.hms.TokenURL, "hms-token-url", "", "Huawei OAuth token URL (default https://oauth-login.cloud.huawei.com/oauth2/v3/token)")
 	fs.StringVar(&c.hms.Endpoint, "hms-endpoint", "", "Push Kit endpoint (default https://push-api.cloud.huawei.com)")
-	c.pushWorkers = 64
+	c.pushWorkers = push.DefaultConcurrency
 	fs.Var(intFlag{&c.pushWorkers}, "push-concurrency", "push sends in flight per provider")
 	c.controlWait = 5 * time.Second
 	fs.Var(durationFlag{&c.controlWait}, "control-timeout", "how long an intercom's control URL has to answer (door opening: 504 after)")
 	fs.BoolVar(&c.controlLoop, "control-allow-loopback", false, "let intercoms' control URLs reach loopback addresses (development and tests only)")
 	fs.BoolVar(&c.web, "web", true, "serve the residents' web app at / (false: / answers 404)")
-	c.pairing = intercomhttp.PairingConfig{CodeLength: intercom.DefaultPairingCodeLength, CodeTTL: intercom.DefaultPairingCodeTTL,
-		VisitorCodeLength: intercom.DefaultVisitorCodeLength, MaxVisitorCodes: intercom.DefaultMaxVisitorCodes}
+	c.pairing = members.DefaultPairing
 	fs.Var(intFlag{&c.pairing.CodeLength}, "pairing-code-length", "digits of a pairing code (POST /api/v1/intercom)")
 	fs.Var(durationFlag{&c.pairing.CodeTTL}, "pairing-code-ttl", "lifetime of a pairing code")
 	fs.Var(intFlag{&c.pairing.VisitorCodeLength}, "visitor-code-length", "digits of a visitor code")
@@ -467,7 +468,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(c.iceURLs) > 0 {
 		logger.Info("ICE servers given to answering apps", "urls", c.iceURLs)
 	}
-	cfg := intercomhttp.Config{
+	cfg := intercomnode.Config{
 		PushProviders: providers, PushConcurrency: c.pushWorkers, Controller: newController(c),
 		Store: db, Logger: logger, PublicURL: publicURL, AdminToken: c.adminToken,
 		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter, RealIPHeader: c.realIPHeader, RingTimeout: c.ringTimeout,
@@ -485,14 +486,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cfg.Web = app
 	}
 	if pg, ok := db.(*postgres.DB); ok {
-		stop, err := joinCluster(ctx, pg, &cfg, c.beatBatch, logger)
+		cluster, stop, err := joinCluster(ctx, pg, cfg.Hub, logger)
 		if err != nil {
 			ln.Close()
 			return err
 		}
 		defer stop()
+		cfg.Cluster, cfg.HeartbeatBatch = cluster, c.beatBatch
 	}
-	handler := intercomhttp.NewServer(cfg)
+	handler := intercomnode.New(cfg)
 	defer handler.Close()
 	if err := handler.Resume(ctx); err != nil {
 		ln.Close()

@@ -53,7 +53,7 @@ func Provision(ctx context.Context, db intercom.Store, sockets, perFlat int) ([]
 				return nil, err
 			}
 			f := int64(flat)
-			if _, _, err := db.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: 1, Flat: &f, Title: "Home",
+			if _, err := db.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: 1, Flat: &f, Title: "Home",
 				Status: intercom.StatusConfirmed}, now); err != nil {
 				return nil, err
 			}
