@@ -155,6 +155,7 @@ func startWebCluster(t *testing.T, intercomdEnv map[string]string) (*sipRig, str
 // specs recorded (annotations of type "figure" in the JSON report).
 func (w webTools) playwright(t *testing.T, env map[string]string, args ...string) {
 	t.Helper()
+	w.readSpecs(t)
 	dir := t.TempDir()
 	if keep := os.Getenv("WEB_TEST_RESULTS"); keep != "" {
 		dir = filepath.Join(keep, strings.ReplaceAll(t.Name(), "/", "-")) // kept: traces and page snapshots of failures
@@ -328,4 +329,27 @@ func awaitSTUN(t *testing.T, port int, exited <-chan struct{}, log *syncBuffer) 
 		}
 	}
 	t.Fatalf("turnserver did not answer a STUN Binding request in 10 s:\n%s", log)
+}
+
+// readSpecs reads the Playwright config and every file under e2e/web: go
+// test caches a test's result by the files it opened, and the specs are
+// read by Node, so without this a changed spec could be answered by a
+// stale cached pass.
+func (w webTools) readSpecs(t *testing.T) {
+	t.Helper()
+	files := []string{filepath.Join(w.e2e, "playwright.config.mjs"), filepath.Join(w.e2e, "package-lock.json")}
+	err := filepath.WalkDir(filepath.Join(w.e2e, "web"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, err := os.ReadFile(f); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

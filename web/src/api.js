@@ -30,7 +30,18 @@ export class ApiError extends Error {
   }
 }
 
-const state = { token: "", socketID: "", onUnauthorized: null };
+const state = { token: "", socketID: "", onUnauthorized: null, requests: new AbortController(), stopped: false };
+
+/**
+ * Cancels every request under way and holds back any later one (but those
+ * made with {last: true}): a session about to end leaves none to be refused.
+ * The page reloads next.
+ */
+export function stopRequests() {
+  state.stopped = true;
+  state.requests.abort();
+  state.requests = new AbortController();
+}
 
 export function setToken(token) {
   state.token = token || "";
@@ -52,9 +63,11 @@ export function headers() {
 
 /**
  * api("PATCH", "/intercom/1", {body: {...}, query: {page: 2}}) → the JSON
- * answer (null for 204); throws ApiError, or TypeError when offline.
+ * answer (null for 204); throws ApiError, or TypeError when offline. After
+ * stopRequests() it never settles, unless {last: true}.
  */
-export async function api(method, path, { body, query } = {}) {
+export async function api(method, path, { body, query, last } = {}) {
+  if (state.stopped && !last) return new Promise(() => {});
   let url = BASE + path;
   if (query) {
     const q = new URLSearchParams();
@@ -67,13 +80,22 @@ export async function api(method, path, { body, query } = {}) {
   }
   const hd = headers();
   if (body !== undefined) hd["Content-Type"] = "application/json";
-  const res = await fetch(url, {
-    method,
-    headers: hd,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    cache: "no-store",
-    credentials: "omit",
-  });
+  const signal = state.requests.signal;
+  let res;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: hd,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+      credentials: "omit",
+      signal,
+    });
+  } catch (err) {
+    // Cancelled by stopRequests: the page is leaving, and nobody waits.
+    if (signal.aborted) return new Promise(() => {});
+    throw err;
+  }
   let data = null;
   const text = await res.text();
   if (text) {

@@ -2,7 +2,7 @@
 // rings, calls with voice, history, visitor codes and pairing — on exactly
 // the client API and the Pusher socket the mobile apps use.
 import { h, mount } from "./dom.js";
-import { api, setToken, onUnauthorized } from "./api.js";
+import { api, setToken, onUnauthorized, stopRequests } from "./api.js";
 import { t, define } from "./i18n.js";
 import { session, saveSession, emit, toast } from "./app.js";
 import { loginForm } from "./views/login.js";
@@ -197,8 +197,9 @@ async function logout(e) {
   socket?.close();
   socket = null;
   stopCalls();
+  stopRequests();
   try {
-    await api("POST", "/logout");
+    await api("POST", "/logout", { last: true });
   } catch {
     /* the token may be gone already: forget it anyway */
   }
