@@ -15,6 +15,7 @@ type User struct {
 	Login        string
 	Name         string
 	PasswordHash string
+	Language     string // the language the account chose (PUT /users/self); "" when none
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
@@ -79,6 +80,10 @@ type AccessToken struct {
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	RevokedAt  *time.Time
+	// Its last use as last recorded (coalesced: see TokenUse): the client's
+	// address and User-Agent, and when. At creation, the login's.
+	IP, UserAgent string
+	LastUsedAt    time.Time
 }
 
 // Live reports whether the token may be used at instant now.

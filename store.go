@@ -47,6 +47,28 @@ type Accounts interface {
 	AccessTokenByHash(ctx context.Context, hash []byte) (AccessToken, error)
 	// RevokeAccessToken marks a token revoked at the given instant. ENOTFOUND.
 	RevokeAccessToken(ctx context.Context, id int64, at time.Time) error
+	// OpenSession records the session t as CreateAccessToken does, under the
+	// account's limit of sessions: in the same transaction, which no other
+	// OpenSession of the account runs beside, decide gets the account's tokens
+	// live at t.CreatedAt (as LiveAccessTokens) and returns the ids of those
+	// to revoke first, at t.CreatedAt (DecideSessions), or an error, which is
+	// returned with nothing written. ENOTFOUND when the user is gone.
+	OpenSession(ctx context.Context, t AccessToken, decide func(live []AccessToken) ([]int64, error)) (AccessToken, error)
+	// LiveAccessTokens lists the account's tokens live at instant at, by id,
+	// with their device's uuid and client and their last recorded use.
+	LiveAccessTokens(ctx context.Context, userID int64, at time.Time) ([]AccessToken, error)
+	// RevokeSession revokes the account's token live at instant at whose
+	// public id is publicID and returns it as it was. ENOTFOUND when the
+	// account holds no such live token (another account's included).
+	RevokeSession(ctx context.Context, userID int64, publicID string, at time.Time) (AccessToken, error)
+	// RecordTokenUses writes the last use of each token (TokenUse); a later
+	// use already written stays. Unknown ids are ignored.
+	RecordTokenUses(ctx context.Context, uses []TokenUse) error
+	// UpdateUser applies u to the account, moving its updated_at to at, in
+	// one transaction; with a new password it revokes every token of the
+	// account live at at but u.KeepToken and returns their public ids.
+	// ENOTFOUND.
+	UpdateUser(ctx context.Context, id int64, u UserUpdate, at time.Time) (User, []string, error)
 	// Device returns one device. ENOTFOUND.
 	Device(ctx context.Context, id int64) (Device, error)
 	// UpdatePushTokens applies u to the device's push tokens. ENOTFOUND.

@@ -83,6 +83,12 @@ func populate(t *testing.T, s intercom.Store) fixture {
 	bobPhone := token(bob, "bob-phone", "android")
 	carolWeb := token(carol, "carol-web", "web")
 	check(s.RevokeAccessToken(ctx, carolWeb.ID, t0.Add(time.Hour)))
+	// A session's last use (ip, user_agent, last_used_at) and an account's
+	// language are copied too.
+	check(s.RecordTokenUses(ctx, []intercom.TokenUse{{TokenID: tablet.ID, IP: "2001:db8::7", UserAgent: "Pixel 8 / 14 / ANDROID",
+		At: t0.Add(2 * time.Minute)}}))
+	_, _, err := s.UpdateUser(ctx, bob.ID, intercom.UserUpdate{Language: ptr("ru")}, t0.Add(time.Second))
+	check(err)
 	token(dave, "dave-phone", "ios")
 	f.tokens = f.tokens[:len(f.tokens)-1] // gone with dave
 	f.viewers = []intercom.Viewer{{UserID: alice.ID, DeviceID: phone.DeviceID}, {UserID: alice.ID, DeviceID: tablet.DeviceID},

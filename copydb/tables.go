@@ -46,7 +46,7 @@ type table struct {
 var tables = []table{
 	{name: "users", identity: true, columns: []column{
 		{"id", kInt}, {"login", kText}, {"password_hash", kText}, {"name", kText},
-		{"created_at", kTime}, {"updated_at", kTime},
+		{"created_at", kTime}, {"updated_at", kTime}, {"language", kText},
 	}},
 	{name: "devices", identity: true, columns: []column{
 		{"id", kInt}, {"user_id", kInt}, {"uuid", kText}, {"client", kText},
@@ -56,6 +56,7 @@ var tables = []table{
 	{name: "access_tokens", identity: true, columns: []column{
 		{"id", kInt}, {"public_id", kText}, {"token_hash", kBytes}, {"user_id", kInt}, {"device_id", kInt},
 		{"created_at", kTime}, {"expires_at", kTime}, {"revoked_at", kTime},
+		{"ip", kText}, {"user_agent", kText}, {"last_used_at", kTime},
 	}},
 	{name: "cameras", identity: true, columns: []column{
 		{"id", kInt}, {"group_id", kInt}, {"status", kText}, {"type", kText}, {"start_at", kTime},

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"intercom"
@@ -40,6 +42,11 @@ func (s *Server) client(h clientHandler) http.Handler {
 		}
 		if uuid != tok.DeviceUUID {
 			return errUnauthenticated
+		}
+		// The session's last use (GET /api/v1/sessions), written only when
+		// due: a failure to write it fails no request.
+		if err := s.members.RecordUse(r.Context(), tok, s.clientAddr(r), userAgent(r)); err != nil {
+			s.log.Warn("recording a session's use", "request_id", requestID(r.Context()), "error", err)
 		}
 		return h(w, r, session{token: tok, client: client})
 	})
@@ -134,16 +141,59 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	var p intercom.Problems
 	login := intercom.Body(body).RequiredString("login", 255, &p)
 	pw := intercom.Body(body).RequiredString("password", 1024, &p)
+	// session_id and key answer a refusal at the session limit (419). The
+	// apps may send "key" for a captcha too, and session_id as null or "".
+	sessionID := intercom.Body(body).String("session_id", 255, &p)
+	var key string
+	if sessionID != nil && *sessionID != "" {
+		key = intercom.Body(body).RequiredString("key", 255, &p)
+	}
 	if err := p.Err(); err != nil {
 		return err
 	}
-	user, tok, secret, err := s.members.Login(r.Context(), members.Credentials{Login: login, Password: pw,
-		Client: client, UUID: uuid, Lang: lang(r), Addr: s.clientAddr(r)})
-	if err != nil {
+	c := members.Credentials{Login: login, Password: pw, Client: client, UUID: uuid, Lang: lang(r),
+		UserAgent: userAgent(r), Addr: s.clientAddr(r), Key: key}
+	if sessionID != nil {
+		c.SessionID = *sessionID
+	}
+	user, tok, secret, err := s.members.Login(r.Context(), c)
+	var limit *members.SessionsLimit
+	if errors.As(err, &limit) {
+		return encode(w, statusSessionsLimit, sessionsLimitJSON{
+			Message:       "The number of sessions has reached its limit of " + strconv.Itoa(limit.Limit) + ": end one to log in.",
+			SessionsLimit: limit.Limit, Sessions: toSessionsJSON(limit.Sessions), Key: limit.Key,
+			CaptchaWillRequiredIn: s.members.LoginMax()})
+	} else if err != nil {
 		return err
 	}
 	return encode(w, http.StatusOK, loginJSON{User: toUserJSON(user, tok), AccessToken: secret})
 }
+
+// statusSessionsLimit is Aipix's status of a login refused at the session
+// limit, which the SDKs decode as such (Laravel's 419).
+const statusSessionsLimit = 419
+
+type sessionsLimitJSON struct {
+	Message       string        `json:"message"`
+	SessionsLimit int           `json:"sessions_limit"`
+	Sessions      []sessionJSON `json:"sessions"`
+	Key           string        `json:"key"`
+	// CaptchaWillRequiredIn is decoded by the SDKs with the rest; intercomd
+	// asks for no captcha: the failed logins the throttle still allows.
+	CaptchaWillRequiredIn int `json:"captcha_will_required_in"`
+}
+
+// userAgent is the request's User-Agent, bounded.
+func userAgent(r *http.Request) string {
+	ua := r.Header.Get("User-Agent")
+	if len(ua) > maxUserAgent {
+		ua = strings.ToValidUTF8(ua[:maxUserAgent], "")
+	}
+	return ua
+}
+
+// Longest User-Agent kept of a session.
+const maxUserAgent = 512
 
 func toUserJSON(u intercom.User, tok intercom.AccessToken) userJSON {
 	return userJSON{
@@ -154,7 +204,16 @@ func toUserJSON(u intercom.User, tok intercom.AccessToken) userJSON {
 		AccessTokenID:     tok.PublicID,
 		CanUpdatePassword: true,
 		AnalyticLicense:   []struct{}{},
+		Language:          optional(u.Language),
 	}
+}
+
+// optional is v, or nil when it is "".
+func optional(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return &v
 }
 
 // self is GET /api/v1/users/self: the account, and this session's
@@ -183,6 +242,7 @@ type userJSON struct {
 	AccessTokenID     string           `json:"access_token_id"`
 	CanUpdatePassword bool             `json:"can_update_password"`
 	AnalyticLicense   []struct{}       `json:"analytic_license"`
+	Language          *string          `json:"language"` // chosen by PUT /users/self; null: none
 }
 
 type permissionJSON struct {

@@ -3,6 +3,7 @@ package members
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"strings"
 
 	"intercom"
@@ -15,63 +16,110 @@ var ErrUnauthenticated = &intercom.Error{Code: intercom.EUNAUTHORIZED, Message: 
 var errBadCredentials = intercom.Invalid("login", "These credentials do not match our records.")
 
 // Credentials are what a login sends: the account's login and password, the
-// device's X-Client, X-UUID and language, and the address it came from.
+// device's X-Client, X-UUID, language and User-Agent, and the address it
+// came from; after a refusal at the session limit, the session to end and
+// the refusal's key.
 type Credentials struct {
 	Login, Password string
 	Client, UUID    string
 	Lang            string
+	UserAgent       string
 	Addr            string
+	SessionID, Key  string // "" for none
 }
 
 // Login checks the credentials and opens a session for the device: the
 // account, the new token and its secret. Failures are throttled per login
-// and per address (ETOOMANY); a wrong login or password is EINVALID.
+// and per address (ETOOMANY); a wrong login or password is EINVALID. At the
+// account's session limit it opens none: a *SessionsLimit, whose key lets
+// the same login end one session (SessionID) and get in; a key that is not
+// such (forged, expired, another login's) is EINVALID on key, and nothing
+// ends.
 func (s *Service) Login(ctx context.Context, c Credentials) (intercom.User, intercom.AccessToken, string, error) {
 	var none intercom.AccessToken
-	keys := []string{"login:" + strings.ToLower(c.Login), "addr:" + c.Addr}
-	// The attempt counts before the password is checked, so that parallel
-	// guesses cannot all pass the throttle while the first is hashing.
+	user, err := s.checkPassword(ctx, c.Login, c.Addr, "login", c.Password)
+	if err != nil {
+		return user, none, "", err
+	}
+	now := s.now()
+	if c.SessionID != "" && !s.validKey(user.ID, user.Login, c.Key, now) {
+		return user, none, "", errBadKey
+	}
+	secret, tok := intercom.NewAccessToken(user.ID, c.UUID, c.Client, now, s.tokenTTL)
+	tok.Lang, tok.IP, tok.UserAgent = c.Lang, c.Addr, c.UserAgent
+	if s.limit == 0 && c.SessionID == "" {
+		tok, err = s.store.CreateAccessToken(ctx, tok)
+		return user, tok, secret, err
+	}
+	var ended string
+	tok, err = s.store.OpenSession(ctx, tok, func(live []intercom.AccessToken) ([]int64, error) {
+		ended = ""
+		revoke, err := intercom.DecideSessions(live, s.limit, c.SessionID)
+		if len(revoke) > 0 {
+			ended = c.SessionID
+		}
+		return revoke, err
+	})
+	var over *intercom.SessionsLimitError
+	if errors.As(err, &over) {
+		return user, none, "", &SessionsLimit{Limit: over.Limit, Sessions: s.sessionsOf(over.Live, 0),
+			Key: s.sessionKey(user.ID, user.Login, now.Add(s.keyTTL))}
+	} else if err != nil {
+		return user, none, "", err
+	}
+	if ended != "" {
+		s.loggedOut(ended)
+	}
+	return user, tok, secret, nil
+}
+
+// checkPassword finds the account of login and checks its password, under
+// the login throttle (per login and per address addr): the attempt counts
+// before the password is checked, so that parallel guesses cannot all pass
+// the throttle while the first is hashing. A wrong password is EINVALID on
+// key (errBadCredentials for a login); a right one clears the login's
+// failures and is not one of the address's.
+func (s *Service) checkPassword(ctx context.Context, login, addr, key, password string) (intercom.User, error) {
+	keys := []string{"login:" + strings.ToLower(login), "addr:" + addr}
+	bad := errBadCredentials
+	if key != "login" {
+		bad = intercom.Invalid(key, intercom.MsgPasswordIncorrect)
+	}
 	at, wait, ok, err := s.logins.Attempt(ctx, keys...)
 	if err != nil {
-		return intercom.User{}, none, "", err
+		return intercom.User{}, err
 	}
 	if !ok {
-		return intercom.User{}, none, "", &intercom.Error{Code: intercom.ETOOMANY, RetryAfter: wait,
+		return intercom.User{}, &intercom.Error{Code: intercom.ETOOMANY, RetryAfter: wait,
 			Message: "Too many login attempts. Please try again in " + intercom.SecondsText(wait) + "."}
 	}
-	user, err := s.store.UserByLogin(ctx, c.Login)
+	user, err := s.store.UserByLogin(ctx, login)
 	switch intercom.ErrorCode(err) {
 	case "":
-		ok, verr := s.hashing.Verify(ctx, c.Password, user.PasswordHash)
+		ok, verr := s.hashing.Verify(ctx, password, user.PasswordHash)
 		if verr != nil {
-			return user, none, "", verr
+			return user, verr
 		}
 		if !ok {
-			return user, none, "", errBadCredentials
+			return user, bad
 		}
 	case intercom.ENOTFOUND:
-		if err := s.hashing.VerifyNothing(ctx, c.Password); err != nil {
-			return user, none, "", err
+		if err := s.hashing.VerifyNothing(ctx, password); err != nil {
+			return user, err
 		}
-		return user, none, "", errBadCredentials
+		return user, bad
 	default:
 		s.logins.Refund(background(ctx), at, keys...) // not a guess: the store failed
-		return user, none, "", err
+		return user, err
 	}
 	// A success clears the login's failures and is not one of the address's.
 	if err := s.logins.Reset(background(ctx), keys[0]); err != nil {
-		return user, none, "", err
+		return user, err
 	}
 	if err := s.logins.Refund(background(ctx), at, keys[1]); err != nil {
-		return user, none, "", err
+		return user, err
 	}
-	secret, tok := intercom.NewAccessToken(user.ID, c.UUID, c.Client, s.now(), s.tokenTTL)
-	tok.Lang = c.Lang
-	tok, err = s.store.CreateAccessToken(ctx, tok)
-	if err != nil {
-		return user, none, "", err
-	}
-	return user, tok, secret, nil
+	return user, nil
 }
 
 // Authenticate finds the live access token whose secret is secret:

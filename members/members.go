@@ -11,6 +11,7 @@
 package members
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -97,6 +98,22 @@ type Config struct {
 	Clock    intercom.Clock    // nil: the system clock
 	TokenTTL time.Duration     // zero: DefaultTokenTTL
 	Pairing  PairingConfig
+	// Broadcaster and Presence reach a session's sockets and tell whether
+	// one is open, on any node.
+	Broadcaster intercom.Broadcaster
+	Presence    intercom.Presence
+	// SessionsLimit is the most live sessions an account may hold; a login
+	// beyond it is refused (SessionsLimit) until it ends one. 0: no limit.
+	SessionsLimit int
+	// KeySecret signs the keys of refused logins; every node must share it.
+	KeySecret []byte
+	KeyTTL    time.Duration // zero: DefaultSessionKeyTTL
+	UseEvery  time.Duration // zero: DefaultUseEvery
+	// Languages an account may choose; nil: intercom.DefaultLanguages.
+	Languages []string
+	// LoginMax is the throttle's allowance of failed logins (shown in a
+	// refusal at the session limit); zero: DefaultLoginMax.
+	LoginMax int
 }
 
 // Service runs the account side.
@@ -110,12 +127,29 @@ type Service struct {
 	clock    intercom.Clock
 	tokenTTL time.Duration
 	pairing  PairingConfig
+
+	bus       intercom.Broadcaster
+	presence  intercom.Presence
+	limit     int
+	keySecret []byte
+	keyTTL    time.Duration
+	useEvery  time.Duration
+	languages []string
+	loginMax  int
+	uses      uses
 }
 
 // New returns a Service.
 func New(c Config) *Service {
 	s := &Service{store: c.Store, calls: c.Calls, sessions: c.Sessions, logins: c.Logins, guesses: c.Guesses,
-		hashing: c.Hashing, clock: c.Clock, tokenTTL: c.TokenTTL, pairing: c.Pairing}
+		hashing: c.Hashing, clock: c.Clock, tokenTTL: c.TokenTTL, pairing: c.Pairing,
+		bus: c.Broadcaster, presence: c.Presence, limit: c.SessionsLimit, keySecret: c.KeySecret,
+		keyTTL: cmp.Or(c.KeyTTL, DefaultSessionKeyTTL), useEvery: cmp.Or(c.UseEvery, DefaultUseEvery),
+		languages: c.Languages, loginMax: cmp.Or(c.LoginMax, DefaultLoginMax),
+		uses: uses{written: map[int64]intercom.TokenUse{}, latest: map[int64]intercom.TokenUse{}}}
+	if s.languages == nil {
+		s.languages = intercom.DefaultLanguages
+	}
 	if s.clock == nil {
 		s.clock = intercom.SystemClock{}
 	}
@@ -125,6 +159,13 @@ func New(c Config) *Service {
 	s.pairing.defaults()
 	return s
 }
+
+// LoginMax is how many failed logins the throttle allows per login and
+// per address in its window.
+func (s *Service) LoginMax() int { return s.loginMax }
+
+// Languages are the languages an account may choose.
+func (s *Service) Languages() []string { return s.languages }
 
 // Pairing is the pairing configuration in force, defaults filled in.
 func (s *Service) Pairing() PairingConfig { return s.pairing }

@@ -9,7 +9,9 @@ package node
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -81,6 +83,11 @@ type Config struct {
 	// once; 0: GOMAXPROCS.
 	HashConcurrency int
 	Pairing         members.PairingConfig
+	// SessionsLimit is the most live sessions an account may hold; 0: no
+	// limit (members.Config).
+	SessionsLimit int
+	// Languages an account may choose; nil: intercom.DefaultLanguages.
+	Languages []string
 }
 
 // Cluster is the seams a node shares with the others (package intercom).
@@ -168,10 +175,15 @@ func New(c Config) *Node {
 	if hashes <= 0 {
 		hashes = runtime.GOMAXPROCS(0)
 	}
+	loginMax := cmp.Or(c.LoginMax, members.DefaultLoginMax)
 	n.Members = members.New(members.Config{Store: c.Store, Calls: n.Calls, Sessions: seams.Sessions,
-		Logins:  seams.Limiter("login", cmp.Or(c.LoginMax, members.DefaultLoginMax), cmp.Or(c.LoginWindow, members.DefaultLoginWindow)),
+		Logins: seams.Limiter("login", loginMax, cmp.Or(c.LoginWindow, members.DefaultLoginWindow)), LoginMax: loginMax,
 		Guesses: seams.Limiter("guess", members.GuessMax, members.GuessWindow),
-		Hashing: password.NewLimiter(hashes), Clock: c.Clock, TokenTTL: c.TokenTTL, Pairing: c.Pairing})
+		Hashing: password.NewLimiter(hashes), Clock: c.Clock, TokenTTL: c.TokenTTL, Pairing: c.Pairing,
+		Broadcaster: seams.Broadcaster, Presence: seams.Presence, SessionsLimit: c.SessionsLimit, Languages: c.Languages,
+		// The keys of refused logins are signed with a secret every node
+		// shares, derived from the SIP secret (which they must share).
+		KeySecret: derive(sip.Secret, "intercomd session limit keys")})
 
 	registry.MustRegister(rings, sends, ringPushes,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_sockets_open", Help: "Open Pusher sockets."},
@@ -189,6 +201,13 @@ func New(c Config) *Node {
 		Sessions: seams.Sessions, Controller: c.Controller, Logger: c.Logger, Clock: c.Clock, Registry: registry,
 		PublicURL: c.PublicURL, AdminToken: c.AdminToken, SIPAPIToken: c.SIPAPIToken, RealIPHeader: c.RealIPHeader, Web: c.Web})
 	return n
+}
+
+// derive is a secret for purpose, made from secret.
+func derive(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 // ServeHTTP serves the node's HTTP API.

@@ -92,8 +92,12 @@ type Bus struct {
 	pending map[string]*presenceChange // this node's changes not yet written, the latest per channel
 	wake    chan struct{}              // the writer has something to do
 
-	outMu   sync.Mutex
-	out     []busMessage  // events for the other nodes, in the order published
+	outMu sync.Mutex
+	out   []busMessage // events for the other nodes, in the order published
+	// sendMu is held while queued events are sent, so that a close sent
+	// after them (CloseToken, CloseUser) cannot overtake them: a session's
+	// logout event reaches its sockets on other nodes before their close.
+	sendMu  sync.Mutex
 	outWake chan struct{} // the publisher has something to send
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
@@ -184,6 +188,13 @@ func (b *Bus) publish(ctx context.Context) {
 // NOTIFY's size limit; an event too large for one goes alone (through
 // bus_messages).
 func (b *Bus) sendQueued(ctx context.Context) {
+	b.sendMu.Lock()
+	defer b.sendMu.Unlock()
+	b.sendQueuedLocked(ctx)
+}
+
+// sendQueuedLocked is sendQueued with sendMu held.
+func (b *Bus) sendQueuedLocked(ctx context.Context) {
 	b.outMu.Lock()
 	queue := b.out
 	b.out = nil
@@ -215,16 +226,28 @@ func (b *Bus) Authorized(socketID, channel, tokenID string, userID int64, expire
 		Token: tokenID, User: userID, Expires: expires.UnixMicro()})
 }
 
-// CloseToken closes the token's sockets on every node.
+// CloseToken closes the token's sockets on every node, after the events
+// published before it.
 func (b *Bus) CloseToken(tokenID string) {
 	b.local.CloseToken(tokenID)
-	b.notify(context.Background(), busMessage{Node: b.node, Op: "close", Token: tokenID})
+	b.closeAfterQueued(busMessage{Node: b.node, Op: "close", Token: tokenID})
 }
 
-// CloseUser closes the account's sockets on every node.
+// CloseUser closes the account's sockets on every node, after the events
+// published before it.
 func (b *Bus) CloseUser(userID int64) {
 	b.local.CloseUser(userID)
-	b.notify(context.Background(), busMessage{Node: b.node, Op: "close", User: userID})
+	b.closeAfterQueued(busMessage{Node: b.node, Op: "close", User: userID})
+}
+
+// closeAfterQueued sends the events queued for the other nodes, then m:
+// notifications of one sender arrive in the order they were sent.
+func (b *Bus) closeAfterQueued(m busMessage) {
+	ctx := context.Background()
+	b.sendMu.Lock()
+	defer b.sendMu.Unlock()
+	b.sendQueuedLocked(ctx)
+	b.notify(ctx, m)
 }
 
 // Subscribed reports whether a socket on some live node is subscribed to

@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +24,7 @@ type localHub struct {
 	published  []string // channel|event|data|except
 	granted    []string // socket|channel|token|user
 	closed     []string
+	all        []string // everything above, in the order it came
 	reconnects int
 	got        chan struct{}
 }
@@ -31,6 +34,7 @@ func newLocalHub() *localHub { return &localHub{got: make(chan struct{}, 100)} }
 func (h *localHub) record(list *[]string, s string) {
 	h.mu.Lock()
 	*list = append(*list, s)
+	h.all = append(h.all, s)
 	h.mu.Unlock()
 	h.got <- struct{}{}
 }
@@ -125,6 +129,38 @@ func TestBusCrossesNodes(t *testing.T) {
 	busA.Publish(ch, "nobody", []byte(`{}`), "")
 	if got := hb.list(&hb.published); len(got) != 2 {
 		t.Fatalf("an event went to a node without subscribers: %q", got)
+	}
+}
+
+// A session ended on one node gets its logout event on every node before
+// its sockets close there: the close does not overtake the events queued
+// before it.
+func TestBusCloseFollowsEarlierEvents(t *testing.T) {
+	url := pgtest.Schema(t)
+	a, b := open(t, url), open(t, url)
+	ha, hb := newLocalHub(), newLocalHub()
+	busA, busB := newBus(t, a, ha), newBus(t, b, hb)
+	const n = 20
+	var want []string
+	for i := range n {
+		tok := fmt.Sprint("tok", i)
+		busB.Subscription("private-token."+tok, true)
+		want = append(want, "private-token."+tok+`|App\Events\TokenPush|{}|`, "token:"+tok)
+	}
+	waitFor(t, "A sees B's subscriptions", func() bool { return busA.Subscribed(fmt.Sprint("private-token.tok", n-1)) })
+	for i := range n {
+		tok := fmt.Sprint("tok", i)
+		busA.Publish("private-token."+tok, `App\Events\TokenPush`, []byte(`{}`), "")
+		busA.CloseToken(tok)
+	}
+	for range 2 * n {
+		hb.wait(t, "logout and close")
+	}
+	hb.mu.Lock()
+	got := append([]string(nil), hb.all...)
+	hb.mu.Unlock()
+	if !slices.Equal(got, want) {
+		t.Fatalf("B got, in order:\n%q\nwant:\n%q", got, want)
 	}
 }
 

@@ -32,11 +32,11 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 	})
 }
 
-const userColumns = `id, login, password_hash, name, created_at, updated_at`
+const userColumns = `id, login, password_hash, name, language, created_at, updated_at`
 
 func scanUser(row pgx.Row) (intercom.User, error) {
 	var u intercom.User
-	err := row.Scan(&u.ID, &u.Login, &u.PasswordHash, &u.Name, &u.CreatedAt, &u.UpdatedAt)
+	err := row.Scan(&u.ID, &u.Login, &u.PasswordHash, &u.Name, &u.Language, &u.CreatedAt, &u.UpdatedAt)
 	return u, wrap(err)
 }
 
@@ -56,37 +56,49 @@ func (db *DB) UserByID(ctx context.Context, id int64) (intercom.User, error) {
 
 // CreateAccessToken records a session, creating its device if needed.
 func (db *DB) CreateAccessToken(ctx context.Context, t intercom.AccessToken) (intercom.AccessToken, error) {
-	err := db.tx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO devices (user_id, uuid, client, created_at, updated_at, lang)
-			SELECT id, $1, $2, $3, $3, $5 FROM users WHERE id = $4
-			ON CONFLICT (user_id, uuid) DO UPDATE SET client = excluded.client, updated_at = excluded.updated_at,
-				lang = CASE WHEN excluded.lang = '' THEN devices.lang ELSE excluded.lang END
-			RETURNING id`, t.DeviceUUID, t.Client, t.CreatedAt, t.UserID, t.Lang).Scan(&t.DeviceID)
-		if fkViolation(err) { // the account, found, was being deleted
-			return intercom.ErrNotFound
-		} else if err != nil {
-			return err
-		}
-		err = tx.QueryRow(ctx, `INSERT INTO access_tokens (public_id, token_hash, user_id, device_id, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			t.PublicID, t.Hash, t.UserID, t.DeviceID, t.CreatedAt, t.ExpiresAt).Scan(&t.ID)
-		if fkViolation(err) { // the account was deleted meanwhile
-			return intercom.ErrNotFound
-		}
-		return err
-	})
+	err := db.tx(ctx, func(tx pgx.Tx) error { return insertToken(ctx, tx, &t) })
 	return t, err
+}
+
+// insertToken records the device t.DeviceUUID of t.UserID and the token,
+// setting t.DeviceID and t.ID.
+func insertToken(ctx context.Context, tx pgx.Tx, t *intercom.AccessToken) error {
+	err := tx.QueryRow(ctx, `INSERT INTO devices (user_id, uuid, client, created_at, updated_at, lang)
+		SELECT id, $1, $2, $3, $3, $5 FROM users WHERE id = $4
+		ON CONFLICT (user_id, uuid) DO UPDATE SET client = excluded.client, updated_at = excluded.updated_at,
+			lang = CASE WHEN excluded.lang = '' THEN devices.lang ELSE excluded.lang END
+		RETURNING id`, t.DeviceUUID, t.Client, t.CreatedAt, t.UserID, t.Lang).Scan(&t.DeviceID)
+	if fkViolation(err) { // the account, found, was being deleted
+		return intercom.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	t.LastUsedAt = t.CreatedAt
+	err = tx.QueryRow(ctx, `INSERT INTO access_tokens (public_id, token_hash, user_id, device_id, created_at, expires_at, ip, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		t.PublicID, t.Hash, t.UserID, t.DeviceID, t.CreatedAt, t.ExpiresAt, t.IP, t.UserAgent).Scan(&t.ID)
+	if fkViolation(err) { // the account was deleted meanwhile
+		return intercom.ErrNotFound
+	}
+	return err
 }
 
 // AccessTokenByHash finds a token by the hash of its secret.
 func (db *DB) AccessTokenByHash(ctx context.Context, hash []byte) (intercom.AccessToken, error) {
-	var t intercom.AccessToken
-	err := db.pool.QueryRow(ctx, `SELECT t.id, t.public_id, t.token_hash, t.user_id, t.device_id, d.uuid, d.client,
-			t.created_at, t.expires_at, t.revoked_at
+	t, err := scanToken(db.pool.QueryRow(ctx, `SELECT `+tokenColumns+`
 		FROM access_tokens t JOIN devices d ON d.id = t.device_id
-		WHERE t.token_hash = $1`, hash).Scan(&t.ID, &t.PublicID, &t.Hash, &t.UserID, &t.DeviceID, &t.DeviceUUID, &t.Client,
-		&t.CreatedAt, &t.ExpiresAt, &t.RevokedAt)
+		WHERE t.token_hash = $1`, hash))
 	return t, wrap(err)
+}
+
+const tokenColumns = `t.id, t.public_id, t.token_hash, t.user_id, t.device_id, d.uuid, d.client,
+	t.created_at, t.expires_at, t.revoked_at, t.ip, t.user_agent, coalesce(t.last_used_at, t.created_at)`
+
+func scanToken(row pgx.Row) (intercom.AccessToken, error) {
+	var t intercom.AccessToken
+	err := row.Scan(&t.ID, &t.PublicID, &t.Hash, &t.UserID, &t.DeviceID, &t.DeviceUUID, &t.Client,
+		&t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.IP, &t.UserAgent, &t.LastUsedAt)
+	return t, err
 }
 
 // RevokeAccessToken marks a token revoked. Like every write to a device or

@@ -43,6 +43,15 @@ type socket struct {
 	queue   [][]byte
 	writing bool
 	closed  bool
+	// ending is set by terminate: the queue is written out, its
+	// pusher:error last, then the socket closes with code.
+	ending *ending
+}
+
+// ending is how a terminated socket closes once its queue is written.
+type ending struct {
+	code    websocket.StatusCode
+	message string
 }
 
 // send queues msg; a writer goroutine runs only while there is something to
@@ -72,10 +81,14 @@ func (s *socket) send(msg []byte) {
 func (s *socket) writeLoop() {
 	for {
 		s.mu.Lock()
-		if len(s.queue) == 0 || s.closed {
+		end := s.ending
+		if len(s.queue) == 0 || s.closed && end == nil {
 			s.writing = false
 			s.queue = nil
 			s.mu.Unlock()
+			if end != nil { // terminated, its queue written: the close handshake
+				s.conn.Close(end.code, end.message)
+			}
 			return
 		}
 		msg := s.queue[0]
@@ -85,7 +98,11 @@ func (s *socket) writeLoop() {
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		err := s.conn.Write(ctx, websocket.MessageText, msg)
 		cancel()
-		if err != nil {
+		if err != nil && end != nil {
+			s.mu.Lock()
+			s.queue = nil // the rest cannot be written either
+			s.mu.Unlock()
+		} else if err != nil {
 			s.close(codeReconnect, "write failed")
 		}
 	}
@@ -105,24 +122,24 @@ func (s *socket) close(code websocket.StatusCode, reason string) {
 
 // terminate tells the client why with pusher:error, then closes the socket;
 // it is out of the hub at once, so no event published after this call
-// reaches it.
+// reaches it. What was published to it before (a logout event, say) is
+// written first.
 func (s *socket) terminate(code int, message string) {
+	msg := encodeFrame(frame{Event: "pusher:error", Data: map[string]any{"code": code, "message": message}})
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return
 	}
 	s.closed = true
-	s.queue = nil
+	s.ending = &ending{code: websocket.StatusCode(code), message: message}
+	s.queue = append(s.queue, msg)
+	if !s.writing { // the writes and the close handshake wait for the peer: not on the caller's time
+		s.writing = true
+		go s.writeLoop()
+	}
 	s.mu.Unlock()
 	s.hub.remove(s)
-	msg := encodeFrame(frame{Event: "pusher:error", Data: map[string]any{"code": code, "message": message}})
-	go func() { // the write and the close handshake wait for the peer: not on the caller's time
-		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-		defer cancel()
-		s.conn.Write(ctx, websocket.MessageText, msg)
-		s.conn.Close(websocket.StatusCode(code), message)
-	}()
 }
 
 // finish takes a socket that was just marked closed out of the hub and

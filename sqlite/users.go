@@ -33,12 +33,12 @@ func (db *DB) DeleteUser(ctx context.Context, id int64) error {
 	})
 }
 
-const userColumns = `id, login, password_hash, name, created_at, updated_at`
+const userColumns = `id, login, password_hash, name, language, created_at, updated_at`
 
 func scanUser(row scanner) (intercom.User, error) {
 	var u intercom.User
 	var created, updated int64
-	err := row.Scan(&u.ID, &u.Login, &u.PasswordHash, &u.Name, &created, &updated)
+	err := row.Scan(&u.ID, &u.Login, &u.PasswordHash, &u.Name, &u.Language, &created, &updated)
 	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return u, err
 }
@@ -59,20 +59,27 @@ func (db *DB) UserByID(ctx context.Context, id int64) (intercom.User, error) {
 func (db *DB) CreateAccessToken(ctx context.Context, t intercom.AccessToken) (intercom.AccessToken, error) {
 	err := db.scoped(ctx, func(q querier, ch *change) error {
 		ch.sessions = []int64{t.UserID} // the device's client may change
-		now := micros(t.CreatedAt)
-		err := q.QueryRow(`INSERT INTO devices (user_id, uuid, client, created_at, updated_at, lang)
-			SELECT id, ?, ?, ?, ?, ? FROM users WHERE id = ?
-			ON CONFLICT (user_id, uuid) DO UPDATE SET client = excluded.client, updated_at = excluded.updated_at,
-				lang = CASE WHEN excluded.lang = '' THEN devices.lang ELSE excluded.lang END
-			RETURNING id`, t.DeviceUUID, t.Client, now, now, t.Lang, t.UserID).Scan(&t.DeviceID)
-		if err != nil {
-			return err
-		}
-		return q.QueryRow(`INSERT INTO access_tokens (public_id, token_hash, user_id, device_id, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			t.PublicID, t.Hash, t.UserID, t.DeviceID, now, micros(t.ExpiresAt)).Scan(&t.ID)
+		return insertToken(q, &t)
 	})
 	return t, err
+}
+
+// insertToken records the device t.DeviceUUID of t.UserID and the token,
+// setting t.DeviceID and t.ID.
+func insertToken(q querier, t *intercom.AccessToken) error {
+	now := micros(t.CreatedAt)
+	err := q.QueryRow(`INSERT INTO devices (user_id, uuid, client, created_at, updated_at, lang)
+		SELECT id, ?, ?, ?, ?, ? FROM users WHERE id = ?
+		ON CONFLICT (user_id, uuid) DO UPDATE SET client = excluded.client, updated_at = excluded.updated_at,
+			lang = CASE WHEN excluded.lang = '' THEN devices.lang ELSE excluded.lang END
+		RETURNING id`, t.DeviceUUID, t.Client, now, now, t.Lang, t.UserID).Scan(&t.DeviceID)
+	if err != nil {
+		return err
+	}
+	t.LastUsedAt = t.CreatedAt
+	return q.QueryRow(`INSERT INTO access_tokens (public_id, token_hash, user_id, device_id, created_at, expires_at, ip, user_agent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		t.PublicID, t.Hash, t.UserID, t.DeviceID, now, micros(t.ExpiresAt), t.IP, t.UserAgent).Scan(&t.ID)
 }
 
 // AccessTokenByHash finds a token by the hash of its secret. Tokens found
@@ -91,16 +98,23 @@ func (db *DB) AccessTokenByHash(ctx context.Context, hash []byte) (intercom.Acce
 }
 
 func (db *DB) accessToken(ctx context.Context, hash []byte) (intercom.AccessToken, error) {
-	var t intercom.AccessToken
-	var created, expires int64
-	var revoked sql.NullInt64
-	err := db.reader(ctx).QueryRow(`SELECT t.id, t.public_id, t.token_hash, t.user_id, t.device_id, d.uuid, d.client,
-			t.created_at, t.expires_at, t.revoked_at
+	t, err := scanToken(db.reader(ctx).QueryRow(`SELECT `+tokenColumns+`
 		FROM access_tokens t JOIN devices d ON d.id = t.device_id
-		WHERE t.token_hash = ?`, hash).Scan(&t.ID, &t.PublicID, &t.Hash, &t.UserID, &t.DeviceID, &t.DeviceUUID, &t.Client,
-		&created, &expires, &revoked)
-	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMicros(created), fromMicros(expires), fromNullMicros(revoked)
+		WHERE t.token_hash = ?`, hash))
 	return t, wrap(err)
+}
+
+const tokenColumns = `t.id, t.public_id, t.token_hash, t.user_id, t.device_id, d.uuid, d.client,
+	t.created_at, t.expires_at, t.revoked_at, t.ip, t.user_agent, coalesce(t.last_used_at, t.created_at)`
+
+func scanToken(row scanner) (intercom.AccessToken, error) {
+	var t intercom.AccessToken
+	var created, expires, last int64
+	var revoked sql.NullInt64
+	err := row.Scan(&t.ID, &t.PublicID, &t.Hash, &t.UserID, &t.DeviceID, &t.DeviceUUID, &t.Client,
+		&created, &expires, &revoked, &t.IP, &t.UserAgent, &last)
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt = fromMicros(created), fromMicros(expires), fromNullMicros(revoked), fromMicros(last)
+	return t, err
 }
 
 // RevokeAccessToken marks a token revoked.

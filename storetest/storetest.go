@@ -23,6 +23,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 	}{
 		{"Users", testUsers},
 		{"AccessTokens", testAccessTokens},
+		{"Sessions", testSessions},
 		{"PushTokens", testPushTokens},
 		{"CamerasAndIntercoms", testCamerasAndIntercoms},
 		{"IntercomByID", testIntercomByID},

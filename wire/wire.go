@@ -53,3 +53,26 @@ func LaravelTime(t *time.Time) *string {
 	s := t.UTC().Format("2006-01-02T15:04:05.000000Z")
 	return &s
 }
+
+// TokenEventName is the Pusher event of a session's own events (Aipix's
+// App\Events\TokenPush), on its token channel.
+const TokenEventName = `App\Events\TokenPush`
+
+// TokenPush is the envelope of a session's event of type typ:
+// {"data": {"type"}, "subject", "message"}, both of the last always present
+// (Android reads subject with getString), null when not given.
+func TokenPush(typ string, subject, message *string) []byte {
+	b, err := json.Marshal(struct {
+		Data struct {
+			Type string `json:"type"`
+		} `json:"data"`
+		Subject *string `json:"subject"`
+		Message *string `json:"message"`
+	}{Data: struct {
+		Type string `json:"type"`
+	}{typ}, Subject: subject, Message: message})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -76,6 +76,9 @@ type config struct {
 	web            bool
 	pprofAddr      string
 	pairing        members.PairingConfig
+	sessionsLimit  int
+	languagesFlag  string   // --languages as given
+	languages      []string // --languages, checked
 }
 
 const usage = `usage: intercomd serve [flags]
@@ -183,6 +186,8 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.Var(durationFlag{&c.pairing.CodeTTL}, "pairing-code-ttl", "lifetime of a pairing code")
 	fs.Var(intFlag{&c.pairing.VisitorCodeLength}, "visitor-code-length", "digits of a visitor code")
 	fs.Var(intFlag{&c.pairing.MaxVisitorCodes}, "visitor-codes-max", "visitor codes not yet expired an account may hold")
+	fs.Var(intFlag{&c.sessionsLimit}, "sessions-limit", "live sessions an account may hold; a login beyond them is refused (419) until the app ends one (0: no limit)")
+	fs.StringVar(&c.languagesFlag, "languages", strings.Join(intercom.DefaultLanguages, ","), "comma-separated languages an account may choose (PUT /api/v1/users/self)")
 	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.realIPHeader, "real-ip-header", "", "header in which a trusted reverse proxy names the client's address (X-Forwarded-For, X-Real-IP)")
@@ -241,6 +246,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.pushWorkers < 1 {
 		errs = append(errs, fmt.Errorf("--push-concurrency must be at least 1, not %d", c.pushWorkers))
+	}
+	if c.sessionsLimit < 0 || c.sessionsLimit > 1000 {
+		errs = append(errs, fmt.Errorf("--sessions-limit must be from 0 (no limit) to 1000, not %d", c.sessionsLimit))
+	}
+	c.languages = nil
+	for _, l := range strings.Split(c.languagesFlag, ",") {
+		if l = strings.TrimSpace(l); l != "" && !slices.Contains(c.languages, l) {
+			c.languages = append(c.languages, l)
+		}
+	}
+	if len(c.languages) == 0 || slices.ContainsFunc(c.languages, func(l string) bool { return len(l) > 16 }) {
+		errs = append(errs, fmt.Errorf("--languages must name at least one language (such as en,ru), each at most 16 characters, not %q", c.languagesFlag))
 	}
 	if c.pairing.CodeTTL <= 0 {
 		errs = append(errs, fmt.Errorf("--pairing-code-ttl must be positive, not %s", c.pairing.CodeTTL))
@@ -476,6 +493,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Hub:     pusher.New(c.appKey, appSecret, logger),
 		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret), Pairing: c.pairing, SIPAPIToken: c.sipAPIToken,
 		ICEURLs: c.iceURLs, TURNSecret: []byte(c.turnSecret),
+		SessionsLimit: c.sessionsLimit, Languages: c.languages,
 	}
 	if c.web {
 		app, err := web.New(web.Config{SIPWSURL: sipWSURL(c, publicURL)})

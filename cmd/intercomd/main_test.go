@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"intercom"
 	"intercom/postgres/pgtest"
 )
 
@@ -200,10 +202,21 @@ func TestParseConfig(t *testing.T) {
 		"bad app key":     {[]string{"serve", "--pusher-app-key", "a/b"}, nil},
 		"zero timeout":    {[]string{"serve", "--ring-timeout", "0s"}, nil},
 		"no workers":      {[]string{"serve", "--push-concurrency", "0"}, nil},
+		"negative limit":  {[]string{"serve", "--sessions-limit", "-1"}, nil},
+		"no languages":    {[]string{"serve", "--languages", " , "}, nil},
 	} {
 		if _, err := parseConfig(tt.args, getenv(tt.env), io.Discard); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	// The account side: the session limit and the languages, by flag or env.
+	c, err = parseConfig([]string{"serve", "--languages", "de, en,de"}, getenv(map[string]string{"INTERCOMD_SESSIONS_LIMIT": "3"}), io.Discard)
+	if err != nil || c.sessionsLimit != 3 || !slices.Equal(c.languages, []string{"de", "en"}) {
+		t.Errorf("--sessions-limit by env, --languages: %d %q, %v", c.sessionsLimit, c.languages, err)
+	}
+	if c, err := parseConfig([]string{"serve"}, getenv(nil), io.Discard); err != nil || c.sessionsLimit != 0 ||
+		!slices.Equal(c.languages, intercom.DefaultLanguages) {
+		t.Errorf("defaults: limit %d, languages %q, %v", c.sessionsLimit, c.languages, err)
 	}
 	for _, db := range []string{"postgres://u:p@db.example/intercomd", "postgresql:///intercomd?host=/run/postgresql"} {
 		if c, err := parseConfig([]string{"serve", "--db", db}, getenv(nil), io.Discard); err != nil || c.db != db {
