@@ -96,6 +96,15 @@ func (cfg SIPConfig) iceServers(userID int64, expires time.Time) []ICEServer {
 // Number is a call's extension on the SIP server.
 func Number(c intercom.Call) string { return c.Number }
 
+// WSAddress is the SIP-over-WebSocket URL answers hand out, without their
+// token: WSURL, or wss://<Host>/sip.
+func (cfg SIPConfig) WSAddress() string {
+	if cfg.WSURL != "" {
+		return cfg.WSURL
+	}
+	return "wss://" + cfg.Host + "/sip"
+}
+
 // Answer signs the token of an answer to call c by device who at instant now
 // (claims call, user, device, sub = the number, iat, exp), and gives the
 // TURN servers' credential until turnExpires: the end of the conversation's
@@ -109,11 +118,7 @@ func (cfg SIPConfig) Answer(c intercom.Call, who Device, now, turnExpires time.T
 	if err != nil {
 		return SIPAnswer{}, err
 	}
-	wsURL := cfg.WSURL
-	if wsURL == "" {
-		wsURL = "wss://" + cfg.Host + "/sip"
-	}
-	u, err := url.Parse(wsURL)
+	u, err := url.Parse(cfg.WSAddress())
 	if err != nil {
 		return SIPAnswer{}, err
 	}

@@ -151,13 +151,7 @@ func New(c Config) *Node {
 		// n.Calls is set below, before anything is sent.
 		Obsolete: func(m intercom.PushMessage) bool { return m.Type == intercom.PushRing && n.Calls.RingOver(m.CallID) }})
 
-	sip := calls.SIPConfig{Host: c.SIPHost, WSURL: c.SIPWSURL, Secret: c.SIPSecret, ICEURLs: c.ICEURLs, TURNSecret: c.TURNSecret}
-	if sip.Host == "" {
-		sip.Host = "localhost"
-		if u, err := url.Parse(strings.TrimRight(c.PublicURL, "/")); err == nil && u.Hostname() != "" {
-			sip.Host = u.Hostname()
-		}
-	}
+	sip := c.SIP()
 	if len(sip.Secret) == 0 {
 		sip.Secret = []byte(rand.Text())
 	}
@@ -231,4 +225,18 @@ func (n *Node) Close() {
 	n.Calls.Close()
 	n.Hub.Close()
 	n.Push.Close()
+}
+
+// SIP is what answers hand out for the conversation: the SIP host defaults
+// to the public URL's (localhost without one). The binary's web app asks it
+// for the WebSocket its pages may reach.
+func (c Config) SIP() calls.SIPConfig {
+	sip := calls.SIPConfig{Host: c.SIPHost, WSURL: c.SIPWSURL, Secret: c.SIPSecret, ICEURLs: c.ICEURLs, TURNSecret: c.TURNSecret}
+	if sip.Host == "" {
+		sip.Host = "localhost"
+		if u, err := url.Parse(strings.TrimRight(c.PublicURL, "/")); err == nil && u.Hostname() != "" {
+			sip.Host = u.Hostname()
+		}
+	}
+	return sip
 }

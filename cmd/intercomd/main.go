@@ -308,19 +308,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	return c, nil
 }
 
-// sipWSURL is the SIP-over-WebSocket URL answers hand out: --sip-ws-url, or
-// wss://<sip host>/sip (calls.SIPConfig's default).
-func sipWSURL(c config, publicURL string) string {
-	if c.sipWSURL != "" {
-		return c.sipWSURL
-	}
-	host := c.sipHost
-	if u, err := url.Parse(publicURL); host == "" && err == nil {
-		host = u.Hostname()
-	}
-	return "wss://" + host + "/sip"
-}
-
 // parseICEURLs checks --turn-url: comma-separated URLs, each
 // turn:|turns:|stun:|stuns: <host>[:<port>], a TURN one with an optional
 // ?transport=udp|tcp (RFC 7064, RFC 7065), as browsers take them.
@@ -496,7 +483,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		SessionsLimit: c.sessionsLimit, Languages: c.languages,
 	}
 	if c.web {
-		app, err := web.New(web.Config{SIPWSURL: sipWSURL(c, publicURL)})
+		app, err := web.New(web.Config{SIPWSURL: cfg.SIP().WSAddress()})
 		if err != nil {
 			ln.Close()
 			return err

@@ -1,6 +1,9 @@
 // What every screen shares: the session, the socket's events, messages to
 // the resident. Nothing here outlives a login (reset() on log out).
-import { h } from "./dom.js";
+import { h, uid } from "./dom.js";
+import { t, define } from "./i18n.js";
+
+define({ en: { v_cancel: "Cancel" }, ru: { v_cancel: "Отмена" } });
 
 /** Socket events by their type ("intercom.status", "intercom_ring", …); detail is the payload. */
 export let bus = new EventTarget();
@@ -55,4 +58,36 @@ export function when(s, lang) {
   const d = new Date(iso);
   if (isNaN(d)) return s;
   return d.toLocaleString(lang === "ru" ? "ru-RU" : "en-GB", { dateStyle: "medium", timeStyle: "short" });
+}
+
+/**
+ * confirmDialog(question, note, yes) asks in a modal dialog; resolves true
+ * when the resident chose yes. Focus starts on Cancel (the harmless choice)
+ * and goes back where it was.
+ */
+export function confirmDialog(question, note, yes) {
+  return new Promise((resolve) => {
+    const qID = uid("q"), nID = uid("n");
+    const cancel = h("button", { type: "submit", value: "no" }, t("v_cancel"));
+    const dlg = h(
+      "dialog",
+      { class: "confirm", role: "alertdialog", "aria-labelledby": qID, "aria-describedby": note ? nID : null },
+      h(
+        "form",
+        { method: "dialog" },
+        h("h2", { id: qID }, question),
+        note ? h("p", { id: nID, class: "muted" }, note) : null,
+        h("div", { class: "row" }, h("button", { type: "submit", value: "yes", class: "danger" }, yes), cancel),
+      ),
+    );
+    const back = document.activeElement;
+    dlg.addEventListener("close", () => {
+      dlg.remove();
+      if (back && back.isConnected) back.focus();
+      resolve(dlg.returnValue === "yes");
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+    cancel.focus();
+  });
 }

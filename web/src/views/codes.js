@@ -6,9 +6,8 @@
 import { h, mount, uid, announce } from "../dom.js";
 import { api, ApiError } from "../api.js";
 import { t, define, lang } from "../i18n.js";
-import { on, toast, when } from "../app.js";
+import { on, toast, when, confirmDialog } from "../app.js";
 import { listIntercoms } from "../intercoms.js";
-import { confirmDialog } from "./history.js";
 
 define({
   en: {

@@ -5,7 +5,7 @@
 import { h, mount, uid, announce } from "../dom.js";
 import { api } from "../api.js";
 import { t, define, lang, plural } from "../i18n.js";
-import { on, toast, when } from "../app.js";
+import { on, toast, when, confirmDialog } from "../app.js";
 import { listIntercoms } from "../intercoms.js";
 
 define({
@@ -37,7 +37,6 @@ define({
     h_talked: "talked {d}",
     h_new_call: "New call: {title}",
     v_delete: "Delete",
-    v_cancel: "Cancel",
   },
   ru: {
     h_title: "История",
@@ -67,7 +66,6 @@ define({
     h_talked: "разговор {d}",
     h_new_call: "Новый звонок: {title}",
     v_delete: "Удалить",
-    v_cancel: "Отмена",
   },
 });
 
@@ -354,36 +352,4 @@ function duration(from, to) {
   const two = (n) => String(n).padStart(2, "0");
   const hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
   return hh ? `${hh}:${two(mm)}:${two(ss)}` : `${mm}:${two(ss)}`;
-}
-
-/**
- * confirmDialog(question, note, yes) asks in a modal dialog; resolves true
- * when the resident chose yes. Focus starts on Cancel (the harmless choice)
- * and goes back where it was.
- */
-export function confirmDialog(question, note, yes) {
-  return new Promise((resolve) => {
-    const qID = uid("q"), nID = uid("n");
-    const cancel = h("button", { type: "submit", value: "no" }, t("v_cancel"));
-    const dlg = h(
-      "dialog",
-      { class: "confirm", role: "alertdialog", "aria-labelledby": qID, "aria-describedby": note ? nID : null },
-      h(
-        "form",
-        { method: "dialog" },
-        h("h2", { id: qID }, question),
-        note ? h("p", { id: nID, class: "muted" }, note) : null,
-        h("div", { class: "row" }, h("button", { type: "submit", value: "yes", class: "danger" }, yes), cancel),
-      ),
-    );
-    const back = document.activeElement;
-    dlg.addEventListener("close", () => {
-      dlg.remove();
-      if (back && back.isConnected) back.focus();
-      resolve(dlg.returnValue === "yes");
-    });
-    document.body.append(dlg);
-    dlg.showModal();
-    cancel.focus();
-  });
 }
