@@ -26,7 +26,19 @@ const (
 	CancelTimeout           = "timeout"
 	CancelHangup            = "hangup"
 	CancelDeclined          = "declined"
+	// The flat's handset or landline answered (Call.AnswerOn).
+	CancelAnsweredAnalog   = "answered_analog"
+	CancelAnsweredLandline = "answered_landline"
 )
+
+// CancelAnsweredOn is the reason of the cancel the devices get when line
+// answered.
+func CancelAnsweredOn(line string) string {
+	if line == LineLandline {
+		return CancelAnsweredLandline
+	}
+	return CancelAnsweredAnalog
+}
 
 // Why a call ended (Call.EndReason), for the operator's view of it.
 const (
@@ -66,6 +78,10 @@ type Call struct {
 	StartedAt  *time.Time
 	EndedAt    *time.Time
 	AnsweredBy *int64 // device id
+	// Lines are what the ring rang besides the apps; AnsweredOn is the
+	// line that answered it (LineAnalog, LineLandline), "" for none.
+	Lines      CallLines
+	AnsweredOn string
 	// ConnectedAt is when the SIP server reported the answered call's voice
 	// connected; nil until it did.
 	ConnectedAt *time.Time
@@ -181,8 +197,45 @@ func (c *Call) Answer(deviceID int64, at time.Time) error {
 	return nil
 }
 
+// AnswerOn: the flat's handset or landline (line) took a ringing call, as
+// its panel reports. ErrNotFound when the call is not ringing; 422 on by
+// when the ring did not ring that line.
+func (c *Call) AnswerOn(line string, at time.Time) error {
+	if c.Status != CallRing {
+		return Errorf(ECONFLICT, "The call is %s, no longer ringing.", c.Status)
+	}
+	if !c.Lines.Has(line) {
+		return Invalid("by", "The call did not ring the flat's "+lineName(line)+".")
+	}
+	// The conversation is the panel's: its voice is connected already.
+	c.Status, c.StartedAt, c.ConnectedAt, c.AnsweredOn = CallAnswered, &at, &at, line
+	return nil
+}
+
+func lineName(line string) string {
+	if line == LineLandline {
+		return "landline"
+	}
+	return "analog handset"
+}
+
+// AnsweredApp is what AnsweredVia says of a call a device answered.
+const AnsweredApp = "app"
+
+// AnsweredVia says what answered the call: AnsweredApp, LineAnalog or
+// LineLandline; "" when nothing did.
+func (c *Call) AnsweredVia() string {
+	switch {
+	case c.AnsweredOn != "":
+		return c.AnsweredOn
+	case c.AnsweredBy != nil:
+		return AnsweredApp
+	}
+	return ""
+}
+
 // Decline: a rung device stops ringing; the others go on. When every rung
-// device has declined the call is missed.
+// device has declined, and no line of the flat rings, the call is missed.
 func (c *Call) Decline(deviceID int64, at time.Time) error {
 	d := c.rung(deviceID)
 	if c.Status != CallRing || d == nil || d.DeclinedAt != nil {
@@ -190,7 +243,7 @@ func (c *Call) Decline(deviceID int64, at time.Time) error {
 	}
 	d.DeclinedAt = &at
 	d.see(SeenDecline, at)
-	if len(c.Ringing()) == 0 {
+	if len(c.Ringing()) == 0 && !c.Lines.Any() {
 		c.Status, c.EndedAt, c.EndReason = CallMissed, &at, EndDeclined
 	}
 	return nil
@@ -317,10 +370,14 @@ func Decide(candidates []*RingCandidate, at time.Time, channels func(*RingCandid
 	return out
 }
 
-// NewCall makes a call from a ring decision: ringing when some device rings,
-// missed at once when none does.
-func NewCall(intercomID int64, flat *int64, devices []CallDevice, at time.Time) Call {
-	c := Call{IntercomID: intercomID, Flat: flat, Status: CallMissed, CreatedAt: at, Devices: devices}
+// NewCall makes a call from a ring decision: ringing when some device or a
+// line of the flat rings, missed at once when none does.
+func NewCall(intercomID int64, flat *int64, devices []CallDevice, lines CallLines, at time.Time) Call {
+	c := Call{IntercomID: intercomID, Flat: flat, Status: CallMissed, CreatedAt: at, Devices: devices, Lines: lines}
+	if lines.Any() {
+		c.Status = CallRing
+		return c
+	}
 	for _, d := range devices {
 		if d.Rung() {
 			c.Status = CallRing

@@ -96,7 +96,10 @@ func TestCallSeen(t *testing.T) {
 		{DeviceID: 1, UserID: 1, Channels: []string{intercom.ChannelFCM}},
 		{DeviceID: 2, UserID: 1, Channels: []string{intercom.ChannelFCM}},
 		{DeviceID: 3, UserID: 2, Reason: intercom.SkipOutsideTimetable},
-	}, t0)
+	}, intercom.CallLines{},
+
+		t0)
+
 	if !c.See(1, intercom.SeenFetch, t0.Add(time.Second)) || c.See(1, intercom.SeenFetch, t0.Add(2*time.Second)) {
 		t.Error("a device is seen first once")
 	}
@@ -109,14 +112,14 @@ func TestCallSeen(t *testing.T) {
 	if d := c.Devices[0]; d.SeenBy != intercom.SeenFetch || !d.SeenAt.Equal(t0.Add(time.Second)) {
 		t.Errorf("the answer replaced the first sight: %q at %v", d.SeenBy, d.SeenAt)
 	}
-	c2 := intercom.NewCall(1, nil, []intercom.CallDevice{{DeviceID: 2, UserID: 1, Channels: []string{intercom.ChannelFCM}}}, t0)
+	c2 := intercom.NewCall(1, nil, []intercom.CallDevice{{DeviceID: 2, UserID: 1, Channels: []string{intercom.ChannelFCM}}}, intercom.CallLines{}, t0)
 	if err := c2.Decline(2, t0.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if d := c2.Devices[0]; d.SeenBy != intercom.SeenDecline {
 		t.Errorf("a decline is a sight: %q", d.SeenBy)
 	}
-	nobody := intercom.NewCall(1, nil, []intercom.CallDevice{{DeviceID: 3, Reason: intercom.SkipDisabled}}, t0)
+	nobody := intercom.NewCall(1, nil, []intercom.CallDevice{{DeviceID: 3, Reason: intercom.SkipDisabled}}, intercom.CallLines{}, t0)
 	if nobody.Status != intercom.CallMissed || nobody.EndReason != intercom.EndNobodyRung {
 		t.Errorf("a ring to nobody: %s, %q", nobody.Status, nobody.EndReason)
 	}

@@ -128,6 +128,10 @@ type Intercom struct {
 	// is_open_door_key). The operator sets them.
 	FirstFlat, LastFlat       *int64
 	OpenDoorCode, OpenDoorKey bool
+	// AnalogLine and LandlineLine say whether the intercom also rings
+	// flats' analog handsets and forwards rings to flats' SIP landlines
+	// (has_analog_line, has_landline_sip_line; see FlatLines).
+	AnalogLine, LandlineLine bool
 }
 
 // Online reports whether the intercom has sent a heartbeat within offlineAfter
@@ -172,6 +176,7 @@ type IntercomView struct {
 	IsFavorite bool
 	Membership Membership
 	Settings   DeviceSettings
+	Lines      FlatLines // of the membership's flat
 }
 
 // OpensDoorFromApp reports whether the apps may open the door of the intercom

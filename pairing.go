@@ -146,6 +146,7 @@ var (
 type IntercomSettings struct {
 	FirstFlat, LastFlat       **int64
 	OpenDoorCode, OpenDoorKey *bool
+	AnalogLine, LandlineLine  *bool
 }
 
 // ParseIntercomSettings validates PATCH /api/admin/v1/intercoms/{id}.
@@ -171,7 +172,8 @@ func parseIntercomSettings(body Body, p *Problems) IntercomSettings {
 	for _, f := range []struct {
 		key string
 		dst **bool
-	}{{"is_open_door_code", &s.OpenDoorCode}, {"is_open_door_key", &s.OpenDoorKey}} {
+	}{{"is_open_door_code", &s.OpenDoorCode}, {"is_open_door_key", &s.OpenDoorKey},
+		{"has_analog_line", &s.AnalogLine}, {"has_landline_sip_line", &s.LandlineLine}} {
 		if v, ok := body[f.key]; ok {
 			if b, ok := ParseBool(v, f.key, p); ok {
 				*f.dst = &b
@@ -194,6 +196,12 @@ func (s IntercomSettings) Apply(ic *Intercom) error {
 	}
 	if s.OpenDoorKey != nil {
 		ic.OpenDoorKey = *s.OpenDoorKey
+	}
+	if s.AnalogLine != nil {
+		ic.AnalogLine = *s.AnalogLine
+	}
+	if s.LandlineLine != nil {
+		ic.LandlineLine = *s.LandlineLine
 	}
 	if first, last := ic.FlatRange(); first > last {
 		return Invalid("last_flat", "The last flat field must be greater than or equal to first flat.")

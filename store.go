@@ -121,6 +121,16 @@ type Intercoms interface {
 	// ControlLog lists what was sent to an intercom's control URL, newest
 	// first, all events or one. ENOTFOUND when the intercom does not exist.
 	ControlLog(ctx context.Context, intercomID int64, event string, p Page) ([]ControlEntry, int, error)
+	// FlatLines returns the lines of flat of intercom intercomID (nil: a
+	// private house), DefaultFlatLines when the flat never chose; no error
+	// for an intercom or flat unknown.
+	FlatLines(ctx context.Context, intercomID int64, flat *int64) (FlatLines, error)
+	// UpdateFlatLines runs fn on the lines of flat of intercom intercomID,
+	// with the intercom, inside one transaction (no other UpdateFlatLines or
+	// UpdateIntercom of the flat's lines runs beside it) and saves them at
+	// at; fn's error is returned and nothing is saved. ENOTFOUND when the
+	// intercom does not exist.
+	UpdateFlatLines(ctx context.Context, intercomID int64, flat *int64, fn func(Intercom, *FlatLines) error, at time.Time) (FlatLines, error)
 	// PutMembership creates or replaces the membership of m.UserID in
 	// m.IntercomID, keeping CreatedAt of an existing one, and returns what
 	// changed, read in the same transaction: concurrent puts of one account's
@@ -143,8 +153,10 @@ type Intercoms interface {
 	// not exist or is not the viewer's (not confirmed included).
 	Intercom(ctx context.Context, v Viewer, id int64) (IntercomView, error)
 	// UpdateIntercom applies u in one transaction: the title to the account's
-	// membership, is_enabled and timetable to the viewer's device, and moves
-	// the membership's updated_at to at. ENOTFOUND as Intercom.
+	// membership, is_enabled and timetable to the viewer's device, the lines
+	// to the membership's flat as u.ApplyLines decides (its 422 is returned
+	// and nothing saved; serialized as UpdateFlatLines), and moves the
+	// membership's updated_at to at. ENOTFOUND as Intercom.
 	UpdateIntercom(ctx context.Context, v Viewer, id int64, u IntercomUpdate, at time.Time) (IntercomView, error)
 	// UnlinkIntercoms unlinks those of ids that are the account's, with its
 	// devices' settings for them and its calls from them, and returns them.

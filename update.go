@@ -15,6 +15,8 @@ type IntercomUpdate struct {
 	Title     *string    // the account's name for the intercom, trimmed
 	IsEnabled *bool      // this device's call processing
 	Timetable *Timetable // this device's schedule
+	// The flat's handset and landline (FlatLines), shared by its accounts.
+	Analog, Landline *bool
 }
 
 // ParseIntercomUpdate validates a request body decoded from JSON with
@@ -27,8 +29,10 @@ func ParseIntercomUpdate(body map[string]any) (IntercomUpdate, error) {
 	rawTitle, hasTitle := present(body, "title")
 	rawEnabled, hasEnabled := present(body, "is_enabled")
 	rawTimetable, hasTimetable := present(body, "timetable")
-	if !hasTitle && !hasEnabled && !hasTimetable {
-		p.Add("title", "The title field is required when none of is enabled / timetable are present.")
+	rawAnalog, hasAnalog := present(body, AnswerAnalog)
+	rawLandline, hasLandline := present(body, AnswerLandline)
+	if !hasTitle && !hasEnabled && !hasTimetable && !hasAnalog && !hasLandline {
+		p.Add("title", "The title field is required when none of is enabled / timetable / is analog line available / is landline sip line available are present.")
 		return u, p.Err()
 	}
 	if hasTitle {
@@ -39,6 +43,18 @@ func ParseIntercomUpdate(body map[string]any) (IntercomUpdate, error) {
 	if hasEnabled {
 		if b, ok := ParseBool(rawEnabled, "is_enabled", &p); ok {
 			u.IsEnabled = &b
+		}
+	}
+	for _, f := range []struct {
+		has bool
+		raw any
+		key string
+		dst **bool
+	}{{hasAnalog, rawAnalog, AnswerAnalog, &u.Analog}, {hasLandline, rawLandline, AnswerLandline, &u.Landline}} {
+		if f.has {
+			if b, ok := ParseBool(f.raw, f.key, &p); ok {
+				*f.dst = &b
+			}
 		}
 	}
 	if hasTimetable {

@@ -18,6 +18,7 @@ func FuzzParseIntercomUpdate(f *testing.F) {
 	for _, s := range []string{`{"title":"x"}`, `{"is_enabled":"true","timetable":{"days":[]}}`, `{}`, `{"title":null}`, `{"title":"a\u0000b"}`,
 		`{"title":null,"is_enabled":null,"timetable":null}`,
 		`{"is_enabled":false,"timetable":null}`, `{"title":null,"timetable":{"days":[{"type":"monday","from":"00:00:00","to":"23:59:59"}],"intervals":null}}`,
+		`{"is_analog_line_available":"0","is_landline_sip_line_available":null}`, `{"is_landline_sip_line_available":2}`,
 		`{"title":"  ","is_enabled":1.0,"timetable":{"days":[{"type":"x"}],"intervals":[{}]}}`} {
 		f.Add([]byte(s))
 	}
@@ -36,7 +37,7 @@ func FuzzParseIntercomUpdate(f *testing.F) {
 			}
 			return
 		}
-		if u.Title == nil && u.IsEnabled == nil && u.Timetable == nil {
+		if u.Title == nil && u.IsEnabled == nil && u.Timetable == nil && u.Analog == nil && u.Landline == nil {
 			t.Fatalf("%s accepted with nothing to change", data)
 		}
 		if u.Title != nil && (*u.Title == "" || len([]rune(*u.Title)) > intercom.MaxTitle || strings.ContainsRune(*u.Title, 0)) {
@@ -74,7 +75,7 @@ func TestParseIntercomUpdateNulls(t *testing.T) {
 		{"intervals with null days", `{"timetable":{"days":null,"intervals":[]}}`,
 			intercom.IntercomUpdate{Timetable: &intercom.Timetable{Intervals: []intercom.Interval{}}}, nil},
 		{"all null", `{"title":null,"is_enabled":null,"timetable":null}`, intercom.IntercomUpdate{},
-			map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
+			map[string][]string{"title": {"The title field is required when none of is enabled / timetable / is analog line available / is landline sip line available are present."}}},
 		{"empty title is still invalid", `{"title":"  ","timetable":null}`, intercom.IntercomUpdate{},
 			map[string][]string{"title": {"The title field is required."}}},
 	}

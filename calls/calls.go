@@ -181,7 +181,12 @@ func (s *Service) Ring(ctx context.Context, ic intercom.Intercom, flat *int64) (
 			d.SeenAt, d.SeenBy = &now, intercom.SeenSocket
 		}
 	}
-	c, err := s.store.CreateCall(ctx, intercom.NewCall(ic.ID, flat, devices, now))
+	// The flat's handset and landline ring too when it has them and chose so.
+	fl, err := s.store.FlatLines(ctx, ic.ID, flat)
+	if err != nil {
+		return intercom.Call{}, err
+	}
+	c, err := s.store.CreateCall(ctx, intercom.NewCall(ic.ID, flat, devices, fl.Rings(ic), now))
 	if err != nil {
 		return intercom.Call{}, err
 	}
@@ -279,6 +284,27 @@ func (s *Service) update(ctx context.Context, who Device, callID int64, fn func(
 		}
 		return fn(c)
 	})
+}
+
+// AnsweredOn is the flat's handset or landline (line) taking a ringing call
+// of intercom ic, as its panel reports: the devices still ringing stop,
+// told which answered, and the conversation may last as long as any.
+func (s *Service) AnsweredOn(ctx context.Context, ic intercom.Intercom, callID int64, line string) (intercom.Call, error) {
+	var before []intercom.CallDevice
+	now := s.clock.Now()
+	c, err := s.store.UpdateCall(ctx, callID, func(c *intercom.Call) error {
+		if c.IntercomID != ic.ID {
+			return intercom.ErrNotFound
+		}
+		before = c.Ringing()
+		return c.AnswerOn(line, now)
+	})
+	if err != nil {
+		return c, err
+	}
+	s.log.Info("call answered on the flat's line", "call_id", c.ID, "intercom_id", ic.ID, "line", line)
+	s.apply(ctx, c, ic, answeredOn(c, before, s.maxDuration))
+	return c, nil
 }
 
 // VisitorLeft is the visitor hanging up at intercom ic: a ringing call is

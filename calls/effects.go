@@ -102,6 +102,17 @@ func answered(c intercom.Call, before []intercom.CallDevice, who Device, number 
 	return e
 }
 
+// answeredOn: the flat's handset or landline took the call (its panel
+// said so, so it is not told again). The devices that were ringing stop,
+// told which line answered; the conversation's voice is the panel's, so
+// only its longest duration applies.
+func answeredOn(c intercom.Call, before []intercom.CallDevice, longest time.Duration) effects {
+	return effects{history: true, reason: intercom.CancelAnsweredOn(c.AnsweredOn), ringOver: true,
+		cancel: before, pushCancel: before,
+		cancelAt: []intercom.Deadline{{Kind: intercom.DeadlineRing, ID: c.ID}},
+		schedule: conversationDeadlines(c.ID, *c.StartedAt, c.ConnectedAt, 0, longest)}
+}
+
 // declined: the device's other sockets stop ringing; when it was the last
 // one ringing, the call is missed.
 func declined(c intercom.Call, who Device, exceptSocket string) effects {

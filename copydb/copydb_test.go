@@ -176,7 +176,9 @@ func populate(t *testing.T, s intercom.Store) fixture {
 				return nil
 			}
 			return []string{intercom.ChannelWS}
-		}), at))
+		}), intercom.CallLines{},
+
+			at))
 		check(err)
 		seen("calls", c.ID)
 		f.calls = append(f.calls, c.ID)
@@ -473,7 +475,7 @@ func TestCopy(t *testing.T) {
 		if err != nil || ic.ID <= f.maxIDs["intercoms"] || ic.ID <= 180 {
 			t.Errorf("new intercom %d (%v): want an id past %d", ic.ID, err, max(180, f.maxIDs["intercoms"]))
 		}
-		c, err := pg.CreateCall(ctx, intercom.NewCall(180, nil, nil, t0))
+		c, err := pg.CreateCall(ctx, intercom.NewCall(180, nil, nil, intercom.CallLines{}, t0))
 		if err != nil || c.ID <= f.maxIDs["calls"] {
 			t.Errorf("new call %d (%v): want an id past %d", c.ID, err, f.maxIDs["calls"])
 		}

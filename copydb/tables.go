@@ -72,6 +72,11 @@ var tables = []table{
 		{"secret_hash", kBytes}, {"control_url", kText}, {"door_open_seconds", kInt},
 		{"last_heartbeat_at", kTime}, {"created_at", kTime}, {"online", kBool},
 		{"first_flat", kInt}, {"last_flat", kInt}, {"open_door_code", kBool}, {"open_door_key", kBool},
+		{"analog_line", kBool}, {"landline_line", kBool},
+	}},
+	{name: "flat_lines", orderSQLite: "intercom_id, flat", columns: []column{
+		{"intercom_id", kInt}, {"flat", kInt}, {"analog", kBool}, {"landline", kBool}, {"landline_uri", kText},
+		{"updated_at", kTime},
 	}},
 	{name: "memberships", orderSQLite: "user_id, intercom_id", columns: []column{
 		{"user_id", kInt}, {"intercom_id", kInt}, {"flat", kInt}, {"title", kText}, {"status", kText},
@@ -99,7 +104,7 @@ var tables = []table{
 	{name: "calls", identity: true, columns: []column{
 		{"id", kInt}, {"intercom_id", kInt}, {"flat", kInt}, {"status", kText},
 		{"created_at", kTime}, {"started_at", kTime}, {"ended_at", kTime}, {"answered_by", kInt}, {"sip_number", kText},
-		{"connected_at", kTime}, {"end_reason", kText},
+		{"connected_at", kTime}, {"end_reason", kText}, {"analog", kBool}, {"landline", kText}, {"answered_on", kText},
 	}},
 	{name: "call_devices", orderSQLite: "call_id, device_id", columns: []column{
 		{"call_id", kInt}, {"device_id", kInt}, {"user_id", kInt}, {"uuid", kText}, {"client", kText},

@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strconv"
 
 	"intercom"
 )
@@ -17,12 +18,91 @@ type adminIntercomJSON struct {
 	LastFlat        *int64  `json:"last_flat"`
 	IsOpenDoorCode  bool    `json:"is_open_door_code"`
 	IsOpenDoorKey   bool    `json:"is_open_door_key"`
+	HasAnalogLine   bool    `json:"has_analog_line"`
+	HasLandlineLine bool    `json:"has_landline_sip_line"`
 	CreatedAt       *string `json:"created_at"`
 }
 
 func toAdminIntercom(ic intercom.Intercom) adminIntercomJSON {
 	return adminIntercomJSON{ic.ID, ic.Address, ic.Department, ic.CameraID, ic.ControlURL, ic.DoorOpenSeconds,
-		ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey, laravelTime(&ic.CreatedAt)}
+		ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey, ic.AnalogLine, ic.LandlineLine, laravelTime(&ic.CreatedAt)}
+}
+
+// flatJSON is a flat's lines as the operator sees them: the landline's URI
+// it set, the flat's choices, and what can answer the flat's calls.
+type flatJSON struct {
+	IntercomID                 int64    `json:"intercom_id"`
+	Flat                       *int64   `json:"flat"`
+	LandlineURI                *string  `json:"landline_uri"`
+	IsAnalogLineAvailable      bool     `json:"is_analog_line_available"`
+	IsLandlineSIPLineAvailable bool     `json:"is_landline_sip_line_available"`
+	AvailableAnswerDevices     []string `json:"available_answer_devices"`
+}
+
+func toFlatJSON(ic intercom.Intercom, flat *int64, fl intercom.FlatLines) flatJSON {
+	return flatJSON{ic.ID, flat, nonEmpty(fl.LandlineURI), fl.Analog, fl.Landline, intercom.AnswerDevices(ic, fl)}
+}
+
+// pathFlat reads the {flat} path value: a flat number, or "house" for a
+// private house's members (those without a flat).
+func pathFlat(r *http.Request) (*int64, error) {
+	raw := r.PathValue("flat")
+	if raw == "house" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 0 || n > intercom.MaxFlat || strconv.FormatInt(n, 10) != raw {
+		return nil, intercom.ErrNotFound
+	}
+	return &n, nil
+}
+
+// getFlat is GET /api/admin/v1/intercoms/{intercom}/flats/{flat}.
+func (s *Server) getFlat(w http.ResponseWriter, r *http.Request) error {
+	ic, err := s.adminPathIntercom(r)
+	if err != nil {
+		return err
+	}
+	flat, err := pathFlat(r)
+	if err != nil {
+		return err
+	}
+	fl, err := s.store.FlatLines(r.Context(), ic.ID, flat)
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, toFlatJSON(ic, flat, fl))
+}
+
+// patchFlat is PATCH /api/admin/v1/intercoms/{intercom}/flats/{flat}: the
+// landline's URI and the flat's choices of its lines.
+func (s *Server) patchFlat(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r.PathValue("intercom"))
+	if err != nil {
+		return err
+	}
+	flat, err := pathFlat(r)
+	if err != nil {
+		return err
+	}
+	body, err := decode(r)
+	if err != nil {
+		return err
+	}
+	u, err := intercom.ParseFlatLinesUpdate(body)
+	if err != nil {
+		return err
+	}
+	var ic intercom.Intercom
+	fl, err := s.store.UpdateFlatLines(r.Context(), id, flat, func(at intercom.Intercom, fl *intercom.FlatLines) error {
+		ic = at
+		u.Apply(fl)
+		return nil
+	}, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, toFlatJSON(ic, flat, fl))
 }
 
 // getAdminIntercom is GET /api/admin/v1/intercoms/{intercom}.

@@ -44,13 +44,17 @@ type hwCallJSON struct {
 	CreatedAt  string              `json:"created_at"`
 	StartedAt  *string             `json:"started_at"`
 	EndedAt    *string             `json:"ended_at"`
+	Analog     bool                `json:"analog"`
+	Landline   *string             `json:"landline"`
+	AnsweredOn *string             `json:"answered_on"`
 	Recipients []ringRecipientJSON `json:"recipients"`
 	Skipped    []ringSkippedJSON   `json:"skipped"`
 }
 
 func toHWCall(c intercom.Call) hwCallJSON {
 	out := hwCallJSON{CallID: c.ID, Status: c.Status, Number: c.Number, CreatedAt: sqlTime(c.CreatedAt), StartedAt: sqlTimePtr(c.StartedAt),
-		EndedAt: sqlTimePtr(c.EndedAt), Recipients: []ringRecipientJSON{}, Skipped: []ringSkippedJSON{}}
+		EndedAt: sqlTimePtr(c.EndedAt), Analog: c.Lines.Analog, Landline: nonEmpty(c.Lines.Landline), AnsweredOn: nonEmpty(c.AnsweredVia()),
+		Recipients: []ringRecipientJSON{}, Skipped: []ringSkippedJSON{}}
 	for _, d := range c.Devices {
 		if d.Rung() {
 			out.Recipients = append(out.Recipients, ringRecipientJSON{d.UUID, d.Client, d.Channels})
@@ -81,18 +85,22 @@ func (s *Server) ring(w http.ResponseWriter, r *http.Request, ic intercom.Interc
 }
 
 // ringJSON is the answer to a ring: the call, its number on the SIP server
-// (which a panel INVITEs), who rings and who does not.
+// (which a panel INVITEs), who rings and who does not, and what the panel
+// rings itself: the flat's handset (analog) and the landline's URI to
+// forward to (null: none).
 type ringJSON struct {
 	CallID     int64               `json:"call_id"`
 	Status     string              `json:"status"`
 	Number     string              `json:"number"`
+	Analog     bool                `json:"analog"`
+	Landline   *string             `json:"landline"`
 	Recipients []ringRecipientJSON `json:"recipients"`
 	Skipped    []ringSkippedJSON   `json:"skipped"`
 }
 
 func toRingJSON(c intercom.Call) ringJSON {
 	out := toHWCall(c)
-	return ringJSON{out.CallID, out.Status, out.Number, out.Recipients, out.Skipped}
+	return ringJSON{out.CallID, out.Status, out.Number, out.Analog, out.Landline, out.Recipients, out.Skipped}
 }
 
 // hwCall is GET /api/hw/v1/calls/{call}: a call of this intercom.
@@ -118,6 +126,32 @@ func (s *Server) hwEndCall(w http.ResponseWriter, r *http.Request, ic intercom.I
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// hwAnswered is POST /api/hw/v1/calls/{call}/answered {"by"}: the flat's
+// handset or landline took the call. 200 with the call.
+func (s *Server) hwAnswered(w http.ResponseWriter, r *http.Request, ic intercom.Intercom) error {
+	id, err := pathID(r.PathValue("call"))
+	if err != nil {
+		return err
+	}
+	body, err := decode(r)
+	if err != nil {
+		return err
+	}
+	var p intercom.Problems
+	by := intercom.Body(body).OneOf("by", "", intercom.Lines, &p)
+	if by == "" && !p.Has("by") {
+		p.Add("by", intercom.MsgRequired("by"))
+	}
+	if err := p.Err(); err != nil {
+		return err
+	}
+	c, err := s.calls.AnsweredOn(r.Context(), ic, id, by)
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, toHWCall(c))
 }
 
 // heartbeat is POST /api/hw/v1/heartbeat: the intercom is alive.

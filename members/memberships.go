@@ -46,7 +46,8 @@ func (s *Service) DeleteMembership(ctx context.Context, intercomID, userID int64
 // UpdateIntercom applies an account's changes to one of its intercoms (the
 // title to the account, the rest to the viewer's device) and tells the
 // account's sockets but exceptSocket: intercom.rename for a title,
-// intercom.update for the device's settings. ENOTFOUND.
+// intercom.update for the device's settings or the flat's lines (other
+// accounts of the flat see those at their next read). ENOTFOUND.
 func (s *Service) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u intercom.IntercomUpdate,
 	exceptSocket string) (intercom.IntercomView, error) {
 	view, err := s.store.UpdateIntercom(ctx, v, id, u, s.now())
@@ -57,7 +58,7 @@ func (s *Service) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int6
 	if u.Title != nil {
 		s.toAccount(v.UserID, "intercom.rename", func() map[string]any { return map[string]any{"intercom": out} }, exceptSocket)
 	}
-	if u.IsEnabled != nil || u.Timetable != nil {
+	if u.IsEnabled != nil || u.Timetable != nil || u.Analog != nil || u.Landline != nil {
 		s.toAccount(v.UserID, "intercom.update", func() map[string]any { return map[string]any{"intercom": out} }, exceptSocket)
 	}
 	return view, nil

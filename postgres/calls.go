@@ -25,11 +25,11 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 				c.Number = intercom.NewCallNumber()
 			}
 			err := tx.QueryRow(ctx, `INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by, sip_number,
-					connected_at, end_reason)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+					connected_at, end_reason, analog, landline, answered_on)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 				ON CONFLICT (sip_number) WHERE status IN ('ring', 'answered') DO NOTHING RETURNING id`,
 				c.IntercomID, c.Flat, c.Status, c.CreatedAt, c.StartedAt, c.EndedAt, c.AnsweredBy, c.Number,
-				c.ConnectedAt, c.EndReason).Scan(&c.ID)
+				c.ConnectedAt, c.EndReason, c.Lines.Analog, c.Lines.Landline, c.AnsweredOn).Scan(&c.ID)
 			if errors.Is(err, pgx.ErrNoRows) {
 				c.Number = ""
 				continue
@@ -61,11 +61,11 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 }
 
 const callColumns = `c.id, c.intercom_id, c.flat, c.status, c.created_at, c.started_at, c.ended_at, c.answered_by, c.sip_number,
-	c.connected_at, c.end_reason`
+	c.connected_at, c.end_reason, c.analog, c.landline, c.answered_on`
 
 func callDest(c *intercom.Call) []any {
 	return []any{&c.ID, &c.IntercomID, &c.Flat, &c.Status, &c.CreatedAt, &c.StartedAt, &c.EndedAt, &c.AnsweredBy, &c.Number,
-		&c.ConnectedAt, &c.EndReason}
+		&c.ConnectedAt, &c.EndReason, &c.Lines.Analog, &c.Lines.Landline, &c.AnsweredOn}
 }
 
 // loadCall reads a call with its devices; lock takes the call's row lock
@@ -147,8 +147,8 @@ func (db *DB) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) 
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE calls SET status = $1, started_at = $2, ended_at = $3, answered_by = $4, connected_at = $5,
-			end_reason = $6 WHERE id = $7`,
-			c.Status, c.StartedAt, c.EndedAt, c.AnsweredBy, c.ConnectedAt, c.EndReason, c.ID); err != nil {
+			end_reason = $6, answered_on = $7 WHERE id = $8`,
+			c.Status, c.StartedAt, c.EndedAt, c.AnsweredBy, c.ConnectedAt, c.EndReason, c.AnsweredOn, c.ID); err != nil {
 			return err
 		}
 		for _, d := range c.Devices {
@@ -262,6 +262,7 @@ const callViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.cont
 	JOIN calls c ON c.id = a.call_id
 	JOIN intercoms i ON i.id = c.intercom_id
 	LEFT JOIN memberships m ON m.user_id = a.user_id AND m.intercom_id = c.intercom_id
+	` + flatLinesJoin + `
 	LEFT JOIN cameras cam ON cam.id = i.camera_id
 	LEFT JOIN camera_favorites f ON f.camera_id = cam.id AND f.user_id = a.user_id
 	WHERE a.user_id = $1`

@@ -52,7 +52,7 @@ func world(t *testing.T, s intercom.Store, n int) (intercom.User, []intercom.Acc
 		devices = append(devices, intercom.CallDevice{DeviceID: tok.DeviceID, UserID: u.ID, UUID: uuid, Client: "web",
 			Channels: []string{intercom.ChannelWS}, Tokens: []string{tok.PublicID}})
 	}
-	c, err := s.CreateCall(ctx, intercom.NewCall(1, nil, devices, t0))
+	c, err := s.CreateCall(ctx, intercom.NewCall(1, nil, devices, intercom.CallLines{}, t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +420,7 @@ func TestDeletedAccountLeavesRingingCalls(t *testing.T) {
 	s := nodes(t, 1)[0]
 	ctx := t.Context()
 	u, toks, ringing := world(t, s, 1)
-	done, err := s.CreateCall(ctx, intercom.NewCall(1, nil, ringing.Devices, t0))
+	done, err := s.CreateCall(ctx, intercom.NewCall(1, nil, ringing.Devices, intercom.CallLines{}, t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +437,7 @@ func TestDeletedAccountLeavesRingingCalls(t *testing.T) {
 	if got, err := s.Call(ctx, done.ID); err != nil || len(got.Devices) != 1 {
 		t.Errorf("the finished call lost its record: %+v, %v", got, err)
 	}
-	if empty, err := s.CreateCall(ctx, intercom.NewCall(1, nil, nil, t0)); err != nil || empty.ID <= done.ID {
+	if empty, err := s.CreateCall(ctx, intercom.NewCall(1, nil, nil, intercom.CallLines{}, t0)); err != nil || empty.ID <= done.ID {
 		t.Errorf("a call that concerns nobody: %+v, %v", empty, err)
 	}
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -72,16 +73,17 @@ func (db *DB) SetCameraFavorite(ctx context.Context, userID, cameraID int64, fav
 func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (intercom.Intercom, error) {
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		const columns = `address, department, camera_id, secret_hash, control_url, door_open_seconds, last_heartbeat_at, created_at,
-			first_flat, last_flat, open_door_code, open_door_key`
+			first_flat, last_flat, open_door_code, open_door_key, analog_line, landline_line`
 		args := []any{ic.Address, ic.Department, ic.CameraID, ic.SecretHash, ic.ControlURL, ic.DoorOpenSeconds,
-			ic.LastHeartbeatAt, ic.CreatedAt, ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey}
+			ic.LastHeartbeatAt, ic.CreatedAt, ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey,
+			ic.AnalogLine, ic.LandlineLine}
 		var err error
 		if ic.ID == 0 {
 			err = tx.QueryRow(ctx, `INSERT INTO intercoms (`+columns+`)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`, args...).Scan(&ic.ID)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`, args...).Scan(&ic.ID)
 		} else if err = bumpSequence(ctx, tx, "intercoms", ic.ID); err == nil {
 			_, err = tx.Exec(ctx, `INSERT INTO intercoms (id, `+columns+`)
-				VALUES ($13, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, append(args, ic.ID)...)
+				VALUES ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, append(args, ic.ID)...)
 		}
 		if fkViolation(err) { // the only foreign key: camera_id
 			return intercom.Invalid("camera_id", intercom.MsgIn("camera_id"))
@@ -147,7 +149,7 @@ func (db *DB) OldestOnline(ctx context.Context) (*time.Time, error) {
 }
 
 const intercomColumns = `id, address, department, camera_id, secret_hash, control_url, door_open_seconds,
-	last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key`
+	last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key, analog_line, landline_line`
 
 // IntercomBySecretHash finds the intercom whose secret hashes to hash.
 func (db *DB) IntercomBySecretHash(ctx context.Context, hash []byte) (intercom.Intercom, error) {
@@ -171,7 +173,8 @@ func intercomRow(ctx context.Context, q querier, cond string, arg any) (intercom
 	var ic intercom.Intercom
 	err := q.QueryRow(ctx, `SELECT `+intercomColumns+` FROM intercoms WHERE `+cond, arg).Scan(
 		&ic.ID, &ic.Address, &ic.Department, &ic.CameraID, &ic.SecretHash, &ic.ControlURL, &ic.DoorOpenSeconds,
-		&ic.LastHeartbeatAt, &ic.CreatedAt, &ic.FirstFlat, &ic.LastFlat, &ic.OpenDoorCode, &ic.OpenDoorKey)
+		&ic.LastHeartbeatAt, &ic.CreatedAt, &ic.FirstFlat, &ic.LastFlat, &ic.OpenDoorCode, &ic.OpenDoorKey,
+		&ic.AnalogLine, &ic.LandlineLine)
 	return ic, err
 }
 
@@ -287,20 +290,28 @@ const membershipViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, 
 		f.user_id IS NOT NULL
 	FROM memberships m
 	JOIN intercoms i ON i.id = m.intercom_id
+	` + flatLinesJoin + `
 	LEFT JOIN device_settings s ON s.intercom_id = i.id AND s.device_id = $1
 	LEFT JOIN cameras c ON c.id = i.camera_id
 	LEFT JOIN camera_favorites f ON f.camera_id = c.id AND f.user_id = m.user_id
 	WHERE m.user_id = $2`
 
-// intercomExtras are the intercom's columns the operator sets for pairing
-// and door features, in viewQuery after the secret hash.
-const intercomExtras = `i.first_flat, i.last_flat, i.open_door_code, i.open_door_key`
+// intercomExtras are the intercom's columns the operator sets for pairing,
+// door features and lines, then the lines of the membership's flat
+// (flatLinesJoin), in viewQuery after the secret hash.
+const intercomExtras = `i.first_flat, i.last_flat, i.open_door_code, i.open_door_key, i.analog_line, i.landline_line,
+	fl.analog, fl.landline, fl.landline_uri`
+
+// flatLinesJoin joins the lines of membership m's flat.
+const flatLinesJoin = `LEFT JOIN flat_lines fl ON fl.intercom_id = i.id AND fl.flat = coalesce(m.flat, -1)`
 
 // scanView scans the columns of viewQuery, then extra.
 func scanView(row pgx.Row, extra ...any) (intercom.IntercomView, error) {
 	var v intercom.IntercomView
 	var (
 		enabled, cArchive, cBridge                  *bool
+		analog, landline                            *bool
+		landlineURI                                 *string
 		timetable                                   []byte
 		cID                                         *int64
 		cCreated                                    *time.Time
@@ -310,6 +321,7 @@ func scanView(row pgx.Row, extra ...any) (intercom.IntercomView, error) {
 	err := row.Scan(append([]any{&v.Intercom.ID, &v.Intercom.Address, &v.Intercom.Department, &v.Intercom.CameraID,
 		&v.Intercom.ControlURL, &v.Intercom.DoorOpenSeconds, &v.Intercom.LastHeartbeatAt, &v.Intercom.CreatedAt,
 		&v.Intercom.SecretHash, &v.Intercom.FirstFlat, &v.Intercom.LastFlat, &v.Intercom.OpenDoorCode, &v.Intercom.OpenDoorKey,
+		&v.Intercom.AnalogLine, &v.Intercom.LandlineLine, &analog, &landline, &landlineURI,
 		&v.Membership.UserID, &v.Membership.Flat, &v.Membership.Title, &v.Membership.Status, &v.Membership.CreatedAt,
 		&v.Membership.UpdatedAt,
 		&enabled, &timetable,
@@ -320,6 +332,10 @@ func scanView(row pgx.Row, extra ...any) (intercom.IntercomView, error) {
 		return v, err
 	}
 	v.Membership.IntercomID = v.Intercom.ID
+	v.Lines = intercom.DefaultFlatLines
+	if analog != nil {
+		v.Lines = intercom.FlatLines{Analog: *analog, Landline: *landline, LandlineURI: *landlineURI}
+	}
 	v.Settings = intercom.DefaultDeviceSettings
 	if enabled != nil {
 		v.Settings.IsEnabled = *enabled
@@ -422,11 +438,86 @@ func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u
 				return err
 			}
 		}
+		if u.Analog != nil || u.Landline != nil {
+			var flat *int64
+			if err := tx.QueryRow(ctx, `SELECT flat FROM memberships WHERE user_id = $1 AND intercom_id = $2`,
+				v.UserID, id).Scan(&flat); err != nil {
+				return err
+			}
+			if _, err := updateFlatLines(ctx, tx, id, flat, func(ic intercom.Intercom, fl *intercom.FlatLines) error {
+				_, err := u.ApplyLines(ic, fl)
+				return err
+			}, at); err != nil {
+				return err
+			}
+		}
 		var err error
 		view, err = viewOne(ctx, tx, v, id)
 		return err
 	})
 	return view, err
+}
+
+// houseFlat stands for "no flat" (a private house) in flat_lines.flat.
+const houseFlat = -1
+
+func flatKey(flat *int64) int64 {
+	if flat == nil {
+		return houseFlat
+	}
+	return *flat
+}
+
+// FlatLines returns the lines of a flat of an intercom.
+func (db *DB) FlatLines(ctx context.Context, intercomID int64, flat *int64) (intercom.FlatLines, error) {
+	fl := intercom.DefaultFlatLines
+	err := db.pool.QueryRow(ctx, `SELECT analog, landline, landline_uri FROM flat_lines WHERE intercom_id = $1 AND flat = $2`,
+		intercomID, flatKey(flat)).Scan(&fl.Analog, &fl.Landline, &fl.LandlineURI)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return intercom.DefaultFlatLines, nil
+	}
+	return fl, wrap(err)
+}
+
+// UpdateFlatLines runs fn on the lines of a flat of an intercom, locked,
+// and saves them.
+func (db *DB) UpdateFlatLines(ctx context.Context, intercomID int64, flat *int64, fn func(intercom.Intercom, *intercom.FlatLines) error,
+	at time.Time) (intercom.FlatLines, error) {
+	var fl intercom.FlatLines
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		fl, err = updateFlatLines(ctx, tx, intercomID, flat, fn, at)
+		return err
+	})
+	return fl, err
+}
+
+// updateFlatLines runs fn on the lines of a flat, its row locked (made
+// with the defaults when the flat never chose), with the intercom as it is,
+// and saves them. ENOTFOUND when the intercom does not exist.
+func updateFlatLines(ctx context.Context, tx pgx.Tx, intercomID int64, flat *int64, fn func(intercom.Intercom, *intercom.FlatLines) error,
+	at time.Time) (intercom.FlatLines, error) {
+	ic, err := intercomRow(ctx, tx, `id = $1 FOR SHARE`, intercomID)
+	if err != nil {
+		return intercom.FlatLines{}, err
+	}
+	d := intercom.DefaultFlatLines
+	if _, err := tx.Exec(ctx, `INSERT INTO flat_lines (intercom_id, flat, analog, landline, landline_uri, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+		intercomID, flatKey(flat), d.Analog, d.Landline, d.LandlineURI, at); err != nil {
+		return d, err
+	}
+	var fl intercom.FlatLines
+	if err := tx.QueryRow(ctx, `SELECT analog, landline, landline_uri FROM flat_lines WHERE intercom_id = $1 AND flat = $2 FOR UPDATE`,
+		intercomID, flatKey(flat)).Scan(&fl.Analog, &fl.Landline, &fl.LandlineURI); err != nil {
+		return fl, err
+	}
+	if err := fn(ic, &fl); err != nil {
+		return fl, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE flat_lines SET analog = $3, landline = $4, landline_uri = $5, updated_at = $6
+		WHERE intercom_id = $1 AND flat = $2`, intercomID, flatKey(flat), fl.Analog, fl.Landline, fl.LandlineURI, at)
+	return fl, err
 }
 
 // readTx runs fn in a read-only REPEATABLE READ transaction: its reads see

@@ -23,8 +23,9 @@ func (db *DB) UpdateIntercomSettings(ctx context.Context, id int64, fn func(*int
 		if err := fn(&ic); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE intercoms SET first_flat = $1, last_flat = $2, open_door_code = $3, open_door_key = $4 WHERE id = $5`,
-			ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey, id)
+		_, err = tx.Exec(ctx, `UPDATE intercoms SET first_flat = $1, last_flat = $2, open_door_code = $3, open_door_key = $4,
+				analog_line = $5, landline_line = $6 WHERE id = $7`,
+			ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey, ic.AnalogLine, ic.LandlineLine, id)
 		return err
 	})
 	return ic, err

@@ -104,7 +104,8 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	c, err := db.CreateCall(ctx, intercom.NewCall(1, nil, []intercom.CallDevice{{DeviceID: tok.DeviceID, UserID: u.ID, UUID: "phone",
-		Client: "android", Channels: []string{intercom.ChannelFCM}}}, now))
+		Client: "android", Channels: []string{intercom.ChannelFCM}}}, intercom.CallLines{},
+		now))
 	if err != nil {
 		t.Fatal(err)
 	}

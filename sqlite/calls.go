@@ -97,12 +97,12 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 				c.Number = intercom.NewCallNumber()
 			}
 			err := q.QueryRow(`INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by, sip_number,
-					connected_at, end_reason)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+					connected_at, end_reason, analog, landline, answered_on)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (sip_number) WHERE status IN ('ring', 'answered') DO NOTHING RETURNING id`,
 				c.IntercomID, c.Flat, c.Status, micros(c.CreatedAt),
 				nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy, c.Number,
-				nullMicros(c.ConnectedAt), c.EndReason).Scan(&c.ID)
+				nullMicros(c.ConnectedAt), c.EndReason, boolInt(c.Lines.Analog), c.Lines.Landline, c.AnsweredOn).Scan(&c.ID)
 			if errors.Is(err, sql.ErrNoRows) {
 				c.Number = ""
 				continue
@@ -138,7 +138,7 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 }
 
 const callColumns = `c.id, c.intercom_id, c.flat, c.status, c.created_at, c.started_at, c.ended_at, c.answered_by, c.sip_number,
-	c.connected_at, c.end_reason`
+	c.connected_at, c.end_reason, c.analog, c.landline, c.answered_on`
 
 type callScan struct {
 	flat, started, ended, answeredBy, connected sql.NullInt64
@@ -147,7 +147,7 @@ type callScan struct {
 
 func (s *callScan) dest(c *intercom.Call) []any {
 	return []any{&c.ID, &c.IntercomID, &s.flat, &c.Status, &s.created, &s.started, &s.ended, &s.answeredBy, &c.Number,
-		&s.connected, &c.EndReason}
+		&s.connected, &c.EndReason, &c.Lines.Analog, &c.Lines.Landline, &c.AnsweredOn}
 }
 
 func (s *callScan) fill(c *intercom.Call) {
@@ -220,9 +220,10 @@ func (db *DB) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) 
 		if err := fn(&c); err != nil {
 			return err
 		}
-		if _, err := q.Exec(`UPDATE calls SET status = ?, started_at = ?, ended_at = ?, answered_by = ?, connected_at = ?, end_reason = ?
-			WHERE id = ?`,
-			c.Status, nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy, nullMicros(c.ConnectedAt), c.EndReason, c.ID); err != nil {
+		if _, err := q.Exec(`UPDATE calls SET status = ?, started_at = ?, ended_at = ?, answered_by = ?, connected_at = ?, end_reason = ?,
+			answered_on = ? WHERE id = ?`,
+			c.Status, nullMicros(c.StartedAt), nullMicros(c.EndedAt), c.AnsweredBy, nullMicros(c.ConnectedAt), c.EndReason,
+			c.AnsweredOn, c.ID); err != nil {
 			return err
 		}
 		for _, d := range c.Devices {
@@ -335,6 +336,7 @@ const callViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.cont
 	JOIN calls c ON c.id = a.call_id
 	JOIN intercoms i ON i.id = c.intercom_id
 	LEFT JOIN memberships m ON m.user_id = a.user_id AND m.intercom_id = c.intercom_id
+	` + flatLinesJoin + `
 	LEFT JOIN cameras cam ON cam.id = i.camera_id
 	LEFT JOIN camera_favorites f ON f.camera_id = cam.id AND f.user_id = a.user_id
 	WHERE a.user_id = ?1`

@@ -111,7 +111,7 @@ func TestPanickingWriteLeavesTheWriterServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	devices := []intercom.CallDevice{{DeviceID: 1, UserID: u.ID, UUID: "d", Client: "ios", Channels: []string{"ws"}}}
-	c, err := db.CreateCall(t.Context(), intercom.NewCall(1, nil, devices, time.Unix(0, 0)))
+	c, err := db.CreateCall(t.Context(), intercom.NewCall(1, nil, devices, intercom.CallLines{}, time.Unix(0, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -246,7 +246,7 @@ func cachesAgree(t *testing.T, seed int64, steps int) {
 				case 18:
 					_, err = db.CheckAccess(ctx, ic, intercom.AccessKey, "k1", now)
 				case 19:
-					_, err = db.CreateCall(ctx, intercom.NewCall(ic, ptr64(1), nil, now))
+					_, err = db.CreateCall(ctx, intercom.NewCall(ic, ptr64(1), nil, intercom.CallLines{}, now))
 				case 20:
 					_, err = db.CreateIntercom(ctx, intercom.Intercom{Address: "n", SecretHash: []byte(fmt.Sprint("n", step)), CreatedAt: now})
 				case 21:

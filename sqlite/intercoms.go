@@ -68,11 +68,12 @@ func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (interco
 			}
 		}
 		return q.QueryRow(`INSERT INTO intercoms (id, address, department, camera_id, secret_hash, control_url,
-				door_open_seconds, last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				door_open_seconds, last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key,
+				analog_line, landline_line)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			id, ic.Address, ic.Department, ic.CameraID, ic.SecretHash, ic.ControlURL, ic.DoorOpenSeconds,
 			nullMicros(ic.LastHeartbeatAt), micros(ic.CreatedAt), ic.FirstFlat, ic.LastFlat,
-			boolInt(ic.OpenDoorCode), boolInt(ic.OpenDoorKey)).Scan(&ic.ID)
+			boolInt(ic.OpenDoorCode), boolInt(ic.OpenDoorKey), boolInt(ic.AnalogLine), boolInt(ic.LandlineLine)).Scan(&ic.ID)
 	})
 	return ic, err
 }
@@ -149,9 +150,10 @@ func intercomRow(q querier, cond string, arg any) (intercom.Intercom, error) {
 	var controlURL sql.NullString
 	var created int64
 	err := q.QueryRow(`SELECT id, address, department, camera_id, secret_hash, control_url, door_open_seconds,
-			last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key FROM intercoms WHERE `+cond, arg).Scan(
+			last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key, analog_line, landline_line
+			FROM intercoms WHERE `+cond, arg).Scan(
 		&ic.ID, &ic.Address, &ic.Department, &cameraID, &ic.SecretHash, &controlURL, &ic.DoorOpenSeconds, &beat, &created,
-		&first, &last, &ic.OpenDoorCode, &ic.OpenDoorKey)
+		&first, &last, &ic.OpenDoorCode, &ic.OpenDoorKey, &ic.AnalogLine, &ic.LandlineLine)
 	ic.CameraID, ic.ControlURL, ic.LastHeartbeatAt, ic.CreatedAt = nullInt(cameraID), nullString(controlURL), fromNullMicros(beat), fromMicros(created)
 	ic.FirstFlat, ic.LastFlat = nullInt(first), nullInt(last)
 	return ic, err
@@ -271,21 +273,28 @@ const membershipViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, 
 		f.user_id IS NOT NULL
 	FROM memberships m
 	JOIN intercoms i ON i.id = m.intercom_id
+	` + flatLinesJoin + `
 	LEFT JOIN device_settings s ON s.intercom_id = i.id AND s.device_id = ?1
 	LEFT JOIN cameras c ON c.id = i.camera_id
 	LEFT JOIN camera_favorites f ON f.camera_id = c.id AND f.user_id = m.user_id
 	WHERE m.user_id = ?2`
 
-// intercomExtras are the intercom's columns the operator sets for pairing
-// and door features, in viewQuery after the secret hash.
-const intercomExtras = `i.first_flat, i.last_flat, i.open_door_code, i.open_door_key`
+// intercomExtras are the intercom's columns the operator sets for pairing,
+// door features and lines, then the lines of the membership's flat
+// (flatLinesJoin), in viewQuery after the secret hash.
+const intercomExtras = `i.first_flat, i.last_flat, i.open_door_code, i.open_door_key, i.analog_line, i.landline_line,
+	fl.analog, fl.landline, fl.landline_uri`
+
+// flatLinesJoin joins the lines of membership m's flat.
+const flatLinesJoin = `LEFT JOIN flat_lines fl ON fl.intercom_id = i.id AND fl.flat = coalesce(m.flat, -1)`
 
 // scanView scans the columns of viewQuery, then extra.
 func scanView(rows scanner, extra ...any) (intercom.IntercomView, error) {
 	var v intercom.IntercomView
 	var (
 		cameraID, lastBeat, flat, mCreated, mUpdated, enabled sql.NullInt64
-		firstFlat, lastFlat                                   sql.NullInt64
+		firstFlat, lastFlat, analog, landline                 sql.NullInt64
+		landlineURI                                           sql.NullString
 		controlURL                                            sql.NullString
 		timetable                                             []byte
 		icCreated                                             int64
@@ -295,7 +304,8 @@ func scanView(rows scanner, extra ...any) (intercom.IntercomView, error) {
 	)
 	err := rows.Scan(append([]any{&v.Intercom.ID, &v.Intercom.Address, &v.Intercom.Department, &cameraID, &controlURL,
 		&v.Intercom.DoorOpenSeconds, &lastBeat, &icCreated, &v.Intercom.SecretHash,
-		&firstFlat, &lastFlat, &v.Intercom.OpenDoorCode, &v.Intercom.OpenDoorKey,
+		&firstFlat, &lastFlat, &v.Intercom.OpenDoorCode, &v.Intercom.OpenDoorKey, &v.Intercom.AnalogLine, &v.Intercom.LandlineLine,
+		&analog, &landline, &landlineURI,
 		&v.Membership.UserID, &flat, &v.Membership.Title, &v.Membership.Status, &mCreated, &mUpdated,
 		&enabled, &timetable,
 		&cID, &cGroup, &cStatus, &cType, &cStart, &cCreated, &cBilling, &cPretty,
@@ -309,6 +319,10 @@ func scanView(rows scanner, extra ...any) (intercom.IntercomView, error) {
 	v.Intercom.LastHeartbeatAt, v.Intercom.CreatedAt = fromNullMicros(lastBeat), fromMicros(icCreated)
 	v.Membership.IntercomID, v.Membership.Flat = v.Intercom.ID, nullInt(flat)
 	v.Membership.CreatedAt, v.Membership.UpdatedAt = fromNullMicros(mCreated), fromNullMicros(mUpdated)
+	v.Lines = intercom.DefaultFlatLines
+	if analog.Valid {
+		v.Lines = intercom.FlatLines{Analog: analog.Int64 != 0, Landline: landline.Int64 != 0, LandlineURI: landlineURI.String}
+	}
 	v.Settings = intercom.DefaultDeviceSettings
 	if enabled.Valid {
 		v.Settings.IsEnabled = enabled.Int64 != 0
@@ -444,8 +458,82 @@ func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u
 				return err
 			}
 		}
+		changed, err := u.ApplyLines(view.Intercom, &view.Lines)
+		if err != nil {
+			return err
+		}
+		if changed {
+			mates, err := putFlatLines(q, id, view.Membership.Flat, view.Lines, at)
+			if err != nil {
+				return err
+			}
+			ch.users = mates // their views show the flat's lines
+		}
 		ch.views = []freshView{{key: key, view: view}}
 		return nil
 	})
 	return cloneView(view), err
+}
+
+// houseFlat stands for "no flat" (a private house) in flat_lines.flat.
+const houseFlat = -1
+
+func flatKey(flat *int64) int64 {
+	if flat == nil {
+		return houseFlat
+	}
+	return *flat
+}
+
+// FlatLines returns the lines of a flat of an intercom.
+func (db *DB) FlatLines(ctx context.Context, intercomID int64, flat *int64) (intercom.FlatLines, error) {
+	fl, err := flatLines(db.reader(ctx), intercomID, flat)
+	return fl, wrap(err)
+}
+
+func flatLines(q querier, intercomID int64, flat *int64) (intercom.FlatLines, error) {
+	var fl intercom.FlatLines
+	err := q.QueryRow(`SELECT analog, landline, landline_uri FROM flat_lines WHERE intercom_id = ? AND flat = ?`,
+		intercomID, flatKey(flat)).Scan(&fl.Analog, &fl.Landline, &fl.LandlineURI)
+	if errors.Is(err, sql.ErrNoRows) {
+		return intercom.DefaultFlatLines, nil
+	}
+	return fl, err
+}
+
+// UpdateFlatLines runs fn on the lines of a flat of an intercom and saves
+// them.
+func (db *DB) UpdateFlatLines(ctx context.Context, intercomID int64, flat *int64, fn func(intercom.Intercom, *intercom.FlatLines) error,
+	at time.Time) (intercom.FlatLines, error) {
+	var fl intercom.FlatLines
+	err := db.scoped(ctx, func(q querier, ch *change) error {
+		ic, err := intercomRow(q, `id = ?`, intercomID)
+		if err != nil {
+			return err
+		}
+		if fl, err = flatLines(q, intercomID, flat); err != nil {
+			return err
+		}
+		if err := fn(ic, &fl); err != nil {
+			return err
+		}
+		ch.users, err = putFlatLines(q, intercomID, flat, fl, at)
+		return err
+	})
+	return fl, err
+}
+
+// putFlatLines saves the lines of a flat and returns the accounts of the
+// flat, whose views show them.
+func putFlatLines(q querier, intercomID int64, flat *int64, fl intercom.FlatLines, at time.Time) ([]int64, error) {
+	if _, err := q.Exec(`INSERT INTO flat_lines (intercom_id, flat, analog, landline, landline_uri, updated_at)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+		ON CONFLICT (intercom_id, flat) DO UPDATE SET analog = ?3, landline = ?4, landline_uri = ?5, updated_at = ?6`,
+		intercomID, flatKey(flat), boolInt(fl.Analog), boolInt(fl.Landline), fl.LandlineURI, micros(at)); err != nil {
+		return nil, err
+	}
+	if flat == nil {
+		return scanIDs(q.Query(`SELECT user_id FROM memberships WHERE intercom_id = ? AND flat IS NULL`, intercomID))
+	}
+	return scanIDs(q.Query(`SELECT user_id FROM memberships WHERE intercom_id = ? AND flat = ?`, intercomID, *flat))
 }

@@ -20,8 +20,10 @@ func (db *DB) UpdateIntercomSettings(ctx context.Context, id int64, fn func(*int
 		if err := fn(&ic); err != nil {
 			return err
 		}
-		_, err = q.Exec(`UPDATE intercoms SET first_flat = ?, last_flat = ?, open_door_code = ?, open_door_key = ? WHERE id = ?`,
-			ic.FirstFlat, ic.LastFlat, boolInt(ic.OpenDoorCode), boolInt(ic.OpenDoorKey), id)
+		_, err = q.Exec(`UPDATE intercoms SET first_flat = ?, last_flat = ?, open_door_code = ?, open_door_key = ?,
+				analog_line = ?, landline_line = ? WHERE id = ?`,
+			ic.FirstFlat, ic.LastFlat, boolInt(ic.OpenDoorCode), boolInt(ic.OpenDoorKey),
+			boolInt(ic.AnalogLine), boolInt(ic.LandlineLine), id)
 		return err
 	})
 	return ic, err

@@ -48,7 +48,7 @@ func ringingCall(t *testing.T, s intercom.Store, n int) (intercom.Call, []interc
 		devices[i] = intercom.CallDevice{DeviceID: toks[i].DeviceID, UserID: u.ID, UUID: uuid, Client: "ios",
 			Channels: []string{intercom.ChannelWS}, Tokens: []string{toks[i].PublicID}}
 	}
-	c, err := s.CreateCall(t.Context(), intercom.NewCall(ic.ID, nil, devices, t0))
+	c, err := s.CreateCall(t.Context(), intercom.NewCall(ic.ID, nil, devices, intercom.CallLines{}, t0))
 	if err != nil || c.Status != intercom.CallRing {
 		t.Fatalf("CreateCall = %+v, %v", c, err)
 	}
@@ -267,7 +267,8 @@ func testIDsNeverReusedUnderConcurrency(t *testing.T, s intercom.Store) {
 			record("device", tok.DeviceID, who)
 			record("access token", tok.ID, who)
 			c, err := s.CreateCall(ctx, intercom.NewCall(ic.ID, nil, []intercom.CallDevice{{DeviceID: tok.DeviceID, UserID: u.ID,
-				UUID: "phone", Client: "ios", Channels: []string{intercom.ChannelWS}}}, t0))
+				UUID: "phone", Client: "ios", Channels: []string{intercom.ChannelWS}}}, intercom.CallLines{},
+				t0))
 			if err != nil {
 				t.Errorf("%s: CreateCall: %v", who, err)
 				return
@@ -284,7 +285,7 @@ func testIDsNeverReusedUnderConcurrency(t *testing.T, s intercom.Store) {
 	}
 	u := mustUser(t, s, "after")
 	tok := mustToken(t, s, u.ID, "phone")
-	c, err := s.CreateCall(ctx, intercom.NewCall(ic.ID, nil, nil, t0))
+	c, err := s.CreateCall(ctx, intercom.NewCall(ic.ID, nil, nil, intercom.CallLines{}, t0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func testCallNumbers(t *testing.T, s intercom.Store) {
 	rung := []intercom.CallDevice{{DeviceID: tok.DeviceID, UserID: u.ID, UUID: "phone", Client: "web", Channels: []string{"ws"}}}
 	ring := func(number string) intercom.Call {
 		t.Helper()
-		c := intercom.NewCall(ic.ID, ptr(int64(15)), rung, t0)
+		c := intercom.NewCall(ic.ID, ptr(int64(15)), rung, intercom.CallLines{}, t0)
 		c.Number = number
 		c, err := s.CreateCall(ctx, c)
 		if err != nil {
@@ -87,7 +87,7 @@ func testCallNumbers(t *testing.T, s intercom.Store) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				c := intercom.NewCall(ic.ID, nil, rung, t0)
+				c := intercom.NewCall(ic.ID, nil, rung, intercom.CallLines{}, t0)
 				c.Number = want
 				got[i], errs[i] = s.CreateCall(ctx, c)
 			})

@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"Memberships", testMemberships},
 		{"IntercomViews", testIntercomViews},
 		{"UpdateIntercom", testUpdateIntercom},
+		{"FlatLines", testFlatLines},
 		{"OnlyConfirmedAreTheAccounts", testOnlyConfirmedAreTheAccounts},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"Calls", testCalls},
@@ -698,7 +699,7 @@ func testCalls(t *testing.T, s intercom.Store) {
 	var c intercom.Call
 	if !t.Run("CreateAndDecline", func(t *testing.T) {
 		var err error
-		c, err = s.CreateCall(ctx, intercom.NewCall(180, ptr(int64(15)), devices, t0))
+		c, err = s.CreateCall(ctx, intercom.NewCall(180, ptr(int64(15)), devices, intercom.CallLines{}, t0))
 		if err != nil || c.ID == 0 || c.Status != intercom.CallRing {
 			t.Fatalf("CreateCall = %+v, %v", c, err)
 		}
@@ -728,7 +729,7 @@ func testCalls(t *testing.T, s intercom.Store) {
 
 	t.Run("History", func(t *testing.T) {
 		// An answered call on the other intercom, without a camera.
-		c2, err := s.CreateCall(ctx, intercom.NewCall(181, nil, devices[:1], t0.Add(time.Minute)))
+		c2, err := s.CreateCall(ctx, intercom.NewCall(181, nil, devices[:1], intercom.CallLines{}, t0.Add(time.Minute)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -804,7 +805,7 @@ func testUnlinkAndForget(t *testing.T, s intercom.Store) {
 	}
 	var calls []int64
 	for _, ic := range []int64{1, 2, 2} {
-		c, err := s.CreateCall(ctx, intercom.NewCall(ic, nil, devices, t0))
+		c, err := s.CreateCall(ctx, intercom.NewCall(ic, nil, devices, intercom.CallLines{}, t0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -870,7 +871,8 @@ func testPushSends(t *testing.T, s intercom.Store) {
 		t.Fatalf("candidate push tokens: %+v, %v", cands, err)
 	}
 	c, err := s.CreateCall(ctx, intercom.NewCall(1, nil, []intercom.CallDevice{{DeviceID: tok.DeviceID, UserID: u.ID, UUID: "phone",
-		Client: "ios", Channels: []string{intercom.ChannelAPNsVoIP}}}, t0))
+		Client: "ios", Channels: []string{intercom.ChannelAPNsVoIP}}}, intercom.CallLines{},
+		t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -985,7 +987,8 @@ func testIDsNeverReused(t *testing.T, s intercom.Store) {
 	goneTok := mustToken(t, s, gone.ID, "gone-phone")
 	ic := mustIntercom(t, s, 0, nil)
 	c1, err := s.CreateCall(ctx, intercom.NewCall(ic.ID, nil, []intercom.CallDevice{{DeviceID: goneTok.DeviceID,
-		UserID: gone.ID, UUID: "gone-phone", Client: "ios", Channels: []string{"ws"}}}, t0))
+		UserID: gone.ID, UUID: "gone-phone", Client: "ios", Channels: []string{"ws"}}}, intercom.CallLines{},
+		t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1014,7 +1017,7 @@ func testIDsNeverReused(t *testing.T, s intercom.Store) {
 	if ic2.ID <= ic.ID {
 		t.Errorf("new intercom id %d, want above %d", ic2.ID, ic.ID)
 	}
-	c2, err := s.CreateCall(ctx, intercom.NewCall(ic2.ID, nil, nil, t0))
+	c2, err := s.CreateCall(ctx, intercom.NewCall(ic2.ID, nil, nil, intercom.CallLines{}, t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1036,7 +1039,9 @@ func testDeletedAccountCantAnswer(t *testing.T, s intercom.Store) {
 	c, err := s.CreateCall(ctx, intercom.NewCall(ic.ID, nil, []intercom.CallDevice{
 		{DeviceID: goneTok.DeviceID, UserID: gone.ID, UUID: "gone-phone", Client: "ios", Channels: []string{"ws"}, Tokens: []string{goneTok.PublicID}},
 		{DeviceID: staysTok.DeviceID, UserID: stays.ID, UUID: "stays-phone", Client: "ios", Channels: []string{"ws"}, Tokens: []string{staysTok.PublicID}},
-	}, t0))
+	}, intercom.CallLines{},
+
+		t0))
 	if err != nil {
 		t.Fatal(err)
 	}

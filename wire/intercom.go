@@ -23,6 +23,10 @@ type Intercom struct {
 	IsOpenDoorKey       bool               `json:"is_open_door_key"`
 	IsOpenDoorFace      bool               `json:"is_open_door_face"`
 	IsAnalyticAvailable bool               `json:"is_analytic_available"`
+	// What can answer the flat's calls, and the flat's choices of its lines.
+	AvailableAnswerDevices     []string `json:"available_answer_devices"`
+	IsAnalogLineAvailable      bool     `json:"is_analog_line_available"`
+	IsLandlineSIPLineAvailable bool     `json:"is_landline_sip_line_available"`
 }
 
 // Camera is a camera as the apps and the admin API see it.
@@ -81,6 +85,10 @@ func IntercomOf(v intercom.IntercomView, online bool) Intercom {
 		// The operator says whether the panel opens for codes and keys.
 		IsOpenDoorCode: v.Intercom.OpenDoorCode,
 		IsOpenDoorKey:  v.Intercom.OpenDoorKey,
+
+		AvailableAnswerDevices:     intercom.AnswerDevices(v.Intercom, v.Lines),
+		IsAnalogLineAvailable:      v.Lines.AnalogOn(v.Intercom),
+		IsLandlineSIPLineAvailable: v.Lines.LandlineOn(v.Intercom),
 	}
 }
 
@@ -98,12 +106,15 @@ type ShortIntercom struct {
 
 // Call is a call in the apps' history (API.md §3).
 type Call struct {
-	ID        int64         `json:"id"`
-	Status    string        `json:"status"`
-	CreatedAt string        `json:"created_at"`
-	StartedAt *string       `json:"started_at"`
-	EndedAt   *string       `json:"ended_at"`
-	Intercom  ShortIntercom `json:"intercom"`
+	ID        int64   `json:"id"`
+	Status    string  `json:"status"`
+	CreatedAt string  `json:"created_at"`
+	StartedAt *string `json:"started_at"`
+	EndedAt   *string `json:"ended_at"`
+	// AnsweredOn says what answered: "app", "analog" (the flat's handset),
+	// "landline"; null when nothing did.
+	AnsweredOn *string       `json:"answered_on"`
+	Intercom   ShortIntercom `json:"intercom"`
 }
 
 // CallOf is a call as one account sees it; online is its intercom's live
@@ -112,7 +123,7 @@ func CallOf(cv intercom.CallView, online bool) Call {
 	full := IntercomOf(cv.Intercom, online)
 	return Call{
 		ID: cv.Call.ID, Status: cv.Call.Status, CreatedAt: SQLTime(cv.Call.CreatedAt),
-		StartedAt: SQLTimePtr(cv.Call.StartedAt), EndedAt: SQLTimePtr(cv.Call.EndedAt),
+		StartedAt: SQLTimePtr(cv.Call.StartedAt), EndedAt: SQLTimePtr(cv.Call.EndedAt), AnsweredOn: nonEmpty(cv.Call.AnsweredVia()),
 		Intercom: ShortIntercom{ID: full.ID, Title: full.Title, IsOnline: full.IsOnline, Department: full.Department,
 			Address: full.Address, Camera: full.Camera, CreatedAt: full.CreatedAt, UpdatedAt: full.UpdatedAt},
 	}
@@ -127,4 +138,11 @@ func CallData(c intercom.Call, ic intercom.Intercom, title string) map[string]an
 		"call_created_at": SQLTime(c.CreatedAt), "camera_id": ic.CameraID, "mark_type": nil,
 		"is_open_door_app": intercom.OpensDoorFromApp(intercom.StatusConfirmed, ic), // rung devices are confirmed members
 	}
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
