@@ -96,9 +96,7 @@ func TestCallSeen(t *testing.T) {
 		{DeviceID: 1, UserID: 1, Channels: []string{intercom.ChannelFCM}},
 		{DeviceID: 2, UserID: 1, Channels: []string{intercom.ChannelFCM}},
 		{DeviceID: 3, UserID: 2, Reason: intercom.SkipOutsideTimetable},
-	}, intercom.CallLines{},
-
-		t0)
+	}, intercom.CallLines{}, t0)
 
 	if !c.See(1, intercom.SeenFetch, t0.Add(time.Second)) || c.See(1, intercom.SeenFetch, t0.Add(2*time.Second)) {
 		t.Error("a device is seen first once")

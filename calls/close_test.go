@@ -83,8 +83,7 @@ func TestCloseCarriesOutTheDeadlineUnderWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := db.CreateCall(ctx, intercom.NewCall(ic.ID, nil, []intercom.CallDevice{{DeviceID: tok.DeviceID, UserID: u.ID, UUID: "phone",
-		Client: "web", Channels: []string{intercom.ChannelWS}, Tokens: []string{tok.PublicID}}}, intercom.CallLines{},
-		t0))
+		Client: "web", Channels: []string{intercom.ChannelWS}, Tokens: []string{tok.PublicID}}}, intercom.CallLines{}, t0))
 	if err != nil {
 		t.Fatal(err)
 	}

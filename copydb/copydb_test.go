@@ -133,9 +133,28 @@ func populate(t *testing.T, s intercom.Store) fixture {
 	member(dave, house.ID, flat15, "Dave's", intercom.StatusConfirmed)
 	_, err = s.UpdateIntercomSettings(ctx, house.ID, func(ic *intercom.Intercom) error {
 		ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey = ptr[int64](1), ptr[int64](120), true, true
+		ic.AnalogLine, ic.LandlineLine = true, true
 		return nil
 	})
 	check(err)
+	_, err = s.UpdateFlatLines(ctx, house.ID, flat15, func(_ intercom.Intercom, fl *intercom.FlatLines) error {
+		fl.Landline, fl.LandlineURI = true, "sip:+15551234567@gw.example"
+		return nil
+	}, t0)
+	check(err)
+	_, err = s.UpdateFlatLines(ctx, house.ID, nil, func(_ intercom.Intercom, fl *intercom.FlatLines) error {
+		fl.Analog = false
+		return nil
+	}, t0)
+	check(err)
+	// What a ring at flat rings besides the apps, as the service decides it.
+	lines := func(id int64, flat *int64) intercom.CallLines {
+		ic, err := s.IntercomByID(ctx, id)
+		check(err)
+		fl, err := s.FlatLines(ctx, id, flat)
+		check(err)
+		return fl.Rings(ic)
+	}
 	_, _, err = s.PutKey(ctx, intercom.Key{IntercomID: house.ID, ID: "04A1B2", Flat: flat16, Note: "carol's fob"}, t0)
 	check(err)
 	_, _, err = s.PutKey(ctx, intercom.Key{IntercomID: house.ID, ID: "spare:1"}, t0.Add(time.Second))
@@ -176,9 +195,7 @@ func populate(t *testing.T, s intercom.Store) fixture {
 				return nil
 			}
 			return []string{intercom.ChannelWS}
-		}), intercom.CallLines{},
-
-			at))
+		}), lines(ic, flat), at))
 		check(err)
 		seen("calls", c.ID)
 		f.calls = append(f.calls, c.ID)
@@ -201,6 +218,11 @@ func populate(t *testing.T, s intercom.Store) fixture {
 	missed := ring(gate.ID, nil, t0.Add(9*time.Minute))
 	update(missed.ID, func(c *intercom.Call) error { return c.VisitorLeft(t0.Add(9*time.Minute + 30*time.Second)) })
 	_ = ringing
+	onLandline := ring(house.ID, flat15, t0.Add(10*time.Minute))
+	update(onLandline.ID, func(c *intercom.Call) error {
+		return c.AnswerOn(intercom.LineLandline, t0.Add(10*time.Minute+time.Second))
+	})
+	update(onLandline.ID, func(c *intercom.Call) error { return c.VisitorLeft(t0.Add(11 * time.Minute)) })
 	_, err = s.ForgetCalls(ctx, bob.ID, []int64{declined.ID})
 	check(err)
 

@@ -104,8 +104,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	c, err := db.CreateCall(ctx, intercom.NewCall(1, nil, []intercom.CallDevice{{DeviceID: tok.DeviceID, UserID: u.ID, UUID: "phone",
-		Client: "android", Channels: []string{intercom.ChannelFCM}}}, intercom.CallLines{},
-		now))
+		Client: "android", Channels: []string{intercom.ChannelFCM}}}, intercom.CallLines{}, now))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -267,8 +267,7 @@ func testIDsNeverReusedUnderConcurrency(t *testing.T, s intercom.Store) {
 			record("device", tok.DeviceID, who)
 			record("access token", tok.ID, who)
 			c, err := s.CreateCall(ctx, intercom.NewCall(ic.ID, nil, []intercom.CallDevice{{DeviceID: tok.DeviceID, UserID: u.ID,
-				UUID: "phone", Client: "ios", Channels: []string{intercom.ChannelWS}}}, intercom.CallLines{},
-				t0))
+				UUID: "phone", Client: "ios", Channels: []string{intercom.ChannelWS}}}, intercom.CallLines{}, t0))
 			if err != nil {
 				t.Errorf("%s: CreateCall: %v", who, err)
 				return

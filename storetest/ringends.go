@@ -34,9 +34,7 @@ func testRingEnds(t *testing.T, s intercom.Store) {
 		{DeviceID: tablet.DeviceID, UserID: ann.ID, UUID: "tablet", Client: "ios", Reason: intercom.SkipDisabled},
 		{DeviceID: bobs.DeviceID, UserID: bob.ID, UUID: "bob", Client: "web", Channels: []string{intercom.ChannelWS},
 			SeenAt: &socketAt, SeenBy: intercom.SeenSocket},
-	}, intercom.CallLines{},
-
-		t0))
+	}, intercom.CallLines{}, t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +165,7 @@ func testCallStatus(t *testing.T, s intercom.Store) {
 	mustMember(t, s, u.ID, 1, "Home")
 	tok := mustToken(t, s, u.ID, "phone")
 	c, err := s.CreateCall(ctx, intercom.NewCall(1, nil, []intercom.CallDevice{{DeviceID: tok.DeviceID, UserID: u.ID, UUID: "phone",
-		Client: "web", Channels: []string{intercom.ChannelWS}}}, intercom.CallLines{},
-		t0))
+		Client: "web", Channels: []string{intercom.ChannelWS}}}, intercom.CallLines{}, t0))
 	if err != nil {
 		t.Fatal(err)
 	}

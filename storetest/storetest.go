@@ -871,8 +871,7 @@ func testPushSends(t *testing.T, s intercom.Store) {
 		t.Fatalf("candidate push tokens: %+v, %v", cands, err)
 	}
 	c, err := s.CreateCall(ctx, intercom.NewCall(1, nil, []intercom.CallDevice{{DeviceID: tok.DeviceID, UserID: u.ID, UUID: "phone",
-		Client: "ios", Channels: []string{intercom.ChannelAPNsVoIP}}}, intercom.CallLines{},
-		t0))
+		Client: "ios", Channels: []string{intercom.ChannelAPNsVoIP}}}, intercom.CallLines{}, t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -987,8 +986,7 @@ func testIDsNeverReused(t *testing.T, s intercom.Store) {
 	goneTok := mustToken(t, s, gone.ID, "gone-phone")
 	ic := mustIntercom(t, s, 0, nil)
 	c1, err := s.CreateCall(ctx, intercom.NewCall(ic.ID, nil, []intercom.CallDevice{{DeviceID: goneTok.DeviceID,
-		UserID: gone.ID, UUID: "gone-phone", Client: "ios", Channels: []string{"ws"}}}, intercom.CallLines{},
-		t0))
+		UserID: gone.ID, UUID: "gone-phone", Client: "ios", Channels: []string{"ws"}}}, intercom.CallLines{}, t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1039,9 +1037,7 @@ func testDeletedAccountCantAnswer(t *testing.T, s intercom.Store) {
 	c, err := s.CreateCall(ctx, intercom.NewCall(ic.ID, nil, []intercom.CallDevice{
 		{DeviceID: goneTok.DeviceID, UserID: gone.ID, UUID: "gone-phone", Client: "ios", Channels: []string{"ws"}, Tokens: []string{goneTok.PublicID}},
 		{DeviceID: staysTok.DeviceID, UserID: stays.ID, UUID: "stays-phone", Client: "ios", Channels: []string{"ws"}, Tokens: []string{staysTok.PublicID}},
-	}, intercom.CallLines{},
-
-		t0))
+	}, intercom.CallLines{}, t0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -253,3 +253,49 @@ test("the socket drops and comes back: the app subscribes again and rings for th
   await incoming(page).getByRole("button", { name: "Decline" }).click();
   await expect.poll(async () => (await callOf(request, rang.call_id)).status).toBe("missed");
 });
+
+test("the flat's handset and landline: switches when the intercom has them; a handset answer closes the dialog and shows in the history", async ({ page, request }) => {
+  desktopOnly();
+  const a = admin(request);
+  const { intercom, user } = await resident(request, { title: "Hall door", flat: 4 });
+  const hw = { Authorization: `Bearer ${intercom.secret}` };
+  const landlineURI = "sip:+15550001@gw.example";
+  await logIn(page, user);
+  await expect(item(page, "Hall door").getByRole("switch", { name: "Ringing" })).toBeVisible();
+  await expect(item(page, "Hall door").getByRole("switch", { name: "Handset" }), "no handset line yet").toHaveCount(0);
+
+  await a.call("PATCH", `/intercoms/${intercom.id}`, { has_analog_line: true, has_landline_sip_line: true }, 200);
+  await a.call("PATCH", `/intercoms/${intercom.id}/flats/4`, { landline_uri: landlineURI }, 200);
+  await page.reload();
+  const handset = item(page, "Hall door").getByRole("switch", { name: "Handset" });
+  const landline = item(page, "Hall door").getByRole("switch", { name: "Landline" });
+  await expect(handset).toBeChecked();
+  await expect(landline).not.toBeChecked();
+  await landline.click();
+  await expect(landline).toBeChecked();
+  await expect(page.getByText("Calls from Hall door go to the landline too")).toBeVisible();
+
+  // The panel rings the handset and forwards to the landline; the handset answers.
+  let rang = await ring(request, intercom, 4);
+  expect([rang.analog, rang.landline]).toEqual([true, landlineURI]);
+  await expect(incoming(page)).toBeVisible();
+  const res = await request.post(`/api/hw/v1/calls/${rang.call_id}/answered`, { headers: hw, data: { by: "analog" } });
+  expect(res.status()).toBe(200);
+  await expect(incoming(page)).toBeHidden();
+  await expect(page.getByText("Answered on the flat's handset.")).toBeVisible();
+  expect((await request.post(`/api/hw/v1/calls/${rang.call_id}/end`, { headers: hw })).status()).toBe(204);
+
+  // Turned off here, the handset is not rung at the next ring.
+  await handset.click();
+  await expect(handset).not.toBeChecked();
+  await expect.poll(async () => (await apiAs(request, await session(page))("GET", `/intercom/${intercom.id}`)).body.is_analog_line_available).toBe(false);
+  rang = await ring(request, intercom, 4);
+  expect(rang.analog).toBe(false);
+  await expect(incoming(page)).toBeVisible();
+  expect((await request.post(`/api/hw/v1/calls/${rang.call_id}/end`, { headers: hw })).status()).toBe(204);
+  await expect(incoming(page)).toBeHidden();
+
+  await page.getByRole("link", { name: "History" }).click();
+  await expect(page.getByRole("listitem").filter({ hasText: "on the flat's handset" })).toHaveCount(1);
+  await expectAccessible(page, "the history with a handset answer");
+});

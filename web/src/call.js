@@ -26,6 +26,8 @@ define({
     sip_failed: "Couldn't reach the voice server. The call was hung up.",
     gone: "This call is no longer ringing.",
     answered_elsewhere: "Answered on another device.",
+    answered_analog: "Answered on the flat's handset.",
+    answered_landline: "Answered on the landline phone.",
     other_tab: "Answered in another tab.",
     timeout: "Nobody answered in time.",
     hangup_reason: "The visitor left.",
@@ -49,6 +51,8 @@ define({
     sip_failed: "Не удалось связаться с голосовым сервером. Звонок завершён.",
     gone: "Этот звонок уже не активен.",
     answered_elsewhere: "Ответили на другом устройстве.",
+    answered_analog: "Ответили по трубке в квартире.",
+    answered_landline: "Ответили по стационарному телефону.",
     other_tab: "Ответили в другой вкладке.",
     timeout: "Никто не ответил вовремя.",
     hangup_reason: "Посетитель ушёл.",
@@ -59,7 +63,14 @@ define({
   },
 });
 
-const reasons = { answered_elsewhere: "answered_elsewhere", timeout: "timeout", hangup: "hangup_reason", declined: "declined" };
+const reasons = {
+  answered_elsewhere: "answered_elsewhere",
+  answered_analog: "answered_analog",
+  answered_landline: "answered_landline",
+  timeout: "timeout",
+  hangup: "hangup_reason",
+  declined: "declined",
+};
 
 let undo = [];
 let tabs = null;

@@ -32,6 +32,8 @@ define({
     h_loaded: ({ n }) => (n === 1 ? "1 more call shown" : `${n} more calls shown`),
     h_ring: "Ringing",
     h_answered: "Answered",
+    h_on_analog: "on the flat's handset",
+    h_on_landline: "on the landline phone",
     h_ended: "Answered",
     h_missed: "Missed",
     h_talked: "talked {d}",
@@ -61,6 +63,8 @@ define({
     h_loaded: ({ n }) => `${plural(n, "Показан", "Показано", "Показано")} ещё ${n} ${plural(n, "звонок", "звонка", "звонков")}`,
     h_ring: "Звонит",
     h_answered: "Отвечен",
+    h_on_analog: "по трубке в квартире",
+    h_on_landline: "по стационарному телефону",
     h_ended: "Отвечен",
     h_missed: "Пропущен",
     h_talked: "разговор {d}",
@@ -225,6 +229,7 @@ export async function render(main) {
     const box = h("input", { type: "checkbox", id: boxID, onchange: selectionChanged });
     const word = STATUSES.includes(c.status) ? t("h_" + c.status) : c.status;
     const bits = [h("span", { class: "call-status " + c.status }, word), " · ", h("time", { datetime: isoOf(c.created_at) }, when(c.created_at, lang()))];
+    if (c.answered_on === "analog" || c.answered_on === "landline") bits.push(" · ", t("h_on_" + c.answered_on));
     const talk = duration(c.started_at, c.ended_at);
     if (c.status === "ended" && talk) bits.push(" · ", t("h_talked", { d: talk }));
     const row = h(

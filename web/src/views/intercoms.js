@@ -1,6 +1,7 @@
 // My intercoms: title, address, live online state (intercom.status), rename
-// (the seed's PATCH), ringing on/off for this browser, open door, and the
-// way to this browser's schedule.
+// (the seed's PATCH), ringing on/off for this browser, the flat's handset
+// and landline when the intercom has them, open door, and the way to this
+// browser's schedule.
 import { h, mount, uid } from "../dom.js";
 import { api, ApiError } from "../api.js";
 import { t, define } from "../i18n.js";
@@ -27,6 +28,12 @@ define({
     renamed: "Renamed",
     ring_on: "This browser rings for {title}",
     ring_off: "This browser no longer rings for {title}",
+    handset: "Handset",
+    landline: "Landline",
+    handset_on: "The flat's handset rings for {title}",
+    handset_off: "The flat's handset no longer rings for {title}",
+    landline_on: "Calls from {title} go to the landline too",
+    landline_off: "Calls from {title} no longer go to the landline",
   },
   ru: {
     list: "Домофоны",
@@ -47,6 +54,12 @@ define({
     renamed: "Название сохранено",
     ring_on: "Этот браузер принимает звонки {title}",
     ring_off: "Этот браузер больше не принимает звонки {title}",
+    handset: "Трубка",
+    landline: "Телефон",
+    handset_on: "Трубка в квартире звонит при вызове {title}",
+    handset_off: "Трубка в квартире больше не звонит при вызове {title}",
+    landline_on: "Вызовы {title} идут и на стационарный телефон",
+    landline_off: "Вызовы {title} больше не идут на стационарный телефон",
   },
 });
 
@@ -117,28 +130,39 @@ function item(ic) {
   };
   setOnline(ic.is_online);
 
-  const ringing = h("button", {
-    type: "button",
-    role: "switch",
-    class: "switch",
-    "aria-checked": String(!!ic.is_enabled),
-    onclick: async () => {
-      const want = ringing.getAttribute("aria-checked") !== "true";
-      ringing.setAttribute("aria-checked", String(want));
-      ringing.disabled = true;
-      try {
-        const v = await api("PATCH", `/intercom/${ic.id}`, { body: { is_enabled: want } });
-        ic.is_enabled = v.is_enabled;
-        ringing.setAttribute("aria-checked", String(!!v.is_enabled));
-        toast(t(v.is_enabled ? "ring_on" : "ring_off", { title: v.title }));
-      } catch (e) {
-        ringing.setAttribute("aria-checked", String(!want));
-        if (e.status !== 401) toast(e.message, "error");
-      } finally {
-        ringing.disabled = false;
-      }
-    },
-  }, h("span", { class: "switch-track", "aria-hidden": "true" }), h("span", null, t("ringing")));
+  // A switch for one of the seed's PATCH booleans: this browser's ringing,
+  // or the flat's handset and landline when the intercom lists them in
+  // available_answer_devices.
+  const toggle = (field, label, said) => {
+    const sw = h("button", {
+      type: "button",
+      role: "switch",
+      class: "switch",
+      "aria-checked": String(!!ic[field]),
+      onclick: async () => {
+        const want = sw.getAttribute("aria-checked") !== "true";
+        sw.setAttribute("aria-checked", String(want));
+        sw.disabled = true;
+        try {
+          const v = await api("PATCH", `/intercom/${ic.id}`, { body: { [field]: want } });
+          ic[field] = v[field];
+          sw.setAttribute("aria-checked", String(!!v[field]));
+          toast(t(said + (v[field] ? "_on" : "_off"), { title: v.title }));
+        } catch (e) {
+          sw.setAttribute("aria-checked", String(!want));
+          if (e.status !== 401) toast((e instanceof ApiError && e.field(field)) || e.message, "error");
+        } finally {
+          sw.disabled = false;
+        }
+      },
+    }, h("span", { class: "switch-track", "aria-hidden": "true" }), h("span", null, t(label)));
+    return sw;
+  };
+  const answers = ic.available_answer_devices || [];
+  const ringing = toggle("is_enabled", "ringing", "ring");
+  const lines = [];
+  if (answers.includes("is_analog_line_available")) lines.push(toggle("is_analog_line_available", "handset", "handset"));
+  if (answers.includes("is_landline_sip_line_available")) lines.push(toggle("is_landline_sip_line_available", "landline", "landline"));
 
   const row = h(
     "li",
@@ -149,6 +173,7 @@ function item(ic) {
     "div",
     { class: "actions" },
     ringing,
+    ...lines,
     h("button", { type: "button", onclick: () => renameForm() }, t("rename")),
     h("button", { type: "button", disabled: !ic.is_open_door_app, title: ic.is_open_door_app ? null : t("no_door"), onclick: (e) => openDoor(ic, e.currentTarget) }, t("open")),
     h("button", { type: "button", onclick: () => (location.hash = `#/schedule/${ic.id}`) }, t("schedule")),
