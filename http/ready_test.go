@@ -2,7 +2,7 @@ package http_test
 
 import (
 	"context"
-	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +11,7 @@ import (
 	"intercom"
 	intercomhttp "intercom/http"
 	"intercom/node"
+	"intercom/sqlite"
 	"intercom/storetest"
 )
 
@@ -39,13 +40,19 @@ func wantUnwritable(t *testing.T, what string, res *response) {
 // fails with EFBIG, as on a full disk or an immutable file) answers 503 with
 // a message that says so, /readyz is 503 from that moment, stays 503 while
 // its probes fail, and is 200 again once a probe commits: no sooner than
-// ReadyProbeEvery after the last probe, by the server's clock. Not parallel:
-// the limit is the whole process's.
+// ReadyProbeEvery after the last probe, by the server's clock. On SQLite
+// whichever engine the other tests use; PostgreSQL's twin is
+// postgres.TestReadyFollowsWritesOverHTTP. Not parallel: the limit is the
+// whole process's.
 func TestReadyFollowsWrites(t *testing.T) {
-	if os.Getenv("INTERCOMD_TEST_DB") == "postgres" {
-		t.Skip("stops SQLite's files; PostgreSQL's twin is postgres.TestReadyFollowsWritesOverHTTP")
-	}
-	f := newFixture(t)
+	f := newFixtureWith(t, func(c *node.Config) {
+		db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		c.Store = db
+	})
 	f.want(f.readyz(), 200)
 
 	resume := storetest.StopFileWrites(t)
