@@ -27,7 +27,7 @@ type Error struct {
 	Code       string
 	Message    string
 	Fields     []FieldError
-	RetryAfter time.Duration // ETOOMANY only: how long the caller should wait.
+	RetryAfter time.Duration // ETOOMANY and EUNAVAILABLE: how long the caller should wait.
 }
 
 // FieldError is the list of messages about one input key, in the order found.
@@ -47,6 +47,14 @@ func Errorf(code, format string, args ...any) *Error {
 
 // ErrNotFound is the error for a missing resource or one that is not the caller's.
 var ErrNotFound = &Error{Code: ENOTFOUND, Message: "Not found."}
+
+// ErrUnwritable is the error of a write the database refused because it
+// cannot take writes right now: a full disk, a read-only or immutable file, a
+// server in read-only mode or out of resources. Engines return it wrapped
+// with its cause (fmt.Errorf("%w: %w", ErrUnwritable, cause)), so that the
+// cause reaches the logs and the caller sees only the message.
+var ErrUnwritable = &Error{Code: EUNAVAILABLE, Message: "The database cannot take writes right now; try again later.",
+	RetryAfter: 5 * time.Second}
 
 // ErrorCode returns the code of err, EINTERNAL for errors that are not *Error,
 // and "" for nil.

@@ -10,9 +10,15 @@ import (
 // is always an ENOTFOUND error, never a zero value. A service takes only the
 // roles it uses.
 type Store interface {
-	// Ping checks that the database answers and can be written (EUNAVAILABLE
-	// otherwise).
+	// Ping checks that the database answers and takes writes by committing
+	// a small write (a probe); EUNAVAILABLE when it cannot. Once it has
+	// committed, WriteFailure forgets the failures recorded before it began.
 	Ping(ctx context.Context) error
+	// WriteFailure is the last error of a write (or of any statement) that
+	// said the database cannot take writes or cannot be reached, an
+	// EUNAVAILABLE error, unless a Ping has committed since; nil otherwise.
+	// It does no I/O, so a readiness check may ask it at every request.
+	WriteFailure() error
 	// Holdings lists the first limit logins of accounts, ids of intercoms
 	// and ids of cameras the store holds, each in ascending order: enough to
 	// tell a new store, or one holding only a known few things, from one in use.

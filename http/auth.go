@@ -75,7 +75,11 @@ func (s *Server) authenticate(ctx context.Context, header string) (intercom.Acce
 	if !ok || len(secret) != intercom.TokenLen || strings.ContainsFunc(secret, notBase64URL) {
 		return intercom.AccessToken{}, errUnauthenticated
 	}
-	return s.members.Authenticate(ctx, secret)
+	tok, err := s.members.Authenticate(ctx, secret)
+	if err == nil {
+		noteUser(ctx, tok.UserID)
+	}
+	return tok, err
 }
 
 func bearer(header string) (string, bool) {

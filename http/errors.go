@@ -74,8 +74,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if status == http.StatusInternalServerError {
+	switch {
+	case status == http.StatusInternalServerError:
 		s.log.Error("internal error", "request_id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err)
+	case code == intercom.EUNAVAILABLE && r.Pattern != "GET /readyz":
+		// The database refused: the cause is for the operator, the message
+		// for the caller. /readyz logs its own changes of mind.
+		s.log.Warn("database unavailable", "request_id", requestID(r.Context()), "method", r.Method, "route", r.Pattern, "error", err)
 	}
 	var e *intercom.Error
 	errors.As(err, &e)

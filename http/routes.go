@@ -101,13 +101,6 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return encode(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
-	if err := s.store.Ping(r.Context()); err != nil {
-		return err
-	}
-	return encode(w, http.StatusOK, map[string]string{"status": "ready"})
-}
-
 func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/yaml")
 	w.Write(openAPI)

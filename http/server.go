@@ -76,6 +76,8 @@ type Server struct {
 	mux          *http.ServeMux
 	web          http.Handler
 
+	ready readiness // what /readyz knows of the database (ready.go)
+
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -128,7 +130,23 @@ func (s *Server) metricsHandler() http.Handler {
 
 type ctxKey int
 
-const requestIDKey ctxKey = iota
+const (
+	requestIDKey ctxKey = iota
+	requestLogKey
+)
+
+// requestLog is what a request's log line says beyond what ServeHTTP sees:
+// who it acted for, once authenticated.
+type requestLog struct {
+	userID int64 // 0: not authenticated
+}
+
+// noteUser records the account a request acts for, for its log line.
+func noteUser(ctx context.Context, userID int64) {
+	if l, ok := ctx.Value(requestLogKey).(*requestLog); ok {
+		l.userID = userID
+	}
+}
 
 // ServeHTTP runs a request through recovery, request ids, metrics, logging
 // and the router; unmatched paths and methods get JSON 404 and 405 bodies.
@@ -140,7 +158,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Request-ID", id)
 	w.Header().Set("X-Content-Type-Options", "nosniff") // every response, errors and operations included
-	r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+	rl := &requestLog{}
+	r = r.WithContext(context.WithValue(context.WithValue(r.Context(), requestIDKey, id), requestLogKey, rl))
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
 		if v := recover(); v != nil {
@@ -160,8 +179,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.requests.WithLabelValues(route, methodLabel(r.Method), status).Inc()
 		s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		if s.log.Enabled(r.Context(), slog.LevelDebug) {
-			s.log.Debug("request", "request_id", id, "method", r.Method, "route", route, "status", sw.code(),
-				"duration", time.Since(start))
+			s.logRequest(r, rl, id, route, sw.code(), time.Since(start))
 		}
 	}()
 	if strings.HasPrefix(r.URL.Path, "/api/admin/") && s.adminToken == "" ||
@@ -176,6 +194,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(sw, r)
+}
+
+// logRequest writes a request's log line: its route pattern (never the
+// path, which carries ids and, on some routes, a token), status, duration in
+// milliseconds, the client's address (the trusted proxy's header when
+// configured, as login throttles count it) and the account it acted for.
+// Never a header's or the query's value.
+func (s *Server) logRequest(r *http.Request, rl *requestLog, id, route string, status int, d time.Duration) {
+	attrs := []slog.Attr{
+		slog.String("request_id", id),
+		slog.String("method", methodLabel(r.Method)),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		slog.String("client", s.clientAddr(r)),
+	}
+	if rl.userID != 0 {
+		attrs = append(attrs, slog.Int64("user_id", rl.userID))
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelDebug, "request", attrs...)
 }
 
 // unmatched asks the mux's own handler for an unmatched request what it

@@ -36,6 +36,10 @@ type DB struct {
 	pool    *pgxpool.Pool
 	rosters rosterCache
 	sends   sendBatcher
+	// failures remembers the last statement the server refused as one the
+	// database cannot take now, or that could not reach it (failureTracer),
+	// until a probe (Ping) commits.
+	failures *intercom.WriteFailures
 }
 
 // Open connects to the database at url (postgres:// or postgresql://, the
@@ -54,11 +58,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
 		return nil
 	}
+	failures := &intercom.WriteFailures{}
+	cfg.ConnConfig.Tracer = failureTracer{failures}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db := &DB{pool: pool}
+	db := &DB{pool: pool, failures: failures}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
@@ -171,7 +177,8 @@ func retryable(err error) bool {
 
 // errUnavailable is what every method returns when the database cannot be
 // reached.
-var errUnavailable = &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "Database unavailable."}
+var errUnavailable = &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "Database unavailable.",
+	RetryAfter: intercom.ErrUnwritable.RetryAfter}
 
 // wrap turns driver errors into domain errors where they have a meaning.
 func wrap(err error) error {
@@ -195,6 +202,8 @@ func wrap(err error) error {
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
 			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03": // shutting down, cannot connect now
 			return errUnavailable
+		case unwritable(pe):
+			return fmt.Errorf("%w: %w", intercom.ErrUnwritable, err)
 		}
 		return err
 	}
@@ -215,6 +224,15 @@ func unreachable(err error) bool {
 	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err)
 }
 
+// unwritable reports a refusal that says the database cannot take writes
+// now, whatever the write: a read-only transaction by the server's or the
+// database's default, or a standby (25006 read_only_sql_transaction), or
+// insufficient resources (class 53: disk full, out of memory, too many
+// connections).
+func unwritable(pe *pgconn.PgError) bool {
+	return pe.Code == "25006" || strings.HasPrefix(pe.Code, "53")
+}
+
 // errBadText is the error for text PostgreSQL cannot store, which SQLite
 // can: a NUL character (or bytes that are not UTF-8).
 var errBadText = &intercom.Error{Code: intercom.EINVALID, Message: "Text must not contain NUL characters."}
@@ -230,18 +248,27 @@ func fkViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23503"
 }
 
-// Ping checks that the database answers and takes writes: a standby in
-// recovery or a read-only default answers but cannot be written.
+// Ping checks that the database answers and takes writes by committing the
+// probe: a row of schema_migrations that is no migration (version -1),
+// updated. A standby, a read-only default, a full disk refuse it. When it
+// commits, the failures recorded before it began are forgotten.
 func (db *DB) Ping(ctx context.Context) error {
-	var writable bool
-	if err := db.pool.QueryRow(ctx, `SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'`).Scan(&writable); err != nil {
-		return errUnavailable
+	mark := db.failures.Mark()
+	_, err := db.exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (-1, now())
+		ON CONFLICT (version) DO UPDATE SET applied_at = excluded.applied_at`)
+	if err != nil {
+		if intercom.ErrorCode(err) != intercom.EUNAVAILABLE {
+			err = fmt.Errorf("%w: %w", intercom.ErrUnwritable, err)
+		}
+		return err
 	}
-	if !writable {
-		return &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "Database cannot be written."}
-	}
+	db.failures.Clear(mark)
 	return nil
 }
+
+// WriteFailure is the last statement the server refused as one the database
+// cannot take now, or that could not reach it, until a Ping commits.
+func (db *DB) WriteFailure() error { return db.failures.Last() }
 
 // mustAffect turns "no row changed" into ENOTFOUND.
 func mustAffect(tag pgconn.CommandTag, err error) error {

@@ -31,3 +31,7 @@ func (db *DB) InsertSends(ctx context.Context, sends []intercom.CallSend) error 
 	}
 	return db.insertSends(ctx, batch)
 }
+
+// Reconnect closes every pooled connection: the next statements run on new
+// sessions, which see the database's settings as they are now.
+func (db *DB) Reconnect() { db.pool.Reset() }

@@ -52,6 +52,9 @@ type DB struct {
 	pending      change
 	pendingViews map[viewKey]intercom.IntercomView
 	lock         *os.File // holds the exclusive lock on the database while open
+	// failures remembers the last write the database refused as one it
+	// cannot take (unwritable) until a probe (Ping) commits.
+	failures intercom.WriteFailures
 }
 
 // Open opens (creating if needed) the database file at path and applies the
@@ -205,22 +208,17 @@ func explain(path string, err error) error {
 	return err
 }
 
-// errProbe undoes the write probe.
-var errProbe = errors.New("sqlite: write probe")
-
-// probeWrite makes a write that is rolled back: it fails when the database
-// cannot be written.
+// probeWrite commits a small write, the probe: a counter in a row of
+// schema_migrations that is no migration (version -1, which nothing that
+// reads the migrations counts). It fails when the database cannot take
+// writes. It goes through the writer as every write does, so its commit is
+// the same as theirs.
 func (db *DB) probeWrite(ctx context.Context) error {
-	err := db.uncached(ctx, func(q querier) error {
-		if _, err := q.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (-1, 0)`); err != nil {
-			return err
-		}
-		return errProbe
+	return db.uncached(ctx, func(q querier) error {
+		_, err := q.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (-1, 0)
+			ON CONFLICT (version) DO UPDATE SET applied_at = applied_at + 1`)
+		return err
 	})
-	if errors.Is(err, errProbe) {
-		return nil
-	}
-	return err
 }
 
 // Close closes both connection pools.
@@ -351,22 +349,46 @@ func wrap(err error) error {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return &intercom.Error{Code: intercom.ECONFLICT, Message: "Already exists."}
 		}
+		if unwritable(se) {
+			return fmt.Errorf("%w: %w", intercom.ErrUnwritable, err)
+		}
 	}
 	return err
 }
 
-// Ping checks that the database answers and takes writes: a write that is
-// rolled back.
+// unwritable reports an error that says the database cannot take writes
+// now, whatever the write: a read-only or immutable file (READONLY, PERM,
+// CANTOPEN), a full disk (FULL), a failed read or write of the file (IOERR).
+func unwritable(se *sqlite.Error) bool {
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
+		return true
+	}
+	return false
+}
+
+// Ping checks that the database answers and takes writes: it reads, then
+// commits the probe (probeWrite). When the probe commits, the failures
+// recorded before it began are forgotten.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
 	if err := db.reader(ctx).QueryRow(`SELECT 1`).Scan(&one); err != nil {
-		return &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "Database unavailable."}
+		return &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "Database unavailable.", RetryAfter: intercom.ErrUnwritable.RetryAfter}
 	}
+	mark := db.failures.Mark()
 	if err := db.probeWrite(ctx); err != nil {
-		return &intercom.Error{Code: intercom.EUNAVAILABLE, Message: "Database cannot be written."}
+		if intercom.ErrorCode(err) != intercom.EUNAVAILABLE {
+			err = fmt.Errorf("%w: %w", intercom.ErrUnwritable, err)
+		}
+		return err
 	}
+	db.failures.Clear(mark)
 	return nil
 }
+
+// WriteFailure is the last write the database refused as one it cannot
+// take, until a Ping commits.
+func (db *DB) WriteFailure() error { return db.failures.Last() }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 

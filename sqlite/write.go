@@ -77,7 +77,9 @@ func (db *DB) write1(ctx context.Context, fn func(q querier, ch *change) error) 
 	}
 	// Once taken, the job may be committing: wait for its outcome whatever
 	// happens to ctx.
-	return <-job.done
+	err := <-job.done
+	db.failures.Record(err)
+	return err
 }
 
 func (db *DB) writer() {
@@ -132,6 +134,17 @@ func (db *DB) commit(batch []*writeJob) {
 		if _, err := q.Exec(`COMMIT`); err != nil {
 			if _, rerr := q.Exec(`ROLLBACK`); rerr != nil && !isNoTx(rerr) {
 				err = errors.Join(err, rerr)
+			}
+			if isNoTx(err) {
+				// SQLite rolled the whole transaction back when a job failed
+				// (a full disk or an I/O error may): that job's failure is
+				// every job's.
+				for _, jerr := range errs {
+					if intercom.ErrorCode(jerr) == intercom.EUNAVAILABLE {
+						err = jerr
+						break
+					}
+				}
 			}
 			fail(err)
 			db.pending.all = true

@@ -87,8 +87,15 @@ func TestDatabaseOutage(t *testing.T) {
 	defer sock.Close()
 
 	proxy.Stop()
-	if code, v := get("/readyz"); code != 503 || v["message"] == "" {
-		t.Fatalf("/readyz during the outage = %d %v, want 503 with a message", code, v)
+	// /readyz probes the database at most once a second: it says so by the
+	// next probe, or at once if a statement failed meanwhile.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		code, v := get("/readyz")
+		if code == 503 && v["message"] != "" {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("/readyz during the outage = %d %v, want 503 with a message", code, v)
+		}
 	}
 	if code, v := get("/api/admin/v1/calls/1"); code != 503 || v["message"] == nil {
 		t.Fatalf("a request during the outage = %d %v, want 503 JSON", code, v)

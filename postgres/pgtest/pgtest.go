@@ -330,3 +330,31 @@ func (p *Proxy) Stop() {
 	}
 	p.conns = nil
 }
+
+// NewReadOnlyDatabase is NewDatabase for a test that makes the server refuse
+// writes: it returns the database's URL and a function that turns the
+// database's default_transaction_read_only on or off, as a standby or an
+// operator's ALTER DATABASE does. The setting reaches sessions that start
+// after the change: the test must have its pool connect anew.
+func NewReadOnlyDatabase(t testing.TB) (string, func(readOnly bool)) {
+	t.Helper()
+	u := NewDatabase(t)
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(p.Path, "/")
+	set := func(readOnly bool) {
+		t.Helper()
+		conn := admin(t)
+		defer conn.Close(context.Background())
+		stmt := `ALTER DATABASE ` + name + ` RESET default_transaction_read_only`
+		if readOnly {
+			stmt = `ALTER DATABASE ` + name + ` SET default_transaction_read_only = on`
+		}
+		if _, err := conn.Exec(context.Background(), stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	return u, set
+}

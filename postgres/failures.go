@@ -1,0 +1,64 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"intercom"
+)
+
+// failureTracer records, on every connection of the pool, each statement,
+// batch, copy or connection attempt that failed because the database cannot
+// take writes or cannot be reached (wrap's EUNAVAILABLE errors), whichever
+// method made it: the memory behind DB.WriteFailure.
+type failureTracer struct{ failures *intercom.WriteFailures }
+
+var (
+	_ pgx.QueryTracer    = failureTracer{}
+	_ pgx.BatchTracer    = failureTracer{}
+	_ pgx.CopyFromTracer = failureTracer{}
+	_ pgx.ConnectTracer  = failureTracer{}
+)
+
+func (t failureTracer) note(err error) {
+	if err != nil {
+		t.failures.Record(wrap(err))
+	}
+}
+
+func (failureTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (t failureTracer) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
+	t.note(d.Err)
+}
+
+func (failureTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (t failureTracer) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	t.note(d.Err)
+}
+
+func (t failureTracer) TraceBatchEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchEndData) {
+	t.note(d.Err)
+}
+
+func (failureTracer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
+	return ctx
+}
+
+func (t failureTracer) TraceCopyFromEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceCopyFromEndData) {
+	t.note(d.Err)
+}
+
+func (failureTracer) TraceConnectStart(ctx context.Context, _ pgx.TraceConnectStartData) context.Context {
+	return ctx
+}
+
+func (t failureTracer) TraceConnectEnd(_ context.Context, d pgx.TraceConnectEndData) {
+	t.note(d.Err)
+}
