@@ -54,4 +54,3 @@ func TestREADME(t *testing.T) {
 // testCommand is the README's test command: go test through gotestsum,
 // which ends with what was skipped and why.
 const testCommand = "go tool gotestsum -- -race ./..."
-

@@ -160,10 +160,14 @@ func (s *Server) adminCall(w http.ResponseWriter, r *http.Request) error {
 		StartedAt   *string     `json:"started_at"`
 		ConnectedAt *string     `json:"connected_at"`
 		EndedAt     *string     `json:"ended_at"`
+		Analog      bool        `json:"analog"`
+		Landline    *string     `json:"landline"`
+		AnsweredOn  *string     `json:"answered_on"`
 		Recipients  []recipient `json:"recipients"`
 		Skipped     []skipped   `json:"skipped"`
 	}{ID: c.ID, IntercomID: c.IntercomID, Flat: c.Flat, Status: c.Status, EndReason: nonEmpty(c.EndReason), CreatedAt: sqlTime(c.CreatedAt),
 		StartedAt: sqlTimePtr(c.StartedAt), ConnectedAt: sqlTimePtr(c.ConnectedAt), EndedAt: sqlTimePtr(c.EndedAt),
+		Analog: c.Lines.Analog, Landline: nonEmpty(c.Lines.Landline), AnsweredOn: nonEmpty(c.AnsweredVia()),
 		Recipients: []recipient{}, Skipped: []skipped{}}
 	for _, d := range c.Devices {
 		if d.Rung() {
