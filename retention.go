@@ -26,16 +26,17 @@ const (
 	HistoryControlLog History = "control-log"
 )
 
-// Histories lists every history with its default age, in the order they
-// are purged and their flags listed.
+// Histories lists every history with its default age and what its records
+// are, in the order they are purged and their flags listed.
 var Histories = []struct {
 	History History
 	Default RetentionAge
+	What    string
 }{
-	{HistoryCalls, RetentionAge(365 * day)},
-	{HistorySends, RetentionAge(30 * day)},
-	{HistoryAccessLog, RetentionAge(90 * day)},
-	{HistoryControlLog, RetentionAge(90 * day)},
+	{HistoryCalls, RetentionAge(365 * day), "ended calls, with their devices, accounts and push sends"},
+	{HistorySends, RetentionAge(30 * day), "push sends of ended calls (the calls stay)"},
+	{HistoryAccessLog, RetentionAge(90 * day), "access log entries (keys and codes shown at panels)"},
+	{HistoryControlLog, RetentionAge(90 * day), "control log entries (POSTs to intercoms' control URLs)"},
 }
 
 // day is 24 hours, the unit of the d suffix of a RetentionAge.
