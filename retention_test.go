@@ -1,6 +1,7 @@
 package intercom_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,26 @@ func TestRetentionCutoff(t *testing.T) {
 	for _, h := range intercom.Histories {
 		if d[h.History] != h.Default || h.Default.Forever() {
 			t.Errorf("default of %s = %v", h.History, d[h.History])
+		}
+	}
+}
+
+// A database newer than this intercomd, by one migration or more, is
+// refused naming both versions; an older one or the same is not.
+func TestCheckSchema(t *testing.T) {
+	for _, tt := range []struct {
+		at, known int
+		want      string
+	}{
+		{13, 11, "database schema is at 0013, this intercomd knows up to 0011: upgrade intercomd"},
+		{12, 11, "database schema is at 0012, this intercomd knows up to 0011: upgrade intercomd"},
+		{11, 11, ""},
+		{10, 11, ""},
+		{0, 11, ""},
+	} {
+		err := intercom.CheckSchema(tt.at, tt.known)
+		if got := fmt.Sprint(err); (err == nil) != (tt.want == "") || (err != nil && got != tt.want) {
+			t.Errorf("CheckSchema(%d, %d) = %v, want %q", tt.at, tt.known, err, tt.want)
 		}
 	}
 }

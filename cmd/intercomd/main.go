@@ -86,6 +86,8 @@ type config struct {
 const usage = `usage: intercomd serve [flags]
        intercomd listen --url URL --token TOKEN --uuid X-UUID   (print a device's events)
        intercomd copy --from intercomd.db --to postgres://…     (move a SQLite installation to PostgreSQL)
+       intercomd backup [--db intercomd.db] --to FILE           (a consistent copy of a live SQLite database)
+       intercomd migrate [--dry-run] [--db FILE|URL]             (apply, or list, the migrations the database lacks)
        intercomd version
 
 Every flag can also be set by its environment twin: --token-ttl is
@@ -236,7 +238,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var c config
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprint(stderr, usage)
-		return c, errors.New("the commands are serve, listen, copy and version")
+		return c, errors.New("the commands are serve, listen, copy, backup, migrate and version")
 	}
 	fs := serveFlags(&c, stderr)
 	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
@@ -396,6 +398,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return listen(ctx, args[1:], getenv, stdout, stderr)
 		case "copy":
 			return copyCommand(ctx, args[1:], stdout, stderr)
+		case "backup":
+			return backupCommand(ctx, args[1:], getenv, stdout, stderr)
+		case "migrate":
+			return migrateCommand(ctx, args[1:], getenv, stdout, stderr)
 		case "version":
 			b := intercom.ReadBuild()
 			fmt.Fprintf(stdout, "intercomd %s (revision %s, %s)\n", b.Version, b.Revision, b.GoVersion)
