@@ -31,6 +31,7 @@ import (
 	"intercom/postgres"
 	"intercom/push"
 	"intercom/pusher"
+	"intercom/retention"
 	"intercom/web"
 )
 
@@ -79,11 +80,14 @@ type config struct {
 	sessionsLimit  int
 	languagesFlag  string   // --languages as given
 	languages      []string // --languages, checked
+	retention      intercom.Retention
 }
 
 const usage = `usage: intercomd serve [flags]
        intercomd listen --url URL --token TOKEN --uuid X-UUID   (print a device's events)
        intercomd copy --from intercomd.db --to postgres://…     (move a SQLite installation to PostgreSQL)
+       intercomd backup [--db intercomd.db] --to FILE           (a consistent copy of a live SQLite database)
+       intercomd migrate [--dry-run] [--db FILE|URL]             (apply, or list, the migrations the database lacks)
        intercomd version
 
 Every flag can also be set by its environment twin: --token-ttl is
@@ -129,6 +133,28 @@ func (f intFlag) Set(s string) error {
 		return errors.New("want a whole number such as 64")
 	}
 	*f.n = n
+	return nil
+}
+
+// retentionFlag is a --retain-<history> flag: an age or forever.
+type retentionFlag struct {
+	r intercom.Retention
+	h intercom.History
+}
+
+func (f retentionFlag) String() string {
+	if f.r == nil {
+		return ""
+	}
+	return f.r[f.h].String()
+}
+
+func (f retentionFlag) Set(s string) error {
+	a, err := intercom.ParseRetentionAge(s)
+	if err != nil {
+		return err
+	}
+	f.r[f.h] = a
 	return nil
 }
 
@@ -191,6 +217,11 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.realIPHeader, "real-ip-header", "", "header in which a trusted reverse proxy names the client's address (X-Forwarded-For, X-Real-IP)")
+	c.retention = intercom.DefaultRetention()
+	for _, h := range intercom.Histories {
+		fs.Var(retentionFlag{c.retention, h.History}, "retain-"+string(h.History),
+			"age past which "+h.What+" are purged, in the background (90d, 36h; forever: never)")
+	}
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "address of a private listener serving /debug/pprof/ (no authentication: loopback or a private network); empty: off")
 	return fs
 }
@@ -207,7 +238,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var c config
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprint(stderr, usage)
-		return c, errors.New("the commands are serve, listen, copy and version")
+		return c, errors.New("the commands are serve, listen, copy, backup, migrate and version")
 	}
 	fs := serveFlags(&c, stderr)
 	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
@@ -367,6 +398,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return listen(ctx, args[1:], getenv, stdout, stderr)
 		case "copy":
 			return copyCommand(ctx, args[1:], stdout, stderr)
+		case "backup":
+			return backupCommand(ctx, args[1:], getenv, stdout, stderr)
+		case "migrate":
+			return migrateCommand(ctx, args[1:], getenv, stdout, stderr)
 		case "version":
 			b := intercom.ReadBuild()
 			fmt.Fprintf(stdout, "intercomd %s (revision %s, %s)\n", b.Version, b.Revision, b.GoVersion)
@@ -505,6 +540,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ln.Close()
 		return err
 	}
+	purger := retention.New(retention.Config{Store: db, Ages: c.retention, Logger: logger})
+	purger.Start()
+	defer purger.Close()
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
