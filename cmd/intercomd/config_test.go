@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -285,4 +286,18 @@ func TestEditDistance(t *testing.T) {
 	if got := closest("INTERCOMD_WEBB", []string{"INTERCOMD_WEB", "INTERCOMD_DB"}, 2); got != "INTERCOMD_WEB" {
 		t.Errorf("closest: %q", got)
 	}
+}
+
+// TestFlagsInREADME: the README's configuration names every flag of serve.
+func TestFlagsInREADME(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c config
+	serveFlags(&c, io.Discard).VisitAll(func(f *flag.Flag) {
+		if !strings.Contains(string(b), "`--"+f.Name+"`") {
+			t.Errorf("the README does not name `--%s`", f.Name)
+		}
+	})
 }
