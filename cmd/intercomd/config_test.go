@@ -301,3 +301,26 @@ func TestFlagsInREADME(t *testing.T) {
 		}
 	})
 }
+
+// TestFlagErrorsPrintOnce: a flag error of any command is returned, for main
+// to print once, with where to find the flags; the flag package prints
+// nothing of it.
+func TestFlagErrorsPrintOnce(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--nope"}, "flag provided but not defined: -nope (intercomd serve --help lists the flags)"},
+		{[]string{"listen", "--nope"}, "flag provided but not defined: -nope (intercomd listen --help lists the flags)"},
+		{[]string{"copy", "--nope"}, "copy: flag provided but not defined: -nope (intercomd copy --help lists the flags)"},
+	} {
+		var stdout, stderr strings.Builder
+		err := run(t.Context(), tt.args, nil, &stdout, &stderr)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
+		}
+		if strings.Contains(stdout.String()+stderr.String(), "not defined") {
+			t.Errorf("%v printed the error besides returning it:\nstdout %q\nstderr %q", tt.args, stdout.String(), stderr.String())
+		}
+	}
+}
