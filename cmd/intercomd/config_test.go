@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"intercom/postgres/pgtest"
 )
 
 // TestConfigRefused: a configuration with a mistake stops serve before it
@@ -322,5 +325,28 @@ func TestFlagErrorsPrintOnce(t *testing.T) {
 		if strings.Contains(stdout.String()+stderr.String(), "not defined") {
 			t.Errorf("%v printed the error besides returning it:\nstdout %q\nstderr %q", tt.args, stdout.String(), stderr.String())
 		}
+	}
+}
+
+// TestStartupLogPostgres: on PostgreSQL the engine line names the host and
+// the database, and no line shows the password of --db.
+func TestStartupLogPostgres(t *testing.T) {
+	u, err := url.Parse(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const password = "pg-password-never-logged"
+	u.User = url.UserPassword(u.User.Username(), password)
+	n := runNode(t, t, "pg", map[string]string{"INTERCOMD_DB": u.String()}, "serve", "--addr", "127.0.0.1:0")
+	logs := n.logs.String()
+	got := startupLine(t, logs, "engine")
+	want := map[string]any{"engine": "postgres", "host": u.Host, "database": strings.TrimPrefix(u.Path, "/")}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("engine line %v: %s is %v, want %v", got, k, got[k], v)
+		}
+	}
+	if strings.Contains(logs, password) {
+		t.Errorf("the log shows the database's password:\n%s", logs)
 	}
 }
