@@ -381,7 +381,9 @@ func checkICEURL(raw string) error {
 }
 
 // run is intercomd's whole life: parse the configuration, open the store,
-// serve until ctx is done, then drain requests and close.
+// serve until ctx is done, then drain requests and close. env is the
+// process's environment by name (environ(os.Environ()) in main): serve
+// reads its INTERCOMD_* variables and refuses those it does not know.
 func run(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		switch args[0] {
