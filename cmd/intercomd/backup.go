@@ -25,19 +25,20 @@ WAL archiving for point-in-time recovery (README: Backups and upgrades).
 `
 
 // backupCommand is `intercomd backup`.
-func backupCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func backupCommand(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("intercomd backup", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // Parse's errors are returned, and printed once
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), backupUsage)
+		fs.SetOutput(stderr)
+		fmt.Fprint(stderr, backupUsage)
 		fs.PrintDefaults()
 	}
-	db := fs.String("db", dbDefault(getenv), "the SQLite database file to back up (default $INTERCOMD_DB, else intercomd.db)")
+	db := fs.String("db", dbDefault(env), "the SQLite database file to back up (default $INTERCOMD_DB, else intercomd.db)")
 	to := fs.String("to", "", "the backup file to create; it must not exist")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
-		return err
+		return fmt.Errorf("backup: %w (intercomd backup --help lists the flags)", err)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -58,8 +59,8 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 
 // dbDefault is the default of --db of the tools (backup, migrate):
 // INTERCOMD_DB when set, as serve reads it, else serve's own default.
-func dbDefault(getenv func(string) string) string {
-	if v := getenv("INTERCOMD_DB"); v != "" {
+func dbDefault(env map[string]string) string {
+	if v := env["INTERCOMD_DB"]; v != "" {
 		return v
 	}
 	return "intercomd.db"

@@ -60,7 +60,7 @@ func TestBackupWhileServing(t *testing.T) {
 	mu.Unlock()
 	to := filepath.Join(dir, "backup.db")
 	var out strings.Builder
-	err := run(t.Context(), []string{"backup", "--db", db, "--to", to}, func(string) string { return "" }, &out, io.Discard)
+	err := run(t.Context(), []string{"backup", "--db", db, "--to", to}, nil, &out, io.Discard)
 	close(stop)
 	wg.Wait()
 	if err != nil {
@@ -121,7 +121,7 @@ func TestBackupRefuses(t *testing.T) {
 		{"stray argument", []string{"backup", "--db", db, "--to", filepath.Join(dir, "b.db"), "now"}, nil, []string{"unexpected arguments"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := run(t.Context(), tt.args, func(k string) string { return tt.env[k] }, io.Discard, io.Discard)
+			err := run(t.Context(), tt.args, tt.env, io.Discard, io.Discard)
 			if err == nil {
 				t.Fatal("accepted")
 			}

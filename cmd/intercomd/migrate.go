@@ -22,19 +22,20 @@ forward-only; a database newer than this intercomd is refused.
 `
 
 // migrateCommand is `intercomd migrate`.
-func migrateCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func migrateCommand(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("intercomd migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // Parse's errors are returned, and printed once
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), migrateUsage)
+		fs.SetOutput(stderr)
+		fmt.Fprint(stderr, migrateUsage)
 		fs.PrintDefaults()
 	}
-	db := fs.String("db", dbDefault(getenv), "SQLite database file, or a postgres:// URL (default $INTERCOMD_DB, else intercomd.db)")
+	db := fs.String("db", dbDefault(env), "SQLite database file, or a postgres:// URL (default $INTERCOMD_DB, else intercomd.db)")
 	dryRun := fs.Bool("dry-run", false, "list the migrations that would run, and change nothing")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
-		return err
+		return fmt.Errorf("migrate: %w (intercomd migrate --help lists the flags)", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("migrate: unexpected arguments: %v", fs.Args())

@@ -19,7 +19,7 @@ import (
 func runOut(t *testing.T, env map[string]string, args ...string) (string, error) {
 	t.Helper()
 	var out strings.Builder
-	err := run(t.Context(), args, func(k string) string { return env[k] }, &out, io.Discard)
+	err := run(t.Context(), args, env, &out, io.Discard)
 	return out.String(), err
 }
 

@@ -16,10 +16,7 @@ import (
 func TestRetentionFlags(t *testing.T) {
 	day := 24 * time.Hour
 	c, err := parseConfig([]string{"serve", "--retain-calls", "30d", "--retain-sends", "forever"},
-		func(k string) string {
-			return map[string]string{"INTERCOMD_RETAIN_ACCESS_LOG": "36h", "INTERCOMD_RETAIN_CALLS": "1d"}[k]
-		},
-		io.Discard)
+		map[string]string{"INTERCOMD_RETAIN_ACCESS_LOG": "36h", "INTERCOMD_RETAIN_CALLS": "1d"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +25,7 @@ func TestRetentionFlags(t *testing.T) {
 	if diff := cmp.Diff(want, c.retention); diff != "" {
 		t.Errorf("retention (-want +got):\n%s", diff)
 	}
-	c, err = parseConfig([]string{"serve"}, func(string) string { return "" }, io.Discard)
+	c, err = parseConfig([]string{"serve"}, nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +59,7 @@ func TestRetentionFlagsRefused(t *testing.T) {
 		{"under an hour", []string{"serve", "--retain-calls", "30m"}, nil, `invalid value "30m" for flag -retain-calls`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			_, err := parseConfig(tt.args, tt.env, io.Discard)
 			if err == nil {
 				t.Fatal("accepted")
 			}
