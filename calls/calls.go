@@ -203,8 +203,24 @@ func (s *Service) ring(ctx context.Context, ic intercom.Intercom, flat *int64, l
 		return intercom.Call{}, err
 	}
 	s.rang(c.Status)
+	rungN := 0
+	for _, d := range c.Devices {
+		if d.Rung() {
+			rungN++
+		}
+	}
+	s.log.Info("ring", "call_id", c.ID, "intercom_id", ic.ID, "flat", flatAttr(flat), "status", c.Status,
+		"rung", rungN, "skipped", len(c.Devices)-rungN, "analog", c.Lines.Analog, "landline", c.Lines.Landline != "")
 	s.apply(ctx, c, ic, rung(c, cands, s.ringTimeout, s.pushToken))
 	return c, nil
+}
+
+// flatAttr is a ring's flat for the log: its number, or "house".
+func flatAttr(flat *int64) any {
+	if flat == nil {
+		return "house"
+	}
+	return *flat
 }
 
 // socketOpen reports whether a socket subscribed to one of the token
@@ -260,6 +276,7 @@ func (s *Service) Answer(ctx context.Context, who Device, callID int64) (interco
 	if err != nil {
 		return c, SIPAnswer{}, err
 	}
+	s.log.Info("call answered", "call_id", c.ID, "user_id", who.UserID, "device", who.UUID)
 	s.applyLoaded(ctx, c, answered(c, before, who, answer.Number, s.connectTimeout, s.maxDuration))
 	return c, answer, nil
 }
@@ -272,6 +289,7 @@ func (s *Service) Decline(ctx context.Context, who Device, callID int64, exceptS
 	if err != nil {
 		return err
 	}
+	s.log.Info("call declined", "call_id", c.ID, "user_id", who.UserID, "device", who.UUID, "status", c.Status)
 	s.applyLoaded(ctx, c, declined(c, who, exceptSocket))
 	return nil
 }
@@ -283,6 +301,7 @@ func (s *Service) HangUp(ctx context.Context, who Device, callID int64) error {
 	if err != nil {
 		return err
 	}
+	s.log.Info("call hung up", "call_id", c.ID, "user_id", who.UserID, "device", who.UUID)
 	s.applyLoaded(ctx, c, ended(c))
 	return nil
 }
@@ -338,6 +357,7 @@ func (s *Service) VisitorLeft(ctx context.Context, ic intercom.Intercom, callID 
 	if err != nil {
 		return c, err
 	}
+	s.log.Info("visitor left", "call_id", c.ID, "intercom_id", ic.ID, "status", c.Status)
 	s.apply(ctx, c, ic, left(c, was, notify))
 	return c, nil
 }
@@ -419,6 +439,7 @@ func (s *Service) TimeOut(ctx context.Context, callID int64) {
 		s.retry(ctx, intercom.DeadlineRing, callID)
 		return
 	}
+	s.log.Info("call missed: nobody answered in time", "call_id", c.ID, "ringing", len(ringing))
 	s.applyLoaded(ctx, c, timedOut(c, ringing))
 }
 
@@ -658,12 +679,16 @@ func (s *Service) OpenDoor(ctx context.Context, who Device, v intercom.IntercomV
 		Event: intercom.ControlDoorOpen, UserID: &userID, Device: who.UUID, At: s.clock.Now(), Result: res}); err != nil {
 		s.log.Error("recording a door opening", "intercom_id", v.Intercom.ID, "error", err)
 	}
+	attrs := []any{"intercom_id", v.Intercom.ID, "user_id", who.UserID, "device", who.UUID}
 	switch {
 	case res.OK:
+		s.log.Info("door opened", attrs...)
 		return nil
 	case res.TimedOut:
+		s.log.Warn("door not opened: the intercom did not answer in time", attrs...)
 		return ErrIntercomTimeout
 	}
+	s.log.Warn("door not opened: the intercom refused", append(attrs, "status", res.Status, "error", res.Error)...)
 	return ErrIntercomRefused
 }
 
