@@ -23,6 +23,10 @@ type Store interface {
 	// and ids of cameras the store holds, each in ascending order: enough to
 	// tell a new store, or one holding only a known few things, from one in use.
 	Holdings(ctx context.Context, limit int) (Holdings, error)
+	// KeepSecret stores value under name unless a value is stored there
+	// already, and returns the value stored: of concurrent first calls, on
+	// every node, one wins and each gets it (package secrets).
+	KeepSecret(ctx context.Context, name string, value []byte) ([]byte, error)
 
 	Accounts
 	Intercoms

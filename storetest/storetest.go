@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"IntercomViews", testIntercomViews},
 		{"UpdateIntercom", testUpdateIntercom},
 		{"FlatLines", testFlatLines},
+		{"KeepSecret", testKeepSecret},
 		{"OnlyConfirmedAreTheAccounts", testOnlyConfirmedAreTheAccounts},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"Calls", testCalls},
