@@ -56,6 +56,8 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"VisitorCodesAndAccess", testVisitorCodesAndAccess},
 		{"ConcurrentFlatChoice", testConcurrentFlatChoice},
 		{"ConcurrentMemberships", testConcurrentMemberships},
+		{"AdminLists", testAdminLists},
+		{"AdminWrites", testAdminWrites},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
