@@ -455,8 +455,8 @@ func (d Device) PushChannels() []string {
 
 // ParseCallWindow reads which calls of an intercom the operator asks for:
 // ?date=YYYY-MM-DD (that UTC day), or ?since= and ?until= (RFC 3339, until
-// exclusive, each optional), or else the UTC day of now. Problems are
-// recorded in p.
+// exclusive, each optional: since the epoch, until now), or else the UTC day
+// of now. Problems are recorded in p.
 func ParseCallWindow(date, since, until string, now time.Time, p *Problems) (from, to time.Time) {
 	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
 	from = day(now.UTC())
@@ -491,7 +491,11 @@ func ParseCallWindow(date, since, until string, now time.Time, p *Problems) (fro
 		}
 		*f.dst = t.UTC()
 	}
-	if !p.Has("since") && !p.Has("until") && !from.Before(to) {
+	switch {
+	case p.Has("since") || p.Has("until"):
+	case until == "" && to.Before(from):
+		to = from // since ahead of now: nothing yet
+	case !from.Before(to):
 		p.Add("until", "The until field must be a date after since.")
 	}
 	return from, to

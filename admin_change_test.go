@@ -173,6 +173,8 @@ func TestParseCallWindow(t *testing.T) {
 		{name: "a date", date: "2022-04-01", from: day.AddDate(0, 0, -19), to: day.AddDate(0, 0, -18)},
 		{name: "since", since: "2022-04-20T10:00:00+02:00", from: now.Add(-4 * time.Hour), to: now.Add(time.Second)},
 		{name: "both", since: "2022-04-20T08:00:00Z", until: "2022-04-20T09:00:00Z", from: now.Add(-4 * time.Hour), to: now.Add(-3 * time.Hour)},
+		{name: "since ahead", since: "2022-04-21T00:00:00Z", from: day.AddDate(0, 0, 1), to: day.AddDate(0, 0, 1)},
+		{name: "until only", until: "2022-04-20T00:00:00Z", from: time.Unix(0, 0).UTC(), to: day},
 		{name: "bad date", date: "20.04.2022", problem: "date"},
 		{name: "date and since", date: "2022-04-01", since: "2022-04-20T08:00:00Z", problem: "date"},
 		{name: "bad since", since: "yesterday", problem: "since"},
