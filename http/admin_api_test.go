@@ -391,19 +391,24 @@ func TestAdminIntercomCalls(t *testing.T) {
 }
 
 // Deleting an intercom takes its memberships and calls with it (a ringing
-// one included), and refuses its secret.
+// one ended first, its devices told), and refuses its secret.
 func TestAdminDeleteIntercom(t *testing.T) {
 	f := newFixture(t)
 	alice, aliceID := f.seedWorld()
 	id, secret := f.provision(`{"address":"A"}`)
 	f.member(id, aliceID, "Second home")
-	f.socket(t, f.loginAs("alice", "alice-web", "web")) // rings over its socket
+	web := f.socket(t, f.loginAs("alice", "alice-web", "web")) // rings over its socket
 	ring := f.want(f.hw(secret, "POST", "/api/hw/v1/ring", `{}`), 201).JSON(t)
 	if ring["status"] != "ring" {
 		t.Fatalf("ring %v", ring)
 	}
+	web.expect("intercom_ring")
 	call := jsonNumber(int64(ring["call_id"].(float64)))
 	f.want(f.admin("DELETE", "/api/admin/v1/intercoms/"+itoa(id), ""), 204)
+	// The ringing device is told the call is over, not left ringing.
+	if e := web.expect("intercom_cancel"); e.data()["reason"] != "hangup" {
+		t.Fatalf("intercom_cancel %v, want reason hangup", e)
+	}
 	f.want(f.admin("DELETE", "/api/admin/v1/intercoms/"+itoa(id), ""), 404)
 	f.want(f.admin("GET", "/api/admin/v1/intercoms/"+itoa(id), ""), 404)
 	f.want(f.admin("GET", "/api/admin/v1/calls/"+call, ""), 404)

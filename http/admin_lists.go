@@ -245,13 +245,14 @@ func (s *Server) listAdminIntercoms(w http.ResponseWriter, r *http.Request) erro
 }
 
 // deleteIntercom is DELETE /api/admin/v1/intercoms/{intercom}: with its
-// memberships, calls, keys, codes, flats' lines and logs.
+// memberships, calls (live ones ended first), keys, codes, flats' lines and
+// logs.
 func (s *Server) deleteIntercom(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r.PathValue("intercom"))
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteIntercom(r.Context(), id); err != nil {
+	if err := s.calls.RemoveIntercom(r.Context(), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
