@@ -1,6 +1,9 @@
 package intercom_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -194,4 +197,48 @@ func TestParseCallWindow(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseIntercomChange: any JSON object is either a change that Apply
+// makes (an intercom with an address, a door time in range, an http(s)
+// control URL or none, a flat range that is a range) or an EINVALID naming
+// its fields; no field outside the create's is ever taken.
+func FuzzParseIntercomChange(f *testing.F) {
+	for _, s := range []string{`{"address":"a"}`, `{"address":""}`, `{"control_url":"http://x/"}`, `{"control_url":null}`,
+		`{"camera_id":null,"door_open_seconds":"9"}`, `{"id":1}`, `{"first_flat":5,"last_flat":2}`, `{"department":-1}`, `{}`} {
+		f.Add([]byte(s))
+	}
+	allowed := []string{"address", "department", "camera_id", "control_url", "door_open_seconds",
+		"first_flat", "last_flat", "is_open_door_code", "is_open_door_key", "has_analog_line", "has_landline_sip_line"}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var body intercom.Body
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		if dec.Decode(&body) != nil || body == nil {
+			return
+		}
+		u, err := intercom.ParseIntercomChange(body, never)
+		if err != nil {
+			if e, ok := err.(*intercom.Error); !ok || e.Code != intercom.EINVALID || len(e.Fields) == 0 {
+				t.Fatalf("error %#v", err)
+			}
+			return
+		}
+		for k := range body {
+			if !slices.Contains(allowed, k) {
+				t.Fatalf("field %q taken", k)
+			}
+		}
+		ic := intercom.Intercom{Address: "Old", DoorOpenSeconds: 7}
+		if err := u.Apply(&ic); err != nil {
+			if e, ok := err.(*intercom.Error); !ok || e.Code != intercom.EINVALID {
+				t.Fatalf("Apply: %#v", err)
+			}
+			return
+		}
+		if strings.TrimSpace(ic.Address) == "" || ic.DoorOpenSeconds < 1 || ic.DoorOpenSeconds > 600 ||
+			ic.ControlURL != nil && !intercom.ValidControlURL(*ic.ControlURL) {
+			t.Fatalf("applied %+v", ic)
+		}
+	})
 }
