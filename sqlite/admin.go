@@ -3,15 +3,29 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"strings"
 	"time"
+
+	"modernc.org/sqlite"
 
 	"intercom"
 )
 
+// SQL function intercomd_fold(text) is text in lower case in every script,
+// as intercom.LikePattern folds a search: SQLite's lower() and LIKE fold
+// ASCII only, and addresses are often Cyrillic.
+func init() {
+	sqlite.MustRegisterDeterministicScalarFunction("intercomd_fold", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		s, _ := args[0].(string)
+		return strings.ToLower(s), nil
+	})
+}
+
 // Users lists the accounts f keeps.
 func (db *DB) Users(ctx context.Context, f intercom.UserFilter, p intercom.Page) ([]intercom.User, int, error) {
 	q := db.reader(ctx)
-	const where = ` FROM users WHERE (? = '' OR lower(login) LIKE ? ESCAPE '\')`
+	const where = ` FROM users WHERE (? = '' OR intercomd_fold(login) LIKE ? ESCAPE '\')`
 	pattern := intercom.LikePattern(f.Search)
 	var total int
 	if err := q.QueryRow(`SELECT count(*)`+where, f.Search, pattern).Scan(&total); err != nil {
@@ -116,7 +130,7 @@ func (db *DB) AdminIntercoms(ctx context.Context, f intercom.IntercomFilter, p i
 		online = boolInt(*f.Online)
 	}
 	// ?3: -1 any, 1 online (a heartbeat after ?4), 0 offline.
-	const where = ` FROM intercoms WHERE (?1 = '' OR lower(address) LIKE ?2 ESCAPE '\')
+	const where = ` FROM intercoms WHERE (?1 = '' OR intercomd_fold(address) LIKE ?2 ESCAPE '\')
 		AND (?3 = -1 OR (coalesce(last_heartbeat_at, 0) > ?4) = (?3 = 1))`
 	args := []any{f.Search, intercom.LikePattern(f.Search), online, micros(f.AliveAfter)}
 	var total int

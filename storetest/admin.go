@@ -13,7 +13,7 @@ import (
 // and filter offline intercoms by their last heartbeat.
 func testAdminLists(t *testing.T, s intercom.Store) {
 	ctx := t.Context()
-	for _, login := range []string{"Alice", "alicia", "bob", "100%", "a_b", "it's"} {
+	for _, login := range []string{"Alice", "alicia", "bob", "100%", "a_b", "it's", "Ёлка"} {
 		mustUser(t, s, login)
 	}
 	logins := func(f intercom.UserFilter, p intercom.Page) ([]string, int) {
@@ -33,7 +33,9 @@ func testAdminLists(t *testing.T, s intercom.Store) {
 		search string
 		want   []string
 	}{
-		{"", []string{"Alice", "alicia", "bob", "100%", "a_b", "it's"}},
+		{"", []string{"Alice", "alicia", "bob", "100%", "a_b", "it's", "Ёлка"}},
+		{"ЁЛ", []string{"Ёлка"}},
+		{"ёлка", []string{"Ёлка"}},
 		{"ALI", []string{"Alice", "alicia"}},
 		{"%", []string{"100%"}},
 		{"_", []string{"a_b"}},
@@ -47,12 +49,12 @@ func testAdminLists(t *testing.T, s intercom.Store) {
 			t.Errorf("Users(search %q): total %d, -want +got:\n%s", tt.search, total, diff)
 		}
 	}
-	if got, total := logins(intercom.UserFilter{}, intercom.Page{Page: 2, PerPage: 4}); total != 6 || !cmp.Equal(got, []string{"a_b", "it's"}) {
+	if got, total := logins(intercom.UserFilter{}, intercom.Page{Page: 2, PerPage: 4}); total != 7 || !cmp.Equal(got, []string{"a_b", "it's", "Ёлка"}) {
 		t.Errorf("Users page 2 of 4 = %v (total %d)", got, total)
 	}
 
 	a := mustIntercom(t, s, 0, nil)
-	b, err := s.CreateIntercom(ctx, intercom.Intercom{Address: "Lenina 5_7", SecretHash: []byte("b"), DoorOpenSeconds: 7, CreatedAt: t0})
+	b, err := s.CreateIntercom(ctx, intercom.Intercom{Address: "Lenina 5_7, Ленина", SecretHash: []byte("b"), DoorOpenSeconds: 7, CreatedAt: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +81,7 @@ func testAdminLists(t *testing.T, s intercom.Store) {
 		{"all", intercom.IntercomFilter{}, []int64{a.ID, b.ID}},
 		{"address", intercom.IntercomFilter{Search: "lenina"}, []int64{b.ID}},
 		{"underscore literal", intercom.IntercomFilter{Search: "5_7"}, []int64{b.ID}},
+		{"any case in any script", intercom.IntercomFilter{Search: "ЛЕНИНА"}, []int64{b.ID}},
 		{"underscore not a wildcard", intercom.IntercomFilter{Search: "a_e"}, []int64{}},
 		{"online", intercom.IntercomFilter{Online: ptr(true), AliveAfter: t0}, []int64{a.ID}},
 		{"offline", intercom.IntercomFilter{Online: ptr(false), AliveAfter: t0}, []int64{b.ID}},
