@@ -5,7 +5,7 @@ run:
 	go run ./cmd/intercomd serve --demo
 
 test:
-	go test -race ./...
+	go tool gotestsum -- -race ./...
 
 lint:
 	gofmt -l . | (! grep .)
@@ -18,11 +18,16 @@ bench:
 # FUZZTIME=5m make fuzz
 FUZZTIME ?= 30s
 fuzz:
-	go test -run '^$$' -fuzz FuzzTimetable -fuzztime $(FUZZTIME) .
-	go test -run '^$$' -fuzz FuzzParseIntercomUpdate -fuzztime $(FUZZTIME) .
-	go test -run '^$$' -fuzz FuzzPatchBody -fuzztime $(FUZZTIME) ./http
-	go test -run '^$$' -fuzz FuzzClientHeaders -fuzztime $(FUZZTIME) ./http
-	go test -run '^$$' -fuzz FuzzClientMessage -fuzztime $(FUZZTIME) ./pusher
+	go test -run '^$$' -fuzz '^FuzzTimetable$$' -fuzztime $(FUZZTIME) .
+	go test -run '^$$' -fuzz '^FuzzTimetableTimezone$$' -fuzztime $(FUZZTIME) .
+	go test -run '^$$' -fuzz '^FuzzParseIntercomUpdate$$' -fuzztime $(FUZZTIME) .
+	go test -run '^$$' -fuzz '^FuzzParseFlatLinesUpdate$$' -fuzztime $(FUZZTIME) .
+	go test -run '^$$' -fuzz '^FuzzPatchBody$$' -fuzztime $(FUZZTIME) ./http
+	go test -run '^$$' -fuzz '^FuzzClientHeaders$$' -fuzztime $(FUZZTIME) ./http
+	go test -run '^$$' -fuzz '^FuzzSIPRingFlat$$' -fuzztime $(FUZZTIME) ./http
+	go test -run '^$$' -fuzz '^FuzzLanguageHeader$$' -fuzztime $(FUZZTIME) ./http
+	go test -run '^$$' -fuzz '^FuzzClientMessage$$' -fuzztime $(FUZZTIME) ./pusher
+	go test -run '^$$' -fuzz '^FuzzAcceptsGzip$$' -fuzztime $(FUZZTIME) ./web
 
 load:
 	scripts/bench.sh

@@ -93,9 +93,10 @@ func ParseNewCamera(body Body, now time.Time) (Camera, error) {
 }
 
 // ParseNewIntercom validates POST /api/admin/v1/intercoms, with the settings
-// ParseIntercomSettings reads; the intercom is created at instant now. A control URL must be an absolute http or https
-// URL, and then pass checkURL, which says what is wrong with where it points
-// ("" for nothing; the transport's check, which may use the network).
+// ParseIntercomChange reads too; the intercom is created at instant now. A
+// control URL must be an absolute http or https URL, and then pass
+// checkURL, which says what is wrong with where it points ("" for nothing;
+// the transport's check, which may use the network).
 func ParseNewIntercom(body Body, now time.Time, checkURL func(string) string) (Intercom, error) {
 	var p Problems
 	body.Only(&p, intercomFields...)

@@ -198,18 +198,22 @@ func (c *Call) Answer(deviceID int64, at time.Time) error {
 }
 
 // AnswerOn: the flat's handset or landline (line) took a ringing call, as
-// its panel reports. ErrNotFound when the call is not ringing; 422 on by
-// when the ring did not ring that line.
-func (c *Call) AnswerOn(line string, at time.Time) error {
-	if c.Status != CallRing {
-		return Errorf(ECONFLICT, "The call is %s, no longer ringing.", c.Status)
+// its panel reports. The same report again is no change (changed false: a
+// panel may repeat a report it got no answer to); 422 on by when the ring
+// did not ring that line; ECONFLICT when the call is no longer ringing.
+func (c *Call) AnswerOn(line string, at time.Time) (changed bool, err error) {
+	if c.Status == CallAnswered && c.AnsweredOn == line {
+		return false, nil
 	}
 	if !c.Lines.Has(line) {
-		return Invalid("by", "The call did not ring the flat's "+lineName(line)+".")
+		return false, Invalid("by", "The call did not ring the flat's "+lineName(line)+".")
+	}
+	if c.Status != CallRing {
+		return false, Errorf(ECONFLICT, "The call is %s, no longer ringing.", c.Status)
 	}
 	// The conversation is the panel's: its voice is connected already.
 	c.Status, c.StartedAt, c.ConnectedAt, c.AnsweredOn = CallAnswered, &at, &at, line
-	return nil
+	return true, nil
 }
 
 func lineName(line string) string {

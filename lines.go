@@ -2,6 +2,7 @@ package intercom
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -101,30 +102,31 @@ func (fl FlatLines) Rings(ic Intercom) CallLines {
 	return l
 }
 
-// ApplyLines applies the lines of an app's PATCH to the flat's: a 422 on
-// each setting of a line the flat does not have at ic, and nothing changed.
-// It reports whether anything was sent for the lines.
+// ApplyLines applies the lines of an app's PATCH to the flat's at ic and
+// reports whether it changed a choice of the flat. Turning on a line the
+// flat does not have is a 422 on that setting, and nothing changes; turning
+// one off is what the intercom object already says of it (false), which an
+// app may send back with its other settings: nothing to change.
 func (u IntercomUpdate) ApplyLines(ic Intercom, fl *FlatLines) (bool, error) {
-	if u.Analog == nil && u.Landline == nil {
-		return false, nil
-	}
+	analog := u.Analog != nil && ic.AnalogLine
+	landline := u.Landline != nil && landlineAvailable(ic, *fl)
 	var p Problems
-	if u.Analog != nil && !ic.AnalogLine {
+	if u.Analog != nil && *u.Analog && !analog {
 		p.Add(AnswerAnalog, "The intercom has no analog handset line.")
 	}
-	if u.Landline != nil && !landlineAvailable(ic, *fl) {
+	if u.Landline != nil && *u.Landline && !landline {
 		p.Add(AnswerLandline, "The flat has no landline to forward calls to.")
 	}
 	if err := p.Err(); err != nil {
 		return false, err
 	}
-	if u.Analog != nil {
+	if analog {
 		fl.Analog = *u.Analog
 	}
-	if u.Landline != nil {
+	if landline {
 		fl.Landline = *u.Landline
 	}
-	return true, nil
+	return analog || landline, nil
 }
 
 // FlatLinesUpdate is a validated PATCH /api/admin/v1/intercoms/{id}/flats/{flat}:
@@ -144,12 +146,9 @@ func ParseFlatLinesUpdate(body Body) (FlatLinesUpdate, error) {
 	var u FlatLinesUpdate
 	var p Problems
 	for k := range body {
-		if !containsString(flatLinesKeys, k) {
+		if !slices.Contains(flatLinesKeys, k) {
 			p.Add(k, "The "+Attribute(k)+" field is not a setting of a flat.")
 		}
-	}
-	if len(body) == 0 {
-		p.Add("landline_uri", "The landline uri field is required when none of is analog line available / is landline sip line available are present.")
 	}
 	if v, ok := body["landline_uri"]; ok {
 		s, isString := v.(string)
@@ -174,6 +173,9 @@ func ParseFlatLinesUpdate(body Body) (FlatLinesUpdate, error) {
 				*f.dst = &b
 			}
 		}
+	}
+	if p.Len() == 0 && u.LandlineURI == nil && u.Analog == nil && u.Landline == nil {
+		p.Add("landline_uri", "The landline uri field is required when none of is analog line available / is landline sip line available are present.")
 	}
 	return u, p.Err()
 }
@@ -213,13 +215,4 @@ func ValidLandlineURI(s string) bool {
 	host, _, _ := strings.Cut(rest, ";")
 	host, _, _ = strings.Cut(host, "?")
 	return host != "" && host[0] != ':'
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

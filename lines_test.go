@@ -3,6 +3,7 @@ package intercom_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -76,11 +77,13 @@ func TestApplyLines(t *testing.T) {
 		{"nothing about lines", intercom.Intercom{}, intercom.IntercomUpdate{IsEnabled: &yes}, intercom.FlatLines{Analog: true, LandlineURI: uri}, false, nil},
 		{"the handset off", intercom.Intercom{AnalogLine: true}, intercom.IntercomUpdate{Analog: &no},
 			intercom.FlatLines{LandlineURI: uri}, true, nil},
-		{"no handset line", intercom.Intercom{}, intercom.IntercomUpdate{Analog: &no},
+		{"no handset line", intercom.Intercom{}, intercom.IntercomUpdate{Analog: &yes},
 			intercom.FlatLines{Analog: true, LandlineURI: uri}, false, []string{intercom.AnswerAnalog}},
+		{"off, as the object says of a line the flat lacks: nothing to change", intercom.Intercom{}, intercom.IntercomUpdate{Analog: &no, Landline: &no},
+			intercom.FlatLines{Analog: true, LandlineURI: uri}, false, nil},
 		{"the landline on", intercom.Intercom{LandlineLine: true}, intercom.IntercomUpdate{Landline: &yes},
 			intercom.FlatLines{Analog: true, Landline: true, LandlineURI: uri}, true, nil},
-		{"both, one refused: neither", intercom.Intercom{LandlineLine: true}, intercom.IntercomUpdate{Analog: &no, Landline: &yes},
+		{"both, one refused: neither", intercom.Intercom{LandlineLine: true}, intercom.IntercomUpdate{Analog: &yes, Landline: &yes},
 			intercom.FlatLines{Analog: true, LandlineURI: uri}, false, []string{intercom.AnswerAnalog}},
 	}
 	for _, tt := range tests {
@@ -119,6 +122,12 @@ func TestLineTransitions(t *testing.T) {
 		return []intercom.CallDevice{{DeviceID: 1, UserID: 1, Channels: []string{intercom.ChannelWS}}}
 	}
 	handset := intercom.CallLines{Analog: true}
+	answerOn := func(line string) func(*intercom.Call) error {
+		return func(c *intercom.Call) error {
+			_, err := c.AnswerOn(line, at)
+			return err
+		}
+	}
 	type result struct {
 		Status, AnsweredOn, Via string
 		StartedAt, ConnectedAt  *time.Time
@@ -131,17 +140,17 @@ func TestLineTransitions(t *testing.T) {
 		want result
 	}{
 		{"the handset answers", intercom.NewCall(1, nil, rung(), handset, t0),
-			func(c *intercom.Call) error { return c.AnswerOn(intercom.LineAnalog, at) },
+			answerOn(intercom.LineAnalog),
 			result{Status: intercom.CallAnswered, AnsweredOn: intercom.LineAnalog, Via: intercom.LineAnalog, StartedAt: &at, ConnectedAt: &at}},
 		{"a line the ring did not ring", intercom.NewCall(1, nil, rung(), handset, t0),
-			func(c *intercom.Call) error { return c.AnswerOn(intercom.LineLandline, at) },
+			answerOn(intercom.LineLandline),
 			result{Status: intercom.CallRing, Err: intercom.EINVALID}},
 		{"a line after an app answered", intercom.NewCall(1, nil, rung(), handset, t0),
 			func(c *intercom.Call) error {
 				if err := c.Answer(1, at); err != nil {
 					return err
 				}
-				return c.AnswerOn(intercom.LineAnalog, at)
+				return answerOn(intercom.LineAnalog)(c)
 			},
 			result{Status: intercom.CallAnswered, Via: intercom.AnsweredApp, StartedAt: &at, Err: intercom.ECONFLICT}},
 		{"every device declined, the handset rings on", intercom.NewCall(1, nil, rung(), handset, t0),
@@ -153,6 +162,26 @@ func TestLineTransitions(t *testing.T) {
 		{"no device, a landline: ringing", intercom.NewCall(1, nil, nil, intercom.CallLines{Landline: "sip:x@gw"}, t0),
 			func(c *intercom.Call) error { return nil },
 			result{Status: intercom.CallRing}},
+		{"the same report again: no change", intercom.NewCall(1, nil, rung(), handset, t0),
+			func(c *intercom.Call) error {
+				if err := answerOn(intercom.LineAnalog)(c); err != nil {
+					return err
+				}
+				if changed, err := c.AnswerOn(intercom.LineAnalog, at.Add(time.Second)); changed || err != nil {
+					return fmt.Errorf("repeated report: changed %v, %v", changed, err)
+				}
+				return nil
+			},
+			result{Status: intercom.CallAnswered, AnsweredOn: intercom.LineAnalog, Via: intercom.LineAnalog, StartedAt: &at, ConnectedAt: &at}},
+		{"another line after the handset answered", intercom.NewCall(1, nil, rung(), intercom.CallLines{Analog: true, Landline: "sip:x@gw"}, t0),
+			func(c *intercom.Call) error {
+				if err := answerOn(intercom.LineAnalog)(c); err != nil {
+					return err
+				}
+				return answerOn(intercom.LineLandline)(c)
+			},
+			result{Status: intercom.CallAnswered, AnsweredOn: intercom.LineAnalog, Via: intercom.LineAnalog, StartedAt: &at, ConnectedAt: &at,
+				Err: intercom.ECONFLICT}},
 		{"no device, no line: missed at once", intercom.NewCall(1, nil, nil, intercom.CallLines{}, t0),
 			func(c *intercom.Call) error { return nil },
 			result{Status: intercom.CallMissed}},
@@ -174,16 +203,34 @@ func TestLineTransitions(t *testing.T) {
 }
 
 func TestValidLandlineURI(t *testing.T) {
-	for s, want := range map[string]bool{
-		"sip:+15551234567@gw.example": true, "sips:door@gw.example:5061": true, "sip:gw.example": true,
-		"sip:user@gw.example;transport=tcp": true, "sip:user:secret@10.0.0.1": true,
-		"": false, "sip:": false, "sip:@gw": false, "sip:user@": false, "sip:user@:5060": false, "tel:+15551234567": false,
-		"http://gw.example": false, "sip://gw.example": false, "sip:a b@gw": false, "sip:x@gw\n": false, "sip:x@gw\x00": false,
-		"sip:x@" + strings.Repeat("g", 260): false,
-	} {
-		if got := intercom.ValidLandlineURI(s); got != want {
-			t.Errorf("ValidLandlineURI(%q) = %v", s, got)
-		}
+	tests := []struct {
+		uri  string
+		want bool
+	}{
+		{"sip:+15551234567@gw.example", true},
+		{"sips:door@gw.example:5061", true},
+		{"sip:gw.example", true},
+		{"sip:user@gw.example;transport=tcp", true},
+		{"sip:user:secret@10.0.0.1", true},
+		{"", false},
+		{"sip:", false},
+		{"sip:@gw", false},
+		{"sip:user@", false},
+		{"sip:user@:5060", false},
+		{"tel:+15551234567", false},
+		{"http://gw.example", false},
+		{"sip://gw.example", false},
+		{"sip:a b@gw", false},
+		{"sip:x@gw\n", false},
+		{"sip:x@gw\x00", false},
+		{"sip:x@" + strings.Repeat("g", 260), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			if got := intercom.ValidLandlineURI(tt.uri); got != tt.want {
+				t.Errorf("ValidLandlineURI(%q) = %v, want %v", tt.uri, got, tt.want)
+			}
+		})
 	}
 }
 

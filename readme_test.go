@@ -19,7 +19,7 @@ func TestREADME(t *testing.T) {
 	readme := string(b)
 	const head = "# intercomd\n\n```sh\n" +
 		"go run ./cmd/intercomd serve --demo      # run the service with demo data (embedded SQLite, 127.0.0.1:8080)\n" +
-		"go test -race ./...                      # run the tests\n```\n\n"
+		testCommand + "         # run the tests\n```\n\n"
 	if !strings.HasPrefix(readme, head) {
 		t.Errorf("the README does not start with its two commands:\n%.400s", readme)
 	}
@@ -42,11 +42,15 @@ func TestREADME(t *testing.T) {
 	}
 	var tests []string
 	for _, line := range strings.Split(string(ci), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "go test") {
-			tests = append(tests, strings.TrimSpace(line))
+		if l := strings.TrimSpace(line); strings.HasPrefix(l, "go test") || strings.HasPrefix(l, "go tool gotestsum") {
+			tests = append(tests, l)
 		}
 	}
-	if len(tests) != 1 || tests[0] != "go test -race ./..." {
-		t.Errorf(".ci/run runs %q, want exactly the README's go test -race ./...", tests)
+	if len(tests) != 1 || tests[0] != testCommand {
+		t.Errorf(".ci/run runs %q, want exactly the README's %s", tests, testCommand)
 	}
 }
+
+// testCommand is the README's test command: go test through gotestsum,
+// which ends with what was skipped and why.
+const testCommand = "go tool gotestsum -- -race ./..."

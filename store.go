@@ -30,6 +30,18 @@ type Store interface {
 	Pairings
 	Access
 	Admin
+	Retainer
+}
+
+// Retainer purges the histories (History) past their retention age.
+type Retainer interface {
+	// PurgeHistory deletes, in one transaction, at most limit records of h
+	// made before before, oldest first, and reports how many it deleted;
+	// fewer than limit means none is left. A call ringing or answered is
+	// never deleted, nor its sends. Several callers at once (nodes purging
+	// together) delete each record once and never fail for one another's
+	// deletions. ErrUnknownHistory for a history the engine does not know.
+	PurgeHistory(ctx context.Context, h History, before time.Time, limit int) (int, error)
 }
 
 // Admin is what the operator's admin API lists, reads and removes beyond

@@ -32,7 +32,7 @@ func ParseIntercomUpdate(body map[string]any) (IntercomUpdate, error) {
 	rawAnalog, hasAnalog := present(body, AnswerAnalog)
 	rawLandline, hasLandline := present(body, AnswerLandline)
 	if !hasTitle && !hasEnabled && !hasTimetable && !hasAnalog && !hasLandline {
-		p.Add("title", "The title field is required when none of is enabled / timetable / is analog line available / is landline sip line available are present.")
+		p.Add("title", "The title field is required when none of is enabled / timetable are present.")
 		return u, p.Err()
 	}
 	if hasTitle {

@@ -75,7 +75,7 @@ func TestParseIntercomUpdateNulls(t *testing.T) {
 		{"intervals with null days", `{"timetable":{"days":null,"intervals":[]}}`,
 			intercom.IntercomUpdate{Timetable: &intercom.Timetable{Intervals: []intercom.Interval{}}}, nil},
 		{"all null", `{"title":null,"is_enabled":null,"timetable":null}`, intercom.IntercomUpdate{},
-			map[string][]string{"title": {"The title field is required when none of is enabled / timetable / is analog line available / is landline sip line available are present."}}},
+			map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
 		{"empty title is still invalid", `{"title":"  ","timetable":null}`, intercom.IntercomUpdate{},
 			map[string][]string{"title": {"The title field is required."}}},
 	}

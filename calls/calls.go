@@ -167,9 +167,26 @@ type Device struct {
 }
 
 // Ring is a visitor calling a flat of ic (nil: a private house, every
-// member). It decides who rings, records the call and starts the ringing;
-// delivery goes on after it returns.
+// member) at a panel that rings the flat's lines itself (POST
+// /api/hw/v1/ring): it decides who rings, with the flat's handset and
+// landline when the flat has them and chose so, records the call and starts
+// the ringing; delivery goes on after it returns.
 func (s *Service) Ring(ctx context.Context, ic intercom.Intercom, flat *int64) (intercom.Call, error) {
+	fl, err := s.store.FlatLines(ctx, ic.ID, flat)
+	if err != nil {
+		return intercom.Call{}, err
+	}
+	return s.ring(ctx, ic, flat, fl.Rings(ic))
+}
+
+// RingApps is Ring for a ring the SIP server hands over (POST
+// /api/sip/v1/ring): the apps alone, for nothing there rings the flat's
+// lines or could report their answer.
+func (s *Service) RingApps(ctx context.Context, ic intercom.Intercom, flat *int64) (intercom.Call, error) {
+	return s.ring(ctx, ic, flat, intercom.CallLines{})
+}
+
+func (s *Service) ring(ctx context.Context, ic intercom.Intercom, flat *int64, lines intercom.CallLines) (intercom.Call, error) {
 	now := s.clock.Now()
 	cands, err := s.store.RingCandidates(ctx, ic.ID, flat, now)
 	if err != nil {
@@ -183,12 +200,7 @@ func (s *Service) Ring(ctx context.Context, ic intercom.Intercom, flat *int64) (
 			d.SeenAt, d.SeenBy = &now, intercom.SeenSocket
 		}
 	}
-	// The flat's handset and landline ring too when it has them and chose so.
-	fl, err := s.store.FlatLines(ctx, ic.ID, flat)
-	if err != nil {
-		return intercom.Call{}, err
-	}
-	c, err := s.store.CreateCall(ctx, intercom.NewCall(ic.ID, flat, devices, fl.Rings(ic), now))
+	c, err := s.store.CreateCall(ctx, intercom.NewCall(ic.ID, flat, devices, lines, now))
 	if err != nil {
 		return intercom.Call{}, err
 	}
@@ -293,15 +305,18 @@ func (s *Service) update(ctx context.Context, who Device, callID int64, fn func(
 // told which answered, and the conversation may last as long as any.
 func (s *Service) AnsweredOn(ctx context.Context, ic intercom.Intercom, callID int64, line string) (intercom.Call, error) {
 	var before []intercom.CallDevice
+	changed := false
 	now := s.clock.Now()
 	c, err := s.store.UpdateCall(ctx, callID, func(c *intercom.Call) error {
 		if c.IntercomID != ic.ID {
 			return intercom.ErrNotFound
 		}
 		before = c.Ringing()
-		return c.AnswerOn(line, now)
+		var err error
+		changed, err = c.AnswerOn(line, now)
+		return err
 	})
-	if err != nil {
+	if err != nil || !changed {
 		return c, err
 	}
 	s.log.Info("call answered on the flat's line", "call_id", c.ID, "intercom_id", ic.ID, "line", line)

@@ -157,7 +157,9 @@ const (
 )
 
 // LiveCall is the live call (ringing or answered) whose number is number,
-// when it is intercom ic's (nil: anyone's). ENOTFOUND otherwise.
+// when it is intercom ic's (nil: anyone's), as the SIP server knows calls:
+// one the flat's handset or landline answered is no longer its (its
+// conversation is the panel's), and so not live to it. ENOTFOUND otherwise.
 func (s *Service) LiveCall(ctx context.Context, ic *intercom.Intercom, number string) (intercom.Call, error) {
 	if !intercom.IsCallNumber(number) {
 		return intercom.Call{}, intercom.ErrNotFound
@@ -166,7 +168,7 @@ func (s *Service) LiveCall(ctx context.Context, ic *intercom.Intercom, number st
 	if err != nil {
 		return c, err
 	}
-	if ic != nil && c.IntercomID != ic.ID {
+	if (ic != nil && c.IntercomID != ic.ID) || c.AnsweredOn != "" {
 		return intercom.Call{}, intercom.ErrNotFound
 	}
 	return c, nil
@@ -225,7 +227,7 @@ func (s *Service) SIPEnded(ctx context.Context, number, by string) (intercom.Cal
 	was := ""
 	now := s.clock.Now()
 	c, err = s.store.UpdateCall(ctx, c.ID, func(c *intercom.Call) error {
-		if c.Number != number {
+		if c.Number != number || c.AnsweredOn != "" { // a line answered it meanwhile
 			return intercom.ErrNotFound
 		}
 		was = c.Status
@@ -262,7 +264,7 @@ func (s *Service) SIPConnected(ctx context.Context, number string) (intercom.Cal
 	changed := false
 	now := s.clock.Now()
 	c, err = s.store.UpdateCall(ctx, c.ID, func(c *intercom.Call) error {
-		if c.Number != number {
+		if c.Number != number || c.AnsweredOn != "" {
 			return intercom.ErrNotFound
 		}
 		var err error

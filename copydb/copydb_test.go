@@ -220,7 +220,8 @@ func populate(t *testing.T, s intercom.Store) fixture {
 	_ = ringing
 	onLandline := ring(house.ID, flat15, t0.Add(10*time.Minute))
 	update(onLandline.ID, func(c *intercom.Call) error {
-		return c.AnswerOn(intercom.LineLandline, t0.Add(10*time.Minute+time.Second))
+		_, err := c.AnswerOn(intercom.LineLandline, t0.Add(10*time.Minute+time.Second))
+		return err
 	})
 	update(onLandline.ID, func(c *intercom.Call) error { return c.VisitorLeft(t0.Add(11 * time.Minute)) })
 	_, err = s.ForgetCalls(ctx, bob.ID, []int64{declined.ID})

@@ -161,6 +161,9 @@ type adminCallJSON struct {
 	StartedAt   *string              `json:"started_at"`
 	ConnectedAt *string              `json:"connected_at"`
 	EndedAt     *string              `json:"ended_at"`
+	Analog      bool                 `json:"analog"`
+	Landline    *string              `json:"landline"`
+	AnsweredOn  *string              `json:"answered_on"`
 	Recipients  []adminRecipientJSON `json:"recipients"`
 	Skipped     []adminSkippedJSON   `json:"skipped"`
 }
@@ -175,6 +178,7 @@ func toAdminCall(c intercom.Call, sends []intercom.CallSend) adminCallJSON {
 	}
 	out := adminCallJSON{ID: c.ID, IntercomID: c.IntercomID, Flat: c.Flat, Status: c.Status, EndReason: nonEmpty(c.EndReason), CreatedAt: sqlTime(c.CreatedAt),
 		StartedAt: sqlTimePtr(c.StartedAt), ConnectedAt: sqlTimePtr(c.ConnectedAt), EndedAt: sqlTimePtr(c.EndedAt),
+		Analog: c.Lines.Analog, Landline: nonEmpty(c.Lines.Landline), AnsweredOn: nonEmpty(c.AnsweredVia()),
 		Recipients: []adminRecipientJSON{}, Skipped: []adminSkippedJSON{}}
 	for _, d := range c.Devices {
 		if d.Rung() {

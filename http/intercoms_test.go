@@ -129,10 +129,10 @@ func TestPatchValidation(t *testing.T) {
 		name, body string
 		want       map[string][]string
 	}{
-		{"empty object", `{}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable / is analog line available / is landline sip line available are present."}}},
-		{"keys match exactly", `{"Title":"x","IS_ENABLED":true}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable / is analog line available / is landline sip line available are present."}}},
-		{"title null", `{"title":null}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable / is analog line available / is landline sip line available are present."}}},
-		{"all null", `{"title":null,"is_enabled":null,"timetable":null}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable / is analog line available / is landline sip line available are present."}}},
+		{"empty object", `{}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
+		{"keys match exactly", `{"Title":"x","IS_ENABLED":true}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
+		{"title null", `{"title":null}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
+		{"all null", `{"title":null,"is_enabled":null,"timetable":null}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
 		{"null beside an empty title", `{"title":"","timetable":null}`, map[string][]string{"title": {"The title field is required."}}},
 		{"title empty", `{"title":""}`, map[string][]string{"title": {"The title field is required."}}},
 		{"title blank", `{"title":"  \t "}`, map[string][]string{"title": {"The title field is required."}}},
@@ -143,8 +143,8 @@ func TestPatchValidation(t *testing.T) {
 		{"is_enabled 1.0", `{"is_enabled":1.0}`, map[string][]string{"is_enabled": {"The is enabled field must be true or false."}}},
 		{"is_enabled True", `{"is_enabled":"True"}`, map[string][]string{"is_enabled": {"The is enabled field must be true or false."}}},
 		{"is_enabled array", `{"is_enabled":[]}`, map[string][]string{"is_enabled": {"The is enabled field must be true or false."}}},
-		{"is_enabled null", `{"is_enabled":null}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable / is analog line available / is landline sip line available are present."}}},
-		{"timetable null", `{"timetable":null}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable / is analog line available / is landline sip line available are present."}}},
+		{"is_enabled null", `{"is_enabled":null}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
+		{"timetable null", `{"timetable":null}`, map[string][]string{"title": {"The title field is required when none of is enabled / timetable are present."}}},
 		{"days null beside bad intervals", `{"timetable":{"days":null,"intervals":"x"}}`, map[string][]string{"timetable.intervals": {"The timetable.intervals field must be an array."}}},
 		{"timetable empty object", `{"timetable":{}}`, map[string][]string{"timetable": {"The timetable field is required."}}},
 		{"timetable empty list", `{"timetable":[]}`, map[string][]string{"timetable": {"The timetable field is required."}}},

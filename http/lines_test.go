@@ -4,8 +4,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"intercom"
+	"intercom/node"
 )
 
 // The flat's handset and landline (API.md §6), end to end: the operator
@@ -47,7 +51,7 @@ func TestFlatLinesSettings(t *testing.T) {
 	// Before the operator says anything, only the apps answer, and a line
 	// cannot be chosen: 422, and nothing else of the request changes.
 	wantLines(t, "alice", f.want(f.as(w.alice, "GET", icPath, ""), 200).JSON(t), []string{"is_enabled"}, false, false)
-	res := f.want(f.as(w.alice, "PATCH", icPath, `{"title":"Home","is_analog_line_available":false,"is_landline_sip_line_available":true}`), 422)
+	res := f.want(f.as(w.alice, "PATCH", icPath, `{"title":"Home","is_analog_line_available":true,"is_landline_sip_line_available":"1"}`), 422)
 	if diff := cmp.Diff(map[string][]string{
 		"is_analog_line_available":       {"The intercom has no analog handset line."},
 		"is_landline_sip_line_available": {"The flat has no landline to forward calls to."},
@@ -60,6 +64,10 @@ func TestFlatLinesSettings(t *testing.T) {
 	if r := w.ring(`{"flat":15}`); r["analog"] != false || r["landline"] != nil {
 		t.Errorf("ring answer %v, want analog false, landline null", r)
 	}
+	// Off is what the object says of the lines the flat lacks: an app may
+	// send it back with its other settings, and nothing of the lines changes.
+	v := f.want(f.as(w.alice, "PATCH", icPath, `{"is_enabled":true,"is_analog_line_available":false,"is_landline_sip_line_available":false}`), 200).JSON(t)
+	wantLines(t, "alice after sending the lines back", v, []string{"is_enabled"}, false, false)
 
 	// The operator gives the intercom handsets and landline forwarding.
 	ic := f.want(f.admin("PATCH", adminPath, `{"has_analog_line":true,"has_landline_sip_line":true}`), 200).JSON(t)
@@ -83,7 +91,7 @@ func TestFlatLinesSettings(t *testing.T) {
 
 	// Alice chooses for the flat, with the booleans the SDKs send; bob, of
 	// the same flat, sees it in the list; carol's flat keeps its own.
-	v := f.want(f.as(w.alice, "PATCH", icPath, `{"is_analog_line_available":"0","is_landline_sip_line_available":true,"is_enabled":null}`), 200).JSON(t)
+	v = f.want(f.as(w.alice, "PATCH", icPath, `{"is_analog_line_available":"0","is_landline_sip_line_available":true,"is_enabled":null}`), 200).JSON(t)
 	wantLines(t, "alice's PATCH", v, all, false, true)
 	page := f.want(f.as(bob, "GET", "/api/v1/intercom", ""), 200).JSON(t)
 	wantLines(t, "bob", page["data"].([]any)[0].(map[string]any), all, false, true)
@@ -218,7 +226,15 @@ func TestLineAnswers(t *testing.T) {
 		t.Errorf("%d missed-call notifications for an answered call", n)
 	}
 
-	// Reported again, or answered in an app now: the call is not ringing.
+	// The same report again (a panel that got no answer repeats it) changes
+	// nothing; the other line, or an app, can no longer answer.
+	if again := e.want(e.hw(w.secret, "POST", answered, `{"by":"landline"}`), 200).JSON(t); again["started_at"] != call["started_at"] {
+		t.Errorf("a repeated report moved the answer: %v, then %v", call, again)
+	}
+	e.srv.Wait()
+	if c := e.fcmTo("fcm-alice", "intercom_cancel"); len(c) != 1 {
+		t.Errorf("after a repeated report, %d FCM cancels", len(c))
+	}
 	res := e.want(e.hw(w.secret, "POST", answered, `{"by":"analog"}`), 409)
 	if !strings.Contains(string(res.Body), "no longer ringing") {
 		t.Errorf("409 %s", res.Body)
@@ -274,5 +290,49 @@ func TestHandsetKeepsTheCallRinging(t *testing.T) {
 	hw = e.want(e.hw(w.secret, "GET", "/api/hw/v1/calls/"+itoa(callID(v)), ""), 200).JSON(t)
 	if hw["status"] != "missed" || hw["answered_on"] != nil {
 		t.Errorf("after the ring timeout the call is %v", hw)
+	}
+}
+
+// TestLineConversationIsThePanels: a call the handset answered has no voice
+// for the SIP server to connect: no connect deadline ends it, the SIP
+// server no longer finds it live (its end and connected are 404, and its
+// look at the number says answered_on, so that it releases the panel's
+// INVITE), and only the panel's end or the longest call ends it. A ring
+// the SIP server hands over rings the apps alone.
+func TestLineConversationIsThePanels(t *testing.T) {
+	f := newFixtureWith(t, func(c *node.Config) {
+		c.SIPAPIToken = sipAPIToken
+		c.AnswerConnectTimeout, c.MaxCallDuration = 20*time.Second, 10*time.Minute
+	})
+	w := newWorld(t, f)
+	user := intercom.SIPUsername(w.intercomID)
+	f.want(f.admin("PATCH", "/api/admin/v1/intercoms/"+itoa(w.intercomID), `{"has_analog_line":true}`), 200)
+
+	v := w.ring(`{"flat":15}`)
+	number := v["number"].(string)
+	hwPath := "/api/hw/v1/calls/" + itoa(callID(v))
+	f.want(f.hw(w.secret, "POST", hwPath+"/answered", `{"by":"analog"}`), 200)
+	f.want(f.sip("POST", "/api/sip/v1/calls/"+number+"/connected", ""), 404)
+	f.want(f.sip("POST", "/api/sip/v1/calls/"+number+"/end", `{"by":"panel"}`), 404)
+	seen := f.want(f.sip("GET", "/api/sip/v1/calls/"+number+"?intercom="+user+"&call="+itoa(callID(v)), ""), 200).JSON(t)
+	if seen["answered_on"] != "analog" {
+		t.Errorf("the SIP server sees %v", seen)
+	}
+	f.clock.Advance(time.Minute) // past the connect deadline
+	f.srv.Wait()
+	if got := f.want(f.hw(w.secret, "GET", hwPath, ""), 200).JSON(t); got["status"] != "answered" {
+		t.Fatalf("a minute into the handset's conversation the call is %v", got["status"])
+	}
+	f.clock.Advance(10 * time.Minute)
+	f.srv.Wait()
+	if got := f.want(f.admin("GET", "/api/admin/v1/calls/"+itoa(callID(v)), ""), 200).JSON(t); got["status"] != "ended" ||
+		got["end_reason"] != "max_duration" || got["answered_on"] != "analog" || got["analog"] != true {
+		t.Errorf("after the longest call: %v", got)
+	}
+
+	// Over SIP, the flat's lines are not rung: nothing there rings them.
+	s := f.want(f.sip("POST", "/api/sip/v1/ring", `{"intercom":"`+user+`","flat":16}`), 201).JSON(t)
+	if s["status"] != "missed" {
+		t.Errorf("a SIP ring at a flat with a handset and no app: %v", s)
 	}
 }

@@ -46,7 +46,7 @@ func (s *Server) sipRing(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.calls.Ring(settled.Context(), ic, flat)
+	c, err := s.calls.RingApps(settled.Context(), ic, flat)
 	if err != nil {
 		return err
 	}
@@ -129,10 +129,13 @@ type sipCallJSON struct {
 	Number   string `json:"number"`
 	Intercom string `json:"intercom"`
 	Declined bool   `json:"declined,omitempty"`
+	// AnsweredOn is set when the flat's handset or landline answered: the
+	// conversation is the panel's, and no app will take the INVITE.
+	AnsweredOn string `json:"answered_on,omitempty"`
 }
 
 func toSIPCallJSON(c intercom.Call) sipCallJSON {
-	return sipCallJSON{c.ID, c.Status, c.Number, intercom.SIPUsername(c.IntercomID), calls.AllDeclined(c)}
+	return sipCallJSON{c.ID, c.Status, c.Number, intercom.SIPUsername(c.IntercomID), calls.AllDeclined(c), c.AnsweredOn}
 }
 
 // sipCall is GET /api/sip/v1/calls/{number}?intercom=<SIP username>: the

@@ -97,6 +97,15 @@ func (db *DB) migrate(ctx context.Context) error {
 			version integer PRIMARY KEY, applied_at timestamptz NOT NULL)`); err != nil {
 			return err
 		}
+		// A database migrated by a newer intercomd is refused: this one
+		// would read and write it wrongly.
+		var at int
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&at); err != nil {
+			return err
+		}
+		if err := intercom.CheckSchema(at, knownVersion()); err != nil {
+			return err
+		}
 		for _, name := range names {
 			base := strings.TrimPrefix(name, "migrations/")
 			version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])

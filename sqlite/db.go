@@ -252,6 +252,15 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(names)
+	// A database migrated by a newer intercomd is refused: this one would
+	// read and write it wrongly.
+	var at int
+	if err := db.write.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&at); err != nil {
+		return err
+	}
+	if err := intercom.CheckSchema(at, knownVersion()); err != nil {
+		return err
+	}
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
 		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])

@@ -458,16 +458,28 @@ func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u
 				return err
 			}
 		}
-		changed, err := u.ApplyLines(view.Intercom, &view.Lines)
-		if err != nil {
-			return err
-		}
-		if changed {
-			mates, err := putFlatLines(q, id, view.Membership.Flat, view.Lines, at)
+		if u.Analog != nil || u.Landline != nil {
+			// As stored now, not as a view had them: the operator's URI stays.
+			ic, err := intercomRow(q, `id = ?`, id)
 			if err != nil {
 				return err
 			}
-			ch.users = mates // their views show the flat's lines
+			fl, err := flatLines(q, id, view.Membership.Flat)
+			if err != nil {
+				return err
+			}
+			changed, err := u.ApplyLines(ic, &fl)
+			if err != nil {
+				return err
+			}
+			view.Intercom.AnalogLine, view.Intercom.LandlineLine, view.Lines = ic.AnalogLine, ic.LandlineLine, fl
+			if changed {
+				mates, err := putFlatLines(q, id, view.Membership.Flat, fl, at)
+				if err != nil {
+					return err
+				}
+				ch.users = mates // their views show the flat's lines
+			}
 		}
 		ch.views = []freshView{{key: key, view: view}}
 		return nil

@@ -135,7 +135,10 @@ func testFlatLines(t *testing.T, s intercom.Store) {
 		t.Fatalf("CreateCall: %+v, %v", c, err)
 	}
 	answered := at.Add(5 * time.Second)
-	if _, err := s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error { return c.AnswerOn(intercom.LineAnalog, answered) }); err != nil {
+	if _, err := s.UpdateCall(ctx, c.ID, func(c *intercom.Call) error {
+		_, err := c.AnswerOn(intercom.LineAnalog, answered)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Call(ctx, c.ID)

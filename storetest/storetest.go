@@ -58,6 +58,8 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"ConcurrentMemberships", testConcurrentMemberships},
 		{"AdminLists", testAdminLists},
 		{"AdminWrites", testAdminWrites},
+		{"Retention", testRetention},
+		{"ConcurrentPurges", testConcurrentPurges},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })

@@ -218,7 +218,7 @@ func TestClusterCallFlow(t *testing.T) {
 
 // The cluster's admin token and ring timeout.
 const (
-	clusterAdminToken  = "cluster-admin"
+	clusterAdminToken  = "cluster-admin-token-0123456789abcdef"
 	clusterRingTimeout = 2 * time.Second
 )
 
@@ -254,7 +254,7 @@ func runNode(t, owner *testing.T, name string, env map[string]string, args ...st
 	n := &node{name: name, cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{},
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}}
 	go func() {
-		n.done <- run(ctx, args, func(k string) string { return env[k] }, outW, n.logs)
+		n.done <- run(ctx, args, env, outW, n.logs)
 		outW.Close()
 	}()
 	select {

@@ -23,9 +23,10 @@ if need be and must hold no data.
 // copyCommand is `intercomd copy`.
 func copyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("intercomd copy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // Parse's errors are returned, and printed once
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), copyUsage)
+		fs.SetOutput(stderr)
+		fmt.Fprint(stderr, copyUsage)
 		fs.PrintDefaults()
 	}
 	from := fs.String("from", "", "the SQLite database file to copy (read only)")
@@ -33,7 +34,7 @@ func copyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
-		return err
+		return fmt.Errorf("copy: %w (intercomd copy --help lists the flags)", err)
 	}
 	switch {
 	case fs.NArg() > 0:

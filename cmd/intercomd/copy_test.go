@@ -45,10 +45,10 @@ func TestRunCopy(t *testing.T) {
 	first.Close()
 
 	var out bytes.Buffer
-	if err := run(ctx, []string{"copy", "--from", path, "--to", url}, func(string) string { return "" }, &out, io.Discard); err != nil {
+	if err := run(ctx, []string{"copy", "--from", path, "--to", url}, nil, &out, io.Discard); err != nil {
 		t.Fatalf("copy: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"users", "intercoms", "181", "copied 2 rows in 17 tables from " + path, "counts and checksums match"} {
+	for _, want := range []string{"users", "intercoms", "181", "copied 2 rows in 18 tables from " + path, "counts and checksums match"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -62,7 +62,7 @@ func TestRunCopy(t *testing.T) {
 		t.Errorf("copied user: %+v, %v", got, err)
 	}
 
-	err = run(ctx, []string{"copy", "--from", path, "--to", url}, func(string) string { return "" }, io.Discard, io.Discard)
+	err = run(ctx, []string{"copy", "--from", path, "--to", url}, nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("second copy: %v", err)
 	}
@@ -82,7 +82,7 @@ func TestRunCopyRefuses(t *testing.T) {
 		{[]string{"copy", "--from", "postgres://a/b", "--to", "postgres://c/d"}, "copying out of PostgreSQL is not supported"},
 		{[]string{"copy", "--from", missing, "--to", "postgres://nobody@127.0.0.1:1/x"}, missing + " does not exist"},
 	} {
-		err := run(t.Context(), tt.args, func(string) string { return "" }, io.Discard, io.Discard)
+		err := run(t.Context(), tt.args, nil, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
 		}

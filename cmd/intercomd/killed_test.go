@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 			os.Stderr.WriteString("bad " + childNodeArgs + ": " + err.Error() + "\n")
 			os.Exit(2)
 		}
-		if err := run(context.Background(), args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if err := run(context.Background(), args, environ(os.Environ()), os.Stdout, os.Stderr); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}

@@ -22,18 +22,20 @@ import (
 // event it gets until ctx ends. Like pusher-js, it pings the server after
 // the activity timeout of silence, and reconnects (with backoff, subscribing
 // again) when no pong comes or the connection drops.
-func listen(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func listen(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("intercomd listen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // its errors are returned, and printed once
 	l := newListener(stdout, stderr)
 	fs.StringVar(&l.base, "url", "http://127.0.0.1:8080", "intercomd's URL")
-	fs.StringVar(&l.token, "token", getenv("INTERCOMD_TOKEN"), "the device's access token (or INTERCOMD_TOKEN)")
+	fs.StringVar(&l.token, "token", env["INTERCOMD_TOKEN"], "the device's access token (or INTERCOMD_TOKEN)")
 	fs.StringVar(&l.uuid, "uuid", "", "the device's X-UUID")
 	fs.StringVar(&l.client, "client", "ios-cctv", "X-Client")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
 		return nil
 	} else if err != nil {
-		return err
+		return fmt.Errorf("%w (intercomd listen --help lists the flags)", err)
 	}
 	if l.token == "" || l.uuid == "" {
 		return errors.New("listen needs --token and --uuid")

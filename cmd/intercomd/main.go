@@ -31,13 +31,14 @@ import (
 	"intercom/postgres"
 	"intercom/push"
 	"intercom/pusher"
+	"intercom/retention"
 	"intercom/web"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], environ(os.Environ()), os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "intercomd:", err)
 		os.Exit(1)
 	}
@@ -79,15 +80,23 @@ type config struct {
 	sessionsLimit  int
 	languagesFlag  string   // --languages as given
 	languages      []string // --languages, checked
+	retention      intercom.Retention
+	secretFiles    map[string]*string // --<secret>-file, by the secret flag's name
 }
 
 const usage = `usage: intercomd serve [flags]
        intercomd listen --url URL --token TOKEN --uuid X-UUID   (print a device's events)
        intercomd copy --from intercomd.db --to postgres://…     (move a SQLite installation to PostgreSQL)
+       intercomd backup [--db intercomd.db] --to FILE           (a consistent copy of a live SQLite database)
+       intercomd migrate [--dry-run] [--db FILE|URL]             (apply, or list, the migrations the database lacks)
        intercomd version
 
 Every flag can also be set by its environment twin: --token-ttl is
-INTERCOMD_TOKEN_TTL, and so on. A flag given on the command line wins.
+INTERCOMD_TOKEN_TTL, and so on. A flag given on the command line wins. An
+INTERCOMD_* variable that is no flag's twin stops serve at start. Each
+secret (--admin-token, --pusher-app-secret, --sip-secret, --sip-api-token,
+--turn-secret, --hms-app-secret) can be read from a file instead:
+--sip-secret-file or INTERCOMD_SIP_SECRET_FILE, and so on.
 
 `
 
@@ -132,6 +141,28 @@ func (f intFlag) Set(s string) error {
 	return nil
 }
 
+// retentionFlag is a --retain-<history> flag: an age or forever.
+type retentionFlag struct {
+	r intercom.Retention
+	h intercom.History
+}
+
+func (f retentionFlag) String() string {
+	if f.r == nil {
+		return ""
+	}
+	return f.r[f.h].String()
+}
+
+func (f retentionFlag) Set(s string) error {
+	a, err := intercom.ParseRetentionAge(s)
+	if err != nil {
+		return err
+	}
+	f.r[f.h] = a
+	return nil
+}
+
 // logLevels are the values of --log-level.
 var logLevels = []string{"debug", "info", "warn", "error"}
 
@@ -143,7 +174,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.db, "db", "intercomd.db", "SQLite database file, or a postgres:// URL (created or migrated on start)")
 	fs.StringVar(&c.publicURL, "public-url", "", "URL the API is reached at, for links (default http://<addr>)")
-	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token of the admin API; empty: the admin API answers 404")
+	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token of the admin API, at least 32 characters; empty: the admin API answers 404")
 	c.tokenTTL = members.DefaultTokenTTL
 	fs.Var(durationFlag{&c.tokenTTL}, "token-ttl", "lifetime of an access token")
 	c.offlineAfter = calls.DefaultOfflineAfter
@@ -191,7 +222,16 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&c.demo, "demo", false, "provision a demo account, camera 833 and intercom 180, and print a ready curl")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.realIPHeader, "real-ip-header", "", "header in which a trusted reverse proxy names the client's address (X-Forwarded-For, X-Real-IP)")
+	c.retention = intercom.DefaultRetention()
+	for _, h := range intercom.Histories {
+		fs.Var(retentionFlag{c.retention, h.History}, "retain-"+string(h.History),
+			"age past which "+h.What+" are purged, in the background (90d, 36h; forever: never)")
+	}
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "address of a private listener serving /debug/pprof/ (no authentication: loopback or a private network); empty: off")
+	c.secretFiles = map[string]*string{}
+	for _, name := range secretFlags {
+		c.secretFiles[name] = fs.String(name+"-file", "", "file holding --"+name+" (its trailing newline dropped), instead of the flag")
+	}
 	return fs
 }
 
@@ -203,34 +243,47 @@ func printUsage(w io.Writer) {
 	serveFlags(&c, w).PrintDefaults()
 }
 
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+// parseConfig reads serve's configuration from args and env, and checks it.
+func parseConfig(args []string, env map[string]string, stderr io.Writer) (config, error) {
 	var c config
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprint(stderr, usage)
-		return c, errors.New("the commands are serve, listen, copy and version")
+		return c, errors.New("the commands are serve, listen, copy, backup, migrate and version")
 	}
-	fs := serveFlags(&c, stderr)
+	// The flag package would print its error too: the caller prints it once.
+	fs := serveFlags(&c, io.Discard)
 	if err := fs.Parse(args[1:]); errors.Is(err, flag.ErrHelp) {
 		return c, errHelp
 	} else if err != nil {
-		return c, err
+		return c, fmt.Errorf("%w (intercomd serve --help lists the flags)", err)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := checkVariables(fs, env); err != nil {
+		return c, err
+	}
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		env := "INTERCOMD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(env); v != "" && !set[f.Name] {
+		name := envName(f.Name)
+		if v := env[name]; v != "" && !set[f.Name] {
 			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
+				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
 			}
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
 		return c, err
+	}
+	if err := readSecretFiles(fs, c.secretFiles); err != nil {
+		return c, err
+	}
+	for _, err := range []error{checkAdminToken(c.adminToken), checkPublicURL(c.publicURL), checkDB(c.db)} {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for _, d := range []struct {
 		name string
@@ -359,14 +412,20 @@ func checkICEURL(raw string) error {
 }
 
 // run is intercomd's whole life: parse the configuration, open the store,
-// serve until ctx is done, then drain requests and close.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// serve until ctx is done, then drain requests and close. env is the
+// process's environment by name (environ(os.Environ()) in main): serve
+// reads its INTERCOMD_* variables and refuses those it does not know.
+func run(ctx context.Context, args []string, env map[string]string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		switch args[0] {
 		case "listen":
-			return listen(ctx, args[1:], getenv, stdout, stderr)
+			return listen(ctx, args[1:], env, stdout, stderr)
 		case "copy":
 			return copyCommand(ctx, args[1:], stdout, stderr)
+		case "backup":
+			return backupCommand(ctx, args[1:], env, stdout, stderr)
+		case "migrate":
+			return migrateCommand(ctx, args[1:], env, stdout, stderr)
 		case "version":
 			b := intercom.ReadBuild()
 			fmt.Fprintf(stdout, "intercomd %s (revision %s, %s)\n", b.Version, b.Revision, b.GoVersion)
@@ -376,7 +435,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return nil
 		}
 	}
-	c, err := parseConfig(args, getenv, stderr)
+	c, err := parseConfig(args, env, stderr)
 	if errors.Is(err, errHelp) {
 		printUsage(stdout)
 		return nil
@@ -466,12 +525,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		providers = append(providers, p)
 	}
-	for _, p := range providers {
-		logger.Info("push provider configured", "channel", p.Channel())
-	}
-	if len(c.iceURLs) > 0 {
-		logger.Info("ICE servers given to answering apps", "urls", c.iceURLs)
-	}
 	cfg := intercomnode.Config{
 		PushProviders: providers, PushConcurrency: c.pushWorkers, Controller: newController(c),
 		Store: db, Logger: logger, PublicURL: publicURL, AdminToken: c.adminToken,
@@ -505,6 +558,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ln.Close()
 		return err
 	}
+	purger := retention.New(retention.Config{Store: db, Ages: c.retention, Logger: logger})
+	purger.Start()
+	defer purger.Close()
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -514,8 +570,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	var channels []string
+	for _, p := range providers {
+		channels = append(channels, p.Channel())
+	}
+	logStartup(logger, startup{addr: ln.Addr().String(), publicURL: publicURL, db: c.db, adminAPI: c.adminToken != "",
+		pushChannels: channels, sipAPI: c.sipAPIToken != "", web: c.web,
+		iceURLs: c.iceURLs, turn: slices.ContainsFunc(c.iceURLs, calls.IsTURN)})
 	fmt.Fprintf(stdout, "intercomd listening on %s\n", publicURL)
-	logger.Info("listening", "addr", ln.Addr().String(), "db", dbForLog(c.db))
 
 	if c.demo {
 		if err := provisionDemo(ctx, db, publicURL, c.offlineAfter, stdout); err != nil {

@@ -36,11 +36,11 @@ func runDemoEndToEnd(t *testing.T, db string) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	outR, outW := io.Pipe()
-	env := map[string]string{"INTERCOMD_ADMIN_TOKEN": "from-env", "INTERCOMD_LOG_LEVEL": "warn"}
+	env := map[string]string{"INTERCOMD_ADMIN_TOKEN": "admin-token-from-the-environment-0123", "INTERCOMD_LOG_LEVEL": "warn"}
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--demo"}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, args, func(k string) string { return env[k] }, outW, io.Discard)
+		done <- run(ctx, args, env, outW, io.Discard)
 		outW.Close()
 	}()
 	lines := make(chan string, 100)
@@ -107,7 +107,7 @@ func runDemoEndToEnd(t *testing.T, db string) {
 	listenCtx, stopListen := context.WithCancel(ctx)
 	listenDone := make(chan error, 1)
 	go func() {
-		listenDone <- run(listenCtx, []string{"listen", "--url", base[1], "--uuid", "demo-phone", "--token", phoneToken[1]}, func(string) string { return "" }, lw, io.Discard)
+		listenDone <- run(listenCtx, []string{"listen", "--url", base[1], "--uuid", "demo-phone", "--token", phoneToken[1]}, nil, lw, io.Discard)
 		lw.Close()
 	}()
 	heard := make(chan string, 100)
@@ -158,7 +158,7 @@ func runDemoEndToEnd(t *testing.T, db string) {
 
 	// The admin token came from INTERCOMD_ADMIN_TOKEN.
 	areq, _ := http.NewRequest("POST", base[1]+"/api/admin/v1/users", strings.NewReader(`{"login":"e2e","password":"password-e2e"}`))
-	areq.Header.Set("Authorization", "Bearer from-env")
+	areq.Header.Set("Authorization", "Bearer admin-token-from-the-environment-0123")
 	areq.Header.Set("Content-Type", "application/json")
 	ares, err := http.DefaultClient.Do(areq)
 	if err != nil || ares.StatusCode != 201 {
@@ -178,9 +178,8 @@ func runDemoEndToEnd(t *testing.T, db string) {
 }
 
 func TestParseConfig(t *testing.T) {
-	getenv := func(env map[string]string) func(string) string { return func(k string) string { return env[k] } }
-	c, err := parseConfig([]string{"serve", "--token-ttl", "1h"}, getenv(map[string]string{
-		"INTERCOMD_TOKEN_TTL": "2h", "INTERCOMD_OFFLINE_AFTER": "45s", "INTERCOMD_ADDR": "127.0.0.1:9999"}), io.Discard)
+	c, err := parseConfig([]string{"serve", "--token-ttl", "1h"}, map[string]string{
+		"INTERCOMD_TOKEN_TTL": "2h", "INTERCOMD_OFFLINE_AFTER": "45s", "INTERCOMD_ADDR": "127.0.0.1:9999"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,21 +204,21 @@ func TestParseConfig(t *testing.T) {
 		"negative limit":  {[]string{"serve", "--sessions-limit", "-1"}, nil},
 		"no languages":    {[]string{"serve", "--languages", " , "}, nil},
 	} {
-		if _, err := parseConfig(tt.args, getenv(tt.env), io.Discard); err == nil {
+		if _, err := parseConfig(tt.args, tt.env, io.Discard); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
 	// The account side: the session limit and the languages, by flag or env.
-	c, err = parseConfig([]string{"serve", "--languages", "de, en,de"}, getenv(map[string]string{"INTERCOMD_SESSIONS_LIMIT": "3"}), io.Discard)
+	c, err = parseConfig([]string{"serve", "--languages", "de, en,de"}, map[string]string{"INTERCOMD_SESSIONS_LIMIT": "3"}, io.Discard)
 	if err != nil || c.sessionsLimit != 3 || !slices.Equal(c.languages, []string{"de", "en"}) {
 		t.Errorf("--sessions-limit by env, --languages: %d %q, %v", c.sessionsLimit, c.languages, err)
 	}
-	if c, err := parseConfig([]string{"serve"}, getenv(nil), io.Discard); err != nil || c.sessionsLimit != 0 ||
+	if c, err := parseConfig([]string{"serve"}, nil, io.Discard); err != nil || c.sessionsLimit != 0 ||
 		!slices.Equal(c.languages, intercom.DefaultLanguages) {
 		t.Errorf("defaults: limit %d, languages %q, %v", c.sessionsLimit, c.languages, err)
 	}
 	for _, db := range []string{"postgres://u:p@db.example/intercomd", "postgresql:///intercomd?host=/run/postgresql"} {
-		if c, err := parseConfig([]string{"serve", "--db", db}, getenv(nil), io.Discard); err != nil || c.db != db {
+		if c, err := parseConfig([]string{"serve", "--db", db}, nil, io.Discard); err != nil || c.db != db {
 			t.Errorf("--db %s: %+v, %v", db, c.db, err)
 		}
 	}
@@ -237,7 +236,7 @@ func TestRunRefusesBadPushConfig(t *testing.T) {
 		{"--hms-app-id", "123"},
 	} {
 		args = append([]string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "x.db")}, args...)
-		err := run(t.Context(), args, func(string) string { return "" }, io.Discard, io.Discard)
+		err := run(t.Context(), args, nil, io.Discard, io.Discard)
 		if err == nil || !(strings.Contains(err.Error(), "apns") || strings.Contains(err.Error(), "fcm") || strings.Contains(err.Error(), "hms")) {
 			t.Errorf("%v: %v", args, err)
 		}
@@ -271,7 +270,7 @@ func TestTURNFlags(t *testing.T) {
 		{"user in url", []string{"--turn-url", "turn:user@turn.example.com"}, map[string]string{"INTERCOMD_TURN_SECRET": "s"}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := parseConfig(append([]string{"serve"}, tt.args...), func(k string) string { return tt.env[k] }, io.Discard)
+			c, err := parseConfig(append([]string{"serve"}, tt.args...), tt.env, io.Discard)
 			switch {
 			case tt.want == nil && err == nil:
 				t.Fatalf("accepted: %q", c.iceURLs)
@@ -301,12 +300,7 @@ func TestControlAllowLoopbackFlag(t *testing.T) {
 		{nil, "true", true},
 		{[]string{"--control-allow-loopback=false"}, "true", false},
 	} {
-		c, err := parseConfig(append([]string{"serve"}, tc.args...), func(k string) string {
-			if k == "INTERCOMD_CONTROL_ALLOW_LOOPBACK" {
-				return tc.env
-			}
-			return ""
-		}, io.Discard)
+		c, err := parseConfig(append([]string{"serve"}, tc.args...), map[string]string{"INTERCOMD_CONTROL_ALLOW_LOOPBACK": tc.env}, io.Discard)
 		if err != nil || c.controlLoop != tc.want {
 			t.Errorf("args %v, env %q: controlLoop %v (%v), want %v", tc.args, tc.env, c.controlLoop, err, tc.want)
 		}

@@ -33,7 +33,7 @@ const (
 	nginxNodeMarker   = "# intercomd node"
 	nginxListenMarker = "# public listener"
 	nginxSIPMarker    = "# kamailio websocket"
-	nginxAdminToken   = "nginx-e2e-admin-token"
+	nginxAdminToken   = "nginx-e2e-admin-token-0123456789abc"
 )
 
 // TestNginxCluster runs the shipped nginx config in front of three nodes on
@@ -249,7 +249,7 @@ func startLBNode(t *testing.T, db, public string) *lbNode {
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--public-url", public,
 		"--real-ip-header", "X-Forwarded-For", "--admin-token", nginxAdminToken, "--log-level", "debug"}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, func(string) string { return "" }, io.Discard, log) }()
+	go func() { done <- run(ctx, args, nil, io.Discard, log) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -24,7 +24,7 @@ func startRun(t *testing.T, args ...string) {
 func TestRunRefusesASecondProcessOnTheDatabase(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "one.db")
 	startRun(t, "--db", db)
-	err := run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, func(string) string { return "" }, io.Discard, io.Discard)
+	err := run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), db) || !strings.Contains(err.Error(), "in use by another intercomd") {
 		t.Fatalf("second run: %v", err)
 	}
@@ -42,7 +42,7 @@ func TestDemoRefusesADatabaseInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	err = run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--db", path, "--demo"}, func(string) string { return "" }, io.Discard, io.Discard)
+	err = run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--db", path, "--demo"}, nil, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "--demo refused") || !strings.Contains(err.Error(), `account "resident"`) {
 		t.Fatalf("--demo on a database in use: %v", err)
 	}
@@ -98,7 +98,7 @@ func TestConfigErrorsSayWhatIsWrong(t *testing.T) {
 		{"log level", []string{"serve", "--log-level", "verbose"}, nil, []string{`--log-level "verbose"`, "debug, info, warn, error"}},
 		// The SIP server's API has a credential of its own: the admin token
 		// must not open it, nor the SIP secret (which signs the apps' tokens).
-		{"sip api token is the admin token", []string{"serve", "--admin-token", "same-token-0123456789", "--sip-api-token", "same-token-0123456789"},
+		{"sip api token is the admin token", []string{"serve", "--admin-token", "same-token-0123456789abcdefghijklmno", "--sip-api-token", "same-token-0123456789abcdefghijklmno"},
 			nil, []string{"--sip-api-token", "--admin-token"}},
 		{"sip api token is the sip secret", []string{"serve", "--sip-secret", "same-secret-0123456789", "--sip-api-token", "same-secret-0123456789"},
 			nil, []string{"--sip-api-token", "--sip-secret"}},
@@ -114,7 +114,7 @@ func TestConfigErrorsSayWhatIsWrong(t *testing.T) {
 			[]string{`--turn-url "https://turn.example.com"`, "want turn:, turns:, stun: or stuns:"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			_, err := parseConfig(tt.args, tt.env, io.Discard)
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -134,7 +134,7 @@ func TestConfigErrorsSayWhatIsWrong(t *testing.T) {
 func TestHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{{"serve", "--help"}, {"serve", "-h"}, {"--help"}, {"help"}} {
 		var out strings.Builder
-		if err := run(t.Context(), args, func(string) string { return "" }, &out, io.Discard); err != nil {
+		if err := run(t.Context(), args, nil, &out, io.Discard); err != nil {
 			t.Errorf("%v: %v", args, err)
 		}
 		if !strings.Contains(out.String(), "usage: intercomd serve") || !strings.Contains(out.String(), "-ring-timeout") {
@@ -142,7 +142,7 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 	var out strings.Builder
-	if err := run(t.Context(), []string{"version"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+	if err := run(t.Context(), []string{"version"}, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	b := intercom.ReadBuild()
@@ -155,7 +155,7 @@ func TestHelpAndVersion(t *testing.T) {
 // A database the server cannot write stops the start, naming the file.
 func TestRunRefusesAnUnwritableDatabase(t *testing.T) {
 	err := run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "no", "such", "x.db")},
-		func(string) string { return "" }, io.Discard, io.Discard)
+		nil, io.Discard, io.Discard)
 	want := "does not exist"
 	if err == nil || !strings.Contains(err.Error(), filepath.Join("no", "such", "x.db")) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("run: %v", err)

@@ -23,7 +23,7 @@ func startServe(t *testing.T, env map[string]string, args ...string) string {
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, outW, io.Discard)
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), env, outW, io.Discard)
 		outW.Close()
 	}()
 	t.Cleanup(func() {
@@ -59,11 +59,11 @@ func startServe(t *testing.T, env map[string]string, args ...string) string {
 // have missed events), and serves again without a restart.
 func TestDatabaseOutage(t *testing.T) {
 	proxy, db := pgtest.NewProxy(t, pgtest.NewDatabase(t))
-	base := startServe(t, map[string]string{"INTERCOMD_ADMIN_TOKEN": "admin", "INTERCOMD_LOG_LEVEL": "error"}, "--db", db)
+	base := startServe(t, map[string]string{"INTERCOMD_ADMIN_TOKEN": "outage-admin-token-0123456789abcdef", "INTERCOMD_LOG_LEVEL": "error"}, "--db", db)
 	get := func(path string) (int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("Authorization", "Bearer admin")
+		req.Header.Set("Authorization", "Bearer outage-admin-token-0123456789abcdef")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

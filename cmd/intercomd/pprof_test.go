@@ -24,12 +24,7 @@ func TestPprofAddrFlag(t *testing.T) {
 		{nil, "127.0.0.1:6061", "127.0.0.1:6061"},
 		{[]string{"--pprof-addr", "127.0.0.1:6060"}, "127.0.0.1:6061", "127.0.0.1:6060"},
 	} {
-		c, err := parseConfig(append([]string{"serve"}, tc.args...), func(k string) string {
-			if k == "INTERCOMD_PPROF_ADDR" {
-				return tc.env
-			}
-			return ""
-		}, io.Discard)
+		c, err := parseConfig(append([]string{"serve"}, tc.args...), map[string]string{"INTERCOMD_PPROF_ADDR": tc.env}, io.Discard)
 		if err != nil || c.pprofAddr != tc.want {
 			t.Errorf("args %v, env %q: pprofAddr %q (%v), want %q", tc.args, tc.env, c.pprofAddr, err, tc.want)
 		}
@@ -49,12 +44,7 @@ func TestPprofListener(t *testing.T) {
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "p.db"), "--log-level", "error"}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, args, func(k string) string {
-			if k == "INTERCOMD_PPROF_ADDR" {
-				return pprofAddr
-			}
-			return ""
-		}, outW, io.Discard)
+		done <- run(ctx, args, map[string]string{"INTERCOMD_PPROF_ADDR": pprofAddr}, outW, io.Discard)
 		outW.Close()
 	}()
 	sc := bufio.NewScanner(outR)

@@ -35,7 +35,7 @@ const (
 	sipDomain    = "intercom.test"
 	sipSecret    = "sip-e2e-secret"
 	sipAPIToken  = "sip-e2e-api-token"
-	sipAdmin     = "sip-e2e-admin"
+	sipAdmin     = "sip-e2e-admin-token-0123456789abcdef"
 	sipRingAfter = 3 * time.Second // intercomd's --ring-timeout and Kamailio's RING_TIMEOUT
 	sipGrace     = 4 * time.Second // Kamailio's ANSWER_GRACE
 )

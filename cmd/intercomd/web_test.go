@@ -90,8 +90,11 @@ func TestWebApp(t *testing.T) {
 	// Open door reaches the specs' own control server on loopback; the
 	// login throttle's spec fails logins from an address of its own
 	// (X-Forwarded-For, as nginx sets it), so the browser's stays usable.
+	// The accounts' limit of sessions is webSessionsLimit, for the login's
+	// 419 spec.
 	turnEnv := map[string]string{"INTERCOMD_TURN_URL": turn.url, "INTERCOMD_TURN_SECRET": turn.secret,
-		"INTERCOMD_CONTROL_ALLOW_LOOPBACK": "true", "INTERCOMD_REAL_IP_HEADER": "X-Forwarded-For"}
+		"INTERCOMD_CONTROL_ALLOW_LOOPBACK": "true", "INTERCOMD_REAL_IP_HEADER": "X-Forwarded-For",
+		"INTERCOMD_SESSIONS_LIMIT": strconv.Itoa(webSessionsLimit)}
 
 	// Every spec runs on one node; those tagged @cluster run again on two.
 	t.Run("OneNode", func(t *testing.T) {
@@ -115,8 +118,13 @@ func (r *sipRig) webEnv(url string, turn turnServer) map[string]string {
 		"RING_TIMEOUT":          strconv.Itoa(int(webRingAfter / time.Second)),
 		"TURN_URL":              turn.url,
 		"TURN_SECRET":           turn.secret,
+		"SESSIONS_LIMIT":        strconv.Itoa(webSessionsLimit),
 	}
 }
+
+// webSessionsLimit is --sessions-limit in the web app's rigs: more than any
+// spec's account opens but the one that reaches it.
+const webSessionsLimit = 8
 
 // startWebCluster is the SIP rig on two intercomd nodes sharing a fresh
 // PostgreSQL database behind the shipped nginx (deploy/nginx/intercomd.conf),

@@ -1,7 +1,7 @@
 // The web app's screens outside a call: the first screen's size and speed,
 // logging in and out, the intercoms, and the bad inputs of issue 16.
 import crypto from "node:crypto";
-import { test, expect, admin, resident, heartbeat, uniq, screenshot, expectAccessible, figure } from "./fixtures.mjs";
+import { test, expect, admin, resident, heartbeat, uniq, screenshot, expectAccessible, figure, device, env } from "./fixtures.mjs";
 import { logIn, item, session, apiAs, expectNoHorizontalOverflow, controlServer } from "./app.mjs";
 
 test("the first screen is small, interactive at once, accessible, and its policy blocks nothing", async ({ page }) => {
@@ -208,4 +208,30 @@ test.describe("in Russian", () => {
     await expectAccessible(page, "the intercoms in Russian");
     await screenshot(page, "intercoms-ru");
   });
+});
+
+test("at the account's limit of sessions, the login lists them and ends the one chosen", async ({ page, request, consoleErrors }) => {
+  consoleErrors.allow(/status of 419/); // the refusal the screen answers
+  const user = await admin(request).user();
+  const limit = Number(env("SESSIONS_LIMIT"));
+  const others = [];
+  for (let i = 0; i < limit; i++) others.push(await device(request, user));
+  await page.goto("/");
+  await page.getByLabel("Login").fill(user.login);
+  await page.getByLabel("Password").fill(user.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  const list = page.getByRole("group", { name: "End a session to log in here" });
+  await expect(list.getByRole("radio")).toHaveCount(limit);
+  await expectAccessible(page, "the session limit");
+  await screenshot(page, "sessions-limit");
+  // Nothing chosen: said, and nothing sent.
+  await page.getByRole("button", { name: "End it and log in" }).click();
+  await expect(page.getByText("Choose the session to end.")).toBeVisible();
+  await list.getByRole("radio").first().check();
+  await page.getByRole("button", { name: "End it and log in" }).click();
+  await expect(page.getByRole("link", { name: "Log out" })).toBeVisible();
+  // The session chosen (the oldest, listed first) ended; the others go on.
+  const self = async (d) => (await request.get("/api/v1/users/self", { headers: d.headers })).status();
+  expect(await self(others[0])).toBe(401);
+  for (const d of others.slice(1)) expect(await self(d)).toBe(200);
 });

@@ -22,6 +22,7 @@ export class ApiError extends Error {
     this.status = status;
     this.errors = (body && body.errors) || {};
     this.retryAfter = retryAfter;
+    this.body = body || {};
   }
   /** The first message of the named field, or "". */
   field(name) {

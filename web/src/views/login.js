@@ -1,13 +1,38 @@
 // The login form: POST /token with login and password; the API's own
 // words for wrong credentials (422 on login) and for its throttle (429,
-// with the wait counted down).
+// with the wait counted down). At the account's limit of sessions (419)
+// it lists them and logs in again ending the one chosen (session_id and
+// the key the 419 gave).
 import { h, uid } from "../dom.js";
 import { api, setToken, ApiError } from "../api.js";
-import { t, define } from "../i18n.js";
+import { t, define, lang } from "../i18n.js";
+import { when as whenText } from "../app.js";
 
 define({
-  en: { login: "Login", password: "Password", submit: "Log in", busy: "Logging in…", network: "No connection to the server." },
-  ru: { login: "Логин", password: "Пароль", submit: "Войти", busy: "Входим…", network: "Нет связи с сервером." },
+  en: {
+    login: "Login",
+    password: "Password",
+    submit: "Log in",
+    busy: "Logging in…",
+    network: "No connection to the server.",
+    end_one: "End a session to log in here",
+    end_submit: "End it and log in",
+    choose_one: "Choose the session to end.",
+    online_now: "online now",
+    last_used: "last used {when}",
+  },
+  ru: {
+    login: "Логин",
+    password: "Пароль",
+    submit: "Войти",
+    busy: "Входим…",
+    network: "Нет связи с сервером.",
+    end_one: "Завершите сеанс, чтобы войти здесь",
+    end_submit: "Завершить и войти",
+    choose_one: "Выберите сеанс, который нужно завершить.",
+    online_now: "сейчас в сети",
+    last_used: "последний вход {when}",
+  },
 });
 
 /** loginForm({onDone({token, user})}) → the form element. */
@@ -25,6 +50,33 @@ export function loginForm({ onDone }) {
   const formMsg = h("p", { id: formErr, class: "form-error", role: "alert" });
   const button = h("button", { type: "submit", class: "primary" }, t("submit"));
   let timer = null;
+  // At the limit of sessions: the sessions to choose from and the key.
+  let limit = null;
+  const sessions = h("fieldset", { class: "sessions", hidden: true });
+
+  // showLimit lists the account's sessions (the 419's) as radio buttons.
+  const showLimit = (err) => {
+    limit = { key: err.body.key };
+    const name = uid("session");
+    sessions.replaceChildren(
+      h("legend", null, t("end_one")),
+      ...(err.body.sessions || []).map((x) => {
+        const id = uid("s");
+        const what = [x.client, x.user_agent, x.ip].filter(Boolean).join(" · ");
+        const when = x.online ? t("online_now") : t("last_used", { when: whenText(x.last, lang()) });
+        return h(
+          "div",
+          { class: "session" },
+          h("input", { type: "radio", id, name, value: x.id }),
+          h("label", { for: id }, h("bdi", null, what), " — ", when),
+        );
+      }),
+    );
+    sessions.hidden = false;
+    formMsg.textContent = err.message;
+    button.textContent = t("end_submit");
+    sessions.querySelector("input")?.focus();
+  };
 
   const show = (field, text) => {
     loginMsg.textContent = field === "login" ? text : "";
@@ -58,10 +110,20 @@ export function loginForm({ onDone }) {
       onsubmit: async (e) => {
         e.preventDefault();
         if (button.disabled) return;
+        const body = { login: login.value, password: password.value };
+        if (limit) {
+          const chosen = sessions.querySelector("input:checked");
+          if (!chosen) {
+            formMsg.textContent = t("choose_one");
+            sessions.querySelector("input")?.focus();
+            return;
+          }
+          Object.assign(body, { session_id: chosen.value, key: limit.key });
+        }
         button.disabled = true;
         button.textContent = t("busy");
         try {
-          const res = await api("POST", "/token", { body: { login: login.value, password: password.value } });
+          const res = await api("POST", "/token", { body });
           setToken(res.access_token);
           onDone({ token: res.access_token, user: res.user });
           return;
@@ -70,6 +132,11 @@ export function loginForm({ onDone }) {
             if (err.status === 429) {
               button.textContent = t("submit");
               wait(err.message, err.retryAfter || 60);
+              return;
+            }
+            if (err.status === 419 && err.body.key) {
+              button.disabled = false;
+              showLimit(err);
               return;
             }
             const first = Object.keys(err.errors)[0];
@@ -87,8 +154,19 @@ export function loginForm({ onDone }) {
     loginMsg,
     h("label", { for: passID }, t("password")),
     password,
+    sessions,
     formMsg,
     button,
   );
+  // A changed login or password is another login: the list no longer applies.
+  for (const input of [login, password]) {
+    input.addEventListener("input", () => {
+      if (!limit) return;
+      limit = null;
+      sessions.hidden = true;
+      sessions.replaceChildren();
+      button.textContent = t("submit");
+    });
+  }
   return form;
 }

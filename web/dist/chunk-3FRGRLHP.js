@@ -1,1 +1,0 @@
-import{o as r}from"./chunk-UVWEN4EH.js";async function n(){let e=[];for(let t=1;t<=200;t++){let a=await r("GET","/intercom",{query:{page:t}});if(e.push(...a.data||[]),!a.meta||t>=a.meta.last_page)break}return e}export{n as a};

@@ -1,0 +1,1 @@
+import{o as r}from"./chunk-WVXS4TPK.js";async function n(){let e=[];for(let t=1;t<=200;t++){let a=await r("GET","/intercom",{query:{page:t}});if(e.push(...a.data||[]),!a.meta||t>=a.meta.last_page)break}return e}export{n as a};
