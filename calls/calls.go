@@ -35,6 +35,8 @@ type Pusher interface {
 type Store interface {
 	intercom.Calls
 	intercom.Intercoms
+	// DeleteIntercom is intercom.Admin's.
+	DeleteIntercom(ctx context.Context, id int64) error
 }
 
 // Config is what a Service needs. Zero durations take API.md's defaults.
@@ -769,3 +771,49 @@ func (s *Service) Close() {
 }
 
 func hasChannel(d intercom.CallDevice, ch string) bool { return slices.Contains(d.Channels, ch) }
+
+// RemoveIntercom deletes an intercom with everything that is its
+// (Store.DeleteIntercom), its live calls first ended as if the visitor left:
+// the devices still ringing or talking are told (intercom_cancel, hangup)
+// instead of ringing on for a call that is gone. ENOTFOUND.
+func (s *Service) RemoveIntercom(ctx context.Context, id int64) error {
+	ic, err := s.store.IntercomByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	ringing, err := s.store.RingingCalls(ctx)
+	if err != nil {
+		return err
+	}
+	answered, err := s.store.AnsweredCalls(ctx)
+	if err != nil {
+		return err
+	}
+	live := make([]int64, 0, len(ringing)+len(answered))
+	for callID := range ringing {
+		live = append(live, callID)
+	}
+	for _, a := range answered {
+		live = append(live, a.ID)
+	}
+	ended := 0
+	for _, callID := range live {
+		c, err := s.store.Call(ctx, callID)
+		if err != nil || c.IntercomID != id {
+			continue // ended and forgotten since, or another intercom's
+		}
+		// A call that ended meanwhile is left as it is: it goes with the
+		// intercom all the same.
+		switch _, err := s.VisitorLeft(ctx, ic, callID); intercom.ErrorCode(err) {
+		case "":
+			ended++
+		case intercom.EUNAVAILABLE, intercom.EINTERNAL:
+			return err
+		}
+	}
+	if err := s.store.DeleteIntercom(ctx, id); err != nil {
+		return err
+	}
+	s.log.Info("intercom deleted", "intercom_id", id, "live_calls_ended", ended)
+	return nil
+}
