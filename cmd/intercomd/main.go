@@ -480,6 +480,8 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		if err := checkDemoOnly(ctx, db); err != nil {
 			return err
 		}
+		// The demo intercom's control URL is the demo panel's, on loopback.
+		c.controlLoop = true
 	}
 
 	ln, err := net.Listen("tcp", c.addr)
@@ -593,7 +595,13 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	fmt.Fprintf(stdout, "intercomd listening on %s\n", publicURL)
 
 	if c.demo {
-		if err := provisionDemo(ctx, db, publicURL, c.offlineAfter, stdout); err != nil {
+		panel, err := startDemoPanel(ctx, stdout)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("demo panel: %w", err)
+		}
+		defer panel.close()
+		if err := provisionDemo(ctx, db, publicURL, panel.url, c.offlineAfter, stdout); err != nil {
 			ln.Close()
 			return fmt.Errorf("demo: %w", err)
 		}
