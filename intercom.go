@@ -117,7 +117,12 @@ type Intercom struct {
 	Address         string
 	Department      int64
 	CameraID        *int64
+	// SecretHash finds the intercom by the secret it was given
+	// (IntercomSecretHash); ControlKey is the key its control URL's
+	// commands are signed with, as stored: sealed by package secrets under
+	// --secret-key-file when one is given (IntercomKeys).
 	SecretHash      []byte
+	ControlKey      []byte
 	ControlURL      *string
 	DoorOpenSeconds int
 	LastHeartbeatAt *time.Time

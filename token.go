@@ -32,3 +32,21 @@ func HashToken(secret string) []byte {
 	sum := sha256.Sum256([]byte(secret))
 	return sum[:]
 }
+
+// IntercomKeys are the keys of an intercom's secret: the control key that
+// signs the commands to its control URL (SHA-256 of the secret, which the
+// panel derives from the secret it was given), and the hash that finds the
+// intercom by its secret (SHA-256 of the control key). The hash alone, all
+// that a database holds in the clear, neither opens the panel's API nor
+// signs a command.
+func IntercomKeys(secret string) (hash, controlKey []byte) {
+	controlKey = HashToken(secret)
+	sum := sha256.Sum256(controlKey)
+	return sum[:], controlKey
+}
+
+// IntercomSecretHash is the hash that finds an intercom by its secret.
+func IntercomSecretHash(secret string) []byte {
+	hash, _ := IntercomKeys(secret)
+	return hash
+}

@@ -7,8 +7,9 @@
 //	X-Intercomd-Timestamp: Unix seconds when it was sent
 //	X-Intercomd-Signature: sha256=<hex HMAC-SHA256(key, timestamp + "." + body)>
 //
-// where key is SHA-256 of the intercom's secret: intercomd keeps only that
-// hash, and the intercom can derive it from the secret it was given. An
+// where key is SHA-256 of the intercom's secret (intercom.IntercomKeys),
+// which the intercom derives from the secret it was given and intercomd
+// keeps sealed under --secret-key-file (package secrets), never the secret. An
 // intercom should refuse a signature that does not match and a timestamp more
 // than a minute away from its clock.
 package control
@@ -33,6 +34,7 @@ import (
 	"github.com/google/uuid"
 
 	"intercom"
+	"intercom/secrets"
 )
 
 var _ intercom.Controller = (*Client)(nil)
@@ -44,6 +46,7 @@ type Client struct {
 	timeout       time.Duration
 	allowLoopback bool
 	resolver      *net.Resolver
+	box           *secrets.Box // opens the intercoms' stored control keys
 }
 
 // Option configures a Client.
@@ -54,6 +57,10 @@ type Option func(*Client)
 // intercom.ControlAddrProblem stay.
 func AllowLoopback() Option { return func(c *Client) { c.allowLoopback = true } }
 
+// Keys opens the intercoms' control keys with box (its --secret-key-file);
+// without it only keys stored unsealed open.
+func Keys(box *secrets.Box) Option { return func(c *Client) { c.box = box } }
+
 // New returns a Client whose POSTs give up after timeout. It connects only
 // to addresses intercom.ControlAddrProblem allows, checked on the address
 // each connection actually dials (after DNS), so a name cannot be made to
@@ -62,6 +69,9 @@ func New(timeout time.Duration, now func() time.Time, opts ...Option) *Client {
 	c := &Client{now: now, timeout: timeout, resolver: net.DefaultResolver}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.box == nil {
+		c.box, _ = secrets.NewBox(nil)
 	}
 	dialer := &net.Dialer{Timeout: timeout, Control: c.checkDial}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
@@ -157,7 +167,11 @@ func (c *Client) Send(ctx context.Context, ic intercom.Intercom, event string, f
 	req.Header.Set("User-Agent", "intercomd")
 	req.Header.Set("X-Intercomd-Event", event)
 	req.Header.Set("X-Intercomd-Timestamp", ts)
-	req.Header.Set("X-Intercomd-Signature", Sign(ic.SecretHash, ts, body))
+	key, err := c.box.Open(secrets.ControlKey, ic.ControlKey)
+	if err != nil {
+		return intercom.ControlResult{Error: "the intercom's control key " + err.Error()}
+	}
+	req.Header.Set("X-Intercomd-Signature", Sign(key, ts, body))
 	res, err := c.http.Do(req)
 	if err != nil {
 		var ne interface{ Timeout() bool }

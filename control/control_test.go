@@ -13,6 +13,7 @@ import (
 
 	"intercom"
 	"intercom/control"
+	"intercom/secrets"
 )
 
 func TestSendSigned(t *testing.T) {
@@ -33,7 +34,7 @@ func TestSendSigned(t *testing.T) {
 	defer srv.Close()
 	c := control.New(time.Second, func() time.Time { return time.Unix(1700000000, 0) }, control.AllowLoopback())
 	url := srv.URL + "/control"
-	r := c.Send(t.Context(), intercom.Intercom{ID: 180, SecretHash: key, ControlURL: &url}, "door.open", map[string]any{"duration": 7})
+	r := c.Send(t.Context(), intercom.Intercom{ID: 180, ControlKey: stored(t, nil, key), ControlURL: &url}, "door.open", map[string]any{"duration": 7})
 	if !r.OK || r.Status != 200 || r.Error != "" {
 		t.Fatalf("%+v", r)
 	}
@@ -41,7 +42,7 @@ func TestSendSigned(t *testing.T) {
 		t.Errorf("body %v", got)
 	}
 	// Signed with another key: the intercom refuses.
-	r = c.Send(t.Context(), intercom.Intercom{ID: 180, SecretHash: intercom.HashToken("other"), ControlURL: &url}, "door.open", nil)
+	r = c.Send(t.Context(), intercom.Intercom{ID: 180, ControlKey: stored(t, nil, intercom.HashToken("other")), ControlURL: &url}, "door.open", nil)
 	if r.OK || r.Status != 401 || !strings.Contains(r.Error, "401") {
 		t.Errorf("wrong key: %+v", r)
 	}
@@ -61,7 +62,7 @@ func TestSendFailures(t *testing.T) {
 	c := control.New(time.Second, time.Now, control.AllowLoopback())
 	send := func(path string) intercom.ControlResult {
 		u := srv.URL + path
-		return c.Send(t.Context(), intercom.Intercom{ID: 1, SecretHash: []byte("k"), ControlURL: &u}, "door.open", nil)
+		return c.Send(t.Context(), intercom.Intercom{ID: 1, ControlKey: stored(t, nil, []byte("k")), ControlURL: &u}, "door.open", nil)
 	}
 	if r := send("/redirect"); r.OK || r.Status != 302 || !strings.Contains(r.Error, "redirect") {
 		t.Errorf("redirect: %+v", r)
@@ -104,7 +105,7 @@ func TestSendRefusesTheAddressItWouldDial(t *testing.T) {
 	_, port, _ := strings.Cut(strings.TrimPrefix(srv.URL, "http://"), ":")
 	c := control.New(time.Second, time.Now)
 	for _, u := range []string{srv.URL + "/control", "http://localhost:" + port + "/control", "http://[::ffff:127.0.0.1]:" + port + "/control"} {
-		r := c.Send(t.Context(), intercom.Intercom{ID: 1, SecretHash: []byte("k"), ControlURL: &u}, "door.open", nil)
+		r := c.Send(t.Context(), intercom.Intercom{ID: 1, ControlKey: stored(t, nil, []byte("k")), ControlURL: &u}, "door.open", nil)
 		if r.OK || !strings.Contains(r.Error, "loopback") {
 			t.Errorf("%s: %+v, want refused as loopback", u, r)
 		}
@@ -118,7 +119,7 @@ func TestSendRefusesTheAddressItWouldDial(t *testing.T) {
 	// Allowed, the same URL is reached.
 	u := srv.URL + "/control"
 	if r := control.New(time.Second, time.Now, control.AllowLoopback()).Send(t.Context(),
-		intercom.Intercom{ID: 1, SecretHash: []byte("k"), ControlURL: &u}, "door.open", nil); !r.OK {
+		intercom.Intercom{ID: 1, ControlKey: stored(t, nil, []byte("k")), ControlURL: &u}, "door.open", nil); !r.OK {
 		t.Fatalf("with loopback allowed: %+v", r)
 	}
 }
@@ -149,5 +150,48 @@ func TestCheckURL(t *testing.T) {
 		if got := loose.CheckURL(t.Context(), tc.url) != ""; got != tc.loose {
 			t.Errorf("%s with loopback allowed: refused %v, want %v", tc.url, got, tc.loose)
 		}
+	}
+}
+
+// stored is a control key as the store keeps it, sealed by box.
+func stored(t *testing.T, box *secrets.Box, key []byte) []byte {
+	t.Helper()
+	b, err := box.Seal(secrets.ControlKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSendWithASealedKey: a control key sealed under --secret-key-file signs
+// only with that key file; without it (a copy of the database alone) no
+// command is sent at all.
+func TestSendWithASealedKey(t *testing.T) {
+	key := intercom.HashToken("the-intercom-secret")
+	box, err := secrets.NewBox([]byte("a key file of more than thirty-two bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := stored(t, box, key)
+	if strings.Contains(string(sealed), string(key)) {
+		t.Fatal("the sealed key holds the key")
+	}
+	var posts int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts++
+		body, _ := io.ReadAll(r.Body)
+		if r.Header.Get("X-Intercomd-Signature") != control.Sign(key, r.Header.Get("X-Intercomd-Timestamp"), body) {
+			w.WriteHeader(401)
+		}
+	}))
+	defer srv.Close()
+	url := srv.URL + "/control"
+	ic := intercom.Intercom{ID: 180, ControlKey: sealed, ControlURL: &url}
+	if r := control.New(time.Second, time.Now, control.AllowLoopback(), control.Keys(box)).Send(t.Context(), ic, "door.open", nil); !r.OK {
+		t.Errorf("with the key file: %+v", r)
+	}
+	r := control.New(time.Second, time.Now, control.AllowLoopback()).Send(t.Context(), ic, "door.open", nil)
+	if r.OK || !strings.Contains(r.Error, "give --secret-key-file") || posts != 1 {
+		t.Errorf("without the key file: %+v after %d posts", r, posts)
 	}
 }

@@ -73,6 +73,7 @@ var tables = []table{
 		{"last_heartbeat_at", kTime}, {"created_at", kTime}, {"online", kBool},
 		{"first_flat", kInt}, {"last_flat", kInt}, {"open_door_code", kBool}, {"open_door_key", kBool},
 		{"analog_line", kBool}, {"landline_line", kBool},
+		{"control_key", kBytes}, // as sealed by package secrets: the same key file is needed on the target
 	}},
 	{name: "flat_lines", orderSQLite: "intercom_id, flat", columns: []column{
 		{"intercom_id", kInt}, {"flat", kInt}, {"analog", kBool}, {"landline", kBool}, {"landline_uri", kText},

@@ -3,11 +3,11 @@ package http
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"net/http"
 	"net/url"
 
 	"intercom"
+	"intercom/secrets"
 	"intercom/wire"
 )
 
@@ -73,9 +73,11 @@ func (s *Server) createIntercom(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	secret := rand.Text() + rand.Text()
-	sum := sha256.Sum256([]byte(secret))
-	ic.SecretHash = sum[:]
+	secret, hash, key, err := s.newIntercomSecret()
+	if err != nil {
+		return err
+	}
+	ic.SecretHash, ic.ControlKey = hash, key
 	ic, err = s.store.CreateIntercom(r.Context(), ic)
 	if err != nil {
 		return err
@@ -85,6 +87,16 @@ func (s *Server) createIntercom(w http.ResponseWriter, r *http.Request) error {
 		Secret string `json:"secret"`
 		SIP    any    `json:"sip"`
 	}{s.adminIntercom(ic), secret, s.calls.SIPCredentials(ic.ID)})
+}
+
+// newIntercomSecret makes an intercom's secret, shown once, with what the
+// store keeps of it: the hash that finds the intercom, and the control key
+// sealed under --secret-key-file (intercom.IntercomKeys).
+func (s *Server) newIntercomSecret() (secret string, hash, sealedKey []byte, err error) {
+	secret = rand.Text() + rand.Text()
+	hash, key := intercom.IntercomKeys(secret)
+	sealedKey, err = s.box.Seal(secrets.ControlKey, key)
+	return secret, hash, sealedKey, err
 }
 
 // controlURLCheck is the address policy of a control URL the operator

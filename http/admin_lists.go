@@ -1,7 +1,6 @@
 package http
 
 import (
-	"crypto/rand"
 	"net/http"
 
 	"intercom"
@@ -268,9 +267,12 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	secret := rand.Text() + rand.Text()
+	secret, hash, key, err := s.newIntercomSecret()
+	if err != nil {
+		return err
+	}
 	if _, err := s.store.UpdateIntercomSettings(r.Context(), id, func(ic *intercom.Intercom) error {
-		ic.SecretHash = intercom.HashToken(secret)
+		ic.SecretHash, ic.ControlKey = hash, key
 		return nil
 	}); err != nil {
 		return err

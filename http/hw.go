@@ -16,7 +16,7 @@ func (s *Server) intercom(h intercomHandler) http.Handler {
 		if !ok || len(secret) > 256 {
 			return errUnauthenticated
 		}
-		ic, err := s.store.IntercomBySecretHash(r.Context(), intercom.HashToken(secret))
+		ic, err := s.store.IntercomBySecretHash(r.Context(), intercom.IntercomSecretHash(secret))
 		if intercom.ErrorCode(err) == intercom.ENOTFOUND {
 			return errUnauthenticated
 		} else if err != nil {

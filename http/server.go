@@ -20,6 +20,7 @@ import (
 	"intercom/calls"
 	"intercom/members"
 	"intercom/pusher"
+	"intercom/secrets"
 )
 
 // Config is what a Server needs: the services it is the transport of, and
@@ -53,6 +54,9 @@ type Config struct {
 	// Web serves the residents' web app at / and /web/ (package web); nil:
 	// those paths are 404 like any unknown one.
 	Web http.Handler
+	// SecretBox seals the control keys of the intercoms the operator
+	// provisions (--secret-key-file); nil: they are stored unsealed.
+	SecretBox *secrets.Box
 }
 
 var _ intercom.Sessions = (*pusher.Hub)(nil)
@@ -73,6 +77,7 @@ type Server struct {
 	adminToken   string
 	sipAPIToken  string
 	realIPHeader string
+	box          *secrets.Box
 	mux          *http.ServeMux
 	web          http.Handler
 
@@ -101,6 +106,10 @@ func NewServer(c Config) *Server {
 		mux:          http.NewServeMux(),
 		web:          c.Web,
 		registry:     c.Registry,
+		box:          c.SecretBox,
+	}
+	if s.box == nil {
+		s.box, _ = secrets.NewBox(nil)
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

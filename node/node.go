@@ -31,6 +31,7 @@ import (
 	"intercom/password"
 	"intercom/push"
 	"intercom/pusher"
+	"intercom/secrets"
 )
 
 // Config is what a node is told. Zero values take the defaults of the
@@ -48,6 +49,7 @@ type Config struct {
 	PublicURL    string        // scheme://host[:port] the API is reached at, for pagination links
 	AdminToken   string        // empty: the admin API answers 404
 	SIPAPIToken  string        // bearer token of the SIP server's API (/api/sip/v1); empty: that API answers 404
+	SecretBox    *secrets.Box  // seals the control keys of the intercoms provisioned (--secret-key-file); nil: unsealed
 	RealIPHeader string        // header a trusted reverse proxy names the client's address in
 	Web          http.Handler  // the residents' web app; nil: / is 404
 	TokenTTL     time.Duration // lifetime of an access token (members.DefaultTokenTTL)
@@ -194,7 +196,8 @@ func New(c Config) *Node {
 
 	n.HTTP = intercomhttp.NewServer(intercomhttp.Config{Store: c.Store, Calls: n.Calls, Members: n.Members, Hub: n.Hub,
 		Sessions: seams.Sessions, Controller: c.Controller, Logger: c.Logger, Clock: c.Clock, Registry: registry,
-		PublicURL: c.PublicURL, AdminToken: c.AdminToken, SIPAPIToken: c.SIPAPIToken, RealIPHeader: c.RealIPHeader, Web: c.Web})
+		PublicURL: c.PublicURL, AdminToken: c.AdminToken, SIPAPIToken: c.SIPAPIToken, RealIPHeader: c.RealIPHeader, Web: c.Web,
+		SecretBox: c.SecretBox})
 	return n
 }
 

@@ -127,7 +127,7 @@ func (db *DB) AdminIntercoms(ctx context.Context, f intercom.IntercomFilter, p i
 			var ic intercom.Intercom
 			err := row.Scan(&ic.ID, &ic.Address, &ic.Department, &ic.CameraID, &ic.SecretHash, &ic.ControlURL, &ic.DoorOpenSeconds,
 				&ic.LastHeartbeatAt, &ic.CreatedAt, &ic.FirstFlat, &ic.LastFlat, &ic.OpenDoorCode, &ic.OpenDoorKey,
-				&ic.AnalogLine, &ic.LandlineLine)
+				&ic.AnalogLine, &ic.LandlineLine, &ic.ControlKey)
 			return ic, err
 		})
 		return err

@@ -73,17 +73,17 @@ func (db *DB) SetCameraFavorite(ctx context.Context, userID, cameraID int64, fav
 func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (intercom.Intercom, error) {
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		const columns = `address, department, camera_id, secret_hash, control_url, door_open_seconds, last_heartbeat_at, created_at,
-			first_flat, last_flat, open_door_code, open_door_key, analog_line, landline_line`
+			first_flat, last_flat, open_door_code, open_door_key, analog_line, landline_line, control_key`
 		args := []any{ic.Address, ic.Department, ic.CameraID, ic.SecretHash, ic.ControlURL, ic.DoorOpenSeconds,
 			ic.LastHeartbeatAt, ic.CreatedAt, ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey,
-			ic.AnalogLine, ic.LandlineLine}
+			ic.AnalogLine, ic.LandlineLine, ic.ControlKey}
 		var err error
 		if ic.ID == 0 {
 			err = tx.QueryRow(ctx, `INSERT INTO intercoms (`+columns+`)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`, args...).Scan(&ic.ID)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`, args...).Scan(&ic.ID)
 		} else if err = bumpSequence(ctx, tx, "intercoms", ic.ID); err == nil {
 			_, err = tx.Exec(ctx, `INSERT INTO intercoms (id, `+columns+`)
-				VALUES ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, append(args, ic.ID)...)
+				VALUES ($16, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, append(args, ic.ID)...)
 		}
 		if fkViolation(err) { // the only foreign key: camera_id
 			return intercom.Invalid("camera_id", intercom.MsgIn("camera_id"))
@@ -149,7 +149,7 @@ func (db *DB) OldestOnline(ctx context.Context) (*time.Time, error) {
 }
 
 const intercomColumns = `id, address, department, camera_id, secret_hash, control_url, door_open_seconds,
-	last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key, analog_line, landline_line`
+	last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key, analog_line, landline_line, control_key`
 
 // IntercomBySecretHash finds the intercom whose secret hashes to hash.
 func (db *DB) IntercomBySecretHash(ctx context.Context, hash []byte) (intercom.Intercom, error) {
@@ -174,7 +174,7 @@ func intercomRow(ctx context.Context, q querier, cond string, arg any) (intercom
 	err := q.QueryRow(ctx, `SELECT `+intercomColumns+` FROM intercoms WHERE `+cond, arg).Scan(
 		&ic.ID, &ic.Address, &ic.Department, &ic.CameraID, &ic.SecretHash, &ic.ControlURL, &ic.DoorOpenSeconds,
 		&ic.LastHeartbeatAt, &ic.CreatedAt, &ic.FirstFlat, &ic.LastFlat, &ic.OpenDoorCode, &ic.OpenDoorKey,
-		&ic.AnalogLine, &ic.LandlineLine)
+		&ic.AnalogLine, &ic.LandlineLine, &ic.ControlKey)
 	return ic, err
 }
 
@@ -300,7 +300,7 @@ const membershipViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, 
 // door features and lines, then the lines of the membership's flat
 // (flatLinesJoin), in viewQuery after the secret hash.
 const intercomExtras = `i.first_flat, i.last_flat, i.open_door_code, i.open_door_key, i.analog_line, i.landline_line,
-	fl.analog, fl.landline, fl.landline_uri`
+	fl.analog, fl.landline, fl.landline_uri, i.control_key`
 
 // flatLinesJoin joins the lines of membership m's flat.
 const flatLinesJoin = `LEFT JOIN flat_lines fl ON fl.intercom_id = i.id AND fl.flat = coalesce(m.flat, -1)`
@@ -321,7 +321,7 @@ func scanView(row pgx.Row, extra ...any) (intercom.IntercomView, error) {
 	err := row.Scan(append([]any{&v.Intercom.ID, &v.Intercom.Address, &v.Intercom.Department, &v.Intercom.CameraID,
 		&v.Intercom.ControlURL, &v.Intercom.DoorOpenSeconds, &v.Intercom.LastHeartbeatAt, &v.Intercom.CreatedAt,
 		&v.Intercom.SecretHash, &v.Intercom.FirstFlat, &v.Intercom.LastFlat, &v.Intercom.OpenDoorCode, &v.Intercom.OpenDoorKey,
-		&v.Intercom.AnalogLine, &v.Intercom.LandlineLine, &analog, &landline, &landlineURI,
+		&v.Intercom.AnalogLine, &v.Intercom.LandlineLine, &analog, &landline, &landlineURI, &v.Intercom.ControlKey,
 		&v.Membership.UserID, &v.Membership.Flat, &v.Membership.Title, &v.Membership.Status, &v.Membership.CreatedAt,
 		&v.Membership.UpdatedAt,
 		&enabled, &timetable,

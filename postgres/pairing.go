@@ -25,9 +25,9 @@ func (db *DB) UpdateIntercomSettings(ctx context.Context, id int64, fn func(*int
 		}
 		_, err = tx.Exec(ctx, `UPDATE intercoms SET first_flat = $1, last_flat = $2, open_door_code = $3, open_door_key = $4,
 				analog_line = $5, landline_line = $6, address = $7, department = $8, camera_id = $9, control_url = $10,
-				door_open_seconds = $11, secret_hash = $12 WHERE id = $13`,
+				door_open_seconds = $11, secret_hash = $12, control_key = $13 WHERE id = $14`,
 			ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey, ic.AnalogLine, ic.LandlineLine,
-			ic.Address, ic.Department, ic.CameraID, ic.ControlURL, ic.DoorOpenSeconds, ic.SecretHash, id)
+			ic.Address, ic.Department, ic.CameraID, ic.ControlURL, ic.DoorOpenSeconds, ic.SecretHash, ic.ControlKey, id)
 		if fkViolation(err) { // the only foreign key: camera_id
 			return intercom.Invalid("camera_id", intercom.MsgIn("camera_id"))
 		}

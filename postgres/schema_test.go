@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -75,11 +76,33 @@ func TestPlan(t *testing.T) {
 	pgExec(t, url, `DROP INDEX calls_created`, `DROP INDEX call_sends_at`, `DROP INDEX access_log_at`, `DROP INDEX control_log_at`,
 		`DELETE FROM schema_migrations WHERE version = 12`)
 	plan, err = postgres.Plan(ctx, url)
-	if err != nil || plan.At != 11 || len(plan.Pending) != 1 || plan.Pending[0] != "0012_retention.sql" {
+	if err != nil || plan.At != known() || len(plan.Pending) != 1 || plan.Pending[0] != "0012_retention.sql" {
 		t.Fatalf("Plan(one behind) = %+v, %v", plan, err)
 	}
 	open(t, url)
-	if plan, err := postgres.Plan(ctx, url); err != nil || plan.At != 12 || len(plan.Pending) != 0 {
+	if plan, err := postgres.Plan(ctx, url); err != nil || plan.At != known() || len(plan.Pending) != 0 {
 		t.Errorf("Plan after Open migrated = %+v, %v", plan, err)
+	}
+}
+
+// TestMigration0015SplitsControlKeys: as on SQLite, an intercom provisioned
+// before 0015 keeps its secret and its control key.
+func TestMigration0015SplitsControlKeys(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.Schema(t)
+	db := open(t, url)
+	if _, err := db.CreateIntercom(ctx, intercom.Intercom{ID: 7, Address: "Old", DoorOpenSeconds: 7, CreatedAt: time.Unix(0, 0),
+		SecretHash: []byte("replaced below")}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	old := intercom.HashToken("an old panel's secret")
+	pgExec(t, url, `ALTER TABLE intercoms DROP COLUMN control_key`,
+		fmt.Sprintf(`UPDATE intercoms SET secret_hash = '\x%x' WHERE id = 7`, old),
+		`DELETE FROM schema_migrations WHERE version = 15`)
+	db = open(t, url)
+	ic, err := db.IntercomBySecretHash(ctx, intercom.IntercomSecretHash("an old panel's secret"))
+	if err != nil || ic.ID != 7 || string(ic.ControlKey) != "plain:"+string(old) {
+		t.Fatalf("after 0015: %+v, %v", ic, err)
 	}
 }

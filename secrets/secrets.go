@@ -29,7 +29,8 @@ type Store interface {
 }
 
 // A Box seals generated secrets before they are stored, under a key from
-// --secret-key-file; a Box without a key stores them as they are.
+// --secret-key-file; a Box without a key, or a nil one, stores them as they
+// are.
 type Box struct {
 	aead cipher.AEAD // nil: no key
 }
@@ -61,49 +62,57 @@ func NewBox(keyFile []byte) (*Box, error) {
 }
 
 // Sealed reports whether the box has a key.
-func (b *Box) Sealed() bool { return b.aead != nil }
+func (b *Box) Sealed() bool { return b != nil && b.aead != nil }
 
 const (
 	plainPrefix  = "plain:"
 	sealedPrefix = "aes256gcm:"
 )
 
-// seal is the stored form of secret: sealed when the box has a key, with
-// name as additional data (a value moved under another name does not open).
-func (b *Box) seal(name, secret string) ([]byte, error) {
-	if b.aead == nil {
-		return []byte(plainPrefix + secret), nil
+// Seal is the stored form of value: sealed when the box has a key, with
+// name as additional data (a value moved under another name does not open),
+// else plain.
+func (b *Box) Seal(name string, value []byte) ([]byte, error) {
+	if !b.Sealed() {
+		return append([]byte(plainPrefix), value...), nil
 	}
 	nonce := make([]byte, b.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	return b.aead.Seal(append([]byte(sealedPrefix), nonce...), nonce, []byte(secret), []byte(name)), nil
+	return b.aead.Seal(append([]byte(sealedPrefix), nonce...), nonce, value, []byte(name)), nil
 }
+
+// IsPlain reports whether stored is a value stored unsealed.
+func IsPlain(stored []byte) bool { return strings.HasPrefix(string(stored), plainPrefix) }
+
+// ControlKey is the name intercoms' control keys are sealed under.
+const ControlKey = "control-key"
 
 // ErrNeedKey is the error of a sealed secret and no key to open it.
 var ErrNeedKey = errors.New("is sealed in the database: give --secret-key-file with the key it was sealed under")
 
-// open reads a stored value.
-func (b *Box) open(name string, stored []byte) (string, error) {
+// Open reads a value Seal stored under name. Its errors complete a
+// sentence that names what was stored.
+func (b *Box) Open(name string, stored []byte) ([]byte, error) {
 	switch s := string(stored); {
 	case strings.HasPrefix(s, plainPrefix):
-		return strings.TrimPrefix(s, plainPrefix), nil
+		return stored[len(plainPrefix):], nil
 	case strings.HasPrefix(s, sealedPrefix):
-		if b.aead == nil {
-			return "", ErrNeedKey
+		if !b.Sealed() {
+			return nil, ErrNeedKey
 		}
 		rest := stored[len(sealedPrefix):]
 		if len(rest) < b.aead.NonceSize() {
-			return "", errors.New("is damaged in the database")
+			return nil, errors.New("is damaged in the database")
 		}
 		plain, err := b.aead.Open(nil, rest[:b.aead.NonceSize()], rest[b.aead.NonceSize():], []byte(name))
 		if err != nil {
-			return "", errors.New("does not open with --secret-key-file: it was sealed under another key")
+			return nil, errors.New("does not open with --secret-key-file: it was sealed under another key")
 		}
-		return string(plain), nil
+		return plain, nil
 	}
-	return "", errors.New("is stored in a form this intercomd does not know")
+	return nil, errors.New("is stored in a form this intercomd does not know")
 }
 
 // Check is the keyed hash of secret stored to compare nodes' secrets: the
@@ -139,7 +148,7 @@ func Resolve(ctx context.Context, store Store, box *Box, list []*Secret) (Genera
 			continue
 		}
 		if s.Value == "" {
-			fresh, err := box.seal("secret:"+s.Flag, rand.Text())
+			fresh, err := box.Seal("secret:"+s.Flag, []byte(rand.Text()))
 			if err != nil {
 				return nil, err
 			}
@@ -147,9 +156,11 @@ func Resolve(ctx context.Context, store Store, box *Box, list []*Secret) (Genera
 			if err != nil {
 				return nil, fmt.Errorf("the stored --%s: %w", s.Flag, err)
 			}
-			if s.Value, err = box.open("secret:"+s.Flag, stored); err != nil {
+			value, err := box.Open("secret:"+s.Flag, stored)
+			if err != nil {
 				return nil, fmt.Errorf("the stored --%s %w", s.Flag, err)
 			}
+			s.Value = string(value)
 			gen[s.Flag] = true
 		}
 		check := Check(s.Value)

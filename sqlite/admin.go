@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
 	"strings"
@@ -20,6 +21,25 @@ func init() {
 		s, _ := args[0].(string)
 		return strings.ToLower(s), nil
 	})
+	// For migration 0015: SHA-256 of a blob, and a blob as package secrets
+	// stores a value unsealed.
+	sqlite.MustRegisterDeterministicScalarFunction("intercomd_sha256", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		sum := sha256.Sum256(blobArg(args[0]))
+		return sum[:], nil
+	})
+	sqlite.MustRegisterDeterministicScalarFunction("intercomd_plain", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		return append([]byte("plain:"), blobArg(args[0])...), nil
+	})
+}
+
+func blobArg(v driver.Value) []byte {
+	switch x := v.(type) {
+	case []byte:
+		return x
+	case string:
+		return []byte(x)
+	}
+	return nil
 }
 
 // Users lists the accounts f keeps.

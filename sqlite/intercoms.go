@@ -67,11 +67,11 @@ func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (interco
 				return intercom.Invalid("camera_id", intercom.MsgIn("camera_id"))
 			}
 		}
-		return q.QueryRow(`INSERT INTO intercoms (id, address, department, camera_id, secret_hash, control_url,
+		return q.QueryRow(`INSERT INTO intercoms (id, address, department, camera_id, secret_hash, control_key, control_url,
 				door_open_seconds, last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key,
 				analog_line, landline_line)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			id, ic.Address, ic.Department, ic.CameraID, ic.SecretHash, ic.ControlURL, ic.DoorOpenSeconds,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			id, ic.Address, ic.Department, ic.CameraID, ic.SecretHash, ic.ControlKey, ic.ControlURL, ic.DoorOpenSeconds,
 			nullMicros(ic.LastHeartbeatAt), micros(ic.CreatedAt), ic.FirstFlat, ic.LastFlat,
 			boolInt(ic.OpenDoorCode), boolInt(ic.OpenDoorKey), boolInt(ic.AnalogLine), boolInt(ic.LandlineLine)).Scan(&ic.ID)
 	})
@@ -149,10 +149,10 @@ func intercomRow(q querier, cond string, arg any) (intercom.Intercom, error) {
 	var cameraID, beat, first, last sql.NullInt64
 	var controlURL sql.NullString
 	var created int64
-	err := q.QueryRow(`SELECT id, address, department, camera_id, secret_hash, control_url, door_open_seconds,
+	err := q.QueryRow(`SELECT id, address, department, camera_id, secret_hash, control_key, control_url, door_open_seconds,
 			last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key, analog_line, landline_line
 			FROM intercoms WHERE `+cond, arg).Scan(
-		&ic.ID, &ic.Address, &ic.Department, &cameraID, &ic.SecretHash, &controlURL, &ic.DoorOpenSeconds, &beat, &created,
+		&ic.ID, &ic.Address, &ic.Department, &cameraID, &ic.SecretHash, &ic.ControlKey, &controlURL, &ic.DoorOpenSeconds, &beat, &created,
 		&first, &last, &ic.OpenDoorCode, &ic.OpenDoorKey, &ic.AnalogLine, &ic.LandlineLine)
 	ic.CameraID, ic.ControlURL, ic.LastHeartbeatAt, ic.CreatedAt = nullInt(cameraID), nullString(controlURL), fromNullMicros(beat), fromMicros(created)
 	ic.FirstFlat, ic.LastFlat = nullInt(first), nullInt(last)
@@ -283,7 +283,7 @@ const membershipViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, 
 // door features and lines, then the lines of the membership's flat
 // (flatLinesJoin), in viewQuery after the secret hash.
 const intercomExtras = `i.first_flat, i.last_flat, i.open_door_code, i.open_door_key, i.analog_line, i.landline_line,
-	fl.analog, fl.landline, fl.landline_uri`
+	fl.analog, fl.landline, fl.landline_uri, i.control_key`
 
 // flatLinesJoin joins the lines of membership m's flat.
 const flatLinesJoin = `LEFT JOIN flat_lines fl ON fl.intercom_id = i.id AND fl.flat = coalesce(m.flat, -1)`
@@ -305,7 +305,7 @@ func scanView(rows scanner, extra ...any) (intercom.IntercomView, error) {
 	err := rows.Scan(append([]any{&v.Intercom.ID, &v.Intercom.Address, &v.Intercom.Department, &cameraID, &controlURL,
 		&v.Intercom.DoorOpenSeconds, &lastBeat, &icCreated, &v.Intercom.SecretHash,
 		&firstFlat, &lastFlat, &v.Intercom.OpenDoorCode, &v.Intercom.OpenDoorKey, &v.Intercom.AnalogLine, &v.Intercom.LandlineLine,
-		&analog, &landline, &landlineURI,
+		&analog, &landline, &landlineURI, &v.Intercom.ControlKey,
 		&v.Membership.UserID, &flat, &v.Membership.Title, &v.Membership.Status, &mCreated, &mUpdated,
 		&enabled, &timetable,
 		&cID, &cGroup, &cStatus, &cType, &cStart, &cCreated, &cBilling, &cPretty,

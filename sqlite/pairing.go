@@ -32,9 +32,9 @@ func (db *DB) UpdateIntercomSettings(ctx context.Context, id int64, fn func(*int
 			}
 		}
 		_, err = q.Exec(`UPDATE intercoms SET address = ?, department = ?, camera_id = ?, control_url = ?, door_open_seconds = ?,
-				secret_hash = ?, first_flat = ?, last_flat = ?, open_door_code = ?, open_door_key = ?,
+				secret_hash = ?, control_key = ?, first_flat = ?, last_flat = ?, open_door_code = ?, open_door_key = ?,
 				analog_line = ?, landline_line = ? WHERE id = ?`,
-			ic.Address, ic.Department, ic.CameraID, ic.ControlURL, ic.DoorOpenSeconds, ic.SecretHash,
+			ic.Address, ic.Department, ic.CameraID, ic.ControlURL, ic.DoorOpenSeconds, ic.SecretHash, ic.ControlKey,
 			ic.FirstFlat, ic.LastFlat, boolInt(ic.OpenDoorCode), boolInt(ic.OpenDoorKey),
 			boolInt(ic.AnalogLine), boolInt(ic.LandlineLine), id)
 		return err

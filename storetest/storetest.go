@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"UpdateIntercom", testUpdateIntercom},
 		{"FlatLines", testFlatLines},
 		{"KeepSecret", testKeepSecret},
+		{"ControlKey", testControlKey},
 		{"OnlyConfirmedAreTheAccounts", testOnlyConfirmedAreTheAccounts},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"Calls", testCalls},

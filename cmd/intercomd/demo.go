@@ -12,6 +12,7 @@ import (
 
 	"intercom"
 	"intercom/password"
+	"intercom/secrets"
 )
 
 // The demo's values are those of the API's own example request and response.
@@ -27,10 +28,12 @@ const (
 )
 
 // provisionDemo makes sure the demo account, camera 833 and intercom 180
-// exist, points the intercom's control URL at the demo panel (panelURL),
+// exist, points the intercom's control URL at the demo panel (panelURL)
+// with its control key sealed by box,
 // keeps the intercom online with heartbeats while ctx lives, signs the demo
 // phone in and prints its token with a ready curl.
-func provisionDemo(ctx context.Context, store intercom.Store, publicURL, panelURL string, offlineAfter time.Duration, out io.Writer) error {
+func provisionDemo(ctx context.Context, store intercom.Store, box *secrets.Box, publicURL, panelURL string, offlineAfter time.Duration,
+	out io.Writer) error {
 	now := time.Now()
 	user, err := store.UserByLogin(ctx, demoLogin)
 	if intercom.ErrorCode(err) == intercom.ENOTFOUND {
@@ -52,12 +55,17 @@ func provisionDemo(ctx context.Context, store intercom.Store, publicURL, panelUR
 	}
 	cameraID := int64(demoCamera)
 	_, err = store.CreateIntercom(ctx, intercom.Intercom{ID: demoIntercom, Address: "Cameras", Department: 100, CameraID: &cameraID,
-		SecretHash: intercom.HashToken(demoSecret), DoorOpenSeconds: 7, CreatedAt: now})
+		SecretHash: intercom.IntercomSecretHash(demoSecret), DoorOpenSeconds: 7, CreatedAt: now})
 	if err != nil && intercom.ErrorCode(err) != intercom.ECONFLICT {
 		return err
 	}
+	_, key := intercom.IntercomKeys(demoSecret)
+	sealed, err := box.Seal(secrets.ControlKey, key)
+	if err != nil {
+		return err
+	}
 	if _, err := store.UpdateIntercomSettings(ctx, demoIntercom, func(ic *intercom.Intercom) error {
-		ic.ControlURL = &panelURL
+		ic.ControlURL, ic.ControlKey = &panelURL, sealed
 		return nil
 	}); err != nil {
 		return err
@@ -174,7 +182,7 @@ func checkDemoOnly(ctx context.Context, store intercom.Store) error {
 		if err != nil {
 			return err
 		}
-		if !bytes.Equal(ic.SecretHash, intercom.HashToken(demoSecret)) {
+		if !bytes.Equal(ic.SecretHash, intercom.IntercomSecretHash(demoSecret)) {
 			foreign = append(foreign, "intercom 180 (not the demo's)")
 		}
 	}

@@ -509,6 +509,16 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 			logger.Info("secret: the database's own", "flag", "--"+s.Flag, "sealed", c.secretBox.Sealed())
 		}
 	}
+	if n, err := sealControlKeys(ctx, db, c.secretBox); err != nil {
+		ln.Close()
+		return err
+	} else if n > 0 {
+		logger.Info("sealed the control keys of intercoms provisioned before --secret-key-file", "intercoms", n)
+	}
+	if !c.secretBox.Sealed() {
+		logger.Warn("no --secret-key-file: the database keeps the intercoms' control keys and the generated secrets unsealed, " +
+			"so a copy of it can sign door commands")
+	}
 	if sip := *sipSecret; generated[sip.Flag] && c.sipAPIToken != "" {
 		logger.Warn("no --sip-secret: the SIP server cannot verify answer tokens unless it is given the same secret")
 	}
@@ -601,7 +611,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 			return fmt.Errorf("demo panel: %w", err)
 		}
 		defer panel.close()
-		if err := provisionDemo(ctx, db, publicURL, panel.url, c.offlineAfter, stdout); err != nil {
+		if err := provisionDemo(ctx, db, c.secretBox, publicURL, panel.url, c.offlineAfter, stdout); err != nil {
 			ln.Close()
 			return fmt.Errorf("demo: %w", err)
 		}
@@ -631,7 +641,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 // newController posts to control URLs under the address policy, with
 // loopback allowed when asked.
 func newController(c config) *control.Client {
-	var opts []control.Option
+	opts := []control.Option{control.Keys(c.secretBox)}
 	if c.controlLoop {
 		opts = append(opts, control.AllowLoopback())
 	}

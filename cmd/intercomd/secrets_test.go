@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"intercom"
 	"intercom/postgres/pgtest"
 )
 
@@ -130,5 +131,57 @@ func TestCopyKeepsSecrets(t *testing.T) {
 	pgNode := runNode(t, t, "postgres", env, "serve", "--addr", "127.0.0.1:0", "--db", url)
 	if got := sipPassword(t, pgNode, token, ic["id"]); got != password {
 		t.Errorf("after the copy the panel's SIP password is %q, was %q", got, password)
+	}
+}
+
+// TestControlKeysSealed: a copy of the database alone signs no door command.
+// An intercom provisioned before --secret-key-file has its control key
+// sealed at the next start with one; the database then holds neither the
+// secret nor the key its commands are signed with, only a hash of that key.
+func TestControlKeysSealed(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "doors.db")
+	key := filepath.Join(dir, "secret.key")
+	if err := os.WriteFile(key, []byte("k3y-of-at-least-thirty-two-bytes-0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	token := strings.Repeat("admin-token-", 3)
+	auth := map[string]string{"Authorization": "Bearer " + token}
+	before := runNode(t, t, "before", map[string]string{"INTERCOMD_ADMIN_TOKEN": token}, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	ic := before.want(t, "POST", "/api/admin/v1/intercoms", auth, `{"address":"Lenina 1"}`, 201)
+	secret := ic["secret"].(string)
+	if !strings.Contains(before.logs.String(), "no --secret-key-file") {
+		t.Error("no warning of unsealed keys")
+	}
+	before.stop(t)
+	controlKey := string(intercom.HashToken(secret))
+	stored := func() (hash, key string) {
+		t.Helper()
+		raw, err := sql.Open("sqlite", db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		if err := raw.QueryRow(`SELECT secret_hash, control_key FROM intercoms`).Scan(&hash, &key); err != nil {
+			t.Fatal(err)
+		}
+		return hash, key
+	}
+	if _, k := stored(); k != "plain:"+controlKey {
+		t.Fatalf("without a key file the control key is stored %q", k)
+	}
+
+	after := runNode(t, t, "after", map[string]string{"INTERCOMD_ADMIN_TOKEN": token, "INTERCOMD_SECRET_KEY_FILE": key},
+		"serve", "--addr", "127.0.0.1:0", "--db", db)
+	if !strings.Contains(after.logs.String(), "sealed the control keys") {
+		t.Errorf("the start did not say it sealed the keys:\n%s", after.logs)
+	}
+	// The panel's secret still opens its API.
+	after.want(t, "POST", "/api/hw/v1/heartbeat", map[string]string{"Authorization": "Bearer " + secret}, "", 204)
+	after.stop(t)
+	hash, k := stored()
+	if !strings.HasPrefix(k, "aes256gcm:") || strings.Contains(k, controlKey) || strings.Contains(hash, controlKey) ||
+		hash != string(intercom.IntercomSecretHash(secret)) {
+		t.Errorf("stored hash %x, control key %q", hash, k)
 	}
 }

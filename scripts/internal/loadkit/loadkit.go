@@ -39,7 +39,7 @@ type Device struct {
 // and a live token per device, and returns the devices.
 func Provision(ctx context.Context, db intercom.Store, sockets, perFlat int) ([]Device, error) {
 	now := time.Now()
-	if _, err := db.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "Load st. 1", SecretHash: intercom.HashToken(IntercomSecret),
+	if _, err := db.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "Load st. 1", SecretHash: intercom.IntercomSecretHash(IntercomSecret),
 		DoorOpenSeconds: 7, CreatedAt: now}); err != nil {
 		return nil, err
 	}
