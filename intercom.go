@@ -113,10 +113,10 @@ var CameraStatuses = []string{"active", "inactive", "partial", "empty", "initial
 
 // Intercom is a door panel.
 type Intercom struct {
-	ID              int64
-	Address         string
-	Department      int64
-	CameraID        *int64
+	ID         int64
+	Address    string
+	Department int64
+	CameraID   *int64
 	// SecretHash finds the intercom by the secret it was given
 	// (IntercomSecretHash); ControlKey is the key its control URL's
 	// commands are signed with, as stored: sealed by package secrets under
