@@ -45,14 +45,17 @@ type Config struct {
 	// timers, throttles count in memory.
 	Cluster *Cluster
 
-	PublicURL    string        // scheme://host[:port] the API is reached at, for pagination links
-	AdminToken   string        // empty: the admin API answers 404
-	SIPAPIToken  string        // bearer token of the SIP server's API (/api/sip/v1); empty: that API answers 404
-	RealIPHeader string        // header a trusted reverse proxy names the client's address in
-	Web          http.Handler  // the residents' web app; nil: / is 404
-	TokenTTL     time.Duration // lifetime of an access token (members.DefaultTokenTTL)
-	OfflineAfter time.Duration // an intercom without a heartbeat this long is offline (calls.DefaultOfflineAfter)
-	RingTimeout  time.Duration // a call still ringing this long is missed (calls.DefaultRingTimeout)
+	PublicURL    string       // scheme://host[:port] the API is reached at, for pagination links
+	AdminToken   string       // empty: the admin API answers 404
+	SIPAPIToken  string       // bearer token of the SIP server's API (/api/sip/v1); empty: that API answers 404
+	RealIPHeader string       // header a trusted reverse proxy names the client's address in
+	Web          http.Handler // the residents' web app; nil: / is 404
+	// PrivateAdmin and PrivateMetrics take the admin API and /metrics off the
+	// node's public handler, for listeners of their own (Node.HTTP.Private).
+	PrivateAdmin, PrivateMetrics bool
+	TokenTTL                     time.Duration // lifetime of an access token (members.DefaultTokenTTL)
+	OfflineAfter                 time.Duration // an intercom without a heartbeat this long is offline (calls.DefaultOfflineAfter)
+	RingTimeout                  time.Duration // a call still ringing this long is missed (calls.DefaultRingTimeout)
 	// AnswerConnectTimeout and MaxCallDuration bound a conversation
 	// (calls.Config).
 	AnswerConnectTimeout time.Duration
@@ -144,6 +147,12 @@ func New(c Config) *Node {
 		Name: "intercomd_ring_pushes_total",
 		Help: "Devices whose ring push the provider accepted, counted when the ring ends, by channel, client and whether the device was seen acting on the call (seen=\"false\": pushed but never seen: the phone did not wake, or nobody looked).",
 	}, []string{"channel", "client", "seen"})
+	statusChanges := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "intercomd_intercom_status_changes_total",
+		Help: "Intercoms that came online (to=\"online\") or went offline (to=\"offline\": no heartbeat for --offline-after), each change counted once in the cluster, by the node that saw it.",
+	}, []string{"to"})
+	statusChanges.WithLabelValues("online")
+	statusChanges.WithLabelValues("offline")
 
 	n.Push = push.New(push.Config{Store: c.Store, Providers: c.PushProviders, Concurrency: c.PushConcurrency, Logger: c.Logger,
 		AttemptTimeout: c.PushAttemptTimeout, Sleep: c.PushSleep, Now: c.Clock.Now,
@@ -163,6 +172,13 @@ func New(c Config) *Node {
 		Rang: func(status string) { rings.WithLabelValues(status).Inc() },
 		RingSeen: func(channel, client string, seen bool) {
 			ringPushes.WithLabelValues(channel, client, strconv.FormatBool(seen)).Inc()
+		},
+		StatusChanged: func(online bool) {
+			to := "offline"
+			if online {
+				to = "online"
+			}
+			statusChanges.WithLabelValues(to).Inc()
 		}})
 
 	hashes := c.HashConcurrency
@@ -179,7 +195,7 @@ func New(c Config) *Node {
 		// shares, derived from the SIP secret (which they must share).
 		KeySecret: derive(sip.Secret, "intercomd session limit keys")})
 
-	registry.MustRegister(rings, sends, ringPushes,
+	registry.MustRegister(rings, sends, ringPushes, statusChanges,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_sockets_open", Help: "Open Pusher sockets."},
 			func() float64 { return float64(n.Hub.Open()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "intercomd_sockets_dropped_total", Help: "Sockets dropped for not reading their events."},
@@ -193,7 +209,8 @@ func New(c Config) *Node {
 
 	n.HTTP = intercomhttp.NewServer(intercomhttp.Config{Store: c.Store, Calls: n.Calls, Members: n.Members, Hub: n.Hub,
 		Sessions: seams.Sessions, Controller: c.Controller, Logger: c.Logger, Clock: c.Clock, Registry: registry,
-		PublicURL: c.PublicURL, AdminToken: c.AdminToken, SIPAPIToken: c.SIPAPIToken, RealIPHeader: c.RealIPHeader, Web: c.Web})
+		PublicURL: c.PublicURL, AdminToken: c.AdminToken, SIPAPIToken: c.SIPAPIToken, RealIPHeader: c.RealIPHeader, Web: c.Web,
+		PrivateAdmin: c.PrivateAdmin, PrivateMetrics: c.PrivateMetrics})
 	return n
 }
 

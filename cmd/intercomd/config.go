@@ -196,6 +196,8 @@ type startup struct {
 	addr, publicURL string
 	db              string
 	adminAPI        bool
+	adminAddr       string // the admin API's private listener; "": on addr
+	metricsAddr     string // /metrics' private listener; "": on addr
 	pushChannels    []string
 	sipAPI          bool
 	web             bool
@@ -208,10 +210,20 @@ type startup struct {
 func logStartup(logger *slog.Logger, s startup) {
 	logger.Info("listening", "addr", s.addr, "public_url", s.publicURL, "db", dbForLog(s.db))
 	logger.Info("engine", engineAttrs(s.db)...)
-	if s.adminAPI {
+	switch {
+	case s.adminAPI && s.adminAddr != "":
+		logger.Info("admin API on", "path", "/api/admin/v1", "addr", s.adminAddr, "private", true)
+	case s.adminAPI:
 		logger.Info("admin API on", "path", "/api/admin/v1", "addr", s.addr)
-	} else {
+	case s.adminAddr != "":
+		logger.Info("admin API off: no --admin-token, so /api/admin/v1 answers 404, also on its listener", "addr", s.adminAddr)
+	default:
 		logger.Info("admin API off: no --admin-token, so /api/admin/v1 answers 404")
+	}
+	if s.metricsAddr != "" {
+		logger.Info("metrics on", "path", "/metrics", "addr", s.metricsAddr, "private", true)
+	} else {
+		logger.Info("metrics on", "path", "/metrics", "addr", s.addr)
 	}
 	if len(s.pushChannels) > 0 {
 		logger.Info("push providers", "channels", s.pushChannels)

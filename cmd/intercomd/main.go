@@ -26,6 +26,7 @@ import (
 	"intercom/control"
 	"intercom/fcm"
 	"intercom/hms"
+	intercomhttp "intercom/http"
 	"intercom/members"
 	intercomnode "intercom/node"
 	"intercom/postgres"
@@ -76,6 +77,8 @@ type config struct {
 	controlLoop    bool
 	web            bool
 	pprofAddr      string
+	adminAddr      string // the admin API's private listener; empty: on the public one
+	metricsAddr    string // /metrics' private listener; empty: on the public one
 	pairing        members.PairingConfig
 	sessionsLimit  int
 	languagesFlag  string   // --languages as given
@@ -227,6 +230,8 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 		fs.Var(retentionFlag{c.retention, h.History}, "retain-"+string(h.History),
 			"age past which "+h.What+" are purged, in the background (90d, 36h; forever: never)")
 	}
+	fs.StringVar(&c.adminAddr, "admin-addr", "", "address of a private listener serving the admin API (/api/admin/v1), which the public --addr then answers 404; empty: the admin API is on --addr")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "address of a private listener serving /metrics, which the public --addr then answers 404 (may equal --admin-addr); empty: /metrics is on --addr")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "address of a private listener serving /debug/pprof/ (no authentication: loopback or a private network); empty: off")
 	c.secretFiles = map[string]*string{}
 	for _, name := range secretFlags {
@@ -534,6 +539,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret), Pairing: c.pairing, SIPAPIToken: c.sipAPIToken,
 		ICEURLs: c.iceURLs, TURNSecret: []byte(c.turnSecret),
 		SessionsLimit: c.sessionsLimit, Languages: c.languages,
+		PrivateAdmin: c.adminAddr != "", PrivateMetrics: c.metricsAddr != "",
 	}
 	if c.web {
 		app, err := web.New(web.Config{SIPWSURL: cfg.SIP().WSAddress()})
@@ -561,20 +567,29 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	purger := retention.New(retention.Config{Store: db, Ages: c.retention, Logger: logger})
 	purger.Start()
 	defer purger.Close()
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	private, err := listenPrivate(c)
+	if err != nil {
+		ln.Close()
+		return err
 	}
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    32 << 10,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+	}
+	srv := newServer(handler)
 	var channels []string
 	for _, p := range providers {
 		channels = append(channels, p.Channel())
 	}
 	logStartup(logger, startup{addr: ln.Addr().String(), publicURL: publicURL, db: c.db, adminAPI: c.adminToken != "",
+		adminAddr: privateAddr(private, intercomhttp.AdminPaths), metricsAddr: privateAddr(private, intercomhttp.MetricsPaths),
 		pushChannels: channels, sipAPI: c.sipAPIToken != "", web: c.web,
 		iceURLs: c.iceURLs, turn: slices.ContainsFunc(c.iceURLs, calls.IsTURN)})
 	fmt.Fprintf(stdout, "intercomd listening on %s\n", publicURL)
@@ -582,20 +597,37 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	if c.demo {
 		if err := provisionDemo(ctx, db, publicURL, c.offlineAfter, stdout); err != nil {
 			ln.Close()
+			closePrivate(private)
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 1+len(private))
 	go func() { serveErr <- srv.Serve(ln) }()
+	privateSrvs := make([]*http.Server, len(private))
+	for i, p := range private {
+		privateSrvs[i] = newServer(handler.HTTP.Private(p.paths))
+		go func() {
+			if err := privateSrvs[i].Serve(p.ln); !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- fmt.Errorf("%s: %w", p.flags, err)
+			}
+		}()
+	}
 	select {
 	case err := <-serveErr:
+		for _, p := range privateSrvs {
+			p.Close()
+		}
+		srv.Close()
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	for _, p := range privateSrvs {
+		p.Shutdown(shutdownCtx)
+	}
 	shutdownErr := srv.Shutdown(shutdownCtx) // no new requests; those under way finish
 	handler.Close()                          // sockets are hijacked, so Shutdown left them: close them, then background work
 	if shutdownErr != nil {
