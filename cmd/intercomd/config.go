@@ -119,16 +119,17 @@ func editDistance(a, b string) int {
 var secretFlags = []string{"admin-token", "pusher-app-secret", "sip-secret", "sip-api-token", "turn-secret", "hms-app-secret"}
 
 // readSecretFiles sets each secret flag of fs whose --<name>-file is given
-// (in files, by flag name) from that file, its trailing newline dropped. A
+// (in files, by flag name; a flag not in files is not fs's) from that file, its trailing newline dropped. A
 // secret given both ways, an unreadable file or an empty one is an error
 // naming the flag.
 func readSecretFiles(fs *flag.FlagSet, files map[string]*string) error {
 	var errs []error
 	for _, name := range secretFlags {
-		path := *files[name]
-		if path == "" {
+		file, ok := files[name] // a command may define some of them only
+		if !ok || *file == "" {
 			continue
 		}
+		path := *file
 		if fs.Lookup(name).Value.String() != "" {
 			errs = append(errs, fmt.Errorf("--%s (%s) and --%s-file (%s) are both set: set one", name, envName(name), name, envName(name+"-file")))
 			continue

@@ -92,6 +92,7 @@ const usage = `usage: intercomd serve [flags]
        intercomd copy --from intercomd.db --to postgres://…     (move a SQLite installation to PostgreSQL)
        intercomd backup [--db intercomd.db] --to FILE           (a consistent copy of a live SQLite database)
        intercomd migrate [--dry-run] [--db FILE|URL]             (apply, or list, the migrations the database lacks)
+       intercomd push-test --device ID [--db FILE|URL]          (push to a device's tokens; print what the providers answered)
        intercomd version
 
 Every flag can also be set by its environment twin: --token-ttl is
@@ -198,17 +199,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.sipAPIToken, "sip-api-token", "", "bearer token of the SIP server's API (/api/sip/v1: rings of panels that dial a flat, calls' SIP ends); empty: that API answers 404")
 	fs.StringVar(&c.turnURL, "turn-url", "", "comma-separated turn:, turns:, stun: or stuns: URLs given to answering apps (ice_servers) for their WebRTC leg; turn: and turns: need --turn-secret")
 	fs.StringVar(&c.turnSecret, "turn-secret", "", "the TURN server's static-auth-secret (coturn use-auth-secret), from which the apps' TURN credentials are derived")
-	fs.StringVar(&c.apns.KeyFile, "apns-key-file", "", "APNs .p8 signing key; set with the key id, team id and topic to ring iOS devices by VoIP push")
-	fs.StringVar(&c.apns.KeyID, "apns-key-id", "", "APNs key id")
-	fs.StringVar(&c.apns.TeamID, "apns-team-id", "", "Apple developer team id")
-	fs.StringVar(&c.apns.Topic, "apns-topic", "", "the iOS app's bundle id (VoIP pushes go to <topic>.voip)")
-	fs.StringVar(&c.apns.Endpoint, "apns-endpoint", "", "APNs endpoint (default production; https://api.sandbox.push.apple.com for development builds)")
-	fs.StringVar(&c.fcm.CredentialsFile, "fcm-credentials", "", "Firebase service account JSON key; set to ring Android devices by FCM")
-	fs.StringVar(&c.fcm.Endpoint, "fcm-endpoint", "", "FCM endpoint (default https://fcm.googleapis.com)")
-	fs.StringVar(&c.hms.AppID, "hms-app-id", "", "Huawei AppGallery app id; set with --hms-app-secret to ring Huawei phones by Push Kit")
-	fs.StringVar(&c.hms.AppSecret, "hms-app-secret", "", "Huawei AppGallery app secret")
-	fs.StringVar(&c.hms.TokenURL, "hms-token-url", "", "Huawei OAuth token URL (default https://oauth-login.cloud.huawei.com/oauth2/v3/token)")
-	fs.StringVar(&c.hms.Endpoint, "hms-endpoint", "", "Push Kit endpoint (default https://push-api.cloud.huawei.com)")
+	pushFlags(fs, c)
 	c.pushWorkers = push.DefaultConcurrency
 	fs.Var(intFlag{&c.pushWorkers}, "push-concurrency", "push sends in flight per provider")
 	c.controlWait = 5 * time.Second
@@ -240,6 +231,22 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// pushFlags defines the push providers' flags on fs (serve's, and
+// push-test's).
+func pushFlags(fs *flag.FlagSet, c *config) {
+	fs.StringVar(&c.apns.KeyFile, "apns-key-file", "", "APNs .p8 signing key; set with the key id, team id and topic to ring iOS devices by VoIP push")
+	fs.StringVar(&c.apns.KeyID, "apns-key-id", "", "APNs key id")
+	fs.StringVar(&c.apns.TeamID, "apns-team-id", "", "Apple developer team id")
+	fs.StringVar(&c.apns.Topic, "apns-topic", "", "the iOS app's bundle id (VoIP pushes go to <topic>.voip)")
+	fs.StringVar(&c.apns.Endpoint, "apns-endpoint", "", "APNs endpoint (default production; https://api.sandbox.push.apple.com for development builds)")
+	fs.StringVar(&c.fcm.CredentialsFile, "fcm-credentials", "", "Firebase service account JSON key; set to ring Android devices by FCM")
+	fs.StringVar(&c.fcm.Endpoint, "fcm-endpoint", "", "FCM endpoint (default https://fcm.googleapis.com)")
+	fs.StringVar(&c.hms.AppID, "hms-app-id", "", "Huawei AppGallery app id; set with --hms-app-secret to ring Huawei phones by Push Kit")
+	fs.StringVar(&c.hms.AppSecret, "hms-app-secret", "", "Huawei AppGallery app secret")
+	fs.StringVar(&c.hms.TokenURL, "hms-token-url", "", "Huawei OAuth token URL (default https://oauth-login.cloud.huawei.com/oauth2/v3/token)")
+	fs.StringVar(&c.hms.Endpoint, "hms-endpoint", "", "Push Kit endpoint (default https://push-api.cloud.huawei.com)")
+}
+
 // printUsage writes the usage with every flag of serve and its default.
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, usage)
@@ -253,7 +260,7 @@ func parseConfig(args []string, env map[string]string, stderr io.Writer) (config
 	var c config
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprint(stderr, usage)
-		return c, errors.New("the commands are serve, listen, copy, backup, migrate and version")
+		return c, errors.New("the commands are serve, listen, copy, backup, migrate, push-test and version")
 	}
 	// The flag package would print its error too: the caller prints it once.
 	fs := serveFlags(&c, io.Discard)
@@ -431,6 +438,8 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 			return backupCommand(ctx, args[1:], env, stdout, stderr)
 		case "migrate":
 			return migrateCommand(ctx, args[1:], env, stdout, stderr)
+		case "push-test":
+			return pushTestCommand(ctx, args[1:], env, stdout, stderr)
 		case "version":
 			b := intercom.ReadBuild()
 			fmt.Fprintf(stdout, "intercomd %s (revision %s, %s)\n", b.Version, b.Revision, b.GoVersion)
@@ -502,33 +511,10 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		sipSecret = rand.Text()
 		logger.Warn("no --sip-secret: the SIP server cannot verify answer tokens unless it shares one")
 	}
-	var providers []intercom.PushProvider
-	if c.apns.KeyFile != "" {
-		// VoIP pushes ring iPhones; alert pushes, with the same key, bring
-		// their missed-call notifications.
-		voip, err := apns.New(c.apns)
-		if err != nil {
-			return err
-		}
-		alert, err := apns.NewAlert(c.apns)
-		if err != nil {
-			return err
-		}
-		providers = append(providers, voip, alert)
-	}
-	if c.fcm.CredentialsFile != "" {
-		p, err := fcm.New(c.fcm)
-		if err != nil {
-			return err
-		}
-		providers = append(providers, p)
-	}
-	if c.hms.AppID != "" || c.hms.AppSecret != "" {
-		p, err := hms.New(c.hms)
-		if err != nil {
-			return err
-		}
-		providers = append(providers, p)
+	providers, err := pushProviders(c)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	cfg := intercomnode.Config{
 		PushProviders: providers, PushConcurrency: c.pushWorkers, Controller: newController(c),
@@ -637,6 +623,39 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		return err
 	}
 	return nil
+}
+
+// pushProviders are the push providers c configures, in serve's order.
+func pushProviders(c config) ([]intercom.PushProvider, error) {
+	var providers []intercom.PushProvider
+	if c.apns.KeyFile != "" {
+		// VoIP pushes ring iPhones; alert pushes, with the same key, bring
+		// their missed-call notifications.
+		voip, err := apns.New(c.apns)
+		if err != nil {
+			return nil, err
+		}
+		alert, err := apns.NewAlert(c.apns)
+		if err != nil {
+			return nil, err
+		}
+		providers = append(providers, voip, alert)
+	}
+	if c.fcm.CredentialsFile != "" {
+		p, err := fcm.New(c.fcm)
+		if err != nil {
+			return nil, err
+		}
+		providers = append(providers, p)
+	}
+	if c.hms.AppID != "" || c.hms.AppSecret != "" {
+		p, err := hms.New(c.hms)
+		if err != nil {
+			return nil, err
+		}
+		providers = append(providers, p)
+	}
+	return providers, nil
 }
 
 // newController posts to control URLs under the address policy, with
