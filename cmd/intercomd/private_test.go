@@ -142,7 +142,7 @@ func scrape(t *testing.T, base string) string {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 || !strings.Contains(string(b), "intercomd_http_requests_total") {
+	if res.StatusCode != 200 || !strings.Contains(string(b), "intercomd_build_info") {
 		t.Fatalf("GET %s/metrics: %d\n%s", base, res.StatusCode, b)
 	}
 	return string(b)
