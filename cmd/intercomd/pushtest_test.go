@@ -9,9 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"intercom/apns/apnsfake"
 	"intercom/fcm/fcmfake"
 	"intercom/hms/hmsfake"
+	"intercom/postgres/pgtest"
 )
 
 // TestPushTest: `intercomd push-test --device ID` pushes to each token the
@@ -20,7 +23,7 @@ import (
 // database while a node serves it, and fails when a provider refuses a
 // push, when no provider serves a token, and for a device that does not
 // exist. The providers are the repository's fakes, speaking the real
-// protocols.
+// protocols. On PostgreSQL it reads the database as a node does.
 func TestPushTest(t *testing.T) {
 	apnsFake, apnsCfg := apnsfake.Start(t)
 	fcmFake, fcmCfg := fcmfake.Start(t)
@@ -98,6 +101,33 @@ func TestPushTest(t *testing.T) {
 		}
 		wantLines(t, out, `^device `, `^fcm fcm_token=…droid1 not sent: no fcm provider \(--fcm-credentials\)$`,
 			`^hms huawei_token=…droid1 not sent: no hms provider \(--hms-app-id, --hms-app-secret\)$`)
+	})
+
+	t.Run("on PostgreSQL", func(t *testing.T) {
+		pg := pgtest.NewDatabase(t)
+		n := runNode(t, t, "push-test-pg", map[string]string{"INTERCOMD_ADMIN_TOKEN": listenerAdminToken},
+			"serve", "--addr", "127.0.0.1:0", "--db", pg)
+		n.want(t, "POST", "/api/admin/v1/users", bearer(listenerAdminToken), `{"login":"pusher","password":"password-of-pusher"}`, 201)
+		v := n.want(t, "POST", "/api/v1/token", map[string]string{"X-Client": "android", "X-UUID": "push-test-pg"},
+			`{"login":"pusher","password":"password-of-pusher"}`, 200)
+		n.want(t, "PUT", "/api/v1/devices", map[string]string{"X-Client": "android", "X-UUID": "push-test-pg",
+			"Authorization": "Bearer " + v["access_token"].(string)}, `{"fcm_token":"fcm-token-postgres"}`, 204)
+		conn, err := pgx.Connect(t.Context(), pg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id int64
+		err = conn.QueryRow(t.Context(), `SELECT id FROM devices WHERE uuid = 'push-test-pg'`).Scan(&id)
+		conn.Close(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pushTestRun([]string{"--device", strconv.FormatInt(id, 10), "--fcm-credentials", fcmCfg.CredentialsFile,
+			"--fcm-endpoint", fcmCfg.Endpoint}, map[string]string{"INTERCOMD_DB": pg})
+		if err != nil {
+			t.Fatalf("push-test: %v\n%s", err, out)
+		}
+		wantLines(t, out, `^device `, `^fcm fcm_token=…stgres outcome=sent status=200 reason="" provider_id="projects/test-project/messages/0:\d+"$`)
 	})
 
 	for _, tt := range []struct {
