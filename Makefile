@@ -5,7 +5,7 @@ run:
 	go run ./cmd/intercomd serve --demo
 
 test:
-	go tool gotestsum -- -race ./...
+	go tool gotestsum -- -race -timeout 30m ./...
 
 lint:
 	gofmt -l . | (! grep .)

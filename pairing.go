@@ -110,6 +110,7 @@ func ValidKeyID(s string) bool { return len(s) <= MaxKeyID && ValidDeviceUUID(s)
 // ParseKey validates PUT /api/admin/v1/intercoms/{id}/keys/{key}.
 func ParseKey(body Body, intercomID int64, keyID string) (Key, error) {
 	var p Problems
+	body.Only(&p, "flat", "note")
 	k := Key{IntercomID: intercomID, ID: keyID, Flat: body.Int("flat", 1, MaxFlat, &p)}
 	if note := body.String("note", 255, &p); note != nil {
 		k.Note = strings.TrimSpace(*note)
@@ -147,13 +148,6 @@ type IntercomSettings struct {
 	FirstFlat, LastFlat       **int64
 	OpenDoorCode, OpenDoorKey *bool
 	AnalogLine, LandlineLine  *bool
-}
-
-// ParseIntercomSettings validates PATCH /api/admin/v1/intercoms/{id}.
-func ParseIntercomSettings(body Body) (IntercomSettings, error) {
-	var p Problems
-	s := parseIntercomSettings(body, &p)
-	return s, p.Err()
 }
 
 // parseIntercomSettings reads the operator's settings of an intercom,

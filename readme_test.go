@@ -18,8 +18,8 @@ func TestREADME(t *testing.T) {
 	}
 	readme := string(b)
 	const head = "# intercomd\n\n```sh\n" +
-		"go run ./cmd/intercomd serve --demo      # run the service with demo data (embedded SQLite, 127.0.0.1:8080)\n" +
-		testCommand + "         # run the tests\n```\n\n"
+		"go run ./cmd/intercomd serve --demo            # run the service with demo data (embedded SQLite, 127.0.0.1:8080)\n" +
+		testCommand + "  # run the tests\n```\n\n"
 	if !strings.HasPrefix(readme, head) {
 		t.Errorf("the README does not start with its two commands:\n%.400s", readme)
 	}
@@ -53,4 +53,4 @@ func TestREADME(t *testing.T) {
 
 // testCommand is the README's test command: go test through gotestsum,
 // which ends with what was skipped and why.
-const testCommand = "go tool gotestsum -- -race ./..."
+const testCommand = "go tool gotestsum -- -race -timeout 30m ./..."

@@ -81,6 +81,9 @@ func DecideSessions(live []AccessToken, limit int, end string) ([]int64, error) 
 // UserUpdate changes an account (Store.UpdateUser): nil fields stay.
 type UserUpdate struct {
 	Language *string
+	// Login and Name, when set, replace the account's (the operator's
+	// change): ECONFLICT when the login is another account's.
+	Login, Name *string
 	// PasswordHash, when set, is the account's new password: every session
 	// of the account but KeepToken (a token id) ends with the change.
 	PasswordHash *string

@@ -23,12 +23,17 @@ type Store interface {
 	// and ids of cameras the store holds, each in ascending order: enough to
 	// tell a new store, or one holding only a known few things, from one in use.
 	Holdings(ctx context.Context, limit int) (Holdings, error)
+	// KeepSecret stores value under name unless a value is stored there
+	// already, and returns the value stored: of concurrent first calls, on
+	// every node, one wins and each gets it (package secrets).
+	KeepSecret(ctx context.Context, name string, value []byte) ([]byte, error)
 
 	Accounts
 	Intercoms
 	Calls
 	Pairings
 	Access
+	Admin
 	Retainer
 }
 
@@ -41,6 +46,55 @@ type Retainer interface {
 	// together) delete each record once and never fail for one another's
 	// deletions. ErrUnknownHistory for a history the engine does not know.
 	PurgeHistory(ctx context.Context, h History, before time.Time, limit int) (int, error)
+}
+
+// Admin is what the operator's admin API lists, reads and removes beyond
+// provisioning (the writes it shares with the apps are in the other roles).
+type Admin interface {
+	// Users lists the accounts f keeps, by id, with the total.
+	Users(ctx context.Context, f UserFilter, p Page) ([]User, int, error)
+	// Cameras lists the cameras by id, with the total.
+	Cameras(ctx context.Context, p Page) ([]Camera, int, error)
+	// CameraByID finds a camera. ENOTFOUND.
+	CameraByID(ctx context.Context, id int64) (Camera, error)
+	// UpdateCamera runs fn on the camera inside one transaction and saves
+	// every field but its id and creation time; fn's error is returned and
+	// nothing is saved. ENOTFOUND.
+	UpdateCamera(ctx context.Context, id int64, fn func(*Camera) error) (Camera, error)
+	// DeleteCamera removes a camera and the favourites of it; the intercoms
+	// it watched have no camera any more. ENOTFOUND.
+	DeleteCamera(ctx context.Context, id int64) error
+	// AdminIntercoms lists the intercoms f keeps, by id, with the total.
+	AdminIntercoms(ctx context.Context, f IntercomFilter, p Page) ([]Intercom, int, error)
+	// DeleteIntercom removes an intercom with everything that is its: its
+	// memberships and devices' settings for it, calls (live ones included)
+	// and their sends, keys, visitor codes, pairings, flats' lines, access
+	// and control logs. ENOTFOUND.
+	DeleteIntercom(ctx context.Context, id int64) error
+	// Memberships lists the memberships of intercom intercomID, or of account
+	// userID when intercomID is 0, of any status, by intercom then account,
+	// with the total. ENOTFOUND when the intercom (account) does not exist.
+	Memberships(ctx context.Context, intercomID, userID int64, p Page) ([]Membership, int, error)
+	// Membership returns the membership of an account in an intercom.
+	// ENOTFOUND.
+	Membership(ctx context.Context, intercomID, userID int64) (Membership, error)
+	// Devices lists the account's devices by id, each with its tokens live
+	// at instant at and its last use. ENOTFOUND when the account does not
+	// exist.
+	Devices(ctx context.Context, userID int64, at time.Time) ([]DeviceActivity, error)
+	// IntercomCalls lists the calls of an intercom created at or after since
+	// and before until, newest first, each with its devices, with the total.
+	// ENOTFOUND when the intercom does not exist.
+	IntercomCalls(ctx context.Context, intercomID int64, since, until time.Time, p Page) ([]Call, int, error)
+}
+
+// DeviceActivity is one of an account's devices as support staff see it
+// (Store.Devices).
+type DeviceActivity struct {
+	Device       Device
+	LiveSessions int        // its tokens live at the instant asked
+	LastUsedAt   *time.Time // the last use of any of its tokens (or their creation); nil when it has none
+	LastIP       string     // the client address of that use
 }
 
 // Accounts holds the accounts, their devices and their sessions (access
@@ -106,8 +160,10 @@ type Intercoms interface {
 	// camera_id when the camera does not exist; ECONFLICT when the id is taken.
 	CreateIntercom(ctx context.Context, ic Intercom) (Intercom, error)
 	// UpdateIntercomSettings runs fn on the intercom inside one transaction
-	// and saves the operator's settings fn changed (flat range, door
-	// features); fn's error is returned and nothing is saved. ENOTFOUND.
+	// and saves every field the operator sets that fn changed (address,
+	// department, camera, control URL, door time, flat range, door features,
+	// lines, the secret's hash); fn's error is returned and nothing is saved.
+	// ENOTFOUND; EINVALID on camera_id when the camera does not exist.
 	UpdateIntercomSettings(ctx context.Context, id int64, fn func(*Intercom) error) (Intercom, error)
 	// RecordHeartbeats notes, in one transaction, that each intercom was
 	// alive at its instant (a later heartbeat already stored stays) and marks

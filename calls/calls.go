@@ -35,6 +35,8 @@ type Pusher interface {
 type Store interface {
 	intercom.Calls
 	intercom.Intercoms
+	// DeleteIntercom is intercom.Admin's.
+	DeleteIntercom(ctx context.Context, id int64) error
 }
 
 // Config is what a Service needs. Zero durations take API.md's defaults.
@@ -211,8 +213,24 @@ func (s *Service) ring(ctx context.Context, ic intercom.Intercom, flat *int64, l
 		return intercom.Call{}, err
 	}
 	s.rang(c.Status)
+	rungN := 0
+	for _, d := range c.Devices {
+		if d.Rung() {
+			rungN++
+		}
+	}
+	s.log.Info("ring", "call_id", c.ID, "intercom_id", ic.ID, "flat", flatAttr(flat), "status", c.Status,
+		"rung", rungN, "skipped", len(c.Devices)-rungN, "analog", c.Lines.Analog, "landline", c.Lines.Landline != "")
 	s.apply(ctx, c, ic, rung(c, cands, s.ringTimeout, s.pushToken))
 	return c, nil
+}
+
+// flatAttr is a ring's flat for the log: its number, or "house".
+func flatAttr(flat *int64) any {
+	if flat == nil {
+		return "house"
+	}
+	return *flat
 }
 
 // socketOpen reports whether a socket subscribed to one of the token
@@ -268,6 +286,7 @@ func (s *Service) Answer(ctx context.Context, who Device, callID int64) (interco
 	if err != nil {
 		return c, SIPAnswer{}, err
 	}
+	s.log.Info("call answered", "call_id", c.ID, "user_id", who.UserID, "device", who.UUID)
 	s.applyLoaded(ctx, c, answered(c, before, who, answer.Number, s.connectTimeout, s.maxDuration))
 	return c, answer, nil
 }
@@ -280,6 +299,7 @@ func (s *Service) Decline(ctx context.Context, who Device, callID int64, exceptS
 	if err != nil {
 		return err
 	}
+	s.log.Info("call declined", "call_id", c.ID, "user_id", who.UserID, "device", who.UUID, "status", c.Status)
 	s.applyLoaded(ctx, c, declined(c, who, exceptSocket))
 	return nil
 }
@@ -291,6 +311,7 @@ func (s *Service) HangUp(ctx context.Context, who Device, callID int64) error {
 	if err != nil {
 		return err
 	}
+	s.log.Info("call hung up", "call_id", c.ID, "user_id", who.UserID, "device", who.UUID)
 	s.applyLoaded(ctx, c, ended(c))
 	return nil
 }
@@ -346,6 +367,7 @@ func (s *Service) VisitorLeft(ctx context.Context, ic intercom.Intercom, callID 
 	if err != nil {
 		return c, err
 	}
+	s.log.Info("visitor left", "call_id", c.ID, "intercom_id", ic.ID, "status", c.Status)
 	s.apply(ctx, c, ic, left(c, was, notify))
 	return c, nil
 }
@@ -427,6 +449,7 @@ func (s *Service) TimeOut(ctx context.Context, callID int64) {
 		s.retry(ctx, intercom.DeadlineRing, callID)
 		return
 	}
+	s.log.Info("call missed: nobody answered in time", "call_id", c.ID, "ringing", len(ringing))
 	s.applyLoaded(ctx, c, timedOut(c, ringing))
 }
 
@@ -668,12 +691,16 @@ func (s *Service) OpenDoor(ctx context.Context, who Device, v intercom.IntercomV
 		Event: intercom.ControlDoorOpen, UserID: &userID, Device: who.UUID, At: s.clock.Now(), Result: res}); err != nil {
 		s.log.Error("recording a door opening", "intercom_id", v.Intercom.ID, "error", err)
 	}
+	attrs := []any{"intercom_id", v.Intercom.ID, "user_id", who.UserID, "device", who.UUID}
 	switch {
 	case res.OK:
+		s.log.Info("door opened", attrs...)
 		return nil
 	case res.TimedOut:
+		s.log.Warn("door not opened: the intercom did not answer in time", attrs...)
 		return ErrIntercomTimeout
 	}
+	s.log.Warn("door not opened: the intercom refused", append(attrs, "status", res.Status, "error", res.Error)...)
 	return ErrIntercomRefused
 }
 
@@ -754,3 +781,49 @@ func (s *Service) Close() {
 }
 
 func hasChannel(d intercom.CallDevice, ch string) bool { return slices.Contains(d.Channels, ch) }
+
+// RemoveIntercom deletes an intercom with everything that is its
+// (Store.DeleteIntercom), its live calls first ended as if the visitor left:
+// the devices still ringing or talking are told (intercom_cancel, hangup)
+// instead of ringing on for a call that is gone. ENOTFOUND.
+func (s *Service) RemoveIntercom(ctx context.Context, id int64) error {
+	ic, err := s.store.IntercomByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	ringing, err := s.store.RingingCalls(ctx)
+	if err != nil {
+		return err
+	}
+	answered, err := s.store.AnsweredCalls(ctx)
+	if err != nil {
+		return err
+	}
+	live := make([]int64, 0, len(ringing)+len(answered))
+	for callID := range ringing {
+		live = append(live, callID)
+	}
+	for _, a := range answered {
+		live = append(live, a.ID)
+	}
+	ended := 0
+	for _, callID := range live {
+		c, err := s.store.Call(ctx, callID)
+		if err != nil || c.IntercomID != id {
+			continue // ended and forgotten since, or another intercom's
+		}
+		// A call that ended meanwhile is left as it is: it goes with the
+		// intercom all the same.
+		switch _, err := s.VisitorLeft(ctx, ic, callID); intercom.ErrorCode(err) {
+		case "":
+			ended++
+		case intercom.EUNAVAILABLE, intercom.EINTERNAL:
+			return err
+		}
+	}
+	if err := s.store.DeleteIntercom(ctx, id); err != nil {
+		return err
+	}
+	s.log.Info("intercom deleted", "intercom_id", id, "live_calls_ended", ended)
+	return nil
+}

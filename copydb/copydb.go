@@ -96,6 +96,12 @@ func Copy(ctx context.Context, from, to string, out io.Writer) ([]Table, error) 
 		if err := checkEmpty(ctx, tx, target); err != nil {
 			return err
 		}
+		// A node that started on the target kept secrets of its own; the
+		// installation's are the source's (the panels' SIP passwords, the
+		// sockets' signatures): theirs go.
+		if _, err := tx.Exec(ctx, `DELETE FROM secrets`); err != nil {
+			return err
+		}
 		// The rosters' triggers (postgres migration 0006) stay quiet while
 		// whole tables arrive; the versions move past the log at the end.
 		if _, err := tx.Exec(ctx, `SET LOCAL intercomd.rosters_off = on`); err != nil {
@@ -255,6 +261,9 @@ func compareSchema(have map[string][]string, skip []string) error {
 func checkEmpty(ctx context.Context, tx pgx.Tx, target string) error {
 	var full []string
 	for _, t := range tables {
+		if t.name == "secrets" {
+			continue // a node that started there made its own: they give way
+		}
 		var held bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+t.name+`)`).Scan(&held); err != nil {
 			return err

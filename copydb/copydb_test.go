@@ -170,6 +170,8 @@ func populate(t *testing.T, s intercom.Store) fixture {
 		ExpiredAt: t0.Add(48 * time.Hour), CreatedAt: t0}, 5)
 	check(err)
 	seen("visitor_codes", code.ID)
+	_, err = s.KeepSecret(ctx, "secret:sip-secret", []byte("plain:the installation's"))
+	check(err)
 	for _, a := range []struct{ kind, credential string }{{"code", "54321"}, {"code", "00000"}, {"key", "04A1B2"}, {"key", "nope"}} {
 		e, err := s.CheckAccess(ctx, house.ID, a.kind, a.credential, t0.Add(time.Hour))
 		check(err)

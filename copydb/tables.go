@@ -123,15 +123,19 @@ var tables = []table{
 		{"id", kInt}, {"intercom_id", kInt}, {"event", kText}, {"call_id", kInt}, {"user_id", kInt},
 		{"device", kText}, {"at", kTime}, {"ok", kBool}, {"status", kInt}, {"error", kText}, {"timed_out", kBool},
 	}},
+	{name: "secrets", orderSQLite: "name", orderPostgres: `name COLLATE "C"`, columns: []column{
+		{"name", kText}, {"value", kBytes}, // as package secrets stored them: sealed ones need the same key file
+	}},
 }
 
 // notCopied are the PostgreSQL tables that hold no data of the
 // installation: the migrations' record, and what running nodes share (the
-// bus, deadlines that nodes set again on start, throttles, the cluster's
-// secrets, made by the first node when the operator sets none), and the
-// rosters' versions, which the target makes anew once the rows are in.
+// bus, deadlines that nodes set again on start, throttles), and the
+// rosters' versions, which the target makes anew once the rows are in. The
+// secrets are copied: the panels' SIP passwords and the sockets' signatures
+// stay the same on the target.
 var notCopied = []string{
-	"schema_migrations", "bus_nodes", "bus_presence", "bus_messages", "deadlines", "limiter_hits", "cluster_secrets",
+	"schema_migrations", "bus_nodes", "bus_presence", "bus_messages", "deadlines", "limiter_hits",
 	"roster_versions", "roster_changes",
 }
 

@@ -69,14 +69,7 @@ func (s *Server) createIntercom(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ic, err := intercom.ParseNewIntercom(body, s.now(), func(u string) string {
-		if problem := s.controlURLProblem(r.Context(), u); problem != "" {
-			return "The control url field must not reach this host, a link-local or a metadata address: " + problem + "."
-		} else if s.controller != nil && s.controller.Redirects(r.Context(), u) {
-			return "The control url field must not redirect: give the address that answers."
-		}
-		return ""
-	})
+	ic, err := intercom.ParseNewIntercom(body, s.now(), s.controlURLCheck(r.Context()))
 	if err != nil {
 		return err
 	}
@@ -91,7 +84,20 @@ func (s *Server) createIntercom(w http.ResponseWriter, r *http.Request) error {
 		adminIntercomJSON
 		Secret string `json:"secret"`
 		SIP    any    `json:"sip"`
-	}{toAdminIntercom(ic), secret, s.calls.SIPCredentials(ic.ID)})
+	}{s.adminIntercom(ic), secret, s.calls.SIPCredentials(ic.ID)})
+}
+
+// controlURLCheck is the address policy of a control URL the operator
+// gives (API.md §6), for the domain's parsers: what is wrong with it, or "".
+func (s *Server) controlURLCheck(ctx context.Context) func(string) string {
+	return func(u string) string {
+		if problem := s.controlURLProblem(ctx, u); problem != "" {
+			return "The control url field must not reach this host, a link-local or a metadata address: " + problem + "."
+		} else if s.controller != nil && s.controller.Redirects(ctx, u) {
+			return "The control url field must not redirect: give the address that answers."
+		}
+		return ""
+	}
 }
 
 // controlURLProblem says why a control URL is refused by the address policy
@@ -129,15 +135,21 @@ func (s *Server) putMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return encode(w, http.StatusOK, struct {
-		UserID     int64   `json:"user_id"`
-		IntercomID int64   `json:"intercom_id"`
-		Title      string  `json:"title"`
-		Status     string  `json:"status"`
-		Flat       *int64  `json:"flat"`
-		CreatedAt  *string `json:"created_at"`
-		UpdatedAt  *string `json:"updated_at"`
-	}{m.UserID, m.IntercomID, m.Title, m.Status, m.Flat, laravelTime(m.CreatedAt), laravelTime(m.UpdatedAt)})
+	return encode(w, http.StatusOK, toMembershipJSON(m))
+}
+
+type membershipJSON struct {
+	UserID     int64   `json:"user_id"`
+	IntercomID int64   `json:"intercom_id"`
+	Title      string  `json:"title"`
+	Status     string  `json:"status"`
+	Flat       *int64  `json:"flat"`
+	CreatedAt  *string `json:"created_at"`
+	UpdatedAt  *string `json:"updated_at"`
+}
+
+func toMembershipJSON(m intercom.Membership) membershipJSON {
+	return membershipJSON{m.UserID, m.IntercomID, m.Title, m.Status, m.Flat, laravelTime(m.CreatedAt), laravelTime(m.UpdatedAt)}
 }
 
 // deleteMember is DELETE /api/admin/v1/intercoms/{intercom}/members/{user}.

@@ -20,12 +20,16 @@ type adminIntercomJSON struct {
 	IsOpenDoorKey   bool    `json:"is_open_door_key"`
 	HasAnalogLine   bool    `json:"has_analog_line"`
 	HasLandlineLine bool    `json:"has_landline_sip_line"`
+	Online          bool    `json:"online"`
+	LastHeartbeatAt *string `json:"last_heartbeat_at"`
 	CreatedAt       *string `json:"created_at"`
 }
 
-func toAdminIntercom(ic intercom.Intercom) adminIntercomJSON {
+// adminIntercom is an intercom as the operator sees it, online or not now.
+func (s *Server) adminIntercom(ic intercom.Intercom) adminIntercomJSON {
 	return adminIntercomJSON{ic.ID, ic.Address, ic.Department, ic.CameraID, ic.ControlURL, ic.DoorOpenSeconds,
-		ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey, ic.AnalogLine, ic.LandlineLine, laravelTime(&ic.CreatedAt)}
+		ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey, ic.AnalogLine, ic.LandlineLine,
+		s.calls.Online(ic), laravelTime(ic.LastHeartbeatAt), laravelTime(&ic.CreatedAt)}
 }
 
 // flatJSON is a flat's lines as the operator sees them: the landline's URI
@@ -111,7 +115,7 @@ func (s *Server) getAdminIntercom(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return encode(w, http.StatusOK, toAdminIntercom(ic))
+	return encode(w, http.StatusOK, s.adminIntercom(ic))
 }
 
 // adminPathIntercom loads the intercom named by the {intercom} path value,
@@ -124,8 +128,9 @@ func (s *Server) adminPathIntercom(r *http.Request) (intercom.Intercom, error) {
 	return s.store.IntercomByID(r.Context(), id)
 }
 
-// patchIntercom is PATCH /api/admin/v1/intercoms/{intercom}: the flat range
-// residents choose from and the door features the panel has.
+// patchIntercom is PATCH /api/admin/v1/intercoms/{intercom}: every field
+// the create takes (the control URL under the same address policy), the
+// flat range residents choose from and the door features the panel has.
 func (s *Server) patchIntercom(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r.PathValue("intercom"))
 	if err != nil {
@@ -135,15 +140,15 @@ func (s *Server) patchIntercom(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	set, err := intercom.ParseIntercomSettings(body)
+	u, err := intercom.ParseIntercomChange(body, s.controlURLCheck(r.Context()))
 	if err != nil {
 		return err
 	}
-	ic, err := s.store.UpdateIntercomSettings(r.Context(), id, set.Apply)
+	ic, err := s.store.UpdateIntercomSettings(r.Context(), id, u.Apply)
 	if err != nil {
 		return err
 	}
-	return encode(w, http.StatusOK, toAdminIntercom(ic))
+	return encode(w, http.StatusOK, s.adminIntercom(ic))
 }
 
 type keyJSON struct {

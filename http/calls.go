@@ -117,68 +117,79 @@ func (s *Server) adminCall(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	type send struct {
-		Channel    string `json:"channel"`
-		Type       string `json:"type"`
-		Attempts   int    `json:"attempts"`
-		Outcome    string `json:"outcome"`
-		Status     int    `json:"status"`
-		Reason     string `json:"reason"`
-		ProviderID string `json:"provider_id"`
-		At         string `json:"at"`
-	}
-	sendsOf := map[int64][]send{}
+	return encode(w, http.StatusOK, toAdminCall(c, sends))
+}
+
+type adminSendJSON struct {
+	Channel    string `json:"channel"`
+	Type       string `json:"type"`
+	Attempts   int    `json:"attempts"`
+	Outcome    string `json:"outcome"`
+	Status     int    `json:"status"`
+	Reason     string `json:"reason"`
+	ProviderID string `json:"provider_id"`
+	At         string `json:"at"`
+}
+
+type adminRecipientJSON struct {
+	Device     string          `json:"device"`
+	UserID     int64           `json:"user_id"`
+	Client     string          `json:"client"`
+	Channels   []string        `json:"channels"`
+	DeclinedAt *string         `json:"declined_at"`
+	Answered   bool            `json:"answered"`
+	SeenAt     *string         `json:"seen_at"`
+	SeenBy     *string         `json:"seen_by"`
+	Sends      []adminSendJSON `json:"sends"`
+}
+
+type adminSkippedJSON struct {
+	Device string          `json:"device"`
+	UserID int64           `json:"user_id"`
+	Client string          `json:"client"`
+	Reason string          `json:"reason"`
+	Sends  []adminSendJSON `json:"sends"` // its missed-call notification
+}
+
+type adminCallJSON struct {
+	ID          int64                `json:"id"`
+	IntercomID  int64                `json:"intercom_id"`
+	Flat        *int64               `json:"flat"`
+	Status      string               `json:"status"`
+	EndReason   *string              `json:"end_reason"`
+	CreatedAt   string               `json:"created_at"`
+	StartedAt   *string              `json:"started_at"`
+	ConnectedAt *string              `json:"connected_at"`
+	EndedAt     *string              `json:"ended_at"`
+	Analog      bool                 `json:"analog"`
+	Landline    *string              `json:"landline"`
+	AnsweredOn  *string              `json:"answered_on"`
+	Recipients  []adminRecipientJSON `json:"recipients"`
+	Skipped     []adminSkippedJSON   `json:"skipped"`
+}
+
+// toAdminCall is a call as the operator sees it: every device it concerned,
+// how it was reached (sends, the call's pushes) or why not.
+func toAdminCall(c intercom.Call, sends []intercom.CallSend) adminCallJSON {
+	sendsOf := map[int64][]adminSendJSON{}
 	for _, cs := range sends {
-		sendsOf[cs.DeviceID] = append(sendsOf[cs.DeviceID], send{cs.Channel, cs.Type, cs.Attempts, cs.Outcome, cs.Status, cs.Reason,
+		sendsOf[cs.DeviceID] = append(sendsOf[cs.DeviceID], adminSendJSON{cs.Channel, cs.Type, cs.Attempts, cs.Outcome, cs.Status, cs.Reason,
 			cs.ProviderID, sqlTime(cs.At)})
 	}
-	type recipient struct {
-		Device     string   `json:"device"`
-		UserID     int64    `json:"user_id"`
-		Client     string   `json:"client"`
-		Channels   []string `json:"channels"`
-		DeclinedAt *string  `json:"declined_at"`
-		Answered   bool     `json:"answered"`
-		SeenAt     *string  `json:"seen_at"`
-		SeenBy     *string  `json:"seen_by"`
-		Sends      []send   `json:"sends"`
-	}
-	type skipped struct {
-		Device string `json:"device"`
-		UserID int64  `json:"user_id"`
-		Client string `json:"client"`
-		Reason string `json:"reason"`
-		Sends  []send `json:"sends"` // its missed-call notification
-	}
-	out := struct {
-		ID          int64       `json:"id"`
-		IntercomID  int64       `json:"intercom_id"`
-		Flat        *int64      `json:"flat"`
-		Status      string      `json:"status"`
-		EndReason   *string     `json:"end_reason"`
-		CreatedAt   string      `json:"created_at"`
-		StartedAt   *string     `json:"started_at"`
-		ConnectedAt *string     `json:"connected_at"`
-		EndedAt     *string     `json:"ended_at"`
-		Analog      bool        `json:"analog"`
-		Landline    *string     `json:"landline"`
-		AnsweredOn  *string     `json:"answered_on"`
-		Recipients  []recipient `json:"recipients"`
-		Skipped     []skipped   `json:"skipped"`
-	}{ID: c.ID, IntercomID: c.IntercomID, Flat: c.Flat, Status: c.Status, EndReason: nonEmpty(c.EndReason), CreatedAt: sqlTime(c.CreatedAt),
+	out := adminCallJSON{ID: c.ID, IntercomID: c.IntercomID, Flat: c.Flat, Status: c.Status, EndReason: nonEmpty(c.EndReason), CreatedAt: sqlTime(c.CreatedAt),
 		StartedAt: sqlTimePtr(c.StartedAt), ConnectedAt: sqlTimePtr(c.ConnectedAt), EndedAt: sqlTimePtr(c.EndedAt),
 		Analog: c.Lines.Analog, Landline: nonEmpty(c.Lines.Landline), AnsweredOn: nonEmpty(c.AnsweredVia()),
-		Recipients: []recipient{}, Skipped: []skipped{}}
+		Recipients: []adminRecipientJSON{}, Skipped: []adminSkippedJSON{}}
 	for _, d := range c.Devices {
 		if d.Rung() {
-			out.Recipients = append(out.Recipients, recipient{d.UUID, d.UserID, d.Client, d.Channels, sqlTimePtr(d.DeclinedAt),
+			out.Recipients = append(out.Recipients, adminRecipientJSON{d.UUID, d.UserID, d.Client, d.Channels, sqlTimePtr(d.DeclinedAt),
 				c.AnsweredBy != nil && *c.AnsweredBy == d.DeviceID, sqlTimePtr(d.SeenAt), nonEmpty(d.SeenBy),
-				append([]send{}, sendsOf[d.DeviceID]...)})
+				append([]adminSendJSON{}, sendsOf[d.DeviceID]...)})
 		} else {
-			out.Skipped = append(out.Skipped, skipped{d.UUID, d.UserID, d.Client, d.Reason, append([]send{}, sendsOf[d.DeviceID]...)})
+			out.Skipped = append(out.Skipped, adminSkippedJSON{d.UUID, d.UserID, d.Client, d.Reason, append([]adminSendJSON{}, sendsOf[d.DeviceID]...)})
 		}
 	}
-	return encode(w, http.StatusOK, out)
+	return out
 }
 
 // pathCall loads the call named by the {call} path value.

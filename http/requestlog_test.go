@@ -105,3 +105,67 @@ func TestRequestLog(t *testing.T) {
 		}
 	}
 }
+
+// TestLifecycleLogs: each ring, answer, decline, hang-up, end and door
+// opening is logged at info with the ids an operator looks for, and no
+// token or intercom secret reaches the log.
+func TestLifecycleLogs(t *testing.T) {
+	var logs lockedBuffer
+	f := newFixtureWith(t, func(c *node.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	w := newWorldWith(t, f, "web")
+	f.socket(t, w.alice)
+	tablet := f.loginAs("alice", "alice-tablet", "web")
+	f.socket(t, tablet)
+
+	v := w.ring(`{"flat":15}`)
+	f.want(f.as(tablet, "POST", callPath(v, "cancel"), ""), 204)
+	f.want(f.as(w.alice, "POST", callPath(v, "start"), ""), 200)
+	f.want(f.as(w.alice, "POST", callPath(v, "end"), ""), 204)
+	missed := w.ring(`{"flat":15}`)
+	f.want(f.hw(w.secret, "POST", "/api/hw/v1/calls/"+itoa(callID(missed))+"/end", ""), 204)
+	f.srv.Wait()
+
+	out := logs.take()
+	for _, secret := range []string{w.alice.token, tablet.token, w.secret} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log holds a secret %q", secret)
+		}
+	}
+	type line struct {
+		Msg        string `json:"msg"`
+		Level      string `json:"level"`
+		CallID     int64  `json:"call_id"`
+		IntercomID int64  `json:"intercom_id"`
+		UserID     int64  `json:"user_id"`
+		Device     string `json:"device"`
+		Status     string `json:"status"`
+		Rung       *int   `json:"rung"`
+	}
+	var got []line
+	for _, raw := range strings.Split(strings.TrimSpace(out), "\n") {
+		var l line
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			t.Fatalf("log line %q: %v", raw, err)
+		}
+		switch l.Msg {
+		case "ring", "call answered", "call declined", "call hung up", "visitor left":
+			l.Level = strings.ToLower(l.Level)
+			got = append(got, l)
+		}
+	}
+	two := 2
+	first, second := callID(v), callID(missed)
+	want := []line{
+		{Msg: "ring", Level: "info", CallID: first, IntercomID: w.intercomID, Status: "ring", Rung: &two},
+		{Msg: "call declined", Level: "info", CallID: first, UserID: w.aliceID, Device: "alice-tablet", Status: "ring"},
+		{Msg: "call answered", Level: "info", CallID: first, UserID: w.aliceID, Device: "alice-phone"},
+		{Msg: "call hung up", Level: "info", CallID: first, UserID: w.aliceID, Device: "alice-phone"},
+		{Msg: "ring", Level: "info", CallID: second, IntercomID: w.intercomID, Status: "ring", Rung: &two},
+		{Msg: "visitor left", Level: "info", CallID: second, IntercomID: w.intercomID, Status: "missed"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lifecycle logs (-want +got):\n%s", diff)
+	}
+}

@@ -171,3 +171,28 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 	s.sessions.CloseUser(id)
 	return nil
 }
+
+// ChangeUser applies the operator's change to an account (PATCH
+// /api/admin/v1/users/{id}, POST …/password): EINVALID on login when it is
+// another account's. A new password ends every session of the account: a
+// logout event, then their sockets closed. ENOTFOUND.
+func (s *Service) ChangeUser(ctx context.Context, id int64, c intercom.UserChange) (intercom.User, error) {
+	upd := intercom.UserUpdate{Login: c.Login, Name: c.Name}
+	if c.Password != nil {
+		hash, err := s.hashing.Hash(ctx, *c.Password)
+		if err != nil {
+			return intercom.User{}, err
+		}
+		upd.PasswordHash = &hash
+	}
+	u, ended, err := s.store.UpdateUser(ctx, id, upd, s.now())
+	if intercom.ErrorCode(err) == intercom.ECONFLICT {
+		return u, intercom.Invalid("login", "The login has already been taken.")
+	} else if err != nil {
+		return u, err
+	}
+	for _, pid := range ended {
+		s.loggedOut(pid)
+	}
+	return u, nil
+}

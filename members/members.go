@@ -13,6 +13,7 @@ package members
 import (
 	"cmp"
 	"context"
+	"log/slog"
 	"time"
 
 	"intercom"
@@ -114,6 +115,7 @@ type Config struct {
 	// LoginMax is the throttle's allowance of failed logins (shown in a
 	// refusal at the session limit); zero: DefaultLoginMax.
 	LoginMax int
+	Logger   *slog.Logger // nil: nothing is logged
 }
 
 // Service runs the account side.
@@ -137,6 +139,7 @@ type Service struct {
 	languages []string
 	loginMax  int
 	uses      uses
+	log       *slog.Logger
 }
 
 // New returns a Service.
@@ -145,10 +148,13 @@ func New(c Config) *Service {
 		hashing: c.Hashing, clock: c.Clock, tokenTTL: c.TokenTTL, pairing: c.Pairing,
 		bus: c.Broadcaster, presence: c.Presence, limit: c.SessionsLimit, keySecret: c.KeySecret,
 		keyTTL: cmp.Or(c.KeyTTL, DefaultSessionKeyTTL), useEvery: cmp.Or(c.UseEvery, DefaultUseEvery),
-		languages: c.Languages, loginMax: cmp.Or(c.LoginMax, DefaultLoginMax),
+		languages: c.Languages, loginMax: cmp.Or(c.LoginMax, DefaultLoginMax), log: c.Logger,
 		uses: uses{written: map[int64]intercom.TokenUse{}, latest: map[int64]intercom.TokenUse{}}}
 	if s.languages == nil {
 		s.languages = intercom.DefaultLanguages
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.clock == nil {
 		s.clock = intercom.SystemClock{}

@@ -56,6 +56,7 @@ func (s *Service) Pair(ctx context.Context, ic intercom.Intercom, code, key stri
 		return err
 	}
 	if res.Problem == "" {
+		s.log.Info("pairing: key confirmed", "intercom_id", ic.ID, "user_id", res.UserID)
 		expires := int(s.pairing.FlatChoiceTTL.Seconds())
 		obj := wire.IntercomDialect(s.intercomJSON(res.View), res.Client)
 		s.toAccount(res.UserID, "intercom.key_confirmed", func() map[string]any {
@@ -63,6 +64,7 @@ func (s *Service) Pair(ctx context.Context, ic intercom.Intercom, code, key stri
 		}, "")
 		return nil
 	}
+	s.log.Info("pairing refused", "intercom_id", ic.ID, "user_id", res.UserID, "problem", res.Problem)
 	pe := pairErrors[res.Problem]
 	if pe.event != "" && res.UserID != 0 {
 		s.toAccount(res.UserID, pe.event, func() map[string]any { return map[string]any{"error": pe.text} }, "")
@@ -79,6 +81,7 @@ func (s *Service) ChooseFlat(ctx context.Context, v intercom.Viewer, id, flat in
 	if err != nil {
 		return view, err
 	}
+	s.log.Info("pairing: flat chosen", "intercom_id", id, "user_id", v.UserID, "flat", flat)
 	out := s.intercomJSON(view)
 	s.toAccount(v.UserID, "intercom.store", func() map[string]any { return map[string]any{"intercom": out} }, exceptSocket)
 	return view, nil

@@ -191,6 +191,7 @@ func New(c Config) *Node {
 		Guesses: seams.Limiter("guess", members.GuessMax, members.GuessWindow),
 		Hashing: password.NewLimiter(hashes), Clock: c.Clock, TokenTTL: c.TokenTTL, Pairing: c.Pairing,
 		Broadcaster: seams.Broadcaster, Presence: seams.Presence, SessionsLimit: c.SessionsLimit, Languages: c.Languages,
+		Logger: c.Logger,
 		// The keys of refused logins are signed with a secret every node
 		// shares, derived from the SIP secret (which they must share).
 		KeySecret: derive(sip.Secret, "intercomd session limit keys")})

@@ -12,7 +12,7 @@ import (
 )
 
 // UpdateIntercomSettings runs fn on the intercom, its row locked, and saves
-// its settings.
+// what the operator sets of it.
 func (db *DB) UpdateIntercomSettings(ctx context.Context, id int64, fn func(*intercom.Intercom) error) (intercom.Intercom, error) {
 	var ic intercom.Intercom
 	err := db.tx(ctx, func(tx pgx.Tx) error {
@@ -24,8 +24,13 @@ func (db *DB) UpdateIntercomSettings(ctx context.Context, id int64, fn func(*int
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE intercoms SET first_flat = $1, last_flat = $2, open_door_code = $3, open_door_key = $4,
-				analog_line = $5, landline_line = $6 WHERE id = $7`,
-			ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey, ic.AnalogLine, ic.LandlineLine, id)
+				analog_line = $5, landline_line = $6, address = $7, department = $8, camera_id = $9, control_url = $10,
+				door_open_seconds = $11, secret_hash = $12 WHERE id = $13`,
+			ic.FirstFlat, ic.LastFlat, ic.OpenDoorCode, ic.OpenDoorKey, ic.AnalogLine, ic.LandlineLine,
+			ic.Address, ic.Department, ic.CameraID, ic.ControlURL, ic.DoorOpenSeconds, ic.SecretHash, id)
+		if fkViolation(err) { // the only foreign key: camera_id
+			return intercom.Invalid("camera_id", intercom.MsgIn("camera_id"))
+		}
 		return err
 	})
 	return ic, err

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"log/slog"
 	"sync"
 	"time"
@@ -146,14 +145,14 @@ func (s *Scheduler) Close() {
 	s.firing.Wait()
 }
 
-// SharedSecret returns the cluster's secret called name, made at random by
-// the first node that asks: every node signs with the same one.
-func (db *DB) SharedSecret(ctx context.Context, name string) (string, error) {
-	if _, err := db.pool.Exec(ctx, `INSERT INTO cluster_secrets (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
-		name, rand.Text()); err != nil {
-		return "", wrap(err)
+// KeepSecret stores value under name unless one is stored there, and
+// returns the one stored: of nodes asking at once, one value wins.
+func (db *DB) KeepSecret(ctx context.Context, name string, value []byte) ([]byte, error) {
+	if _, err := db.pool.Exec(ctx, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+		name, value); err != nil {
+		return nil, wrap(err)
 	}
-	var secret string
-	err := db.pool.QueryRow(ctx, `SELECT secret FROM cluster_secrets WHERE name = $1`, name).Scan(&secret)
-	return secret, wrap(err)
+	var stored []byte
+	err := db.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&stored)
+	return stored, wrap(err)
 }

@@ -111,8 +111,9 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, u intercom.UserUpdate, a
 	err := db.tx(ctx, func(tx pgx.Tx) error {
 		var err error
 		user, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET language = coalesce($1, language),
-			password_hash = coalesce($2, password_hash), updated_at = $3 WHERE id = $4 RETURNING `+userColumns,
-			u.Language, u.PasswordHash, at, id))
+			password_hash = coalesce($2, password_hash), login = coalesce($5, login), name = coalesce($6, name),
+			updated_at = $3 WHERE id = $4 RETURNING `+userColumns,
+			u.Language, u.PasswordHash, at, id, u.Login, u.Name))
 		if err != nil || u.PasswordHash == nil {
 			return err
 		}

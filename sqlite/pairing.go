@@ -9,7 +9,8 @@ import (
 	"intercom"
 )
 
-// UpdateIntercomSettings runs fn on the intercom and saves its settings.
+// UpdateIntercomSettings runs fn on the intercom and saves what the operator
+// sets of it. Views show intercoms, rosters do not: quiet.
 func (db *DB) UpdateIntercomSettings(ctx context.Context, id int64, fn func(*intercom.Intercom) error) (intercom.Intercom, error) {
 	var ic intercom.Intercom
 	err := db.quiet(ctx, func(q querier) error {
@@ -17,11 +18,23 @@ func (db *DB) UpdateIntercomSettings(ctx context.Context, id int64, fn func(*int
 		if ic, err = intercomRow(q, `id = ?`, id); err != nil {
 			return err
 		}
+		camera := ic.CameraID
 		if err := fn(&ic); err != nil {
 			return err
 		}
-		_, err = q.Exec(`UPDATE intercoms SET first_flat = ?, last_flat = ?, open_door_code = ?, open_door_key = ?,
+		if ic.CameraID != nil && (camera == nil || *camera != *ic.CameraID) {
+			var n int
+			if err := q.QueryRow(`SELECT count(*) FROM cameras WHERE id = ?`, *ic.CameraID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return intercom.Invalid("camera_id", intercom.MsgIn("camera_id"))
+			}
+		}
+		_, err = q.Exec(`UPDATE intercoms SET address = ?, department = ?, camera_id = ?, control_url = ?, door_open_seconds = ?,
+				secret_hash = ?, first_flat = ?, last_flat = ?, open_door_code = ?, open_door_key = ?,
 				analog_line = ?, landline_line = ? WHERE id = ?`,
+			ic.Address, ic.Department, ic.CameraID, ic.ControlURL, ic.DoorOpenSeconds, ic.SecretHash,
 			ic.FirstFlat, ic.LastFlat, boolInt(ic.OpenDoorCode), boolInt(ic.OpenDoorKey),
 			boolInt(ic.AnalogLine), boolInt(ic.LandlineLine), id)
 		return err

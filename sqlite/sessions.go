@@ -101,8 +101,9 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, u intercom.UserUpdate, a
 		ch.users, ch.sessions = []int64{id}, []int64{id}
 		var err error
 		user, err = scanUser(q.QueryRow(`UPDATE users SET language = coalesce(?, language),
-			password_hash = coalesce(?, password_hash), updated_at = ? WHERE id = ? RETURNING `+userColumns,
-			u.Language, u.PasswordHash, micros(at), id))
+			password_hash = coalesce(?, password_hash), login = coalesce(?, login), name = coalesce(?, name),
+			updated_at = ? WHERE id = ? RETURNING `+userColumns,
+			u.Language, u.PasswordHash, u.Login, u.Name, micros(at), id))
 		if err != nil || u.PasswordHash == nil {
 			return err
 		}

@@ -201,3 +201,16 @@ func (db *DB) Holdings(ctx context.Context, limit int) (intercom.Holdings, error
 	h.Cameras, err = scanIDs(q.Query(`SELECT id FROM cameras ORDER BY id LIMIT ?`, limit))
 	return h, wrap(err)
 }
+
+// KeepSecret stores value under name unless one is stored there, and
+// returns the one stored.
+func (db *DB) KeepSecret(ctx context.Context, name string, value []byte) ([]byte, error) {
+	var stored []byte
+	err := db.uncached(ctx, func(q querier) error {
+		if _, err := q.Exec(`INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, value); err != nil {
+			return err
+		}
+		return q.QueryRow(`SELECT value FROM secrets WHERE name = ?`, name).Scan(&stored)
+	})
+	return stored, err
+}

@@ -147,3 +147,29 @@ func testFlatLines(t *testing.T, s intercom.Store) {
 		t.Errorf("Call after the handset answered: %+v, %v", got, err)
 	}
 }
+
+// testKeepSecret: the first value stored under a name stays, on every
+// engine, also when several callers store at once (nodes starting
+// together): each gets the winner's.
+func testKeepSecret(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	got := make([][]byte, 8)
+	race(len(got), func(i int) {
+		v, err := s.KeepSecret(ctx, "secret:sip-secret", []byte(fmt.Sprint("value ", i)))
+		if err != nil {
+			t.Error(err)
+		}
+		got[i] = v
+	})
+	for i := range got {
+		if string(got[i]) != string(got[0]) || len(got[0]) == 0 {
+			t.Fatalf("concurrent first stores got %q", got)
+		}
+	}
+	if v, err := s.KeepSecret(ctx, "secret:sip-secret", []byte("later")); err != nil || string(v) != string(got[0]) {
+		t.Errorf("a later store got %q, %v; want %q", v, err, got[0])
+	}
+	if v, err := s.KeepSecret(ctx, "check:sip-secret", []byte{0, 1, 255}); err != nil || string(v) != "\x00\x01\xff" {
+		t.Errorf("bytes: %q, %v", v, err)
+	}
+}

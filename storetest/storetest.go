@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"IntercomViews", testIntercomViews},
 		{"UpdateIntercom", testUpdateIntercom},
 		{"FlatLines", testFlatLines},
+		{"KeepSecret", testKeepSecret},
 		{"OnlyConfirmedAreTheAccounts", testOnlyConfirmedAreTheAccounts},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"Calls", testCalls},
@@ -56,6 +57,8 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"VisitorCodesAndAccess", testVisitorCodesAndAccess},
 		{"ConcurrentFlatChoice", testConcurrentFlatChoice},
 		{"ConcurrentMemberships", testConcurrentMemberships},
+		{"AdminLists", testAdminLists},
+		{"AdminWrites", testAdminWrites},
 		{"Retention", testRetention},
 		{"ConcurrentPurges", testConcurrentPurges},
 	}

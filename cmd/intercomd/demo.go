@@ -27,9 +27,10 @@ const (
 )
 
 // provisionDemo makes sure the demo account, camera 833 and intercom 180
-// exist, keeps the intercom online with heartbeats while ctx lives, signs
-// the demo phone in and prints its token with a ready curl.
-func provisionDemo(ctx context.Context, store intercom.Store, publicURL string, offlineAfter time.Duration, out io.Writer) error {
+// exist, points the intercom's control URL at the demo panel (panelURL),
+// keeps the intercom online with heartbeats while ctx lives, signs the demo
+// phone in and prints its token with a ready curl.
+func provisionDemo(ctx context.Context, store intercom.Store, publicURL, panelURL string, offlineAfter time.Duration, out io.Writer) error {
 	now := time.Now()
 	user, err := store.UserByLogin(ctx, demoLogin)
 	if intercom.ErrorCode(err) == intercom.ENOTFOUND {
@@ -53,6 +54,12 @@ func provisionDemo(ctx context.Context, store intercom.Store, publicURL string, 
 	_, err = store.CreateIntercom(ctx, intercom.Intercom{ID: demoIntercom, Address: "Cameras", Department: 100, CameraID: &cameraID,
 		SecretHash: intercom.HashToken(demoSecret), DoorOpenSeconds: 7, CreatedAt: now})
 	if err != nil && intercom.ErrorCode(err) != intercom.ECONFLICT {
+		return err
+	}
+	if _, err := store.UpdateIntercomSettings(ctx, demoIntercom, func(ic *intercom.Intercom) error {
+		ic.ControlURL = &panelURL
+		return nil
+	}); err != nil {
 		return err
 	}
 	secret, tok := intercom.NewAccessToken(user.ID, demoDevice, demoClient, now, 30*24*time.Hour)
@@ -129,13 +136,18 @@ Calls, step by step (each in its own terminal or one after the other):
   # 4. The history; a ring nobody answers turns missed after --ring-timeout:
   curl -sS '%s/api/v1/intercom/calls' -H 'Authorization: Bearer %s' -H 'X-Client: %s' -H 'X-UUID: %s'
 
+  # 5. Open the door: the command goes, signed, to the intercom's control URL, where the demo
+  #    panel (%s) checks the signature and says so here:
+  curl -sS -X POST '%s/api/v1/intercom/%d/open-door' -H 'Authorization: Bearer %s' -H 'X-Client: %s' -H 'X-UUID: %s'
+
 `, demoLogin, demoPassword, demoCamera, demoIntercom, demoDevice, demoClient, secret,
 		publicURL, demoIntercom, secret, demoClient, demoDevice,
 		publicURL, demoIntercom, secret, demoClient, demoDevice,
 		publicURL, demoDevice, secret, publicURL, demoTablet, tabletSecret,
 		demoSecret, publicURL, demoSecret,
 		publicURL, secret, demoClient, demoDevice,
-		publicURL, secret, demoClient, demoDevice)
+		publicURL, secret, demoClient, demoDevice,
+		panelURL, publicURL, demoIntercom, secret, demoClient, demoDevice)
 	return nil
 }
 

@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +32,7 @@ import (
 	"intercom/push"
 	"intercom/pusher"
 	"intercom/retention"
+	"intercom/secrets"
 	"intercom/web"
 )
 
@@ -85,6 +85,8 @@ type config struct {
 	languages      []string // --languages, checked
 	retention      intercom.Retention
 	secretFiles    map[string]*string // --<secret>-file, by the secret flag's name
+	secretKeyFile  string
+	secretBox      *secrets.Box // seals the secrets the database keeps; from --secret-key-file
 }
 
 const usage = `usage: intercomd serve [flags]
@@ -192,10 +194,10 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	c.maxDuration = calls.DefaultMaxCallDuration
 	fs.Var(durationFlag{&c.maxDuration}, "max-call-duration", "a conversation is ended this long after its answer")
 	fs.StringVar(&c.appKey, "pusher-app-key", "intercomd", "app key of the Pusher WebSocket endpoint")
-	fs.StringVar(&c.appSecret, "pusher-app-secret", "", "secret signing private-channel subscriptions (default: random at each start)")
+	fs.StringVar(&c.appSecret, "pusher-app-secret", "", "secret signing private-channel subscriptions (default: generated once and kept in the database)")
 	fs.StringVar(&c.sipHost, "sip-host", "", "SIP domain given to answering apps (default: the public URL's host)")
 	fs.StringVar(&c.sipWSURL, "sip-ws-url", "", "SIP-over-WebSocket URL given to answering apps (default: wss://<sip-host>/sip)")
-	fs.StringVar(&c.sipSecret, "sip-secret", "", "secret signing the SIP tokens (HS256) the SIP server verifies (default: random at each start)")
+	fs.StringVar(&c.sipSecret, "sip-secret", "", "secret signing the SIP tokens (HS256) the SIP server verifies and deriving the panels' SIP passwords (default: generated once and kept in the database)")
 	fs.StringVar(&c.sipAPIToken, "sip-api-token", "", "bearer token of the SIP server's API (/api/sip/v1: rings of panels that dial a flat, calls' SIP ends); empty: that API answers 404")
 	fs.StringVar(&c.turnURL, "turn-url", "", "comma-separated turn:, turns:, stun: or stuns: URLs given to answering apps (ice_servers) for their WebRTC leg; turn: and turns: need --turn-secret")
 	fs.StringVar(&c.turnSecret, "turn-secret", "", "the TURN server's static-auth-secret (coturn use-auth-secret), from which the apps' TURN credentials are derived")
@@ -224,6 +226,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.adminAddr, "admin-addr", "", "address of a private listener serving the admin API (/api/admin/v1), which the public --addr then answers 404; empty: the admin API is on --addr")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "address of a private listener serving /metrics, which the public --addr then answers 404 (may equal --admin-addr); empty: /metrics is on --addr")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "address of a private listener serving /debug/pprof/ (no authentication: loopback or a private network); empty: off")
+	fs.StringVar(&c.secretKeyFile, "secret-key-file", "", "file holding the key (at least 32 bytes: `openssl rand -base64 32`) under which the secrets intercomd generates are sealed in the database; every node needs the same; empty: stored unsealed")
 	c.secretFiles = map[string]*string{}
 	for _, name := range secretFlags {
 		c.secretFiles[name] = fs.String(name+"-file", "", "file holding --"+name+" (its trailing newline dropped), instead of the flag")
@@ -292,6 +295,19 @@ func parseConfig(args []string, env map[string]string, stderr io.Writer) (config
 	if err := readSecretFiles(fs, c.secretFiles); err != nil {
 		return c, err
 	}
+	var key []byte
+	if c.secretKeyFile != "" {
+		b, err := os.ReadFile(c.secretKeyFile)
+		if err != nil {
+			return c, fmt.Errorf("--secret-key-file: %w", err)
+		}
+		key = b
+	}
+	box, err := secrets.NewBox(key)
+	if err != nil {
+		return c, fmt.Errorf("--secret-key-file %s: %w", c.secretKeyFile, err)
+	}
+	c.secretBox = box
 	for _, err := range []error{checkAdminToken(c.adminToken), checkPublicURL(c.publicURL), checkDB(c.db)} {
 		if err != nil {
 			errs = append(errs, err)
@@ -478,6 +494,8 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		if err := checkDemoOnly(ctx, db); err != nil {
 			return err
 		}
+		// The demo intercom's control URL is the demo panel's, on loopback.
+		c.controlLoop = true
 	}
 
 	ln, err := net.Listen("tcp", c.addr)
@@ -488,28 +506,25 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
-	appSecret, sipSecret := c.appSecret, c.sipSecret
-	if pg, ok := db.(*postgres.DB); ok {
-		// Every node signs with the same secrets: unless set, the cluster's own.
-		for _, s := range []struct {
-			name string
-			v    *string
-		}{{"pusher-app-secret", &appSecret}, {"sip-secret", &sipSecret}} {
-			if *s.v == "" {
-				if *s.v, err = pg.SharedSecret(ctx, s.name); err != nil {
-					ln.Close()
-					return fmt.Errorf("the cluster's --%s: %w", s.name, err)
-				}
-			}
+	// Every start and every node signs with the same secrets: those not
+	// configured are the database's own, and each is checked against the
+	// ones the database was used with (package secrets).
+	appSecret, sipSecret := &secrets.Secret{Flag: "pusher-app-secret", Value: c.appSecret, Generate: true},
+		&secrets.Secret{Flag: "sip-secret", Value: c.sipSecret, Generate: true}
+	generated, err := secrets.Resolve(ctx, db, c.secretBox, []*secrets.Secret{appSecret, sipSecret,
+		{Flag: "admin-token", Value: c.adminToken}, {Flag: "sip-api-token", Value: c.sipAPIToken},
+		{Flag: "turn-secret", Value: c.turnSecret}, {Flag: "hms-app-secret", Value: c.hms.AppSecret}})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	for _, s := range []*secrets.Secret{appSecret, sipSecret} {
+		if generated[s.Flag] {
+			logger.Info("secret: the database's own", "flag", "--"+s.Flag, "sealed", c.secretBox.Sealed())
 		}
 	}
-	if appSecret == "" {
-		appSecret = rand.Text()
-		logger.Warn("no --pusher-app-secret: subscriptions signed before a restart will not survive it")
-	}
-	if sipSecret == "" {
-		sipSecret = rand.Text()
-		logger.Warn("no --sip-secret: the SIP server cannot verify answer tokens unless it shares one")
+	if sip := *sipSecret; generated[sip.Flag] && c.sipAPIToken != "" {
+		logger.Warn("no --sip-secret: the SIP server cannot verify answer tokens unless it is given the same secret")
 	}
 	providers, err := pushProviders(c)
 	if err != nil {
@@ -521,8 +536,8 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		Store: db, Logger: logger, PublicURL: publicURL, AdminToken: c.adminToken,
 		TokenTTL: c.tokenTTL, OfflineAfter: c.offlineAfter, RealIPHeader: c.realIPHeader, RingTimeout: c.ringTimeout,
 		AnswerConnectTimeout: c.connectTimeout, MaxCallDuration: c.maxDuration,
-		Hub:     pusher.New(c.appKey, appSecret, logger),
-		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret), Pairing: c.pairing, SIPAPIToken: c.sipAPIToken,
+		Hub:     pusher.New(c.appKey, appSecret.Value, logger),
+		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret.Value), Pairing: c.pairing, SIPAPIToken: c.sipAPIToken,
 		ICEURLs: c.iceURLs, TURNSecret: []byte(c.turnSecret),
 		SessionsLimit: c.sessionsLimit, Languages: c.languages,
 		PrivateAdmin: c.adminAddr != "", PrivateMetrics: c.metricsAddr != "",
@@ -581,7 +596,13 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	fmt.Fprintf(stdout, "intercomd listening on %s\n", publicURL)
 
 	if c.demo {
-		if err := provisionDemo(ctx, db, publicURL, c.offlineAfter, stdout); err != nil {
+		panel, err := startDemoPanel(ctx, stdout)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("demo panel: %w", err)
+		}
+		defer panel.close()
+		if err := provisionDemo(ctx, db, publicURL, panel.url, c.offlineAfter, stdout); err != nil {
 			ln.Close()
 			closePrivate(private)
 			return fmt.Errorf("demo: %w", err)

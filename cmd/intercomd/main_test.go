@@ -54,12 +54,19 @@ func runDemoEndToEnd(t *testing.T, db string) {
 	var out strings.Builder
 	for line := range lines {
 		out.WriteString(line + "\n")
-		if strings.Contains(line, "/api/v1/intercom/calls'") { // the last step the demo prints
+		if strings.Contains(line, "/open-door'") { // the last step the demo prints
 			break
 		}
 	}
+	panelSaid := make(chan string, 1)
 	go func() {
-		for range lines {
+		for line := range lines {
+			if strings.HasPrefix(line, "demo panel: ") && strings.Contains(line, "door") {
+				select {
+				case panelSaid <- line:
+				default:
+				}
+			}
 		}
 	}()
 	text := out.String()
@@ -154,6 +161,29 @@ func runDemoEndToEnd(t *testing.T, db string) {
 	stopListen()
 	if err := <-listenDone; err != nil {
 		t.Errorf("listen: %v", err)
+	}
+
+	// Step 5: the door opens at the demo panel, which checks the command's
+	// signature and says so on the demo's output.
+	door := regexp.MustCompile(`(?m)^  curl -sS -X POST '(\S+/open-door)'`).FindStringSubmatch(text)
+	if door == nil {
+		t.Fatalf("demo output lacks step 5:\n%s", text)
+	}
+	dreq, _ := http.NewRequest("POST", door[1], nil)
+	dreq.Header.Set("Authorization", "Bearer "+curl[2])
+	dreq.Header.Set("X-Client", curl[3])
+	dreq.Header.Set("X-UUID", curl[4])
+	dres, err := http.DefaultClient.Do(dreq)
+	if err != nil || dres.StatusCode != 204 {
+		t.Fatalf("open door: %v %v", dres, err)
+	}
+	select {
+	case line := <-panelSaid:
+		if !strings.Contains(line, "signature checked; the door opens for 7 s") || !strings.Contains(line, "device demo-phone") {
+			t.Errorf("the demo panel said %q", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the demo panel said nothing of the door")
 	}
 
 	// The admin token came from INTERCOMD_ADMIN_TOKEN.

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"database/sql"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"intercom/postgres/pgtest"
+)
+
+// sipPassword reads intercom id's SIP password from a node, as a panel's
+// installer would.
+func sipPassword(t *testing.T, n *node, token string, id any) string {
+	t.Helper()
+	v := n.want(t, "POST", "/api/admin/v1/intercoms/"+jsonString(id)+"/sip-credentials", map[string]string{"Authorization": "Bearer " + token}, "", 200)
+	return v["password"].(string)
+}
+
+func jsonString(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return ""
+}
+
+// TestSecretsNeverDrift: without --sip-secret or --pusher-app-secret the
+// first start generates them, sealed in the database under
+// --secret-key-file; every restart signs with the same, so the panels' SIP
+// passwords stay. A start without the key, with another --sip-secret or with
+// another --admin-token is refused, naming what differs.
+func TestSecretsNeverDrift(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "kept.db")
+	key := filepath.Join(dir, "secret.key")
+	if err := os.WriteFile(key, []byte("k3y-of-at-least-thirty-two-bytes-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	token := strings.Repeat("admin-token-", 3)
+	env := map[string]string{"INTERCOMD_ADMIN_TOKEN": token, "INTERCOMD_SECRET_KEY_FILE": key}
+	auth := map[string]string{"Authorization": "Bearer " + token}
+
+	first := runNode(t, t, "first", env, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	ic := first.want(t, "POST", "/api/admin/v1/intercoms", auth, `{"address":"Lenina 1"}`, 201)
+	id := ic["id"]
+	password := ic["sip"].(map[string]any)["password"].(string)
+	first.stop(t)
+
+	again := runNode(t, t, "again", env, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	if got := sipPassword(t, again, token, id); got != password {
+		t.Errorf("after a restart the panel's SIP password is %q, was %q", got, password)
+	}
+	again.stop(t)
+
+	// Sealed: the database holds no generated secret in the clear.
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := raw.Query(`SELECT name, value FROM secrets ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for rows.Next() {
+		var name string
+		var value []byte
+		if err := rows.Scan(&name, &value); err != nil {
+			t.Fatal(err)
+		}
+		names[name] = string(value)
+		if strings.HasPrefix(name, "secret:") && !strings.HasPrefix(string(value), "aes256gcm:") {
+			t.Errorf("%s is stored unsealed: %q", name, value)
+		}
+		if strings.Contains(string(value), token) {
+			t.Errorf("%s holds the admin token", name)
+		}
+	}
+	rows.Close()
+	raw.Close()
+	for _, want := range []string{"secret:sip-secret", "secret:pusher-app-secret", "check:sip-secret", "check:pusher-app-secret", "check:admin-token"} {
+		if _, ok := names[want]; !ok {
+			t.Errorf("the database keeps no %s: %v", want, names)
+		}
+	}
+
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"without the key", map[string]string{"INTERCOMD_ADMIN_TOKEN": token}, nil, "--pusher-app-secret is sealed in the database: give --secret-key-file"},
+		{"another --sip-secret", env, []string{"--sip-secret", "another-secret"}, "--sip-secret differs from the one this database was used with"},
+		{"another admin token", map[string]string{"INTERCOMD_ADMIN_TOKEN": strings.Repeat("x", 32), "INTERCOMD_SECRET_KEY_FILE": key}, nil,
+			"--admin-token differs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, tc.args...)
+			err := run(t.Context(), args, tc.env, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("start: %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "another-secret") || strings.Contains(err.Error(), token) {
+				t.Errorf("the refusal shows a secret: %v", err)
+			}
+		})
+	}
+}
+
+// TestCopyKeepsSecrets: `intercomd copy` takes the installation's secrets
+// along, so a node on PostgreSQL gives the panels the SIP passwords they had.
+func TestCopyKeepsSecrets(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	db := filepath.Join(t.TempDir(), "from.db")
+	token := strings.Repeat("admin-token-", 3)
+	env := map[string]string{"INTERCOMD_ADMIN_TOKEN": token}
+	auth := map[string]string{"Authorization": "Bearer " + token}
+	sqliteNode := runNode(t, t, "sqlite", env, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	ic := sqliteNode.want(t, "POST", "/api/admin/v1/intercoms", auth, `{"address":"Lenina 1"}`, 201)
+	password := ic["sip"].(map[string]any)["password"].(string)
+	sqliteNode.stop(t)
+
+	if err := run(t.Context(), []string{"copy", "--from", db, "--to", url}, nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	pgNode := runNode(t, t, "postgres", env, "serve", "--addr", "127.0.0.1:0", "--db", url)
+	if got := sipPassword(t, pgNode, token, ic["id"]); got != password {
+		t.Errorf("after the copy the panel's SIP password is %q, was %q", got, password)
+	}
+}
