@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -201,6 +202,25 @@ func New(c Config) *Node {
 			func() float64 { return float64(n.Hub.Open()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "intercomd_sockets_dropped_total", Help: "Sockets dropped for not reading their events."},
 			func() float64 { return float64(n.Hub.Dropped()) }))
+	// The intercoms on and offline now, as the admin API lists them: the
+	// database's count, the same on every node, asked at each scrape.
+	count := func(online bool) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			f := intercom.IntercomFilter{Online: &online, AliveAfter: c.Clock.Now().Add(-n.Calls.OfflineAfter())}
+			_, total, err := c.Store.AdminIntercoms(ctx, f, intercom.Page{Page: 1, PerPage: 1})
+			if err != nil {
+				return math.NaN()
+			}
+			return float64(total)
+		}
+	}
+	registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_intercoms_online",
+			Help: "Intercoms online now (a heartbeat within --offline-after), counted in the database at each scrape: the same on every node."}, count(true)),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_intercoms_offline",
+			Help: "Intercoms offline now (no heartbeat within --offline-after, or never one), counted in the database at each scrape: the same on every node."}, count(false)))
 	build := intercom.ReadBuild()
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "intercomd_build_info", Help: "Always 1; its labels say which build of intercomd runs.",

@@ -59,7 +59,7 @@ func TestPrometheusRules(t *testing.T) {
 		}
 	}
 	// What the README's production section promises to alert on.
-	for _, want := range []string{"IntercomdNodeDown", "IntercomdDatabaseUnready", "IntercomWentOffline", "IntercomdPushCredentialsRefused",
+	for _, want := range []string{"IntercomdNodeDown", "IntercomdDatabaseUnready", "IntercomWentOffline", "IntercomsOffline", "IntercomdPushCredentialsRefused",
 		"IntercomdPushFailures", "IntercomdRingsNeverSeen", "IntercomdHTTPErrors", "IntercomdSIPAPIErrors"} {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("%s has no alert %s", path, want)
@@ -348,6 +348,7 @@ func exportedMetrics(t *testing.T) map[string][]*dto.Metric {
 	admin := map[string]string{"Authorization": "Bearer " + adminToken}
 	user := do("POST", "/api/admin/v1/users", `{"login":"metrics","password":"metrics-password"}`, admin, 201)
 	ic := do("POST", "/api/admin/v1/intercoms", `{"address":"Gate 1"}`, admin, 201)
+	do("POST", "/api/admin/v1/intercoms", `{"address":"Gate 2, never heard from"}`, admin, 201)
 	do("PUT", fmt.Sprintf("/api/admin/v1/intercoms/%v/members/%v", ic["id"], user["id"]), `{"title":"Gate","status":"confirmed"}`, admin, 200)
 	phone := map[string]string{"X-Client": "android", "X-UUID": "metrics-android"}
 	login := do("POST", "/api/v1/token", `{"login":"metrics","password":"metrics-password"}`, phone, 200)
@@ -376,9 +377,19 @@ func exportedMetrics(t *testing.T) map[string][]*dto.Metric {
 		exported[name] = f.GetMetric()
 	}
 	for _, want := range []string{"intercomd_push_sends_total", "intercomd_ring_pushes_total", "intercomd_rings_total",
-		"intercomd_intercom_status_changes_total", "intercomd_ready", "intercomd_http_requests_total"} {
+		"intercomd_intercom_status_changes_total", "intercomd_intercoms_online", "intercomd_intercoms_offline", "intercomd_ready",
+		"intercomd_http_requests_total"} {
 		if exported[want] == nil {
 			t.Fatalf("the node exports no %s after a ring pushed and ended", want)
+		}
+	}
+	// The gauges count what the database holds: Gate 1 beat, Gate 2 never.
+	for _, g := range []struct {
+		name string
+		want float64
+	}{{"intercomd_intercoms_online", 1}, {"intercomd_intercoms_offline", 1}, {"intercomd_ready", 1}} {
+		if got := exported[g.name][0].GetGauge().GetValue(); got != g.want {
+			t.Errorf("%s %v, want %v", g.name, got, g.want)
 		}
 	}
 	return exported
