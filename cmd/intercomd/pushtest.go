@@ -15,8 +15,9 @@ import (
 
 const pushTestUsage = `usage: intercomd push-test --device ID [--db FILE|URL] [push provider flags]
 
-Sends a test notification to every push token the device ID has registered
-(PUT /api/v1/devices), each through its provider, and prints what each
+Sends a test notification to every push token the device ID (GET
+/api/admin/v1/users/{id}/devices lists a user's) has registered (PUT
+/api/v1/devices), each through its provider, and prints what each
 provider answered: the outcome, its HTTP status, its reason and its id of
 the message. The providers are configured as for serve, with the same flags
 or INTERCOMD_* variables (so, under systemd, with the same environment
