@@ -36,8 +36,9 @@ import (
 // config terminating TLS with a test certificate. Through nginx, over TLS
 // only (plain HTTP is redirected, TLS before 1.2 refused), it drives a
 // login, a socket subscribed as the apps do, a PATCH whose event reaches
-// that socket, and the apps' SIP WebSocket upgraded to the /sip upstream
-// (an echo server standing in for Kamailio); the private paths never pass.
+// that socket, a panel's heartbeat and ring (the ring reaching the socket),
+// and the apps' SIP WebSocket upgraded to the /sip upstream (an echo server
+// standing in for Kamailio); the private paths never pass.
 func TestNginxTLS(t *testing.T) {
 	nginx := nginxBinary(t)
 	db := pgtest.NewDatabase(t)
@@ -100,7 +101,10 @@ func TestNginxTLS(t *testing.T) {
 	operator := &lbClient{t: t, base: "http://" + nodes[0].adminAddr, client: &http.Client{Timeout: 20 * time.Second}}
 	var user struct{ ID int64 }
 	operator.wantJSON(operator.do("POST", "/api/admin/v1/users", `{"login":"resident","password":"resident-password"}`, lbAdminHeaders()), 201, &user)
-	var ic struct{ ID int64 }
+	var ic struct {
+		ID     int64
+		Secret string
+	}
 	operator.wantJSON(operator.do("POST", "/api/admin/v1/intercoms", `{"address":"Gate 1"}`, lbAdminHeaders()), 201, &ic)
 	operator.wantJSON(operator.do("PUT", fmt.Sprintf("/api/admin/v1/intercoms/%d/members/%d", ic.ID, user.ID),
 		`{"title":"Gate","status":"confirmed"}`, lbAdminHeaders()), 200, nil)
@@ -129,7 +133,10 @@ func TestNginxTLS(t *testing.T) {
 	r := c.do("POST", "/api/v1/token", `{"login":"resident","password":"resident-password"}`, loginHeaders)
 	c.wantJSON(r, 200, &login)
 	device := map[string]string{"X-Client": "web", "X-UUID": "resident-tls", "Authorization": "Bearer " + login.AccessToken}
-	var self struct{ ID int64 }
+	var self struct {
+		ID            int64
+		AccessTokenID string `json:"access_token_id"`
+	}
 	c.wantJSON(c.do("GET", "/api/v1/users/self", "", device), 200, &self)
 	var ws struct {
 		WSURL  string `json:"ws_url"`
@@ -140,16 +147,17 @@ func TestNginxTLS(t *testing.T) {
 		t.Fatalf("wsurl %q, want the balancer's %q", ws.WSURL, want)
 	}
 	socket := c.dialSocket(ws.WSURL + "/app/" + ws.AppKey + "?protocol=7&client=nginx-tls")
-	channel := fmt.Sprintf("private-user.%d", self.ID)
-	var auth struct{ Auth string }
-	c.wantJSON(c.do("POST", "/api/v1/broadcasting/auth", url.Values{"socket_id": {socket.SocketID}, "channel_name": {channel}}.Encode(),
-		map[string]string{"X-Client": "web", "X-UUID": "resident-tls", "Authorization": device["Authorization"],
-			"Content-Type": "application/x-www-form-urlencoded"}), 200, &auth)
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	err = socket.Subscribe(ctx, channel, auth.Auth)
-	cancel()
-	if err != nil {
-		t.Fatalf("subscribing through nginx over TLS: %v", err)
+	for _, channel := range []string{fmt.Sprintf("private-user.%d", self.ID), "private-token." + self.AccessTokenID} {
+		var auth struct{ Auth string }
+		c.wantJSON(c.do("POST", "/api/v1/broadcasting/auth", url.Values{"socket_id": {socket.SocketID}, "channel_name": {channel}}.Encode(),
+			map[string]string{"X-Client": "web", "X-UUID": "resident-tls", "Authorization": device["Authorization"],
+				"Content-Type": "application/x-www-form-urlencoded"}), 200, &auth)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		err = socket.Subscribe(ctx, channel, auth.Auth)
+		cancel()
+		if err != nil {
+			t.Fatalf("subscribing to %s through nginx over TLS: %v", channel, err)
+		}
 	}
 
 	// A PATCH through the balancer; whichever node takes it, the socket
@@ -158,9 +166,32 @@ func TestNginxTLS(t *testing.T) {
 	c.wantJSON(c.do("PATCH", fmt.Sprintf("/api/v1/intercom/%d", ic.ID), `{"title":"Front door"}`, patch), 200, nil)
 	waitRename(t, socket, "Front door")
 
+	// The panel, configured as the README says: its heartbeat brings it
+	// online (the operator's list of offline intercoms empties), its ring
+	// reaches the resident's socket, the visitor's end ends it.
+	offline := func() int {
+		var page struct{ Meta struct{ Total int } }
+		operator.wantJSON(operator.do("GET", "/api/admin/v1/intercoms?online=false", "", lbAdminHeaders()), 200, &page)
+		return page.Meta.Total
+	}
+	if n := offline(); n != 1 {
+		t.Errorf("before its first heartbeat: %d intercoms offline, want 1", n)
+	}
+	panel := map[string]string{"Authorization": "Bearer " + ic.Secret, "Content-Type": "application/json"}
+	c.wantJSON(c.do("POST", "/api/hw/v1/heartbeat", "", panel), 204, nil)
+	if n := offline(); n != 0 {
+		t.Errorf("after its heartbeat: %d intercoms offline, want 0", n)
+	}
+	var rung struct {
+		CallID int64 `json:"call_id"`
+	}
+	c.wantJSON(c.do("POST", "/api/hw/v1/ring", `{}`, panel), 201, &rung)
+	lbWaitRing(t, socket, rung.CallID, "the socket over TLS")
+	c.wantJSON(c.do("POST", fmt.Sprintf("/api/hw/v1/calls/%d/end", rung.CallID), "", panel), 204, nil)
+
 	// The apps' SIP WebSocket: upgraded at /sip and passed on with its
 	// query and the client's address.
-	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	sipConn, res, err := websocket.Dial(ctx, "wss://127.0.0.1:"+port+"/sip?token=app-sip-token",
 		&websocket.DialOptions{Subprotocols: []string{"sip"}, HTTPClient: c.client})
