@@ -599,6 +599,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		panel, err := startDemoPanel(ctx, stdout)
 		if err != nil {
 			ln.Close()
+			closePrivate(private)
 			return fmt.Errorf("demo panel: %w", err)
 		}
 		defer panel.close()
