@@ -71,6 +71,9 @@ type Config struct {
 	// push its provider accepted: the push channel, the device's client and
 	// whether the device was seen acting on the call.
 	RingSeen func(channel, client string, seen bool)
+	// StatusChanged observes each intercom that came online (true) or went
+	// offline (false): each change once in the cluster.
+	StatusChanged func(online bool)
 }
 
 // Service runs the call lifecycle.
@@ -92,6 +95,7 @@ type Service struct {
 	connectTimeout time.Duration
 	maxDuration    time.Duration
 	ringSeen       func(channel, client string, seen bool)
+	statusChanged  func(online bool)
 
 	beatBatch time.Duration
 	beatMu    sync.Mutex
@@ -111,7 +115,8 @@ func New(c Config) *Service {
 	s := &Service{store: c.Store, bus: c.Broadcaster, presence: c.Presence, sched: c.Scheduler, doors: c.Doors,
 		push: c.Push, controller: c.Controller, clock: c.Clock, log: c.Logger, sip: c.SIP, rang: c.Rang,
 		ringTimeout: c.RingTimeout, offlineAfter: c.OfflineAfter, beatBatch: c.HeartbeatBatch,
-		connectTimeout: c.AnswerConnectTimeout, maxDuration: c.MaxCallDuration, ringSeen: c.RingSeen}
+		connectTimeout: c.AnswerConnectTimeout, maxDuration: c.MaxCallDuration, ringSeen: c.RingSeen,
+		statusChanged: c.StatusChanged}
 	if s.clock == nil {
 		s.clock = intercom.SystemClock{}
 	}
@@ -132,6 +137,9 @@ func New(c Config) *Service {
 	}
 	if s.rang == nil {
 		s.rang = func(string) {}
+	}
+	if s.statusChanged == nil {
+		s.statusChanged = func(bool) {}
 	}
 	s.bgDone = sync.NewCond(&s.bgMu)
 	s.sched.Handle(s.fire)
@@ -592,6 +600,7 @@ func (s *Service) recordBeats(ctx context.Context, beats map[int64]time.Time) er
 		return err
 	}
 	for _, id := range came {
+		s.statusChanged(true)
 		s.sendStatus(ctx, id, true)
 	}
 	if len(came) > 0 {
@@ -624,6 +633,7 @@ func (s *Service) SweepOffline(ctx context.Context) {
 		return
 	}
 	for _, id := range gone {
+		s.statusChanged(false)
 		s.sendStatus(ctx, id, false)
 	}
 	if err := s.scheduleSweep(ctx); err != nil {

@@ -112,6 +112,8 @@ type world struct {
 	clock *clocktest.Clock
 	bus   *bus
 	ics   []intercom.Intercom
+	// online and offline count the changes StatusChanged observed.
+	online, offline atomic.Int64
 }
 
 func newWorld(t *testing.T, batch time.Duration) *world {
@@ -138,7 +140,14 @@ func newWorld(t *testing.T, batch time.Duration) *world {
 		w.ics = append(w.ics, ic)
 	}
 	w.svc = calls.New(calls.Config{Store: w.store, Broadcaster: w.bus, Presence: w.bus, Scheduler: local.NewScheduler(w.clock),
-		Doors: local.NewLimiter(10, time.Minute, w.clock.Now), Clock: w.clock, OfflineAfter: 90 * time.Second, HeartbeatBatch: batch})
+		Doors: local.NewLimiter(10, time.Minute, w.clock.Now), Clock: w.clock, OfflineAfter: 90 * time.Second, HeartbeatBatch: batch,
+		StatusChanged: func(online bool) {
+			if online {
+				w.online.Add(1)
+			} else {
+				w.offline.Add(1)
+			}
+		}})
 	t.Cleanup(w.svc.Close)
 	return w
 }
@@ -188,6 +197,7 @@ func TestHeartbeatsAreBatched(t *testing.T) {
 	if got, want := w.bus.take(), status(w.ics, true); !slices.Equal(got, want) {
 		t.Fatalf("events %q, want %q", got, want)
 	}
+	w.wantChanges(t, 3, 0)
 	w.clock.Advance(100 * time.Millisecond)
 	w.beat(t, w.ics...)
 	w.beat(t, w.ics[0]) // a second refresh of one intercom in the same batch
@@ -210,12 +220,23 @@ func TestHeartbeatsAreBatched(t *testing.T) {
 	if got, want := w.bus.take(), status(w.ics[1:], false); !slices.Equal(got, want) {
 		t.Fatalf("after 200 s: events %q, want %q", got, want)
 	}
+	w.wantChanges(t, 3, 2)
 	if n := w.store.count(); n != 4+9 {
 		t.Fatalf("%d writes, want 4 and 9 closed batches (the 10th is open)", n)
 	}
 	w.clock.Advance(time.Hour)
 	if got, want := w.bus.take(), status(w.ics[:1], false); !slices.Equal(got, want) {
 		t.Fatalf("after an hour: events %q, want %q", got, want)
+	}
+	w.wantChanges(t, 3, 3)
+}
+
+// wantChanges fails t unless StatusChanged observed online intercoms coming
+// online and offline going offline: each change once, refreshes never.
+func (w *world) wantChanges(t *testing.T, online, offline int64) {
+	t.Helper()
+	if on, off := w.online.Load(), w.offline.Load(); on != online || off != offline {
+		t.Fatalf("StatusChanged: %d online and %d offline, want %d and %d", on, off, online, offline)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"intercom"
 )
 
@@ -86,4 +88,20 @@ func (s *Server) checkReady(ctx context.Context) error {
 		return &intercom.Error{Code: intercom.EUNAVAILABLE, Message: intercom.ErrUnwritable.Message, RetryAfter: intercom.ErrUnwritable.RetryAfter}
 	}
 	return err
+}
+
+// readyGauge is intercomd_ready: what /readyz would answer, asked at each
+// scrape (so probing at most once in ReadyProbeEvery, as /readyz does).
+func (s *Server) readyGauge() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "intercomd_ready",
+		Help: "1 while the database takes writes (GET /readyz answers 200), 0 while it does not (503).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+		defer cancel()
+		if s.checkReady(ctx) != nil {
+			return 0
+		}
+		return 1
+	})
 }

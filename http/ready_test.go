@@ -2,7 +2,9 @@ package http_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -59,6 +61,7 @@ func TestReadyFollowsWrites(t *testing.T) {
 	wantUnwritable(t, "a write the database refused",
 		f.admin("POST", "/api/admin/v1/users", `{"login":"refused","password":"password-of-refused"}`))
 	wantUnwritable(t, "/readyz after a refused write", f.readyz())
+	wantReadyGauge(t, f, 0)
 	f.clock.Advance(intercomhttp.ReadyProbeEvery)
 	wantUnwritable(t, "/readyz whose probe the database refused", f.readyz())
 
@@ -66,7 +69,18 @@ func TestReadyFollowsWrites(t *testing.T) {
 	wantUnwritable(t, "/readyz before the next probe is due", f.readyz())
 	f.clock.Advance(intercomhttp.ReadyProbeEvery)
 	f.want(f.readyz(), 200)
+	wantReadyGauge(t, f, 1)
 	f.user("after")
+}
+
+// wantReadyGauge fails t unless /metrics shows intercomd_ready as want:
+// what /readyz answers.
+func wantReadyGauge(t *testing.T, f *fixture, want int) {
+	t.Helper()
+	res := f.do(request{method: "GET", path: "/metrics"})
+	if line := fmt.Sprintf("\nintercomd_ready %d\n", want); res.Code != 200 || !strings.Contains(string(res.Body), line) {
+		t.Errorf("/metrics: %d, want a line %q", res.Code, strings.TrimSpace(line))
+	}
 }
 
 // pingCounter counts the probes a store is asked for.

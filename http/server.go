@@ -57,6 +57,11 @@ type Config struct {
 	// SecretBox seals the control keys of the intercoms the operator
 	// provisions (--secret-key-file); nil: they are stored unsealed.
 	SecretBox *secrets.Box
+	// PrivateAdmin and PrivateMetrics take the admin API (/api/admin/) and
+	// /metrics off the public handler (ServeHTTP answers 404 there): they
+	// are served by Private on listeners of their own.
+	PrivateAdmin   bool
+	PrivateMetrics bool
 }
 
 var _ intercom.Sessions = (*pusher.Hub)(nil)
@@ -80,6 +85,8 @@ type Server struct {
 	box          *secrets.Box
 	mux          *http.ServeMux
 	web          http.Handler
+	// private is what ServeHTTP leaves to Private's handlers.
+	private Paths
 
 	ready readiness // what /readyz knows of the database (ready.go)
 
@@ -111,6 +118,12 @@ func NewServer(c Config) *Server {
 	if s.box == nil {
 		s.box, _ = secrets.NewBox(nil)
 	}
+	if c.PrivateAdmin {
+		s.private |= AdminPaths
+	}
+	if c.PrivateMetrics {
+		s.private |= MetricsPaths
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -128,7 +141,7 @@ func NewServer(c Config) *Server {
 		Name: "intercomd_http_request_duration_seconds", Help: "HTTP request latency by route.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"route"})
-	s.registry.MustRegister(s.requests, s.latency)
+	s.registry.MustRegister(s.requests, s.latency, s.readyGauge())
 	s.routes()
 	return s
 }
@@ -157,9 +170,42 @@ func noteUser(ctx context.Context, userID int64) {
 	}
 }
 
+// Paths names the groups of paths a private listener may serve.
+type Paths uint8
+
+const (
+	AdminPaths   Paths = 1 << iota // the admin API, /api/admin/
+	MetricsPaths                   // GET /metrics
+)
+
+// pathsOf is the group path belongs to, 0 when none.
+func pathsOf(path string) Paths {
+	switch {
+	case strings.HasPrefix(path, "/api/admin/"):
+		return AdminPaths
+	case path == "/metrics":
+		return MetricsPaths
+	}
+	return 0
+}
+
 // ServeHTTP runs a request through recovery, request ids, metrics, logging
 // and the router; unmatched paths and methods get JSON 404 and 405 bodies.
+// It is the public listener's handler: the paths taken off it
+// (Config.PrivateAdmin, PrivateMetrics) answer 404.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.serve(w, r, true, 0)
+}
+
+// Private is the handler of a private listener: it serves the groups of
+// paths in only, each as ServeHTTP would, and answers 404 to any other.
+func (s *Server) Private(only Paths) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, false, only) })
+}
+
+// serve is ServeHTTP for the public listener (every path but the private
+// ones), or for a private one (the paths in groups only).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, public bool, groups Paths) {
 	start := time.Now()
 	id := r.Header.Get("X-Request-ID")
 	if len(id) == 0 || len(id) > 64 || !intercom.ValidDeviceUUID(id) {
@@ -191,7 +237,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.logRequest(r, rl, id, route, sw.code(), time.Since(start))
 		}
 	}()
-	if strings.HasPrefix(r.URL.Path, "/api/admin/") && s.adminToken == "" ||
+	g := pathsOf(r.URL.Path)
+	if public && g&s.private != 0 || !public && g&groups == 0 ||
+		strings.HasPrefix(r.URL.Path, "/api/admin/") && s.adminToken == "" ||
 		strings.HasPrefix(r.URL.Path, "/api/sip/") && s.sipAPIToken == "" {
 		s.writeError(sw, r, intercom.ErrNotFound)
 		return

@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -46,15 +47,18 @@ type Config struct {
 	// timers, throttles count in memory.
 	Cluster *Cluster
 
-	PublicURL    string        // scheme://host[:port] the API is reached at, for pagination links
-	AdminToken   string        // empty: the admin API answers 404
-	SIPAPIToken  string        // bearer token of the SIP server's API (/api/sip/v1); empty: that API answers 404
-	SecretBox    *secrets.Box  // seals the control keys of the intercoms provisioned (--secret-key-file); nil: unsealed
-	RealIPHeader string        // header a trusted reverse proxy names the client's address in
-	Web          http.Handler  // the residents' web app; nil: / is 404
-	TokenTTL     time.Duration // lifetime of an access token (members.DefaultTokenTTL)
-	OfflineAfter time.Duration // an intercom without a heartbeat this long is offline (calls.DefaultOfflineAfter)
-	RingTimeout  time.Duration // a call still ringing this long is missed (calls.DefaultRingTimeout)
+	PublicURL    string       // scheme://host[:port] the API is reached at, for pagination links
+	AdminToken   string       // empty: the admin API answers 404
+	SIPAPIToken  string       // bearer token of the SIP server's API (/api/sip/v1); empty: that API answers 404
+	SecretBox    *secrets.Box // seals the control keys of the intercoms provisioned (--secret-key-file); nil: unsealed
+	RealIPHeader string       // header a trusted reverse proxy names the client's address in
+	Web          http.Handler // the residents' web app; nil: / is 404
+	// PrivateAdmin and PrivateMetrics take the admin API and /metrics off the
+	// node's public handler, for listeners of their own (Node.HTTP.Private).
+	PrivateAdmin, PrivateMetrics bool
+	TokenTTL                     time.Duration // lifetime of an access token (members.DefaultTokenTTL)
+	OfflineAfter                 time.Duration // an intercom without a heartbeat this long is offline (calls.DefaultOfflineAfter)
+	RingTimeout                  time.Duration // a call still ringing this long is missed (calls.DefaultRingTimeout)
 	// AnswerConnectTimeout and MaxCallDuration bound a conversation
 	// (calls.Config).
 	AnswerConnectTimeout time.Duration
@@ -146,6 +150,12 @@ func New(c Config) *Node {
 		Name: "intercomd_ring_pushes_total",
 		Help: "Devices whose ring push the provider accepted, counted when the ring ends, by channel, client and whether the device was seen acting on the call (seen=\"false\": pushed but never seen: the phone did not wake, or nobody looked).",
 	}, []string{"channel", "client", "seen"})
+	statusChanges := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "intercomd_intercom_status_changes_total",
+		Help: "Intercoms that came online (to=\"online\") or went offline (to=\"offline\": no heartbeat for --offline-after), each change counted once in the cluster, by the node that saw it.",
+	}, []string{"to"})
+	statusChanges.WithLabelValues("online")
+	statusChanges.WithLabelValues("offline")
 
 	n.Push = push.New(push.Config{Store: c.Store, Providers: c.PushProviders, Concurrency: c.PushConcurrency, Logger: c.Logger,
 		AttemptTimeout: c.PushAttemptTimeout, Sleep: c.PushSleep, Now: c.Clock.Now,
@@ -165,6 +175,13 @@ func New(c Config) *Node {
 		Rang: func(status string) { rings.WithLabelValues(status).Inc() },
 		RingSeen: func(channel, client string, seen bool) {
 			ringPushes.WithLabelValues(channel, client, strconv.FormatBool(seen)).Inc()
+		},
+		StatusChanged: func(online bool) {
+			to := "offline"
+			if online {
+				to = "online"
+			}
+			statusChanges.WithLabelValues(to).Inc()
 		}})
 
 	hashes := c.HashConcurrency
@@ -182,11 +199,30 @@ func New(c Config) *Node {
 		// shares, derived from the SIP secret (which they must share).
 		KeySecret: derive(sip.Secret, "intercomd session limit keys")})
 
-	registry.MustRegister(rings, sends, ringPushes,
+	registry.MustRegister(rings, sends, ringPushes, statusChanges,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_sockets_open", Help: "Open Pusher sockets."},
 			func() float64 { return float64(n.Hub.Open()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "intercomd_sockets_dropped_total", Help: "Sockets dropped for not reading their events."},
 			func() float64 { return float64(n.Hub.Dropped()) }))
+	// The intercoms on and offline now, as the admin API lists them: the
+	// database's count, the same on every node, asked at each scrape.
+	count := func(online bool) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			f := intercom.IntercomFilter{Online: &online, AliveAfter: c.Clock.Now().Add(-n.Calls.OfflineAfter())}
+			_, total, err := c.Store.AdminIntercoms(ctx, f, intercom.Page{Page: 1, PerPage: 1})
+			if err != nil {
+				return math.NaN()
+			}
+			return float64(total)
+		}
+	}
+	registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_intercoms_online",
+			Help: "Intercoms online now (a heartbeat within --offline-after), counted in the database at each scrape: the same on every node."}, count(true)),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intercomd_intercoms_offline",
+			Help: "Intercoms offline now (no heartbeat within --offline-after, or never one), counted in the database at each scrape: the same on every node."}, count(false)))
 	build := intercom.ReadBuild()
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "intercomd_build_info", Help: "Always 1; its labels say which build of intercomd runs.",
@@ -197,7 +233,7 @@ func New(c Config) *Node {
 	n.HTTP = intercomhttp.NewServer(intercomhttp.Config{Store: c.Store, Calls: n.Calls, Members: n.Members, Hub: n.Hub,
 		Sessions: seams.Sessions, Controller: c.Controller, Logger: c.Logger, Clock: c.Clock, Registry: registry,
 		PublicURL: c.PublicURL, AdminToken: c.AdminToken, SIPAPIToken: c.SIPAPIToken, RealIPHeader: c.RealIPHeader, Web: c.Web,
-		SecretBox: c.SecretBox})
+		PrivateAdmin: c.PrivateAdmin, PrivateMetrics: c.PrivateMetrics, SecretBox: c.SecretBox})
 	return n
 }
 

@@ -119,16 +119,17 @@ func editDistance(a, b string) int {
 var secretFlags = []string{"admin-token", "pusher-app-secret", "sip-secret", "sip-api-token", "turn-secret", "hms-app-secret"}
 
 // readSecretFiles sets each secret flag of fs whose --<name>-file is given
-// (in files, by flag name) from that file, its trailing newline dropped. A
+// (in files, by flag name; a flag not in files is not fs's) from that file, its trailing newline dropped. A
 // secret given both ways, an unreadable file or an empty one is an error
 // naming the flag.
 func readSecretFiles(fs *flag.FlagSet, files map[string]*string) error {
 	var errs []error
 	for _, name := range secretFlags {
-		path := *files[name]
-		if path == "" {
+		file, ok := files[name] // a command may define some of them only
+		if !ok || *file == "" {
 			continue
 		}
+		path := *file
 		if fs.Lookup(name).Value.String() != "" {
 			errs = append(errs, fmt.Errorf("--%s (%s) and --%s-file (%s) are both set: set one", name, envName(name), name, envName(name+"-file")))
 			continue
@@ -196,6 +197,8 @@ type startup struct {
 	addr, publicURL string
 	db              string
 	adminAPI        bool
+	adminAddr       string // the admin API's private listener; "": on addr
+	metricsAddr     string // /metrics' private listener; "": on addr
 	pushChannels    []string
 	sipAPI          bool
 	web             bool
@@ -208,10 +211,20 @@ type startup struct {
 func logStartup(logger *slog.Logger, s startup) {
 	logger.Info("listening", "addr", s.addr, "public_url", s.publicURL, "db", dbForLog(s.db))
 	logger.Info("engine", engineAttrs(s.db)...)
-	if s.adminAPI {
+	switch {
+	case s.adminAPI && s.adminAddr != "":
+		logger.Info("admin API on", "path", "/api/admin/v1", "addr", s.adminAddr, "private", true)
+	case s.adminAPI:
 		logger.Info("admin API on", "path", "/api/admin/v1", "addr", s.addr)
-	} else {
+	case s.adminAddr != "":
+		logger.Info("admin API off: no --admin-token, so /api/admin/v1 answers 404, also on its listener", "addr", s.adminAddr)
+	default:
 		logger.Info("admin API off: no --admin-token, so /api/admin/v1 answers 404")
+	}
+	if s.metricsAddr != "" {
+		logger.Info("metrics on", "path", "/metrics", "addr", s.metricsAddr, "private", true)
+	} else {
+		logger.Info("metrics on", "path", "/metrics", "addr", s.addr)
 	}
 	if len(s.pushChannels) > 0 {
 		logger.Info("push providers", "channels", s.pushChannels)

@@ -25,6 +25,7 @@ import (
 	"intercom/control"
 	"intercom/fcm"
 	"intercom/hms"
+	intercomhttp "intercom/http"
 	"intercom/members"
 	intercomnode "intercom/node"
 	"intercom/postgres"
@@ -76,6 +77,8 @@ type config struct {
 	controlLoop    bool
 	web            bool
 	pprofAddr      string
+	adminAddr      string // the admin API's private listener; empty: on the public one
+	metricsAddr    string // /metrics' private listener; empty: on the public one
 	pairing        members.PairingConfig
 	sessionsLimit  int
 	languagesFlag  string   // --languages as given
@@ -91,6 +94,7 @@ const usage = `usage: intercomd serve [flags]
        intercomd copy --from intercomd.db --to postgres://…     (move a SQLite installation to PostgreSQL)
        intercomd backup [--db intercomd.db] --to FILE           (a consistent copy of a live SQLite database)
        intercomd migrate [--dry-run] [--db FILE|URL]             (apply, or list, the migrations the database lacks)
+       intercomd push-test --device ID [--db FILE|URL]          (push to a device's tokens; print what the providers answered)
        intercomd version
 
 Every flag can also be set by its environment twin: --token-ttl is
@@ -197,17 +201,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.sipAPIToken, "sip-api-token", "", "bearer token of the SIP server's API (/api/sip/v1: rings of panels that dial a flat, calls' SIP ends); empty: that API answers 404")
 	fs.StringVar(&c.turnURL, "turn-url", "", "comma-separated turn:, turns:, stun: or stuns: URLs given to answering apps (ice_servers) for their WebRTC leg; turn: and turns: need --turn-secret")
 	fs.StringVar(&c.turnSecret, "turn-secret", "", "the TURN server's static-auth-secret (coturn use-auth-secret), from which the apps' TURN credentials are derived")
-	fs.StringVar(&c.apns.KeyFile, "apns-key-file", "", "APNs .p8 signing key; set with the key id, team id and topic to ring iOS devices by VoIP push")
-	fs.StringVar(&c.apns.KeyID, "apns-key-id", "", "APNs key id")
-	fs.StringVar(&c.apns.TeamID, "apns-team-id", "", "Apple developer team id")
-	fs.StringVar(&c.apns.Topic, "apns-topic", "", "the iOS app's bundle id (VoIP pushes go to <topic>.voip)")
-	fs.StringVar(&c.apns.Endpoint, "apns-endpoint", "", "APNs endpoint (default production; https://api.sandbox.push.apple.com for development builds)")
-	fs.StringVar(&c.fcm.CredentialsFile, "fcm-credentials", "", "Firebase service account JSON key; set to ring Android devices by FCM")
-	fs.StringVar(&c.fcm.Endpoint, "fcm-endpoint", "", "FCM endpoint (default https://fcm.googleapis.com)")
-	fs.StringVar(&c.hms.AppID, "hms-app-id", "", "Huawei AppGallery app id; set with --hms-app-secret to ring Huawei phones by Push Kit")
-	fs.StringVar(&c.hms.AppSecret, "hms-app-secret", "", "Huawei AppGallery app secret")
-	fs.StringVar(&c.hms.TokenURL, "hms-token-url", "", "Huawei OAuth token URL (default https://oauth-login.cloud.huawei.com/oauth2/v3/token)")
-	fs.StringVar(&c.hms.Endpoint, "hms-endpoint", "", "Push Kit endpoint (default https://push-api.cloud.huawei.com)")
+	pushFlags(fs, c)
 	c.pushWorkers = push.DefaultConcurrency
 	fs.Var(intFlag{&c.pushWorkers}, "push-concurrency", "push sends in flight per provider")
 	c.controlWait = 5 * time.Second
@@ -229,6 +223,8 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 		fs.Var(retentionFlag{c.retention, h.History}, "retain-"+string(h.History),
 			"age past which "+h.What+" are purged, in the background (90d, 36h; forever: never)")
 	}
+	fs.StringVar(&c.adminAddr, "admin-addr", "", "address of a private listener serving the admin API (/api/admin/v1), which the public --addr then answers 404; empty: the admin API is on --addr")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "address of a private listener serving /metrics, which the public --addr then answers 404 (may equal --admin-addr); empty: /metrics is on --addr")
 	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "address of a private listener serving /debug/pprof/ (no authentication: loopback or a private network); empty: off")
 	fs.StringVar(&c.secretKeyFile, "secret-key-file", "", "file holding the key (at least 32 bytes: `openssl rand -base64 32`) under which the secrets intercomd generates are sealed in the database; every node needs the same; empty: stored unsealed")
 	c.secretFiles = map[string]*string{}
@@ -236,6 +232,22 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 		c.secretFiles[name] = fs.String(name+"-file", "", "file holding --"+name+" (its trailing newline dropped), instead of the flag")
 	}
 	return fs
+}
+
+// pushFlags defines the push providers' flags on fs (serve's, and
+// push-test's).
+func pushFlags(fs *flag.FlagSet, c *config) {
+	fs.StringVar(&c.apns.KeyFile, "apns-key-file", "", "APNs .p8 signing key; set with the key id, team id and topic to ring iOS devices by VoIP push")
+	fs.StringVar(&c.apns.KeyID, "apns-key-id", "", "APNs key id")
+	fs.StringVar(&c.apns.TeamID, "apns-team-id", "", "Apple developer team id")
+	fs.StringVar(&c.apns.Topic, "apns-topic", "", "the iOS app's bundle id (VoIP pushes go to <topic>.voip)")
+	fs.StringVar(&c.apns.Endpoint, "apns-endpoint", "", "APNs endpoint (default production; https://api.sandbox.push.apple.com for development builds)")
+	fs.StringVar(&c.fcm.CredentialsFile, "fcm-credentials", "", "Firebase service account JSON key; set to ring Android devices by FCM")
+	fs.StringVar(&c.fcm.Endpoint, "fcm-endpoint", "", "FCM endpoint (default https://fcm.googleapis.com)")
+	fs.StringVar(&c.hms.AppID, "hms-app-id", "", "Huawei AppGallery app id; set with --hms-app-secret to ring Huawei phones by Push Kit")
+	fs.StringVar(&c.hms.AppSecret, "hms-app-secret", "", "Huawei AppGallery app secret")
+	fs.StringVar(&c.hms.TokenURL, "hms-token-url", "", "Huawei OAuth token URL (default https://oauth-login.cloud.huawei.com/oauth2/v3/token)")
+	fs.StringVar(&c.hms.Endpoint, "hms-endpoint", "", "Push Kit endpoint (default https://push-api.cloud.huawei.com)")
 }
 
 // printUsage writes the usage with every flag of serve and its default.
@@ -251,7 +263,7 @@ func parseConfig(args []string, env map[string]string, stderr io.Writer) (config
 	var c config
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprint(stderr, usage)
-		return c, errors.New("the commands are serve, listen, copy, backup, migrate and version")
+		return c, errors.New("the commands are serve, listen, copy, backup, migrate, push-test and version")
 	}
 	// The flag package would print its error too: the caller prints it once.
 	fs := serveFlags(&c, io.Discard)
@@ -442,6 +454,8 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 			return backupCommand(ctx, args[1:], env, stdout, stderr)
 		case "migrate":
 			return migrateCommand(ctx, args[1:], env, stdout, stderr)
+		case "push-test":
+			return pushTestCommand(ctx, args[1:], env, stdout, stderr)
 		case "version":
 			b := intercom.ReadBuild()
 			fmt.Fprintf(stdout, "intercomd %s (revision %s, %s)\n", b.Version, b.Revision, b.GoVersion)
@@ -522,33 +536,10 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	if sip := *sipSecret; generated[sip.Flag] && c.sipAPIToken != "" {
 		logger.Warn("no --sip-secret: the SIP server cannot verify answer tokens unless it is given the same secret")
 	}
-	var providers []intercom.PushProvider
-	if c.apns.KeyFile != "" {
-		// VoIP pushes ring iPhones; alert pushes, with the same key, bring
-		// their missed-call notifications.
-		voip, err := apns.New(c.apns)
-		if err != nil {
-			return err
-		}
-		alert, err := apns.NewAlert(c.apns)
-		if err != nil {
-			return err
-		}
-		providers = append(providers, voip, alert)
-	}
-	if c.fcm.CredentialsFile != "" {
-		p, err := fcm.New(c.fcm)
-		if err != nil {
-			return err
-		}
-		providers = append(providers, p)
-	}
-	if c.hms.AppID != "" || c.hms.AppSecret != "" {
-		p, err := hms.New(c.hms)
-		if err != nil {
-			return err
-		}
-		providers = append(providers, p)
+	providers, err := pushProviders(c)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	cfg := intercomnode.Config{
 		PushProviders: providers, PushConcurrency: c.pushWorkers, Controller: newController(c),
@@ -559,6 +550,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret.Value), Pairing: c.pairing, SIPAPIToken: c.sipAPIToken,
 		ICEURLs: c.iceURLs, TURNSecret: []byte(c.turnSecret),
 		SessionsLimit: c.sessionsLimit, Languages: c.languages,
+		PrivateAdmin: c.adminAddr != "", PrivateMetrics: c.metricsAddr != "",
 	}
 	if c.web {
 		app, err := web.New(web.Config{SIPWSURL: cfg.SIP().WSAddress()})
@@ -586,20 +578,29 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	purger := retention.New(retention.Config{Store: db, Ages: c.retention, Logger: logger})
 	purger.Start()
 	defer purger.Close()
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	private, err := listenPrivate(c)
+	if err != nil {
+		ln.Close()
+		return err
 	}
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    32 << 10,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+	}
+	srv := newServer(handler)
 	var channels []string
 	for _, p := range providers {
 		channels = append(channels, p.Channel())
 	}
 	logStartup(logger, startup{addr: ln.Addr().String(), publicURL: publicURL, db: c.db, adminAPI: c.adminToken != "",
+		adminAddr: privateAddr(private, intercomhttp.AdminPaths), metricsAddr: privateAddr(private, intercomhttp.MetricsPaths),
 		pushChannels: channels, sipAPI: c.sipAPIToken != "", web: c.web,
 		iceURLs: c.iceURLs, turn: slices.ContainsFunc(c.iceURLs, calls.IsTURN)})
 	fmt.Fprintf(stdout, "intercomd listening on %s\n", publicURL)
@@ -608,25 +609,43 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		panel, err := startDemoPanel(ctx, stdout)
 		if err != nil {
 			ln.Close()
+			closePrivate(private)
 			return fmt.Errorf("demo panel: %w", err)
 		}
 		defer panel.close()
 		if err := provisionDemo(ctx, db, c.secretBox, publicURL, panel.url, c.offlineAfter, stdout); err != nil {
 			ln.Close()
+			closePrivate(private)
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 1+len(private))
 	go func() { serveErr <- srv.Serve(ln) }()
+	privateSrvs := make([]*http.Server, len(private))
+	for i, p := range private {
+		privateSrvs[i] = newServer(handler.HTTP.Private(p.paths))
+		go func() {
+			if err := privateSrvs[i].Serve(p.ln); !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- fmt.Errorf("%s: %w", p.flags, err)
+			}
+		}()
+	}
 	select {
 	case err := <-serveErr:
+		for _, p := range privateSrvs {
+			p.Close()
+		}
+		srv.Close()
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	for _, p := range privateSrvs {
+		p.Shutdown(shutdownCtx)
+	}
 	shutdownErr := srv.Shutdown(shutdownCtx) // no new requests; those under way finish
 	handler.Close()                          // sockets are hijacked, so Shutdown left them: close them, then background work
 	if shutdownErr != nil {
@@ -636,6 +655,39 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		return err
 	}
 	return nil
+}
+
+// pushProviders are the push providers c configures, in serve's order.
+func pushProviders(c config) ([]intercom.PushProvider, error) {
+	var providers []intercom.PushProvider
+	if c.apns.KeyFile != "" {
+		// VoIP pushes ring iPhones; alert pushes, with the same key, bring
+		// their missed-call notifications.
+		voip, err := apns.New(c.apns)
+		if err != nil {
+			return nil, err
+		}
+		alert, err := apns.NewAlert(c.apns)
+		if err != nil {
+			return nil, err
+		}
+		providers = append(providers, voip, alert)
+	}
+	if c.fcm.CredentialsFile != "" {
+		p, err := fcm.New(c.fcm)
+		if err != nil {
+			return nil, err
+		}
+		providers = append(providers, p)
+	}
+	if c.hms.AppID != "" || c.hms.AppSecret != "" {
+		p, err := hms.New(c.hms)
+		if err != nil {
+			return nil, err
+		}
+		providers = append(providers, p)
+	}
+	return providers, nil
 }
 
 // newController posts to control URLs under the address policy, with

@@ -237,17 +237,22 @@ func lbFreePort(t *testing.T) string {
 // lbNode is one intercomd started through run().
 type lbNode struct {
 	addr string
-	log  *lbNodeLog
+	// adminAddr and metricsAddr are where it serves the admin API and
+	// /metrics: addr, or its private listeners'.
+	adminAddr, metricsAddr string
+	log                    *lbNodeLog
 }
 
 // startLBNode starts a node on db behind the balancer at public, as the
-// README's "Running several nodes" says, and stops it when the test ends.
-func startLBNode(t *testing.T, db, public string) *lbNode {
+// README's "Running several nodes" says, with the flags of extra besides,
+// and stops it when the test ends.
+func startLBNode(t *testing.T, db, public string, extra ...string) *lbNode {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := newLBNodeLog()
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--public-url", public,
 		"--real-ip-header", "X-Forwarded-For", "--admin-token", nginxAdminToken, "--log-level", "debug"}
+	args = append(args, extra...)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, nil, io.Discard, log) }()
 	t.Cleanup(func() {
@@ -262,11 +267,13 @@ func startLBNode(t *testing.T, db, public string) *lbNode {
 		}
 	})
 	listening := log.wait(t, done, "the node to listen", func(m map[string]any) bool { return m["msg"] == "listening" })
-	return &lbNode{addr: listening["addr"].(string), log: log}
+	admin := log.wait(t, done, "the admin API's start-up line", func(m map[string]any) bool { return m["msg"] == "admin API on" })
+	metrics := log.wait(t, done, "the metrics' start-up line", func(m map[string]any) bool { return m["msg"] == "metrics on" })
+	return &lbNode{addr: listening["addr"].(string), adminAddr: admin["addr"].(string), metricsAddr: metrics["addr"].(string), log: log}
 }
 
 // startNginx renders deploy/nginx/intercomd.conf for nodes and port into a
-// temporary prefix and runs nginx on it until the test ends.
+// temporary prefix and runs nginx on it, in plain HTTP, until the test ends.
 func startNginx(t *testing.T, nginx, port string, nodes []*lbNode) {
 	t.Helper()
 	startNginxSIP(t, nginx, port, nodes, "")
@@ -276,18 +283,39 @@ func startNginx(t *testing.T, nginx, port string, nodes []*lbNode) {
 // at kamailio (host:port; empty: the shipped address).
 func startNginxSIP(t *testing.T, nginx, port string, nodes []*lbNode, kamailio string) {
 	t.Helper()
-	shipped, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nginx", "intercomd.conf"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	addrs := make([]string, len(nodes))
 	for i, n := range nodes {
 		addrs[i] = n.addr
 	}
-	site, err := renderNginxSite(string(shipped), addrs, "127.0.0.1:"+port, kamailio)
+	startNginxSite(t, nginx, nginxSite{nodes: addrs, listen: "127.0.0.1:" + port, kamailio: kamailio})
+}
+
+// nginxSite is what a test puts into the shipped site.
+type nginxSite struct {
+	nodes    []string // the nodes' addresses
+	listen   string   // the public listener's address
+	redirect string   // the plain-HTTP redirect listener's address; "": a free port
+	kamailio string   // /sip's upstream (host:port); "": the shipped address
+	// cert and key are the TLS certificate's and key's files; "": plain HTTP.
+	cert, key string
+}
+
+// startNginxSite renders deploy/nginx/intercomd.conf with site into a
+// temporary prefix and runs nginx on it until the test ends.
+func startNginxSite(t *testing.T, nginx string, site nginxSite) {
+	t.Helper()
+	shipped, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nginx", "intercomd.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if site.redirect == "" {
+		site.redirect = "127.0.0.1:" + lbFreePort(t)
+	}
+	rendered, err := renderNginxSite(string(shipped), site)
 	if err != nil {
 		t.Fatalf("deploy/nginx/intercomd.conf: %v", err)
 	}
+	_, port, _ := net.SplitHostPort(site.listen)
 	dir := t.TempDir()
 	user := ""
 	if os.Geteuid() == 0 {
@@ -309,7 +337,7 @@ http {
     include %[2]s/intercomd.conf;
 }
 `, user, dir)
-	for name, text := range map[string]string{"nginx.conf": conf, "intercomd.conf": site} {
+	for name, text := range map[string]string{"nginx.conf": conf, "intercomd.conf": rendered} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -359,16 +387,30 @@ http {
 	}
 }
 
-// renderNginxSite substitutes nodes and listen into the shipped site: the
-// first line marked "# intercomd node" is repeated once per node with its
-// address, the other marked lines are dropped, the line marked
-// "# public listener" listens on listen, and the one marked "# kamailio
-// websocket" names kamailio (unless empty). Nothing else changes.
-func renderNginxSite(shipped string, nodes []string, listen, kamailio string) (string, error) {
+// The markers of the TLS lines and of the redirect listener.
+const (
+	nginxTLSMarker      = "# tls"
+	nginxCertMarker     = "# tls certificate"
+	nginxKeyMarker      = "# tls key"
+	nginxRedirectMarker = "# redirect listener"
+)
+
+// renderNginxSite substitutes site into the shipped config: the first line
+// marked "# intercomd node" is repeated once per node with its address, the
+// other marked lines are dropped; the line marked "# public listener"
+// listens on site.listen and the one marked "# redirect listener" on
+// site.redirect; the one marked "# kamailio websocket" names site.kamailio
+// (unless empty); the lines marked "# tls certificate" and "# tls key" name
+// site's files. Without them (plain HTTP), every line marked "# tls" is
+// dropped, and the public listener's "ssl" and "http2" with them. Nothing
+// else changes.
+func renderNginxSite(shipped string, site nginxSite) (string, error) {
 	serverAddr := regexp.MustCompile(`^(\s*server\s+)[^;\s]+`)
 	listenAddr := regexp.MustCompile(`^(\s*listen\s+)[^;\s]+`)
+	fileArg := regexp.MustCompile(`^(\s*ssl_certificate(?:_key)?\s+)[^;\s]+`)
+	tls := site.cert != ""
 	var out []string
-	nodeLines, listenLines, sipLines := 0, 0, 0
+	nodeLines, listenLines, redirectLines, sipLines, certLines, keyLines := 0, 0, 0, 0, 0, 0
 	for _, line := range strings.Split(shipped, "\n") {
 		comment := strings.HasPrefix(strings.TrimSpace(line), "#")
 		switch {
@@ -379,7 +421,7 @@ func renderNginxSite(shipped string, nodes []string, listen, kamailio string) (s
 				return "", fmt.Errorf("a line marked %q is not a server line: %q", nginxNodeMarker, line)
 			}
 			if nodeLines++; nodeLines == 1 {
-				for _, n := range nodes {
+				for _, n := range site.nodes {
 					out = append(out, serverAddr.ReplaceAllString(line, "${1}"+n))
 				}
 			}
@@ -388,8 +430,8 @@ func renderNginxSite(shipped string, nodes []string, listen, kamailio string) (s
 				return "", fmt.Errorf("the line marked %q is not a server line: %q", nginxSIPMarker, line)
 			}
 			sipLines++
-			if kamailio != "" {
-				line = serverAddr.ReplaceAllString(line, "${1}"+kamailio)
+			if site.kamailio != "" {
+				line = serverAddr.ReplaceAllString(line, "${1}"+site.kamailio)
 			}
 			out = append(out, line)
 		case strings.Contains(line, nginxListenMarker):
@@ -397,14 +439,44 @@ func renderNginxSite(shipped string, nodes []string, listen, kamailio string) (s
 				return "", fmt.Errorf("the line marked %q is not a listen line: %q", nginxListenMarker, line)
 			}
 			listenLines++
-			out = append(out, listenAddr.ReplaceAllString(line, "${1}"+listen))
+			line = listenAddr.ReplaceAllString(line, "${1}"+site.listen)
+			if !tls {
+				line = regexp.MustCompile(`\s+(ssl|http2)\b`).ReplaceAllString(line, "")
+			}
+			out = append(out, line)
+		case strings.Contains(line, nginxRedirectMarker):
+			if !listenAddr.MatchString(line) {
+				return "", fmt.Errorf("the line marked %q is not a listen line: %q", nginxRedirectMarker, line)
+			}
+			redirectLines++
+			out = append(out, listenAddr.ReplaceAllString(line, "${1}"+site.redirect))
+		case strings.Contains(line, nginxCertMarker), strings.Contains(line, nginxKeyMarker):
+			if !fileArg.MatchString(line) {
+				return "", fmt.Errorf("a line marked %q is not an ssl_certificate or ssl_certificate_key line: %q", nginxTLSMarker, line)
+			}
+			file := site.cert
+			if strings.Contains(line, nginxKeyMarker) {
+				keyLines++
+				file = site.key
+			} else {
+				certLines++
+			}
+			if tls {
+				out = append(out, fileArg.ReplaceAllString(line, "${1}"+file))
+			}
+		case strings.Contains(line, nginxTLSMarker):
+			if tls {
+				out = append(out, line)
+			}
 		default:
 			out = append(out, line)
 		}
 	}
-	if nodeLines == 0 || listenLines != 1 || sipLines != 1 {
-		return "", fmt.Errorf("want server lines marked %q, one listen line marked %q and one server line marked %q; found %d, %d and %d",
-			nginxNodeMarker, nginxListenMarker, nginxSIPMarker, nodeLines, listenLines, sipLines)
+	if nodeLines == 0 || listenLines != 1 || redirectLines != 1 || sipLines != 1 || certLines != 1 || keyLines != 1 {
+		return "", fmt.Errorf("want server lines marked %q, one listen line marked %q, one marked %q, one server line marked %q, "+
+			"one ssl_certificate line marked %q and one ssl_certificate_key line marked %q; found %d, %d, %d, %d, %d and %d",
+			nginxNodeMarker, nginxListenMarker, nginxRedirectMarker, nginxSIPMarker, nginxCertMarker, nginxKeyMarker,
+			nodeLines, listenLines, redirectLines, sipLines, certLines, keyLines)
 	}
 	return strings.Join(out, "\n"), nil
 }
@@ -640,7 +712,7 @@ func (c *lbClient) dialSocket(u string) *pusherclient.Client {
 	defer cancel()
 	id := c.nextID()
 	conn, res, err := websocket.Dial(ctx, u, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled,
-		HTTPHeader: http.Header{"X-Request-ID": {id}}})
+		HTTPHeader: http.Header{"X-Request-ID": {id}}, HTTPClient: c.client})
 	if err != nil {
 		c.t.Fatalf("WebSocket through nginx: %v", err)
 	}
