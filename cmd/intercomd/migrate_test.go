@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"intercom/postgres"
 	"intercom/postgres/pgtest"
 	"intercom/sqlite"
 )
@@ -41,7 +42,7 @@ func TestMigrateSQLite(t *testing.T) {
 		t.Fatalf("migrate: %q, %v", out, err)
 	}
 	for _, args := range [][]string{{"migrate", "--dry-run", "--db", db}, {"migrate", "--db", db}} {
-		if out, err := runOut(t, nil, args...); err != nil || out != "migrate: "+db+" is up to date (schema 0012)\n" {
+		if out, err := runOut(t, nil, args...); err != nil || out != fmt.Sprintf("migrate: %s is up to date (schema %04d)\n", db, latestSQLite()) {
 			t.Errorf("%v after migrating: %q, %v", args, out, err)
 		}
 	}
@@ -65,11 +66,11 @@ func TestMigrateRefusesNewerDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := raw.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (13, 0)`); err != nil {
+	if _, err := raw.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, latestSQLite()+1); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()
-	want := "database schema is at 0013, this intercomd knows up to 0012: upgrade intercomd"
+	want := fmt.Sprintf("database schema is at %04d, this intercomd knows up to %04d: upgrade intercomd", latestSQLite()+1, latestSQLite())
 	for _, args := range [][]string{{"migrate", "--dry-run", "--db", db}, {"migrate", "--db", db},
 		{"serve", "--addr", "127.0.0.1:0", "--db", db}} {
 		if _, err := runOut(t, nil, args...); err == nil || !strings.Contains(err.Error(), want) {
@@ -89,11 +90,12 @@ func TestMigratePostgres(t *testing.T) {
 	if out, err := runOut(t, nil, "migrate", "--db", url); err != nil || !strings.Contains(out, "applied:") {
 		t.Fatalf("migrate: %q, %v", out, err)
 	}
-	if out, err := runOut(t, nil, "migrate", "--dry-run", "--db", url); err != nil || !strings.Contains(out, "is up to date (schema 0012)") {
+	if out, err := runOut(t, nil, "migrate", "--dry-run", "--db", url); err != nil || !strings.Contains(out, fmt.Sprintf("is up to date (schema %04d)", latestPostgres())) {
 		t.Fatalf("migrate --dry-run after migrating: %q, %v", out, err)
 	}
-	pgExecURL(t, url, `INSERT INTO schema_migrations (version, applied_at) VALUES (14, now())`)
-	want := fmt.Sprintf("database schema is at %04d, this intercomd knows up to %04d: upgrade intercomd", 14, 12)
+	newer := latestPostgres() + 2
+	pgExecURL(t, url, fmt.Sprintf(`INSERT INTO schema_migrations (version, applied_at) VALUES (%d, now())`, newer))
+	want := fmt.Sprintf("database schema is at %04d, this intercomd knows up to %04d: upgrade intercomd", newer, latestPostgres())
 	if _, err := runOut(t, nil, "migrate", "--dry-run", "--db", url); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("migrate --dry-run on a newer database: %v", err)
 	}
@@ -113,3 +115,8 @@ func pgExecURL(t *testing.T, url string, stmts ...string) {
 		}
 	}
 }
+
+// latestSQLite and latestPostgres are the newest migrations each engine
+// knows.
+func latestSQLite() int   { v := sqlite.SchemaVersions(); return v[len(v)-1] }
+func latestPostgres() int { v := postgres.SchemaVersions(); return v[len(v)-1] }
