@@ -360,6 +360,9 @@ type Pairings interface {
 	// Keys lists an intercom's keys by id, with the total. ENOTFOUND when the
 	// intercom does not exist.
 	Keys(ctx context.Context, intercomID int64, p Page) ([]Key, int, error)
+	// Key returns one key of an intercom. ENOTFOUND when the intercom or
+	// the key does not exist.
+	Key(ctx context.Context, intercomID int64, keyID string) (Key, error)
 }
 
 // Access holds the visitor codes and the log of the doors' decisions on keys

@@ -147,6 +147,16 @@ func TestAuditLog(t *testing.T) {
 	ic := f.intercom(`{"address":"Lenina 1"}`)
 	f.want(f.adminAs(ops, "PUT", "/api/admin/v1/intercoms/"+itoa(ic)+"/members/"+itoa(user),
 		`{"title":"Home","status":"confirmed"}`), 200)
+	f.want(f.admin("PATCH", "/api/admin/v1/intercoms/"+itoa(ic), `{"is_open_door_key":true}`), 200)
+	f.want(f.adminAs(ops, "PUT", "/api/admin/v1/intercoms/"+itoa(ic)+"/keys/04A1", `{"note":"fob 1"}`), 201)
+	f.want(f.adminAs(ops, "PUT", "/api/admin/v1/intercoms/"+itoa(ic)+"/keys/04A1", `{"note":"fob 2"}`), 200)
+	f.want(f.adminAs(ops, "DELETE", "/api/admin/v1/intercoms/"+itoa(ic)+"/keys/04A1", ""), 204)
+	keyLog := f.auditEntries("&resource=intercoms/" + itoa(ic) + "/keys/04A1")
+	if len(keyLog) != 3 || keyLog[2]["before"] != nil || keyLog[1]["before"].(map[string]any)["note"] != "fob 1" ||
+		keyLog[1]["after"].(map[string]any)["note"] != "fob 2" || keyLog[0]["before"].(map[string]any)["note"] != "fob 2" {
+		t.Errorf("a key's audit log (newest first): %v", keyLog)
+	}
+	f.want(f.admin("GET", "/api/admin/v1/intercoms/"+itoa(ic)+"/keys/04A1", ""), 404)
 	// Failed writes are not audited.
 	f.want(f.adminAs(ops, "PATCH", "/api/admin/v1/users/99999", `{"name":"x"}`), 404)
 	f.want(f.adminAs(ops, "POST", "/api/admin/v1/users", `{"login":"bob","password":"pw","colour":"red"}`), 422)
@@ -161,6 +171,10 @@ func TestAuditLog(t *testing.T) {
 	u, i := "users/"+itoa(user), "intercoms/"+itoa(ic)
 	want := []row{
 		{"bootstrap", "DELETE", "/api/admin/v1/users/{user}", u},
+		{"ops", "DELETE", "/api/admin/v1/intercoms/{intercom}/keys/{key}", i + "/keys/04A1"},
+		{"ops", "PUT", "/api/admin/v1/intercoms/{intercom}/keys/{key}", i + "/keys/04A1"},
+		{"ops", "PUT", "/api/admin/v1/intercoms/{intercom}/keys/{key}", i + "/keys/04A1"},
+		{"bootstrap", "PATCH", "/api/admin/v1/intercoms/{intercom}", i},
 		{"ops", "PUT", "/api/admin/v1/intercoms/{intercom}/members/{user}", i + "/members/" + itoa(user)},
 		{"bootstrap", "POST", "/api/admin/v1/intercoms", i},
 		{"ops", "PATCH", "/api/admin/v1/users/{user}", u},
@@ -170,20 +184,20 @@ func TestAuditLog(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("audit log (-want +got):\n%s", diff)
 	}
-	patch := entries[3]
+	patch := entries[7]
 	if patch["credential_id"] != float64(opsID) || entries[0]["credential_id"] != nil {
 		t.Errorf("credential ids: %v (ops is %d), bootstrap's %v", patch["credential_id"], opsID, entries[0]["credential_id"])
 	}
 	if b, a := patch["before"].(map[string]any), patch["after"].(map[string]any); b["name"] != "alice" || a["name"] != "Alice B." {
 		t.Errorf("PATCH before %v after %v", patch["before"], patch["after"])
 	}
-	if entries[4]["before"] != nil || entries[4]["after"].(map[string]any)["login"] != "alice" {
-		t.Errorf("creation: before %v after %v", entries[4]["before"], entries[4]["after"])
+	if entries[8]["before"] != nil || entries[8]["after"].(map[string]any)["login"] != "alice" {
+		t.Errorf("creation: before %v after %v", entries[8]["before"], entries[8]["after"])
 	}
 	if del := entries[0]; del["after"] != nil || del["before"].(map[string]any)["name"] != "Alice B." {
 		t.Errorf("deletion: before %v after %v", del["before"], del["after"])
 	}
-	if put := entries[1]; put["before"] != nil || put["after"].(map[string]any)["title"] != "Home" {
+	if put := entries[5]; put["before"] != nil || put["after"].(map[string]any)["title"] != "Home" {
 		t.Errorf("new membership: before %v after %v", put["before"], put["after"])
 	}
 
@@ -191,9 +205,9 @@ func TestAuditLog(t *testing.T) {
 		query string
 		want  int
 	}{
-		{"&credential=" + itoa(opsID), 2},
-		{"&credential=bootstrap", 4},
-		{"&resource=" + i, 2},
+		{"&credential=" + itoa(opsID), 5},
+		{"&credential=bootstrap", 5},
+		{"&resource=" + i, 6},
 		{"&resource=/api/admin/v1/" + u + "/", 3},
 		{"&resource=" + i + "/members", 1},
 		{"&resource=" + i + "/member", 0}, // a path's segments, not a prefix of the string
@@ -204,9 +218,9 @@ func TestAuditLog(t *testing.T) {
 			t.Errorf("%s: %d entries, want %d", tt.query, n, tt.want)
 		}
 	}
-	items, total := dataOf(t, f.want(f.admin("GET", "/api/admin/v1/audit?per_page=2&page=3", ""), 200))
-	if total != 6 || len(items) != 2 || items[1]["resource"] != "credentials/"+itoa(opsID) {
-		t.Errorf("page 3 of 2: %v of %d", fieldOf(items, "resource"), total)
+	items, total := dataOf(t, f.want(f.admin("GET", "/api/admin/v1/audit?per_page=2&page=5", ""), 200))
+	if total != 10 || len(items) != 2 || items[1]["resource"] != "credentials/"+itoa(opsID) {
+		t.Errorf("page 5 of 2: %v of %d", fieldOf(items, "resource"), total)
 	}
 }
 

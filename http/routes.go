@@ -97,6 +97,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/admin/v1/intercoms/{intercom}/flats/{flat}", s.admin(s.getFlat))
 	m.Handle("PATCH /api/admin/v1/intercoms/{intercom}/flats/{flat}", s.admin(s.patchFlat))
 	m.Handle("GET /api/admin/v1/intercoms/{intercom}/keys", s.admin(s.listKeys))
+	m.Handle("GET /api/admin/v1/intercoms/{intercom}/keys/{key}", s.admin(s.getKey))
 	m.Handle("PUT /api/admin/v1/intercoms/{intercom}/keys/{key}", s.admin(s.putKey))
 	m.Handle("DELETE /api/admin/v1/intercoms/{intercom}/keys/{key}", s.admin(s.deleteKey))
 	m.Handle("GET /api/admin/v1/intercoms/{intercom}/access-log", s.admin(s.accessLog))
