@@ -88,7 +88,7 @@ func (s *Server) audited(w http.ResponseWriter, r *http.Request, cred intercom.A
 				"credential", cred.Name, "method", r.Method, "route", e.Route, "resource", resource, "error", err)
 		} else {
 			s.log.Info("admin write", "request_id", requestID(r.Context()), "credential_id", cred.ID, "credential", cred.Name,
-				"method", r.Method, "route", e.Route, "resource", resource, "status", buf.status)
+				"method", r.Method, "route", e.Route, "resource", resource)
 		}
 	}
 	buf.flush(w)

@@ -2,12 +2,14 @@ package http_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"intercom"
+	"intercom/node"
 )
 
 // adminAs sends an admin API request with token.
@@ -227,7 +229,10 @@ func TestAuditLog(t *testing.T) {
 // The audit log never holds a password, an intercom's secret (made or
 // rotated), a SIP password or a credential's token: each is "[redacted]".
 func TestAuditLogHoldsNoSecret(t *testing.T) {
-	f := newFixture(t)
+	var logs lockedBuffer
+	f := newFixtureWith(t, func(c *node.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
 	var secrets []string
 	res := f.want(f.admin("POST", "/api/admin/v1/users", `{"login":"alice","password":"first-password-of-alice"}`), 201)
 	user := itoa(int64(res.JSON(t)["id"].(float64)))
@@ -243,6 +248,17 @@ func TestAuditLogHoldsNoSecret(t *testing.T) {
 	sip := f.want(f.admin("POST", "/api/admin/v1/intercoms/"+ic+"/sip-credentials", ""), 200).JSON(t)["password"].(string)
 	_, token := f.credential("ops")
 	secrets = append(secrets, rotated, sip, token)
+
+	// Each write is logged at info with its credential and resource, never a secret.
+	out := logs.take()
+	if n := strings.Count(out, `"msg":"admin write","request_id"`); n != 7 || !strings.Contains(out, `"resource":"intercoms/`+ic+`"`) {
+		t.Errorf("%d admin writes logged, want 7:\n%s", n, out)
+	}
+	for _, secret := range secrets {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log holds secret %q", secret)
+		}
+	}
 
 	raw := string(f.want(f.admin("GET", "/api/admin/v1/audit?per_page=100", ""), 200).Body)
 	stored, _, err := f.store.AuditLog(t.Context(), intercom.AuditFilter{}, intercom.Page{Page: 1, PerPage: 100})
