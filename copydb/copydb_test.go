@@ -317,6 +317,12 @@ func read(t *testing.T, s intercom.Store, f fixture) world {
 		tok, err := s.AccessTokenByHash(ctx, h)
 		put(fmt.Sprintf("token %x", h), tok, err)
 	}
+	creds, n, err := s.AdminCredentials(ctx, all)
+	put("admin credentials", []any{creds, n}, err)
+	cred, err := s.AdminCredentialByHash(ctx, intercom.HashToken("billing-token"))
+	put("admin credential by hash", cred, err)
+	audit, n, err := s.AuditLog(ctx, intercom.AuditFilter{}, all)
+	put("audit log", []any{audit, n}, err)
 	for i, ic := range f.intercoms {
 		got, err := s.IntercomByID(ctx, ic)
 		put(fmt.Sprint("intercom ", ic), got, err)

@@ -3,6 +3,7 @@ package http_test
 import (
 	"encoding/json"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -120,6 +121,7 @@ func TestAdminCredentialBadInput(t *testing.T) {
 	}
 
 	for _, path := range []string{"/api/admin/v1/credentials?per_page=10000", "/api/admin/v1/audit?per_page=10000",
+		"/api/admin/v1/credentials?page=10000000000", "/api/admin/v1/audit?page=10000000000",
 		"/api/admin/v1/audit?credential=abc", "/api/admin/v1/audit?credential=-1",
 		"/api/admin/v1/audit?resource=" + strings.Repeat("x", 300)} {
 		f.want(f.admin("GET", path, ""), 422)
@@ -214,6 +216,7 @@ func TestAuditLog(t *testing.T) {
 		{"&resource=" + i + "/members", 1},
 		{"&resource=" + i + "/member", 0}, // a path's segments, not a prefix of the string
 		{"&resource=users/%25", 0},
+		{"&resource=" + url.QueryEscape("' OR 1=1 --"), 0},
 		{"&credential=" + itoa(opsID) + "&resource=" + u, 1},
 	} {
 		if n := len(f.auditEntries(tt.query)); n != tt.want {
