@@ -24,6 +24,8 @@ const (
 	HistoryAccessLog History = "access-log"
 	// HistoryControlLog is the log of POSTs to intercoms' control URLs.
 	HistoryControlLog History = "control-log"
+	// HistoryAuditLog is the log of admin writes.
+	HistoryAuditLog History = "audit-log"
 )
 
 // Histories lists every history with its default age and what its records
@@ -37,6 +39,7 @@ var Histories = []struct {
 	{HistorySends, RetentionAge(30 * day), "push sends of ended calls (the calls stay)"},
 	{HistoryAccessLog, RetentionAge(90 * day), "access log entries (keys and codes shown at panels)"},
 	{HistoryControlLog, RetentionAge(90 * day), "control log entries (POSTs to intercoms' control URLs)"},
+	{HistoryAuditLog, RetentionAge(365 * day), "audit log entries (admin writes)"},
 }
 
 // day is 24 hours, the unit of the d suffix of a RetentionAge.

@@ -34,7 +34,32 @@ type Store interface {
 	Pairings
 	Access
 	Admin
+	AdminCredentials
 	Retainer
+}
+
+// AdminCredentials holds the admin API's named credentials and its audit
+// log.
+type AdminCredentials interface {
+	// CreateAdminCredential adds a credential. ECONFLICT when the name is
+	// taken.
+	CreateAdminCredential(ctx context.Context, c AdminCredential) (AdminCredential, error)
+	// AdminCredentials lists the credentials by id, with the total.
+	AdminCredentials(ctx context.Context, p Page) ([]AdminCredential, int, error)
+	// AdminCredential finds a credential. ENOTFOUND.
+	AdminCredential(ctx context.Context, id int64) (AdminCredential, error)
+	// AdminCredentialByHash finds the credential whose token hashes to
+	// hash, read from the database at every call (never a cache): a
+	// credential deleted on any node is refused from the commit on.
+	// ENOTFOUND.
+	AdminCredentialByHash(ctx context.Context, hash []byte) (AdminCredential, error)
+	// DeleteAdminCredential removes a credential (revokes it); the audit
+	// log keeps its id and name. ENOTFOUND.
+	DeleteAdminCredential(ctx context.Context, id int64) error
+	// RecordAudit adds an entry to the audit log and returns it with its id.
+	RecordAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	// AuditLog lists the entries f keeps, newest first, with the total.
+	AuditLog(ctx context.Context, f AuditFilter, p Page) ([]AuditEntry, int, error)
 }
 
 // Retainer purges the histories (History) past their retention age.
@@ -335,6 +360,9 @@ type Pairings interface {
 	// Keys lists an intercom's keys by id, with the total. ENOTFOUND when the
 	// intercom does not exist.
 	Keys(ctx context.Context, intercomID int64, p Page) ([]Key, int, error)
+	// Key returns one key of an intercom. ENOTFOUND when the intercom or
+	// the key does not exist.
+	Key(ctx context.Context, intercomID int64, keyID string) (Key, error)
 }
 
 // Access holds the visitor codes and the log of the doors' decisions on keys

@@ -172,6 +172,14 @@ func populate(t *testing.T, s intercom.Store) fixture {
 	seen("visitor_codes", code.ID)
 	_, err = s.KeepSecret(ctx, "secret:sip-secret", []byte("plain:the installation's"))
 	check(err)
+	cred, err := s.CreateAdminCredential(ctx, intercom.AdminCredential{Name: "billing", TokenHash: intercom.HashToken("billing-token"), CreatedAt: t0})
+	check(err)
+	seen("admin_credentials", cred.ID)
+	audit, err := s.RecordAudit(ctx, intercom.AuditEntry{CredentialID: cred.ID, CredentialName: cred.Name, Method: "PATCH",
+		Route: "/api/admin/v1/users/{user}", Resource: "users/1", Before: []byte(`{"id":1,"name":"Alice"}`),
+		After: []byte(`{"id":1,"name":"Alice B."}`), At: t0.Add(time.Hour)})
+	check(err)
+	seen("audit_log", audit.ID)
 	for _, a := range []struct{ kind, credential string }{{"code", "54321"}, {"code", "00000"}, {"key", "04A1B2"}, {"key", "nope"}} {
 		e, err := s.CheckAccess(ctx, house.ID, a.kind, a.credential, t0.Add(time.Hour))
 		check(err)
@@ -309,6 +317,12 @@ func read(t *testing.T, s intercom.Store, f fixture) world {
 		tok, err := s.AccessTokenByHash(ctx, h)
 		put(fmt.Sprintf("token %x", h), tok, err)
 	}
+	creds, n, err := s.AdminCredentials(ctx, all)
+	put("admin credentials", []any{creds, n}, err)
+	cred, err := s.AdminCredentialByHash(ctx, intercom.HashToken("billing-token"))
+	put("admin credential by hash", cred, err)
+	audit, n, err := s.AuditLog(ctx, intercom.AuditFilter{}, all)
+	put("audit log", []any{audit, n}, err)
 	for i, ic := range f.intercoms {
 		got, err := s.IntercomByID(ctx, ic)
 		put(fmt.Sprint("intercom ", ic), got, err)
@@ -442,11 +456,15 @@ func TestCopy(t *testing.T) {
 	if len(done) != len(tables) {
 		t.Fatalf("copied %d tables, want %d", len(done), len(tables))
 	}
+	width := 0
+	for _, d := range done {
+		width = max(width, len(d.Name))
+	}
 	for _, d := range done {
 		if d.Rows == 0 {
 			t.Errorf("table %s: no rows copied: the fixture should fill every table", d.Name)
 		}
-		line := fmt.Sprintf("%-16s  %-4d  %s", d.Name, d.Rows, d.Checksum[:12])
+		line := fmt.Sprintf("%-*s  %-4d  %s", width, d.Name, d.Rows, d.Checksum[:12])
 		if !strings.Contains(out.String(), line) {
 			t.Errorf("summary lacks %q", line)
 		}

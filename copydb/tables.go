@@ -127,6 +127,13 @@ var tables = []table{
 	{name: "secrets", orderSQLite: "name", orderPostgres: `name COLLATE "C"`, columns: []column{
 		{"name", kText}, {"value", kBytes}, // as package secrets stored them: sealed ones need the same key file
 	}},
+	{name: "admin_credentials", identity: true, columns: []column{
+		{"id", kInt}, {"name", kText}, {"token_hash", kBytes}, {"created_at", kTime},
+	}},
+	{name: "audit_log", identity: true, columns: []column{
+		{"id", kInt}, {"credential_id", kInt}, {"credential_name", kText}, {"method", kText}, {"route", kText},
+		{"resource", kText}, {"before_json", kText}, {"after_json", kText}, {"at", kTime},
+	}},
 }
 
 // notCopied are the PostgreSQL tables that hold no data of the

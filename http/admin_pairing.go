@@ -204,6 +204,19 @@ func (s *Server) putKey(w http.ResponseWriter, r *http.Request) error {
 	return encode(w, status, toKeyJSON(k))
 }
 
+// getKey is GET /api/admin/v1/intercoms/{intercom}/keys/{key}.
+func (s *Server) getKey(w http.ResponseWriter, r *http.Request) error {
+	id, keyID, err := pathKey(r)
+	if err != nil {
+		return err
+	}
+	k, err := s.store.Key(r.Context(), id, keyID)
+	if err != nil {
+		return err
+	}
+	return encode(w, http.StatusOK, toKeyJSON(k))
+}
+
 // deleteKey is DELETE /api/admin/v1/intercoms/{intercom}/keys/{key}.
 func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request) error {
 	id, keyID, err := pathKey(r)

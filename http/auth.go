@@ -317,9 +317,6 @@ func (s *Server) putDevice(w http.ResponseWriter, r *http.Request, sess session)
 	return nil
 }
 
-// admin authenticates an admin API request against the configured token.
-func (s *Server) admin(h handlerFunc) http.Handler { return s.bearerToken(s.adminToken, h) }
-
 // sipServer authenticates the SIP server by --sip-api-token: a credential of
 // its own, which no app or intercom holds.
 func (s *Server) sipServer(h handlerFunc) http.Handler { return s.bearerToken(s.sipAPIToken, h) }

@@ -50,3 +50,30 @@ func BenchmarkPatchIntercom(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRing is one POST /api/hw/v1/ring at a flat of two devices
+// through the whole handler: the ring decision, the flat's lines, the call
+// written. No push provider is configured, so both devices are skipped
+// (no_channel) and the call is missed at once: what is measured is the
+// ring's own work, not delivery.
+func BenchmarkRing(b *testing.B) {
+	fx := newFixture(b)
+	id, secret := fx.provision(`{"address":"Lenina 1"}`)
+	alice := fx.user("alice")
+	fx.memberOf(id, alice, "15", "confirmed")
+	fx.loginAs("alice", "alice-phone", "android")
+	fx.loginAs("alice", "alice-tablet", "android")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest("POST", "http://intercomd.test/api/hw/v1/ring", strings.NewReader(`{"flat":15}`))
+			req.Header.Set("Authorization", "Bearer "+secret)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			fx.srv.ServeHTTP(rec, req)
+			if rec.Code != 201 {
+				b.Fatal(rec.Code, rec.Body)
+			}
+		}
+	})
+}

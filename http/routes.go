@@ -65,7 +65,8 @@ func (s *Server) routes() {
 	m.Handle("POST /api/sip/v1/calls/{number}/end", s.sipServer(s.sipEnd))
 	m.Handle("POST /api/sip/v1/calls/{number}/connected", s.sipServer(s.sipConnected))
 
-	// Admin API (API.md §7): Bearer INTERCOMD_ADMIN_TOKEN.
+	// Admin API (API.md §7): Bearer --admin-token or a named credential's
+	// token (admin_audit.go); every write that succeeds is audited.
 	m.Handle("GET /api/admin/v1/users", s.admin(s.listUsers))
 	m.Handle("POST /api/admin/v1/users", s.admin(s.createUser))
 	m.Handle("GET /api/admin/v1/users/{user}", s.admin(s.getUser))
@@ -96,9 +97,15 @@ func (s *Server) routes() {
 	m.Handle("GET /api/admin/v1/intercoms/{intercom}/flats/{flat}", s.admin(s.getFlat))
 	m.Handle("PATCH /api/admin/v1/intercoms/{intercom}/flats/{flat}", s.admin(s.patchFlat))
 	m.Handle("GET /api/admin/v1/intercoms/{intercom}/keys", s.admin(s.listKeys))
+	m.Handle("GET /api/admin/v1/intercoms/{intercom}/keys/{key}", s.admin(s.getKey))
 	m.Handle("PUT /api/admin/v1/intercoms/{intercom}/keys/{key}", s.admin(s.putKey))
 	m.Handle("DELETE /api/admin/v1/intercoms/{intercom}/keys/{key}", s.admin(s.deleteKey))
 	m.Handle("GET /api/admin/v1/intercoms/{intercom}/access-log", s.admin(s.accessLog))
+	m.Handle("GET /api/admin/v1/credentials", s.admin(s.listCredentials))
+	m.Handle("POST /api/admin/v1/credentials", s.admin(s.createCredential))
+	m.Handle("GET /api/admin/v1/credentials/{credential}", s.admin(s.getCredential))
+	m.Handle("DELETE /api/admin/v1/credentials/{credential}", s.admin(s.deleteCredential))
+	m.Handle("GET /api/admin/v1/audit", s.admin(s.auditLog))
 
 	// Operations (API.md §8).
 	m.Handle("GET /healthz", s.handle(s.healthz))

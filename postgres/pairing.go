@@ -254,6 +254,18 @@ func (db *DB) Keys(ctx context.Context, intercomID int64, p intercom.Page) ([]in
 	return keys, total, err
 }
 
+// Key returns one key of an intercom.
+func (db *DB) Key(ctx context.Context, intercomID int64, keyID string) (intercom.Key, error) {
+	keys, err := scanKeys(db.pool.Query(ctx, `SELECT `+keyColumns+keyFrom+` WHERE k.intercom_id = $1 AND k.key_id = $2`, intercomID, keyID))
+	if err == nil && len(keys) == 0 {
+		err = intercom.ErrNotFound
+	}
+	if err != nil {
+		return intercom.Key{}, wrap(err)
+	}
+	return keys[0], nil
+}
+
 // CreateVisitorCode adds a visitor code. The account's and the intercom's
 // codes are counted under advisory locks of each, so that concurrent
 // creations cannot pass the limit or share digits.

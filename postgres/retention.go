@@ -23,6 +23,8 @@ var purges = map[intercom.History]string{
 		WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 	intercom.HistoryControlLog: `DELETE FROM control_log WHERE id IN (SELECT id FROM control_log
 		WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+	intercom.HistoryAuditLog: `DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log
+		WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
 }
 
 // PurgeHistory deletes at most limit records of h made before before, in

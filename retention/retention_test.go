@@ -82,13 +82,13 @@ func TestPassBatches(t *testing.T) {
 // A pass runs at most MaxBatches batches of a history; the rest waits for
 // the next pass. A history that fails does not stop the others.
 func TestPassBounded(t *testing.T) {
-	store := &fakeStore{due: map[intercom.History]int{intercom.HistoryCalls: 1000, intercom.HistoryControlLog: 10},
+	store := &fakeStore{due: map[intercom.History]int{intercom.HistoryCalls: 1000, intercom.HistoryControlLog: 10, intercom.HistoryAuditLog: 4},
 		fail: map[intercom.History]error{intercom.HistorySends: errors.New("disk I/O error")}}
 	p := retention.New(retention.Config{Store: store, Clock: clocktest.New(t0), Logger: quiet, Batch: 10, MaxBatches: 3,
 		Ages: intercom.DefaultRetention()})
 	got := p.Pass(t.Context())
 	if diff := cmp.Diff(map[intercom.History]int{intercom.HistoryCalls: 30, intercom.HistorySends: 0, intercom.HistoryAccessLog: 0,
-		intercom.HistoryControlLog: 10}, got); diff != "" {
+		intercom.HistoryControlLog: 10, intercom.HistoryAuditLog: 4}, got); diff != "" {
 		t.Errorf("Pass deleted (-want +got):\n%s", diff)
 	}
 }

@@ -268,6 +268,18 @@ func (db *DB) Keys(ctx context.Context, intercomID int64, p intercom.Page) ([]in
 	return keys, total, wrap(err)
 }
 
+// Key returns one key of an intercom.
+func (db *DB) Key(ctx context.Context, intercomID int64, keyID string) (intercom.Key, error) {
+	keys, err := scanKeys(db.reader(ctx).Query(`SELECT `+keyColumns+keyFrom+` WHERE k.intercom_id = ? AND k.key_id = ?`, intercomID, keyID))
+	if err == nil && len(keys) == 0 {
+		err = intercom.ErrNotFound
+	}
+	if err != nil {
+		return intercom.Key{}, wrap(err)
+	}
+	return keys[0], nil
+}
+
 // CreateVisitorCode adds a visitor code.
 func (db *DB) CreateVisitorCode(ctx context.Context, c intercom.VisitorCode, maxLive int) (intercom.VisitorCode, error) {
 	err := db.quiet(ctx, func(q querier) error {

@@ -19,6 +19,7 @@ var purges = map[intercom.History]string{
 		ORDER BY s.at LIMIT ?2)`,
 	intercom.HistoryAccessLog:  `DELETE FROM access_log WHERE id IN (SELECT id FROM access_log WHERE at < ?1 ORDER BY at LIMIT ?2)`,
 	intercom.HistoryControlLog: `DELETE FROM control_log WHERE id IN (SELECT id FROM control_log WHERE at < ?1 ORDER BY at LIMIT ?2)`,
+	intercom.HistoryAuditLog:   `DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ?1 ORDER BY at LIMIT ?2)`,
 }
 
 // PurgeHistory deletes at most limit records of h made before before, in

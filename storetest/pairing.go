@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"intercom"
 )
 
@@ -92,6 +94,15 @@ func testPairing(t *testing.T, s intercom.Store) {
 	if err != nil || n != 2 || keys[1].ID != "k2" || keys[1].UserID == nil || *keys[1].UserID != alice.ID || keys[0].UserID != nil {
 		t.Fatalf("Keys = %+v, %d, %v", keys, n, err)
 	}
+	for _, k := range keys {
+		if got, err := s.Key(ctx, ic.ID, k.ID); err != nil || !cmp.Equal(got, k) {
+			t.Errorf("Key(%s) = %+v, %v; want %+v as Keys lists it", k.ID, got, err, k)
+		}
+	}
+	_, err = s.Key(ctx, ic.ID, "nope")
+	wantCode(t, err, intercom.ENOTFOUND)
+	_, err = s.Key(ctx, ic.ID+100, "k1")
+	wantCode(t, err, intercom.ENOTFOUND)
 
 	v := intercom.Viewer{UserID: alice.ID}
 	for _, c := range []struct {

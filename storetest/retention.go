@@ -57,7 +57,7 @@ func (f retentionFixture) call(t *testing.T, at time.Time, status string) interc
 	return c
 }
 
-// logs records an access and a control entry at at.
+// logs records an access, a control and an audit entry at at.
 func (f retentionFixture) logs(t *testing.T, at time.Time) {
 	t.Helper()
 	ctx := t.Context()
@@ -69,10 +69,14 @@ func (f retentionFixture) logs(t *testing.T, at time.Time) {
 		At: at, Result: intercom.ControlResult{OK: true, Status: 200}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.s.RecordAudit(ctx, intercom.AuditEntry{CredentialName: intercom.BootstrapCredential, Method: "PATCH",
+		Route: "/api/admin/v1/intercoms/{intercom}", Resource: "intercoms/180", After: []byte(`{"id":180}`), At: at}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // retentionCounts is how much of each history the store holds.
-type retentionCounts struct{ Calls, Sends, Access, Control int }
+type retentionCounts struct{ Calls, Sends, Access, Control, Audit int }
 
 func (f retentionFixture) counts(t *testing.T, calls []int64) retentionCounts {
 	t.Helper()
@@ -93,6 +97,9 @@ func (f retentionFixture) counts(t *testing.T, calls []int64) retentionCounts {
 		t.Fatal(err)
 	}
 	if _, n.Control, err = f.s.ControlLog(ctx, 180, "", intercom.Page{Page: 1, PerPage: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, n.Audit, err = f.s.AuditLog(ctx, intercom.AuditFilter{}, intercom.Page{Page: 1, PerPage: 1}); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -136,6 +143,7 @@ func testRetention(t *testing.T, s intercom.Store) {
 		intercom.HistorySends:      intercom.RetentionAge(2 * 24 * time.Hour),
 		intercom.HistoryAccessLog:  intercom.RetentionAge(3 * 24 * time.Hour),
 		intercom.HistoryControlLog: intercom.RetentionAge(4 * 24 * time.Hour),
+		intercom.HistoryAuditLog:   intercom.RetentionAge(6 * 24 * time.Hour),
 	}
 	// Calls left ringing and answered on day 0: live, never purged.
 	ringing, answered := f.call(t, t0, intercom.CallRing), f.call(t, t0, intercom.CallAnswered)
@@ -154,8 +162,8 @@ func testRetention(t *testing.T, s intercom.Store) {
 	}
 	// Each history holds its age's days of load, plus the live calls and
 	// their sends.
-	want := retentionCounts{Calls: 2 + 5*perDay, Sends: 2 + 2*perDay, Access: 3 * perDay, Control: 4 * perDay}
-	for day := 6; day < days; day++ {
+	want := retentionCounts{Calls: 2 + 5*perDay, Sends: 2 + 2*perDay, Access: 3 * perDay, Control: 4 * perDay, Audit: 6 * perDay}
+	for day := 7; day < days; day++ {
 		if diff := cmp.Diff(want, seen[day]); diff != "" {
 			t.Errorf("day %d: the store holds (-want +got):\n%s", day, diff)
 		}
@@ -230,7 +238,8 @@ func testConcurrentPurges(t *testing.T, s intercom.Store) {
 	f.logs(t, t0.Add(48*time.Hour))
 	calls = append(calls, kept.ID)
 	before := t0.Add(24 * time.Hour)
-	for _, h := range []intercom.History{intercom.HistorySends, intercom.HistoryCalls, intercom.HistoryAccessLog, intercom.HistoryControlLog} {
+	for _, h := range []intercom.History{intercom.HistorySends, intercom.HistoryCalls, intercom.HistoryAccessLog, intercom.HistoryControlLog,
+		intercom.HistoryAuditLog} {
 		const purgers = 4
 		var wg sync.WaitGroup
 		deleted := make([]int, purgers)
@@ -261,7 +270,7 @@ func testConcurrentPurges(t *testing.T, s intercom.Store) {
 			t.Errorf("%s: the purgers deleted %d records together, want %d", h, sum, due)
 		}
 	}
-	if got, want := f.counts(t, calls), (retentionCounts{Calls: 1, Sends: 1, Access: 1, Control: 1}); got != want {
+	if got, want := f.counts(t, calls), (retentionCounts{Calls: 1, Sends: 1, Access: 1, Control: 1, Audit: 1}); got != want {
 		t.Errorf("after the purges the store holds %+v, want %+v", got, want)
 	}
 }

@@ -60,6 +60,8 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"ConcurrentMemberships", testConcurrentMemberships},
 		{"AdminLists", testAdminLists},
 		{"AdminWrites", testAdminWrites},
+		{"AdminCredentials", testAdminCredentials},
+		{"AuditLog", testAuditLog},
 		{"Retention", testRetention},
 		{"ConcurrentPurges", testConcurrentPurges},
 	}

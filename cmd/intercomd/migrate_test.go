@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"intercom/postgres"
 	"intercom/postgres/pgtest"
 	"intercom/sqlite"
 )
@@ -26,9 +27,6 @@ func runOut(t *testing.T, env map[string]string, args ...string) (string, error)
 // migrate --dry-run lists the migrations a database lacks and changes
 // nothing (not even creating a new file); migrate applies them; then both
 // say the database is up to date.
-// latest is the newest schema this intercomd knows, as the tools print it.
-func latest() string { v := sqlite.SchemaVersions(); return fmt.Sprintf("%04d", v[len(v)-1]) }
-
 func TestMigrateSQLite(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "new.db")
 	out, err := runOut(t, nil, "migrate", "--dry-run", "--db", db)
@@ -44,7 +42,7 @@ func TestMigrateSQLite(t *testing.T) {
 		t.Fatalf("migrate: %q, %v", out, err)
 	}
 	for _, args := range [][]string{{"migrate", "--dry-run", "--db", db}, {"migrate", "--db", db}} {
-		if out, err := runOut(t, nil, args...); err != nil || out != "migrate: "+db+" is up to date (schema "+latest()+")\n" {
+		if out, err := runOut(t, nil, args...); err != nil || out != fmt.Sprintf("migrate: %s is up to date (schema %04d)\n", db, latestSQLite()) {
 			t.Errorf("%v after migrating: %q, %v", args, out, err)
 		}
 	}
@@ -68,13 +66,11 @@ func TestMigrateRefusesNewerDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := sqlite.SchemaVersions()
-	ahead := v[len(v)-1] + 1
-	if _, err := raw.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, ahead); err != nil {
+	if _, err := raw.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, latestSQLite()+1); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()
-	want := fmt.Sprintf("database schema is at %04d, this intercomd knows up to %s: upgrade intercomd", ahead, latest())
+	want := fmt.Sprintf("database schema is at %04d, this intercomd knows up to %04d: upgrade intercomd", latestSQLite()+1, latestSQLite())
 	for _, args := range [][]string{{"migrate", "--dry-run", "--db", db}, {"migrate", "--db", db},
 		{"serve", "--addr", "127.0.0.1:0", "--db", db}} {
 		if _, err := runOut(t, nil, args...); err == nil || !strings.Contains(err.Error(), want) {
@@ -94,13 +90,12 @@ func TestMigratePostgres(t *testing.T) {
 	if out, err := runOut(t, nil, "migrate", "--db", url); err != nil || !strings.Contains(out, "applied:") {
 		t.Fatalf("migrate: %q, %v", out, err)
 	}
-	if out, err := runOut(t, nil, "migrate", "--dry-run", "--db", url); err != nil || !strings.Contains(out, "is up to date (schema "+latest()+")") {
+	if out, err := runOut(t, nil, "migrate", "--dry-run", "--db", url); err != nil || !strings.Contains(out, fmt.Sprintf("is up to date (schema %04d)", latestPostgres())) {
 		t.Fatalf("migrate --dry-run after migrating: %q, %v", out, err)
 	}
-	v := sqlite.SchemaVersions()
-	ahead := v[len(v)-1] + 2
-	pgExecURL(t, url, fmt.Sprintf(`INSERT INTO schema_migrations (version, applied_at) VALUES (%d, now())`, ahead))
-	want := fmt.Sprintf("database schema is at %04d, this intercomd knows up to %s: upgrade intercomd", ahead, latest())
+	newer := latestPostgres() + 2
+	pgExecURL(t, url, fmt.Sprintf(`INSERT INTO schema_migrations (version, applied_at) VALUES (%d, now())`, newer))
+	want := fmt.Sprintf("database schema is at %04d, this intercomd knows up to %04d: upgrade intercomd", newer, latestPostgres())
 	if _, err := runOut(t, nil, "migrate", "--dry-run", "--db", url); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("migrate --dry-run on a newer database: %v", err)
 	}
@@ -120,3 +115,8 @@ func pgExecURL(t *testing.T, url string, stmts ...string) {
 		}
 	}
 }
+
+// latestSQLite and latestPostgres are the newest migrations each engine
+// knows.
+func latestSQLite() int   { v := sqlite.SchemaVersions(); return v[len(v)-1] }
+func latestPostgres() int { v := postgres.SchemaVersions(); return v[len(v)-1] }

@@ -21,7 +21,8 @@ func TestRetentionFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := intercom.Retention{intercom.HistoryCalls: intercom.RetentionAge(30 * day), intercom.HistorySends: intercom.KeepForever,
-		intercom.HistoryAccessLog: intercom.RetentionAge(36 * time.Hour), intercom.HistoryControlLog: intercom.RetentionAge(90 * day)}
+		intercom.HistoryAccessLog: intercom.RetentionAge(36 * time.Hour), intercom.HistoryControlLog: intercom.RetentionAge(90 * day),
+		intercom.HistoryAuditLog: intercom.RetentionAge(365 * day)}
 	if diff := cmp.Diff(want, c.retention); diff != "" {
 		t.Errorf("retention (-want +got):\n%s", diff)
 	}
