@@ -31,73 +31,74 @@ const (
 // exist, points the intercom's control URL at the demo panel (panelURL)
 // with its control key sealed by box,
 // keeps the intercom online with heartbeats while ctx lives, signs the demo
-// phone in and prints its token with a ready curl.
+// phone in and prints its token with a ready curl. It returns the demo
+// tablet's token.
 func provisionDemo(ctx context.Context, store intercom.Store, box *secrets.Box, publicURL, panelURL string, offlineAfter time.Duration,
-	out io.Writer) error {
+	out io.Writer) (tabletToken string, err error) {
 	now := time.Now()
 	user, err := store.UserByLogin(ctx, demoLogin)
 	if intercom.ErrorCode(err) == intercom.ENOTFOUND {
 		hash, herr := password.Hash(demoPassword)
 		if herr != nil {
-			return herr
+			return "", herr
 		}
 		user, err = store.CreateUser(ctx, intercom.User{Login: demoLogin, Name: "Demo resident", PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	group, startAt := int64(124), time.Date(2022, 4, 19, 16, 43, 15, 0, time.UTC)
 	_, err = store.CreateCamera(ctx, intercom.Camera{ID: demoCamera, GroupID: &group, Status: "active", Type: "media_server_v2",
 		StartAt: &startAt, CreatedAt: time.Date(2022, 2, 18, 15, 5, 53, 0, time.UTC), PrettyName: "Intercom",
 		IsArchiveRecording: true, UserStatus: "active", Name: "Intercom"})
 	if err != nil && intercom.ErrorCode(err) != intercom.ECONFLICT {
-		return err
+		return "", err
 	}
 	cameraID := int64(demoCamera)
 	_, err = store.CreateIntercom(ctx, intercom.Intercom{ID: demoIntercom, Address: "Cameras", Department: 100, CameraID: &cameraID,
 		SecretHash: intercom.IntercomSecretHash(demoSecret), DoorOpenSeconds: 7, CreatedAt: now})
 	if err != nil && intercom.ErrorCode(err) != intercom.ECONFLICT {
-		return err
+		return "", err
 	}
 	_, key := intercom.IntercomKeys(demoSecret)
 	sealed, err := box.Seal(secrets.ControlKey, key)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if _, err := store.UpdateIntercomSettings(ctx, demoIntercom, func(ic *intercom.Intercom) error {
 		ic.ControlURL, ic.ControlKey = &panelURL, sealed
 		return nil
 	}); err != nil {
-		return err
+		return "", err
 	}
 	secret, tok := intercom.NewAccessToken(user.ID, demoDevice, demoClient, now, 30*24*time.Hour)
 	if tok, err = store.CreateAccessToken(ctx, tok); err != nil {
-		return err
+		return "", err
 	}
 	viewer := intercom.Viewer{UserID: user.ID, DeviceID: tok.DeviceID}
 	if _, err := store.Intercom(ctx, viewer, demoIntercom); intercom.ErrorCode(err) == intercom.ENOTFOUND {
 		_, err = store.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: demoIntercom, Title: "House",
 			Status: intercom.StatusConfirmed}, now)
 		if err != nil {
-			return err
+			return "", err
 		}
 	} else if err != nil {
-		return err
+		return "", err
 	}
 	tabletSecret, tablet := intercom.NewAccessToken(user.ID, demoTablet, demoClient, now, 30*24*time.Hour)
 	if tablet, err = store.CreateAccessToken(ctx, tablet); err != nil {
-		return err
+		return "", err
 	}
 	var past intercom.Timetable
 	if err := json.Unmarshal([]byte(`{"intervals":[{"from":"2000-01-01T00:00:00Z","to":"2000-01-02T00:00:00Z"}]}`), &past); err != nil {
-		return err
+		return "", err
 	}
 	if _, err := store.UpdateIntercom(ctx, intercom.Viewer{UserID: user.ID, DeviceID: tablet.DeviceID}, demoIntercom,
 		intercom.IntercomUpdate{Timetable: &past}, now); err != nil {
-		return err
+		return "", err
 	}
 	if _, err := store.RecordHeartbeats(ctx, map[int64]time.Time{demoIntercom: now}); err != nil {
-		return err
+		return "", err
 	}
 	go func() { // the demo intercom stays online
 		tick := time.NewTicker(offlineAfter / 3)
@@ -156,7 +157,7 @@ Calls, step by step (each in its own terminal or one after the other):
 		publicURL, secret, demoClient, demoDevice,
 		publicURL, secret, demoClient, demoDevice,
 		panelURL, publicURL, demoIntercom, secret, demoClient, demoDevice)
-	return nil
+	return tabletSecret, nil
 }
 
 // checkDemoOnly refuses --demo on a database that holds more than the demo's

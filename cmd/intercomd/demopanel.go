@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/hmac"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,4 +60,34 @@ func startDemoPanel(ctx context.Context, out io.Writer) (*demoPanel, error) {
 	go srv.Serve(ln)
 	stop := context.AfterFunc(ctx, func() { srv.Close() })
 	return &demoPanel{url: "http://" + ln.Addr().String() + "/control", close: func() { stop(); srv.Close() }}, nil
+}
+
+// watchDemoRenames listens as the demo tablet, as `intercomd listen` does,
+// and prints each new title of the demo intercom its account hears of
+// (intercom.rename, sent to the account's other devices when the phone
+// renames it), until ctx ends.
+func watchDemoRenames(ctx context.Context, publicURL, tabletToken string, out io.Writer) {
+	r, w := io.Pipe()
+	go func() {
+		err := listen(ctx, []string{"--url", publicURL, "--uuid", demoTablet, "--token", tabletToken}, nil, w, io.Discard)
+		w.CloseWithError(err)
+	}()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		// "<time> <channel> <type> <payload>", as listen prints events.
+		f := strings.SplitN(sc.Text(), " ", 4)
+		if len(f) != 4 || f[2] != "intercom.rename" {
+			continue
+		}
+		var ev struct {
+			Intercom struct {
+				ID    int64  `json:"id"`
+				Title string `json:"title"`
+			} `json:"intercom"`
+		}
+		if json.Unmarshal([]byte(f[3]), &ev) == nil && ev.Intercom.ID == demoIntercom {
+			fmt.Fprintf(out, "demo: intercom %d is now called %q (intercom.rename, as the tablet heard it)\n", ev.Intercom.ID, ev.Intercom.Title)
+		}
+	}
 }

@@ -613,11 +613,13 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 			return fmt.Errorf("demo panel: %w", err)
 		}
 		defer panel.close()
-		if err := provisionDemo(ctx, db, c.secretBox, publicURL, panel.url, c.offlineAfter, stdout); err != nil {
+		tablet, err := provisionDemo(ctx, db, c.secretBox, publicURL, panel.url, c.offlineAfter, stdout)
+		if err != nil {
 			ln.Close()
 			closePrivate(private)
 			return fmt.Errorf("demo: %w", err)
 		}
+		go watchDemoRenames(ctx, publicURL, tablet, stdout)
 	}
 
 	serveErr := make(chan error, 1+len(private))

@@ -58,14 +58,17 @@ func runDemoEndToEnd(t *testing.T, db string) {
 			break
 		}
 	}
-	panelSaid := make(chan string, 1)
+	panelSaid, renamed := make(chan string, 1), make(chan string, 10)
 	go func() {
 		for line := range lines {
-			if strings.HasPrefix(line, "demo panel: ") && strings.Contains(line, "door") {
+			switch {
+			case strings.HasPrefix(line, "demo panel: ") && strings.Contains(line, "door"):
 				select {
 				case panelSaid <- line:
 				default:
 				}
+			case strings.HasPrefix(line, "demo: intercom 180 is now called"):
+				renamed <- line
 			}
 		}
 	}()
@@ -161,6 +164,63 @@ func runDemoEndToEnd(t *testing.T, db string) {
 	stopListen()
 	if err := <-listenDone; err != nil {
 		t.Errorf("listen: %v", err)
+	}
+
+	// The demo prints a new title as the demo tablet hears of it: once its
+	// socket is open (its session online), a rename from the phone.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sreq, _ := http.NewRequest("GET", base[1]+"/api/v1/sessions", nil)
+		sreq.Header.Set("Authorization", "Bearer "+curl[2])
+		sreq.Header.Set("X-Client", curl[3])
+		sreq.Header.Set("X-UUID", curl[4])
+		sres, err := http.DefaultClient.Do(sreq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sessions []struct {
+			Online bool   `json:"online"`
+			Client string `json:"client"`
+			Agent  string `json:"user_agent"`
+		}
+		json.NewDecoder(sres.Body).Decode(&sessions)
+		sres.Body.Close()
+		online := 0
+		for _, s := range sessions {
+			if s.Online {
+				online++
+			}
+		}
+		if online >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo tablet's socket never opened: %+v", sessions)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rn, _ := http.NewRequest("PATCH", curl[1], strings.NewReader(`{"title":"Demo door"}`))
+	rn.Header.Set("Authorization", "Bearer "+curl[2])
+	rn.Header.Set("X-Client", curl[3])
+	rn.Header.Set("X-UUID", curl[4])
+	rn.Header.Set("Content-Type", "application/json")
+	if rres, err := http.DefaultClient.Do(rn); err != nil || rres.StatusCode != 200 {
+		t.Fatalf("rename: %v %v", rres, err)
+	}
+	// (The step's own rename, "My intercom", may be heard first.)
+	for done := false; !done; {
+		select {
+		case line := <-renamed:
+			switch line {
+			case `demo: intercom 180 is now called "Demo door" (intercom.rename, as the tablet heard it)`:
+				done = true
+			case `demo: intercom 180 is now called "My intercom" (intercom.rename, as the tablet heard it)`:
+			default:
+				t.Fatalf("the demo printed %q", line)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the demo printed no new title")
+		}
 	}
 
 	// Step 5: the door opens at the demo panel, which checks the command's

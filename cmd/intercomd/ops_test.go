@@ -64,7 +64,7 @@ func TestDemoRefusesADatabaseInUse(t *testing.T) {
 		t.Fatalf("a new database: %v", err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	if err := provisionDemo(ctx, demo, nil, "http://127.0.0.1:8080", "http://127.0.0.1:9/control", time.Minute, io.Discard); err != nil {
+	if _, err := provisionDemo(ctx, demo, nil, "http://127.0.0.1:8080", "http://127.0.0.1:9/control", time.Minute, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
