@@ -209,11 +209,7 @@ func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]credentialJSON, len(creds))
-	for i, c := range creds {
-		out[i] = toCredentialJSON(c)
-	}
-	return encode(w, http.StatusOK, s.paginate(r, page, total, out))
+	return encodePage(s, w, r, page, total, creds, toCredentialJSON)
 }
 
 // getCredential is GET /api/admin/v1/credentials/{credential}.
@@ -300,9 +296,5 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]auditJSON, len(entries))
-	for i, e := range entries {
-		out[i] = toAuditJSON(e)
-	}
-	return encode(w, http.StatusOK, s.paginate(r, page, total, out))
+	return encodePage(s, w, r, page, total, entries, toAuditJSON)
 }

@@ -36,11 +36,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]adminUserJSON, len(users))
-	for i, u := range users {
-		out[i] = toAdminUser(u)
-	}
-	return encode(w, http.StatusOK, s.paginate(r, page, total, out))
+	return encodePage(s, w, r, page, total, users, toAdminUser)
 }
 
 // getUser is GET /api/admin/v1/users/{user}.
@@ -128,11 +124,7 @@ func (s *Server) listMemberships(w http.ResponseWriter, r *http.Request, interco
 	if err != nil {
 		return err
 	}
-	out := make([]membershipJSON, len(ms))
-	for i, m := range ms {
-		out[i] = toMembershipJSON(m)
-	}
-	return encode(w, http.StatusOK, s.paginate(r, page, total, out))
+	return encodePage(s, w, r, page, total, ms, toMembershipJSON)
 }
 
 // getMember is GET /api/admin/v1/intercoms/{intercom}/members/{user}.
@@ -236,11 +228,7 @@ func (s *Server) listAdminIntercoms(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	out := make([]adminIntercomJSON, len(ics))
-	for i, ic := range ics {
-		out[i] = s.adminIntercom(ic)
-	}
-	return encode(w, http.StatusOK, s.paginate(r, page, total, out))
+	return encodePage(s, w, r, page, total, ics, s.adminIntercom)
 }
 
 // deleteIntercom is DELETE /api/admin/v1/intercoms/{intercom}: with its

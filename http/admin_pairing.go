@@ -245,11 +245,7 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]keyJSON, len(keys))
-	for i, k := range keys {
-		out[i] = toKeyJSON(k)
-	}
-	return encode(w, http.StatusOK, s.paginate(r, page, total, out))
+	return encodePage(s, w, r, page, total, keys, toKeyJSON)
 }
 
 // accessLog is GET /api/admin/v1/intercoms/{intercom}/access-log: every

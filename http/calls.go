@@ -40,11 +40,7 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, sess session)
 	if err != nil {
 		return err
 	}
-	out := make([]wire.Call, len(views))
-	for i, cv := range views {
-		out[i] = s.callJSON(cv)
-	}
-	return encode(w, http.StatusOK, s.paginate(r, page, total, out))
+	return encodePage(s, w, r, page, total, views, s.callJSON)
 }
 
 // getCall is GET /api/v1/intercom/calls/{call}.

@@ -176,3 +176,12 @@ func queryID(q url.Values, key string, p *intercom.Problems) int64 {
 	}
 	return n
 }
+
+// encodePage answers page p of a list of total items, each rendered by to.
+func encodePage[T, J any](s *Server, w http.ResponseWriter, r *http.Request, p intercom.Page, total int, items []T, to func(T) J) error {
+	out := make([]J, len(items))
+	for i, it := range items {
+		out[i] = to(it)
+	}
+	return encode(w, http.StatusOK, s.paginate(r, p, total, out))
+}
