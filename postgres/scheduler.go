@@ -156,3 +156,9 @@ func (db *DB) KeepSecret(ctx context.Context, name string, value []byte) ([]byte
 	err := db.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&stored)
 	return stored, wrap(err)
 }
+
+// ForgetSecret removes the value stored under name.
+func (db *DB) ForgetSecret(ctx context.Context, name string) (bool, error) {
+	tag, err := db.exec(ctx, `DELETE FROM secrets WHERE name = $1`, name)
+	return tag.RowsAffected() > 0, err
+}

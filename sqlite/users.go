@@ -214,3 +214,17 @@ func (db *DB) KeepSecret(ctx context.Context, name string, value []byte) ([]byte
 	})
 	return stored, err
 }
+
+// ForgetSecret removes the value stored under name.
+func (db *DB) ForgetSecret(ctx context.Context, name string) (bool, error) {
+	var n int64
+	err := db.uncached(ctx, func(q querier) error {
+		res, err := q.Exec(`DELETE FROM secrets WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n > 0, err
+}

@@ -172,6 +172,19 @@ func testKeepSecret(t *testing.T, s intercom.Store) {
 	if v, err := s.KeepSecret(ctx, "check:sip-secret", []byte{0, 1, 255}); err != nil || string(v) != "\x00\x01\xff" {
 		t.Errorf("bytes: %q, %v", v, err)
 	}
+	// Forgotten, the next value stored is kept; forgetting nothing is no error.
+	if gone, err := s.ForgetSecret(ctx, "secret:sip-secret"); err != nil || !gone {
+		t.Fatalf("ForgetSecret: %v, %v", gone, err)
+	}
+	if gone, err := s.ForgetSecret(ctx, "secret:sip-secret"); err != nil || gone {
+		t.Errorf("ForgetSecret again: %v, %v", gone, err)
+	}
+	if v, err := s.KeepSecret(ctx, "secret:sip-secret", []byte("new")); err != nil || string(v) != "new" {
+		t.Errorf("after forgetting: %q, %v", v, err)
+	}
+	if v, _ := s.KeepSecret(ctx, "check:sip-secret", []byte("x")); string(v) != "\x00\x01\xff" {
+		t.Errorf("another name was forgotten too: %q", v)
+	}
 }
 
 // testControlKey: an intercom's control key is kept as given (sealed or

@@ -94,6 +94,7 @@ const usage = `usage: intercomd serve [flags]
        intercomd copy --from intercomd.db --to postgres://…     (move a SQLite installation to PostgreSQL)
        intercomd backup [--db intercomd.db] --to FILE           (a consistent copy of a live SQLite database)
        intercomd migrate [--dry-run] [--db FILE|URL]             (apply, or list, the migrations the database lacks)
+       intercomd secrets forget [--db FILE|URL] FLAG...          (let a secret change: every node stopped)
        intercomd push-test --device ID [--db FILE|URL]          (push to a device's tokens; print what the providers answered)
        intercomd version
 
@@ -263,7 +264,7 @@ func parseConfig(args []string, env map[string]string, stderr io.Writer) (config
 	var c config
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprint(stderr, usage)
-		return c, errors.New("the commands are serve, listen, copy, backup, migrate, push-test and version")
+		return c, errors.New("the commands are serve, listen, copy, backup, migrate, secrets, push-test and version")
 	}
 	// The flag package would print its error too: the caller prints it once.
 	fs := serveFlags(&c, io.Discard)
@@ -454,6 +455,8 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 			return backupCommand(ctx, args[1:], env, stdout, stderr)
 		case "migrate":
 			return migrateCommand(ctx, args[1:], env, stdout, stderr)
+		case "secrets":
+			return secretsCommand(ctx, args[1:], env, stdout, stderr)
 		case "push-test":
 			return pushTestCommand(ctx, args[1:], env, stdout, stderr)
 		case "version":

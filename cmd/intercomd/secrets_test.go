@@ -112,6 +112,47 @@ func TestSecretsNeverDrift(t *testing.T) {
 	}
 }
 
+// TestSecretsForget: with every node stopped, `intercomd secrets forget`
+// lets a secret change on purpose: the next start takes the one it is given,
+// and the panels' SIP passwords follow it. Bad input changes nothing.
+func TestSecretsForget(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "change.db")
+	token := strings.Repeat("admin-token-", 3)
+	env := map[string]string{"INTERCOMD_ADMIN_TOKEN": token}
+	auth := map[string]string{"Authorization": "Bearer " + token}
+	first := runNode(t, t, "first", env, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	ic := first.want(t, "POST", "/api/admin/v1/intercoms", auth, `{"address":"Lenina 1"}`, 201)
+	old := ic["sip"].(map[string]any)["password"].(string)
+	first.stop(t)
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"secrets"}, "the only command is forget"},
+		{[]string{"secrets", "remember", "sip-secret"}, "the only command is forget"},
+		{[]string{"secrets", "forget", "--db", db}, "name at least one secret's flag"},
+		{[]string{"secrets", "forget", "--db", db, "sip-secret", "ring-timeout"}, `"ring-timeout" is not a secret's flag`},
+	} {
+		if _, err := runOut(t, nil, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	refused := run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--sip-secret", "the-new-sip-secret"}, env, io.Discard, io.Discard)
+	if refused == nil || !strings.Contains(refused.Error(), "--sip-secret differs") {
+		t.Fatalf("a new --sip-secret before forgetting: %v", refused)
+	}
+
+	out, err := runOut(t, nil, "secrets", "forget", "--db", db, "sip-secret", "turn-secret")
+	if err != nil || !strings.Contains(out, "forgot --sip-secret") || !strings.Contains(out, "kept nothing of --turn-secret") {
+		t.Fatalf("secrets forget: %q, %v", out, err)
+	}
+	again := runNode(t, t, "again", env, "serve", "--addr", "127.0.0.1:0", "--db", db, "--sip-secret", "the-new-sip-secret")
+	if got := sipPassword(t, again, token, ic["id"]); got == old {
+		t.Error("the panel's SIP password did not follow the new SIP secret")
+	}
+}
+
 // TestCopyKeepsSecrets: `intercomd copy` takes the installation's secrets
 // along, so a node on PostgreSQL gives the panels the SIP passwords they had.
 func TestCopyKeepsSecrets(t *testing.T) {
