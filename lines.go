@@ -45,6 +45,15 @@ type FlatLines struct {
 	LandlineURI      string
 }
 
+// FlatKey is the flat a flat's lines are stored under: the flat's number,
+// or -1 for a private house (members without a flat), a number no flat has.
+func FlatKey(flat *int64) int64 {
+	if flat == nil {
+		return -1
+	}
+	return *flat
+}
+
 // DefaultFlatLines is what a flat that never chose has.
 var DefaultFlatLines = FlatLines{Analog: true}
 

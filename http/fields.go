@@ -24,15 +24,8 @@ var (
 	sqlTime     = wire.SQLTime
 	sqlTimePtr  = wire.SQLTimePtr
 	laravelTime = wire.LaravelTime
+	nonEmpty    = wire.NonEmpty
 )
-
-// nonEmpty is s, or nil (JSON null) when it is "".
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
 
 // maxLang is the longest hl header kept (a BCP 47 tag such as "ru-RU").
 const maxLang = 35

@@ -458,21 +458,11 @@ func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u
 	return view, err
 }
 
-// houseFlat stands for "no flat" (a private house) in flat_lines.flat.
-const houseFlat = -1
-
-func flatKey(flat *int64) int64 {
-	if flat == nil {
-		return houseFlat
-	}
-	return *flat
-}
-
 // FlatLines returns the lines of a flat of an intercom.
 func (db *DB) FlatLines(ctx context.Context, intercomID int64, flat *int64) (intercom.FlatLines, error) {
 	fl := intercom.DefaultFlatLines
 	err := db.pool.QueryRow(ctx, `SELECT analog, landline, landline_uri FROM flat_lines WHERE intercom_id = $1 AND flat = $2`,
-		intercomID, flatKey(flat)).Scan(&fl.Analog, &fl.Landline, &fl.LandlineURI)
+		intercomID, intercom.FlatKey(flat)).Scan(&fl.Analog, &fl.Landline, &fl.LandlineURI)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return intercom.DefaultFlatLines, nil
 	}
@@ -504,19 +494,19 @@ func updateFlatLines(ctx context.Context, tx pgx.Tx, intercomID int64, flat *int
 	d := intercom.DefaultFlatLines
 	if _, err := tx.Exec(ctx, `INSERT INTO flat_lines (intercom_id, flat, analog, landline, landline_uri, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-		intercomID, flatKey(flat), d.Analog, d.Landline, d.LandlineURI, at); err != nil {
+		intercomID, intercom.FlatKey(flat), d.Analog, d.Landline, d.LandlineURI, at); err != nil {
 		return d, err
 	}
 	var fl intercom.FlatLines
 	if err := tx.QueryRow(ctx, `SELECT analog, landline, landline_uri FROM flat_lines WHERE intercom_id = $1 AND flat = $2 FOR UPDATE`,
-		intercomID, flatKey(flat)).Scan(&fl.Analog, &fl.Landline, &fl.LandlineURI); err != nil {
+		intercomID, intercom.FlatKey(flat)).Scan(&fl.Analog, &fl.Landline, &fl.LandlineURI); err != nil {
 		return fl, err
 	}
 	if err := fn(ic, &fl); err != nil {
 		return fl, err
 	}
 	_, err = tx.Exec(ctx, `UPDATE flat_lines SET analog = $3, landline = $4, landline_uri = $5, updated_at = $6
-		WHERE intercom_id = $1 AND flat = $2`, intercomID, flatKey(flat), fl.Analog, fl.Landline, fl.LandlineURI, at)
+		WHERE intercom_id = $1 AND flat = $2`, intercomID, intercom.FlatKey(flat), fl.Analog, fl.Landline, fl.LandlineURI, at)
 	return fl, err
 }
 

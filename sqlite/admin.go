@@ -157,22 +157,21 @@ func (db *DB) AdminIntercoms(ctx context.Context, f intercom.IntercomFilter, p i
 	if err := q.QueryRow(`SELECT count(*)`+where, args...).Scan(&total); err != nil {
 		return nil, 0, wrap(err)
 	}
-	ids, err := scanIDs(q.Query(`SELECT id`+where+` ORDER BY id LIMIT ?5 OFFSET ?6`, append(args, p.PerPage, p.Offset())...))
+	// One query for the page: not a read per intercom.
+	rows, err := q.Query(`SELECT `+intercomColumns+where+` ORDER BY id LIMIT ?5 OFFSET ?6`, append(args, p.PerPage, p.Offset())...)
 	if err != nil {
 		return nil, 0, wrap(err)
 	}
-	out := make([]intercom.Intercom, 0, len(ids))
-	for _, id := range ids {
-		ic, err := intercomRow(q, `id = ?`, id)
-		if err == sql.ErrNoRows {
-			total-- // deleted since
-			continue
-		} else if err != nil {
+	defer rows.Close()
+	out := []intercom.Intercom{}
+	for rows.Next() {
+		ic, err := scanIntercom(rows)
+		if err != nil {
 			return nil, 0, wrap(err)
 		}
 		out = append(out, ic)
 	}
-	return out, total, nil
+	return out, total, wrap(rows.Err())
 }
 
 // DeleteIntercom removes an intercom; the foreign keys take what is its.

@@ -145,13 +145,19 @@ func (db *DB) intercomWhere(ctx context.Context, cond string, arg any) (intercom
 
 // intercomRow loads the one intercom that cond (on a unique column) picks.
 func intercomRow(q querier, cond string, arg any) (intercom.Intercom, error) {
+	return scanIntercom(q.QueryRow(`SELECT `+intercomColumns+` FROM intercoms WHERE `+cond, arg))
+}
+
+// intercomColumns are an intercom's columns, as scanIntercom reads them.
+const intercomColumns = `id, address, department, camera_id, secret_hash, control_key, control_url, door_open_seconds,
+	last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key, analog_line, landline_line`
+
+func scanIntercom(row scanner) (intercom.Intercom, error) {
 	var ic intercom.Intercom
 	var cameraID, beat, first, last sql.NullInt64
 	var controlURL sql.NullString
 	var created int64
-	err := q.QueryRow(`SELECT id, address, department, camera_id, secret_hash, control_key, control_url, door_open_seconds,
-			last_heartbeat_at, created_at, first_flat, last_flat, open_door_code, open_door_key, analog_line, landline_line
-			FROM intercoms WHERE `+cond, arg).Scan(
+	err := row.Scan(
 		&ic.ID, &ic.Address, &ic.Department, &cameraID, &ic.SecretHash, &ic.ControlKey, &controlURL, &ic.DoorOpenSeconds, &beat, &created,
 		&first, &last, &ic.OpenDoorCode, &ic.OpenDoorKey, &ic.AnalogLine, &ic.LandlineLine)
 	ic.CameraID, ic.ControlURL, ic.LastHeartbeatAt, ic.CreatedAt = nullInt(cameraID), nullString(controlURL), fromNullMicros(beat), fromMicros(created)
@@ -487,16 +493,6 @@ func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u
 	return cloneView(view), err
 }
 
-// houseFlat stands for "no flat" (a private house) in flat_lines.flat.
-const houseFlat = -1
-
-func flatKey(flat *int64) int64 {
-	if flat == nil {
-		return houseFlat
-	}
-	return *flat
-}
-
 // FlatLines returns the lines of a flat of an intercom.
 func (db *DB) FlatLines(ctx context.Context, intercomID int64, flat *int64) (intercom.FlatLines, error) {
 	fl, err := flatLines(db.reader(ctx), intercomID, flat)
@@ -506,7 +502,7 @@ func (db *DB) FlatLines(ctx context.Context, intercomID int64, flat *int64) (int
 func flatLines(q querier, intercomID int64, flat *int64) (intercom.FlatLines, error) {
 	var fl intercom.FlatLines
 	err := q.QueryRow(`SELECT analog, landline, landline_uri FROM flat_lines WHERE intercom_id = ? AND flat = ?`,
-		intercomID, flatKey(flat)).Scan(&fl.Analog, &fl.Landline, &fl.LandlineURI)
+		intercomID, intercom.FlatKey(flat)).Scan(&fl.Analog, &fl.Landline, &fl.LandlineURI)
 	if errors.Is(err, sql.ErrNoRows) {
 		return intercom.DefaultFlatLines, nil
 	}
@@ -541,7 +537,7 @@ func putFlatLines(q querier, intercomID int64, flat *int64, fl intercom.FlatLine
 	if _, err := q.Exec(`INSERT INTO flat_lines (intercom_id, flat, analog, landline, landline_uri, updated_at)
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6)
 		ON CONFLICT (intercom_id, flat) DO UPDATE SET analog = ?3, landline = ?4, landline_uri = ?5, updated_at = ?6`,
-		intercomID, flatKey(flat), boolInt(fl.Analog), boolInt(fl.Landline), fl.LandlineURI, micros(at)); err != nil {
+		intercomID, intercom.FlatKey(flat), boolInt(fl.Analog), boolInt(fl.Landline), fl.LandlineURI, micros(at)); err != nil {
 		return nil, err
 	}
 	if flat == nil {

@@ -123,7 +123,7 @@ func CallOf(cv intercom.CallView, online bool) Call {
 	full := IntercomOf(cv.Intercom, online)
 	return Call{
 		ID: cv.Call.ID, Status: cv.Call.Status, CreatedAt: SQLTime(cv.Call.CreatedAt),
-		StartedAt: SQLTimePtr(cv.Call.StartedAt), EndedAt: SQLTimePtr(cv.Call.EndedAt), AnsweredOn: nonEmpty(cv.Call.AnsweredVia()),
+		StartedAt: SQLTimePtr(cv.Call.StartedAt), EndedAt: SQLTimePtr(cv.Call.EndedAt), AnsweredOn: NonEmpty(cv.Call.AnsweredVia()),
 		Intercom: ShortIntercom{ID: full.ID, Title: full.Title, IsOnline: full.IsOnline, Department: full.Department,
 			Address: full.Address, Camera: full.Camera, CreatedAt: full.CreatedAt, UpdatedAt: full.UpdatedAt},
 	}
@@ -140,7 +140,8 @@ func CallData(c intercom.Call, ic intercom.Intercom, title string) map[string]an
 	}
 }
 
-func nonEmpty(s string) *string {
+// NonEmpty is s, or nil (JSON null) when it is "".
+func NonEmpty(s string) *string {
 	if s == "" {
 		return nil
 	}
