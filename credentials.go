@@ -2,8 +2,10 @@ package intercom
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -39,9 +41,10 @@ func ParseNewCredential(body Body) (string, error) {
 	return name, p.Err()
 }
 
-// AuditEntry is one admin write that succeeded: who made it, what it
-// touched, the resource before and after it (JSON, secrets redacted), and
-// when.
+// AuditEntry is one admin write: who made it, what it touched, the
+// resource before and after it (JSON, secrets redacted), its answer's
+// status, and when. The entry commits in the write's own transaction
+// (PendingAudit); its answer is added once it is sent.
 type AuditEntry struct {
 	ID             int64
 	CredentialID   int64  // 0: the bootstrap token
@@ -50,7 +53,55 @@ type AuditEntry struct {
 	Route          string // the route's pattern: /api/admin/v1/users/{user}
 	Resource       string // the resource's path under /api/admin/v1: users/5
 	Before, After  []byte // JSON; nil when there was none (a creation; a deletion's after)
-	At             time.Time
+	// Status is the HTTP status the write answered; 0 when the node
+	// stopped between the write's commit and its answer.
+	Status int
+	At     time.Time
+}
+
+// PendingAudit is the audit entry of an admin write in progress, carried
+// by the write's context (WithAudit). The stores write it in the first
+// write transaction they commit under that context, beside the write's own
+// changes: the entry exists if and only if something of the write was
+// committed. The writes of one request are sequential, so only one
+// transaction at a time may write it.
+type PendingAudit struct {
+	Entry AuditEntry
+
+	mu sync.Mutex
+	id int64 // the entry's id once committed
+}
+
+type auditKey struct{}
+
+// WithAudit returns ctx carrying the pending entry p.
+func WithAudit(ctx context.Context, p *PendingAudit) context.Context {
+	return context.WithValue(ctx, auditKey{}, p)
+}
+
+// AuditToWrite returns the entry a write transaction under ctx must add,
+// if ctx carries one that no transaction has committed yet.
+func AuditToWrite(ctx context.Context) (*PendingAudit, bool) {
+	p, _ := ctx.Value(auditKey{}).(*PendingAudit)
+	if p == nil || p.ID() != 0 {
+		return nil, false
+	}
+	return p, true
+}
+
+// Committed records that the transaction which added the entry as id
+// committed.
+func (p *PendingAudit) Committed(id int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.id = id
+}
+
+// ID is the committed entry's id, 0 before.
+func (p *PendingAudit) ID() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.id
 }
 
 // AuditFilter narrows the audit log. Zero fields do not filter.

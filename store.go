@@ -59,8 +59,13 @@ type AdminCredentials interface {
 	// DeleteAdminCredential removes a credential (revokes it); the audit
 	// log keeps its id and name. ENOTFOUND.
 	DeleteAdminCredential(ctx context.Context, id int64) error
-	// RecordAudit adds an entry to the audit log and returns it with its id.
+	// RecordAudit adds an entry to the audit log and returns it with its
+	// id: a write that committed nothing under its PendingAudit.
 	RecordAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	// FinishAudit completes the entry id, committed with its write, with
+	// the write's answer: its resource (a creation's id known), after and
+	// status. ENOTFOUND.
+	FinishAudit(ctx context.Context, id int64, resource string, after []byte, status int) error
 	// AuditLog lists the entries f keeps, newest first, with the total.
 	AuditLog(ctx context.Context, f AuditFilter, p Page) ([]AuditEntry, int, error)
 }

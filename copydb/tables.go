@@ -132,7 +132,7 @@ var tables = []table{
 	}},
 	{name: "audit_log", identity: true, columns: []column{
 		{"id", kInt}, {"credential_id", kInt}, {"credential_name", kText}, {"method", kText}, {"route", kText},
-		{"resource", kText}, {"before_json", kText}, {"after_json", kText}, {"at", kTime},
+		{"resource", kText}, {"before_json", kText}, {"after_json", kText}, {"status", kInt}, {"at", kTime},
 	}},
 }
 

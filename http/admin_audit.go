@@ -20,9 +20,9 @@ import (
 // credential "bootstrap") or by a named credential, looked up by its
 // token's hash in the database at every request: a credential revoked on
 // any node is refused by every node from the commit on. Every admin write
-// that succeeds (2xx) is recorded in the audit log, with the resource as
-// the admin API showed it before the write and the write's answer, secrets
-// redacted.
+// that changes something, or succeeds, is recorded in the audit log in its
+// own transaction, with the resource as the admin API showed it before the
+// write and the write's answer, secrets redacted.
 
 const adminPrefix = "/api/admin/v1/"
 
@@ -53,45 +53,62 @@ func (s *Server) admin(h handlerFunc) http.Handler {
 	})
 }
 
-// audited runs the admin write h and, when it succeeds, records it in the
-// audit log before its answer is sent. The entry is written right after
-// the write's own transaction, not in it (the writes go through many store
-// methods and services): a node that stops between the two loses the
-// entry of a write that was made. An entry that cannot be written is
-// logged at error; the write's answer is sent all the same, as the write
-// is done.
+// audited runs the admin write h under its audit entry. The entry commits
+// in the write's first transaction (intercom.PendingAudit), so an admin
+// write that changed anything is in the log even when the node stops
+// before answering; once the answer is known, the entry gets it (the
+// resource a creation made, the answer of a 2xx, the status). A write that
+// committed nothing is recorded only when it succeeds (a PATCH that
+// changed nothing). An entry that cannot be completed is logged at error;
+// the write's answer is sent all the same, as the write is done.
 func (s *Server) audited(w http.ResponseWriter, r *http.Request, cred intercom.AdminCredential, h handlerFunc) error {
 	resource, creation := auditResource(r)
 	var before []byte
 	if !creation {
 		before = s.adminSnapshot(r, resource)
 	}
+	pending := &intercom.PendingAudit{Entry: intercom.AuditEntry{CredentialID: cred.ID, CredentialName: cred.Name,
+		Method: r.Method, Route: strings.TrimPrefix(r.Pattern, r.Method+" "), Resource: resource,
+		Before: intercom.RedactSecrets(before), At: s.now()}}
+	// The entry's own writes below are made outside it.
+	ctx := context.WithoutCancel(r.Context())
 	buf := &bufferedWriter{header: w.Header()}
-	if err := h(buf, r); err != nil {
-		return err
+	if err := h(buf, r.WithContext(intercom.WithAudit(r.Context(), pending))); err != nil {
+		s.writeError(buf, r, err)
 	}
-	if buf.status >= 200 && buf.status < 300 {
-		after := buf.body.Bytes()
+	defer buf.flush(w)
+	e := pending.Entry
+	e.Status = buf.statusCode()
+	ok := e.Status >= 200 && e.Status < 300
+	if ok {
+		e.After = buf.body.Bytes()
 		if creation {
 			var created struct {
 				ID json.Number `json:"id"`
 			}
-			if json.Unmarshal(after, &created) == nil && created.ID != "" {
-				resource += "/" + created.ID.String()
+			if json.Unmarshal(e.After, &created) == nil && created.ID != "" {
+				e.Resource += "/" + created.ID.String()
 			}
 		}
-		e := intercom.AuditEntry{CredentialID: cred.ID, CredentialName: cred.Name, Method: r.Method,
-			Route: strings.TrimPrefix(r.Pattern, r.Method+" "), Resource: resource,
-			Before: intercom.RedactSecrets(before), After: intercom.RedactSecrets(after), At: s.now()}
-		if _, err := s.store.RecordAudit(context.WithoutCancel(r.Context()), e); err != nil {
-			s.log.Error("audit log entry not written", "request_id", requestID(r.Context()), "credential_id", cred.ID,
-				"credential", cred.Name, "method", r.Method, "route", e.Route, "resource", resource, "error", err)
-		} else {
-			s.log.Info("admin write", "request_id", requestID(r.Context()), "credential_id", cred.ID, "credential", cred.Name,
-				"method", r.Method, "route", e.Route, "resource", resource)
-		}
+		e.After = intercom.RedactSecrets(e.After)
 	}
-	buf.flush(w)
+	var err error
+	switch id := pending.ID(); {
+	case id != 0:
+		e.ID = id
+		err = s.store.FinishAudit(ctx, id, e.Resource, e.After, e.Status)
+	case ok:
+		e, err = s.store.RecordAudit(ctx, e)
+	default:
+		return nil // nothing was written
+	}
+	attrs := []any{"request_id", requestID(r.Context()), "credential_id", cred.ID, "credential", cred.Name,
+		"method", r.Method, "route", e.Route, "resource", e.Resource, "status", e.Status, "audit_id", e.ID}
+	if err != nil {
+		s.log.Error("audit log entry not completed", append(attrs, "error", err)...)
+	} else {
+		s.log.Info("admin write", attrs...)
+	}
 	return nil
 }
 
@@ -153,12 +170,17 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 	return b.body.Write(p)
 }
 
+// statusCode is the held answer's status.
+func (b *bufferedWriter) statusCode() int {
+	if b.status == 0 {
+		return http.StatusOK
+	}
+	return b.status
+}
+
 // flush sends the held answer to w, whose header b shares.
 func (b *bufferedWriter) flush(w http.ResponseWriter) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	w.WriteHeader(b.status)
+	w.WriteHeader(b.statusCode())
 	w.Write(b.body.Bytes())
 }
 
@@ -248,6 +270,7 @@ type auditJSON struct {
 	Resource       string          `json:"resource"`
 	Before         json.RawMessage `json:"before"`
 	After          json.RawMessage `json:"after"`
+	Status         *int            `json:"status"`
 	CreatedAt      *string         `json:"created_at"`
 }
 
@@ -256,6 +279,9 @@ func toAuditJSON(e intercom.AuditEntry) auditJSON {
 		Before: json.RawMessage("null"), After: json.RawMessage("null"), CreatedAt: laravelTime(&e.At)}
 	if e.CredentialID != 0 {
 		out.CredentialID = &e.CredentialID
+	}
+	if e.Status != 0 {
+		out.Status = &e.Status
 	}
 	if json.Valid(e.Before) {
 		out.Before = e.Before

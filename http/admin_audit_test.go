@@ -167,23 +167,27 @@ func TestAuditLog(t *testing.T) {
 	f.want(f.admin("DELETE", "/api/admin/v1/users/"+itoa(user), ""), 204)
 
 	entries := f.auditEntries("")
-	type row struct{ Credential, Method, Route, Resource string }
+	type row struct {
+		Credential, Method, Route, Resource string
+		Status                              float64
+	}
 	var got []row
 	for _, e := range entries {
-		got = append(got, row{e["credential_name"].(string), e["method"].(string), e["route"].(string), e["resource"].(string)})
+		status, _ := e["status"].(float64)
+		got = append(got, row{e["credential_name"].(string), e["method"].(string), e["route"].(string), e["resource"].(string), status})
 	}
 	u, i := "users/"+itoa(user), "intercoms/"+itoa(ic)
 	want := []row{
-		{"bootstrap", "DELETE", "/api/admin/v1/users/{user}", u},
-		{"ops", "DELETE", "/api/admin/v1/intercoms/{intercom}/keys/{key}", i + "/keys/04A1"},
-		{"ops", "PUT", "/api/admin/v1/intercoms/{intercom}/keys/{key}", i + "/keys/04A1"},
-		{"ops", "PUT", "/api/admin/v1/intercoms/{intercom}/keys/{key}", i + "/keys/04A1"},
-		{"bootstrap", "PATCH", "/api/admin/v1/intercoms/{intercom}", i},
-		{"ops", "PUT", "/api/admin/v1/intercoms/{intercom}/members/{user}", i + "/members/" + itoa(user)},
-		{"bootstrap", "POST", "/api/admin/v1/intercoms", i},
-		{"ops", "PATCH", "/api/admin/v1/users/{user}", u},
-		{"bootstrap", "POST", "/api/admin/v1/users", u},
-		{"bootstrap", "POST", "/api/admin/v1/credentials", "credentials/" + itoa(opsID)},
+		{"bootstrap", "DELETE", "/api/admin/v1/users/{user}", u, 204},
+		{"ops", "DELETE", "/api/admin/v1/intercoms/{intercom}/keys/{key}", i + "/keys/04A1", 204},
+		{"ops", "PUT", "/api/admin/v1/intercoms/{intercom}/keys/{key}", i + "/keys/04A1", 200},
+		{"ops", "PUT", "/api/admin/v1/intercoms/{intercom}/keys/{key}", i + "/keys/04A1", 201},
+		{"bootstrap", "PATCH", "/api/admin/v1/intercoms/{intercom}", i, 200},
+		{"ops", "PUT", "/api/admin/v1/intercoms/{intercom}/members/{user}", i + "/members/" + itoa(user), 200},
+		{"bootstrap", "POST", "/api/admin/v1/intercoms", i, 201},
+		{"ops", "PATCH", "/api/admin/v1/users/{user}", u, 200},
+		{"bootstrap", "POST", "/api/admin/v1/users", u, 201},
+		{"bootstrap", "POST", "/api/admin/v1/credentials", "credentials/" + itoa(opsID), 201},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("audit log (-want +got):\n%s", diff)

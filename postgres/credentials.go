@@ -23,8 +23,10 @@ func scanCredential(row pgx.Row) (intercom.AdminCredential, error) {
 
 // CreateAdminCredential adds a credential.
 func (db *DB) CreateAdminCredential(ctx context.Context, c intercom.AdminCredential) (intercom.AdminCredential, error) {
-	err := db.pool.QueryRow(ctx, `INSERT INTO admin_credentials (name, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id`,
-		c.Name, c.TokenHash, c.CreatedAt).Scan(&c.ID)
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO admin_credentials (name, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id`,
+			c.Name, c.TokenHash, c.CreatedAt).Scan(&c.ID)
+	})
 	return c, wrap(err)
 }
 
@@ -76,10 +78,31 @@ func (db *DB) DeleteAdminCredential(ctx context.Context, id int64) error {
 
 // RecordAudit adds an entry to the audit log.
 func (db *DB) RecordAudit(ctx context.Context, e intercom.AuditEntry) (intercom.AuditEntry, error) {
-	err := db.pool.QueryRow(ctx, `INSERT INTO audit_log (credential_id, credential_name, method, route, resource, before_json, after_json, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, e.CredentialID, e.CredentialName, e.Method, e.Route, e.Resource,
-		jsonText(e.Before), jsonText(e.After), e.At).Scan(&e.ID)
+	var err error
+	e.ID, err = insertAudit(ctx, db.pool, e)
 	return e, wrap(err)
+}
+
+// insertAudit adds e to the audit log through q (the pool, or the write's
+// transaction).
+func insertAudit(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, e intercom.AuditEntry) (int64, error) {
+	var status *int
+	if e.Status != 0 {
+		status = &e.Status
+	}
+	var id int64
+	err := q.QueryRow(ctx, `INSERT INTO audit_log (credential_id, credential_name, method, route, resource, before_json, after_json, status, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, e.CredentialID, e.CredentialName, e.Method, e.Route, e.Resource,
+		jsonText(e.Before), jsonText(e.After), status, e.At).Scan(&id)
+	return id, err
+}
+
+// FinishAudit adds its write's answer to the entry id.
+func (db *DB) FinishAudit(ctx context.Context, id int64, resource string, after []byte, status int) error {
+	return wrap(mustAffect(db.pool.Exec(ctx, `UPDATE audit_log SET resource = $1, after_json = $2, status = $3 WHERE id = $4`,
+		resource, jsonText(after), status, id)))
 }
 
 // jsonText is a JSON document as a text value, NULL for none.
@@ -106,7 +129,8 @@ func (db *DB) AuditLog(ctx context.Context, f intercom.AuditFilter, p intercom.P
 		if err := tx.QueryRow(ctx, `SELECT count(*)`+where, credential, f.Resource).Scan(&total); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT id, credential_id, credential_name, method, route, resource, before_json, after_json, at`+
+		rows, err := tx.Query(ctx, `SELECT id, credential_id, credential_name, method, route, resource, before_json, after_json,
+			coalesce(status, 0), at`+
 			where+` ORDER BY id DESC LIMIT $3 OFFSET $4`, credential, f.Resource, p.PerPage, p.Offset())
 		if err != nil {
 			return err
@@ -115,7 +139,7 @@ func (db *DB) AuditLog(ctx context.Context, f intercom.AuditFilter, p intercom.P
 		for rows.Next() {
 			var e intercom.AuditEntry
 			var before, after *string
-			if err := rows.Scan(&e.ID, &e.CredentialID, &e.CredentialName, &e.Method, &e.Route, &e.Resource, &before, &after, &e.At); err != nil {
+			if err := rows.Scan(&e.ID, &e.CredentialID, &e.CredentialName, &e.Method, &e.Route, &e.Resource, &before, &after, &e.Status, &e.At); err != nil {
 				return err
 			}
 			if before != nil {

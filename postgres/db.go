@@ -144,7 +144,26 @@ const maxAttempts = 10
 // PostgreSQL reports a serialization failure (40001) or a deadlock (40P01):
 // fn may run more than once.
 func (db *DB) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return db.retry(ctx, func() error { return pgx.BeginFunc(ctx, db.pool, fn) })
+	p, audited := intercom.AuditToWrite(ctx)
+	if !audited {
+		return db.retry(ctx, func() error { return pgx.BeginFunc(ctx, db.pool, fn) })
+	}
+	// The admin write's audit entry commits with its first write.
+	var id int64
+	err := db.retry(ctx, func() error {
+		return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			if err := fn(tx); err != nil {
+				return err
+			}
+			var err error
+			id, err = insertAudit(ctx, tx, p.Entry)
+			return err
+		})
+	})
+	if err == nil {
+		p.Committed(id)
+	}
+	return err
 }
 
 // exec runs one statement, a transaction of its own, retrying it as tx
@@ -153,6 +172,25 @@ func (db *DB) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // with another writer.
 func (db *DB) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	var tag pgconn.CommandTag
+	if p, audited := intercom.AuditToWrite(ctx); audited {
+		// As tx, but a statement that changed no row adds no entry.
+		var id int64
+		err := db.retry(ctx, func() error {
+			return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+				var err error
+				if tag, err = tx.Exec(ctx, sql, args...); err != nil || tag.RowsAffected() == 0 {
+					id = 0
+					return err
+				}
+				id, err = insertAudit(ctx, tx, p.Entry)
+				return err
+			})
+		})
+		if err == nil && id != 0 {
+			p.Committed(id)
+		}
+		return tag, err
+	}
 	err := db.retry(ctx, func() error {
 		var err error
 		tag, err = db.pool.Exec(ctx, sql, args...)

@@ -11,9 +11,11 @@ import (
 
 // CreateUser adds an account.
 func (db *DB) CreateUser(ctx context.Context, u intercom.User) (intercom.User, error) {
-	err := db.pool.QueryRow(ctx, `INSERT INTO users (login, password_hash, name, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		u.Login, u.PasswordHash, u.Name, u.CreatedAt, u.UpdatedAt).Scan(&u.ID)
+	err := db.tx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO users (login, password_hash, name, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			u.Login, u.PasswordHash, u.Name, u.CreatedAt, u.UpdatedAt).Scan(&u.ID)
+	})
 	return u, wrap(err)
 }
 

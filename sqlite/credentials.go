@@ -75,11 +75,36 @@ func (db *DB) DeleteAdminCredential(ctx context.Context, id int64) error {
 // RecordAudit adds an entry to the audit log.
 func (db *DB) RecordAudit(ctx context.Context, e intercom.AuditEntry) (intercom.AuditEntry, error) {
 	err := db.uncached(ctx, func(q querier) error {
-		return q.QueryRow(`INSERT INTO audit_log (credential_id, credential_name, method, route, resource, before_json, after_json, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, e.CredentialID, e.CredentialName, e.Method, e.Route, e.Resource,
-			jsonText(e.Before), jsonText(e.After), micros(e.At)).Scan(&e.ID)
+		var err error
+		e.ID, err = insertAudit(q, e)
+		return err
 	})
 	return e, wrap(err)
+}
+
+// insertAudit adds e to the audit log in the transaction of q.
+func insertAudit(q querier, e intercom.AuditEntry) (int64, error) {
+	var id int64
+	err := q.QueryRow(`INSERT INTO audit_log (credential_id, credential_name, method, route, resource, before_json, after_json, status, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, e.CredentialID, e.CredentialName, e.Method, e.Route, e.Resource,
+		jsonText(e.Before), jsonText(e.After), nullZero(e.Status), micros(e.At)).Scan(&id)
+	return id, err
+}
+
+// FinishAudit adds its write's answer to the entry id.
+func (db *DB) FinishAudit(ctx context.Context, id int64, resource string, after []byte, status int) error {
+	return wrap(db.uncached(ctx, func(q querier) error {
+		return mustAffect(q.Exec(`UPDATE audit_log SET resource = ?, after_json = ?, status = ? WHERE id = ?`,
+			resource, jsonText(after), status, id))
+	}))
+}
+
+// nullZero is n, or NULL for 0.
+func nullZero(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return n
 }
 
 // jsonText is a JSON document as a TEXT value, NULL for none.
@@ -104,7 +129,8 @@ func (db *DB) AuditLog(ctx context.Context, f intercom.AuditFilter, p intercom.P
 	if err := q.QueryRow(`SELECT count(*)`+where, credential, f.Resource).Scan(&total); err != nil {
 		return nil, 0, wrap(err)
 	}
-	rows, err := q.Query(`SELECT id, credential_id, credential_name, method, route, resource, before_json, after_json, at`+where+
+	rows, err := q.Query(`SELECT id, credential_id, credential_name, method, route, resource, before_json, after_json,
+		coalesce(status, 0), at`+where+
 		` ORDER BY id DESC LIMIT ?3 OFFSET ?4`, credential, f.Resource, p.PerPage, p.Offset())
 	if err != nil {
 		return nil, 0, wrap(err)
@@ -115,7 +141,7 @@ func (db *DB) AuditLog(ctx context.Context, f intercom.AuditFilter, p intercom.P
 		var e intercom.AuditEntry
 		var before, after sql.NullString
 		var at int64
-		if err := rows.Scan(&e.ID, &e.CredentialID, &e.CredentialName, &e.Method, &e.Route, &e.Resource, &before, &after, &at); err != nil {
+		if err := rows.Scan(&e.ID, &e.CredentialID, &e.CredentialName, &e.Method, &e.Route, &e.Resource, &before, &after, &e.Status, &at); err != nil {
 			return nil, 0, wrap(err)
 		}
 		if before.Valid {

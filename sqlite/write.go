@@ -22,6 +22,11 @@ type writeJob struct {
 	fn   func(q querier, ch *change) error
 	done chan error
 	ch   change // what fn changed, for the caches (cache.go)
+
+	// audit is the admin write's audit entry this job added (as auditID)
+	// in its savepoint; it is the write's once the batch commits.
+	audit   *intercom.PendingAudit
+	auditID int64
 }
 
 var errClosed = errors.New("sqlite: database closed")
@@ -162,6 +167,9 @@ func (db *DB) commit(batch []*writeJob) {
 		}
 	}
 	for i, job := range batch {
+		if errs[i] == nil && job.audit != nil {
+			job.audit.Committed(job.auditID)
+		}
 		job.done <- errs[i]
 	}
 }
@@ -177,6 +185,12 @@ func (db *DB) runJob(q querier, job *writeJob) error {
 	}
 	jq := querier{ctx: context.WithoutCancel(job.ctx), stmts: q.stmts}
 	err := runSafely(job.fn, jq, &job.ch)
+	if p, ok := intercom.AuditToWrite(job.ctx); ok && err == nil {
+		// The admin write's audit entry commits with its first write.
+		if job.auditID, err = insertAudit(jq, p.Entry); err == nil {
+			job.audit = p
+		}
+	}
 	if err != nil {
 		if _, rerr := q.Exec(`ROLLBACK TO job`); rerr != nil {
 			err = errors.Join(err, rerr)

@@ -137,3 +137,62 @@ func testAuditLog(t *testing.T, s intercom.Store) {
 		t.Errorf("unknown history: %v", err)
 	}
 }
+
+// testAuditCommitsWithItsWrite: an admin write's pending audit entry
+// (intercom.WithAudit) commits in the first write transaction that
+// commits under its context, and only then: a write that fails adds none,
+// a second write adds no second one, and the entry is in the log before
+// FinishAudit gives it the write's answer, as when the node stops between
+// the two.
+func testAuditCommitsWithItsWrite(t *testing.T, s intercom.Store) {
+	base := t.Context()
+	pending := &intercom.PendingAudit{Entry: intercom.AuditEntry{CredentialName: intercom.BootstrapCredential,
+		Method: "PATCH", Route: "/api/admin/v1/users/{user}", Resource: "users/x", Before: []byte(`{"login":"old"}`), At: t0}}
+	ctx := intercom.WithAudit(base, pending)
+	log := func() []intercom.AuditEntry {
+		t.Helper()
+		got, _, err := s.AuditLog(base, intercom.AuditFilter{}, intercom.Page{Page: 1, PerPage: 25})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	login := "audited"
+	_, _, err := s.UpdateUser(ctx, 1<<40, intercom.UserUpdate{Login: &login}, t0)
+	wantCode(t, err, intercom.ENOTFOUND)
+	if pending.ID() != 0 || len(log()) != 0 {
+		t.Fatalf("after a failed write: pending id %d, log %+v; want none", pending.ID(), log())
+	}
+
+	u, err := s.CreateUser(base, intercom.User{Login: "old", PasswordHash: "x", CreatedAt: t0, UpdatedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.UpdateUser(ctx, u.ID, intercom.UserUpdate{Login: &login}, t0); err != nil {
+		t.Fatal(err)
+	}
+	id := pending.ID()
+	want := pending.Entry
+	want.ID = id
+	if got := log(); id == 0 || !cmp.Equal(got, []intercom.AuditEntry{want}) {
+		t.Fatalf("after the write: pending id %d, log %+v; want %+v", id, got, want)
+	}
+
+	name := "second write"
+	if _, _, err := s.UpdateUser(ctx, u.ID, intercom.UserUpdate{Name: &name}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if pending.ID() != id || len(log()) != 1 {
+		t.Fatalf("a second write under the same entry: id %d, log %+v", pending.ID(), log())
+	}
+
+	if err := s.FinishAudit(base, id, "users/7", []byte(`{"login":"audited"}`), 200); err != nil {
+		t.Fatal(err)
+	}
+	want.Resource, want.After, want.Status = "users/7", []byte(`{"login":"audited"}`), 200
+	if got := log(); !cmp.Equal(got, []intercom.AuditEntry{want}) {
+		t.Errorf("finished: %+v; want %+v", got, want)
+	}
+	wantCode(t, s.FinishAudit(base, id+1000, "users/7", nil, 200), intercom.ENOTFOUND)
+}

@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"AdminWrites", testAdminWrites},
 		{"AdminCredentials", testAdminCredentials},
 		{"AuditLog", testAuditLog},
+		{"AuditCommitsWithItsWrite", testAuditCommitsWithItsWrite},
 		{"Retention", testRetention},
 		{"ConcurrentPurges", testConcurrentPurges},
 	}
