@@ -108,7 +108,7 @@ func (b *Box) Open(name string, stored []byte) ([]byte, error) {
 		}
 		plain, err := b.aead.Open(nil, rest[:b.aead.NonceSize()], rest[b.aead.NonceSize():], []byte(name))
 		if err != nil {
-			return nil, errors.New("does not open with --secret-key-file: it was sealed under another key")
+			return nil, errors.New("does not open with the secret key file: it was sealed under another key (give --secret-key-file with that one)")
 		}
 		return plain, nil
 	}

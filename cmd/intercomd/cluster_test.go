@@ -249,6 +249,7 @@ func startNode(t, owner *testing.T, db, name string, extra ...string) *node {
 // shown if owner failed, when owner ends, if not before.
 func runNode(t, owner *testing.T, name string, env map[string]string, args ...string) *node {
 	t.Helper()
+	env = withSecretKey(t, env, args)
 	ctx, cancel := context.WithCancel(context.Background())
 	outR, outW := io.Pipe()
 	n := &node{name: name, cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{},

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -266,4 +269,57 @@ func engineAttrs(db string) []any {
 		host = u.Query().Get("host")
 	}
 	return []any{"engine", "postgres", "host", host, "database", strings.TrimPrefix(u.Path, "/")}
+}
+
+// checkSecretKeyFile refuses PostgreSQL without --secret-key-file: the
+// nodes seal the intercoms' control keys and the generated secrets under
+// the same key, which the database must not hold (a copy of it alone must
+// not sign door commands). SQLite keeps its key beside the file
+// (besideKeyFile).
+func checkSecretKeyFile(db, keyFile string) error {
+	if keyFile != "" || !isPostgres(db) {
+		return nil
+	}
+	return errors.New("--db postgres://… needs --secret-key-file (or INTERCOMD_SECRET_KEY_FILE), the same file on every node: " +
+		"the intercoms' control keys and the generated secrets are sealed under it so that the database alone signs no door " +
+		"command; make one with `openssl rand -base64 32 > FILE`, or, for a database copied from SQLite, give the key file that was beside the SQLite file (its name with .key added)")
+}
+
+// keyFile is the key besideKeyFile read, and whether it made it now.
+type keyFile struct {
+	key []byte
+	now bool
+}
+
+// besideKeyFile reads the secret key file of the SQLite database db, db +
+// ".key", making it (32 random bytes, base64, mode 0600) when there is
+// none. intercomd backup does not copy it: a copy of the database alone
+// signs no door command.
+func besideKeyFile(db string) (string, keyFile, error) {
+	path := db + ".key"
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return path, keyFile{key: b}, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return path, keyFile{}, fmt.Errorf("the secret key file beside the database: %w", err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	b = []byte(base64.StdEncoding.EncodeToString(key) + "\n")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) { // made meanwhile: only one process serves a database, but be exact
+		return besideKeyFile(db)
+	} else if err != nil {
+		return path, keyFile{}, fmt.Errorf("making the secret key file beside the database (or give --secret-key-file): %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(path)
+		return path, keyFile{}, fmt.Errorf("writing the secret key file %s: %w", path, err)
+	}
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		os.Remove(path)
+		return path, keyFile{}, fmt.Errorf("writing the secret key file %s: %w", path, err)
+	}
+	return path, keyFile{key: b, now: true}, nil
 }

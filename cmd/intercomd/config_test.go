@@ -50,6 +50,9 @@ func TestConfigRefused(t *testing.T) {
 		{"mysql", []string{"--db", "mysql://intercomd:db-password@db.example/intercomd"}, nil,
 			[]string{`--db has the unknown scheme "mysql://": give a SQLite file's path or a postgres:// or postgresql:// URL`},
 			[]string{"db-password", "did you mean"}},
+		{"postgres without a secret key file", []string{"--db", "postgres://intercomd:db-password@db.example/intercomd"}, nil,
+			[]string{"--db postgres://… needs --secret-key-file (or INTERCOMD_SECRET_KEY_FILE), the same file on every node",
+				"openssl rand -base64 32 > FILE"}, []string{"db-password"}},
 		{"unknown flag", []string{"--ring-timout", "45s"}, nil,
 			[]string{"flag provided but not defined: -ring-timout (intercomd serve --help lists the flags)"}, nil},
 		{"bad flag value", []string{"--ring-timeout", "soon"}, nil,
@@ -105,7 +108,7 @@ func TestConfigAccepted(t *testing.T) {
 		{"a postgresql url", []string{"--db", "postgresql:///intercomd?host=/run/postgresql"}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := parseConfig(append([]string{"serve"}, tt.args...), tt.env, io.Discard); err != nil {
+			if _, err := parseConfig(append([]string{"serve"}, tt.args...), withSecretKey(t, tt.env, tt.args), io.Discard); err != nil {
 				t.Fatal(err)
 			}
 		})

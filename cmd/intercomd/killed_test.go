@@ -42,6 +42,9 @@ func startChildNode(t *testing.T, db, name string, extra ...string) (*node, *exe
 	raw, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), childNodeArgs+"="+string(raw), "INTERCOMD_ADMIN_TOKEN="+clusterAdminToken, "INTERCOMD_LOG_LEVEL=warn")
+	if key := withSecretKey(t, nil, args)["INTERCOMD_SECRET_KEY_FILE"]; key != "" {
+		cmd.Env = append(cmd.Env, "INTERCOMD_SECRET_KEY_FILE="+key)
+	}
 	logs := &syncBuffer{}
 	cmd.Stderr = logs
 	out, err := cmd.StdoutPipe()

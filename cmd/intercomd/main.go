@@ -296,20 +296,17 @@ func parseConfig(args []string, env map[string]string, stderr io.Writer) (config
 	if err := readSecretFiles(fs, c.secretFiles); err != nil {
 		return c, err
 	}
-	var key []byte
 	if c.secretKeyFile != "" {
 		b, err := os.ReadFile(c.secretKeyFile)
 		if err != nil {
 			return c, fmt.Errorf("--secret-key-file: %w", err)
 		}
-		key = b
+		if c.secretBox, err = secrets.NewBox(b); err != nil {
+			return c, fmt.Errorf("--secret-key-file %s: %w", c.secretKeyFile, err)
+		}
 	}
-	box, err := secrets.NewBox(key)
-	if err != nil {
-		return c, fmt.Errorf("--secret-key-file %s: %w", c.secretKeyFile, err)
-	}
-	c.secretBox = box
-	for _, err := range []error{checkAdminToken(c.adminToken), checkPublicURL(c.publicURL), checkDB(c.db)} {
+	for _, err := range []error{checkAdminToken(c.adminToken), checkPublicURL(c.publicURL), checkDB(c.db),
+		checkSecretKeyFile(c.db, c.secretKeyFile)} {
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -486,6 +483,20 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		return err
 	}
 	defer db.Close()
+	if c.secretBox == nil {
+		// SQLite without --secret-key-file: the key file beside the database.
+		path, made, err := besideKeyFile(c.db)
+		if err != nil {
+			return err
+		}
+		if c.secretBox, err = secrets.NewBox(made.key); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if made.now {
+			logger.Info("made the secret key file beside the database: back it up apart from the database, which cannot sign "+
+				"door commands or give the generated secrets without it", "file", path)
+		}
+	}
 	if c.pprofAddr != "" {
 		stop, err := servePprof(c.pprofAddr, logger)
 		if err != nil {
@@ -532,10 +543,6 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	} else if n > 0 {
 		logger.Info("sealed the control keys of intercoms provisioned before --secret-key-file", "intercoms", n)
 	}
-	if !c.secretBox.Sealed() {
-		logger.Warn("no --secret-key-file: the database keeps the intercoms' control keys and the generated secrets unsealed, " +
-			"so a copy of it can sign door commands")
-	}
 	if sip := *sipSecret; generated[sip.Flag] && c.sipAPIToken != "" {
 		logger.Warn("no --sip-secret: the SIP server cannot verify answer tokens unless it is given the same secret")
 	}
@@ -553,7 +560,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		SIPHost: c.sipHost, SIPWSURL: c.sipWSURL, SIPSecret: []byte(sipSecret.Value), Pairing: c.pairing, SIPAPIToken: c.sipAPIToken,
 		ICEURLs: c.iceURLs, TURNSecret: []byte(c.turnSecret),
 		SessionsLimit: c.sessionsLimit, Languages: c.languages,
-		PrivateAdmin: c.adminAddr != "", PrivateMetrics: c.metricsAddr != "",
+		PrivateAdmin: c.adminAddr != "", PrivateMetrics: c.metricsAddr != "", SecretBox: c.secretBox,
 	}
 	if c.web {
 		app, err := web.New(web.Config{SIPWSURL: cfg.SIP().WSAddress()})

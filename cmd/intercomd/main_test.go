@@ -38,6 +38,7 @@ func runDemoEndToEnd(t *testing.T, db string) {
 	outR, outW := io.Pipe()
 	env := map[string]string{"INTERCOMD_ADMIN_TOKEN": "admin-token-from-the-environment-0123", "INTERCOMD_LOG_LEVEL": "warn"}
 	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--demo"}
+	env = withSecretKey(t, env, args)
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, args, env, outW, io.Discard)
@@ -308,7 +309,8 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("defaults: limit %d, languages %q, %v", c.sessionsLimit, c.languages, err)
 	}
 	for _, db := range []string{"postgres://u:p@db.example/intercomd", "postgresql:///intercomd?host=/run/postgresql"} {
-		if c, err := parseConfig([]string{"serve", "--db", db}, nil, io.Discard); err != nil || c.db != db {
+		args := []string{"serve", "--db", db}
+		if c, err := parseConfig(args, withSecretKey(t, nil, args), io.Discard); err != nil || c.db != db || !c.secretBox.Sealed() {
 			t.Errorf("--db %s: %+v, %v", db, c.db, err)
 		}
 	}

@@ -254,7 +254,8 @@ func startLBNode(t *testing.T, db, public string, extra ...string) *lbNode {
 		"--real-ip-header", "X-Forwarded-For", "--admin-token", nginxAdminToken, "--log-level", "debug"}
 	args = append(args, extra...)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, nil, io.Discard, log) }()
+	env := withSecretKey(t, nil, args)
+	go func() { done <- run(ctx, args, env, io.Discard, log) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -19,6 +19,7 @@ import (
 // returns its base URL once it listens; it stops when t ends.
 func startServe(t *testing.T, env map[string]string, args ...string) string {
 	t.Helper()
+	env = withSecretKey(t, env, args)
 	ctx, cancel := context.WithCancel(context.Background())
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"database/sql"
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -94,7 +96,9 @@ func TestSecretsNeverDrift(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"without the key", map[string]string{"INTERCOMD_ADMIN_TOKEN": token}, nil, "--pusher-app-secret is sealed in the database: give --secret-key-file"},
+		// Without the flag the key beside the database is used (made now): not the one.
+		{"without the key", map[string]string{"INTERCOMD_ADMIN_TOKEN": token}, nil,
+			"the stored --pusher-app-secret does not open with the secret key file: it was sealed under another key (give --secret-key-file with that one)"},
 		{"another --sip-secret", env, []string{"--sip-secret", "another-secret"}, "--sip-secret differs from the one this database was used with"},
 		{"another admin token", map[string]string{"INTERCOMD_ADMIN_TOKEN": strings.Repeat("x", 32), "INTERCOMD_SECRET_KEY_FILE": key}, nil,
 			"--admin-token differs"},
@@ -169,6 +173,8 @@ func TestCopyKeepsSecrets(t *testing.T) {
 	if err := run(t.Context(), []string{"copy", "--from", db, "--to", url}, nil, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
+	// The key file made beside the SQLite database is the nodes' --secret-key-file.
+	env["INTERCOMD_SECRET_KEY_FILE"] = db + ".key"
 	pgNode := runNode(t, t, "postgres", env, "serve", "--addr", "127.0.0.1:0", "--db", url)
 	if got := sipPassword(t, pgNode, token, ic["id"]); got != password {
 		t.Errorf("after the copy the panel's SIP password is %q, was %q", got, password)
@@ -176,53 +182,81 @@ func TestCopyKeepsSecrets(t *testing.T) {
 }
 
 // TestControlKeysSealed: a copy of the database alone signs no door command.
-// An intercom provisioned before --secret-key-file has its control key
-// sealed at the next start with one; the database then holds neither the
-// secret nor the key its commands are signed with, only a hash of that key.
+// Without --secret-key-file a SQLite database's key is the file beside it,
+// made at the first start (mode 0600), and a control key is sealed under
+// it from the intercom's creation; one stored unsealed (an intercom
+// provisioned by an older intercomd) is sealed at the next start. The
+// database then holds neither the secret nor the key its commands are
+// signed with, only a hash of that key, and copied without its key file
+// it does not start.
 func TestControlKeysSealed(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "doors.db")
-	key := filepath.Join(dir, "secret.key")
-	if err := os.WriteFile(key, []byte("k3y-of-at-least-thirty-two-bytes-0123456789"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	token := strings.Repeat("admin-token-", 3)
 	auth := map[string]string{"Authorization": "Bearer " + token}
-	before := runNode(t, t, "before", map[string]string{"INTERCOMD_ADMIN_TOKEN": token}, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	env := map[string]string{"INTERCOMD_ADMIN_TOKEN": token}
+	before := runNode(t, t, "before", env, "serve", "--addr", "127.0.0.1:0", "--db", db)
 	ic := before.want(t, "POST", "/api/admin/v1/intercoms", auth, `{"address":"Lenina 1"}`, 201)
 	secret := ic["secret"].(string)
-	if !strings.Contains(before.logs.String(), "no --secret-key-file") {
-		t.Error("no warning of unsealed keys")
+	if !strings.Contains(before.logs.String(), "made the secret key file beside the database") {
+		t.Error("the first start did not say it made the key file")
 	}
 	before.stop(t)
+	if fi, err := os.Stat(db + ".key"); err != nil || fi.Mode().Perm() != 0o600 || fi.Size() < 32 {
+		t.Fatalf("the key file beside the database: %v, %v", fi, err)
+	}
 	controlKey := string(intercom.HashToken(secret))
-	stored := func() (hash, key string) {
+	stored := func(query string, args ...any) (hash, key string) {
 		t.Helper()
 		raw, err := sql.Open("sqlite", db)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer raw.Close()
+		if query != "" {
+			if _, err := raw.Exec(query, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := raw.QueryRow(`SELECT secret_hash, control_key FROM intercoms`).Scan(&hash, &key); err != nil {
 			t.Fatal(err)
 		}
 		return hash, key
 	}
-	if _, k := stored(); k != "plain:"+controlKey {
-		t.Fatalf("without a key file the control key is stored %q", k)
+	sealed := func(what string, hash, k string) {
+		t.Helper()
+		if !strings.HasPrefix(k, "aes256gcm:") || strings.Contains(k, controlKey) || strings.Contains(hash, controlKey) ||
+			hash != string(intercom.IntercomSecretHash(secret)) {
+			t.Errorf("%s: stored hash %x, control key %q", what, hash, k)
+		}
 	}
+	hash, k := stored("")
+	sealed("made", hash, k)
 
-	after := runNode(t, t, "after", map[string]string{"INTERCOMD_ADMIN_TOKEN": token, "INTERCOMD_SECRET_KEY_FILE": key},
-		"serve", "--addr", "127.0.0.1:0", "--db", db)
+	// As an older intercomd stored it.
+	if _, k := stored(`UPDATE intercoms SET control_key = ?`, "plain:"+controlKey); k != "plain:"+controlKey {
+		t.Fatalf("unsealed: %q", k)
+	}
+	after := runNode(t, t, "after", env, "serve", "--addr", "127.0.0.1:0", "--db", db)
 	if !strings.Contains(after.logs.String(), "sealed the control keys") {
 		t.Errorf("the start did not say it sealed the keys:\n%s", after.logs)
 	}
 	// The panel's secret still opens its API.
 	after.want(t, "POST", "/api/hw/v1/heartbeat", map[string]string{"Authorization": "Bearer " + secret}, "", 204)
 	after.stop(t)
-	hash, k := stored()
-	if !strings.HasPrefix(k, "aes256gcm:") || strings.Contains(k, controlKey) || strings.Contains(hash, controlKey) ||
-		hash != string(intercom.IntercomSecretHash(secret)) {
-		t.Errorf("stored hash %x, control key %q", hash, k)
+	hash, k = stored("")
+	sealed("sealed at the start", hash, k)
+
+	// The database copied alone (as intercomd backup copies it) does not start.
+	copied := filepath.Join(t.TempDir(), "copy.db")
+	if err := run(t.Context(), []string{"backup", "--db", db, "--to", copied}, nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(copied + ".key"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("backup copied the key file: %v", err)
+	}
+	err := run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--db", copied}, env, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "does not open with the secret key file") {
+		t.Errorf("the copy without its key file started: %v", err)
 	}
 }

@@ -92,6 +92,11 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	}
 	defer os.RemoveAll(dir)
 
+	keyFile := filepath.Join(dir, "secret.key") // the same on every node, as PostgreSQL nodes need
+	if err := os.WriteFile(keyFile, []byte(rand.Text()+rand.Text()), 0o600); err != nil {
+		return err
+	}
+
 	dbURL, drop, err := createDatabase(ctx, pg)
 	if err != nil {
 		return err
@@ -122,7 +127,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		addr := "127.0.0.1:" + strconv.Itoa(port+k)
 		// Not tied to ctx: the nodes are stopped by SIGTERM above, after the
 		// sockets are closed.
-		srv := exec.Command(bin, "serve", "--addr", addr, "--db", dbURL, "--log-level", "error",
+		srv := exec.Command(bin, "serve", "--addr", addr, "--db", dbURL, "--secret-key-file", keyFile, "--log-level", "error",
 			"--pusher-app-key", appKey, "--pusher-app-secret", appSecret, "--ring-timeout", "10m",
 			"--heartbeat-batch", beatBatch.String())
 		srv.Stderr = os.Stderr
