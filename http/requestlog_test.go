@@ -140,7 +140,7 @@ func TestLifecycleLogs(t *testing.T) {
 		IntercomID int64  `json:"intercom_id"`
 		UserID     int64  `json:"user_id"`
 		Device     string `json:"device"`
-		Status     string `json:"status"`
+		Status     any    `json:"status"` // a call's; an HTTP status on admin write lines
 		Rung       *int   `json:"rung"`
 	}
 	var got []line
