@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -82,10 +83,18 @@ func TestDebianUnits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	installs := readmeInstalls(t, readme)
+	if m := regexp.MustCompile(`(?m)^systemctl enable --now (.+)$`).FindAllSubmatch(readme, -1); !slices.ContainsFunc(m, func(m [][]byte) bool {
+		units := strings.Fields(string(m[1]))
+		slices.Sort(units)
+		return slices.Equal(units, []string{"coturn", "kamailio", "rtpengine-daemon"})
+	}) {
+		t.Error("README.md has no `systemctl enable --now` line for exactly kamailio, rtpengine-daemon and coturn")
+	}
 	ns := newNetns(t)
 
 	t.Run("kamailio", func(t *testing.T) {
-		cfg := installCopy(t, filepath.Join("..", "..", "deploy", "kamailio", "kamailio.cfg"), 0o644, "root")
+		cfg := installs.copy(t, "/etc/kamailio/kamailio.cfg", "deploy/kamailio/kamailio.cfg")
 		defaults, err := os.ReadFile("/etc/default/kamailio")
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			t.Fatal(err)
@@ -152,7 +161,7 @@ func TestDebianUnits(t *testing.T) {
 
 	t.Run("rtpengine", func(t *testing.T) {
 		shipped := filepath.Join("..", "..", "deploy", "rtpengine", "rtpengine.conf")
-		conf := installCopy(t, shipped, 0o644, "root")
+		conf := installs.copy(t, "/etc/rtpengine/rtpengine.conf", "deploy/rtpengine/rtpengine.conf")
 		if v := iniValue(t, shipped, "table"); v != "-1" {
 			t.Errorf("deploy/rtpengine/rtpengine.conf: table = %q; want -1 (userspace: the unit's iptables set-up then does nothing)", v)
 		}
@@ -168,9 +177,9 @@ func TestDebianUnits(t *testing.T) {
 	})
 
 	t.Run("coturn", func(t *testing.T) {
-		// The config holds static-auth-secret: readable by root and the
-		// service's group only, as the README installs it.
-		conf := installCopy(t, filepath.Join("..", "..", "deploy", "coturn", "turnserver.conf"), 0o640, "turnserver")
+		// The config holds static-auth-secret: the README installs it
+		// readable by root and the service's group only.
+		conf := installs.copy(t, "/etc/turnserver.conf", "deploy/coturn/turnserver.conf")
 		d := startUnit(t, ns, "coturn.service", map[string]string{"/etc/turnserver.conf": conf})
 		addr := net.JoinHostPort(netnsPublicIP, iniValue(t, filepath.Join("..", "..", "deploy", "coturn", "turnserver.conf"), "listening-port"))
 		c := ns.dial(t, "udp", addr)
@@ -182,6 +191,12 @@ func TestDebianUnits(t *testing.T) {
 		reply := askUDP(t, c, req, func(b []byte) bool { return len(b) >= 20 && bytes.Equal(b[8:20], req[8:20]) }, d)
 		if binary.BigEndian.Uint16(reply) != 0x0101 {
 			t.Errorf("STUN Binding request to %s: message type %#04x; want 0x0101 (success)", addr, binary.BigEndian.Uint16(reply))
+		}
+		// coturn serves STUN with its defaults when it cannot read its
+		// config: the realm it announces is the config's.
+		realm := iniValue(t, filepath.Join("..", "..", "deploy", "coturn", "turnserver.conf"), "realm")
+		if log := d.log(); !strings.Contains(log, "Default realm: "+realm+"\n") {
+			t.Errorf("coturn did not take the config's realm %s: its log:\n%s", realm, log)
 		}
 	})
 }
@@ -264,6 +279,44 @@ func unitPath(unit string) string {
 		}
 	}
 	return ""
+}
+
+// readmeInstall is an `install -m MODE [-g GROUP] deploy/… /etc/…` line of
+// the README.
+type readmeInstall struct {
+	src   string
+	mode  os.FileMode
+	group string
+}
+
+// installLines are the README's install lines from deploy/ to /etc/, by
+// destination.
+type installLines map[string]readmeInstall
+
+// readmeInstalls reads the README's install lines.
+func readmeInstalls(t *testing.T, readme []byte) installLines {
+	t.Helper()
+	in := installLines{}
+	for _, m := range regexp.MustCompile(`(?m)^install -m ([0-7]+)(?: -g (\S+))? (deploy/\S+) (/etc/\S+)`).FindAllSubmatch(readme, -1) {
+		mode, _ := strconv.ParseUint(string(m[1]), 8, 32)
+		group := string(m[2])
+		if group == "" {
+			group = "root"
+		}
+		in[string(m[4])] = readmeInstall{src: string(m[3]), mode: os.FileMode(mode), group: group}
+	}
+	return in
+}
+
+// copy installs, as the README's line for dst does, a copy of the file it
+// names, which must be src, and returns the copy's path.
+func (in installLines) copy(t *testing.T, dst, src string) string {
+	t.Helper()
+	l, ok := in[dst]
+	if !ok || l.src != src {
+		t.Fatalf("README.md has no line `install -m … %s %s` (found %+v)", src, dst, l)
+	}
+	return installCopy(t, filepath.Join("..", "..", filepath.FromSlash(src)), l.mode, l.group)
 }
 
 // installCopy copies src byte for byte into a directory the services'
