@@ -56,8 +56,9 @@ import (
 // addresses are used as they are, and nothing on this host is disturbed.
 // Each then shows it serves: Kamailio answers OPTIONS over UDP on
 // SIP_LISTEN and, over a WebSocket on WS_LISTEN opened with a token signed
-// with SIP_SECRET, a REGISTER of the token's number; rtpengine answers an ng
-// ping on listen-ng; coturn answers a STUN Binding request on 3478.
+// with SIP_SECRET (another secret's token is refused), a REGISTER of the
+// token's number; rtpengine answers an ng ping on listen-ng; coturn answers
+// a STUN Binding request on 3478 and announces the config's realm.
 func TestDebianUnits(t *testing.T) {
 	missing := func(msg string) {
 		t.Helper()
@@ -127,17 +128,26 @@ func TestDebianUnits(t *testing.T) {
 		}
 
 		// A WebSocket with a token for a number, as intercomd hands an
-		// app, and that number's REGISTER.
+		// app, and that number's REGISTER; a token signed with another
+		// secret than SIP_SECRET is refused at the handshake.
 		number := "2000000042"
-		tok := token(t, d.env["SIP_SECRET"], number, time.Now().Add(time.Minute))
-		conn := ns.dial(t, "tcp", wsAddr)
-		client := &http.Client{Transport: &http.Transport{
-			DialContext: func(context.Context, string, string) (net.Conn, error) { return conn, nil },
-		}}
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
-		ws, res, err := websocket.Dial(ctx, "ws://"+wsAddr+"/sip?token="+tok,
-			&websocket.DialOptions{HTTPClient: client, Subprotocols: []string{"sip"}})
+		dialWS := func(tok string) (*websocket.Conn, *http.Response, error) {
+			conn := ns.dial(t, "tcp", wsAddr)
+			client := &http.Client{Transport: &http.Transport{
+				DialContext: func(context.Context, string, string) (net.Conn, error) { return conn, nil },
+			}}
+			return websocket.Dial(ctx, "ws://"+wsAddr+"/sip?token="+tok,
+				&websocket.DialOptions{HTTPClient: client, Subprotocols: []string{"sip"}})
+		}
+		if ws, res, err := dialWS(token(t, d.env["SIP_SECRET"]+"-not", number, time.Now().Add(time.Minute))); err == nil {
+			ws.CloseNow()
+			t.Error("a WebSocket with a token signed with another secret: accepted; want 403")
+		} else if res == nil || res.StatusCode != http.StatusForbidden {
+			t.Errorf("a WebSocket with a token signed with another secret: %v (%v); want 403", err, res)
+		}
+		ws, res, err := dialWS(token(t, d.env["SIP_SECRET"], number, time.Now().Add(time.Minute)))
 		if err != nil {
 			t.Fatalf("WebSocket to %s/sip: %v (%v)\n%s", wsAddr, err, res, d.log())
 		}
