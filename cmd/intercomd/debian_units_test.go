@@ -699,6 +699,12 @@ func startUnit(t *testing.T, ns *netns, unit string, paths map[string]string) *d
 	switch typ {
 	case "notify":
 		t.Cleanup(func() {
+			select {
+			case err := <-exited:
+				exited <- err
+				t.Errorf("%s: the main process exited while the test ran: %v\n%s", unit, err, d.log())
+			default:
+			}
 			cmd.Process.Signal(syscall.SIGTERM)
 			select {
 			case <-exited:
@@ -733,6 +739,12 @@ func startUnit(t *testing.T, ns *netns, unit string, paths map[string]string) *d
 		case err := <-exited:
 			exited <- err
 			t.Fatalf("%s: exited before READY=1: %v\n%s", unit, err, d.log())
+		}
+		// The main process stays (the unit's -f wins over a config's
+		// foreground = false): systemd would take its exit for the
+		// service's.
+		if !alive(cmd.Process.Pid) {
+			t.Fatalf("%s: the main process exited after READY=1\n%s", unit, d.log())
 		}
 		d.runsAs(t, unit, cmd.Process.Pid)
 	case "forking":
