@@ -777,6 +777,9 @@ func startUnit(t *testing.T, ns *netns, unit string, paths map[string]string) *d
 		}
 		d.runsAs(t, unit, pid)
 		t.Cleanup(func() {
+			if !alive(pid) {
+				t.Errorf("%s: the main process %d exited while the test ran\n%s", unit, pid, d.log())
+			}
 			syscall.Kill(pid, syscall.SIGTERM)
 			for deadline := time.Now().Add(15 * time.Second); alive(pid); {
 				if time.Now().After(deadline) {
