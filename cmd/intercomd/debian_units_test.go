@@ -565,6 +565,9 @@ func startUnit(t *testing.T, ns *netns, unit string, paths map[string]string) *d
 	}
 
 	// The user, its groups, its runtime directory.
+	if len(svc["User"]) != 1 {
+		t.Fatalf("%s: User= %q; want one user (root is not what this test checks)", unit, svc["User"])
+	}
 	u, err := user.Lookup(svc["User"][0])
 	if err != nil {
 		t.Fatalf("%s: User=%s: %v", unit, svc["User"][0], err)
