@@ -38,7 +38,9 @@ import (
 // ($VAR split into words, ${VAR} kept whole), User= and Group= with the
 // user's groups, AmbientCapabilities=, RuntimeDirectory= created for the
 // user (and removed after), Type=notify awaited on a NOTIFY_SOCKET and
-// Type=forking awaited by the first process's exit and the PIDFile=. The one
+// Type=forking awaited by the first process's exit and the PIDFile=, and at
+// the end SIGTERM to all its processes, each awaited (KillMode=control-group,
+// with process groups standing in for the cgroup). The one
 // change is the config's path: the unit's /etc/kamailio/kamailio.cfg,
 // /etc/rtpengine/rtpengine.conf and /etc/turnserver.conf name a copy of
 // deploy/'s file, byte for byte, installed with the modes the README gives.
@@ -708,13 +710,8 @@ func startUnit(t *testing.T, ns *netns, unit string, paths map[string]string) *d
 				t.Errorf("%s: the main process exited while the test ran: %v\n%s", unit, err, d.log())
 			default:
 			}
-			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(15 * time.Second):
-				cmd.Process.Kill()
-				<-exited
-			}
+			stopService(t, unit, cmd.Process.Pid)
+			<-exited
 		})
 		got := make(chan string, 1)
 		go func() {
@@ -783,14 +780,14 @@ func startUnit(t *testing.T, ns *netns, unit string, paths map[string]string) *d
 			if !alive(pid) {
 				t.Errorf("%s: the main process %d exited while the test ran\n%s", unit, pid, d.log())
 			}
-			syscall.Kill(pid, syscall.SIGTERM)
-			for deadline := time.Now().Add(15 * time.Second); alive(pid); {
-				if time.Now().After(deadline) {
-					syscall.Kill(pid, syscall.SIGKILL)
-					deadline = time.Now().Add(5 * time.Second)
-				}
-				time.Sleep(20 * time.Millisecond)
+			// The daemon made a session of its own (setsid): its
+			// workers are in its process group.
+			pgid, err := syscall.Getpgid(pid)
+			if err != nil {
+				t.Errorf("%s: the process group of %d: %v", unit, pid, err)
+				pgid = pid
 			}
+			stopService(t, unit, cmd.Process.Pid, pgid)
 		})
 	default:
 		t.Fatalf("%s: Type=%s: this test knows notify and forking", unit, typ)
@@ -801,6 +798,52 @@ func startUnit(t *testing.T, ns *netns, unit string, paths map[string]string) *d
 		}
 	})
 	return d
+}
+
+// stopService stops a service as systemd's KillMode=control-group does:
+// SIGTERM to every process of the service (here: of its process groups),
+// then the wait for all of them to exit, SIGKILL after 15 s.
+func stopService(t *testing.T, unit string, pgids ...int) {
+	t.Helper()
+	for _, g := range pgids {
+		syscall.Kill(-g, syscall.SIGTERM)
+	}
+	killed := false
+	for deadline := time.Now().Add(15 * time.Second); len(groupProcesses(pgids...)) > 0; time.Sleep(20 * time.Millisecond) {
+		if !killed && time.Now().After(deadline) {
+			t.Errorf("%s: processes %v still there 15 s after SIGTERM", unit, groupProcesses(pgids...))
+			for _, g := range pgids {
+				syscall.Kill(-g, syscall.SIGKILL)
+			}
+			killed = true
+		}
+	}
+}
+
+// groupProcesses are the processes in the process groups pgids that have
+// not exited.
+func groupProcesses(pgids ...int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		_, rest, _ := bytes.Cut(b, []byte(") "))
+		f := strings.Fields(string(rest)) // state, ppid, pgrp, …
+		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
+			continue
+		}
+		if pgrp, _ := strconv.Atoi(f[2]); slices.Contains(pgids, pgrp) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // alive says whether pid is a process that has not exited (a zombie has).
