@@ -296,7 +296,12 @@ type nginxSite struct {
 	nodes    []string // the nodes' addresses
 	listen   string   // the public listener's address
 	redirect string   // the plain-HTTP redirect listener's address; "": a free port
-	kamailio string   // /sip's upstream (host:port); "": the shipped address
+	// adminNodes are the nodes' admin listeners (nil: the shipped
+	// placeholders, which nothing reaches), admin the admin server's
+	// address ("": a free port).
+	adminNodes []string
+	admin      string
+	kamailio   string // /sip's upstream (host:port); "": the shipped address
 	// cert and key are the TLS certificate's and key's files; "": plain HTTP.
 	cert, key string
 }
@@ -311,6 +316,9 @@ func startNginxSite(t *testing.T, nginx string, site nginxSite) {
 	}
 	if site.redirect == "" {
 		site.redirect = "127.0.0.1:" + lbFreePort(t)
+	}
+	if site.admin == "" {
+		site.admin = "127.0.0.1:" + lbFreePort(t)
 	}
 	rendered, err := renderNginxSite(string(shipped), site)
 	if err != nil {
@@ -390,17 +398,22 @@ http {
 
 // The markers of the TLS lines and of the redirect listener.
 const (
-	nginxTLSMarker      = "# tls"
-	nginxCertMarker     = "# tls certificate"
-	nginxKeyMarker      = "# tls key"
-	nginxRedirectMarker = "# redirect listener"
+	nginxTLSMarker       = "# tls"
+	nginxCertMarker      = "# tls certificate"
+	nginxKeyMarker       = "# tls key"
+	nginxRedirectMarker  = "# redirect listener"
+	nginxAdminNodeMarker = "# intercomd admin node"
+	nginxAdminMarker     = "# admin listener"
 )
 
 // renderNginxSite substitutes site into the shipped config: the first line
 // marked "# intercomd node" is repeated once per node with its address, the
 // other marked lines are dropped; the line marked "# public listener"
 // listens on site.listen and the one marked "# redirect listener" on
-// site.redirect; the one marked "# kamailio websocket" names site.kamailio
+// site.redirect; the first line marked "# intercomd admin node" is repeated
+// once per site.adminNodes (unless there are none: then they stay), and the
+// line marked "# admin listener" listens on site.admin; the one marked
+// "# kamailio websocket" names site.kamailio
 // (unless empty); the lines marked "# tls certificate" and "# tls key" name
 // site's files. Without them (plain HTTP), every line marked "# tls" is
 // dropped, and the public listener's "ssl" and "http2" with them. Nothing
@@ -412,6 +425,7 @@ func renderNginxSite(shipped string, site nginxSite) (string, error) {
 	tls := site.cert != ""
 	var out []string
 	nodeLines, listenLines, redirectLines, sipLines, certLines, keyLines := 0, 0, 0, 0, 0, 0
+	adminNodeLines, adminLines := 0, 0
 	for _, line := range strings.Split(shipped, "\n") {
 		comment := strings.HasPrefix(strings.TrimSpace(line), "#")
 		switch {
@@ -426,6 +440,25 @@ func renderNginxSite(shipped string, site nginxSite) (string, error) {
 					out = append(out, serverAddr.ReplaceAllString(line, "${1}"+n))
 				}
 			}
+		case strings.Contains(line, nginxAdminNodeMarker):
+			if !serverAddr.MatchString(line) {
+				return "", fmt.Errorf("a line marked %q is not a server line: %q", nginxAdminNodeMarker, line)
+			}
+			adminNodeLines++
+			switch {
+			case len(site.adminNodes) == 0:
+				out = append(out, line)
+			case adminNodeLines == 1:
+				for _, n := range site.adminNodes {
+					out = append(out, serverAddr.ReplaceAllString(line, "${1}"+n))
+				}
+			}
+		case strings.Contains(line, nginxAdminMarker):
+			if !listenAddr.MatchString(line) {
+				return "", fmt.Errorf("the line marked %q is not a listen line: %q", nginxAdminMarker, line)
+			}
+			adminLines++
+			out = append(out, listenAddr.ReplaceAllString(line, "${1}"+site.admin))
 		case strings.Contains(line, nginxSIPMarker):
 			if !serverAddr.MatchString(line) {
 				return "", fmt.Errorf("the line marked %q is not a server line: %q", nginxSIPMarker, line)
@@ -472,6 +505,10 @@ func renderNginxSite(shipped string, site nginxSite) (string, error) {
 		default:
 			out = append(out, line)
 		}
+	}
+	if adminNodeLines == 0 || adminLines != 1 {
+		return "", fmt.Errorf("want server lines marked %q and one listen line marked %q; found %d and %d",
+			nginxAdminNodeMarker, nginxAdminMarker, adminNodeLines, adminLines)
 	}
 	if nodeLines == 0 || listenLines != 1 || redirectLines != 1 || sipLines != 1 || certLines != 1 || keyLines != 1 {
 		return "", fmt.Errorf("want server lines marked %q, one listen line marked %q, one marked %q, one server line marked %q, "+

@@ -38,18 +38,20 @@ import (
 // login, a socket subscribed as the apps do, a PATCH whose event reaches
 // that socket, a panel's heartbeat and ring (the ring reaching the socket),
 // and the apps' SIP WebSocket upgraded to the /sip upstream (an echo server
-// standing in for Kamailio); the private paths never pass.
+// standing in for Kamailio); the private paths never pass the public
+// server, and an admin call passes the config's admin server to the nodes'
+// admin listeners (from a private address only).
 func TestNginxTLS(t *testing.T) {
 	nginx := nginxBinary(t)
 	db := pgtest.NewDatabase(t)
 	cert, key, roots := testCertificate(t)
-	port, redirectPort := lbFreePort(t), lbFreePort(t)
+	port, redirectPort, adminPort := lbFreePort(t), lbFreePort(t), lbFreePort(t)
 	public := "https://127.0.0.1:" + port
 	nodes := make([]*lbNode, 3)
-	addrs := make([]string, len(nodes))
+	addrs, adminAddrs := make([]string, len(nodes)), make([]string, len(nodes))
 	for i := range nodes {
 		nodes[i] = startLBNode(t, db, public, "--admin-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0")
-		addrs[i] = nodes[i].addr
+		addrs[i], adminAddrs[i] = nodes[i].addr, nodes[i].adminAddr
 		if nodes[i].adminAddr == nodes[i].addr || nodes[i].metricsAddr != nodes[i].adminAddr {
 			t.Fatalf("node %d: admin API at %s and metrics at %s, want one private listener apart from %s",
 				i+1, nodes[i].adminAddr, nodes[i].metricsAddr, nodes[i].addr)
@@ -57,7 +59,7 @@ func TestNginxTLS(t *testing.T) {
 	}
 	sip := startSIPEcho(t)
 	startNginxSite(t, nginx, nginxSite{nodes: addrs, listen: "127.0.0.1:" + port, redirect: "127.0.0.1:" + redirectPort,
-		kamailio: sip.addr, cert: cert, key: key})
+		kamailio: sip.addr, cert: cert, key: key, adminNodes: adminAddrs, admin: "127.0.0.1:" + adminPort})
 	tlsConfig := &tls.Config{RootCAs: roots}
 	c := &lbClient{t: t, base: public, client: &http.Client{Timeout: 20 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: tlsConfig}}}
@@ -115,6 +117,32 @@ func TestNginxTLS(t *testing.T) {
 	stranger.wantJSON(stranger.do("GET", "/metrics", "", nil), 403, nil)
 	stranger.wantJSON(stranger.do("POST", "/api/admin/v1/users", `{"login":"x","password":"password-x"}`, lbAdminHeaders()), 403, nil)
 	stranger.wantJSON(stranger.do("GET", "/api/sip/v1/calls/2999999999", "", nil), 403, nil)
+	// The billing system on the operators' network, through the config's
+	// admin server: its admin calls reach the nodes' admin listeners (its
+	// write is there for the operator's read on one node); from an address
+	// it does not allow, 403; nothing but the admin API there.
+	billing := &lbClient{t: t, base: "http://127.0.0.1:" + adminPort, client: &http.Client{Timeout: 20 * time.Second}}
+	var payer struct{ ID int64 }
+	billing.wantJSON(billing.do("POST", "/api/admin/v1/users", `{"login":"payer","password":"payer-password"}`, lbAdminHeaders()), 201, &payer)
+	var read struct{ Login string }
+	operator.wantJSON(operator.do("GET", fmt.Sprintf("/api/admin/v1/users/%d", payer.ID), "", lbAdminHeaders()), 200, &read)
+	if read.Login != "payer" {
+		t.Errorf("the user made through the admin server: login %q on node 1's admin listener, want payer", read.Login)
+	}
+	billing.wantJSON(billing.do("GET", "/api/admin/v1/users", "", nil), 401, nil)
+	for _, path := range []string{"/metrics", "/api/v1/users/self"} {
+		if r := billing.do("GET", path, "", nil); r.status != 404 || r.fromNode {
+			t.Errorf("the admin server's %s: %d (from a node: %v), want nginx's own 404", path, r.status, r.fromNode)
+		}
+	}
+	outsider := &lbClient{t: t, base: billing.base, client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}}}
+	outsider.wantJSON(outsider.do("GET", "/api/admin/v1/users", "", lbAdminHeaders()), 403, nil)
+	// The public server still refuses the admin API, whoever asks: the
+	// node's 404 from this host, nginx's 403 from any other.
+	c.wantJSON(c.do("GET", fmt.Sprintf("/api/admin/v1/users/%d", payer.ID), "", lbAdminHeaders()), 404, nil)
+	stranger.wantJSON(stranger.do("GET", fmt.Sprintf("/api/admin/v1/users/%d", payer.ID), "", lbAdminHeaders()), 403, nil)
+
 	for i, n := range nodes {
 		scrape(t, "http://"+n.metricsAddr) // Prometheus's way: each node at its own metrics address
 		if res, err := http.Get("http://" + n.addr + "/metrics"); err != nil {

@@ -189,9 +189,10 @@ func (r *sipRig) startSIPServer(appMedia string, ringAfter time.Duration, interc
 		"SIP_SECRET=" + sipSecret, "SIP_DOMAIN=" + sipDomain, "INTERCOMD_URL=" + intercomdURL, "SIP_API_TOKEN=" + sipAPIToken,
 		"RING_TIMEOUT=" + strconv.Itoa(int(ringAfter/time.Second)), "ANSWER_GRACE=" + strconv.Itoa(int(sipGrace/time.Second)),
 		fmt.Sprintf("RTPENGINE_SOCK=udp:127.0.0.1:%d", ng), "APP_MEDIA=" + appMedia,
+		fmt.Sprintf("SIP_LISTEN=udp:127.0.0.1:%d", r.sipPort), fmt.Sprintf("WS_LISTEN=tcp:127.0.0.1:%d", r.wsPort),
 	}
 	r.start("kamailio", r.kamailioLog, kenv, r.kamailio, "-DD", "-E", "-f", filepath.Join("..", "..", "deploy", "kamailio", "kamailio.cfg"),
-		"-l", fmt.Sprintf("udp:127.0.0.1:%d", r.sipPort), "-l", fmt.Sprintf("tcp:127.0.0.1:%d", r.wsPort), "-Y", r.dir, "-w", r.dir)
+		"-Y", r.dir, "-w", r.dir)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", r.wsPort))
