@@ -34,7 +34,13 @@ trap cleanup EXIT
 go build -o "$work/intercomd" ./cmd/intercomd
 go build -o "$work/noophttp" ./scripts/noophttp
 
-"$work/intercomd" serve --demo --addr "127.0.0.1:$PORT" --db "$DB" --log-level error >"$work/demo.out" 2>"$work/demo.err" &
+# A node on PostgreSQL needs a secret key file; on SQLite it is made beside the file.
+key=()
+if [ "$engine" = PostgreSQL ]; then
+  (umask 077; head -c 32 /dev/urandom | base64 >"$work/secret.key")
+  key=(--secret-key-file "$work/secret.key")
+fi
+"$work/intercomd" serve --demo --addr "127.0.0.1:$PORT" --db "$DB" "${key[@]}" --log-level error >"$work/demo.out" 2>"$work/demo.err" &
 pids+=($!); server=$!
 "$work/noophttp" -addr "127.0.0.1:$NOOP_PORT" &
 pids+=($!)
