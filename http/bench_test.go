@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -29,12 +30,22 @@ func BenchmarkGetIntercom(b *testing.B) {
 
 // BenchmarkPatchIntercom is one durable PATCH (synchronous=FULL) through the
 // whole handler.
-func BenchmarkPatchIntercom(b *testing.B) {
+func BenchmarkPatchIntercom(b *testing.B) { benchPatch(b, 1) }
+
+// BenchmarkPatchOneDevice64 is BenchmarkPatchIntercom from 64 concurrent
+// clients, all of one device: the writes of one membership and one
+// device_settings row contend (issue 19: ≥ 1,500/s on PostgreSQL).
+func BenchmarkPatchOneDevice64(b *testing.B) { benchPatch(b, 64/runtime.GOMAXPROCS(0)) }
+
+// benchPatch PATCHes alice's intercom 180 from parallelism goroutines per
+// CPU.
+func benchPatch(b *testing.B, parallelism int) {
 	fx := newFixture(b)
 	alice, _ := fx.seedWorld()
 	body := strings.NewReplacer("monday|tuesday|wednesday|thursday|friday|saturday|sunday|same_every_day", "monday",
 		"10:00:00:00", "10:00:00", "09:00:00:00", "09:00:00").Replace(seedBody)
 	b.ReportAllocs()
+	b.SetParallelism(parallelism)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req := httptest.NewRequest("PATCH", "http://intercomd.test/api/v1/intercom/180", strings.NewReader(body))
