@@ -70,6 +70,17 @@ type AdminCredentials interface {
 	AuditLog(ctx context.Context, f AuditFilter, p Page) ([]AuditEntry, int, error)
 }
 
+// TokenViewReader is what a Store whose reads are round trips to a server
+// (PostgreSQL) adds so that an authenticated read of one intercom is one
+// round trip: the access token, live or not, whose secret hashes to hash,
+// and the view of intercom id for that token's device and account, read
+// together. The caller checks the token before it uses the view. viewErr
+// is the view's (ENOTFOUND: not the account's intercom); err the token's
+// (ENOTFOUND).
+type TokenViewReader interface {
+	AccessTokenWithIntercom(ctx context.Context, hash []byte, id int64) (tok AccessToken, view IntercomView, viewErr, err error)
+}
+
 // Retainer purges the histories (History) past their retention age.
 type Retainer interface {
 	// PurgeHistory deletes, in one transaction, at most limit records of h

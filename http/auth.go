@@ -19,6 +19,9 @@ import (
 type session struct {
 	token  intercom.AccessToken
 	client string // X-Client of this request
+	// prefetched is the {intercom} read with the token, or nil
+	// (clientReadingIntercom).
+	prefetched *members.PrefetchedView
 }
 
 func (s session) viewer() intercom.Viewer {
@@ -30,9 +33,26 @@ type clientHandler func(w http.ResponseWriter, r *http.Request, sess session) er
 // client authenticates a client API request in the order API.md §1 gives:
 // the token (401), then X-Client and X-UUID (422), then that X-UUID is the
 // token's device (401).
-func (s *Server) client(h clientHandler) http.Handler {
+func (s *Server) client(h clientHandler) http.Handler { return s.clientWith(h, false) }
+
+// clientReadingIntercom is client for a read of the intercom {intercom}:
+// where the store can, the token and the intercom's view are read in one
+// round trip (members.AuthenticateWithIntercom), and pathIntercom answers
+// from what was read.
+func (s *Server) clientReadingIntercom(h clientHandler) http.Handler { return s.clientWith(h, true) }
+
+func (s *Server) clientWith(h clientHandler, readIntercom bool) http.Handler {
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		tok, err := s.authenticate(r.Context(), r.Header.Get("Authorization"))
+		var (
+			tok intercom.AccessToken
+			pre *members.PrefetchedView
+			err error
+		)
+		if id, perr := pathID(r.PathValue("intercom")); readIntercom && perr == nil {
+			tok, pre, err = s.authenticateWith(r.Context(), r.Header.Get("Authorization"), id)
+		} else {
+			tok, err = s.authenticate(r.Context(), r.Header.Get("Authorization"))
+		}
 		if err != nil {
 			return err
 		}
@@ -48,7 +68,7 @@ func (s *Server) client(h clientHandler) http.Handler {
 		if err := s.members.RecordUse(r.Context(), tok, s.clientAddr(r), userAgent(r)); err != nil {
 			s.log.Warn("recording a session's use", "request_id", requestID(r.Context()), "error", err)
 		}
-		return h(w, r, session{token: tok, client: client})
+		return h(w, r, session{token: tok, client: client, prefetched: pre})
 	})
 }
 
@@ -71,15 +91,31 @@ func (s *Server) pusherClient(h clientHandler) http.Handler {
 
 // authenticate finds the live access token named by an Authorization header.
 func (s *Server) authenticate(ctx context.Context, header string) (intercom.AccessToken, error) {
+	tok, _, err := s.authenticateWith(ctx, header, 0)
+	return tok, err
+}
+
+// authenticateWith is authenticate, reading intercom id's view with the
+// token when id is not 0 (members.AuthenticateWithIntercom).
+func (s *Server) authenticateWith(ctx context.Context, header string, id int64) (intercom.AccessToken, *members.PrefetchedView, error) {
 	secret, ok := bearer(header)
 	if !ok || len(secret) != intercom.TokenLen || strings.ContainsFunc(secret, notBase64URL) {
-		return intercom.AccessToken{}, errUnauthenticated
+		return intercom.AccessToken{}, nil, errUnauthenticated
 	}
-	tok, err := s.members.Authenticate(ctx, secret)
+	var (
+		tok intercom.AccessToken
+		pre *members.PrefetchedView
+		err error
+	)
+	if id != 0 {
+		tok, pre, err = s.members.AuthenticateWithIntercom(ctx, secret, id)
+	} else {
+		tok, err = s.members.Authenticate(ctx, secret)
+	}
 	if err == nil {
 		noteUser(ctx, tok.UserID)
 	}
-	return tok, err
+	return tok, pre, err
 }
 
 func bearer(header string) (string, bool) {

@@ -90,6 +90,9 @@ func (s *Server) pathIntercom(r *http.Request, sess session) (intercom.IntercomV
 	if err != nil {
 		return intercom.IntercomView{}, err
 	}
+	if p := sess.prefetched; p != nil && p.ID == id {
+		return p.View, p.Err
+	}
 	return s.store.Intercom(r.Context(), sess.viewer(), id)
 }
 

@@ -30,7 +30,7 @@ func (s *Server) routes() {
 	m.Handle("DELETE /api/v1/intercom/codes", s.client(s.deleteVisitorCodes))
 	m.Handle("POST /api/v1/intercom/{intercom}/codes", s.client(s.createVisitorCode))
 	m.Handle("POST /api/v1/intercom/{intercom}/flat", s.client(s.chooseFlat))
-	m.Handle("GET /api/v1/intercom/{intercom}", s.client(s.getIntercom))
+	m.Handle("GET /api/v1/intercom/{intercom}", s.clientReadingIntercom(s.getIntercom))
 	m.Handle("PATCH /api/v1/intercom/{intercom}", s.client(s.updateIntercom))
 	m.Handle("POST /api/v1/intercom/{intercom}/open-door", s.client(s.openDoor))
 	m.Handle("DELETE /api/v1/intercom", s.client(s.unlinkIntercoms))

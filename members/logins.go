@@ -127,10 +127,41 @@ func (s *Service) checkPassword(ctx context.Context, login, addr, key, password 
 func (s *Service) Authenticate(ctx context.Context, secret string) (intercom.AccessToken, error) {
 	hash := intercom.HashToken(secret)
 	tok, err := s.store.AccessTokenByHash(ctx, hash)
+	return s.live(tok, hash, err)
+}
+
+// PrefetchedView is an intercom's view read with the access token that
+// authenticated the request (AuthenticateWithIntercom).
+type PrefetchedView struct {
+	ID   int64
+	View intercom.IntercomView
+	Err  error // the view's: ENOTFOUND when it is not the account's
+}
+
+// AuthenticateWithIntercom is Authenticate, and reads the view of intercom
+// id for the token's device with the token when the store can in the same
+// round trip (intercom.TokenViewReader); nil when it cannot.
+func (s *Service) AuthenticateWithIntercom(ctx context.Context, secret string, id int64) (intercom.AccessToken, *PrefetchedView, error) {
+	r, ok := s.store.(intercom.TokenViewReader)
+	if !ok {
+		tok, err := s.Authenticate(ctx, secret)
+		return tok, nil, err
+	}
+	hash := intercom.HashToken(secret)
+	tok, view, viewErr, err := r.AccessTokenWithIntercom(ctx, hash, id)
+	if tok, err = s.live(tok, hash, err); err != nil {
+		return tok, nil, err
+	}
+	return tok, &PrefetchedView{ID: id, View: view, Err: viewErr}, nil
+}
+
+// live is tok, read by the hash of a secret with error err, when it is
+// live; ErrUnauthenticated when it is not or was not found.
+func (s *Service) live(tok intercom.AccessToken, hash []byte, err error) (intercom.AccessToken, error) {
 	if intercom.ErrorCode(err) == intercom.ENOTFOUND {
-		return tok, ErrUnauthenticated
+		return intercom.AccessToken{}, ErrUnauthenticated
 	} else if err != nil {
-		return tok, err
+		return intercom.AccessToken{}, err
 	}
 	if subtle.ConstantTimeCompare(tok.Hash, hash) != 1 || !tok.Live(s.now()) {
 		return intercom.AccessToken{}, ErrUnauthenticated

@@ -278,23 +278,34 @@ func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) (i
 // viewQuery selects IntercomViews for device $1 of user $2: only confirmed
 // memberships are the account's intercoms (a key_confirmed one is a pairing
 // in progress). Callers append their conditions and ordering.
-const viewQuery = membershipViewQuery + ` AND m.status = 'confirmed'`
+var viewQuery = membershipViewQuery + ` AND m.status = 'confirmed'`
 
 // membershipViewQuery is viewQuery for memberships of any status.
-const membershipViewQuery = `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
+var membershipViewQuery = viewQueryOf("memberships m", "$1", "$2")
+
+// tokenViewQuery is viewQuery of intercom $2 for the device and account of
+// the access token whose hash is $1.
+var tokenViewQuery = viewQueryOf("access_tokens t JOIN memberships m ON m.user_id = t.user_id", "t.device_id", "t.user_id") +
+	` AND t.token_hash = $1 AND m.status = 'confirmed' AND i.id = $2`
+
+// viewQueryOf selects the IntercomViews of the memberships m of from for
+// device and account user (SQL expressions).
+func viewQueryOf(from, device, user string) string {
+	return `SELECT i.id, i.address, i.department, i.camera_id, i.control_url, i.door_open_seconds,
 		i.last_heartbeat_at, i.created_at, i.secret_hash, ` + intercomExtras + `,
 		m.user_id, m.flat, m.title, m.status, m.created_at, m.updated_at,
 		s.is_enabled, s.timetable,
 		c.id, c.group_id, c.status, c.type, c.start_at, c.created_at, c.billing_id, c.pretty_name,
 		c.lat, c.lng, c.azimuth, c.is_archive_recording, c.is_bridge, c.user_status, c.name,
 		f.user_id IS NOT NULL
-	FROM memberships m
+	FROM ` + from + `
 	JOIN intercoms i ON i.id = m.intercom_id
 	` + flatLinesJoin + `
-	LEFT JOIN device_settings s ON s.intercom_id = i.id AND s.device_id = $1
+	LEFT JOIN device_settings s ON s.intercom_id = i.id AND s.device_id = ` + device + `
 	LEFT JOIN cameras c ON c.id = i.camera_id
 	LEFT JOIN camera_favorites f ON f.camera_id = c.id AND f.user_id = m.user_id
-	WHERE m.user_id = $2`
+	WHERE m.user_id = ` + user
+}
 
 // intercomExtras are the intercom's columns the operator sets for pairing,
 // door features and lines, then the lines of the membership's flat
@@ -402,6 +413,26 @@ func (db *DB) IntercomsByIDs(ctx context.Context, v intercom.Viewer, ids []int64
 	}
 	views, err := queryViews(ctx, db.pool, viewQuery+` AND i.id = ANY($3) ORDER BY i.id`, v.DeviceID, v.UserID, ids)
 	return views, wrap(err)
+}
+
+// AccessTokenWithIntercom is AccessTokenByHash and, in the same round trip
+// (one pipelined batch: one implicit transaction), Intercom of id for the
+// token's device and account, whatever the token's state: the caller
+// checks the token before using the view. viewErr is the view's error
+// (ENOTFOUND: not the account's); err the token's.
+func (db *DB) AccessTokenWithIntercom(ctx context.Context, hash []byte, id int64) (tok intercom.AccessToken, view intercom.IntercomView,
+	viewErr, err error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+tokenColumns+` FROM access_tokens t JOIN devices d ON d.id = t.device_id WHERE t.token_hash = $1`, hash)
+	b.Queue(tokenViewQuery, hash, id)
+	br := db.pool.SendBatch(ctx, b)
+	if tok, err = scanToken(br.QueryRow()); err == nil {
+		view, viewErr = scanView(br.QueryRow())
+	}
+	if cerr := br.Close(); cerr != nil && err == nil && viewErr == nil {
+		viewErr = cerr
+	}
+	return tok, view, wrap(viewErr), wrap(err)
 }
 
 // Intercom returns one of the viewer's intercoms.

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"testing"
 
+	"intercom/postgres/pgtest"
 	"intercom/storetest"
 )
 
@@ -22,4 +23,10 @@ func TestReadsFollowAnotherNodesWrites(t *testing.T) {
 func TestRingsFollowAnotherNodesWrites(t *testing.T) {
 	n := nodes(t, 2)
 	storetest.RingCandidatesSeeEveryWrite(t, n[0], n[1])
+}
+
+// TestTokenViews: the token and an intercom's view read in one round trip
+// are what the two reads give.
+func TestTokenViews(t *testing.T) {
+	storetest.TokenViews(t, open(t, pgtest.NewDatabase(t)))
 }

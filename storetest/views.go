@@ -259,3 +259,55 @@ func testViewsAndSessionsSeeEveryWrite(t *testing.T, s intercom.Store) {
 		}
 	}
 }
+
+// TokenViews holds an intercom.TokenViewReader (PostgreSQL's) to what
+// AccessTokenByHash and Intercom read one after the other: the token
+// whatever its state, and the view of the token's device and account, or
+// ENOTFOUND for an intercom not the account's (another's, one being
+// paired, a missing one); an unknown token is ENOTFOUND.
+func TokenViews(t *testing.T, s intercom.Store) {
+	r, ok := s.(intercom.TokenViewReader)
+	if !ok {
+		t.Fatalf("%T is no intercom.TokenViewReader", s)
+	}
+	ctx := t.Context()
+	u, w := mustUser(t, s, "u"), mustUser(t, s, "w")
+	mustIntercom(t, s, 180, nil)
+	mustIntercom(t, s, 181, nil)
+	mustIntercom(t, s, 182, nil)
+	mustMember(t, s, u.ID, 180, "Home")
+	mustMember(t, s, w.ID, 181, "Theirs")
+	if _, err := s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 182, Title: "Pairing",
+		Status: intercom.StatusKeyConfirmed}, t0); err != nil {
+		t.Fatal(err)
+	}
+	phone, tablet := mustToken(t, s, u.ID, "phone"), mustToken(t, s, u.ID, "tablet")
+	if _, err := s.UpdateIntercom(ctx, intercom.Viewer{UserID: u.ID, DeviceID: tablet.DeviceID}, 180,
+		intercom.IntercomUpdate{IsEnabled: ptr(false)}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeAccessToken(ctx, tablet.ID, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []intercom.AccessToken{phone, tablet} {
+		wantTok, err := s.AccessTokenByHash(ctx, tok.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []int64{180, 181, 182, 999} {
+			wantView, wantErr := s.Intercom(ctx, intercom.Viewer{UserID: u.ID, DeviceID: tok.DeviceID}, id)
+			gotTok, gotView, viewErr, err := r.AccessTokenWithIntercom(ctx, tok.Hash, id)
+			if err != nil || !cmp.Equal(gotTok, wantTok) {
+				t.Errorf("%s, intercom %d: token %+v, %v; want %+v", tok.DeviceUUID, id, gotTok, err, wantTok)
+			}
+			if intercom.ErrorCode(viewErr) != intercom.ErrorCode(wantErr) || !cmp.Equal(gotView, wantView) {
+				t.Errorf("%s, intercom %d: view %+v, %v; want %+v, %v", tok.DeviceUUID, id, gotView, viewErr, wantView, wantErr)
+			}
+		}
+	}
+	if v, err := s.Intercom(ctx, intercom.Viewer{UserID: u.ID, DeviceID: tablet.DeviceID}, 180); err != nil || v.Settings.IsEnabled {
+		t.Fatalf("the tablet's settings were not written (%v): the comparison above proves nothing of them", err)
+	}
+	_, _, _, err := r.AccessTokenWithIntercom(ctx, []byte("no such token"), 180)
+	wantCode(t, err, intercom.ENOTFOUND)
+}
