@@ -3,8 +3,13 @@ package http_test
 import (
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"intercom"
 )
 
 // BenchmarkGetIntercom is one authenticated GET /api/v1/intercom/180 through
@@ -83,6 +88,67 @@ func BenchmarkRing(b *testing.B) {
 			rec := httptest.NewRecorder()
 			fx.srv.ServeHTTP(rec, req)
 			if rec.Code != 201 {
+				b.Fatal(rec.Code, rec.Body)
+			}
+		}
+	})
+}
+
+// BenchmarkPatch1000Devices is PATCH /api/v1/intercom/{id} from 64
+// concurrent clients across 1,000 devices, one account each, 20 flats an
+// intercom (50 intercoms), each PATCH turning its device's is_enabled over:
+// a real change, which moves its intercom's roster version (issue 19:
+// ≥ 3,000/s on PostgreSQL).
+func BenchmarkPatch1000Devices(b *testing.B) {
+	fx := newFixture(b)
+	ctx := b.Context()
+	const devices, perIntercom = 1000, 20
+	type target struct {
+		path, token, uuid string
+		on                atomic.Bool
+	}
+	targets := make([]*target, devices)
+	for i := range devices {
+		icID := int64(1000 + i/perIntercom)
+		if i%perIntercom == 0 {
+			if _, err := fx.store.CreateIntercom(ctx, intercom.Intercom{ID: icID, Address: "House " + itoa(icID), Department: 100,
+				SecretHash: []byte("x" + itoa(icID)), DoorOpenSeconds: 7, CreatedAt: start}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		u, err := fx.store.CreateUser(ctx, intercom.User{Login: "resident" + itoa(int64(i)), PasswordHash: "x", CreatedAt: start, UpdatedAt: start})
+		if err != nil {
+			b.Fatal(err)
+		}
+		flat := int64(i%perIntercom + 1)
+		if _, err := fx.store.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: icID, Flat: &flat,
+			Title: "Home", Status: intercom.StatusConfirmed}, start); err != nil {
+			b.Fatal(err)
+		}
+		uuid := "phone-" + itoa(int64(i))
+		secret, tok := intercom.NewAccessToken(u.ID, uuid, "ios", time.Now(), time.Hour)
+		if _, err := fx.store.CreateAccessToken(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+		targets[i] = &target{path: "http://intercomd.test/api/v1/intercom/" + itoa(icID), token: secret, uuid: uuid}
+	}
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(64 / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			tg := targets[next.Add(1)%devices]
+			on := !tg.on.Load()
+			tg.on.Store(on)
+			req := httptest.NewRequest("PATCH", tg.path, strings.NewReader(`{"is_enabled":`+strconv.FormatBool(on)+`}`))
+			req.Header.Set("Authorization", "Bearer "+tg.token)
+			req.Header.Set("X-Client", "ios")
+			req.Header.Set("X-UUID", tg.uuid)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			fx.srv.ServeHTTP(rec, req)
+			if rec.Code != 200 {
 				b.Fatal(rec.Code, rec.Body)
 			}
 		}
