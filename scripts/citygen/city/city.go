@@ -12,6 +12,7 @@
 package city
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -47,7 +48,7 @@ type Config struct {
 }
 
 // Defaults are the proportions scripts/citygen loads unless told otherwise.
-var Defaults = Config{Flats: 1_000_000, Seed: 1, CallsPerFlatWeek: 0.3, Weeks: 52}
+var Defaults = Config{Flats: 1_000_000, Seed: 1, CallsPerFlatWeek: 0.5, Weeks: 52}
 
 // Sample is one resident the benchmarks can act as, and the intercom of
 // their entrance.
@@ -93,6 +94,7 @@ type City struct {
 	days      int
 	start     time.Time // the history's first day
 	timetable []byte
+	addresses []string // of each intercom
 }
 
 // New lays out the city of cfg: its houses, entrances, flats, accounts and
@@ -147,6 +149,7 @@ func New(cfg Config, passwordHash string) (*City, error) {
 				number++
 			}
 			c.intercoms = append(c.intercoms, ic)
+			c.addresses = append(c.addresses, address(ic))
 		}
 		house++
 	}
@@ -187,13 +190,12 @@ const (
 
 // device is what a device's rows need.
 type device struct {
-	id, user  int64
-	uuid      string
-	client    string
-	channel   string // its push channel
-	enabled   bool   // its settings for its intercom
-	publicID  string
-	tokenHash []byte
+	id, user int64
+	uuid     string
+	client   string
+	channel  string // its push channel
+	enabled  bool   // its settings for its intercom
+	publicID string
 }
 
 func (c *City) device(f flat, k int) device {
@@ -214,7 +216,6 @@ func (c *City) device(f flat, k int) device {
 	}
 	d.enabled = c.mix(pEnabled, uint64(id))%100 >= 5
 	d.publicID = hex.EncodeToString(c.bytes(pPublic, uint64(id), 20))
-	d.tokenHash = intercom.HashToken(c.token(id))
 	return d
 }
 
@@ -228,7 +229,7 @@ func (c *City) intercomSecret(i int) string {
 	return "city-" + hex.EncodeToString(c.bytes(pIntercom, uint64(i), 16))
 }
 
-func (c *City) address(ic entrance) string {
+func address(ic entrance) string {
 	return fmt.Sprintf("Street %d, house %d, entrance %d", ic.house/40+1, ic.house%40+1, ic.number)
 }
 
@@ -320,7 +321,7 @@ func (c *City) intercomRows(yield func([]any) bool) {
 	for i, ic := range c.intercoms {
 		hash, key := intercom.IntercomKeys(c.intercomSecret(i))
 		first, last := c.flats[ic.flat0].number, c.flats[ic.flat0+ic.flats-1].number
-		row[0], row[1], row[2], row[3], row[4], row[5], row[6] = int64(i+1), c.address(ic), int64(ic.house%100+1), nil, hash, nil, int64(5)
+		row[0], row[1], row[2], row[3], row[4], row[5], row[6] = int64(i+1), c.addresses[i], int64(ic.house%100+1), nil, hash, nil, int64(5)
 		row[7], row[8], row[9], row[10], row[11] = nil, at, false, int64(first), int64(last)
 		row[12], row[13], row[14], row[15], row[16] = false, false, false, false, append([]byte("plain:"), key...)
 		if !yield(row) {
@@ -361,7 +362,7 @@ func (c *City) tokenRows(yield func([]any) bool) {
 			// A session is a year long; each was opened within the last
 			// 180 days, so all are live at Now.
 			at := c.cfg.Now.Add(-time.Duration(c.mix(pToken, uint64(d.id))%(180*24)) * time.Hour)
-			row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = d.id, d.publicID, d.tokenHash, d.user, d.id, at, at.AddDate(1, 0, 0), nil
+			row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = d.id, d.publicID, intercom.HashToken(c.token(d.id)), d.user, d.id, at, at.AddDate(1, 0, 0), nil
 			row[8], row[9], row[10] = "10.0.0.1", "intercom-app/"+d.client, nil
 			if !yield(row) {
 				return
@@ -373,12 +374,11 @@ func (c *City) tokenRows(yield func([]any) bool) {
 func (c *City) membershipRows(yield func([]any) bool) {
 	row := make([]any, 9)
 	for _, f := range c.flats {
-		ic := c.intercoms[f.intercom]
 		for k := range int64(f.users) {
 			id := int64(f.user0) + k
 			at := c.joined(id)
 			row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] = id, int64(f.intercom)+1, int64(f.number),
-				c.address(ic), intercom.StatusConfirmed, at, at, nil, nil
+				c.addresses[f.intercom], intercom.StatusConfirmed, at, at, nil, nil
 			if !yield(row) {
 				return
 			}
@@ -401,7 +401,8 @@ func (c *City) settingsRows(yield func([]any) bool) {
 
 // call is one generated call: when, which flat, and how it went.
 type call struct {
-	id       int64
+	id       int64 // the order generated in its day, until sorted
+	micros   int64 // since the start of its day
 	at       time.Time
 	flat     int32
 	kind     uint8 // callAnswered, callMissed or callLeft
@@ -434,8 +435,7 @@ func (c *City) calls(yield func(*call) bool) {
 			}
 			for range n {
 				// Visitors come by day: 8:00 to 22:00, the same spread.
-				cl := call{at: start.Add(8*time.Hour + time.Duration(r.Int64N(int64(14*time.Hour/time.Microsecond)))*time.Microsecond),
-					flat: ic.flat0 + int32(r.IntN(int(ic.flats)))}
+				cl := call{id: int64(len(day)), micros: 8*3600e6 + r.Int64N(14*3600e6), flat: ic.flat0 + int32(r.IntN(int(ic.flats)))}
 				f := c.flats[cl.flat]
 				switch p := r.IntN(100); {
 				case p < 60:
@@ -453,10 +453,12 @@ func (c *City) calls(yield func(*call) bool) {
 				day = append(day, cl)
 			}
 		}
-		slices.SortStableFunc(day, func(a, b call) int { return a.at.Compare(b.at) })
+		// In time, ties in the order generated.
+		slices.SortFunc(day, func(a, b call) int { return cmp.Or(cmp.Compare(a.micros, b.micros), cmp.Compare(a.id, b.id)) })
 		for i := range day {
 			id++
 			day[i].id = id
+			day[i].at = start.Add(time.Duration(day[i].micros) * time.Microsecond)
 			if !yield(&day[i]) {
 				return
 			}
@@ -494,7 +496,7 @@ func (c *City) callDeviceRows(yield func([]any) bool) {
 	none := []string{}
 	for cl := range c.calls {
 		f := c.flats[cl.flat]
-		title := c.address(c.intercoms[f.intercom])
+		title := c.addresses[f.intercom]
 		for k := range int(f.devs) {
 			d := c.device(f, k)
 			row[0], row[1], row[2], row[3], row[4], row[5] = cl.id, d.id, d.user, d.uuid, d.client, title

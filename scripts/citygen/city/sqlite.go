@@ -13,8 +13,12 @@ import (
 	"intercom/sqlite"
 )
 
-// sqliteBatch is how many rows one SQLite transaction writes.
-const sqliteBatch = 100_000
+// sqliteBatch is how many rows one SQLite transaction writes (a multiple
+// of sqliteRows), and sqliteRows how many one INSERT does.
+const (
+	sqliteBatch = 102_400
+	sqliteRows  = 64
+)
 
 // loadSQLite writes the city with prepared INSERTs in large transactions,
 // with foreign keys off and synchronous off (a load that fails leaves a file
@@ -139,56 +143,79 @@ func loadSQLite(ctx context.Context, path string, c *City, res *Result, log io.W
 	return nil
 }
 
-// insertAll writes a table's rows sqliteBatch to a transaction, converted
-// to how the sqlite engine stores them: times as Unix microseconds,
-// booleans as 0 or 1, lists comma-separated.
+// insertAll writes a table's rows, sqliteRows to a statement and
+// sqliteBatch to a transaction, converted to how the sqlite engine stores
+// them: times as Unix microseconds, booleans as 0 or 1, lists
+// comma-separated.
 func insertAll(ctx context.Context, conn *sql.DB, t Table, p *progress) error {
-	stmt := `INSERT INTO ` + t.Name + ` (` + strings.Join(t.Columns, ", ") + `) VALUES (?` + strings.Repeat(", ?", len(t.Columns)-1) + `)`
+	values := `(?` + strings.Repeat(", ?", len(t.Columns)-1) + `)`
+	insert := func(rows int) string {
+		return `INSERT INTO ` + t.Name + ` (` + strings.Join(t.Columns, ", ") + `) VALUES ` + values + strings.Repeat(", "+values, rows-1)
+	}
 	var tx *sql.Tx
 	var ins *sql.Stmt
-	args := make([]any, len(t.Columns))
-	var err error
-	for row := range t.Rows {
+	args := make([]any, 0, sqliteRows*len(t.Columns))
+	flush := func(last bool) error {
+		if len(args) == 0 {
+			return nil
+		}
+		var err error
 		if tx == nil {
 			if tx, err = conn.BeginTx(ctx, nil); err != nil {
 				return err
 			}
-			if ins, err = tx.PrepareContext(ctx, stmt); err != nil {
-				tx.Rollback()
+			if ins, err = tx.PrepareContext(ctx, insert(sqliteRows)); err != nil {
 				return err
 			}
 		}
-		for i, v := range row {
-			switch v := v.(type) {
-			case time.Time:
-				args[i] = v.UnixMicro()
-			case bool:
-				args[i] = 0
-				if v {
-					args[i] = 1
-				}
-			case []string:
-				args[i] = strings.Join(v, ",")
-			default:
-				args[i] = v
-			}
+		if len(args) == sqliteRows*len(t.Columns) {
+			_, err = ins.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, insert(len(args)/len(t.Columns)), args...)
 		}
-		if _, err = ins.ExecContext(ctx, args...); err != nil {
-			tx.Rollback()
+		if err != nil {
 			return err
 		}
-		p.row()
-		if p.n%sqliteBatch == 0 {
+		args = args[:0]
+		if last || p.n%sqliteBatch == 0 {
 			ins.Close()
-			if err = tx.Commit(); err != nil {
-				return err
-			}
+			err = tx.Commit()
 			tx = nil
 		}
+		return err
 	}
-	if tx != nil {
-		ins.Close()
-		return tx.Commit()
+	for row := range t.Rows {
+		for _, v := range row {
+			switch v := v.(type) {
+			case time.Time:
+				args = append(args, v.UnixMicro())
+			case bool:
+				n := 0
+				if v {
+					n = 1
+				}
+				args = append(args, n)
+			case []string:
+				args = append(args, strings.Join(v, ","))
+			default:
+				args = append(args, v)
+			}
+		}
+		p.row()
+		if len(args) == cap(args) {
+			if err := flush(false); err != nil {
+				if tx != nil {
+					tx.Rollback()
+				}
+				return err
+			}
+		}
+	}
+	if err := flush(true); err != nil {
+		if tx != nil {
+			tx.Rollback()
+		}
+		return err
 	}
 	return nil
 }
