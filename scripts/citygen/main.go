@@ -17,6 +17,14 @@
 // since hashing a million would take hours), each device has its own
 // Bearer token, each intercom its own secret. The same -seed, -flats,
 // -calls and -now make the same rows.
+//
+// With -measure n it loads nothing: it opens the database as intercomd does
+// and runs the store calls of each hot path (city.HotPaths: authenticate,
+// login, intercom list and view, settings PATCH, ring decision, history
+// page) n times, as -residents residents in turn, and prints p50, p99 and
+// max of each:
+//
+//	go run ./scripts/citygen -db city.db -flats 100000 -measure 5000
 package main
 
 import (
@@ -28,7 +36,10 @@ import (
 	"os/signal"
 	"time"
 
+	"intercom"
+	"intercom/postgres"
 	"intercom/scripts/citygen/city"
+	"intercom/sqlite"
 )
 
 func main() {
@@ -50,6 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&d.CallsPerFlatWeek, "calls", d.CallsPerFlatWeek, "calls a flat gets a week, on average")
 	fs.IntVar(&d.Weeks, "weeks", d.Weeks, "weeks of call history")
 	now := fs.String("now", "", "the end of the history, YYYY-MM-DD (default today)")
+	measure := fs.Int("measure", 0, "load nothing: run each hot path's store calls `n` times on the city -db holds (made with the same -flats and -seed) and print their latencies")
+	clients := fs.Int("clients", 1, "concurrent clients of -measure")
+	residents := fs.Int("residents", 200, "residents -measure acts as, in turn")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,10 +78,47 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		d.Now = t
 	}
+	if *measure > 0 {
+		return measureHotPaths(ctx, *db, d, *measure, *clients, *residents, stdout)
+	}
 	res, err := city.Load(ctx, *db, d, stdout)
 	if err != nil {
 		return err
 	}
 	res.Report(stdout)
+	return nil
+}
+
+// measureHotPaths opens db through its engine as intercomd does and
+// measures the hot paths' store calls on it.
+func measureHotPaths(ctx context.Context, db string, cfg city.Config, n, clients, residents int, stdout io.Writer) error {
+	c, err := city.New(cfg, "")
+	if err != nil {
+		return err
+	}
+	var st intercom.Store
+	if city.IsPostgres(db) {
+		pg, err := postgres.Open(ctx, db)
+		if err != nil {
+			return err
+		}
+		defer pg.Close()
+		st = pg
+	} else {
+		sq, err := sqlite.Open(ctx, db)
+		if err != nil {
+			return err
+		}
+		defer sq.Close()
+		st = sq
+	}
+	started := time.Now()
+	ls, err := city.Measure(ctx, st, c.Samples(residents), time.Now(), n, clients)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d flats; %d runs of each hot path by %d clients as %d residents in turn, in %s\n",
+		cfg.Flats, n, clients, residents, time.Since(started).Round(time.Second))
+	city.ReportLatencies(stdout, ls)
 	return nil
 }
