@@ -16,7 +16,7 @@ import (
 )
 
 // TestExplainHotPaths loads a city of 20,000 flats (scripts/citygen), runs
-// the store calls of every hot path on it (city.HotPaths), recording each
+// the store calls of every hot path on it (city.HotPaths) twice, recording each
 // statement the store runs with its arguments, and checks each one's
 // EXPLAIN QUERY PLAN: no plan may read a large table whole — SCAN of a
 // table, with an index or without (a full pass over an index reads as many
@@ -51,11 +51,21 @@ func TestExplainHotPaths(t *testing.T) {
 		mu.Lock()
 		ran = nil
 		mu.Unlock()
-		if err := hp.Run(ctx); err != nil {
-			t.Fatalf("%s: %v", hp.Name, err)
+		// Twice: a path may run other statements once the store cached
+		// something.
+		for range 2 {
+			if err := hp.Run(ctx); err != nil {
+				t.Fatalf("%s: %v", hp.Name, err)
+			}
 		}
 		mu.Lock()
-		statements[i] = ran
+		seen := map[string]bool{}
+		for _, st := range ran {
+			if !seen[st.query] {
+				seen[st.query] = true
+				statements[i] = append(statements[i], st)
+			}
+		}
 		mu.Unlock()
 	}
 
