@@ -60,6 +60,21 @@ func loadPostgres(ctx context.Context, url string, c *City, res *Result, log io.
 	if err != nil {
 		return err
 	}
+	if err := copyPostgres(ctx, conn, tables, names, dropped, res, log); err != nil {
+		return fmt.Errorf("%w (the database is left half-loaded, its indexes dropped: drop it and create it again)", err)
+	}
+	for i := range res.Tables {
+		t := &res.Tables[i]
+		if err := conn.QueryRow(ctx, `SELECT pg_table_size($1::regclass), pg_indexes_size($1::regclass)`, t.Name).Scan(&t.Data, &t.Indexes); err != nil {
+			return err
+		}
+	}
+	return conn.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&res.Size)
+}
+
+// copyPostgres writes the rows, builds the dropped indexes again, moves the
+// sequences and roster versions, and vacuums.
+func copyPostgres(ctx context.Context, conn *pgx.Conn, tables []Table, names []string, dropped map[string][]rebuild, res *Result, log io.Writer) error {
 
 	for _, t := range tables {
 		p := newProgress(log, t.Name)
@@ -107,14 +122,7 @@ func loadPostgres(ctx context.Context, url string, c *City, res *Result, log io.
 		}
 	}
 	fmt.Fprintf(log, "VACUUM ANALYZE in %s\n", time.Since(start).Round(100*time.Millisecond))
-
-	for i := range res.Tables {
-		t := &res.Tables[i]
-		if err := conn.QueryRow(ctx, `SELECT pg_table_size($1::regclass), pg_indexes_size($1::regclass)`, t.Name).Scan(&t.Data, &t.Indexes); err != nil {
-			return err
-		}
-	}
-	return conn.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&res.Size)
+	return nil
 }
 
 // dropIndexes drops the indexes of tables (and the primary keys and unique
