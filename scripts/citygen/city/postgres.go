@@ -51,7 +51,9 @@ func loadPostgres(ctx context.Context, url string, c *City, res *Result, log io.
 	if _, err := conn.Exec(ctx, `SET maintenance_work_mem = '512MB'`); err != nil {
 		return err
 	}
+	reset := `RESET session_replication_role`
 	if _, err := conn.Exec(ctx, `SET session_replication_role = replica`); err != nil {
+		reset = `RESET intercomd.rosters_off`
 		// Only a superuser may: the rosters' triggers are told to stay quiet
 		// instead, as `intercomd copy` does, and the foreign keys are
 		// checked.
@@ -68,7 +70,7 @@ func loadPostgres(ctx context.Context, url string, c *City, res *Result, log io.
 	if err != nil {
 		return err
 	}
-	if err := copyPostgres(ctx, conn, tables, names, dropped, res, log); err != nil {
+	if err := copyPostgres(ctx, conn, tables, reset, dropped, res, log); err != nil {
 		return fmt.Errorf("%w (the database is left half-loaded, its indexes dropped: drop it and create it again)", err)
 	}
 	for i := range res.Tables {
@@ -82,7 +84,7 @@ func loadPostgres(ctx context.Context, url string, c *City, res *Result, log io.
 
 // copyPostgres writes the rows, builds the dropped indexes again, moves the
 // sequences and roster versions, and vacuums.
-func copyPostgres(ctx context.Context, conn *pgx.Conn, tables []Table, names []string, dropped map[string][]rebuild, res *Result, log io.Writer) error {
+func copyPostgres(ctx context.Context, conn *pgx.Conn, tables []Table, reset string, dropped map[string][]rebuild, res *Result, log io.Writer) error {
 
 	for _, t := range tables {
 		p := newProgress(log, t.Name)
@@ -100,7 +102,7 @@ func copyPostgres(ctx context.Context, conn *pgx.Conn, tables []Table, names []s
 		}
 		res.Tables = append(res.Tables, Loaded{Name: t.Name, Rows: n, Elapsed: p.done()})
 	}
-	if _, err := conn.Exec(ctx, `RESET session_replication_role; RESET intercomd.rosters_off`); err != nil {
+	if _, err := conn.Exec(ctx, reset); err != nil {
 		return err
 	}
 	for i, t := range tables {
@@ -124,7 +126,11 @@ func copyPostgres(ctx context.Context, conn *pgx.Conn, tables []Table, names []s
 		return fmt.Errorf("moving the roster versions: %w", err)
 	}
 	start := time.Now()
-	for _, t := range append(names, "roster_versions") {
+	vacuum := []string{"roster_versions"}
+	for _, t := range tables {
+		vacuum = append(vacuum, t.Name)
+	}
+	for _, t := range vacuum {
 		if _, err := conn.Exec(ctx, `VACUUM ANALYZE `+t); err != nil {
 			return fmt.Errorf("VACUUM ANALYZE %s: %w", t, err)
 		}
