@@ -31,7 +31,7 @@ import (
 const Password = "city-password"
 
 // sendsDays is how far back the push sends go: retention keeps them 30
-// days by default (intercom.DefaultRetention), the calls a year.
+// days by default (intercom.DefaultRetention()), the calls a year.
 const sendsDays = 30
 
 // Config sizes a dataset.
@@ -157,9 +157,6 @@ func New(cfg Config, passwordHash string) (*City, error) {
 	}
 	return c, nil
 }
-
-// Config is the configuration the city was made with, Now filled in.
-func (c *City) Config() Config { return c.cfg }
 
 // mix is a deterministic 64-bit hash of the seed, a purpose and an id
 // (SplitMix64's finalizer over their sum).
