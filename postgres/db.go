@@ -47,7 +47,11 @@ type DB struct {
 // search_path are sent as run-time parameters) and applies the migrations
 // it has not yet applied. Several processes opening one database at once
 // migrate it once.
-func Open(ctx context.Context, url string) (*DB, error) {
+func Open(ctx context.Context, url string) (*DB, error) { return open(ctx, url, nil) }
+
+// open is Open; onQuery, when set (by tests), sees every statement the pool
+// sends, batched or not, with its arguments.
+func open(ctx context.Context, url string, onQuery func(sql string, args []any)) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -59,7 +63,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil
 	}
 	failures := &intercom.WriteFailures{}
-	cfg.ConnConfig.Tracer = failureTracer{failures}
+	cfg.ConnConfig.Tracer = failureTracer{failures: failures, onQuery: onQuery}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)

@@ -35,3 +35,9 @@ func (db *DB) InsertSends(ctx context.Context, sends []intercom.CallSend) error 
 // Reconnect closes every pooled connection: the next statements run on new
 // sessions, which see the database's settings as they are now.
 func (db *DB) Reconnect() { db.pool.Reset() }
+
+// OpenTracing is Open, with onQuery called with every statement the pool
+// sends (batched or not) and its arguments, before it is sent.
+func OpenTracing(ctx context.Context, url string, onQuery func(sql string, args []any)) (*DB, error) {
+	return open(ctx, url, onQuery)
+}

@@ -11,8 +11,12 @@ import (
 // failureTracer records, on every connection of the pool, each statement,
 // batch, copy or connection attempt that failed because the database cannot
 // take writes or cannot be reached (wrap's EUNAVAILABLE errors), whichever
-// method made it: the memory behind DB.WriteFailure.
-type failureTracer struct{ failures *intercom.WriteFailures }
+// method made it: the memory behind DB.WriteFailure. It hands every
+// statement to onQuery too, when a test set one.
+type failureTracer struct {
+	failures *intercom.WriteFailures
+	onQuery  func(sql string, args []any) // tests' (open)
+}
 
 var (
 	_ pgx.QueryTracer    = failureTracer{}
@@ -27,7 +31,10 @@ func (t failureTracer) note(err error) {
 	}
 }
 
-func (failureTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (t failureTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if t.onQuery != nil {
+		t.onQuery(d.SQL, d.Args)
+	}
 	return ctx
 }
 
@@ -40,6 +47,9 @@ func (failureTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 }
 
 func (t failureTracer) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	if t.onQuery != nil {
+		t.onQuery(d.SQL, d.Args)
+	}
 	t.note(d.Err)
 }
 

@@ -8,3 +8,13 @@ func (db *DB) RefuseWrites(ctx context.Context) error {
 	_, err := db.writeConn.ExecContext(ctx, `PRAGMA query_only = 1`)
 	return err
 }
+
+// RecordQueries calls seen with every statement the store runs from now on,
+// on the read pool or the writer, and its arguments, before it runs.
+func (db *DB) RecordQueries(seen func(query string, args []any)) {
+	for _, s := range []*stmts{db.readStmts, db.writeStmts} {
+		s.mu.Lock()
+		s.seen = seen
+		s.mu.Unlock()
+	}
+}

@@ -12,15 +12,20 @@ type stmts struct {
 	prepare func(ctx context.Context, query string) (*sql.Stmt, error)
 	mu      sync.Mutex
 	m       map[string]*sql.Stmt
+	seen    func(query string, args []any) // tests' (RecordQueries): every query run
 }
 
 func newStmts(prepare func(context.Context, string) (*sql.Stmt, error)) *stmts {
 	return &stmts{prepare: prepare, m: map[string]*sql.Stmt{}}
 }
 
-func (s *stmts) get(ctx context.Context, query string) (*sql.Stmt, error) {
+// get returns the statement of query, which is about to run with args.
+func (s *stmts) get(ctx context.Context, query string, args []any) (*sql.Stmt, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.seen != nil {
+		s.seen(query, args)
+	}
 	if st, ok := s.m[query]; ok {
 		return st, nil
 	}
@@ -48,10 +53,12 @@ type querier struct {
 	stmts *stmts
 }
 
-func (q querier) stmt(query string) (*sql.Stmt, error) { return q.stmts.get(q.ctx, query) }
+func (q querier) stmt(query string, args []any) (*sql.Stmt, error) {
+	return q.stmts.get(q.ctx, query, args)
+}
 
 func (q querier) Exec(query string, args ...any) (sql.Result, error) {
-	st, err := q.stmt(query)
+	st, err := q.stmt(query, args)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +66,7 @@ func (q querier) Exec(query string, args ...any) (sql.Result, error) {
 }
 
 func (q querier) Query(query string, args ...any) (*sql.Rows, error) {
-	st, err := q.stmt(query)
+	st, err := q.stmt(query, args)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +75,7 @@ func (q querier) Query(query string, args ...any) (*sql.Rows, error) {
 
 // QueryRow returns a row whose Scan reports a preparation error.
 func (q querier) QueryRow(query string, args ...any) scanner {
-	st, err := q.stmt(query)
+	st, err := q.stmt(query, args)
 	if err != nil {
 		return errRow{err}
 	}
