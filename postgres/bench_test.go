@@ -1,7 +1,11 @@
 package postgres_test
 
 import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"intercom"
 
@@ -25,4 +29,54 @@ func openB(b *testing.B, url string) *postgres.DB {
 	}
 	b.Cleanup(func() { db.Close() })
 	return db
+}
+
+// BenchmarkLogins is 32 writers logging in (CreateAccessToken: a device and
+// its token), each login moving the roster version of every intercom its
+// account is a member of (migration 0006's triggers): an account in 50
+// intercoms (a district's caretaker), and 400 accounts of one house.
+func BenchmarkLogins(b *testing.B) {
+	for _, tt := range []struct {
+		name                string
+		accounts, intercoms int
+	}{{"OneAccountIn50Intercoms", 1, 50}, {"HouseOf400", 400, 1}} {
+		b.Run(tt.name, func(b *testing.B) {
+			db := openB(b, pgtest.Schema(b))
+			ctx := b.Context()
+			at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			for ic := range tt.intercoms {
+				if _, err := db.CreateIntercom(ctx, intercom.Intercom{ID: int64(ic + 1), Address: "x", SecretHash: []byte{byte(ic)},
+					DoorOpenSeconds: 7, CreatedAt: at}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			users := make([]int64, tt.accounts)
+			for i := range users {
+				u, err := db.CreateUser(ctx, intercom.User{Login: fmt.Sprint("u", i), PasswordHash: "h", CreatedAt: at, UpdatedAt: at})
+				if err != nil {
+					b.Fatal(err)
+				}
+				users[i] = u.ID
+				for ic := range tt.intercoms {
+					if _, err := db.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: int64(ic + 1), Title: "Home",
+						Status: intercom.StatusConfirmed}, at); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			var n atomic.Int64
+			b.SetParallelism(32 / runtime.GOMAXPROCS(0))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					if _, err := db.CreateAccessToken(ctx, intercom.AccessToken{PublicID: fmt.Sprint("pub", i), Hash: []byte(fmt.Sprint("h", i)),
+						UserID: users[int(i)%len(users)], DeviceUUID: fmt.Sprint("phone-", i), Client: "ios", CreatedAt: at,
+						ExpiresAt: at.Add(time.Hour)}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
 }
