@@ -24,6 +24,18 @@ type Presence interface {
 	Subscribed(channel string) bool
 }
 
+// Sockets is a node's own socket server (the Pusher hub) as a cluster's
+// bus sees it: what the bus hears from the other nodes, it hands to these.
+type Sockets interface {
+	// Publish delivers to this node's sockets on channel but except, and
+	// returns how many it was queued for.
+	Publish(channel, event string, data []byte, except string) int
+	Sessions // this node's sockets' grants
+	// Reconnect tells every socket of this node to reconnect: it may have
+	// missed events.
+	Reconnect()
+}
+
 // Deadline kinds.
 const (
 	DeadlineRing    = "ring"    // a call's ring timeout; ID is the call's

@@ -22,16 +22,6 @@ var (
 	_ intercom.Sessions    = (*Bus)(nil)
 )
 
-// Local is a node's own socket server (the Pusher hub).
-type Local interface {
-	// Publish delivers to this node's sockets on channel but except.
-	Publish(channel, event string, data []byte, except string) int
-	intercom.Sessions // this node's sockets' grants
-	// Reconnect tells every socket of this node to reconnect: it may have
-	// missed events.
-	Reconnect()
-}
-
 // busChannel is the LISTEN/NOTIFY channel of the cluster's events.
 const busChannel = "intercomd_bus"
 
@@ -77,7 +67,7 @@ type busMessage struct {
 // listener reconnects, and kept current by notifications.
 type Bus struct {
 	pool  *pgxpool.Pool
-	local Local
+	local intercom.Sockets
 	node  string
 	log   *slog.Logger
 
@@ -110,7 +100,7 @@ type presenceChange struct {
 
 // NewBus starts a node's bus: its listener, its presence writer and its
 // liveness beat. local receives what other nodes publish.
-func NewBus(ctx context.Context, db *DB, local Local, log *slog.Logger) (*Bus, error) {
+func NewBus(ctx context.Context, db *DB, local intercom.Sockets, log *slog.Logger) (*Bus, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -1,0 +1,154 @@
+package natsbus_test
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"intercom"
+	"intercom/bustest"
+	"intercom/natsbus"
+	"intercom/natsbus/natstest"
+)
+
+func newBus(t testing.TB, url string, local intercom.Sockets) *natsbus.Bus {
+	t.Helper()
+	b, err := natsbus.New(natsbus.Config{URL: url, ReconnectWait: 20 * time.Millisecond}, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// TestBus runs the buses' conformance suite on NATS, each test on a server
+// of its own.
+func TestBus(t *testing.T) {
+	bustest.Run(t, func(t *testing.T) bustest.Cluster {
+		url := natstest.Start(t).ClientURL()
+		return bustest.Cluster{
+			Node: func(t *testing.T, local intercom.Sockets) bustest.Bus { return newBus(t, url, local) },
+			SocketID: func(b bustest.Bus, n int) string {
+				return b.(*natsbus.Bus).Node() + "." + strconv.Itoa(n)
+			},
+		}
+	})
+}
+
+// A node receives what its sockets need and nothing else: not the events of
+// channels held elsewhere, nor the grants of other nodes' sockets.
+func TestBusNodeReceivesOnlyItsOwn(t *testing.T) {
+	url := natstest.Start(t).ClientURL()
+	ha, hb, hc := bustest.NewHub(), bustest.NewHub(), bustest.NewHub()
+	busA, busB, busC := newBus(t, url, ha), newBus(t, url, hb), newBus(t, url, hc)
+	<-busB.Subscription("private-token.b", true)
+	<-busC.Subscription("private-token.c", true)
+	const n = 100
+	for i := range n {
+		busA.Publish("private-token.b", "ev", []byte(strconv.Itoa(i)), "")
+	}
+	busA.Authorized(busB.Node()+".1", "private-token.b", "b", 1, time.Now().Add(time.Hour))
+	busA.Publish("private-token.c", "marker", []byte(`{}`), "")
+	hb.Await(t, "B gets its events and its grant", func(h *bustest.Hub) bool { return len(h.Published()) == n && len(h.Granted()) == 1 })
+	hc.Await(t, "C gets its event", func(h *bustest.Hub) bool { return len(h.Published()) == 1 })
+	// The marker was published after everything B got: had C been sent
+	// any of it, it would have arrived before.
+	if got := hc.All(); !slices.Equal(got, []string{"private-token.c|marker|{}|"}) {
+		t.Fatalf("C got %q, want its own event only", got)
+	}
+	if got, want := busC.Received(), int64(1); got != want {
+		t.Errorf("C received %d messages, want %d", got, want)
+	}
+	if got, want := busB.Received(), int64(n+1); got != want {
+		t.Errorf("B received %d messages, want %d (its events and its grant)", got, want)
+	}
+	if got := busA.Received(); got != 0 {
+		t.Errorf("A, which holds no socket, received %d messages", got)
+	}
+}
+
+// Once a node's announcement of a subscription is done, every node sees it
+// at once: nothing is replicated, each is asked.
+func TestBusPresenceAtOnce(t *testing.T) {
+	url := natstest.Start(t).ClientURL()
+	busA, busB := newBus(t, url, bustest.NewHub()), newBus(t, url, bustest.NewHub())
+	for i := range 50 {
+		ch := "private-token.p" + strconv.Itoa(i)
+		<-busB.Subscription(ch, true)
+		if !busA.Subscribed(ch) {
+			t.Fatalf("%s: not seen right after its announcement", ch)
+		}
+		<-busB.Subscription(ch, false)
+		if busA.Subscribed(ch) {
+			t.Fatalf("%s: still seen right after its end", ch)
+		}
+	}
+}
+
+// After the connection to NATS drops, the node's sockets are told to
+// reconnect (they may have missed events), and the node's subscriptions hold
+// again once it is back.
+func TestBusReconnect(t *testing.T) {
+	srv := natstest.Start(t)
+	url := srv.ClientURL()
+	ha, hb := bustest.NewHub(), bustest.NewHub()
+	busA, busB := newBus(t, url, ha), newBus(t, url, hb)
+	<-busB.Subscription("private-token.r", true)
+	srv = natstest.Restart(t, srv)
+	hb.Await(t, "B's sockets told to reconnect", func(h *bustest.Hub) bool { return h.Reconnects() == 1 })
+	ha.Await(t, "A's sockets told to reconnect", func(h *bustest.Hub) bool { return h.Reconnects() == 1 })
+	bustest.WaitFor(t, "A sees B's subscription again", func() bool { return busA.Subscribed("private-token.r") })
+	busA.Publish("private-token.r", "after", []byte(`{}`), "")
+	hb.Await(t, "an event after the reconnection", func(h *bustest.Hub) bool { return len(h.Published()) == 1 })
+	waitClients(t, srv, 2)
+}
+
+// waitClients waits until srv has n clients.
+func waitClients(t *testing.T, srv *server.Server, n int) {
+	t.Helper()
+	bustest.WaitFor(t, strconv.Itoa(n)+" clients", func() bool { return srv.NumClients() == n })
+}
+
+// A NATS server that cannot be reached is said so at start.
+func TestBusUnreachable(t *testing.T) {
+	srv := natstest.Start(t)
+	url := srv.ClientURL()
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	_, err := natsbus.New(natsbus.Config{URL: url}, bustest.NewHub())
+	if intercom.ErrorCode(err) != intercom.EUNAVAILABLE {
+		t.Fatalf("New with no server: %v, want EUNAVAILABLE", err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	got := natsbus.Redact("nats://u:secret@10.0.0.1:4222, nats://10.0.0.2:4222")
+	if want := "nats://u:xxxxx@10.0.0.1:4222,nats://10.0.0.2:4222"; got != want {
+		t.Fatalf("Redact = %q, want %q", got, want)
+	}
+}
+
+// BenchmarkSubscribed is the cost of the question a ring asks per device
+// token: a channel another node holds, one nobody holds, and one this node
+// holds (answered without asking).
+func BenchmarkSubscribed(b *testing.B) {
+	url := natstest.Start(b).ClientURL()
+	busA, busB := newBus(b, url, bustest.NewHub()), newBus(b, url, bustest.NewHub())
+	<-busB.Subscription("private-token.there", true)
+	<-busA.Subscription("private-token.here", true)
+	for _, c := range []struct {
+		name, channel string
+		want          bool
+	}{{"elsewhere", "private-token.there", true}, {"nowhere", "private-token.none", false}, {"here", "private-token.here", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if busA.Subscribed(c.channel) != c.want {
+					b.Fatalf("Subscribed(%s) != %v", c.channel, c.want)
+				}
+			}
+		})
+	}
+}
