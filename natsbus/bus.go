@@ -192,8 +192,10 @@ func (b *Bus) Close() {
 	b.closing.Do(func() {
 		close(b.stop)
 		b.done.Wait()
-		if err := b.nc.FlushTimeout(5 * time.Second); err != nil {
-			b.log.Warn("bus: sending the last events", "error", err)
+		if b.nc.IsConnected() {
+			if err := b.nc.FlushTimeout(5 * time.Second); err != nil {
+				b.log.Warn("bus: sending the last events", "error", err)
+			}
 		}
 		b.nc.Close()
 	})
