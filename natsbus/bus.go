@@ -471,14 +471,22 @@ func decodeEvent(b []byte) (event, except string, data []byte, err error) {
 }
 
 // Redact is a --bus value as it may be logged: each server's URL without
-// its password.
+// its password, or its token.
 func Redact(servers string) string {
 	var out []string
 	for _, s := range strings.Split(servers, ",") {
-		if u, err := url.Parse(strings.TrimSpace(s)); err == nil {
-			out = append(out, u.Redacted())
-		} else {
+		s = strings.TrimSpace(s)
+		u, err := url.Parse(s)
+		switch {
+		case err != nil:
 			out = append(out, "(unparsable URL)")
+		case u.User != nil:
+			if _, ok := u.User.Password(); !ok { // nats://token@host: the user is the secret
+				u.User = url.User("xxxxx")
+			}
+			out = append(out, u.Redacted())
+		default:
+			out = append(out, s)
 		}
 	}
 	return strings.Join(out, ",")

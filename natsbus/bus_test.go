@@ -125,8 +125,8 @@ func TestBusUnreachable(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	got := natsbus.Redact("nats://u:secret@10.0.0.1:4222, nats://10.0.0.2:4222")
-	if want := "nats://u:xxxxx@10.0.0.1:4222,nats://10.0.0.2:4222"; got != want {
+	got := natsbus.Redact("nats://u:secret@10.0.0.1:4222, nats://10.0.0.2:4222,nats://s3cr3t-token@10.0.0.3")
+	if want := "nats://u:xxxxx@10.0.0.1:4222,nats://10.0.0.2:4222,nats://xxxxx@10.0.0.3"; got != want {
 		t.Fatalf("Redact = %q, want %q", got, want)
 	}
 }
