@@ -127,8 +127,6 @@ func TestLimiterCountsAcrossNodes(t *testing.T) {
 	}
 }
 
-
-
 // A node whose beats stopped for longer than the liveness timeout (its
 // database unreachable, the process paused) was taken for dead: the other
 // nodes published nothing to it, and after a minute they deleted its row and,
@@ -224,4 +222,3 @@ func TestBusForgetsNodesGone(t *testing.T) {
 		t.Fatalf("A keeps %d channels, %d sequence numbers and %d nodes; want 0, 0 and the two alive (itself included)", channels, seqs, nodes)
 	}
 }
-
