@@ -121,6 +121,9 @@ func New(c Config, local intercom.Sockets) (*Bus, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(c.ReconnectWait),
 		nats.ReconnectJitter(c.ReconnectWait/4, c.ReconnectWait/4),
+		// A server gone silent (no reset, a partition) is left within 30 s.
+		nats.PingInterval(10*time.Second),
+		nats.MaxPingsOutstanding(3),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				b.log.Warn("bus: NATS connection lost; reconnecting", "error", err)
