@@ -33,7 +33,7 @@ type Bus interface {
 type Cluster struct {
 	// Node starts a node whose bus hands what it receives to local; it is
 	// closed when t ends, if not before.
-	Node func(t *testing.T, local intercom.Sockets) Bus
+	Node func(t testing.TB, local intercom.Sockets) Bus
 	// SocketID is the id of a socket the node of b holds: the n-th.
 	SocketID func(b Bus, n int) string
 }

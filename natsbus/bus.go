@@ -186,7 +186,9 @@ func (b *Bus) claimNode() error {
 // Node is this node's id on the bus: the first number of its sockets' ids.
 func (b *Bus) Node() string { return b.node }
 
-// Received is how many messages this node has received from the bus.
+// Received is how many messages this node has received from the bus: its
+// sockets' events and grants, the closes, the questions about its channels
+// and the answers to its own.
 func (b *Bus) Received() int64 { return b.received.Load() }
 
 // Close sends what was published, then leaves: the channels of this node's
@@ -273,8 +275,10 @@ func (b *Bus) Subscribed(channel string) bool {
 	_, err := b.nc.Request(subject(channel), nil, b.timeout)
 	switch {
 	case err == nil:
+		b.received.Add(1) // the answer
 		return true
 	case errors.Is(err, nats.ErrNoResponders):
+		b.received.Add(1) // the server's answer
 		return false
 	default:
 		b.log.Warn("bus: presence unanswered; taken as none", "channel", channel, "error", err)

@@ -30,7 +30,7 @@ func TestBus(t *testing.T) {
 	bustest.Run(t, func(t *testing.T) bustest.Cluster {
 		url := natstest.Start(t).ClientURL()
 		return bustest.Cluster{
-			Node: func(t *testing.T, local intercom.Sockets) bustest.Bus { return newBus(t, url, local) },
+			Node: func(t testing.TB, local intercom.Sockets) bustest.Bus { return newBus(t, url, local) },
 			SocketID: func(b bustest.Bus, n int) string {
 				return b.(*natsbus.Bus).Node() + "." + strconv.Itoa(n)
 			},
@@ -151,4 +151,14 @@ func BenchmarkSubscribed(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkRings: messages each node receives per ring, and ring → event
+// latency, over 2, 4 and 8 nodes sharing 15,000 sockets (BENCHMARKS.md,
+// issue 19).
+func BenchmarkRings(b *testing.B) {
+	bustest.BenchRings(b, 15_000, func(b *testing.B) bustest.Cluster {
+		url := natstest.Start(b).ClientURL()
+		return bustest.Cluster{Node: func(t testing.TB, local intercom.Sockets) bustest.Bus { return newBus(t, url, local) }}
+	}, func(b bustest.Bus) int64 { return b.(*natsbus.Bus).Received() })
 }

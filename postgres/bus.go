@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,6 +92,8 @@ type Bus struct {
 	outWake chan struct{} // the publisher has something to send
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
+
+	received atomic.Int64 // notifications decoded, this node's own included
 }
 
 type presenceChange struct {
@@ -128,6 +131,10 @@ func NewBus(ctx context.Context, db *DB, local intercom.Sockets, log *slog.Logge
 
 // Node is this node's id on the bus.
 func (b *Bus) Node() string { return b.node }
+
+// Received is how many notifications this node has decoded: every one sent
+// on the bus, by any node, its own included.
+func (b *Bus) Received() int64 { return b.received.Load() }
 
 // Close stops the bus, forgets this node's subscriptions and tells the
 // other nodes it is gone.
@@ -612,6 +619,7 @@ func (b *Bus) listenOnce(ctx context.Context, up func()) error {
 		if err != nil {
 			return err
 		}
+		b.received.Add(1)
 		var m busMessage
 		if err := json.Unmarshal([]byte(n.Payload), &m); err != nil {
 			b.log.Error("bus: undecodable message", "error", err)

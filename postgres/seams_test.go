@@ -16,7 +16,7 @@ import (
 	"intercom/postgres/pgtest"
 )
 
-func newBus(t *testing.T, db *postgres.DB, h intercom.Sockets) *postgres.Bus {
+func newBus(t testing.TB, db *postgres.DB, h intercom.Sockets) *postgres.Bus {
 	t.Helper()
 	b, err := postgres.NewBus(t.Context(), db, h, nil)
 	if err != nil {
@@ -26,13 +26,24 @@ func newBus(t *testing.T, db *postgres.DB, h intercom.Sockets) *postgres.Bus {
 	return b
 }
 
+// openTB opens a store on url, closed when tb ends.
+func openTB(tb testing.TB, url string) *postgres.DB {
+	tb.Helper()
+	db, err := postgres.Open(tb.Context(), url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
 // TestBus runs the buses' conformance suite on LISTEN/NOTIFY, each test on a
 // schema of its own.
 func TestBus(t *testing.T) {
 	bustest.Run(t, func(t *testing.T) bustest.Cluster {
 		url := pgtest.Schema(t)
 		return bustest.Cluster{
-			Node: func(t *testing.T, local intercom.Sockets) bustest.Bus { return newBus(t, open(t, url), local) },
+			Node: func(t testing.TB, local intercom.Sockets) bustest.Bus { return newBus(t, openTB(t, url), local) },
 			// Every node hears every grant: any socket id will do.
 			SocketID: func(_ bustest.Bus, n int) string { return "5." + strconv.Itoa(n) },
 		}
