@@ -36,6 +36,14 @@ type Sockets interface {
 	Reconnect()
 }
 
+// PresenceMany is a Presence that answers for many channels at once, in
+// about the time of one question: a ring asks for every device it weighs.
+type PresenceMany interface {
+	Presence
+	// SubscribedMany reports, for each of channels, what Subscribed would.
+	SubscribedMany(channels []string) []bool
+}
+
 // Deadline kinds.
 const (
 	DeadlineRing    = "ring"    // a call's ring timeout; ID is the call's

@@ -19,7 +19,7 @@ import (
 // Bus is one node's bus, as the suite drives it.
 type Bus interface {
 	intercom.Broadcaster
-	intercom.Presence
+	intercom.PresenceMany
 	intercom.Sessions
 	// Subscription is the hub's hook (pusher.Hub.Watch): channel got its
 	// first socket on this node, or lost its last. The channel returned is
@@ -53,6 +53,7 @@ func Run(t *testing.T, newCluster func(t *testing.T) Cluster) {
 		{"PresenceStorm", testPresenceStorm},
 		{"EventsInOrder", testEventsInOrder},
 		{"ChannelNames", testChannelNames},
+		{"SubscribedMany", testSubscribedMany},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newCluster(t)) })
@@ -381,5 +382,43 @@ func testChannelNames(t *testing.T, c Cluster) {
 	}
 	if got := hb.Published(); !slices.Equal(got, append(want, "private-marker|ev|{}|")) {
 		t.Fatalf("B got %q", got)
+	}
+}
+
+// SubscribedMany (intercom.PresenceMany) answers as Subscribed would, channel by channel: its own, other nodes'
+// (one held on two nodes), and nobody's.
+func testSubscribedMany(t *testing.T, c Cluster) {
+	busA, busB, busC := c.Node(t, NewHub()), c.Node(t, NewHub()), c.Node(t, NewHub())
+	many := busA
+	var channels []string
+	var want []bool
+	for i := range 300 {
+		ch := "private-token.many" + strconv.Itoa(i)
+		channels = append(channels, ch)
+		want = append(want, i%3 != 2)
+		switch i % 3 {
+		case 0:
+			<-busA.Subscription(ch, true)
+		case 1:
+			<-busB.Subscription(ch, true)
+			if i%2 == 0 {
+				<-busC.Subscription(ch, true)
+			}
+		}
+	}
+	WaitFor(t, "A sees the others' subscriptions", func() bool { return busA.Subscribed(channels[len(channels)-2]) })
+	if got := many.SubscribedMany(channels); !slices.Equal(got, want) {
+		t.Fatalf("SubscribedMany = %v\nwant %v", got, want)
+	}
+	for i, ch := range channels {
+		if busA.Subscribed(ch) != want[i] {
+			t.Fatalf("Subscribed(%s) = %v, want %v", ch, !want[i], want[i])
+		}
+	}
+	if got := many.SubscribedMany(nil); len(got) != 0 {
+		t.Fatalf("SubscribedMany(nil) = %v", got)
+	}
+	if got := many.SubscribedMany(channels[1:2]); !slices.Equal(got, []bool{true}) {
+		t.Fatalf("SubscribedMany of one channel elsewhere = %v", got)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,9 +34,9 @@ import (
 )
 
 var (
-	_ intercom.Broadcaster = (*Bus)(nil)
-	_ intercom.Presence    = (*Bus)(nil)
-	_ intercom.Sessions    = (*Bus)(nil)
+	_ intercom.Broadcaster  = (*Bus)(nil)
+	_ intercom.PresenceMany = (*Bus)(nil)
+	_ intercom.Sessions     = (*Bus)(nil)
 )
 
 // The subjects, under one prefix: a channel's ("intercomd.c.<channel>", or
@@ -134,7 +135,10 @@ func New(c Config, local intercom.Sockets) (*Bus, error) {
 			b.log.Warn("bus: NATS connection back; sockets told to reconnect", "server", nc.ConnectedUrlRedacted())
 			b.local.Reconnect()
 		}),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if sub != nil && strings.HasPrefix(sub.Subject, nats.InboxPrefix) {
+				return // SubscribedMany's answers beyond the first of a question: not needed
+			}
 			if errors.Is(err, nats.ErrSlowConsumer) {
 				b.log.Error("bus: messages dropped (the node cannot keep up); sockets told to reconnect", "error", err)
 				b.local.Reconnect()
@@ -284,6 +288,64 @@ func (b *Bus) Subscribed(channel string) bool {
 		b.log.Warn("bus: presence unanswered; taken as none", "channel", channel, "error", err)
 		return false
 	}
+}
+
+// SubscribedMany reports Subscribed of each of channels, asking the other
+// nodes all at once: one round trip to the NATS server for them all, not one
+// each. Unanswered questions count as no.
+func (b *Bus) SubscribedMany(channels []string) []bool {
+	out := make([]bool, len(channels))
+	var ask []int
+	b.mu.Lock()
+	for i, ch := range channels {
+		if out[i] = b.mine[ch]; !out[i] {
+			ask = append(ask, i)
+		}
+	}
+	b.mu.Unlock()
+	switch len(ask) {
+	case 0:
+		return out
+	case 1:
+		out[ask[0]] = b.Subscribed(channels[ask[0]])
+		return out
+	}
+	// Each question's answers come to a reply subject of its own; a
+	// question no node holds gets the server's "no responders".
+	inbox := nats.NewInbox()
+	answers := make(chan *nats.Msg, 4*len(ask)+16)
+	sub, err := b.nc.ChanSubscribe(inbox+".*", answers)
+	if err != nil {
+		b.log.Warn("bus: presence unanswered; taken as none", "channels", len(ask), "error", err)
+		return out
+	}
+	defer sub.Unsubscribe()
+	for _, i := range ask {
+		if err := b.nc.PublishRequest(subject(channels[i]), inbox+"."+strconv.Itoa(i), nil); err != nil {
+			b.log.Warn("bus: presence unanswered; taken as none", "channel", channels[i], "error", err)
+			return out
+		}
+	}
+	answered := make([]bool, len(channels))
+	timeout := time.NewTimer(b.timeout)
+	defer timeout.Stop()
+	for left := len(ask); left > 0; {
+		select {
+		case m := <-answers:
+			b.received.Add(1)
+			i, err := strconv.Atoi(m.Subject[len(inbox)+1:])
+			if err != nil || i < 0 || i >= len(channels) || answered[i] {
+				continue // a second holder's answer
+			}
+			answered[i] = true
+			out[i] = !(len(m.Data) == 0 && m.Header.Get("Status") == "503")
+			left--
+		case <-timeout.C:
+			b.log.Warn("bus: presence unanswered; taken as none", "channels", left)
+			return out
+		}
+	}
+	return out
 }
 
 // Subscription is the hub's hook: channel got its first socket on this node

@@ -18,9 +18,9 @@ import (
 )
 
 var (
-	_ intercom.Broadcaster = (*Bus)(nil)
-	_ intercom.Presence    = (*Bus)(nil)
-	_ intercom.Sessions    = (*Bus)(nil)
+	_ intercom.Broadcaster  = (*Bus)(nil)
+	_ intercom.PresenceMany = (*Bus)(nil)
+	_ intercom.Sessions     = (*Bus)(nil)
 )
 
 // busChannel is the LISTEN/NOTIFY channel of the cluster's events.
@@ -258,6 +258,15 @@ func (b *Bus) Subscribed(channel string) bool {
 		}
 	}
 	return false
+}
+
+// SubscribedMany reports Subscribed of each of channels, from the replica.
+func (b *Bus) SubscribedMany(channels []string) []bool {
+	out := make([]bool, len(channels))
+	for i, ch := range channels {
+		out[i] = b.Subscribed(ch)
+	}
+	return out
 }
 
 // elsewhere reports whether another live node has a subscriber on channel.
