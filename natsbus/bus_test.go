@@ -162,3 +162,34 @@ func BenchmarkRings(b *testing.B) {
 		return bustest.Cluster{Node: func(t testing.TB, local intercom.Sockets) bustest.Bus { return newBus(t, url, local) }}
 	}, func(b bustest.Bus) int64 { return b.(*natsbus.Bus).Received() })
 }
+
+// BenchmarkSubscribedMany is a ring's question for a house of 1,000 devices
+// (half with a socket on another node): all at once, and one at a time.
+func BenchmarkSubscribedMany(b *testing.B) {
+	url := natstest.Start(b).ClientURL()
+	busA, busB := newBus(b, url, bustest.NewHub()), newBus(b, url, bustest.NewHub())
+	var channels []string
+	for i := range 1000 {
+		ch := "private-token.house" + strconv.Itoa(i)
+		channels = append(channels, ch)
+		if i%2 == 0 {
+			<-busB.Subscription(ch, true)
+		}
+	}
+	b.Run("at-once", func(b *testing.B) {
+		for b.Loop() {
+			if got := busA.SubscribedMany(channels); !got[0] || got[1] {
+				b.Fatal("wrong answers")
+			}
+		}
+	})
+	b.Run("one-by-one", func(b *testing.B) {
+		for b.Loop() {
+			for i, ch := range channels {
+				if busA.Subscribed(ch) != (i%2 == 0) {
+					b.Fatal("wrong answer")
+				}
+			}
+		}
+	})
+}
