@@ -268,13 +268,17 @@ func (b *Bus) sendClose(g grant) {
 // Subscribed reports whether a socket on some node is subscribed to
 // channel: this node's own are known, the others are asked (one round trip
 // to the NATS server, which answers at once when no node holds channel). An
-// unanswered question counts as no.
+// unanswered question counts as no, and so does every other node's channel
+// while this node is not connected to NATS.
 func (b *Bus) Subscribed(channel string) bool {
 	b.mu.Lock()
 	mine := b.mine[channel]
 	b.mu.Unlock()
 	if mine {
 		return true
+	}
+	if !b.nc.IsConnected() {
+		return false // no node can be asked: a ring does not wait for the bus to come back
 	}
 	_, err := b.nc.Request(subject(channel), nil, b.timeout)
 	switch {
@@ -303,6 +307,9 @@ func (b *Bus) SubscribedMany(channels []string) []bool {
 		}
 	}
 	b.mu.Unlock()
+	if !b.nc.IsConnected() {
+		return out
+	}
 	switch len(ask) {
 	case 0:
 		return out

@@ -106,6 +106,31 @@ func TestBusReconnect(t *testing.T) {
 	waitClients(t, srv, 2)
 }
 
+// While the NATS server is away, presence does not wait for it: a node's
+// own channels are known, the others' count as none, at once.
+func TestBusPresenceWithoutServer(t *testing.T) {
+	srv := natstest.Start(t)
+	url := srv.ClientURL()
+	busA, busB := newBus(t, url, bustest.NewHub()), newBus(t, url, bustest.NewHub())
+	<-busA.Subscription("private-token.mine", true)
+	<-busB.Subscription("private-token.theirs", true)
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	bustest.WaitFor(t, "A notices the server is gone", func() bool { return !busA.Subscribed("private-token.theirs") })
+	start := time.Now()
+	got := busA.SubscribedMany([]string{"private-token.mine", "private-token.theirs", "private-token.nobody's"})
+	if !slices.Equal(got, []bool{true, false, false}) {
+		t.Errorf("SubscribedMany without the server = %v, want its own channel only", got)
+	}
+	if !busA.Subscribed("private-token.mine") || busA.Subscribed("private-token.theirs") {
+		t.Error("Subscribed without the server: want its own channel only")
+	}
+	// Far below the presence timeout (1 s) the questions would wait for.
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("presence without the server took %s", d)
+	}
+}
+
 // waitClients waits until srv has n clients.
 func waitClients(t *testing.T, srv *server.Server, n int) {
 	t.Helper()
