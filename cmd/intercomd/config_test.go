@@ -381,3 +381,28 @@ func TestStartupLogPostgres(t *testing.T) {
 		t.Errorf("the log shows the NATS server's password:\n%s", logs)
 	}
 }
+
+// A NATS bus that cannot be reached stops serve at start, saying which
+// servers it tried (without their password).
+func TestBusUnreachableAtStart(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	srv := natstest.Start(t)
+	u, err := url.Parse(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	u.User = url.UserPassword("intercomd", "nats-password-never-shown")
+	var stdout, stderr strings.Builder
+	err = run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--bus", u.String()}, nil, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "natsbus: connecting to nats://intercomd:xxxxx@"+u.Host) {
+		t.Fatalf("serve with its NATS server down: %v, want an error naming the server", err)
+	}
+	if strings.Contains(err.Error()+stdout.String()+stderr.String(), "nats-password-never-shown") {
+		t.Error("the NATS server's password is shown")
+	}
+	if strings.Contains(stdout.String(), "listening on") {
+		t.Error("serve listened without its bus")
+	}
+}
