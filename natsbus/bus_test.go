@@ -3,6 +3,8 @@ package natsbus_test
 import (
 	"slices"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,4 +219,37 @@ func BenchmarkSubscribedMany(b *testing.B) {
 			}
 		}
 	})
+}
+
+// countingHub counts the events that reach a node's sockets.
+type countingHub struct {
+	bustest.Hub
+	n atomic.Int64
+}
+
+func (h *countingHub) Publish(channel, event string, data []byte, except string) int {
+	h.n.Add(1)
+	return 1
+}
+
+// BenchmarkBus is postgres's BenchmarkBus on NATS: 16 goroutines of node A
+// publish 300-byte events to a channel a socket of node B holds; it reports
+// the events per second delivered to B's sockets, first publish to last
+// delivery.
+func BenchmarkBus(b *testing.B) {
+	url := natstest.Start(b).ClientURL()
+	got := &countingHub{}
+	busA, busB := newBus(b, url, bustest.NewHub()), newBus(b, url, got)
+	const ch = "private-token.bench"
+	<-busB.Subscription(ch, true)
+	payload := []byte(`{"p":"` + strings.Repeat("x", 290) + `"}`)
+	b.SetParallelism(8)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			busA.Publish(ch, "ev", payload, "")
+		}
+	})
+	bustest.WaitFor(b, "every event delivered", func() bool { return got.n.Load() >= int64(b.N) })
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "delivered/s")
 }
