@@ -190,6 +190,10 @@ func (b *Bus) claimNode() error {
 // Node is this node's id on the bus: the first number of its sockets' ids.
 func (b *Bus) Node() string { return b.node }
 
+// Server is the NATS server this node is connected to now (its URL without
+// a password), "" while it is connected to none.
+func (b *Bus) Server() string { return b.nc.ConnectedUrlRedacted() }
+
 // Received is how many messages this node has received from the bus: its
 // sockets' events and grants, the closes, the questions about its channels
 // and the answers to its own.

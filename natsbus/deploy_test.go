@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +21,9 @@ import (
 // nats-server: three servers routed to each other, as the file says, on
 // loopback ports of their own and with passwords of the test's. A node on
 // the first server and a node on the third share events, presence, grants
-// and closes across the routes; a wrong password is refused.
+// and closes across the routes; a wrong password is refused; when its
+// server is lost, the first node moves to the other server it was given,
+// tells its sockets to reconnect, and goes on.
 func TestShippedNATSConfig(t *testing.T) {
 	bin := natsServerBinary(t)
 	conf, err := os.ReadFile("../deploy/nats/nats-server.conf")
@@ -33,6 +36,7 @@ func TestShippedNATSConfig(t *testing.T) {
 		clients[i], routes[i] = freePort(t), freePort(t)
 	}
 	var urls [3]string
+	var procs [3]*exec.Cmd
 	for i := range 3 {
 		r := strings.NewReplacer(
 			"listen: 0.0.0.0:4222", "listen: 127.0.0.1:"+clients[i],
@@ -58,7 +62,7 @@ func TestShippedNATSConfig(t *testing.T) {
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		startNATSServer(t, bin, path)
+		procs[i] = startNATSServer(t, bin, path)
 		urls[i] = "nats://intercomd:" + clientPassword + "@127.0.0.1:" + clients[i]
 	}
 
@@ -66,7 +70,7 @@ func TestShippedNATSConfig(t *testing.T) {
 		t.Fatalf("a wrong password: %v, want refused", err)
 	}
 	ha, hc := bustest.NewHub(), bustest.NewHub()
-	busA, busC := newBus(t, urls[0], ha), newBus(t, urls[2], hc)
+	busA, busC := newBus(t, urls[0]+","+urls[1], ha), newBus(t, urls[2], hc)
 	const ch = "private-token.shipped"
 	<-busC.Subscription(ch, true)
 	// The subscription travels the route from the third server to the first.
@@ -80,6 +84,22 @@ func TestShippedNATSConfig(t *testing.T) {
 	}
 	<-busC.Subscription(ch, false)
 	bustest.WaitFor(t, "A sees C's unsubscription", func() bool { return !busA.Subscribed(ch) })
+
+	// A's server (the first or the second: a node picks one of its list at
+	// random) is lost: A moves to the other.
+	lost := slices.IndexFunc(clients[:2], func(port string) bool { return strings.HasSuffix(busA.Server(), ":"+port) })
+	if lost < 0 {
+		t.Fatalf("A is on %s, none of its servers", busA.Server())
+	}
+	procs[lost].Process.Kill()
+	ha.Await(t, "A's sockets told to reconnect", func(h *bustest.Hub) bool { return h.Reconnects() == 1 })
+	<-busC.Subscription(ch, true)
+	bustest.WaitFor(t, "A, on another server, sees C's subscription", func() bool { return busA.Subscribed(ch) })
+	busA.Publish(ch, "after", []byte(`{}`), "")
+	hc.Await(t, "the event after the loss", func(h *bustest.Hub) bool { return len(h.All()) == 4 })
+	if got := hc.All()[3]; got != ch+"|after|{}|" {
+		t.Fatalf("C got %q after the loss", got)
+	}
 }
 
 // natsServerBinary is Debian's nats-server, or skips the test (fails it
@@ -102,7 +122,7 @@ func natsServerBinary(t *testing.T) string {
 
 // startNATSServer runs bin with the config at path until t ends, and waits
 // until it says it is ready.
-func startNATSServer(t *testing.T, bin, path string) {
+func startNATSServer(t *testing.T, bin, path string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "-c", path)
 	out, err := cmd.StderrPipe()
@@ -135,6 +155,7 @@ func startNATSServer(t *testing.T, bin, path string) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("nats-server -c %s did not get ready in 10 s", path)
 	}
+	return cmd
 }
 
 // freePort is a TCP port free on 127.0.0.1 a moment ago.
