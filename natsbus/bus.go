@@ -84,7 +84,7 @@ type Bus struct {
 	inbox    chan *nats.Msg // every subscription's messages, in the order the connection received them
 	received atomic.Int64
 
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	mine    map[string]bool               // channels a socket of this node holds, as the hub told
 	pending map[string]*change            // subscription changes not yet made, the latest per channel
 	subs    map[string]*nats.Subscription // the writer's
@@ -275,9 +275,9 @@ func (b *Bus) sendClose(g grant) {
 // unanswered question counts as no, and so does every other node's channel
 // while this node is not connected to NATS.
 func (b *Bus) Subscribed(channel string) bool {
-	b.mu.Lock()
+	b.mu.RLock()
 	mine := b.mine[channel]
-	b.mu.Unlock()
+	b.mu.RUnlock()
 	if mine {
 		return true
 	}
@@ -304,13 +304,13 @@ func (b *Bus) Subscribed(channel string) bool {
 func (b *Bus) SubscribedMany(channels []string) []bool {
 	out := make([]bool, len(channels))
 	var ask []int
-	b.mu.Lock()
+	b.mu.RLock()
 	for i, ch := range channels {
 		if out[i] = b.mine[ch]; !out[i] {
 			ask = append(ask, i)
 		}
 	}
-	b.mu.Unlock()
+	b.mu.RUnlock()
 	if !b.nc.IsConnected() {
 		return out
 	}
@@ -363,7 +363,8 @@ func (b *Bus) SubscribedMany(channels []string) []bool {
 // (on) or lost its last. It never blocks the hub: the change waits, the
 // latest per channel, for the writer. The channel it returns is closed once
 // the NATS server knows of the subscription, so that a ring on another node
-// right after it finds the socket.
+// right after it finds the socket (on a cluster of NATS servers, the other
+// servers learn of it over their routes a moment later).
 func (b *Bus) Subscription(channel string, on bool) <-chan struct{} {
 	done := make(chan struct{})
 	b.mu.Lock()
@@ -447,9 +448,9 @@ func (b *Bus) dispatch() {
 func (b *Bus) handle(m *nats.Msg) {
 	if ch, ok := channelOf(m.Subject); ok {
 		if m.Reply != "" { // Subscribed on another node
-			b.mu.Lock()
+			b.mu.RLock()
 			mine := b.mine[ch]
-			b.mu.Unlock()
+			b.mu.RUnlock()
 			if mine {
 				m.Respond(nil)
 			}
