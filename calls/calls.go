@@ -674,14 +674,29 @@ func (s *Service) SweepOffline(ctx context.Context) {
 }
 
 // sendStatus tells every member account that an intercom went on or offline.
+// Who listens is asked for all the members at once when the presence can
+// answer so (on NATS, one round trip, not one a member).
 func (s *Service) sendStatus(ctx context.Context, id int64, online bool) {
 	users, err := s.store.IntercomMembers(ctx, id)
 	if err != nil {
 		s.log.Error("intercom.status", "intercom_id", id, "error", err)
 		return
 	}
-	for _, u := range users {
-		s.ToAccount(u, "intercom.status", func() map[string]any { return map[string]any{"intercom_id": id, "is_online": online} }, "")
+	many, ok := s.presence.(intercom.PresenceMany)
+	if !ok {
+		for _, u := range users {
+			s.ToAccount(u, "intercom.status", func() map[string]any { return map[string]any{"intercom_id": id, "is_online": online} }, "")
+		}
+		return
+	}
+	channels := make([]string, len(users))
+	for i, u := range users {
+		channels[i] = wire.UserChannel(u)
+	}
+	for i, on := range many.SubscribedMany(channels) {
+		if on { // each its own notification (its own id), as ToAccount makes
+			s.bus.Publish(channels[i], wire.EventName, wire.Notification("intercom.status", map[string]any{"intercom_id": id, "is_online": online}), "")
+		}
 	}
 }
 

@@ -108,3 +108,53 @@ func TestRingAsksPresenceOnce(t *testing.T) {
 		t.Errorf("the ring asked Subscribed one channel at a time too: %q", presence.one)
 	}
 }
+
+// An intercom coming online tells its members' listening accounts, asking
+// a presence that can answer for many channels once for all the members.
+func TestStatusAsksPresenceOnce(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "calls.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	ic, err := db.CreateIntercom(ctx, intercom.Intercom{Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 5, CreatedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	presence := &manyPresence{open: map[string]bool{}}
+	var want []string
+	for i := range 5 {
+		u, err := db.CreateUser(ctx, intercom.User{Login: "user" + strconv.Itoa(i), PasswordHash: "h", CreatedAt: t0, UpdatedAt: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic.ID, Title: "t", Status: intercom.StatusConfirmed}, t0); err != nil {
+			t.Fatal(err)
+		}
+		if i != 3 {
+			ch := "private-user." + strconv.FormatInt(u.ID, 10)
+			presence.open[ch] = true
+			want = append(want, ch+" intercom.status "+strconv.FormatInt(ic.ID, 10)+" true")
+		}
+	}
+	clock := clocktest.New(t0.Add(time.Minute))
+	svc := calls.New(calls.Config{Store: db, Broadcaster: &presence.bus, Presence: presence, Scheduler: local.NewScheduler(clock),
+		Doors: local.NewLimiter(10, time.Minute, clock.Now), Clock: clock})
+	t.Cleanup(svc.Close)
+	if err := svc.Heartbeat(ctx, ic); err != nil {
+		t.Fatal(err)
+	}
+	svc.Wait()
+	if got := presence.bus.take(); !slices.Equal(got, want) {
+		t.Errorf("events %q, want intercom.status to the 4 listening accounts %q", got, want)
+	}
+	presence.mu.Lock()
+	defer presence.mu.Unlock()
+	if len(presence.asked) != 1 || len(presence.asked[0]) != 5 {
+		t.Errorf("SubscribedMany asked %q, want once for the 5 members", presence.asked)
+	}
+	if len(presence.one) != 0 {
+		t.Errorf("asked Subscribed one channel at a time too: %q", presence.one)
+	}
+}
