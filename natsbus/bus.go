@@ -43,7 +43,9 @@ var (
 // "intercomd.b.<base64url of channel>" for a channel that is no valid
 // subject), a node's ("intercomd.n.<node>": the grants of its sockets) and
 // the closes' (every node hears them: a token's or account's sockets may be
-// on any node, and they are rare).
+// on any node, and they are rare; a subject per token, subscribed as grants
+// arrive, would leave a moment in which a socket just granted misses its
+// token's close).
 const (
 	prefix        = "intercomd."
 	channelPrefix = prefix + "c."
