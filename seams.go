@@ -24,6 +24,26 @@ type Presence interface {
 	Subscribed(channel string) bool
 }
 
+// Sockets is a node's own socket server (the Pusher hub) as a cluster's
+// bus sees it: what the bus hears from the other nodes, it hands to these.
+type Sockets interface {
+	// Publish delivers to this node's sockets on channel but except, and
+	// returns how many it was queued for.
+	Publish(channel, event string, data []byte, except string) int
+	Sessions // this node's sockets' grants
+	// Reconnect tells every socket of this node to reconnect: it may have
+	// missed events.
+	Reconnect()
+}
+
+// PresenceMany is a Presence that answers for many channels at once, in
+// about the time of one question: a ring asks for every device it weighs.
+type PresenceMany interface {
+	Presence
+	// SubscribedMany reports, for each of channels, what Subscribed would.
+	SubscribedMany(channels []string) []bool
+}
+
 // Deadline kinds.
 const (
 	DeadlineRing    = "ring"    // a call's ring timeout; ID is the call's

@@ -200,11 +200,12 @@ func (s *Service) ring(ctx context.Context, ic intercom.Intercom, flat *int64, l
 	if err != nil {
 		return intercom.Call{}, err
 	}
-	devices := intercom.Decide(cands, now, s.channels)
+	open := s.openSockets(cands)
+	devices := intercom.Decide(cands, now, func(c *intercom.RingCandidate) []string { return s.channels(c, open) })
 	for i := range devices {
 		// The ring event is handed to a socket of the device: it is awake.
 		// (A device rung over ws was found with one by Decide already.)
-		if d := &devices[i]; d.Rung() && (hasChannel(*d, intercom.ChannelWS) || s.socketOpen(d.Tokens)) {
+		if d := &devices[i]; d.Rung() && (hasChannel(*d, intercom.ChannelWS) || open(d.Tokens)) {
 			d.SeenAt, d.SeenBy = &now, intercom.SeenSocket
 		}
 	}
@@ -244,12 +245,42 @@ func (s *Service) socketOpen(tokens []string) bool {
 	return false
 }
 
+// openSockets is socketOpen for the tokens of cands. A presence that answers
+// for many channels at once (the NATS bus: one round trip for them all, not
+// one a token) is asked for all of them before the ring is decided.
+func (s *Service) openSockets(cands []*intercom.RingCandidate) func(tokens []string) bool {
+	many, ok := s.presence.(intercom.PresenceMany)
+	if !ok {
+		return s.socketOpen
+	}
+	var channels []string
+	for _, c := range cands {
+		for _, t := range c.Tokens {
+			channels = append(channels, wire.TokenChannel(t))
+		}
+	}
+	subscribed := many.SubscribedMany(channels)
+	open := make(map[string]bool, len(channels))
+	for i, ch := range channels {
+		open[ch] = subscribed[i]
+	}
+	return func(tokens []string) bool {
+		for _, t := range tokens {
+			ch := wire.TokenChannel(t)
+			if on, asked := open[ch]; on || (!asked && s.presence.Subscribed(ch)) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 // channels says how a device is rung right now (intercom.RingChannels): its
-// open Pusher socket, on any node, when its client rings over one, and the
-// push provider of its platform when it registered a token and that provider
-// is configured.
-func (s *Service) channels(c *intercom.RingCandidate) []string {
-	socketOpen := intercom.RingsOverSocket(c.Client) && s.socketOpen(c.Tokens)
+// open Pusher socket, on any node (open says), when its client rings over
+// one, and the push provider of its platform when it registered a token and
+// that provider is configured.
+func (s *Service) channels(c *intercom.RingCandidate, open func(tokens []string) bool) []string {
+	socketOpen := intercom.RingsOverSocket(c.Client) && open(c.Tokens)
 	_, push := s.pushToken(c)
 	return intercom.RingChannels(c.Client, socketOpen, push)
 }
@@ -643,14 +674,29 @@ func (s *Service) SweepOffline(ctx context.Context) {
 }
 
 // sendStatus tells every member account that an intercom went on or offline.
+// Who listens is asked for all the members at once when the presence can
+// answer so (on NATS, one round trip, not one a member).
 func (s *Service) sendStatus(ctx context.Context, id int64, online bool) {
 	users, err := s.store.IntercomMembers(ctx, id)
 	if err != nil {
 		s.log.Error("intercom.status", "intercom_id", id, "error", err)
 		return
 	}
-	for _, u := range users {
-		s.ToAccount(u, "intercom.status", func() map[string]any { return map[string]any{"intercom_id": id, "is_online": online} }, "")
+	many, ok := s.presence.(intercom.PresenceMany)
+	if !ok {
+		for _, u := range users {
+			s.ToAccount(u, "intercom.status", func() map[string]any { return map[string]any{"intercom_id": id, "is_online": online} }, "")
+		}
+		return
+	}
+	channels := make([]string, len(users))
+	for i, u := range users {
+		channels[i] = wire.UserChannel(u)
+	}
+	for i, on := range many.SubscribedMany(channels) {
+		if on { // each its own notification (its own id), as ToAccount makes
+			s.bus.Publish(channels[i], wire.EventName, wire.Notification("intercom.status", map[string]any{"intercom_id": id, "is_online": online}), "")
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,20 +18,10 @@ import (
 )
 
 var (
-	_ intercom.Broadcaster = (*Bus)(nil)
-	_ intercom.Presence    = (*Bus)(nil)
-	_ intercom.Sessions    = (*Bus)(nil)
+	_ intercom.Broadcaster  = (*Bus)(nil)
+	_ intercom.PresenceMany = (*Bus)(nil)
+	_ intercom.Sessions     = (*Bus)(nil)
 )
-
-// Local is a node's own socket server (the Pusher hub).
-type Local interface {
-	// Publish delivers to this node's sockets on channel but except.
-	Publish(channel, event string, data []byte, except string) int
-	intercom.Sessions // this node's sockets' grants
-	// Reconnect tells every socket of this node to reconnect: it may have
-	// missed events.
-	Reconnect()
-}
 
 // busChannel is the LISTEN/NOTIFY channel of the cluster's events.
 const busChannel = "intercomd_bus"
@@ -77,7 +68,7 @@ type busMessage struct {
 // listener reconnects, and kept current by notifications.
 type Bus struct {
 	pool  *pgxpool.Pool
-	local Local
+	local intercom.Sockets
 	node  string
 	log   *slog.Logger
 
@@ -101,6 +92,8 @@ type Bus struct {
 	outWake chan struct{} // the publisher has something to send
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
+
+	received atomic.Int64 // notifications decoded, this node's own included
 }
 
 type presenceChange struct {
@@ -110,7 +103,7 @@ type presenceChange struct {
 
 // NewBus starts a node's bus: its listener, its presence writer and its
 // liveness beat. local receives what other nodes publish.
-func NewBus(ctx context.Context, db *DB, local Local, log *slog.Logger) (*Bus, error) {
+func NewBus(ctx context.Context, db *DB, local intercom.Sockets, log *slog.Logger) (*Bus, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -138,6 +131,10 @@ func NewBus(ctx context.Context, db *DB, local Local, log *slog.Logger) (*Bus, e
 
 // Node is this node's id on the bus.
 func (b *Bus) Node() string { return b.node }
+
+// Received is how many notifications this node has decoded: every one sent
+// on the bus, by any node, its own included.
+func (b *Bus) Received() int64 { return b.received.Load() }
 
 // Close stops the bus, forgets this node's subscriptions and tells the
 // other nodes it is gone.
@@ -261,6 +258,15 @@ func (b *Bus) Subscribed(channel string) bool {
 		}
 	}
 	return false
+}
+
+// SubscribedMany reports Subscribed of each of channels, from the replica.
+func (b *Bus) SubscribedMany(channels []string) []bool {
+	out := make([]bool, len(channels))
+	for i, ch := range channels {
+		out[i] = b.Subscribed(ch)
+	}
+	return out
 }
 
 // elsewhere reports whether another live node has a subscriber on channel.
@@ -622,6 +628,7 @@ func (b *Bus) listenOnce(ctx context.Context, up func()) error {
 		if err != nil {
 			return err
 		}
+		b.received.Add(1)
 		var m busMessage
 		if err := json.Unmarshal([]byte(n.Payload), &m); err != nil {
 			b.log.Error("bus: undecodable message", "error", err)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"intercom"
+	"intercom/bustest"
 	"intercom/postgres"
 	"intercom/postgres/pgtest"
 )
@@ -99,4 +101,14 @@ func BenchmarkBus(b *testing.B) {
 			b.ReportMetric(pct(99), "p99-ms")
 		})
 	}
+}
+
+// BenchmarkBusRings: messages each node decodes per ring, and ring → event
+// latency, over 2, 4 and 8 nodes sharing 15,000 sockets, on LISTEN/NOTIFY
+// (natsbus's BenchmarkRings is the same on NATS; BENCHMARKS.md, issue 19).
+func BenchmarkBusRings(b *testing.B) {
+	bustest.BenchRings(b, 15_000, func(b *testing.B) bustest.Cluster {
+		url := pgtest.Schema(b)
+		return bustest.Cluster{Node: func(t testing.TB, local intercom.Sockets) bustest.Bus { return newBus(t, openTB(t, url), local) }}
+	}, func(b bustest.Bus) int64 { return b.(*postgres.Bus).Received() })
 }

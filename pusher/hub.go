@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,7 @@ type Hub struct {
 	closed   bool
 
 	watch     func(channel string, on bool) <-chan struct{} // told when a channel gets its first socket or loses its last
+	node      string                                        // the first number of its sockets' ids; "": random
 	grantWait time.Duration
 	clock     intercom.Clock
 	expiry    map[string]intercom.Timer // by token: closes its sockets when it expires
@@ -482,9 +484,25 @@ func (h *Hub) unsubscribeLocked(s *socket, channel string) {
 	delete(s.subs, channel)
 }
 
+// SetNode makes node (decimal digits, at most 10) the first number of the
+// ids of the sockets that connect from now on, so that a cluster's bus can
+// tell from a socket id which node holds the socket; the second number is 64
+// random bits. By default both numbers are random.
+func (h *Hub) SetNode(node string) {
+	h.mu.Lock()
+	h.node = node
+	h.mu.Unlock()
+}
+
 // newSocketID makes a Pusher socket id: two decimal numbers joined by a dot.
-func newSocketID() string {
+func (h *Hub) newSocketID() string {
+	h.mu.RLock()
+	node := h.node
+	h.mu.RUnlock()
 	var b [8]byte
 	rand.Read(b[:])
+	if node != "" {
+		return node + "." + strconv.FormatUint(binary.BigEndian.Uint64(b[:]), 10)
+	}
 	return fmt.Sprintf("%d.%d", binary.BigEndian.Uint32(b[:4]), binary.BigEndian.Uint32(b[4:]))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -441,5 +442,26 @@ func TestSilenceClosesSocket(t *testing.T) {
 	}
 	if hub.Open() != 0 || clock.Pending() != 0 {
 		t.Errorf("Open = %d, timers pending = %d; want none", hub.Open(), clock.Pending())
+	}
+}
+
+// A hub told its node (a cluster's bus over NATS) makes it the first number
+// of its sockets' ids, so that a grant can find the socket's node; the
+// second stays random, and the id stays a Pusher socket id.
+func TestSocketIDsNameTheNode(t *testing.T) {
+	hub, srv := newServer(t)
+	hub.SetNode("4000000000")
+	pattern := regexp.MustCompile(`^4000000000\.[0-9]{1,20}$`)
+	a, b := connect(t, srv), connect(t, srv)
+	for _, c := range []*client{a, b} {
+		if !pattern.MatchString(c.socketID) {
+			t.Errorf("socket id %q, want 4000000000.<random>", c.socketID)
+		}
+	}
+	if a.socketID == b.socketID {
+		t.Fatal("two sockets share an id")
+	}
+	if m := a.subscribe(hub, "private-user.13"); m.Event != "pusher_internal:subscription_succeeded" {
+		t.Fatalf("subscribe: %+v", m)
 	}
 }

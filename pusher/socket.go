@@ -175,7 +175,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered
 	}
 	conn.SetReadLimit(MaxMessage)
-	s := &socket{id: newSocketID(), conn: conn, raw: pollable(hj.conn), br: hj.br, hub: h}
+	s := &socket{id: h.newSocketID(), conn: conn, raw: pollable(hj.conn), br: hj.br, hub: h}
 	if code, msg := h.checkConnect(r); code != 0 {
 		b := encodeFrame(frame{Event: "pusher:error", Data: map[string]any{"code": code, "message": msg}})
 		ctx, cancel := context.WithTimeout(r.Context(), writeTimeout)

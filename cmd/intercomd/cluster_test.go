@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"intercom/natsbus/natstest"
 	"intercom/postgres/pgtest"
 	"intercom/pusher/pusherclient"
 )
@@ -24,11 +25,37 @@ import (
 // database and drives a whole call flow across them (API.md §3 and §6, issue
 // 8 §3): every request, socket and signature of a device is on a different
 // node, an answer race runs on two nodes, and the node that rang dies before
-// the call times out.
+// the call times out. It runs on each bus: PostgreSQL's LISTEN/NOTIFY, and
+// NATS (a server in the test's process).
 func TestClusterCallFlow(t *testing.T) {
+	for _, bus := range []struct {
+		name string
+		// start returns the flags of the nodes, and checks of the nodes
+		// once started that they use the bus.
+		start func(t *testing.T) ([]string, func(t *testing.T))
+	}{
+		{"postgres", func(*testing.T) ([]string, func(*testing.T)) { return nil, func(*testing.T) {} }},
+		{"nats", func(t *testing.T) ([]string, func(*testing.T)) {
+			srv := natstest.Start(t)
+			return []string{"--bus", srv.ClientURL()}, func(t *testing.T) {
+				if n := srv.NumClients(); n != 3 {
+					t.Fatalf("the NATS server has %d clients, want the 3 nodes", n)
+				}
+			}
+		}},
+	} {
+		t.Run(bus.name, func(t *testing.T) {
+			args, check := bus.start(t)
+			clusterCallFlow(t, args, check)
+		})
+	}
+}
+
+func clusterCallFlow(t *testing.T, busArgs []string, checkBus func(*testing.T)) {
 	db := pgtest.NewDatabase(t)
 	panel := newControlPanel(t)
-	nodes := []*node{startNode(t, t, db, "1"), startNode(t, t, db, "2"), startNode(t, t, db, "3")}
+	nodes := []*node{startNode(t, t, db, "1", busArgs...), startNode(t, t, db, "2", busArgs...), startNode(t, t, db, "3", busArgs...)}
+	checkBus(t)
 	top := t // sockets and nodes opened in a step live until the whole test ends
 
 	var (
@@ -159,7 +186,7 @@ func TestClusterCallFlow(t *testing.T) {
 				}
 			}
 			// Node 1 comes back for the rest.
-			nodes[0] = startNode(t, top, db, "1 again")
+			nodes[0] = startNode(t, top, db, "1 again", busArgs...)
 		}},
 		{"login throttle counts on every node", func(t *testing.T) {
 			guess := func(n *node, password string) (int, http.Header) {

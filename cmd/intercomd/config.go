@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"intercom/natsbus"
 )
 
 // envName is the environment twin of a flag: --ring-timeout is
@@ -195,10 +197,31 @@ func checkDB(db string) error {
 	return errors.New(err)
 }
 
+// checkBus refuses a --bus that names anything but NATS servers, and a NATS
+// bus without a PostgreSQL database: the nodes of a cluster share one, which
+// stays their database of record, scheduler and limiter. The error shows no
+// password.
+func checkBus(bus, db string) error {
+	if bus == "" {
+		return nil
+	}
+	for _, s := range strings.Split(bus, ",") {
+		u, err := url.Parse(strings.TrimSpace(s))
+		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			return fmt.Errorf("--bus %q: want nats://host:port, several comma-separated (tls:// for TLS), or empty for PostgreSQL's LISTEN/NOTIFY", natsbus.Redact(bus))
+		}
+	}
+	if !isPostgres(db) {
+		return errors.New("--bus names NATS servers but --db is a SQLite file: a NATS bus joins the nodes of a cluster, which share a PostgreSQL database (--db postgres://…) that stays their database of record, scheduler and limiter")
+	}
+	return nil
+}
+
 // startup is what a node runs with, as its start-up block logs it.
 type startup struct {
 	addr, publicURL string
 	db              string
+	bus             string // --bus; on PostgreSQL only
 	adminAPI        bool
 	adminAddr       string // the admin API's private listener; "": on addr
 	metricsAddr     string // /metrics' private listener; "": on addr
@@ -214,6 +237,13 @@ type startup struct {
 func logStartup(logger *slog.Logger, s startup) {
 	logger.Info("listening", "addr", s.addr, "public_url", s.publicURL, "db", dbForLog(s.db))
 	logger.Info("engine", engineAttrs(s.db)...)
+	switch {
+	case !isPostgres(s.db):
+	case s.bus == "":
+		logger.Info("cluster bus", "bus", "postgres", "how", "LISTEN/NOTIFY")
+	default:
+		logger.Info("cluster bus", "bus", "nats", "servers", natsbus.Redact(s.bus))
+	}
 	switch {
 	case s.adminAPI && s.adminAddr != "":
 		logger.Info("admin API on", "path", "/api/admin/v1", "addr", s.adminAddr, "private", true)

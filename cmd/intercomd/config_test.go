@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"intercom/natsbus/natstest"
 	"intercom/postgres/pgtest"
 )
 
@@ -53,6 +54,12 @@ func TestConfigRefused(t *testing.T) {
 		{"postgres without a secret key file", []string{"--db", "postgres://intercomd:db-password@db.example/intercomd"}, nil,
 			[]string{"--db postgres://… needs --secret-key-file (or INTERCOMD_SECRET_KEY_FILE), the same file on every node",
 				"openssl rand -base64 32 > FILE"}, []string{"db-password"}},
+		{"a NATS bus on SQLite", []string{"--bus", "nats://127.0.0.1:4222"}, nil,
+			[]string{"--bus names NATS servers but --db is a SQLite file", "--db postgres://"}, nil},
+		{"a bus of another scheme", nil, map[string]string{"INTERCOMD_BUS": "redis://u:bus-password@127.0.0.1:6379"},
+			[]string{`--bus "redis://u:xxxxx@127.0.0.1:6379": want nats://host:port, several comma-separated`}, []string{"bus-password"}},
+		{"a bus without a host", []string{"--bus", "nats://a:4222,nats://"}, nil,
+			[]string{`--bus "nats://a:4222,nats://": want nats://host:port`}, nil},
 		{"unknown flag", []string{"--ring-timout", "45s"}, nil,
 			[]string{"flag provided but not defined: -ring-timout (intercomd serve --help lists the flags)"}, nil},
 		{"bad flag value", []string{"--ring-timeout", "soon"}, nil,
@@ -106,6 +113,8 @@ func TestConfigAccepted(t *testing.T) {
 		{"a sqlite path", []string{"--db", "/var/lib/intercomd/intercomd.db"}, nil},
 		{"a relative sqlite path with a colon", []string{"--db", "data:intercomd.db"}, nil},
 		{"a postgresql url", []string{"--db", "postgresql:///intercomd?host=/run/postgresql"}, nil},
+		{"NATS servers with a postgresql url", []string{"--db", "postgres://127.0.0.1/intercomd", "--bus", "nats://10.0.0.1:4222, nats://10.0.0.2:4222"}, nil},
+		{"a NATS server from the environment", []string{"--db", "postgres://127.0.0.1/intercomd"}, map[string]string{"INTERCOMD_BUS": "tls://nats.example:4222"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := parseConfig(append([]string{"serve"}, tt.args...), withSecretKey(t, tt.env, tt.args), io.Discard); err != nil {
@@ -351,5 +360,52 @@ func TestStartupLogPostgres(t *testing.T) {
 	}
 	if strings.Contains(logs, password) {
 		t.Errorf("the log shows the database's password:\n%s", logs)
+	}
+	if got := startupLine(t, logs, "cluster bus"); got["bus"] != "postgres" || got["how"] != "LISTEN/NOTIFY" {
+		t.Errorf("cluster bus line %v, want PostgreSQL's LISTEN/NOTIFY", got)
+	}
+
+	// On NATS the line names the servers, without their password.
+	const natsPassword = "nats-password-never-logged"
+	nu, err := url.Parse(natstest.Start(t).ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nu.User = url.UserPassword("intercomd", natsPassword)
+	n = runNode(t, t, "pg-nats", map[string]string{"INTERCOMD_DB": u.String(), "INTERCOMD_BUS": nu.String()}, "serve", "--addr", "127.0.0.1:0")
+	logs = n.logs.String()
+	if got, want := startupLine(t, logs, "cluster bus"), "nats://intercomd:xxxxx@"+nu.Host; got["bus"] != "nats" || got["servers"] != want {
+		t.Errorf("cluster bus line %v, want bus nats, servers %s", got, want)
+	}
+	if got := startupLine(t, logs, "joined the cluster"); got["bus"] != "nats" {
+		t.Errorf("joined the cluster line %v, want bus nats", got)
+	}
+	if strings.Contains(logs, natsPassword) {
+		t.Errorf("the log shows the NATS server's password:\n%s", logs)
+	}
+}
+
+// A NATS bus that cannot be reached stops serve at start, saying which
+// servers it tried (without their password).
+func TestBusUnreachableAtStart(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	srv := natstest.Start(t)
+	u, err := url.Parse(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	u.User = url.UserPassword("intercomd", "nats-password-never-shown")
+	var stdout, stderr strings.Builder
+	err = run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--bus", u.String()}, nil, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "natsbus: connecting to nats://intercomd:xxxxx@"+u.Host) {
+		t.Fatalf("serve with its NATS server down: %v, want an error naming the server", err)
+	}
+	if strings.Contains(err.Error()+stdout.String()+stderr.String(), "nats-password-never-shown") {
+		t.Error("the NATS server's password is shown")
+	}
+	if strings.Contains(stdout.String(), "listening on") {
+		t.Error("serve listened without its bus")
 	}
 }

@@ -49,6 +49,7 @@ func main() {
 type config struct {
 	addr           string
 	db             string
+	bus            string // --bus: empty for LISTEN/NOTIFY, else NATS servers' URLs
 	publicURL      string
 	adminToken     string
 	tokenTTL       time.Duration
@@ -180,6 +181,7 @@ func serveFlags(c *config, out io.Writer) *flag.FlagSet {
 	fs.Usage = func() {} // run prints it: on stdout for --help
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.db, "db", "intercomd.db", "SQLite database file, or a postgres:// URL (created or migrated on start)")
+	fs.StringVar(&c.bus, "bus", "", "the cluster's real-time bus, with a postgres:// --db: empty for PostgreSQL's LISTEN/NOTIFY, or nats://host:port (several comma-separated) for NATS servers")
 	fs.StringVar(&c.publicURL, "public-url", "", "URL the API is reached at, for links (default http://<addr>)")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token of the admin API, at least 32 characters; empty: the admin API answers 404")
 	c.tokenTTL = members.DefaultTokenTTL
@@ -306,7 +308,7 @@ func parseConfig(args []string, env map[string]string, stderr io.Writer) (config
 		}
 	}
 	for _, err := range []error{checkAdminToken(c.adminToken), checkPublicURL(c.publicURL), checkDB(c.db),
-		checkSecretKeyFile(c.db, c.secretKeyFile)} {
+		checkSecretKeyFile(c.db, c.secretKeyFile), checkBus(c.bus, c.db)} {
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -571,7 +573,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		cfg.Web = app
 	}
 	if pg, ok := db.(*postgres.DB); ok {
-		cluster, stop, err := joinCluster(ctx, pg, cfg.Hub, logger)
+		cluster, stop, err := joinCluster(ctx, pg, c.bus, cfg.Hub, logger)
 		if err != nil {
 			ln.Close()
 			return err
@@ -609,7 +611,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	for _, p := range providers {
 		channels = append(channels, p.Channel())
 	}
-	logStartup(logger, startup{addr: ln.Addr().String(), publicURL: publicURL, db: c.db, adminAPI: c.adminToken != "",
+	logStartup(logger, startup{addr: ln.Addr().String(), publicURL: publicURL, db: c.db, bus: c.bus, adminAPI: c.adminToken != "",
 		adminAddr: privateAddr(private, intercomhttp.AdminPaths), metricsAddr: privateAddr(private, intercomhttp.MetricsPaths),
 		pushChannels: channels, sipAPI: c.sipAPIToken != "", web: c.web,
 		iceURLs: c.iceURLs, turn: slices.ContainsFunc(c.iceURLs, calls.IsTURN)})

@@ -13,12 +13,18 @@
 // resident memory and how long it took every subscription to reach
 // bus_presence (until then the other nodes do not know of the socket).
 //
+// With -bus nats the nodes' bus is NATS (--bus), on a NATS server this
+// command runs inside itself on a free port; it then also prints the messages
+// that server delivered to each node during the rings, per ring. -ring-on all
+// rings through every node in turn, as behind a balancer, instead of node 1.
+//
 // It is bounded: every ring waits at most 10 s, the whole run at most
 // -timeout, and the database is dropped and the nodes stopped at the end.
 //
 //	go run ./scripts/clusterload                       # 3 nodes, 3,000 sockets, 300 rings
 //	go run ./scripts/clusterload -sockets 6000 -rings 1000
 //	go run ./scripts/clusterload -pg postgres://user@host:5432/postgres
+//	go run ./scripts/clusterload -bus nats -nodes 8 -sockets 15000 -ring-on all
 package main
 
 import (
@@ -42,6 +48,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats-server/v2/server"
 
 	"intercom/postgres"
 	"intercom/pusher/pusherclient"
@@ -58,14 +65,20 @@ func main() {
 		"a PostgreSQL server's maintenance database: the run creates a database of its own there and drops it")
 	beatBatch := flag.Duration("heartbeat-batch", time.Second, "--heartbeat-batch of the nodes")
 	timeout := flag.Duration("timeout", 5*time.Minute, "the whole run stops after this")
+	bus := flag.String("bus", "", `the nodes' bus: "" for LISTEN/NOTIFY, "nats" for a NATS server run by this command, or nats://… servers`)
+	ringOn := flag.String("ring-on", "1", `"1": every ring through node 1; "all": through each node in turn`)
 	flag.Parse()
+	if *ringOn != "1" && *ringOn != "all" {
+		fmt.Fprintln(os.Stderr, `clusterload: -ring-on is "1" or "all"`)
+		os.Exit(2)
+	}
 	if *nodes < 1 || *sockets < 1 || *perFlat < 1 || *rings < 1 {
 		fmt.Fprintln(os.Stderr, "clusterload: -nodes, -sockets, -per-flat and -rings must be positive")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	err := run(ctx, *nodes, *sockets, *perFlat, *rings, *port, *pg, *beatBatch)
+	err := run(ctx, *nodes, *sockets, *perFlat, *rings, *port, *pg, *beatBatch, *bus, *ringOn == "all")
 	cancel()
 	stop()
 	if err != nil {
@@ -84,8 +97,21 @@ type device struct {
 	node int
 }
 
-func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg string, beatBatch time.Duration) error {
+func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg string, beatBatch time.Duration, bus string, ringAll bool) error {
 	loadkit.RaiseFileLimit()
+	var natsServer *server.Server
+	if bus == "nats" {
+		var err error
+		if natsServer, err = server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true}); err != nil {
+			return err
+		}
+		go natsServer.Start()
+		defer natsServer.Shutdown()
+		if !natsServer.ReadyForConnections(10 * time.Second) {
+			return fmt.Errorf("the NATS server did not start")
+		}
+		bus = natsServer.ClientURL()
+	}
 	dir, err := os.MkdirTemp("", "clusterload")
 	if err != nil {
 		return err
@@ -129,7 +155,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		// sockets are closed.
 		srv := exec.Command(bin, "serve", "--addr", addr, "--db", dbURL, "--secret-key-file", keyFile, "--log-level", "error",
 			"--pusher-app-key", appKey, "--pusher-app-secret", appSecret, "--ring-timeout", "10m",
-			"--heartbeat-batch", beatBatch.String())
+			"--heartbeat-batch", beatBatch.String(), "--bus", bus)
 		srv.Stderr = os.Stderr
 		stdout, _ := srv.StdoutPipe()
 		if err := srv.Start(); err != nil {
@@ -142,7 +168,11 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		go io.Copy(io.Discard, stdout)
 		bases[k] = "http://" + addr
 	}
-	fmt.Printf("%d nodes on %s\n", nodes, redact(dbURL))
+	busName := "LISTEN/NOTIFY"
+	if bus != "" {
+		busName = "NATS " + bus
+	}
+	fmt.Printf("%d nodes on %s, bus %s\n", nodes, redact(dbURL), busName)
 
 	// Warm up every node, then take the baselines.
 	for k := range nodes {
@@ -186,8 +216,10 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	// and one NOTIFY each, from one goroutine: until then the other nodes do
 	// not know the socket is there. Wait (at most a minute) until every
 	// subscription is recorded.
+	// On NATS a subscription is confirmed to its client once the NATS server
+	// has it: nothing to wait for.
 	var recorded time.Duration
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); bus == ""; time.Sleep(50 * time.Millisecond) {
 		rows, err := presenceRows(ctx, dbURL)
 		if err != nil {
 			return err
@@ -212,9 +244,11 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	}
 	// Each node records its subscribed channels in bus_presence (and tells
 	// the others); one that fell behind shows fewer rows than it has sockets.
-	presence, err := presenceRows(ctx, dbURL)
-	if err != nil {
-		return err
+	var presence []int
+	if bus == "" {
+		if presence, err = presenceRows(ctx, dbURL); err != nil {
+			return err
+		}
 	}
 
 	clients := make([]*pusherclient.Client, len(devices))
@@ -223,7 +257,12 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	}
 	arrivals := loadkit.WatchRings(ctx, clients)
 
-	fmt.Printf("timing %d rings of %d devices each, through node 1...\n", rings, perFlat)
+	through := "node 1"
+	if ringAll {
+		through = "each node in turn"
+	}
+	msgsBefore := delivered(natsServer)
+	fmt.Printf("timing %d rings of %d devices each, through %s...\n", rings, perFlat, through)
 	flats := (sockets + perFlat - 1) / perFlat
 	var local, remote, whole []time.Duration
 	for i := 0; i < rings; i++ {
@@ -232,8 +271,12 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 			return fmt.Errorf("-sockets / -per-flat must make at least 2 flats")
 		}
 		want := min(perFlat, sockets-(flat-1)*perFlat)
+		from := 0
+		if ringAll {
+			from = i % nodes
+		}
 		start := time.Now()
-		if err := loadkit.Ring(ctx, bases[0], flat); err != nil {
+		if err := loadkit.Ring(ctx, bases[from], flat); err != nil {
 			return err
 		}
 		var last time.Time
@@ -246,7 +289,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 				}
 				got++
 				last = a.At
-				if d.node == 0 {
+				if d.node == from {
 					local = append(local, a.At.Sub(start))
 				} else {
 					remote = append(remote, a.At.Sub(start))
@@ -260,8 +303,9 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		whole = append(whole, last.Sub(start))
 	}
 
-	fmt.Printf("\nmachine: %d cores, %s; %d nodes, %d sockets, %d rings of %d devices through node 1\n",
-		runtime.NumCPU(), runtime.Version(), nodes, sockets, rings, perFlat)
+	msgsAfter := delivered(natsServer)
+	fmt.Printf("\nmachine: %d cores, %s; %d nodes, %d sockets, %d rings of %d devices through %s; bus %s\n",
+		runtime.NumCPU(), runtime.Version(), nodes, sockets, rings, perFlat, through, busName)
 	for k := range nodes {
 		n := 0
 		for _, d := range devices {
@@ -272,9 +316,26 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		fmt.Printf("node %d RSS: %.1f MiB idle, %.1f MiB with %d sockets (%.1f KiB a socket)\n",
 			k+1, float64(before[k])/1024, float64(after[k])/1024, n, float64(after[k]-before[k])/float64(n))
 	}
-	fmt.Printf("%d sockets connected and subscribed in %v; every subscription in bus_presence after %v\n",
-		sockets, connected.Round(10*time.Millisecond), recorded.Round(10*time.Millisecond))
-	fmt.Printf("bus_presence rows per node (each node has %v sockets, one channel each): %v\n", perNode(devices, nodes), presence)
+	if bus == "" {
+		fmt.Printf("%d sockets connected and subscribed in %v; every subscription in bus_presence after %v\n",
+			sockets, connected.Round(10*time.Millisecond), recorded.Round(10*time.Millisecond))
+		fmt.Printf("bus_presence rows per node (each node has %v sockets, one channel each): %v\n", perNode(devices, nodes), presence)
+	} else {
+		fmt.Printf("%d sockets connected and subscribed in %v (each node has %v)\n", sockets, connected.Round(10*time.Millisecond), perNode(devices, nodes))
+	}
+	if natsServer != nil {
+		var total, most int64
+		var per []string
+		for id, n := range msgsAfter {
+			d := n - msgsBefore[id]
+			total += d
+			most = max(most, d)
+			per = append(per, fmt.Sprintf("%.2f", float64(d)/float64(rings)))
+		}
+		slices.Sort(per)
+		fmt.Printf("messages the NATS server delivered to the nodes during the rings, per ring: %.2f in all, %.2f a node on average, %.2f at most; per node %v\n",
+			float64(total)/float64(rings), float64(total)/float64(nodes)/float64(rings), float64(most)/float64(rings), per)
+	}
 	report := func(what string, took []time.Duration) {
 		if len(took) == 0 {
 			return
@@ -285,11 +346,28 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 			took[len(took)-1].Round(10*time.Microsecond))
 	}
 	fmt.Println("ring -> intercom_ring, per socket:")
-	report("  sockets on node 1 (the ringing node)", local)
+	report("  sockets on the ringing node", local)
 	report("  sockets on the other nodes (across the bus)", remote)
 	report("  every rung socket of a ring (the ring's last)", whole)
 	fmt.Println("goal: p99 <= 20ms across nodes")
 	return nil
+}
+
+// delivered is the messages srv has delivered to each of its connections,
+// by connection id (nil without a server).
+func delivered(srv *server.Server) map[uint64]int64 {
+	if srv == nil {
+		return nil
+	}
+	c, err := srv.Connz(&server.ConnzOptions{Limit: 1000})
+	if err != nil {
+		return nil
+	}
+	out := map[uint64]int64{}
+	for _, ci := range c.Conns {
+		out[ci.Cid] = ci.OutMsgs
+	}
+	return out
 }
 
 // presenceRows counts the rows of bus_presence of each node, most first.
