@@ -398,7 +398,8 @@ func TestBusUnreachableAtStart(t *testing.T) {
 	srv.WaitForShutdown()
 	u.User = url.UserPassword("intercomd", "nats-password-never-shown")
 	var stdout, stderr strings.Builder
-	err = run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--bus", u.String()}, nil, &stdout, &stderr)
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--bus", u.String()}
+	err = run(t.Context(), args, withSecretKey(t, nil, args), &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "natsbus: connecting to nats://intercomd:xxxxx@"+u.Host) {
 		t.Fatalf("serve with its NATS server down: %v, want an error naming the server", err)
 	}
