@@ -27,28 +27,23 @@ import (
 // node, an answer race runs on two nodes, and the node that rang dies before
 // the call times out. It runs on each bus: PostgreSQL's LISTEN/NOTIFY, and
 // NATS (a server in the test's process).
-func TestClusterCallFlow(t *testing.T) {
-	for _, bus := range []struct {
-		name string
-		// start returns the flags of the nodes, and checks of the nodes
-		// once started that they use the bus.
-		start func(t *testing.T) ([]string, func(t *testing.T))
-	}{
-		{"postgres", func(*testing.T) ([]string, func(*testing.T)) { return nil, func(*testing.T) {} }},
-		{"nats", func(t *testing.T) ([]string, func(*testing.T)) {
-			srv := natstest.Start(t)
-			return []string{"--bus", srv.ClientURL()}, func(t *testing.T) {
-				if n := srv.NumClients(); n != 3 {
-					t.Fatalf("the NATS server has %d clients, want the 3 nodes", n)
-				}
+func TestClusterCallFlow(t *testing.T) { onEachBus(t, 3, clusterCallFlow) }
+
+// onEachBus runs test as a subtest on each bus a cluster may use:
+// PostgreSQL's LISTEN/NOTIFY, and NATS (a server in the test's process).
+// test starts its nodes with busArgs among their flags, and calls check
+// once they are started: it fails unless all nodes of them use the bus.
+func onEachBus(t *testing.T, nodes int, test func(t *testing.T, busArgs []string, check func(*testing.T))) {
+	t.Run("postgres", func(t *testing.T) { test(t, nil, func(*testing.T) {}) })
+	t.Run("nats", func(t *testing.T) {
+		srv := natstest.Start(t)
+		test(t, []string{"--bus", srv.ClientURL()}, func(t *testing.T) {
+			t.Helper()
+			if n := srv.NumClients(); n != nodes {
+				t.Fatalf("the NATS server has %d clients, want the %d nodes", n, nodes)
 			}
-		}},
-	} {
-		t.Run(bus.name, func(t *testing.T) {
-			args, check := bus.start(t)
-			clusterCallFlow(t, args, check)
 		})
-	}
+	})
 }
 
 func clusterCallFlow(t *testing.T, busArgs []string, checkBus func(*testing.T)) {

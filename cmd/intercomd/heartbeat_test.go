@@ -11,8 +11,11 @@ import (
 // batching heartbeats, an offline intercom's heartbeat makes it online at
 // once on every node (API.md §6) — on the node that took it, for an open-door
 // on another node, and as intercom.status on sockets held by the others —
-// ten times over, going offline after --offline-after in between.
-func TestClusterHeartbeatOnlineAtOnce(t *testing.T) {
+// ten times over, going offline after --offline-after in between; on each
+// bus.
+func TestClusterHeartbeatOnlineAtOnce(t *testing.T) { onEachBus(t, 3, clusterHeartbeatOnlineAtOnce) }
+
+func clusterHeartbeatOnlineAtOnce(t *testing.T, busArgs []string, checkBus func(*testing.T)) {
 	const (
 		offlineAfter = time.Second
 		beatBatch    = 900 * time.Millisecond // longer than any of the waits below for "at once"
@@ -24,8 +27,9 @@ func TestClusterHeartbeatOnlineAtOnce(t *testing.T) {
 	var nodes []*node
 	for _, name := range []string{"1", "2", "3"} {
 		nodes = append(nodes, startNode(t, t, db, name,
-			"--offline-after", offlineAfter.String(), "--heartbeat-batch", beatBatch.String()))
+			append([]string{"--offline-after", offlineAfter.String(), "--heartbeat-batch", beatBatch.String()}, busArgs...)...))
 	}
+	checkBus(t)
 	admin := map[string]string{"Authorization": "Bearer " + clusterAdminToken}
 	user := nodes[0].want(t, "POST", "/api/admin/v1/users", admin, `{"login":"alice","password":"password-of-alice"}`, 201)
 	ic := nodes[0].want(t, "POST", "/api/admin/v1/intercoms", admin, `{"address":"Lenina 1","control_url":"`+panel.url+`/control"}`, 201)

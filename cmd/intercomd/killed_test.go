@@ -77,13 +77,16 @@ func startChildNode(t *testing.T, db, name string, extra ...string) (*node, *exe
 // took an answer, before the voice connected. Its connect deadline was in
 // the database before the answer was told, so the surviving node ends the
 // call at the deadline — once: one call.ended to the intercom, one
-// intercom_cancel to the device that answered.
-func TestClusterNodeKilledMidConversation(t *testing.T) {
+// intercom_cancel to the device that answered. On each bus.
+func TestClusterNodeKilledMidConversation(t *testing.T) { onEachBus(t, 2, clusterNodeKilledMidConversation) }
+
+func clusterNodeKilledMidConversation(t *testing.T, busArgs []string, checkBus func(*testing.T)) {
 	db := pgtest.NewDatabase(t)
 	panel := newControlPanel(t)
 	const connect = "2s"
-	survivor := startNode(t, t, db, "survivor", "--answer-connect-timeout", connect)
-	victim, proc := startChildNode(t, db, "victim", "--answer-connect-timeout", connect)
+	survivor := startNode(t, t, db, "survivor", append([]string{"--answer-connect-timeout", connect}, busArgs...)...)
+	victim, proc := startChildNode(t, db, "victim", append([]string{"--answer-connect-timeout", connect}, busArgs...)...)
+	checkBus(t)
 
 	admin := map[string]string{"Authorization": "Bearer " + clusterAdminToken}
 	user := survivor.want(t, "POST", "/api/admin/v1/users", admin, `{"login":"alice","password":"password-of-alice"}`, 201)
