@@ -78,7 +78,9 @@ func startChildNode(t *testing.T, db, name string, extra ...string) (*node, *exe
 // the database before the answer was told, so the surviving node ends the
 // call at the deadline — once: one call.ended to the intercom, one
 // intercom_cancel to the device that answered. On each bus.
-func TestClusterNodeKilledMidConversation(t *testing.T) { onEachBus(t, 2, clusterNodeKilledMidConversation) }
+func TestClusterNodeKilledMidConversation(t *testing.T) {
+	onEachBus(t, 2, clusterNodeKilledMidConversation)
+}
 
 func clusterNodeKilledMidConversation(t *testing.T, busArgs []string, checkBus func(*testing.T)) {
 	db := pgtest.NewDatabase(t)
