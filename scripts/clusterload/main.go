@@ -17,6 +17,9 @@
 // command runs inside itself on a free port; it then also prints the messages
 // that server delivered to each node during the rings, per ring. -ring-on all
 // rings through every node in turn, as behind a balancer, instead of node 1.
+// -panels rings from that many panels at once (each sends its next ring once
+// its last is answered), and -rate releases the rings on a schedule, so many
+// a second: a burst, or a sustained rate.
 //
 // It is bounded: every ring waits at most 10 s, the whole run at most
 // -timeout, and the database is dropped and the nodes stopped at the end.
@@ -25,6 +28,8 @@
 //	go run ./scripts/clusterload -sockets 6000 -rings 1000
 //	go run ./scripts/clusterload -pg postgres://user@host:5432/postgres
 //	go run ./scripts/clusterload -bus nats -nodes 8 -sockets 15000 -ring-on all
+//	go run ./scripts/clusterload -bus nats -rings 200 -panels 20 -ring-on all   # a burst
+//	go run ./scripts/clusterload -bus nats -rings 3000 -panels 64 -rate 300 -ring-on all
 package main
 
 import (
@@ -44,6 +49,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -67,6 +73,8 @@ func main() {
 	timeout := flag.Duration("timeout", 5*time.Minute, "the whole run stops after this")
 	bus := flag.String("bus", "", `the nodes' bus: "" for LISTEN/NOTIFY, "nats" for a NATS server run by this command, or nats://… servers`)
 	ringOn := flag.String("ring-on", "1", `"1": every ring through node 1; "all": through each node in turn`)
+	panels := flag.Int("panels", 1, "panels ringing at once: each sends its next ring as soon as its last is answered (201)")
+	rate := flag.Float64("rate", 0, "rings a second, released on a schedule whatever the answers (0: as fast as -clients go)")
 	flag.Parse()
 	if *ringOn != "1" && *ringOn != "all" {
 		fmt.Fprintln(os.Stderr, `clusterload: -ring-on is "1" or "all"`)
@@ -78,7 +86,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	err := run(ctx, *nodes, *sockets, *perFlat, *rings, *port, *pg, *beatBatch, *bus, *ringOn == "all")
+	err := run(ctx, *nodes, *sockets, *perFlat, *rings, *port, *pg, *beatBatch, *bus, *ringOn == "all", max(1, *panels), *rate)
 	cancel()
 	stop()
 	if err != nil {
@@ -97,7 +105,8 @@ type device struct {
 	node int
 }
 
-func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg string, beatBatch time.Duration, bus string, ringAll bool) error {
+func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg string, beatBatch time.Duration, bus string, ringAll bool,
+	panels int, rate float64) error {
 	loadkit.RaiseFileLimit()
 	var natsServer *server.Server
 	if bus == "nats" {
@@ -262,46 +271,118 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		through = "each node in turn"
 	}
 	msgsBefore := delivered(natsServer)
-	fmt.Printf("timing %d rings of %d devices each, through %s...\n", rings, perFlat, through)
+	pace := "as fast as they are answered"
+	if rate > 0 {
+		pace = fmt.Sprintf("at %g rings/s", rate)
+	}
+	fmt.Printf("timing %d rings of %d devices each, through %s, from %d panels %s...\n", rings, perFlat, through, panels, pace)
 	flats := (sockets + perFlat - 1) / perFlat
-	var local, remote, whole []time.Duration
-	for i := 0; i < rings; i++ {
-		flat := 2 + (i*7919)%(flats-1) // flat 1 rang in the warm-up and still rings
-		if flats == 1 {
-			return fmt.Errorf("-sockets / -per-flat must make at least 2 flats")
-		}
-		want := min(perFlat, sockets-(flat-1)*perFlat)
-		from := 0
-		if ringAll {
-			from = i % nodes
-		}
-		start := time.Now()
-		if err := loadkit.Ring(ctx, bases[from], flat); err != nil {
-			return err
-		}
-		var last time.Time
-		for got := 0; got < want; {
+	if flats < 2 {
+		return fmt.Errorf("-sockets / -per-flat must make at least 2 flats")
+	}
+	if rings > flats-1 {
+		return fmt.Errorf("-rings %d: at most %d, a flat each (flat 1 rang in the warm-up)", rings, flats-1)
+	}
+	// A ring in flight, by its flat (each ring rings another flat).
+	type inFlight struct {
+		start     time.Time
+		from      int
+		want, got int
+	}
+	var (
+		mu                   sync.Mutex
+		flying               = map[int]*inFlight{}
+		local, remote, whole []time.Duration
+		done                 = make(chan struct{}, rings)
+		failed               = make(chan error, rings+1)
+	)
+	go func() { // every arrival, matched to its ring by the device's flat
+		for {
 			select {
 			case a := <-arrivals:
 				d := devices[a.I]
-				if d.Flat != flat {
-					return fmt.Errorf("flat %d's device got the ring of flat %d", d.Flat, flat)
+				mu.Lock()
+				r := flying[d.Flat]
+				if r == nil {
+					mu.Unlock()
+					failed <- fmt.Errorf("flat %d's device got a ring not in flight", d.Flat)
+					return
 				}
-				got++
-				last = a.At
-				if d.node == from {
-					local = append(local, a.At.Sub(start))
+				took := a.At.Sub(r.start)
+				if d.node == r.from {
+					local = append(local, took)
 				} else {
-					remote = append(remote, a.At.Sub(start))
+					remote = append(remote, took)
 				}
-			case <-time.After(10 * time.Second):
-				return fmt.Errorf("ring %d (flat %d): %d of %d devices got intercom_ring", i, flat, got, want)
+				if r.got++; r.got == r.want {
+					whole = append(whole, took)
+					delete(flying, d.Flat)
+					done <- struct{}{}
+				}
+				mu.Unlock()
 			case <-ctx.Done():
-				return ctx.Err()
+				return
 			}
 		}
-		whole = append(whole, last.Sub(start))
+	}()
+	// Rings are taken by the panels in order, each released at its instant
+	// when -rate is set, else as soon as a panel is free.
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		began := time.Now()
+		for i := range rings {
+			if rate > 0 {
+				if wait := time.Until(began.Add(time.Duration(float64(i) / rate * float64(time.Second)))); wait > 0 {
+					time.Sleep(wait)
+				}
+			}
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	began := time.Now()
+	var ringers sync.WaitGroup
+	for range panels {
+		ringers.Add(1)
+		go func() {
+			defer ringers.Done()
+			for i := range next {
+				flat := 2 + (i*7919)%(flats-1) // flat 1 rang in the warm-up and still rings
+				from := 0
+				if ringAll {
+					from = i % nodes
+				}
+				mu.Lock()
+				flying[flat] = &inFlight{start: time.Now(), from: from, want: min(perFlat, sockets-(flat-1)*perFlat)}
+				mu.Unlock()
+				if err := loadkit.Ring(ctx, bases[from], flat); err != nil {
+					failed <- err
+					return
+				}
+			}
+		}()
 	}
+	ringers.Wait()
+	sent := time.Since(began)
+	for range rings {
+		select {
+		case <-done:
+		case err := <-failed:
+			return err
+		case <-time.After(10 * time.Second):
+			mu.Lock()
+			defer mu.Unlock()
+			return fmt.Errorf("%d rings still without every device's intercom_ring after 10 s", len(flying))
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	fmt.Printf("%d rings sent in %v (%.0f rings/s), every device's intercom_ring in %v\n", rings, sent.Round(time.Millisecond),
+		float64(rings)/sent.Seconds(), time.Since(began).Round(time.Millisecond))
 
 	msgsAfter := delivered(natsServer)
 	fmt.Printf("\nmachine: %d cores, %s; %d nodes, %d sockets, %d rings of %d devices through %s; bus %s\n",
