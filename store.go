@@ -27,6 +27,9 @@ type Store interface {
 	// already, and returns the value stored: of concurrent first calls, on
 	// every node, one wins and each gets it (package secrets).
 	KeepSecret(ctx context.Context, name string, value []byte) ([]byte, error)
+	// StoredSecret returns the value stored under name, writing nothing.
+	// ENOTFOUND.
+	StoredSecret(ctx context.Context, name string) ([]byte, error)
 	// ForgetSecret removes the value stored under name and reports whether
 	// there was one (intercomd secrets forget, every node stopped).
 	ForgetSecret(ctx context.Context, name string) (bool, error)

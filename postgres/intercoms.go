@@ -505,23 +505,26 @@ func (db *DB) patchIntercom(ctx context.Context, v intercom.Viewer, id int64, u 
 	var view intercom.IntercomView
 	err := db.retry(ctx, func() error {
 		b := &pgx.Batch{}
-		b.Queue(`UPDATE memberships SET title = coalesce($1, title), updated_at = $2
-			WHERE user_id = $3 AND intercom_id = $4 AND status = 'confirmed'`, u.Title, at, v.UserID, id)
+		const membership = `UPDATE memberships SET title = coalesce($1, title), updated_at = $2
+			WHERE user_id = $3 AND intercom_id = $4 AND status = 'confirmed'`
 		if settings {
-			b.Queue(`INSERT INTO device_settings (device_id, intercom_id, is_enabled, timetable, updated_at)
-				SELECT $1, $2, coalesce($3::boolean, true), coalesce($4::bytea, $5::bytea), $6
-				WHERE EXISTS (SELECT 1 FROM memberships WHERE user_id = $7 AND intercom_id = $2 AND status = 'confirmed')
+			// One statement: the settings are written only through the
+			// membership the UPDATE found (each statement of the batch has
+			// a snapshot of its own; a membership confirmed between two
+			// would let a refused PATCH write).
+			b.Queue(`WITH m AS (`+membership+` RETURNING 1)
+				INSERT INTO device_settings (device_id, intercom_id, is_enabled, timetable, updated_at)
+				SELECT $5, $4, coalesce($6::boolean, true), coalesce($7::bytea, $8::bytea), $2 FROM m
 				ON CONFLICT (device_id, intercom_id) DO UPDATE SET
-					is_enabled = coalesce($3::boolean, device_settings.is_enabled),
-					timetable = coalesce($4::bytea, device_settings.timetable), updated_at = $6`,
-				v.DeviceID, id, u.IsEnabled, timetable, emptyTimetable, at, v.UserID)
+					is_enabled = coalesce($6::boolean, device_settings.is_enabled),
+					timetable = coalesce($7::bytea, device_settings.timetable), updated_at = $2`,
+				u.Title, at, v.UserID, id, v.DeviceID, u.IsEnabled, timetable, emptyTimetable)
+		} else {
+			b.Queue(membership, u.Title, at, v.UserID, id)
 		}
 		b.Queue(viewQuery+` AND i.id = $3`, v.DeviceID, v.UserID, id)
 		br := db.pool.SendBatch(ctx, b)
-		tag, err := br.Exec()
-		if err == nil && settings {
-			_, err = br.Exec()
-		}
+		tag, err := br.Exec() // a row: the membership's (or its settings', written through it)
 		if err == nil && tag.RowsAffected() == 0 {
 			err = pgx.ErrNoRows
 		}

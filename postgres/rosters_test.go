@@ -126,9 +126,7 @@ func TestRosterLogKeepsItsBound(t *testing.T) {
 			UserID: u.ID, DeviceUUID: fmt.Sprint("phone-", i), Client: "ios", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
-		if i%50 == 0 {
-			check(fmt.Sprint("after login ", i))
-		}
+		check(fmt.Sprint("after login ", i)) // every version: right after each pruning too
 	}
 	check("after the logins")
 	v := intercom.Viewer{UserID: u.ID, DeviceID: tok.DeviceID}
@@ -137,6 +135,7 @@ func TestRosterLogKeepsItsBound(t *testing.T) {
 		if _, err := db.UpdateIntercom(ctx, v, 2, intercom.IntercomUpdate{IsEnabled: &on}, t0); err != nil {
 			t.Fatal(err)
 		}
+		check(fmt.Sprint("after settings change ", i))
 	}
 	check("after the settings changes")
 }

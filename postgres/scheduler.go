@@ -157,6 +157,13 @@ func (db *DB) KeepSecret(ctx context.Context, name string, value []byte) ([]byte
 	return stored, wrap(err)
 }
 
+// StoredSecret returns the value stored under name.
+func (db *DB) StoredSecret(ctx context.Context, name string) ([]byte, error) {
+	var stored []byte
+	err := db.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&stored)
+	return stored, wrap(err)
+}
+
 // ForgetSecret removes the value stored under name.
 func (db *DB) ForgetSecret(ctx context.Context, name string) (bool, error) {
 	tag, err := db.exec(ctx, `DELETE FROM secrets WHERE name = $1`, name)

@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"intercom"
 )
 
 // Store keeps named values; the first value put under a name stays.
@@ -26,6 +28,9 @@ type Store interface {
 	// already, and returns the value stored: of concurrent first calls, on
 	// every node, one value wins and each caller gets it.
 	KeepSecret(ctx context.Context, name string, value []byte) ([]byte, error)
+	// StoredSecret returns the value stored under name, writing nothing; an
+	// error of code ENOTFOUND (intercom.ErrorCode) when there is none.
+	StoredSecret(ctx context.Context, name string) ([]byte, error)
 }
 
 // A Box seals generated secrets before they are stored, under a key from
@@ -113,6 +118,67 @@ func (b *Box) Open(name string, stored []byte) ([]byte, error) {
 		return plain, nil
 	}
 	return nil, errors.New("is stored in a form this intercomd does not know")
+}
+
+// keyCheck names the value that tells a key from another: a constant sealed
+// under the key the database was first used with.
+const keyCheck = "check:secret-key"
+
+// ErrOtherKey is CheckKey's error.
+var ErrOtherKey = errors.New("the database's secrets and control keys are sealed under another secret key: " +
+	"give --secret-key-file with the key it was used with (on SQLite, the .key file that was beside the database)")
+
+// ProbeKey refuses, writing nothing, a box that cannot open what the store
+// already holds sealed: the key check (CheckKey) and the generated secrets
+// of flags. A start runs it before anything is sealed under its key, so that
+// a start with another key seals nothing the right key could not open.
+func ProbeKey(ctx context.Context, store Store, box *Box, flags ...string) error {
+	names := []string{keyCheck}
+	for _, f := range flags {
+		names = append(names, "secret:"+f)
+	}
+	for _, name := range names {
+		stored, err := store.StoredSecret(ctx, name)
+		if intercom.ErrorCode(err) == intercom.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("checking the secret key: %w", err)
+		}
+		if IsPlain(stored) {
+			continue
+		}
+		if _, err := box.Open(name, stored); err != nil {
+			if errors.Is(err, ErrNeedKey) {
+				return fmt.Errorf("the stored %s %w", strings.TrimPrefix(name, "secret:"), err)
+			}
+			return ErrOtherKey
+		}
+	}
+	return nil
+}
+
+// CheckKey refuses a box whose key is not the one the store's sealed values
+// were sealed under: the first sealed box to ask stores a constant sealed
+// under its key, which every later box must open. Without it a start with
+// another key (a lost key file made anew, a backup restored without its
+// key) would serve with control keys it cannot open. Nothing to check
+// without a key.
+func CheckKey(ctx context.Context, store Store, box *Box) error {
+	if !box.Sealed() {
+		return nil
+	}
+	fresh, err := box.Seal(keyCheck, []byte("intercomd secret key check v1"))
+	if err != nil {
+		return err
+	}
+	stored, err := store.KeepSecret(ctx, keyCheck, fresh)
+	if err != nil {
+		return fmt.Errorf("checking the secret key: %w", err)
+	}
+	if _, err := box.Open(keyCheck, stored); err != nil {
+		return ErrOtherKey
+	}
+	return nil
 }
 
 // Check is the keyed hash of secret stored to compare nodes' secrets: the

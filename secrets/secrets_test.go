@@ -3,10 +3,12 @@ package secrets_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
 
+	"intercom"
 	"intercom/secrets"
 )
 
@@ -14,6 +16,15 @@ import (
 type memStore struct {
 	mu sync.Mutex
 	m  map[string][]byte
+}
+
+func (s *memStore) StoredSecret(_ context.Context, name string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.m[name]; ok {
+		return v, nil
+	}
+	return nil, intercom.ErrNotFound
 }
 
 func (s *memStore) KeepSecret(_ context.Context, name string, value []byte) ([]byte, error) {
@@ -140,5 +151,52 @@ func TestNewBoxRefusesShortKeys(t *testing.T) {
 		if _, err := secrets.NewBox([]byte(k)); err == nil || !strings.Contains(err.Error(), "at least 32") {
 			t.Errorf("key file %q: %v", k, err)
 		}
+	}
+}
+
+// TestKeyChecks: a key is refused where the store holds what another key
+// sealed — a generated secret (ProbeKey, which writes nothing) or the key
+// check the first key left (CheckKey) — and taken where it sealed them.
+func TestKeyChecks(t *testing.T) {
+	ctx := t.Context()
+	right, wrong := box(t, strings.Repeat("r", 32)), box(t, strings.Repeat("w", 32))
+
+	fresh := &memStore{}
+	if err := secrets.ProbeKey(ctx, fresh, wrong, "sip-secret"); err != nil || len(fresh.m) != 0 {
+		t.Fatalf("an empty store: %v, wrote %v", err, fresh.m)
+	}
+
+	sealed := &memStore{}
+	if _, err := secrets.Resolve(ctx, sealed, right, []*secrets.Secret{{Flag: "sip-secret", Generate: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := secrets.ProbeKey(ctx, sealed, right, "sip-secret"); err != nil {
+		t.Errorf("the right key probed: %v", err)
+	}
+	if err := secrets.ProbeKey(ctx, sealed, wrong, "sip-secret"); !errors.Is(err, secrets.ErrOtherKey) {
+		t.Errorf("another key probed against a sealed secret: %v", err)
+	}
+	if err := secrets.CheckKey(ctx, sealed, right); err != nil {
+		t.Fatalf("the first key's check: %v", err)
+	}
+
+	// Secrets given by flags: nothing generated, only the key check tells.
+	checked := &memStore{}
+	if err := secrets.CheckKey(ctx, checked, right); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		err  error
+	}{
+		{"probe", secrets.ProbeKey(ctx, checked, wrong)},
+		{"check", secrets.CheckKey(ctx, checked, wrong)},
+	} {
+		if !errors.Is(tt.err, secrets.ErrOtherKey) {
+			t.Errorf("%s with another key: %v", tt.name, tt.err)
+		}
+	}
+	if err := secrets.CheckKey(ctx, checked, right); err != nil {
+		t.Errorf("the right key again: %v", err)
 	}
 }

@@ -215,6 +215,13 @@ func (db *DB) KeepSecret(ctx context.Context, name string, value []byte) ([]byte
 	return stored, err
 }
 
+// StoredSecret returns the value stored under name.
+func (db *DB) StoredSecret(ctx context.Context, name string) ([]byte, error) {
+	var stored []byte
+	err := db.reader(ctx).QueryRow(`SELECT value FROM secrets WHERE name = ?`, name).Scan(&stored)
+	return stored, wrap(err)
+}
+
 // ForgetSecret removes the value stored under name.
 func (db *DB) ForgetSecret(ctx context.Context, name string) (bool, error) {
 	var n int64

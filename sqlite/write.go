@@ -184,11 +184,22 @@ func (db *DB) runJob(q querier, job *writeJob) error {
 		return err
 	}
 	jq := querier{ctx: context.WithoutCancel(job.ctx), stmts: q.stmts}
+	p, audited := intercom.AuditToWrite(job.ctx)
+	var before int64
+	if audited {
+		if err := jq.QueryRow(`SELECT total_changes()`).Scan(&before); err != nil {
+			audited = false
+		}
+	}
 	err := runSafely(job.fn, jq, &job.ch)
-	if p, ok := intercom.AuditToWrite(job.ctx); ok && err == nil {
-		// The admin write's audit entry commits with its first write.
-		if job.auditID, err = insertAudit(jq, p.Entry); err == nil {
-			job.audit = p
+	if audited && err == nil {
+		// The admin write's audit entry commits with its first write that
+		// changed a row (as PostgreSQL's single statements: db.exec).
+		var after int64
+		if err = jq.QueryRow(`SELECT total_changes()`).Scan(&after); err == nil && after > before {
+			if job.auditID, err = insertAudit(jq, p.Entry); err == nil {
+				job.audit = p
+			}
 		}
 	}
 	if err != nil {

@@ -141,9 +141,9 @@ func testAuditLog(t *testing.T, s intercom.Store) {
 // testAuditCommitsWithItsWrite: an admin write's pending audit entry
 // (intercom.WithAudit) commits in the first write transaction that
 // commits under its context, and only then: a write that fails adds none,
-// a second write adds no second one, and the entry is in the log before
-// FinishAudit gives it the write's answer, as when the node stops between
-// the two.
+// nor does one that changes no row; a second write adds no second one; and
+// the entry is in the log before FinishAudit gives it the write's answer,
+// as when the node stops between the two.
 func testAuditCommitsWithItsWrite(t *testing.T, s intercom.Store) {
 	base := t.Context()
 	pending := &intercom.PendingAudit{Entry: intercom.AuditEntry{CredentialName: intercom.BootstrapCredential,
@@ -163,6 +163,15 @@ func testAuditCommitsWithItsWrite(t *testing.T, s intercom.Store) {
 	wantCode(t, err, intercom.ENOTFOUND)
 	if pending.ID() != 0 || len(log()) != 0 {
 		t.Fatalf("after a failed write: pending id %d, log %+v; want none", pending.ID(), log())
+	}
+
+	// A write that succeeds without changing a row (the uses of tokens
+	// that do not exist) commits no entry either.
+	if err := s.RecordTokenUses(ctx, []intercom.TokenUse{{TokenID: 1 << 40, IP: "192.0.2.1", UserAgent: "x", At: t0}}); err != nil {
+		t.Fatal(err)
+	}
+	if pending.ID() != 0 || len(log()) != 0 {
+		t.Fatalf("after a write that changed nothing: pending id %d, log %+v; want none", pending.ID(), log())
 	}
 
 	u, err := s.CreateUser(base, intercom.User{Login: "old", PasswordHash: "x", CreatedAt: t0, UpdatedAt: t0})

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -323,8 +324,10 @@ type keyFile struct {
 
 // besideKeyFile reads the secret key file of the SQLite database db, db +
 // ".key", making it (32 random bytes, base64, mode 0600) when there is
-// none. intercomd backup does not copy it: a copy of the database alone
-// signs no door command.
+// none: written and synced under a temporary name, then linked in place
+// (never over another) and the directory synced, so that a crash leaves
+// either no key file or a whole one. intercomd backup does not copy it: a
+// copy of the database alone signs no door command.
 func besideKeyFile(db string) (string, keyFile, error) {
 	path := db + ".key"
 	b, err := os.ReadFile(path)
@@ -336,20 +339,43 @@ func besideKeyFile(db string) (string, keyFile, error) {
 	key := make([]byte, 32)
 	rand.Read(key)
 	b = []byte(base64.StdEncoding.EncodeToString(key) + "\n")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) { // made meanwhile: only one process serves a database, but be exact
-		return besideKeyFile(db)
-	} else if err != nil {
-		return path, keyFile{}, fmt.Errorf("making the secret key file beside the database (or give --secret-key-file): %w", err)
+	fail := func(err error) (string, keyFile, error) {
+		return path, keyFile{}, fmt.Errorf("making the secret key file %s (or give --secret-key-file): %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fail(err)
 	}
 	if _, err := f.Write(b); err != nil {
 		f.Close()
-		os.Remove(path)
-		return path, keyFile{}, fmt.Errorf("writing the secret key file %s: %w", path, err)
+		return fail(err)
 	}
 	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		return fail(err)
+	}
+	if err := os.Link(f.Name(), path); errors.Is(err, fs.ErrExist) {
+		return besideKeyFile(db) // made meanwhile: only one process serves a database, but be exact
+	} else if err != nil {
+		return fail(err)
+	}
+	if err := syncDir(dir); err != nil {
 		os.Remove(path)
-		return path, keyFile{}, fmt.Errorf("writing the secret key file %s: %w", path, err)
+		return fail(err)
 	}
 	return path, keyFile{key: b, now: true}, nil
+}
+
+// syncDir makes the entries of directory dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
 }

@@ -8,6 +8,63 @@ import (
 	"intercom/secrets"
 )
 
+// settleSecrets settles the secrets of list against the database
+// (secrets.Resolve), seals the control keys stored unsealed
+// (sealControlKeys), and makes sure box has the key the database's values
+// were sealed under: what is already sealed is opened before anything is
+// sealed under box (secrets.ProbeKey, probeControlKeys), so that a start
+// with another key (a key file lost and made anew, a backup restored
+// without its key) is refused and leaves nothing the right key cannot open;
+// then the key check is kept (secrets.CheckKey). It returns what Resolve
+// generated and how many control keys it sealed.
+func settleSecrets(ctx context.Context, db intercom.Store, box *secrets.Box, list []*secrets.Secret) (secrets.Generated, int, error) {
+	var generate []string
+	for _, s := range list {
+		if s.Generate {
+			generate = append(generate, s.Flag)
+		}
+	}
+	if err := secrets.ProbeKey(ctx, db, box, generate...); err != nil {
+		return nil, 0, err
+	}
+	if err := probeControlKeys(ctx, db, box); err != nil {
+		return nil, 0, err
+	}
+	generated, err := secrets.Resolve(ctx, db, box, list)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := sealControlKeys(ctx, db, box)
+	if err != nil {
+		return nil, 0, err
+	}
+	return generated, n, secrets.CheckKey(ctx, db, box)
+}
+
+// probeControlKeys opens the first sealed control key it finds: an error
+// when box cannot (it was sealed under another key).
+func probeControlKeys(ctx context.Context, db intercom.Store, box *secrets.Box) error {
+	const perPage = 100
+	for page := 1; ; page++ {
+		ics, total, err := db.AdminIntercoms(ctx, intercom.IntercomFilter{}, intercom.Page{Page: page, PerPage: perPage})
+		if err != nil {
+			return err
+		}
+		for _, ic := range ics {
+			if len(ic.ControlKey) == 0 || secrets.IsPlain(ic.ControlKey) {
+				continue
+			}
+			if _, err := box.Open(secrets.ControlKey, ic.ControlKey); err != nil {
+				return fmt.Errorf("intercom %d's control key %w", ic.ID, err)
+			}
+			return nil
+		}
+		if page*perPage >= total {
+			return nil
+		}
+	}
+}
+
 // sealControlKeys seals under box the control keys still stored unsealed
 // (intercoms provisioned before --secret-key-file, or before migration
 // 0015), so that from then on a copy of the database alone signs no

@@ -485,6 +485,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 		return err
 	}
 	defer db.Close()
+	madeKey := "" // the key file this start made beside the database
 	if c.secretBox == nil {
 		// SQLite without --secret-key-file: the key file beside the database.
 		path, made, err := besideKeyFile(c.db)
@@ -495,8 +496,7 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		if made.now {
-			logger.Info("made the secret key file beside the database: back it up apart from the database, which cannot sign "+
-				"door commands or give the generated secrets without it", "file", path)
+			madeKey = path
 		}
 	}
 	if c.pprofAddr != "" {
@@ -527,23 +527,28 @@ func run(ctx context.Context, args []string, env map[string]string, stdout, stde
 	// ones the database was used with (package secrets).
 	appSecret, sipSecret := &secrets.Secret{Flag: "pusher-app-secret", Value: c.appSecret, Generate: true},
 		&secrets.Secret{Flag: "sip-secret", Value: c.sipSecret, Generate: true}
-	generated, err := secrets.Resolve(ctx, db, c.secretBox, []*secrets.Secret{appSecret, sipSecret,
+	generated, sealedNow, err := settleSecrets(ctx, db, c.secretBox, []*secrets.Secret{appSecret, sipSecret,
 		{Flag: "admin-token", Value: c.adminToken}, {Flag: "sip-api-token", Value: c.sipAPIToken},
 		{Flag: "turn-secret", Value: c.turnSecret}, {Flag: "hms-app-secret", Value: c.hms.AppSecret}})
 	if err != nil {
 		ln.Close()
+		if madeKey != "" {
+			// A key made for a database sealed under another: not its key.
+			os.Remove(madeKey)
+		}
 		return err
+	}
+	if madeKey != "" {
+		logger.Info("made the secret key file beside the database: back it up apart from the database, which cannot sign "+
+			"door commands or give the generated secrets without it", "file", madeKey)
 	}
 	for _, s := range []*secrets.Secret{appSecret, sipSecret} {
 		if generated[s.Flag] {
 			logger.Info("secret: the database's own", "flag", "--"+s.Flag, "sealed", c.secretBox.Sealed())
 		}
 	}
-	if n, err := sealControlKeys(ctx, db, c.secretBox); err != nil {
-		ln.Close()
-		return err
-	} else if n > 0 {
-		logger.Info("sealed the control keys of intercoms provisioned before --secret-key-file", "intercoms", n)
+	if sealedNow > 0 {
+		logger.Info("sealed the control keys of intercoms provisioned before --secret-key-file", "intercoms", sealedNow)
 	}
 	if sip := *sipSecret; generated[sip.Flag] && c.sipAPIToken != "" {
 		logger.Warn("no --sip-secret: the SIP server cannot verify answer tokens unless it is given the same secret")

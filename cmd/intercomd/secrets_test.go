@@ -98,7 +98,7 @@ func TestSecretsNeverDrift(t *testing.T) {
 	}{
 		// Without the flag the key beside the database is used (made now): not the one.
 		{"without the key", map[string]string{"INTERCOMD_ADMIN_TOKEN": token}, nil,
-			"the stored --pusher-app-secret does not open with the secret key file: it was sealed under another key (give --secret-key-file with that one)"},
+			"the database's secrets and control keys are sealed under another secret key: give --secret-key-file with the key it was used with"},
 		{"another --sip-secret", env, []string{"--sip-secret", "another-secret"}, "--sip-secret differs from the one this database was used with"},
 		{"another admin token", map[string]string{"INTERCOMD_ADMIN_TOKEN": strings.Repeat("x", 32), "INTERCOMD_SECRET_KEY_FILE": key}, nil,
 			"--admin-token differs"},
@@ -256,7 +256,29 @@ func TestControlKeysSealed(t *testing.T) {
 		t.Fatalf("backup copied the key file: %v", err)
 	}
 	err := run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--db", copied}, env, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "does not open with the secret key file") {
+	if err == nil || !strings.Contains(err.Error(), "sealed under another secret key") {
 		t.Errorf("the copy without its key file started: %v", err)
 	}
+	if _, err := os.Stat(copied + ".key"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused start left the key file it made: %v", err)
+	}
+
+	// The key file lost: refused, even with the generated secrets given by
+	// flags (nothing generated to open), and no new key file is left.
+	if err := os.Rename(db+".key", db+".key.kept"); err != nil {
+		t.Fatal(err)
+	}
+	err = run(t.Context(), []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--sip-secret", "a-sip-secret-given-by-a-flag",
+		"--pusher-app-secret", "an-app-secret-given-by-a-flag"}, env, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "sealed under another secret key") {
+		t.Errorf("a start without the key file, secrets by flags: %v", err)
+	}
+	if _, err := os.Stat(db + ".key"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused start left the key file it made: %v", err)
+	}
+	if err := os.Rename(db+".key.kept", db+".key"); err != nil {
+		t.Fatal(err)
+	}
+	back := runNode(t, t, "back", env, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	back.want(t, "POST", "/api/hw/v1/heartbeat", map[string]string{"Authorization": "Bearer " + secret}, "", 204)
 }
