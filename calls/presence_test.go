@@ -48,26 +48,11 @@ func (p *manyPresence) SubscribedMany(channels []string) []bool {
 // device it weighs, instead of once per token: on NATS each question is a
 // round trip. The answers decide as one question each would.
 func TestRingAsksPresenceOnce(t *testing.T) {
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "calls.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx := t.Context()
-	ic, err := db.CreateIntercom(ctx, intercom.Intercom{Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 5, CreatedAt: t0})
-	if err != nil {
-		t.Fatal(err)
-	}
 	presence := &manyPresence{open: map[string]bool{}}
+	svc, db, ic, users := presenceWorld(t, presence, 4)
+	ctx := t.Context()
 	var want []string
-	for i := range 4 {
-		u, err := db.CreateUser(ctx, intercom.User{Login: "user" + strconv.Itoa(i), PasswordHash: "h", CreatedAt: t0, UpdatedAt: t0})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic.ID, Title: "t", Status: intercom.StatusConfirmed}, t0); err != nil {
-			t.Fatal(err)
-		}
+	for i, u := range users {
 		pub := "tok" + strconv.Itoa(i)
 		if _, err := db.CreateAccessToken(ctx, intercom.AccessToken{PublicID: pub, Hash: []byte(pub), UserID: u.ID,
 			DeviceUUID: "browser" + strconv.Itoa(i), Client: "web", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
@@ -78,10 +63,6 @@ func TestRingAsksPresenceOnce(t *testing.T) {
 			want = append(want, "browser"+strconv.Itoa(i))
 		}
 	}
-	clock := clocktest.New(t0.Add(time.Minute))
-	svc := calls.New(calls.Config{Store: db, Broadcaster: &presence.bus, Presence: presence, Scheduler: local.NewScheduler(clock),
-		Doors: local.NewLimiter(10, time.Minute, clock.Now), Clock: clock})
-	t.Cleanup(svc.Close)
 	c, err := svc.Ring(ctx, ic, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -112,36 +93,17 @@ func TestRingAsksPresenceOnce(t *testing.T) {
 // An intercom coming online tells its members' listening accounts, asking
 // a presence that can answer for many channels once for all the members.
 func TestStatusAsksPresenceOnce(t *testing.T) {
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "calls.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx := t.Context()
-	ic, err := db.CreateIntercom(ctx, intercom.Intercom{Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 5, CreatedAt: t0})
-	if err != nil {
-		t.Fatal(err)
-	}
 	presence := &manyPresence{open: map[string]bool{}}
+	svc, _, ic, users := presenceWorld(t, presence, 5)
+	ctx := t.Context()
 	var want []string
-	for i := range 5 {
-		u, err := db.CreateUser(ctx, intercom.User{Login: "user" + strconv.Itoa(i), PasswordHash: "h", CreatedAt: t0, UpdatedAt: t0})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic.ID, Title: "t", Status: intercom.StatusConfirmed}, t0); err != nil {
-			t.Fatal(err)
-		}
+	for i, u := range users {
 		if i != 3 {
 			ch := "private-user." + strconv.FormatInt(u.ID, 10)
 			presence.open[ch] = true
 			want = append(want, ch+" intercom.status "+strconv.FormatInt(ic.ID, 10)+" true")
 		}
 	}
-	clock := clocktest.New(t0.Add(time.Minute))
-	svc := calls.New(calls.Config{Store: db, Broadcaster: &presence.bus, Presence: presence, Scheduler: local.NewScheduler(clock),
-		Doors: local.NewLimiter(10, time.Minute, clock.Now), Clock: clock})
-	t.Cleanup(svc.Close)
 	if err := svc.Heartbeat(ctx, ic); err != nil {
 		t.Fatal(err)
 	}
@@ -157,4 +119,36 @@ func TestStatusAsksPresenceOnce(t *testing.T) {
 	if len(presence.one) != 0 {
 		t.Errorf("asked Subscribed one channel at a time too: %q", presence.one)
 	}
+}
+
+// presenceWorld is an intercom of members confirmed accounts on a SQLite
+// store, and a calls service whose presence is p.
+func presenceWorld(t *testing.T, p *manyPresence, members int) (*calls.Service, *sqlite.DB, intercom.Intercom, []intercom.User) {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "calls.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	ic, err := db.CreateIntercom(ctx, intercom.Intercom{Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 5, CreatedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []intercom.User
+	for i := range members {
+		u, err := db.CreateUser(ctx, intercom.User{Login: "user" + strconv.Itoa(i), PasswordHash: "h", CreatedAt: t0, UpdatedAt: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic.ID, Title: "t", Status: intercom.StatusConfirmed}, t0); err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u)
+	}
+	clock := clocktest.New(t0.Add(time.Minute))
+	svc := calls.New(calls.Config{Store: db, Broadcaster: &p.bus, Presence: p, Scheduler: local.NewScheduler(clock),
+		Doors: local.NewLimiter(10, time.Minute, clock.Now), Clock: clock})
+	t.Cleanup(svc.Close)
+	return svc, db, ic, users
 }
