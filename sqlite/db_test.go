@@ -3,6 +3,8 @@ package sqlite_test
 import (
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,5 +129,56 @@ func TestPanickingWriteLeavesTheWriterServing(t *testing.T) {
 	}
 	if _, err := db.CreateUser(t.Context(), intercom.User{Login: "after", PasswordHash: "h"}); err != nil {
 		t.Fatalf("the writer stopped: %v", err)
+	}
+}
+
+// A batch of writes that fills the disk answers each write as it ended:
+// every write answered done is there, and none answered failed is, also
+// for the writes queued behind the one that hit the full disk. The limit
+// here (PRAGMA max_page_count) makes SQLite roll back the failing statement
+// only; a real full disk or I/O error may roll back the whole transaction,
+// which this does not reproduce (the writer then stops running the batch's
+// later writes, which would otherwise commit on their own: write.go).
+func TestFullDiskAnswersEachWriteTruly(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := t.Context()
+	pages, err := db.Pages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.LimitPages(ctx, pages+40); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	name := strings.Repeat("n", 2000) // a few users a page: the limit is reached within the run
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = db.CreateUser(ctx, intercom.User{Login: "user-" + strconv.Itoa(i), Name: name, PasswordHash: "h"})
+		})
+	}
+	wg.Wait()
+	failed := 0
+	for i, err := range errs {
+		_, found := db.UserByLogin(ctx, "user-"+strconv.Itoa(i))
+		switch {
+		case err == nil && found != nil:
+			t.Errorf("user-%d: answered done, not there: %v", i, found)
+		case err != nil && found == nil:
+			t.Errorf("user-%d: answered %v, but there", i, err)
+		case err != nil:
+			failed++
+			if intercom.ErrorCode(err) != intercom.EUNAVAILABLE {
+				t.Errorf("user-%d: %v, want the database's unavailability", i, err)
+			}
+		}
+	}
+	if failed == 0 || failed == n {
+		t.Fatalf("%d of %d writes failed: the disk never filled, or nothing fit", failed, n)
 	}
 }

@@ -129,9 +129,22 @@ func (db *DB) commit(batch []*writeJob) {
 	if _, err := q.Exec(`BEGIN IMMEDIATE`); err != nil {
 		fail(err)
 	} else {
+		var stop error
 		for i, job := range batch {
+			if stop != nil {
+				// SQLite may have rolled the whole transaction back (a full
+				// disk, an I/O error): a job run now would commit on its own
+				// (a SAVEPOINT outside a transaction begins one, its RELEASE
+				// commits it) while the batch is answered as failed.
+				errs[i] = stop
+				db.settle(&job.ch, false)
+				continue
+			}
 			errs[i] = db.runJob(q, job)
 			db.settle(&job.ch, errs[i] == nil)
+			if intercom.ErrorCode(errs[i]) == intercom.EUNAVAILABLE {
+				stop = errs[i]
+			}
 		}
 		if !db.pending.empty() {
 			db.caches.log.begin(db.pending)
