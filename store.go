@@ -113,6 +113,11 @@ type Admin interface {
 	DeleteCamera(ctx context.Context, id int64) error
 	// AdminIntercoms lists the intercoms f keeps, by id, with the total.
 	AdminIntercoms(ctx context.Context, f IntercomFilter, p Page) ([]Intercom, int, error)
+	// IntercomsByControlKey lists, by id, at most limit intercoms whose
+	// stored control key begins with prefix (package secrets' stored
+	// forms: the unsealed ones to seal at start, a sealed one to try the
+	// key on), without counting or paging through the others.
+	IntercomsByControlKey(ctx context.Context, prefix []byte, limit int) ([]Intercom, error)
 	// DeleteIntercom removes an intercom with everything that is its: its
 	// memberships and devices' settings for it, calls (live ones included)
 	// and their sends, keys, visitor codes, pairings, flats' lines, access

@@ -106,7 +106,28 @@ func (db *DB) DeleteCamera(ctx context.Context, id int64) error {
 	return wrap(err)
 }
 
-// AdminIntercoms lists the intercoms f keeps.
+// IntercomsByControlKey lists at most limit intercoms whose control key
+// begins with prefix, by id.
+func (db *DB) IntercomsByControlKey(ctx context.Context, prefix []byte, limit int) ([]intercom.Intercom, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+intercomColumns+` FROM intercoms
+		WHERE substring(control_key from 1 for $1) = $2 ORDER BY id LIMIT $3`, len(prefix), prefix, limit)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (intercom.Intercom, error) {
+		var ic intercom.Intercom
+		err := row.Scan(&ic.ID, &ic.Address, &ic.Department, &ic.CameraID, &ic.SecretHash, &ic.ControlURL, &ic.DoorOpenSeconds,
+			&ic.LastHeartbeatAt, &ic.CreatedAt, &ic.FirstFlat, &ic.LastFlat, &ic.OpenDoorCode, &ic.OpenDoorKey,
+			&ic.AnalogLine, &ic.LandlineLine, &ic.ControlKey)
+		return ic, err
+	})
+	if out == nil {
+		out = []intercom.Intercom{}
+	}
+	return out, wrap(err)
+}
+
+// AdminIntercoms lists the intercoms f keeps, by id, with the total.
 func (db *DB) AdminIntercoms(ctx context.Context, f intercom.IntercomFilter, p intercom.Page) ([]intercom.Intercom, int, error) {
 	var out []intercom.Intercom
 	var total int

@@ -88,6 +88,14 @@ func (b *Box) Seal(name string, value []byte) ([]byte, error) {
 	return b.aead.Seal(append([]byte(sealedPrefix), nonce...), nonce, value, []byte(name)), nil
 }
 
+// PlainPrefix and SealedPrefix begin the stored forms of a value unsealed
+// and sealed: a store may look for them (intercom.Store's
+// IntercomsByControlKey).
+var (
+	PlainPrefix  = []byte(plainPrefix)
+	SealedPrefix = []byte(sealedPrefix)
+)
+
 // IsPlain reports whether stored is a value stored unsealed.
 func IsPlain(stored []byte) bool { return strings.HasPrefix(string(stored), plainPrefix) }
 

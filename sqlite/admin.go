@@ -142,7 +142,27 @@ func (db *DB) DeleteCamera(ctx context.Context, id int64) error {
 	})
 }
 
-// AdminIntercoms lists the intercoms f keeps.
+// IntercomsByControlKey lists at most limit intercoms whose control key
+// begins with prefix, by id.
+func (db *DB) IntercomsByControlKey(ctx context.Context, prefix []byte, limit int) ([]intercom.Intercom, error) {
+	rows, err := db.reader(ctx).Query(`SELECT `+intercomColumns+` FROM intercoms
+		WHERE CAST(substr(control_key, 1, ?1) AS BLOB) = ?2 ORDER BY id LIMIT ?3`, len(prefix), prefix, limit)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	out := []intercom.Intercom{}
+	for rows.Next() {
+		ic, err := scanIntercom(rows)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		out = append(out, ic)
+	}
+	return out, wrap(rows.Err())
+}
+
+// AdminIntercoms lists the intercoms f keeps, by id, with the total.
 func (db *DB) AdminIntercoms(ctx context.Context, f intercom.IntercomFilter, p intercom.Page) ([]intercom.Intercom, int, error) {
 	q := db.reader(ctx)
 	online := -1

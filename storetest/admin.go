@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -304,4 +306,48 @@ func testAdminWrites(t *testing.T, s intercom.Store) {
 			t.Fatalf("alice's memberships = %+v, %v", ms, err)
 		}
 	})
+}
+
+// testIntercomsByControlKey: the intercoms whose stored control key begins
+// with a prefix, by id, at most limit; none without a key.
+func testIntercomsByControlKey(t *testing.T, s intercom.Store) {
+	ctx := t.Context()
+	for i, key := range []string{"plain:k1", "aes256gcm:k2", "", "plain:k4", "plain:k5", "plainly"} {
+		ic := intercom.Intercom{ID: int64(i + 1), Address: "a", SecretHash: []byte{byte(i)}, DoorOpenSeconds: 7, CreatedAt: t0}
+		if key != "" {
+			ic.ControlKey = []byte(key)
+		}
+		if _, err := s.CreateIntercom(ctx, ic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(prefix string, limit int) []int64 {
+		t.Helper()
+		ics, err := s.IntercomsByControlKey(ctx, []byte(prefix), limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []int64{}
+		for _, ic := range ics {
+			if !strings.HasPrefix(string(ic.ControlKey), prefix) {
+				t.Errorf("intercom %d's key %q does not begin with %q", ic.ID, ic.ControlKey, prefix)
+			}
+			out = append(out, ic.ID)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		prefix string
+		limit  int
+		want   []int64
+	}{
+		{"plain:", 100, []int64{1, 4, 5}},
+		{"plain:", 2, []int64{1, 4}},
+		{"aes256gcm:", 1, []int64{2}},
+		{"sealed:", 10, []int64{}},
+	} {
+		if got := ids(tt.prefix, tt.limit); !slices.Equal(got, tt.want) {
+			t.Errorf("%q, at most %d: %v, want %v", tt.prefix, tt.limit, got, tt.want)
+		}
+	}
 }

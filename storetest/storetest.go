@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) intercom.Store) {
 		{"ConcurrentMemberships", testConcurrentMemberships},
 		{"AdminLists", testAdminLists},
 		{"AdminWrites", testAdminWrites},
+		{"IntercomsByControlKey", testIntercomsByControlKey},
 		{"AdminCredentials", testAdminCredentials},
 		{"AuditLog", testAuditLog},
 		{"AuditCommitsWithItsWrite", testAuditCommitsWithItsWrite},

@@ -41,49 +41,36 @@ func settleSecrets(ctx context.Context, db intercom.Store, box *secrets.Box, lis
 	return generated, n, secrets.CheckKey(ctx, db, box)
 }
 
-// probeControlKeys opens the first sealed control key it finds: an error
-// when box cannot (it was sealed under another key).
+// probeControlKeys opens a sealed control key, if any: an error when box
+// cannot (it was sealed under another key).
 func probeControlKeys(ctx context.Context, db intercom.Store, box *secrets.Box) error {
-	const perPage = 100
-	for page := 1; ; page++ {
-		ics, total, err := db.AdminIntercoms(ctx, intercom.IntercomFilter{}, intercom.Page{Page: page, PerPage: perPage})
-		if err != nil {
-			return err
-		}
-		for _, ic := range ics {
-			if len(ic.ControlKey) == 0 || secrets.IsPlain(ic.ControlKey) {
-				continue
-			}
-			if _, err := box.Open(secrets.ControlKey, ic.ControlKey); err != nil {
-				return fmt.Errorf("intercom %d's control key %w", ic.ID, err)
-			}
-			return nil
-		}
-		if page*perPage >= total {
-			return nil
-		}
+	ics, err := db.IntercomsByControlKey(ctx, secrets.SealedPrefix, 1)
+	if err != nil || len(ics) == 0 {
+		return err
 	}
+	if _, err := box.Open(secrets.ControlKey, ics[0].ControlKey); err != nil {
+		return fmt.Errorf("intercom %d's control key %w", ics[0].ID, err)
+	}
+	return nil
 }
 
 // sealControlKeys seals under box the control keys still stored unsealed
 // (intercoms provisioned before --secret-key-file, or before migration
 // 0015), so that from then on a copy of the database alone signs no
-// command. It returns how many it sealed. Nothing to do without a key.
+// command: a hundred at a time, found by their stored form (when there are
+// none, one query that returns nothing). It returns how many it sealed.
+// Nothing to do without a key.
 func sealControlKeys(ctx context.Context, db intercom.Store, box *secrets.Box) (int, error) {
 	if !box.Sealed() {
 		return 0, nil
 	}
-	const perPage = 100
 	sealed := 0
-	for page := 1; ; page++ {
-		ics, total, err := db.AdminIntercoms(ctx, intercom.IntercomFilter{}, intercom.Page{Page: page, PerPage: perPage})
-		if err != nil {
+	for {
+		ics, err := db.IntercomsByControlKey(ctx, secrets.PlainPrefix, 100)
+		if err != nil || len(ics) == 0 {
 			return sealed, err
 		}
 		for _, ic := range ics {
-			if !secrets.IsPlain(ic.ControlKey) {
-				continue
-			}
 			if _, err := db.UpdateIntercomSettings(ctx, ic.ID, func(now *intercom.Intercom) error {
 				if !secrets.IsPlain(now.ControlKey) { // sealed by another node meanwhile
 					return nil
@@ -94,13 +81,12 @@ func sealControlKeys(ctx context.Context, db intercom.Store, box *secrets.Box) (
 				}
 				now.ControlKey, err = box.Seal(secrets.ControlKey, key)
 				return err
-			}); err != nil {
+			}); intercom.ErrorCode(err) == intercom.ENOTFOUND {
+				continue // deleted meanwhile
+			} else if err != nil {
 				return sealed, fmt.Errorf("sealing intercom %d's control key: %w", ic.ID, err)
 			}
 			sealed++
-		}
-		if page*perPage >= total {
-			return sealed, nil
 		}
 	}
 }
