@@ -33,7 +33,9 @@ const (
 	// here: long enough for a browser to load, answer and register.
 	webRingAfter = 20 * time.Second
 	// webRunLimit bounds one Playwright run (its own timeouts fail first).
-	webRunLimit = 12 * time.Minute
+	// The one-node run takes 10–12 minutes on two cores under -race while
+	// the other packages' tests run beside it.
+	webRunLimit = 20 * time.Minute
 )
 
 // webTools are the programs the browser tests run.
