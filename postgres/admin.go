@@ -114,16 +114,7 @@ func (db *DB) IntercomsByControlKey(ctx context.Context, prefix []byte, limit in
 	if err != nil {
 		return nil, wrap(err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (intercom.Intercom, error) {
-		var ic intercom.Intercom
-		err := row.Scan(&ic.ID, &ic.Address, &ic.Department, &ic.CameraID, &ic.SecretHash, &ic.ControlURL, &ic.DoorOpenSeconds,
-			&ic.LastHeartbeatAt, &ic.CreatedAt, &ic.FirstFlat, &ic.LastFlat, &ic.OpenDoorCode, &ic.OpenDoorKey,
-			&ic.AnalogLine, &ic.LandlineLine, &ic.ControlKey)
-		return ic, err
-	})
-	if out == nil {
-		out = []intercom.Intercom{}
-	}
+	out, err := collectIntercoms(rows)
 	return out, wrap(err)
 }
 
@@ -144,13 +135,7 @@ func (db *DB) AdminIntercoms(ctx context.Context, f intercom.IntercomFilter, p i
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (intercom.Intercom, error) {
-			var ic intercom.Intercom
-			err := row.Scan(&ic.ID, &ic.Address, &ic.Department, &ic.CameraID, &ic.SecretHash, &ic.ControlURL, &ic.DoorOpenSeconds,
-				&ic.LastHeartbeatAt, &ic.CreatedAt, &ic.FirstFlat, &ic.LastFlat, &ic.OpenDoorCode, &ic.OpenDoorKey,
-				&ic.AnalogLine, &ic.LandlineLine, &ic.ControlKey)
-			return ic, err
-		})
+		out, err = collectIntercoms(rows)
 		return err
 	})
 	if out == nil {

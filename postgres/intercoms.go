@@ -170,12 +170,25 @@ func (db *DB) intercomWhere(ctx context.Context, cond string, arg any) (intercom
 // intercomRow loads the one intercom that cond (on a unique column) picks;
 // cond may end in a locking clause.
 func intercomRow(ctx context.Context, q querier, cond string, arg any) (intercom.Intercom, error) {
+	return scanIntercom(q.QueryRow(ctx, `SELECT `+intercomColumns+` FROM intercoms WHERE `+cond, arg))
+}
+
+// scanIntercom scans the columns of intercomColumns.
+func scanIntercom(row pgx.Row) (intercom.Intercom, error) {
 	var ic intercom.Intercom
-	err := q.QueryRow(ctx, `SELECT `+intercomColumns+` FROM intercoms WHERE `+cond, arg).Scan(
-		&ic.ID, &ic.Address, &ic.Department, &ic.CameraID, &ic.SecretHash, &ic.ControlURL, &ic.DoorOpenSeconds,
+	err := row.Scan(&ic.ID, &ic.Address, &ic.Department, &ic.CameraID, &ic.SecretHash, &ic.ControlURL, &ic.DoorOpenSeconds,
 		&ic.LastHeartbeatAt, &ic.CreatedAt, &ic.FirstFlat, &ic.LastFlat, &ic.OpenDoorCode, &ic.OpenDoorKey,
 		&ic.AnalogLine, &ic.LandlineLine, &ic.ControlKey)
 	return ic, err
+}
+
+// collectIntercoms scans every row of intercomColumns rows holds; never nil.
+func collectIntercoms(rows pgx.Rows) ([]intercom.Intercom, error) {
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (intercom.Intercom, error) { return scanIntercom(row) })
+	if out == nil {
+		out = []intercom.Intercom{}
+	}
+	return out, err
 }
 
 // LastHeartbeat returns an intercom's last heartbeat.

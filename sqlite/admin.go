@@ -145,21 +145,27 @@ func (db *DB) DeleteCamera(ctx context.Context, id int64) error {
 // IntercomsByControlKey lists at most limit intercoms whose control key
 // begins with prefix, by id.
 func (db *DB) IntercomsByControlKey(ctx context.Context, prefix []byte, limit int) ([]intercom.Intercom, error) {
-	rows, err := db.reader(ctx).Query(`SELECT `+intercomColumns+` FROM intercoms
-		WHERE CAST(substr(control_key, 1, ?1) AS BLOB) = ?2 ORDER BY id LIMIT ?3`, len(prefix), prefix, limit)
+	out, err := collectIntercoms(db.reader(ctx).Query(`SELECT `+intercomColumns+` FROM intercoms
+		WHERE CAST(substr(control_key, 1, ?1) AS BLOB) = ?2 ORDER BY id LIMIT ?3`, len(prefix), prefix, limit))
+	return out, wrap(err)
+}
+
+// collectIntercoms scans every row of intercomColumns that rows (the
+// outcome of a query with error err) holds; never nil.
+func collectIntercoms(rows *sql.Rows, err error) ([]intercom.Intercom, error) {
 	if err != nil {
-		return nil, wrap(err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := []intercom.Intercom{}
 	for rows.Next() {
 		ic, err := scanIntercom(rows)
 		if err != nil {
-			return nil, wrap(err)
+			return nil, err
 		}
 		out = append(out, ic)
 	}
-	return out, wrap(rows.Err())
+	return out, rows.Err()
 }
 
 // AdminIntercoms lists the intercoms f keeps, by id, with the total.
@@ -178,20 +184,12 @@ func (db *DB) AdminIntercoms(ctx context.Context, f intercom.IntercomFilter, p i
 		return nil, 0, wrap(err)
 	}
 	// One query for the page: not a read per intercom.
-	rows, err := q.Query(`SELECT `+intercomColumns+where+` ORDER BY id LIMIT ?5 OFFSET ?6`, append(args, p.PerPage, p.Offset())...)
+	out, err := collectIntercoms(q.Query(`SELECT `+intercomColumns+where+` ORDER BY id LIMIT ?5 OFFSET ?6`,
+		append(args, p.PerPage, p.Offset())...))
 	if err != nil {
 		return nil, 0, wrap(err)
 	}
-	defer rows.Close()
-	out := []intercom.Intercom{}
-	for rows.Next() {
-		ic, err := scanIntercom(rows)
-		if err != nil {
-			return nil, 0, wrap(err)
-		}
-		out = append(out, ic)
-	}
-	return out, total, wrap(rows.Err())
+	return out, total, nil
 }
 
 // DeleteIntercom removes an intercom; the foreign keys take what is its.
