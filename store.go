@@ -84,6 +84,16 @@ type TokenViewReader interface {
 	AccessTokenWithIntercom(ctx context.Context, hash []byte, id int64) (tok AccessToken, view IntercomView, viewErr, err error)
 }
 
+// ChangeSyncer is a Store of a node that caches what other nodes may change
+// (PostgreSQL's): its reads see another node's write once it has heard of
+// it, within the bus's delivery time.
+type ChangeSyncer interface {
+	// SyncChanges returns once this node has heard every change any node
+	// sent before the call: the writes answered before it are seen by the
+	// reads after it.
+	SyncChanges(ctx context.Context) error
+}
+
 // Retainer purges the histories (History) past their retention age.
 type Retainer interface {
 	// PurgeHistory deletes, in one transaction, at most limit records of h

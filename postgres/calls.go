@@ -15,7 +15,7 @@ import (
 // CreateCall records a call with the devices it concerned.
 func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, error) {
 	asked := c.Number
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{}, func(tx pgx.Tx) error {
 		// A number a live call holds is not taken twice (calls_live_number),
 		// also by a node inserting at the same instant: the insert does
 		// nothing and another number is drawn.
@@ -137,7 +137,7 @@ func (db *DB) CallByNumber(ctx context.Context, number string) (intercom.Call, e
 // call run one after the other, each on what the one before it saved.
 func (db *DB) UpdateCall(ctx context.Context, id int64, fn func(*intercom.Call) error) (intercom.Call, error) {
 	var c intercom.Call
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{}, func(tx pgx.Tx) error {
 		var err error
 		if c, err = loadCall(ctx, tx, id, true); err != nil {
 			return err
@@ -204,7 +204,7 @@ func (db *DB) AnsweredCalls(ctx context.Context) ([]intercom.AnsweredCall, error
 
 // SeeCall records when a rung device was first seen acting on a call.
 func (db *DB) SeeCall(ctx context.Context, callID, deviceID int64, how string, at time.Time) (bool, error) {
-	tag, err := db.exec(ctx, `UPDATE call_devices SET seen_at = $1, seen_by = $2
+	tag, err := db.execFor(ctx, change{}, `UPDATE call_devices SET seen_at = $1, seen_by = $2
 		WHERE call_id = $3 AND device_id = $4 AND reason = '' AND seen_at IS NULL`, at, how, callID, deviceID)
 	return tag.RowsAffected() > 0, wrap(err)
 }
@@ -341,7 +341,7 @@ func (db *DB) UnlinkIntercoms(ctx context.Context, userID int64, ids []int64) ([
 		return []int64{}, nil
 	}
 	var out []int64
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{Users: []int64{userID}}, func(tx pgx.Tx) error {
 		var err error
 		if out, err = scanIDs(tx.Query(ctx, `DELETE FROM memberships WHERE user_id = $1 AND intercom_id = ANY($2)
 			RETURNING intercom_id`, userID, ids)); err != nil || len(out) == 0 {
@@ -402,6 +402,6 @@ func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token
 		return intercom.Errorf(intercom.EINVALID, "no push token for channel %q", channel)
 	}
 	// db.exec: it may deadlock on the roster versions (RevokeAccessToken).
-	_, err := db.exec(ctx, `UPDATE devices SET `+column+` = NULL WHERE id = $1 AND `+column+` = $2`, deviceID, token)
+	_, err := db.execFor(ctx, change{}, `UPDATE devices SET `+column+` = NULL WHERE id = $1 AND `+column+` = $2`, deviceID, token)
 	return wrap(err)
 }

@@ -23,7 +23,7 @@ func scanCredential(row pgx.Row) (intercom.AdminCredential, error) {
 
 // CreateAdminCredential adds a credential.
 func (db *DB) CreateAdminCredential(ctx context.Context, c intercom.AdminCredential) (intercom.AdminCredential, error) {
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{}, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `INSERT INTO admin_credentials (name, token_hash, created_at) VALUES ($1, $2, $3) RETURNING id`,
 			c.Name, c.TokenHash, c.CreatedAt).Scan(&c.ID)
 	})
@@ -73,7 +73,7 @@ func (db *DB) AdminCredentialByHash(ctx context.Context, hash []byte) (intercom.
 
 // DeleteAdminCredential removes a credential.
 func (db *DB) DeleteAdminCredential(ctx context.Context, id int64) error {
-	return wrap(mustAffect(db.exec(ctx, `DELETE FROM admin_credentials WHERE id = $1`, id)))
+	return wrap(mustAffect(db.execFor(ctx, change{}, `DELETE FROM admin_credentials WHERE id = $1`, id)))
 }
 
 // RecordAudit adds an entry to the audit log.

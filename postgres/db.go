@@ -3,7 +3,8 @@
 // every method is one transaction, races are settled by the database (row
 // locks, SELECT … FOR UPDATE, retried serialization failures) and every node
 // sees every committed write: the one cache, of ring rosters (rosters.go), is
-// checked against the database at each ring.
+// checked against the database at each ring; sessions and views, once the
+// node shares its caches, against the changes every node sends (cache.go).
 package postgres
 
 import (
@@ -16,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,6 +42,11 @@ type DB struct {
 	// database cannot take now, or that could not reach it (failureTracer),
 	// until a probe (Ping) commits.
 	failures *intercom.WriteFailures
+	// caches are the sessions and views this node caches, and the feed of
+	// this process's changes to the other nodes (cache.go).
+	caches     *caches
+	stopSender context.CancelFunc
+	sender     sync.WaitGroup
 }
 
 // Open connects to the database at url (postgres:// or postgresql://, the
@@ -68,16 +75,31 @@ func open(ctx context.Context, url string, onQuery func(sql string, args []any))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db := &DB{pool: pool, failures: failures}
+	db := &DB{pool: pool, failures: failures, caches: newCaches(nil)}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
+	var schema string
+	if err := pool.QueryRow(ctx, `SELECT coalesce(current_schema(), '')`).Scan(&schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db.caches.channel = changeChannel + schema
+	var sendCtx context.Context
+	sendCtx, db.stopSender = context.WithCancel(context.Background())
+	db.sender.Add(1)
+	go func() {
+		defer db.sender.Done()
+		db.sendChanges(sendCtx)
+	}()
 	return db, nil
 }
 
-// Close closes the connection pool.
+// Close sends the changes not yet sent and closes the connection pool.
 func (db *DB) Close() error {
+	db.stopSender()
+	db.sender.Wait()
 	db.pool.Close()
 	return nil
 }
@@ -146,8 +168,22 @@ const maxAttempts = 10
 
 // tx runs fn in a transaction and commits it, retrying the whole of it when
 // PostgreSQL reports a serialization failure (40001) or a deadlock (40P01):
-// fn may run more than once.
+// fn may run more than once. Every cached entry is stale after it: txFor
+// is tx for a write that says what it changed.
 func (db *DB) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return db.txFor(ctx, everything, fn)
+}
+
+// txFor is tx for a write that may change ch (nothing: change{}). Its
+// change is applied and sent, once it has ended, before it returns; also
+// when it failed, as a failed COMMIT may have committed.
+func (db *DB) txFor(ctx context.Context, ch change, fn func(tx pgx.Tx) error) error {
+	err := db.txAudited(ctx, fn)
+	db.changed(ctx, ch)
+	return err
+}
+
+func (db *DB) txAudited(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	p, audited := intercom.AuditToWrite(ctx)
 	if !audited {
 		return db.retry(ctx, func() error { return pgx.BeginFunc(ctx, db.pool, fn) })
@@ -175,6 +211,17 @@ func (db *DB) tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // versions of the account's intercoms (migration 0006) and so may deadlock
 // with another writer.
 func (db *DB) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return db.execFor(ctx, everything, sql, args...)
+}
+
+// execFor is exec for a statement that may change ch (txFor).
+func (db *DB) execFor(ctx context.Context, ch change, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := db.execAudited(ctx, sql, args...)
+	db.changed(ctx, ch)
+	return tag, err
+}
+
+func (db *DB) execAudited(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	var tag pgconn.CommandTag
 	if p, audited := intercom.AuditToWrite(ctx); audited {
 		// As tx, but a statement that changed no row adds no entry.
@@ -305,7 +352,7 @@ func fkViolation(err error) bool {
 // commits, the failures recorded before it began are forgotten.
 func (db *DB) Ping(ctx context.Context) error {
 	mark := db.failures.Mark()
-	_, err := db.exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (-1, now())
+	_, err := db.execFor(ctx, change{}, `INSERT INTO schema_migrations (version, applied_at) VALUES (-1, now())
 		ON CONFLICT (version) DO UPDATE SET applied_at = excluded.applied_at`)
 	if err != nil {
 		if intercom.ErrorCode(err) != intercom.EUNAVAILABLE {

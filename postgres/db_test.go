@@ -10,7 +10,8 @@ import (
 	"intercom/storetest"
 )
 
-// open opens a store on url, closed when t ends.
+// open opens a store on url as a node does, caching what it reads while it
+// hears the other nodes' changes; closed when t ends.
 func open(t *testing.T, url string) *postgres.DB {
 	t.Helper()
 	db, err := postgres.Open(t.Context(), url)
@@ -18,6 +19,11 @@ func open(t *testing.T, url string) *postgres.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	stop, err := db.ShareCaches(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
 	return db
 }
 

@@ -26,7 +26,7 @@ func bumpSequence(ctx context.Context, tx pgx.Tx, table string, id int64) error 
 
 // CreateCamera adds a camera.
 func (db *DB) CreateCamera(ctx context.Context, c intercom.Camera) (intercom.Camera, error) {
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{}, func(tx pgx.Tx) error {
 		const columns = `group_id, status, type, start_at, created_at, billing_id,
 			pretty_name, lat, lng, azimuth, is_archive_recording, is_bridge, user_status, name`
 		args := []any{c.GroupID, c.Status, c.Type, c.StartAt, c.CreatedAt, c.BillingID,
@@ -47,7 +47,7 @@ func (db *DB) CreateCamera(ctx context.Context, c intercom.Camera) (intercom.Cam
 
 // SetCameraFavorite marks or unmarks a camera as the account's favourite.
 func (db *DB) SetCameraFavorite(ctx context.Context, userID, cameraID int64, favorite bool) error {
-	return db.tx(ctx, func(tx pgx.Tx) error {
+	return db.txFor(ctx, change{Users: []int64{userID}}, func(tx pgx.Tx) error {
 		var ok bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1) AND EXISTS (SELECT 1 FROM cameras WHERE id = $2)`,
 			userID, cameraID).Scan(&ok); err != nil {
@@ -71,7 +71,7 @@ func (db *DB) SetCameraFavorite(ctx context.Context, userID, cameraID int64, fav
 
 // CreateIntercom adds an intercom.
 func (db *DB) CreateIntercom(ctx context.Context, ic intercom.Intercom) (intercom.Intercom, error) {
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{}, func(tx pgx.Tx) error {
 		const columns = `address, department, camera_id, secret_hash, control_url, door_open_seconds, last_heartbeat_at, created_at,
 			first_flat, last_flat, open_door_code, open_door_key, analog_line, landline_line, control_key`
 		args := []any{ic.Address, ic.Department, ic.CameraID, ic.SecretHash, ic.ControlURL, ic.DoorOpenSeconds,
@@ -108,7 +108,7 @@ func (db *DB) RecordHeartbeats(ctx context.Context, beats map[int64]time.Time) (
 		ats[i] = beats[id].UTC()
 	}
 	var came []int64
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{Intercoms: ids}, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `WITH beat AS (SELECT * FROM unnest($1::bigint[], $2::timestamptz[]) AS b(id, at)),
 			old AS (SELECT i.id, i.online FROM intercoms i JOIN beat USING (id) ORDER BY i.id FOR UPDATE OF i)
 			UPDATE intercoms i SET last_heartbeat_at = greatest(i.last_heartbeat_at, beat.at), online = true
@@ -218,7 +218,7 @@ func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.
 		created = *m.CreatedAt
 	}
 	var out intercom.MembershipChange
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{Users: []int64{m.UserID}}, func(tx pgx.Tx) error {
 		out = intercom.MembershipChange{}
 		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE`, m.UserID).Scan(new(int64)); err != nil {
 			return err // ErrNoRows: ENOTFOUND
@@ -269,7 +269,7 @@ func (db *DB) PutMembership(ctx context.Context, m intercom.Membership, at time.
 // account's row as PutMembership does.
 func (db *DB) DeleteMembership(ctx context.Context, intercomID, userID int64) (intercom.Membership, error) {
 	m := intercom.Membership{UserID: userID, IntercomID: intercomID}
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{Users: []int64{userID}}, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID).Scan(new(int64)); err != nil {
 			return err // ErrNoRows: ENOTFOUND
 		}
@@ -435,6 +435,19 @@ func (db *DB) IntercomsByIDs(ctx context.Context, v intercom.Viewer, ids []int64
 // (ENOTFOUND: not the account's); err the token's.
 func (db *DB) AccessTokenWithIntercom(ctx context.Context, hash []byte, id int64) (tok intercom.AccessToken, view intercom.IntercomView,
 	viewErr, err error) {
+	gen := db.readGen()
+	if tok, ok := db.cachedSession(hash); ok {
+		view, err := db.Intercom(ctx, intercom.Viewer{UserID: tok.UserID, DeviceID: tok.DeviceID}, id)
+		return tok, view, err, nil
+	}
+	defer func() {
+		if err == nil {
+			db.keepSession(gen, tok)
+			if viewErr == nil {
+				db.keepView(gen, viewKey{tok.UserID, tok.DeviceID, id}, view)
+			}
+		}
+	}()
 	b := &pgx.Batch{}
 	b.Queue(`SELECT `+tokenColumns+` FROM access_tokens t JOIN devices d ON d.id = t.device_id WHERE t.token_hash = $1`, hash)
 	b.Queue(tokenViewQuery, hash, id)
@@ -450,7 +463,15 @@ func (db *DB) AccessTokenWithIntercom(ctx context.Context, hash []byte, id int64
 
 // Intercom returns one of the viewer's intercoms.
 func (db *DB) Intercom(ctx context.Context, v intercom.Viewer, id int64) (intercom.IntercomView, error) {
+	k := viewKey{v.UserID, v.DeviceID, id}
+	if view, ok := db.cachedView(k); ok {
+		return view, nil
+	}
+	gen := db.readGen()
 	view, err := viewOne(ctx, db.pool, v, id)
+	if err == nil {
+		db.keepView(gen, k, view)
+	}
 	return view, wrap(err)
 }
 
@@ -470,7 +491,9 @@ func (db *DB) UpdateIntercom(ctx context.Context, v intercom.Viewer, id int64, u
 	if _, audited := intercom.AuditToWrite(ctx); !audited && u.Analog == nil && u.Landline == nil {
 		return db.patchIntercom(ctx, v, id, u, timetable, at)
 	}
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	// The flat's lines are every member's of the flat.
+	ch := change{Users: []int64{v.UserID}, Intercoms: []int64{id}}
+	err := db.txFor(ctx, ch, func(tx pgx.Tx) error {
 		if err := mustAffect(tx.Exec(ctx, `UPDATE memberships SET title = coalesce($1, title), updated_at = $2
 			WHERE user_id = $3 AND intercom_id = $4 AND status = 'confirmed'`, u.Title, at, v.UserID, id)); err != nil {
 			return err
@@ -547,6 +570,7 @@ func (db *DB) patchIntercom(ctx context.Context, v intercom.Viewer, id int64, u 
 		// Close reads the batch to its end: the implicit commit's outcome.
 		return errors.Join(err, br.Close())
 	})
+	db.changed(ctx, change{Users: []int64{v.UserID}})
 	return view, err
 }
 
@@ -566,7 +590,7 @@ func (db *DB) FlatLines(ctx context.Context, intercomID int64, flat *int64) (int
 func (db *DB) UpdateFlatLines(ctx context.Context, intercomID int64, flat *int64, fn func(intercom.Intercom, *intercom.FlatLines) error,
 	at time.Time) (intercom.FlatLines, error) {
 	var fl intercom.FlatLines
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{Intercoms: []int64{intercomID}}, func(tx pgx.Tx) error {
 		var err error
 		fl, err = updateFlatLines(ctx, tx, intercomID, flat, fn, at)
 		return err

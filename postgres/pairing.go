@@ -15,7 +15,7 @@ import (
 // what the operator sets of it.
 func (db *DB) UpdateIntercomSettings(ctx context.Context, id int64, fn func(*intercom.Intercom) error) (intercom.Intercom, error) {
 	var ic intercom.Intercom
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{Intercoms: []int64{id}}, func(tx pgx.Tx) error {
 		var err error
 		if ic, err = intercomRow(ctx, tx, `id = $1 FOR UPDATE`, id); err != nil {
 			return err
@@ -39,7 +39,7 @@ func (db *DB) UpdateIntercomSettings(ctx context.Context, id int64, fn func(*int
 // CreatePairingCode gives the account a code, replacing its previous one.
 // A code taken by a concurrent request is a unique violation: ECONFLICT.
 func (db *DB) CreatePairingCode(ctx context.Context, pc intercom.PairingCode, at time.Time) error {
-	return db.tx(ctx, func(tx pgx.Tx) error {
+	return db.txFor(ctx, change{}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM pairing_codes WHERE expires_at <= $1 OR user_id = $2`, at, pc.UserID); err != nil {
 			return err
 		}
@@ -57,7 +57,7 @@ func (db *DB) CreatePairingCode(ctx context.Context, pc intercom.PairingCode, at
 // locked: pairings and flat choices of one intercom run one at a time.
 func (db *DB) Pair(ctx context.Context, intercomID int64, code, keyID string, flatBy, at time.Time) (intercom.Pairing, error) {
 	var out intercom.Pairing
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{Intercoms: []int64{intercomID}}, func(tx pgx.Tx) error {
 		out = intercom.Pairing{}
 		ic, err := intercomRow(ctx, tx, `id = $1 FOR UPDATE`, intercomID)
 		if err != nil {
@@ -126,7 +126,7 @@ func pairingFacts(ctx context.Context, tx pgx.Tx, f intercom.PairingFacts, inter
 // choosing one flat, the second finds it taken.
 func (db *DB) ChooseFlat(ctx context.Context, v intercom.Viewer, id, flat int64, at time.Time) (intercom.IntercomView, error) {
 	var view intercom.IntercomView
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{Users: []int64{v.UserID}}, func(tx pgx.Tx) error {
 		ic, err := intercomRow(ctx, tx, `id = $1 FOR UPDATE`, id)
 		if err != nil {
 			return err
@@ -166,7 +166,7 @@ func (db *DB) ChooseFlat(ctx context.Context, v intercom.Viewer, id, flat int64,
 // PutKey registers or updates a key.
 func (db *DB) PutKey(ctx context.Context, k intercom.Key, at time.Time) (intercom.Key, bool, error) {
 	var created bool
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{Intercoms: []int64{k.IntercomID}}, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO intercom_keys (intercom_id, key_id, flat, note, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $5)
 			ON CONFLICT (intercom_id, key_id) DO UPDATE SET flat = excluded.flat, note = excluded.note, updated_at = excluded.updated_at
@@ -190,7 +190,7 @@ func (db *DB) PutKey(ctx context.Context, k intercom.Key, at time.Time) (interco
 // more: a pairing waiting for its flat is gone, a confirmed membership stays
 // without its key.
 func (db *DB) DeleteKey(ctx context.Context, intercomID int64, keyID string) error {
-	return db.tx(ctx, func(tx pgx.Tx) error {
+	return db.txFor(ctx, change{Intercoms: []int64{intercomID}}, func(tx pgx.Tx) error {
 		if err := mustAffect(tx.Exec(ctx, `DELETE FROM intercom_keys WHERE intercom_id = $1 AND key_id = $2`, intercomID, keyID)); err != nil {
 			return err
 		}
@@ -270,7 +270,7 @@ func (db *DB) Key(ctx context.Context, intercomID int64, keyID string) (intercom
 // codes are counted under advisory locks of each, so that concurrent
 // creations cannot pass the limit or share digits.
 func (db *DB) CreateVisitorCode(ctx context.Context, c intercom.VisitorCode, maxLive int) (intercom.VisitorCode, error) {
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{}, func(tx pgx.Tx) error {
 		for _, key := range []string{"intercomd.codes.user." + itoa(c.UserID), "intercomd.codes.intercom." + itoa(c.IntercomID)} {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, key); err != nil {
 				return err
@@ -350,7 +350,7 @@ func (db *DB) DeleteVisitorCodes(ctx context.Context, userID int64, ids []int64)
 // CheckAccess decides on a key or a code and records the decision.
 func (db *DB) CheckAccess(ctx context.Context, intercomID int64, kind, credential string, at time.Time) (intercom.AccessEntry, error) {
 	e := intercom.AccessEntry{IntercomID: intercomID, Kind: kind, Credential: credential, At: at.UTC()}
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{}, func(tx pgx.Tx) error {
 		e.UserID, e.CodeID, e.Open, e.Reason = nil, nil, false, ""
 		ic, err := intercomRow(ctx, tx, `id = $1`, intercomID)
 		if err != nil {

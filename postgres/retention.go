@@ -34,7 +34,7 @@ func (db *DB) PurgeHistory(ctx context.Context, h intercom.History, before time.
 	if !ok {
 		return 0, intercom.ErrUnknownHistory
 	}
-	tag, err := db.exec(ctx, stmt, before, limit)
+	tag, err := db.execFor(ctx, change{}, stmt, before, limit)
 	if err != nil {
 		return 0, err
 	}

@@ -166,6 +166,6 @@ func (db *DB) StoredSecret(ctx context.Context, name string) ([]byte, error) {
 
 // ForgetSecret removes the value stored under name.
 func (db *DB) ForgetSecret(ctx context.Context, name string) (bool, error) {
-	tag, err := db.exec(ctx, `DELETE FROM secrets WHERE name = $1`, name)
+	tag, err := db.execFor(ctx, change{}, `DELETE FROM secrets WHERE name = $1`, name)
 	return tag.RowsAffected() > 0, err
 }

@@ -13,7 +13,7 @@ import (
 // The account's row is locked first, so the OpenSessions of one account run
 // one after the other: each decides on the tokens the one before left.
 func (db *DB) OpenSession(ctx context.Context, t intercom.AccessToken, decide func(live []intercom.AccessToken) ([]int64, error)) (intercom.AccessToken, error) {
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{Sessions: []int64{t.UserID}}, func(tx pgx.Tx) error {
 		var id int64
 		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE id = $1 FOR UPDATE`, t.UserID).Scan(&id); err != nil {
 			return err
@@ -70,7 +70,7 @@ func liveTokens(ctx context.Context, tx pgx.Tx, userID int64, at time.Time) ([]i
 // RevokeSession revokes one live token of the account by its public id.
 func (db *DB) RevokeSession(ctx context.Context, userID int64, publicID string, at time.Time) (intercom.AccessToken, error) {
 	var t intercom.AccessToken
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{Sessions: []int64{userID}}, func(tx pgx.Tx) error {
 		var err error
 		t, err = scanToken(tx.QueryRow(ctx, `SELECT `+tokenColumns+`
 			FROM access_tokens t JOIN devices d ON d.id = t.device_id
@@ -98,7 +98,7 @@ func (db *DB) RecordTokenUses(ctx context.Context, uses []intercom.TokenUse) err
 	for i, u := range uses {
 		ids[i], ips[i], agents[i], ats[i] = u.TokenID, u.IP, u.UserAgent, u.At
 	}
-	_, err := db.exec(ctx, `UPDATE access_tokens t SET ip = u.ip, user_agent = u.user_agent, last_used_at = u.at
+	_, err := db.execFor(ctx, change{}, `UPDATE access_tokens t SET ip = u.ip, user_agent = u.user_agent, last_used_at = u.at
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[]) AS u(id, ip, user_agent, at)
 		WHERE t.id = u.id AND coalesce(t.last_used_at, t.created_at) < u.at`, ids, ips, agents, ats)
 	return err
@@ -108,7 +108,7 @@ func (db *DB) RecordTokenUses(ctx context.Context, uses []intercom.TokenUse) err
 func (db *DB) UpdateUser(ctx context.Context, id int64, u intercom.UserUpdate, at time.Time) (intercom.User, []string, error) {
 	var user intercom.User
 	var revoked []string
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{Sessions: []int64{id}}, func(tx pgx.Tx) error {
 		var err error
 		user, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET language = coalesce($1, language),
 			password_hash = coalesce($2, password_hash), login = coalesce($5, login), name = coalesce($6, name),

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,7 +12,7 @@ import (
 
 // CreateUser adds an account.
 func (db *DB) CreateUser(ctx context.Context, u intercom.User) (intercom.User, error) {
-	err := db.tx(ctx, func(tx pgx.Tx) error {
+	err := db.txFor(ctx, change{}, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `INSERT INTO users (login, password_hash, name, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 			u.Login, u.PasswordHash, u.Name, u.CreatedAt, u.UpdatedAt).Scan(&u.ID)
@@ -24,7 +25,7 @@ func (db *DB) CreateUser(ctx context.Context, u intercom.User) (intercom.User, e
 // (issue 7, as the sqlite engine does). Finished calls keep their record of
 // its devices, for the admin's history.
 func (db *DB) DeleteUser(ctx context.Context, id int64) error {
-	return db.tx(ctx, func(tx pgx.Tx) error {
+	return db.txFor(ctx, change{Sessions: []int64{id}}, func(tx pgx.Tx) error {
 		if err := mustAffect(tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)); err != nil {
 			return err
 		}
@@ -58,7 +59,7 @@ func (db *DB) UserByID(ctx context.Context, id int64) (intercom.User, error) {
 
 // CreateAccessToken records a session, creating its device if needed.
 func (db *DB) CreateAccessToken(ctx context.Context, t intercom.AccessToken) (intercom.AccessToken, error) {
-	err := db.tx(ctx, func(tx pgx.Tx) error { return insertToken(ctx, tx, &t) })
+	err := db.txFor(ctx, change{Sessions: []int64{t.UserID}}, func(tx pgx.Tx) error { return insertToken(ctx, tx, &t) })
 	return t, err
 }
 
@@ -87,9 +88,16 @@ func insertToken(ctx context.Context, tx pgx.Tx, t *intercom.AccessToken) error 
 
 // AccessTokenByHash finds a token by the hash of its secret.
 func (db *DB) AccessTokenByHash(ctx context.Context, hash []byte) (intercom.AccessToken, error) {
+	if t, ok := db.cachedSession(hash); ok {
+		return t, nil
+	}
+	gen := db.readGen()
 	t, err := scanToken(db.pool.QueryRow(ctx, `SELECT `+tokenColumns+`
 		FROM access_tokens t JOIN devices d ON d.id = t.device_id
 		WHERE t.token_hash = $1`, hash))
+	if err == nil {
+		db.keepSession(gen, t)
+	}
 	return t, wrap(err)
 }
 
@@ -107,7 +115,18 @@ func scanToken(row pgx.Row) (intercom.AccessToken, error) {
 // token, it locks the roster versions of the account's intercoms, so it may
 // deadlock: db.exec retries it.
 func (db *DB) RevokeAccessToken(ctx context.Context, id int64, at time.Time) error {
-	return wrap(mustAffect(db.exec(ctx, `UPDATE access_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, at, id)))
+	var user int64
+	err := db.txFor(ctx, change{}, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `UPDATE access_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2 RETURNING user_id`,
+			at, id).Scan(&user)
+	})
+	switch {
+	case err == nil:
+		db.changed(ctx, change{Sessions: []int64{user}})
+	case !errors.Is(err, pgx.ErrNoRows) && intercom.ErrorCode(err) != intercom.ENOTFOUND:
+		db.changed(ctx, everything) // a failed COMMIT may have committed
+	}
+	return wrap(err)
 }
 
 // Device returns one device.
@@ -133,7 +152,7 @@ func (db *DB) UpdatePushTokens(ctx context.Context, deviceID int64, u intercom.P
 	vs, vv := arg(u.VoIP)
 	hs, hv := arg(u.Huawei)
 	// db.exec: it may deadlock on the roster versions (RevokeAccessToken).
-	return wrap(mustAffect(db.exec(ctx, `UPDATE devices SET
+	return wrap(mustAffect(db.execFor(ctx, change{}, `UPDATE devices SET
 		fcm_token    = CASE WHEN $1::boolean THEN $2::text ELSE fcm_token END,
 		apn_token    = CASE WHEN $3::boolean THEN $4::text ELSE apn_token END,
 		voip_token   = CASE WHEN $5::boolean THEN $6::text ELSE voip_token END,

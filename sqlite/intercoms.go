@@ -400,15 +400,15 @@ func (db *DB) IntercomsByIDs(ctx context.Context, v intercom.Viewer, ids []int64
 func (db *DB) Intercom(ctx context.Context, v intercom.Viewer, id int64) (intercom.IntercomView, error) {
 	c := &db.caches
 	key := viewKey{userID: v.UserID, deviceID: v.DeviceID, intercomID: id}
-	if view, ok := c.views.get(&c.log, key, func(ch *change, _ intercom.IntercomView) bool { return ch.touchesView(key) }); ok {
+	if view, ok := c.views.Get(&c.log, key, func(ch *change, _ intercom.IntercomView) bool { return ch.touchesView(key) }); ok {
 		return cloneView(view), nil
 	}
-	gen := c.log.now()
+	gen := c.log.Now()
 	view, err := viewOne(db.reader(ctx), v, id)
 	if err != nil {
 		return view, wrap(err)
 	}
-	c.views.put(&db.caches.log, key, gen, view)
+	c.views.Put(&db.caches.log, key, gen, view)
 	return cloneView(view), nil
 }
 

@@ -22,17 +22,15 @@ const maxPatch = 64
 // was read concerns it, patched when changes of a few accounts do.
 func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey) (*intercom.Roster, error) {
 	c := &db.caches.rosters
-	c.mu.Lock()
-	e, ok := c.m[key]
-	c.mu.Unlock()
-	now := db.caches.log.now()
-	if ok && e.gen == now {
-		return e.v, nil
+	gen, cached, ok := c.Peek(key)
+	now := db.caches.log.Now()
+	if ok && gen == now {
+		return cached, nil
 	}
 	if ok {
 		var users []int64
 		whole := false
-		if !db.caches.log.since(e.gen, now, func(ch *change) {
+		if !db.caches.log.Since(gen, now, func(ch *change) {
 			whole = whole || ch.all
 			users = append(users, ch.users...)
 			users = append(users, ch.sessions...)
@@ -42,15 +40,15 @@ func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey) (*intercom.R
 		slices.Sort(users)
 		users = slices.Compact(users)
 		if !whole && len(users) <= maxPatch {
-			r := e.v
+			r := cached
 			if len(users) > 0 {
 				fresh, err := db.roster(ctx, key, users)
 				if err != nil {
 					return nil, err
 				}
-				r = e.v.Patch(users, fresh)
+				r = cached.Patch(users, fresh)
 			}
-			c.put(&db.caches.log, key, now, r)
+			c.Put(&db.caches.log, key, now, r)
 			return r, nil
 		}
 	}
@@ -59,7 +57,7 @@ func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey) (*intercom.R
 		return nil, err
 	}
 	r := intercom.NewRoster(rows)
-	c.put(&db.caches.log, key, now, r)
+	c.Put(&db.caches.log, key, now, r)
 	return r, nil
 }
 

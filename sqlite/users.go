@@ -86,13 +86,13 @@ func insertToken(q querier, t *intercom.AccessToken) error {
 // are cached (cache.go).
 func (db *DB) AccessTokenByHash(ctx context.Context, hash []byte) (intercom.AccessToken, error) {
 	c := &db.caches
-	if t, ok := c.sessions.get(&c.log, string(hash), func(ch *change, t intercom.AccessToken) bool { return ch.touchesSession(t.UserID) }); ok {
+	if t, ok := c.sessions.Get(&c.log, string(hash), func(ch *change, t intercom.AccessToken) bool { return ch.touchesSession(t.UserID) }); ok {
 		return t, nil
 	}
-	gen := c.log.now()
+	gen := c.log.Now()
 	t, err := db.accessToken(ctx, hash)
 	if err == nil {
-		c.sessions.put(&db.caches.log, string(hash), gen, t)
+		c.sessions.Put(&db.caches.log, string(hash), gen, t)
 	}
 	return t, err
 }

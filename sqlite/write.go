@@ -147,7 +147,7 @@ func (db *DB) commit(batch []*writeJob) {
 			}
 		}
 		if !db.pending.empty() {
-			db.caches.log.begin(db.pending)
+			db.caches.log.Begin(db.pending.logged())
 		}
 		if _, err := q.Exec(`COMMIT`); err != nil {
 			if _, rerr := q.Exec(`ROLLBACK`); rerr != nil && !isNoTx(rerr) {
@@ -173,10 +173,10 @@ func (db *DB) commit(batch []*writeJob) {
 	// before this point must find its entry stale. And before any job is
 	// answered: its caller's next read must see it.
 	if !db.pending.empty() {
-		db.caches.log.end(db.pending)
-		gen := db.caches.log.now()
+		db.caches.log.End(db.pending.logged())
+		gen := db.caches.log.Now()
 		for k, v := range db.pendingViews {
-			db.caches.views.put(&db.caches.log, k, gen, v)
+			db.caches.views.Put(&db.caches.log, k, gen, v)
 		}
 	}
 	for i, job := range batch {
@@ -266,7 +266,7 @@ func (db *DB) viewInTx(q querier, key viewKey) (intercom.IntercomView, error) {
 		return v, nil
 	}
 	if !db.pending.touchesView(key) {
-		if v, ok := db.caches.views.get(&db.caches.log, key, func(c *change, _ intercom.IntercomView) bool { return c.touchesView(key) }); ok {
+		if v, ok := db.caches.views.Get(&db.caches.log, key, func(c *change, _ intercom.IntercomView) bool { return c.touchesView(key) }); ok {
 			return v, nil
 		}
 	}

@@ -19,9 +19,14 @@ func testCachedReadsUnderWrites(t *testing.T, s intercom.Store) { ReadsUnderWrit
 
 // ReadsUnderWrites is the test of CachedReadsUnderWrites with its writes on
 // one store and its reads on another, as two nodes of one database are: a
-// node that caches must see the other's writes at the very next read.
+// node must see the other's writes at the very next read — once it has
+// heard of them, when it is a ChangeSyncer: each read then syncs first.
 func ReadsUnderWrites(t *testing.T, s, readers intercom.Store) {
 	ctx := t.Context()
+	syncChanges := func() error { return nil }
+	if cs, ok := readers.(intercom.ChangeSyncer); ok && readers != s {
+		syncChanges = func() error { return cs.SyncChanges(ctx) }
+	}
 	ic := mustIntercom(t, s, 0, nil)
 	u := mustUser(t, s, "u")
 	mustMember(t, s, u.ID, ic.ID, "0")
@@ -50,6 +55,10 @@ func ReadsUnderWrites(t *testing.T, s, readers intercom.Store) {
 				default:
 				}
 				floor := last.Load() // answered before this read began
+				if err := syncChanges(); err != nil {
+					fail("SyncChanges: " + err.Error())
+					return
+				}
 				view, err := readers.Intercom(ctx, v, ic.ID)
 				if err != nil {
 					fail("Intercom: " + err.Error())
@@ -87,6 +96,9 @@ func ReadsUnderWrites(t *testing.T, s, readers intercom.Store) {
 		if got.Membership.Title != title {
 			t.Fatalf("UpdateIntercom answered title %q, want %q", got.Membership.Title, title)
 		}
+		if err := syncChanges(); err != nil {
+			t.Fatal(err)
+		}
 		if view, err := readers.Intercom(ctx, v, ic.ID); err != nil || view.Membership.Title != title {
 			t.Fatalf("after write %d: Intercom = %q, %v", i, view.Membership.Title, err)
 		}
@@ -94,6 +106,9 @@ func ReadsUnderWrites(t *testing.T, s, readers intercom.Store) {
 	close(stop)
 	wg.Wait()
 	if err := s.RevokeAccessToken(ctx, tok.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := syncChanges(); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := readers.AccessTokenByHash(ctx, tok.Hash); err != nil || got.RevokedAt == nil {

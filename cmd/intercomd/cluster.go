@@ -37,6 +37,12 @@ type clusterBus interface {
 // code-guessing throttles count on every node. stop leaves the cluster.
 func joinCluster(ctx context.Context, db *postgres.DB, busURL string, hub *pusher.Hub, log *slog.Logger) (cluster *intercomnode.Cluster, stop func(), err error) {
 	clock := intercom.SystemClock{}
+	// Sessions and views are cached while this node hears every node's
+	// changes to them.
+	stopCaches, err := db.ShareCaches(ctx, log)
+	if err != nil {
+		return nil, nil, err
+	}
 	var bus clusterBus
 	kind := "postgres"
 	if busURL == "" {
@@ -51,6 +57,7 @@ func joinCluster(ctx context.Context, db *postgres.DB, busURL string, hub *pushe
 		}
 	}
 	if err != nil {
+		stopCaches()
 		return nil, nil, err
 	}
 	hub.Watch(bus.Subscription)
@@ -61,5 +68,5 @@ func joinCluster(ctx context.Context, db *postgres.DB, busURL string, hub *pushe
 			return postgres.NewLimiter(db, name, max, window, clock.Now)
 		}}
 	log.Info("joined the cluster", "node", bus.Node(), "bus", kind)
-	return cluster, bus.Close, nil
+	return cluster, func() { bus.Close(); stopCaches() }, nil
 }

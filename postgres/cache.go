@@ -1,0 +1,432 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"intercom"
+	"intercom/cachelog"
+)
+
+// Caches of sessions and intercom views. Every node caches what it reads
+// once it hears the other nodes' changes (ShareCaches); a write says what it
+// may have changed (a change), applies it to its own node's caches before it
+// is answered, and sends it to the other nodes by NOTIFY on changeChannel,
+// also before it is answered, so:
+//
+//   - the node that wrote sees its write in its very next read;
+//   - another node sees it once it has heard the notification, which
+//     PostgreSQL delivers in commit order: SyncChanges waits for that;
+//   - a node that stops hearing (its LISTEN connection lost, or silent past
+//     listenCheck) caches nothing until it hears again, and then starts
+//     over;
+//   - a change that never reached the bus (a node stopped between its
+//     commit and its NOTIFY) is bounded by cacheMaxAge: no entry is served
+//     older than that.
+//
+// Every process writing to the database sends its changes, whether it
+// caches or not (intercomd's commands too), so that nodes hear of them.
+
+// changeChannel is the LISTEN/NOTIFY channel of the changes, followed by
+// the schema's name (a channel is the database's, and clusters may share a
+// database in schemas of their own). It is the database's whichever bus
+// carries the events.
+const changeChannel = "intercomd_changes:"
+
+// cacheMaxAge bounds how old a cached session or view may be.
+const cacheMaxAge = 10 * time.Second
+
+// listenCheck is how long the change listener waits for a notification
+// before it asks the server whether the connection is still there.
+const listenCheck = 2 * time.Second
+
+// changeLogSize is how many changes each node's log holds: an entry not
+// looked up for that many changes is read again.
+const changeLogSize = 4096
+
+// change is what a committed write may have changed, as far as caches care.
+type change struct {
+	Node      string  `json:"n,omitempty"` // the sender
+	All       bool    `json:"a,omitempty"` // anything: every entry is stale
+	Users     []int64 `json:"u,omitempty"` // these accounts' memberships, settings, favourites: views
+	Sessions  []int64 `json:"s,omitempty"` // these accounts' tokens and devices: sessions and views
+	Intercoms []int64 `json:"i,omitempty"` // these intercoms, their flats' lines, heartbeats: views
+	Fence     uint64  `json:"f,omitempty"` // SyncChanges: a mark, no change
+}
+
+// everything is the change of a write that does not say what it changed.
+var everything = change{All: true}
+
+func (c *change) empty() bool {
+	return !c.All && len(c.Users) == 0 && len(c.Sessions) == 0 && len(c.Intercoms) == 0
+}
+
+func (c *change) touchesSession(userID int64) bool {
+	return c.All || slices.Contains(c.Sessions, userID)
+}
+
+func (c *change) touchesView(k viewKey) bool {
+	return c.All || slices.Contains(c.Users, k.userID) || slices.Contains(c.Sessions, k.userID) ||
+		slices.Contains(c.Intercoms, k.intercomID)
+}
+
+// merge adds what d changed to c.
+func (c *change) merge(d change) {
+	c.All = c.All || d.All
+	c.Users = append(c.Users, d.Users...)
+	c.Sessions = append(c.Sessions, d.Sessions...)
+	c.Intercoms = append(c.Intercoms, d.Intercoms...)
+}
+
+// viewKey names an intercom as one device of one account sees it.
+type viewKey struct {
+	userID, deviceID, intercomID int64
+}
+
+// caches are a node's caches, the log of changes they are checked against,
+// and the feed that sends this process's changes to the other nodes.
+type caches struct {
+	node    string
+	channel string // changeChannel and the schema
+	log     cachelog.Log[change]
+	hearing atomic.Bool // the listener hears the other nodes: entries may be used
+	// sessions by token hash, views by account, device and intercom.
+	sessions cachelog.Cache[change, string, intercom.AccessToken]
+	views    cachelog.Cache[change, viewKey, intercom.IntercomView]
+
+	sendMu  sync.Mutex
+	queue   []change
+	waiting []chan struct{} // closed once the queue they joined is sent
+	wake    chan struct{}
+
+	fenceMu sync.Mutex
+	fence   uint64        // the last fence sent
+	heard   uint64        // the last of this node's fences heard
+	fenced  chan struct{} // closed and replaced whenever a fence is heard
+
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+}
+
+func newCaches(now func() time.Time) *caches {
+	c := &caches{node: rand.Text()[:16], wake: make(chan struct{}, 1), fenced: make(chan struct{})}
+	c.log.Size = changeLogSize
+	c.sessions.MaxAge, c.sessions.Now = cacheMaxAge, now
+	c.views.MaxAge, c.views.Now = cacheMaxAge, now
+	return c
+}
+
+// ShareCaches starts this node's caching: it listens for the other nodes'
+// changes and caches sessions and views while it hears them. stop ends it.
+func (db *DB) ShareCaches(ctx context.Context, log *slog.Logger) (stop func(), err error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := db.caches
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	up := make(chan struct{})
+	c.done.Add(1)
+	go func() {
+		defer c.done.Done()
+		db.listenChanges(ctx, log, up)
+	}()
+	select {
+	case <-up:
+	case <-time.After(10 * time.Second):
+		cancel()
+		c.done.Wait()
+		return nil, errors.New("postgres: could not listen for the other nodes' changes in 10 s")
+	}
+	return func() {
+		cancel()
+		c.done.Wait()
+		c.hearing.Store(false)
+	}, nil
+}
+
+// listenChanges holds the LISTEN connection of the changes, again after
+// each loss; up is closed the first time it listens.
+func (db *DB) listenChanges(ctx context.Context, log *slog.Logger, up chan struct{}) {
+	c := db.caches
+	first := true
+	for backoff := 100 * time.Millisecond; ctx.Err() == nil; {
+		err := db.listenChangesOnce(ctx, func() {
+			// Whatever was missed while not hearing: every entry is stale.
+			c.log.End(everything)
+			c.hearing.Store(true)
+			if first {
+				close(up)
+				first = false
+			} else {
+				log.Warn("caches: hearing the other nodes again; every cached entry dropped")
+			}
+			backoff = 100 * time.Millisecond
+		})
+		c.hearing.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Error("caches: not hearing the other nodes' changes; caching nothing until back", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (db *DB) listenChangesOnce(ctx context.Context, up func()) error {
+	c := db.caches
+	pc, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer pc.Close(context.Background())
+	if _, err := pc.Exec(ctx, "LISTEN "+pgx.Identifier{db.caches.channel}.Sanitize()); err != nil {
+		return err
+	}
+	up()
+	for {
+		wait, cancel := context.WithTimeout(ctx, listenCheck)
+		n, err := pc.WaitForNotification(wait)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
+			// Silent for a while: is the connection still there?
+			check, cancel := context.WithTimeout(ctx, listenCheck)
+			err := pc.Ping(check)
+			cancel()
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		var batch []change
+		if err := json.Unmarshal([]byte(n.Payload), &batch); err != nil {
+			return errors.Join(errors.New("an undecodable change"), err)
+		}
+		for _, ch := range batch {
+			switch {
+			case ch.Node == c.node && ch.Fence != 0:
+				c.fenceMu.Lock()
+				c.heard = max(c.heard, ch.Fence)
+				close(c.fenced)
+				c.fenced = make(chan struct{})
+				c.fenceMu.Unlock()
+			case ch.Node == c.node, ch.empty():
+				// this node's own: applied when written
+			default:
+				c.log.End(ch)
+			}
+		}
+	}
+}
+
+// changed applies ch, what a write may have changed, to this node's caches
+// and sends it to the other nodes; it returns once it is sent (or could not
+// be).
+func (db *DB) changed(ctx context.Context, ch change) {
+	if ch.empty() {
+		return
+	}
+	ch.Node = db.caches.node
+	db.caches.log.End(ch)
+	db.send(ctx, ch)
+}
+
+// send queues ch for the sender and waits until it has been sent.
+func (db *DB) send(ctx context.Context, ch change) {
+	c := db.caches
+	sent := make(chan struct{})
+	c.sendMu.Lock()
+	c.queue = append(c.queue, ch)
+	c.waiting = append(c.waiting, sent)
+	c.sendMu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-sent:
+	case <-ctx.Done():
+	}
+}
+
+// sendChanges sends the queued changes until ctx ends, then what is left.
+func (db *DB) sendChanges(ctx context.Context) {
+	c := db.caches
+	for {
+		select {
+		case <-ctx.Done():
+			flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			db.sendQueued(flush)
+			cancel()
+			return
+		case <-c.wake:
+			db.sendQueued(ctx)
+		}
+	}
+}
+
+// maxChangeIDs bounds the ids of one notification, under NOTIFY's 8000
+// bytes.
+const maxChangeIDs = 400
+
+// sendQueued sends what is queued, as few notifications as fit, and
+// releases their writers.
+func (db *DB) sendQueued(ctx context.Context) {
+	c := db.caches
+	c.sendMu.Lock()
+	queue, waiting := c.queue, c.waiting
+	c.queue, c.waiting = nil, nil
+	c.sendMu.Unlock()
+	if len(queue) == 0 {
+		return
+	}
+	defer func() {
+		for _, w := range waiting {
+			close(w)
+		}
+	}()
+	// The changes merged, then cut where one notification would be too
+	// large; fences go as they are.
+	var merged change
+	var batches [][]change
+	for _, ch := range queue {
+		if ch.Fence != 0 {
+			batches = append(batches, []change{ch})
+		} else {
+			merged.merge(ch)
+		}
+	}
+	merged.Node = c.node
+	batches = append(batches, split(merged)...)
+	b := &pgx.Batch{}
+	for _, batch := range batches {
+		payload, err := json.Marshal(batch)
+		if err != nil {
+			continue
+		}
+		// The notification's own commit need not wait for the disk: a
+		// lost one is what cacheMaxAge bounds.
+		b.Queue(`SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`, c.channel, string(payload))
+	}
+	if err := db.pool.SendBatch(ctx, b).Close(); err != nil && ctx.Err() == nil {
+		slog.Error("caches: sending changes to the other nodes", "error", err)
+	}
+}
+
+// split cuts ch into notifications of at most maxChangeIDs ids each.
+func split(ch change) [][]change {
+	if ch.empty() {
+		return nil
+	}
+	if ch.All {
+		return [][]change{{{Node: ch.Node, All: true}}}
+	}
+	slices.Sort(ch.Users)
+	slices.Sort(ch.Sessions)
+	slices.Sort(ch.Intercoms)
+	ch.Users, ch.Sessions, ch.Intercoms = slices.Compact(ch.Users), slices.Compact(ch.Sessions), slices.Compact(ch.Intercoms)
+	var out [][]change
+	for !ch.empty() {
+		part := change{Node: ch.Node}
+		room := maxChangeIDs
+		take := func(from *[]int64, to *[]int64) {
+			n := min(room, len(*from))
+			*to, *from, room = (*from)[:n:n], (*from)[n:], room-n
+		}
+		take(&ch.Users, &part.Users)
+		take(&ch.Sessions, &part.Sessions)
+		take(&ch.Intercoms, &part.Intercoms)
+		out = append(out, []change{part})
+	}
+	return out
+}
+
+// SyncChanges returns once this node has heard every change sent before it
+// was called, by any node: it sends a mark and waits to hear it back.
+func (db *DB) SyncChanges(ctx context.Context) error {
+	c := db.caches
+	if !c.hearing.Load() {
+		return errors.New("postgres: not hearing the other nodes' changes")
+	}
+	c.fenceMu.Lock()
+	c.fence++
+	mine := c.fence
+	c.fenceMu.Unlock()
+	db.send(ctx, change{Node: c.node, Fence: mine})
+	for {
+		c.fenceMu.Lock()
+		heard, wait := c.heard, c.fenced
+		c.fenceMu.Unlock()
+		if heard >= mine {
+			return nil
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// cachedSession returns the token of hash from the cache.
+func (db *DB) cachedSession(hash []byte) (intercom.AccessToken, bool) {
+	c := db.caches
+	if !c.hearing.Load() {
+		return intercom.AccessToken{}, false
+	}
+	return c.sessions.Get(&c.log, string(hash), func(ch *change, t intercom.AccessToken) bool { return ch.touchesSession(t.UserID) })
+}
+
+// cachedView returns the view of k from the cache.
+func (db *DB) cachedView(k viewKey) (intercom.IntercomView, bool) {
+	c := db.caches
+	if !c.hearing.Load() {
+		return intercom.IntercomView{}, false
+	}
+	v, ok := c.views.Get(&c.log, k, func(ch *change, _ intercom.IntercomView) bool { return ch.touchesView(k) })
+	return cloneView(v), ok
+}
+
+// readGen is the generation a read that may be cached begins at.
+func (db *DB) readGen() uint64 { return db.caches.log.Now() }
+
+// keepSession caches t, read from generation gen.
+func (db *DB) keepSession(gen uint64, t intercom.AccessToken) {
+	c := db.caches
+	if c.hearing.Load() {
+		c.sessions.Put(&c.log, string(t.Hash), gen, t)
+	}
+}
+
+// keepView caches v, read from generation gen for the viewer v.
+func (db *DB) keepView(gen uint64, k viewKey, v intercom.IntercomView) {
+	c := db.caches
+	if c.hearing.Load() {
+		c.views.Put(&c.log, k, gen, cloneView(v))
+	}
+}
+
+// cloneView copies what a caller could change through a view's pointers
+// that matter: the camera.
+func cloneView(v intercom.IntercomView) intercom.IntercomView {
+	if v.Camera != nil {
+		c := *v.Camera
+		v.Camera = &c
+	}
+	return v
+}
