@@ -187,7 +187,9 @@ func (db *DB) listenChanges(ctx context.Context, log *slog.Logger, up chan struc
 
 func (db *DB) listenChangesOnce(ctx context.Context, up func()) error {
 	c := db.caches
-	pc, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig.Copy())
+	cfg := db.pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["application_name"] = "intercomd changes " + c.node // as pg_stat_activity shows it
+	pc, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}

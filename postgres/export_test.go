@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"intercom"
 )
@@ -41,3 +42,18 @@ func (db *DB) Reconnect() { db.pool.Reset() }
 func OpenTracing(ctx context.Context, url string, onQuery func(sql string, args []any)) (*DB, error) {
 	return open(ctx, url, onQuery)
 }
+
+// CacheMaxAge is how old a cached session or view may be.
+const CacheMaxAge = cacheMaxAge
+
+// SetCacheClock sets the clock cached entries' ages are measured on.
+func (db *DB) SetCacheClock(now func() time.Time) {
+	db.caches.sessions.Now, db.caches.views.Now = now, now
+}
+
+// Hearing reports whether the node hears the other nodes' changes (and so
+// caches).
+func (db *DB) Hearing() bool { return db.caches.hearing.Load() }
+
+// ChangeListener is the application_name of the node's change listener.
+func (db *DB) ChangeListener() string { return "intercomd changes " + db.caches.node }

@@ -1,0 +1,196 @@
+package postgres_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"intercom"
+	"intercom/postgres"
+	"intercom/postgres/pgtest"
+)
+
+var c0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// member makes an account with a device's token, member of a new intercom
+// under title, on s.
+func member(t *testing.T, s intercom.Store, title string) (intercom.AccessToken, intercom.Intercom) {
+	t.Helper()
+	ctx := t.Context()
+	u, err := s.CreateUser(ctx, intercom.User{Login: "u", Name: "u", PasswordHash: "h", CreatedAt: c0, UpdatedAt: c0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic, err := s.CreateIntercom(ctx, intercom.Intercom{Address: "A", Department: 1, SecretHash: []byte("s"), DoorOpenSeconds: 7, CreatedAt: c0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic.ID, Title: title,
+		Status: intercom.StatusConfirmed}, c0); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "p", Hash: []byte("token"), UserID: u.ID,
+		DeviceUUID: "phone", Client: "ios", CreatedAt: c0, ExpiresAt: c0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, ic
+}
+
+// title reads the intercom's title as a GET does: token and view together.
+func title(t *testing.T, db *postgres.DB, tok intercom.AccessToken, id int64) string {
+	t.Helper()
+	got, view, viewErr, err := db.AccessTokenWithIntercom(t.Context(), tok.Hash, id)
+	if err != nil || viewErr != nil || got.ID != tok.ID {
+		t.Fatalf("AccessTokenWithIntercom = token %d, %v, %v", got.ID, viewErr, err)
+	}
+	return view.Membership.Title
+}
+
+// TestCachedReads: a node answers a GET's token and view from its caches
+// (the second read sends no statement); its own writes are seen by its very
+// next read, another node's once it has heard of them (SyncChanges): a
+// PATCH, a logout, a membership removed.
+func TestCachedReads(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.Schema(t)
+	b := open(t, url)
+	var statements atomic.Int64
+	a, err := postgres.OpenTracing(ctx, url, func(string, []any) { statements.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	stop, err := a.ShareCaches(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+
+	tok, ic := member(t, b, "first")
+	sync := func() {
+		t.Helper()
+		if err := a.SyncChanges(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync()
+	if got := title(t, a, tok, ic.ID); got != "first" {
+		t.Fatalf("title %q, want first", got)
+	}
+	before := statements.Load()
+	if got := title(t, a, tok, ic.ID); got != "first" {
+		t.Fatalf("title again %q, want first", got)
+	}
+	if n := statements.Load() - before; n != 0 {
+		t.Errorf("a second read sent %d statements, want none (cached)", n)
+	}
+
+	v := intercom.Viewer{UserID: tok.UserID, DeviceID: tok.DeviceID}
+	patch := func(db *postgres.DB, title string) {
+		t.Helper()
+		if _, err := db.UpdateIntercom(ctx, v, ic.ID, intercom.IntercomUpdate{Title: &title}, c0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	patch(b, "by b")
+	sync()
+	if got := title(t, a, tok, ic.ID); got != "by b" {
+		t.Errorf("after another node's PATCH, heard: title %q, want %q", got, "by b")
+	}
+	patch(a, "by a")
+	if got := title(t, a, tok, ic.ID); got != "by a" {
+		t.Errorf("after the node's own PATCH: title %q, want %q", got, "by a")
+	}
+
+	if err := b.RevokeAccessToken(ctx, tok.ID, c0); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	if got, err := a.AccessTokenByHash(ctx, tok.Hash); err != nil || got.RevokedAt == nil {
+		t.Errorf("after a logout on another node, heard: %+v, %v; want the token revoked", got, err)
+	}
+
+	if _, err := b.DeleteMembership(ctx, ic.ID, tok.UserID); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	if _, err := a.Intercom(ctx, v, ic.ID); intercom.ErrorCode(err) != intercom.ENOTFOUND {
+		t.Errorf("after the membership was removed on another node, heard: %v, want ENOTFOUND", err)
+	}
+}
+
+// TestCacheBounds: a change no node sent (here written past intercomd, as
+// when a node stops between its commit and its NOTIFY) is served from the
+// cache for at most postgres.CacheMaxAge; and a node that lost its change
+// listener drops what it cached.
+func TestCacheBounds(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.Schema(t)
+	a := open(t, url)
+	var mu sync.Mutex
+	now := c0
+	a.SetCacheClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	raw, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(raw.Close)
+	tok, ic := member(t, a, "first")
+	if got := title(t, a, tok, ic.ID); got != "first" {
+		t.Fatalf("title %q, want first", got)
+	}
+	unsent := func(title string) {
+		t.Helper()
+		if _, err := raw.Exec(ctx, `UPDATE memberships SET title = $1 WHERE intercom_id = $2`, title, ic.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	unsent("unsent 1")
+	if got := title(t, a, tok, ic.ID); got != "first" {
+		t.Fatalf("right after a change no node sent: title %q; want the cached %q (is anything cached?)", got, "first")
+	}
+	advance(postgres.CacheMaxAge - time.Millisecond)
+	if got := title(t, a, tok, ic.ID); got != "first" {
+		t.Fatalf("just under the bound: title %q, want the cached %q", got, "first")
+	}
+	advance(time.Millisecond)
+	if got := title(t, a, tok, ic.ID); got != "unsent 1" {
+		t.Fatalf("at the bound: title %q, want %q", got, "unsent 1")
+	}
+
+	unsent("unsent 2")
+	if got := title(t, a, tok, ic.ID); got != "unsent 1" {
+		t.Fatalf("cached again: title %q, want %q", got, "unsent 1")
+	}
+	if _, err := raw.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
+		a.ChangeListener()); err != nil {
+		t.Fatal(err)
+	}
+	// Deaf, the node caches nothing; back, it has dropped everything: the
+	// read is fresh either way, once the node has seen its listener go.
+	deadline := time.Now().Add(20 * time.Second)
+	for title(t, a, tok, ic.ID) != "unsent 2" {
+		if time.Now().After(deadline) {
+			t.Fatal("20 s after its change listener was cut, the node still serves what it cached")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for !a.Hearing() {
+		if waitCtx.Err() != nil {
+			t.Fatal("the change listener did not come back")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := a.SyncChanges(ctx); err != nil {
+		t.Fatalf("SyncChanges once back: %v", err)
+	}
+}
