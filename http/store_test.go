@@ -33,7 +33,15 @@ func newTestStore(t testing.TB) testStore {
 	case "", "sqlite":
 		db, err = sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
 	case "postgres":
-		db, err = postgres.Open(t.Context(), pgtest.Schema(t))
+		var pg *postgres.DB
+		if pg, err = postgres.Open(t.Context(), pgtest.Schema(t)); err == nil {
+			db = pg
+			// As a node does: sessions and views cached.
+			var stop func()
+			if stop, err = pg.ShareCaches(t.Context(), nil); err == nil {
+				t.Cleanup(stop)
+			}
+		}
 	default:
 		t.Fatalf("INTERCOMD_TEST_DB=%q: want sqlite or postgres", engine)
 	}

@@ -267,20 +267,37 @@ func (db *DB) send(ctx context.Context, ch change) {
 }
 
 // sendChanges sends the queued changes until ctx ends, then what is left.
+// Up to maxSending sends are under way at once: a write waits for its own
+// to commit, not for the one before it.
 func (db *DB) sendChanges(ctx context.Context) {
 	c := db.caches
+	slots := make(chan struct{}, maxSending)
+	var sending sync.WaitGroup
+	defer sending.Wait()
 	for {
 		select {
 		case <-ctx.Done():
+			sending.Wait()
 			flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			db.sendQueued(flush)
 			cancel()
 			return
 		case <-c.wake:
-			db.sendQueued(ctx)
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				continue // the flush sends what is queued
+			}
+			sending.Go(func() {
+				defer func() { <-slots }()
+				db.sendQueued(ctx)
+			})
 		}
 	}
 }
+
+// maxSending is how many notifications of changes a process sends at once.
+const maxSending = 4
 
 // maxChangeIDs bounds the ids of one notification, under NOTIFY's 8000
 // bytes.

@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -193,4 +195,108 @@ func TestCacheBounds(t *testing.T) {
 	if err := a.SyncChanges(ctx); err != nil {
 		t.Fatalf("SyncChanges once back: %v", err)
 	}
+}
+
+// BenchmarkChangeSeenOnAnotherNode measures the bound on another node's
+// cache: node A PATCHes a title; from the moment A answers, node B reads the
+// intercom (token and view, as a GET does) until it shows the new title.
+// Meanwhile 8 goroutines load both nodes: GETs of 32 other members on B
+// (cached) and a PATCH of one of them on A between reads. Reports the time
+// until B sees the write (p50, p99, max) and B's reads per PATCH.
+func BenchmarkChangeSeenOnAnotherNode(b *testing.B) {
+	ctx := b.Context()
+	url := pgtest.Schema(b)
+	nodes := make([]*postgres.DB, 2)
+	for i := range nodes {
+		db := openB(b, url)
+		stop, err := db.ShareCaches(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(stop)
+		nodes[i] = db
+	}
+	a, bn := nodes[0], nodes[1]
+	type seat struct {
+		tok intercom.AccessToken
+		ic  int64
+	}
+	seats := make([]seat, 33)
+	for i := range seats {
+		u, err := a.CreateUser(ctx, intercom.User{Login: fmt.Sprint("u", i), Name: "u", PasswordHash: "h", CreatedAt: c0, UpdatedAt: c0})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ic, err := a.CreateIntercom(ctx, intercom.Intercom{Address: "A", Department: 1, SecretHash: []byte(fmt.Sprint("s", i)),
+			DoorOpenSeconds: 7, CreatedAt: c0})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := a.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic.ID, Title: "0",
+			Status: intercom.StatusConfirmed}, c0); err != nil {
+			b.Fatal(err)
+		}
+		tok, err := a.CreateAccessToken(ctx, intercom.AccessToken{PublicID: fmt.Sprint("p", i), Hash: []byte(fmt.Sprint("token", i)),
+			UserID: u.ID, DeviceUUID: "phone", Client: "ios", CreatedAt: c0, ExpiresAt: c0.Add(time.Hour)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		seats[i] = seat{tok, ic.ID}
+	}
+	patch := func(s seat, title string) {
+		v := intercom.Viewer{UserID: s.tok.UserID, DeviceID: s.tok.DeviceID}
+		if _, err := a.UpdateIntercom(ctx, v, s.ic, intercom.IntercomUpdate{Title: &title}, c0); err != nil {
+			b.Error(err)
+		}
+	}
+	read := func(s seat) string {
+		_, view, viewErr, err := bn.AccessTokenWithIntercom(ctx, s.tok.Hash, s.ic)
+		if err != nil || viewErr != nil {
+			b.Error(err, viewErr)
+		}
+		return view.Membership.Title
+	}
+	measured, others := seats[0], seats[1:]
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s := others[(g*7+i)%len(others)]
+				read(s)
+				if i%16 == 0 {
+					patch(s, fmt.Sprint(i))
+				}
+			}
+		})
+	}
+	var took []time.Duration
+	reads := 0
+	b.ResetTimer()
+	for i := range b.N {
+		title := fmt.Sprint("measured ", i)
+		patch(measured, title)
+		answered := time.Now()
+		for {
+			reads++
+			if read(measured) == title {
+				break
+			}
+		}
+		took = append(took, time.Since(answered))
+	}
+	b.StopTimer()
+	close(stop)
+	wg.Wait()
+	slices.Sort(took)
+	at := func(q float64) float64 { return float64(took[int(q*float64(len(took)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(at(0.5), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+	b.ReportMetric(at(1), "max-ms")
+	b.ReportMetric(float64(reads)/float64(b.N), "reads/op")
 }
