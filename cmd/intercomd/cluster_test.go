@@ -149,6 +149,13 @@ func clusterCallFlow(t *testing.T, busArgs []string, checkBus func(*testing.T)) 
 			nodes[0].want(t, "PATCH", "/api/v1/intercom/"+itoa(intercomID), devB.headers(), `{"title":"Renamed twice"}`, 200)
 			sockA.awaitRename(t, "Renamed twice")
 			sockB.awaitRename(t, "Renamed twice")
+			// Each node's cache of the view hears of the rename.
+			for _, n := range nodes {
+				seenBy(t, n, "the rename", func() bool {
+					_, v := n.do(t, "GET", "/api/v1/intercom/"+itoa(intercomID), devA.headers(), "")
+					return v["title"] == "Renamed twice"
+				})
+			}
 			if n := sockA.count("intercom.rename", func(e event) bool { return renamedTo(e) == "Renamed once" }); n != 0 {
 				t.Errorf("the socket of X-Socket-ID got its own rename %d times", n)
 			}
@@ -205,6 +212,14 @@ func clusterCallFlow(t *testing.T, busArgs []string, checkBus func(*testing.T)) 
 			nodes[0].want(t, "POST", "/api/v1/logout", devA.headers(), "", 204)
 			if code := sockA.awaitClosed(t); code != 4009 {
 				t.Errorf("socket of the logged-out token: pusher:error %d, want 4009", code)
+			}
+			// Every node refuses the token from then on, its cached session
+			// told of the logout.
+			for _, n := range nodes {
+				seenBy(t, n, "the logout", func() bool {
+					code, _ := n.do(t, "GET", "/api/v1/intercom/"+itoa(intercomID), devA.headers(), "")
+					return code == 401
+				})
 			}
 			// The other device's socket lives on.
 			nodes[1].want(t, "PATCH", "/api/v1/intercom/"+itoa(intercomID), devB.headers(), `{"title":"Still here"}`, 200)
@@ -423,6 +438,21 @@ func forCall(id int64) func(event) bool {
 		data, _ := e["data"].(map[string]any)
 		return data["call_id"] == float64(id)
 	}
+}
+
+// seenBy waits until node n shows what another node wrote (seen), at most
+// the age past which no node serves a cached session or view (10 s); the
+// bus brings it in milliseconds (BENCHMARKS.md), which the log shows.
+func seenBy(t *testing.T, n *node, what string, seen func() bool) {
+	t.Helper()
+	start := time.Now()
+	for !seen() {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("node %s did not see %s in 10 s", n.name, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("node %s saw %s after %s", n.name, what, time.Since(start).Round(time.Millisecond))
 }
 
 func renamedTo(e event) string {
