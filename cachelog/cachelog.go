@@ -164,7 +164,7 @@ func (c *Cache[C, K, V]) renew(k K, gen, now uint64) {
 // Put stores v, read at generation gen (taken before the read), unless a
 // fresher entry is there.
 func (c *Cache[C, K, V]) Put(l *Log[C], k K, gen uint64, v V) {
-	if l.open.Load() == gen {
+	if open := l.open.Load(); open != 0 && open == gen {
 		return // read while a commit was under way: it may be either side
 	}
 	var at time.Time
