@@ -70,13 +70,27 @@ func (c *change) empty() bool {
 	return !c.All && len(c.Users) == 0 && len(c.Sessions) == 0 && len(c.Intercoms) == 0
 }
 
+// The lists of a change in the log are sorted (changed, split): a lookup
+// replaying many changes of many ids searches each.
 func (c *change) touchesSession(userID int64) bool {
-	return c.All || slices.Contains(c.Sessions, userID)
+	return c.All || has(c.Sessions, userID)
 }
 
 func (c *change) touchesView(k viewKey) bool {
-	return c.All || slices.Contains(c.Users, k.userID) || slices.Contains(c.Sessions, k.userID) ||
-		slices.Contains(c.Intercoms, k.intercomID)
+	return c.All || has(c.Users, k.userID) || has(c.Sessions, k.userID) || has(c.Intercoms, k.intercomID)
+}
+
+func has(sorted []int64, id int64) bool {
+	_, ok := slices.BinarySearch(sorted, id)
+	return ok
+}
+
+// sorted is c with its lists sorted and without repeats.
+func (c change) sorted() change {
+	for _, l := range []*[]int64{&c.Users, &c.Sessions, &c.Intercoms} {
+		*l = slices.Compact(slices.Sorted(slices.Values(*l)))
+	}
+	return c
 }
 
 // merge adds what d changed to c.
@@ -230,7 +244,7 @@ func (db *DB) listenChangesOnce(ctx context.Context, up func()) error {
 			case ch.Node == c.node, ch.empty():
 				// this node's own: applied when written
 			default:
-				c.log.End(ch)
+				c.log.End(ch.sorted()) // sorted as sent; a sender of another version may not
 			}
 		}
 	}
@@ -243,6 +257,7 @@ func (db *DB) changed(ctx context.Context, ch change) {
 	if ch.empty() {
 		return
 	}
+	ch = ch.sorted()
 	ch.Node = db.caches.node
 	db.caches.log.End(ch)
 	db.send(ctx, ch)
@@ -355,10 +370,7 @@ func split(ch change) [][]change {
 	if ch.All {
 		return [][]change{{{Node: ch.Node, All: true}}}
 	}
-	slices.Sort(ch.Users)
-	slices.Sort(ch.Sessions)
-	slices.Sort(ch.Intercoms)
-	ch.Users, ch.Sessions, ch.Intercoms = slices.Compact(ch.Users), slices.Compact(ch.Sessions), slices.Compact(ch.Intercoms)
+	ch = ch.sorted()
 	var out [][]change
 	for !ch.empty() {
 		part := change{Node: ch.Node}
