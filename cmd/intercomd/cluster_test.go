@@ -442,17 +442,19 @@ func forCall(id int64) func(event) bool {
 
 // seenBy waits until node n shows what another node wrote (seen), at most
 // the age past which no node serves a cached session or view (10 s); the
-// bus brings it in milliseconds (BENCHMARKS.md), which the log shows.
+// notification brings it in milliseconds (BENCHMARKS.md), and the log shows
+// at which read it was seen.
 func seenBy(t *testing.T, n *node, what string, seen func() bool) {
 	t.Helper()
 	start := time.Now()
-	for !seen() {
+	reads := 1
+	for ; !seen(); reads++ {
 		if time.Since(start) > 10*time.Second {
 			t.Fatalf("node %s did not see %s in 10 s", n.name, what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Logf("node %s saw %s after %s", n.name, what, time.Since(start).Round(time.Millisecond))
+	t.Logf("node %s saw %s at read %d, after %s", n.name, what, reads, time.Since(start).Round(time.Millisecond))
 }
 
 func renamedTo(e event) string {
