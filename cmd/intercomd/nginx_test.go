@@ -45,15 +45,19 @@ const (
 // holds the config to what it promises: operator paths refused from other
 // addresses, the client's address passed on (login throttles count per
 // client, cluster-wide), X-Request-ID carried through, bodies capped.
-func TestNginxCluster(t *testing.T) {
+// It runs on each bus.
+func TestNginxCluster(t *testing.T) { onEachBus(t, 3, nginxCluster) }
+
+func nginxCluster(t *testing.T, busArgs []string, checkBus func(*testing.T)) {
 	nginx := nginxBinary(t)
 	db := pgtest.NewDatabase(t)
 	port := lbFreePort(t)
 	public := "http://127.0.0.1:" + port
 	nodes := make([]*lbNode, 3)
 	for i := range nodes {
-		nodes[i] = startLBNode(t, db, public)
+		nodes[i] = startLBNode(t, db, public, busArgs...)
 	}
+	checkBus(t)
 	startNginx(t, nginx, port, nodes)
 	c := &lbClient{t: t, base: public, client: &http.Client{Timeout: 20 * time.Second}}
 
