@@ -127,8 +127,8 @@ type caches struct {
 	heard   uint64        // the last of this node's fences heard
 	fenced  chan struct{} // closed and replaced whenever a fence is heard
 
-	cancel context.CancelFunc
-	done   sync.WaitGroup
+	done   sync.WaitGroup            // the listener
+	logger atomic.Pointer[slog.Logger] // ShareCaches's, for the sender too
 }
 
 func newCaches(now func() time.Time) *caches {
@@ -146,6 +146,7 @@ func (db *DB) ShareCaches(ctx context.Context, log *slog.Logger) (stop func(), e
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := db.caches
+	c.logger.Store(log)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	up := make(chan struct{})
 	c.done.Add(1)
@@ -358,7 +359,10 @@ func (db *DB) sendQueued(ctx context.Context) {
 		b.Queue(`SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`, c.channel, string(payload))
 	}
 	if err := db.pool.SendBatch(ctx, b).Close(); err != nil && ctx.Err() == nil {
-		slog.Error("caches: sending changes to the other nodes", "error", err)
+		if log := c.logger.Load(); log != nil {
+			log.Error("caches: sending changes to the other nodes; theirs may serve them for up to cacheMaxAge",
+				"error", err, "max_age", cacheMaxAge)
+		}
 	}
 }
 
