@@ -127,7 +127,7 @@ type caches struct {
 	heard   uint64        // the last of this node's fences heard
 	fenced  chan struct{} // closed and replaced whenever a fence is heard
 
-	done   sync.WaitGroup            // the listener
+	done   sync.WaitGroup              // the listener
 	logger atomic.Pointer[slog.Logger] // ShareCaches's, for the sender too
 }
 
