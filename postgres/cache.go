@@ -360,7 +360,7 @@ func (db *DB) sendQueued(ctx context.Context) {
 	}
 	if err := db.pool.SendBatch(ctx, b).Close(); err != nil && ctx.Err() == nil {
 		if log := c.logger.Load(); log != nil {
-			log.Error("caches: sending changes to the other nodes; theirs may serve them for up to cacheMaxAge",
+			log.Error("caches: sending changes to the other nodes; they may serve what changed for up to max_age",
 				"error", err, "max_age", cacheMaxAge)
 		}
 	}
