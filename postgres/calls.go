@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,8 +23,9 @@ func (db *DB) CreateCall(ctx context.Context, c intercom.Call) (intercom.Call, e
 // and, outside a transaction, one commit. When the number is held by a live
 // call (calls_live_number), also by a node inserting at the same instant, the
 // call's insert does nothing, nor do the others, which take its id from it:
-// no row comes back. A device's channels and tokens are slices of $25 and
-// $26 (text[] of text[] is not a thing unnest can take apart).
+// no row comes back. A device's channels and tokens come joined by commas,
+// as the SQLite engine stores them (unnest cannot take a text[] of text[]
+// apart, and slicing one array per device costs a walk of it per device).
 const insertCall = `WITH c AS (
 		INSERT INTO calls (intercom_id, flat, status, created_at, started_at, ended_at, answered_by, sip_number,
 			connected_at, end_reason, analog, landline, answered_on)
@@ -32,12 +34,11 @@ const insertCall = `WITH c AS (
 	), devices AS (
 		INSERT INTO call_devices (call_id, device_id, user_id, uuid, client, title, channels, reason, tokens, declined_at,
 			seen_at, seen_by)
-		SELECT c.id, d.device_id, d.user_id, d.uuid, d.client, d.title, ($25::text[])[d.channels_from:d.channels_to], d.reason,
-			($26::text[])[d.tokens_from:d.tokens_to], d.declined_at, d.seen_at, d.seen_by
-		FROM c, unnest($16::bigint[], $17::bigint[], $18::text[], $19::text[], $20::text[], $21::text[], $22::timestamptz[],
-			$23::timestamptz[], $24::text[], $27::int[], $28::int[], $29::int[], $30::int[])
-			AS d(device_id, user_id, uuid, client, title, reason, declined_at, seen_at, seen_by,
-				channels_from, channels_to, tokens_from, tokens_to)
+		SELECT c.id, d.device_id, d.user_id, d.uuid, d.client, d.title, string_to_array(d.channels, ','), d.reason,
+			string_to_array(d.tokens, ','), d.declined_at, d.seen_at, d.seen_by
+		FROM c, unnest($16::bigint[], $17::bigint[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
+			$23::text[], $24::timestamptz[], $25::timestamptz[], $26::text[])
+			AS d(device_id, user_id, uuid, client, title, channels, reason, tokens, declined_at, seen_at, seen_by)
 	), accounts AS (
 		INSERT INTO call_accounts (user_id, call_id) SELECT u, c.id FROM c, unnest($14::bigint[]) AS u
 	), deadline AS (
@@ -50,24 +51,18 @@ const insertCall = `WITH c AS (
 // ringUntil, when not nil, as Scheduler.Schedule would: the call and its
 // deadline are written together or not at all.
 func (db *DB) createCall(ctx context.Context, c intercom.Call, ringUntil *time.Time) (intercom.Call, error) {
+	// Column by column, for unnest.
 	n := len(c.Devices)
-	var (
-		ids, users                      = make([]int64, n), make([]int64, n)
-		uuids, clients, titles, reasons = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		declined, seen                  = make([]*time.Time, n), make([]*time.Time, n)
-		seenBy, channels, tokens        = make([]string, n), []string{}, []string{}
-		chFrom, chTo, tokFrom, tokTo    = make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
-	)
-	for i, d := range c.Devices {
-		ids[i], users[i], uuids[i], clients[i], titles[i], reasons[i] = d.DeviceID, d.UserID, d.UUID, d.Client, d.Title, d.Reason
-		declined[i], seen[i], seenBy[i] = d.DeclinedAt, d.SeenAt, d.SeenBy
-		// Subscripts from 1: an empty list is the slice [k+1:k].
-		chFrom[i] = int32(len(channels)) + 1
-		channels = append(channels, d.Channels...)
-		chTo[i] = int32(len(channels))
-		tokFrom[i] = int32(len(tokens)) + 1
-		tokens = append(tokens, d.Tokens...)
-		tokTo[i] = int32(len(tokens))
+	ids, users := make([]int64, 0, n), make([]int64, 0, n)
+	uuids, clients, titles := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	channels, reasons, tokens := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	declined, seen, seenBy := make([]*time.Time, 0, n), make([]*time.Time, 0, n), make([]string, 0, n)
+	for _, d := range c.Devices {
+		ids, users = append(ids, d.DeviceID), append(users, d.UserID)
+		uuids, clients, titles = append(uuids, d.UUID), append(clients, d.Client), append(titles, d.Title)
+		channels, reasons = append(channels, strings.Join(d.Channels, ",")), append(reasons, d.Reason)
+		tokens = append(tokens, strings.Join(d.Tokens, ","))
+		declined, seen, seenBy = append(declined, d.DeclinedAt), append(seen, d.SeenAt), append(seenBy, d.SeenBy)
 	}
 	var until *time.Time
 	if ringUntil != nil {
@@ -84,8 +79,7 @@ func (db *DB) createCall(ctx context.Context, c intercom.Call, ringUntil *time.T
 			err := q.QueryRow(ctx, insertCall,
 				c.IntercomID, c.Flat, c.Status, c.CreatedAt, c.StartedAt, c.EndedAt, c.AnsweredBy, c.Number,
 				c.ConnectedAt, c.EndReason, c.Lines.Analog, c.Lines.Landline, c.AnsweredOn, c.Users(), until,
-				ids, users, uuids, clients, titles, reasons, declined, seen, seenBy, channels, tokens,
-				chFrom, chTo, tokFrom, tokTo).Scan(&c.ID)
+				ids, users, uuids, clients, titles, channels, reasons, tokens, declined, seen, seenBy).Scan(&c.ID)
 			if errors.Is(err, pgx.ErrNoRows) {
 				c.Number = "" // held: nothing was written; another number
 				continue
