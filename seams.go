@@ -78,8 +78,8 @@ type Scheduler interface {
 // RingScheduler is a Scheduler whose deadlines are rows of its store's own
 // database (the PostgreSQL engine's): it writes a new call and its ring
 // deadline in one transaction, so that a ring costs one commit and neither
-// is written without the other. Where the Scheduler is none, the call is
-// written (Store.CreateCall) and its deadline set (Schedule) in turn.
+// is written without the other. With any other Scheduler, or another store,
+// the call is written (Store.CreateCall), then its deadline set (Schedule).
 type RingScheduler interface {
 	Scheduler
 	// Store is the store whose database keeps the deadlines.

@@ -235,8 +235,8 @@ func (s *Service) ring(ctx context.Context, ic intercom.Intercom, flat *int64, l
 }
 
 // createCall records a new call. A scheduler that keeps its deadlines in
-// the store's database writes the call's ring deadline with it, in one
-// transaction (deadlineSet); otherwise the ring's effects set it.
+// the store's database writes the call's ring deadline, if it rings, with
+// it in one transaction (deadlineSet); otherwise the ring's effects set it.
 func (s *Service) createCall(ctx context.Context, c intercom.Call) (_ intercom.Call, deadlineSet bool, _ error) {
 	if s.ringSched == nil {
 		c, err := s.store.CreateCall(ctx, c)
