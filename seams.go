@@ -75,6 +75,21 @@ type Scheduler interface {
 	Close()
 }
 
+// RingScheduler is a Scheduler whose deadlines are rows of its store's own
+// database (the PostgreSQL engine's): it writes a new call and its ring
+// deadline in one transaction, so that a ring costs one commit and neither
+// is written without the other. With any other Scheduler, or another store,
+// the call is written (Store.CreateCall), then its deadline set (Schedule).
+type RingScheduler interface {
+	Scheduler
+	// Store is the store whose database keeps the deadlines.
+	Store() Store
+	// CreateCall is Store().CreateCall of c that, when c rings (status
+	// CallRing), also sets the deadline of kind DeadlineRing for the call's
+	// id at ringUntil, as Schedule would, in the same transaction.
+	CreateCall(ctx context.Context, c Call, ringUntil time.Time) (Call, error)
+}
+
 // Limiter counts attempts per key in a sliding window, cluster-wide.
 type Limiter interface {
 	// Attempt counts one attempt against every key, unless one of them has

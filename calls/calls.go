@@ -82,6 +82,7 @@ type Service struct {
 	bus        intercom.Broadcaster
 	presence   intercom.Presence
 	sched      intercom.Scheduler
+	ringSched  intercom.RingScheduler // sched, when it keeps its deadlines in store's database
 	doors      intercom.Limiter
 	push       Pusher
 	controller intercom.Controller
@@ -117,6 +118,9 @@ func New(c Config) *Service {
 		ringTimeout: c.RingTimeout, offlineAfter: c.OfflineAfter, beatBatch: c.HeartbeatBatch,
 		connectTimeout: c.AnswerConnectTimeout, maxDuration: c.MaxCallDuration, ringSeen: c.RingSeen,
 		statusChanged: c.StatusChanged}
+	if rs, ok := s.sched.(intercom.RingScheduler); ok && rs.Store() == s.store {
+		s.ringSched = rs
+	}
 	if s.clock == nil {
 		s.clock = intercom.SystemClock{}
 	}
@@ -209,7 +213,7 @@ func (s *Service) ring(ctx context.Context, ic intercom.Intercom, flat *int64, l
 			d.SeenAt, d.SeenBy = &now, intercom.SeenSocket
 		}
 	}
-	c, err := s.store.CreateCall(ctx, intercom.NewCall(ic.ID, flat, devices, lines, now))
+	c, deadlineSet, err := s.createCall(ctx, intercom.NewCall(ic.ID, flat, devices, lines, now))
 	if err != nil {
 		return intercom.Call{}, err
 	}
@@ -222,8 +226,24 @@ func (s *Service) ring(ctx context.Context, ic intercom.Intercom, flat *int64, l
 	}
 	s.log.Info("ring", "call_id", c.ID, "intercom_id", ic.ID, "flat", flatAttr(flat), "status", c.Status,
 		"rung", rungN, "skipped", len(c.Devices)-rungN, "analog", c.Lines.Analog, "landline", c.Lines.Landline != "")
-	s.apply(ctx, c, ic, rung(c, cands, s.ringTimeout, s.pushToken))
+	e := rung(c, cands, s.ringTimeout, s.pushToken)
+	if deadlineSet {
+		e.schedule = nil // written with the call
+	}
+	s.apply(ctx, c, ic, e)
 	return c, nil
+}
+
+// createCall records a new call. A scheduler that keeps its deadlines in
+// the store's database writes the call's ring deadline, if it rings, with
+// it in one transaction (deadlineSet); otherwise the ring's effects set it.
+func (s *Service) createCall(ctx context.Context, c intercom.Call) (_ intercom.Call, deadlineSet bool, _ error) {
+	if s.ringSched == nil {
+		c, err := s.store.CreateCall(ctx, c)
+		return c, false, err
+	}
+	c, err := s.ringSched.CreateCall(ctx, c, ringDeadline(c, s.ringTimeout).At)
+	return c, true, err
 }
 
 // flatAttr is a ring's flat for the log: its number, or "house".

@@ -80,3 +80,31 @@ func BenchmarkLogins(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCreateCall records rings (CreateCall) of a flat's 3 devices and
+// of a large house's 1,000, one after the other.
+func BenchmarkCreateCall(b *testing.B) {
+	for _, n := range []int{3, 1000} {
+		b.Run(fmt.Sprint(n, "Devices"), func(b *testing.B) {
+			db := openB(b, pgtest.Schema(b))
+			ctx := b.Context()
+			at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			if _, err := db.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "x", SecretHash: []byte("s"), DoorOpenSeconds: 7,
+				CreatedAt: at}); err != nil {
+				b.Fatal(err)
+			}
+			devices := make([]intercom.CallDevice, n)
+			for i := range devices {
+				devices[i] = intercom.CallDevice{DeviceID: int64(i + 1), UserID: int64(i/2 + 1), UUID: fmt.Sprint("phone-", i),
+					Client: "ios", Title: "Home", Channels: []string{intercom.ChannelWS, intercom.ChannelAPNsVoIP},
+					Tokens: []string{fmt.Sprint("pub", i)}}
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := db.CreateCall(ctx, intercom.NewCall(1, nil, devices, intercom.CallLines{}, at)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

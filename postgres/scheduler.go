@@ -12,7 +12,7 @@ import (
 	"intercom"
 )
 
-var _ intercom.Scheduler = (*Scheduler)(nil)
+var _ intercom.RingScheduler = (*Scheduler)(nil)
 
 // Scheduler keeps deadlines in the deadlines table, so they outlive the node
 // that set them. Every node polls; a due deadline is leased to one node
@@ -21,6 +21,7 @@ var _ intercom.Scheduler = (*Scheduler)(nil)
 // again: handlers are idempotent (a call times out once, as its state in the
 // database says).
 type Scheduler struct {
+	db    *DB
 	pool  *pgxpool.Pool
 	clock intercom.Clock
 	log   *slog.Logger
@@ -43,7 +44,7 @@ func NewScheduler(db *DB, clock intercom.Clock, poll time.Duration, log *slog.Lo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{pool: db.pool, clock: clock, poll: poll, log: log}
+	return &Scheduler{db: db, pool: db.pool, clock: clock, poll: poll, log: log}
 }
 
 // Handle sets the function deadlines fire into and starts polling.
@@ -80,6 +81,18 @@ func (s *Scheduler) Schedule(ctx context.Context, d intercom.Deadline) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO deadlines (kind, id, due_at) VALUES ($1, $2, $3)
 		ON CONFLICT (kind, id) DO UPDATE SET due_at = excluded.due_at`, d.Kind, d.ID, d.At.UTC())
 	return wrap(err)
+}
+
+// Store is the database the deadlines are kept in.
+func (s *Scheduler) Store() intercom.Store { return s.db }
+
+// CreateCall records a call with the devices it concerned and, when it
+// rings, sets its ring deadline at ringUntil, in one statement.
+func (s *Scheduler) CreateCall(ctx context.Context, c intercom.Call, ringUntil time.Time) (intercom.Call, error) {
+	if c.Status != intercom.CallRing {
+		return s.db.createCall(ctx, c, nil)
+	}
+	return s.db.createCall(ctx, c, &ringUntil)
 }
 
 // Cancel drops the pending deadline of kind and id.

@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -231,5 +233,122 @@ func TestBusForgetsNodesGone(t *testing.T) {
 	busA.Beat(ctx)
 	if channels, seqs, nodes := busA.Replica(); channels != 0 || seqs != 0 || nodes != 2 {
 		t.Fatalf("A keeps %d channels, %d sequence numbers and %d nodes; want 0, 0 and the two alive (itself included)", channels, seqs, nodes)
+	}
+}
+
+// TestSchedulerWritesARingWithItsDeadline: the Scheduler writes a ringing
+// call and its ring deadline in one statement, so one commit; a call that
+// rings nobody has no deadline, a number held by a live call is drawn
+// again with the deadline on the call written, and a call refused leaves no
+// deadline. The deadline fires as one set by Schedule.
+func TestSchedulerWritesARingWithItsDeadline(t *testing.T) {
+	url := pgtest.Schema(t)
+	ctx := t.Context()
+	var mu sync.Mutex
+	var sent []string
+	db, err := postgres.OpenTracing(ctx, url, func(sql string, _ []any) {
+		mu.Lock()
+		defer mu.Unlock()
+		sent = append(sent, sql)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c := clocktest.New(t0)
+	s := postgres.NewScheduler(db, c, time.Second, nil)
+	var fired []intercom.Deadline
+	s.Handle(func(_ context.Context, d intercom.Deadline) {
+		mu.Lock()
+		defer mu.Unlock()
+		fired = append(fired, d)
+	})
+	t.Cleanup(s.Close)
+	if s.Store() != intercom.Store(db) {
+		t.Fatal("the Scheduler's Store is not the database it was made on")
+	}
+	_, toks, held := world(t, db, 2)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	deadlines := func() map[int64]time.Time {
+		t.Helper()
+		rows, err := conn.Query(ctx, `SELECT id, due_at FROM deadlines WHERE kind = $1`, intercom.DeadlineRing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]time.Time{}
+		for rows.Next() {
+			var id int64
+			var at time.Time
+			if err := rows.Scan(&id, &at); err != nil {
+				t.Fatal(err)
+			}
+			out[id] = at.UTC()
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	devices := held.Devices
+	until := t0.Add(30 * time.Second)
+
+	mu.Lock()
+	sent = nil
+	mu.Unlock()
+	ring := intercom.NewCall(1, nil, devices, intercom.CallLines{}, t0)
+	ring.Number = held.Number // held by the live call world made: another is drawn
+	got, err := s.CreateCall(ctx, ring, until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	statements := len(sent)
+	mu.Unlock()
+	// One statement when the number is free, one more for the number held.
+	if statements != 2 {
+		t.Errorf("writing a ring whose number was held sent %d statements, want 2", statements)
+	}
+	if got.Number == held.Number || got.ID == 0 {
+		t.Fatalf("CreateCall = call %d number %s beside live call %d number %s", got.ID, got.Number, held.ID, held.Number)
+	}
+	stored, err := db.Call(ctx, got.ID)
+	if err != nil || len(stored.Devices) != 2 || stored.Devices[1].Tokens[0] != toks[1].PublicID {
+		t.Fatalf("Call(%d) = %+v, %v; want its two devices", got.ID, stored, err)
+	}
+	if want := map[int64]time.Time{got.ID: until}; !maps.Equal(deadlines(), want) {
+		t.Fatalf("ring deadlines %v, want %v: the call written's alone", deadlines(), want)
+	}
+
+	missed := intercom.NewCall(1, nil, []intercom.CallDevice{{DeviceID: toks[0].DeviceID, UserID: held.Devices[0].UserID,
+		UUID: "phone-a", Client: "web", Reason: intercom.SkipDisabled}}, intercom.CallLines{}, t0)
+	if missed.Status == intercom.CallRing {
+		t.Fatal("a call whose one device is skipped rings")
+	}
+	if m, err := s.CreateCall(ctx, missed, until); err != nil || m.ID == 0 {
+		t.Fatalf("CreateCall(missed) = %+v, %v", m, err)
+	}
+	refused := intercom.NewCall(1, nil, []intercom.CallDevice{{DeviceID: toks[0].DeviceID, UserID: held.Devices[0].UserID,
+		UUID: "phone-a", Client: "web", Title: "a\x00b", Channels: []string{intercom.ChannelWS}}}, intercom.CallLines{}, t0)
+	if _, err := s.CreateCall(ctx, refused, until); intercom.ErrorCode(err) != intercom.EINVALID {
+		t.Fatalf("CreateCall with a NUL in a title: %v, want %s", err, intercom.EINVALID)
+	}
+	var calls int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM calls`).Scan(&calls); err != nil || calls != 3 {
+		t.Fatalf("%d calls, %v; want the one world made, the ring and the missed one", calls, err)
+	}
+	if want := map[int64]time.Time{got.ID: until}; !maps.Equal(deadlines(), want) {
+		t.Fatalf("ring deadlines %v, want %v: none for a call that rings nobody or was refused", deadlines(), want)
+	}
+
+	c.Advance(31 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []intercom.Deadline{{Kind: intercom.DeadlineRing, ID: got.ID, At: until}}; !slices.EqualFunc(fired, want,
+		func(a, b intercom.Deadline) bool { return a.Kind == b.Kind && a.ID == b.ID && a.At.Equal(b.At) }) {
+		t.Fatalf("fired %v, want %v", fired, want)
 	}
 }
