@@ -86,13 +86,23 @@ type TokenViewReader interface {
 
 // ChangeSyncer is a Store of a node that caches what other nodes may change
 // (PostgreSQL's): its reads see another node's write once it has heard of
-// it, within the bus's delivery time.
+// it, a notification's delivery time after the write was answered.
 type ChangeSyncer interface {
 	// SyncChanges returns once this node has heard every change any node
 	// sent before the call: the writes answered before it are seen by the
 	// reads after it.
 	SyncChanges(ctx context.Context) error
 }
+
+type freshKey struct{}
+
+// FreshReads marks ctx's reads as ones a node's caches must not answer
+// (PostgreSQL's may lag another node's write): what they authorize outlives
+// the request, as a socket's subscription outlives broadcasting/auth.
+func FreshReads(ctx context.Context) context.Context { return context.WithValue(ctx, freshKey{}, true) }
+
+// WantsFreshReads reports whether ctx was marked by FreshReads.
+func WantsFreshReads(ctx context.Context) bool { return ctx.Value(freshKey{}) != nil }
 
 // Retainer purges the histories (History) past their retention age.
 type Retainer interface {

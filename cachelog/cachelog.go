@@ -98,8 +98,9 @@ func (l *Log[C]) Stale(from, now uint64, touches func(*C) bool) bool {
 // With MaxAge set, an entry older than that is also refused, whatever the
 // log says: the bound on a change that never reached the log.
 type Cache[C any, K comparable, V any] struct {
-	MaxAge time.Duration
-	Now    func() time.Time // the clock MaxAge is measured on; time.Now when nil
+	MaxAge     time.Duration
+	Now        func() time.Time // the clock MaxAge is measured on; time.Now when nil
+	MaxEntries int              // past it, the cache starts over; DefaultMaxEntries when 0
 
 	mu sync.Mutex
 	m  map[K]entry[V]
@@ -111,8 +112,8 @@ type entry[V any] struct {
 	v   V
 }
 
-// MaxEntries bounds each cache; past it, the cache starts over.
-const MaxEntries = 16384
+// DefaultMaxEntries bounds a cache whose MaxEntries is not set.
+const DefaultMaxEntries = 16384
 
 func (c *Cache[C, K, V]) now() time.Time {
 	if c.Now != nil {
@@ -176,7 +177,11 @@ func (c *Cache[C, K, V]) Put(l *Log[C], k K, gen uint64, v V) {
 	if e, ok := c.m[k]; ok && e.gen > gen {
 		return
 	}
-	if c.m == nil || len(c.m) >= MaxEntries {
+	limit := c.MaxEntries
+	if limit <= 0 {
+		limit = DefaultMaxEntries
+	}
+	if c.m == nil || len(c.m) >= limit {
 		c.m = map[K]entry[V]{}
 	}
 	c.m[k] = entry[V]{gen: gen, at: at, v: v}

@@ -78,7 +78,10 @@ func (s *Server) clientWith(h clientHandler, readIntercom bool) http.Handler {
 // device (API.md §1). X-Client is not needed: the token says what it is.
 func (s *Server) pusherClient(h clientHandler) http.Handler {
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		tok, err := s.authenticate(r.Context(), r.Header.Get("Authorization"))
+		// The grant outlives the request: the token is read as it is in the
+		// database, not as a node's cache may still hold it after another
+		// node's logout (whose socket close may already have come).
+		tok, err := s.authenticate(intercom.FreshReads(r.Context()), r.Header.Get("Authorization"))
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -26,15 +28,17 @@ import (
 //   - the node that wrote sees its write in its very next read;
 //   - another node sees it once it has heard the notification, which
 //     PostgreSQL delivers in commit order: SyncChanges waits for that;
-//   - a node that stops hearing (its LISTEN connection lost, or silent past
-//     listenCheck) caches nothing until it hears again, and then starts
-//     over;
+//   - a node that stops hearing (its LISTEN connection lost, or a mark it
+//     sends itself when the channel has been silent for listenCheck not heard
+//     back within listenCheck) caches nothing until it hears again, and then
+//     starts over;
 //   - a change that never reached the bus (a node stopped between its
 //     commit and its NOTIFY) is bounded by cacheMaxAge: no entry is served
 //     older than that.
 //
 // Every process writing to the database sends its changes, whether it
 // caches or not (intercomd's commands too), so that nodes hear of them.
+// Reads under intercom.FreshReads are never answered from the caches.
 
 // changeChannel is the LISTEN/NOTIFY channel of the changes, followed by
 // the schema's name (a channel is the database's, and clusters may share a
@@ -42,12 +46,27 @@ import (
 // carries the events.
 const changeChannel = "intercomd_changes:"
 
+// channelOf is the channel of the changes of schema: changeChannel and the
+// schema's name, or a hash of it where the name would pass PostgreSQL's 63
+// bytes (LISTEN would cut it short, pg_notify refuse it).
+func channelOf(schema string) string {
+	if name := changeChannel + schema; len(name) <= 63 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(schema))
+	return changeChannel + hex.EncodeToString(sum[:16])
+}
+
 // cacheMaxAge bounds how old a cached session or view may be.
 const cacheMaxAge = 10 * time.Second
 
 // listenCheck is how long the change listener waits for a notification
 // before it asks the server whether the connection is still there.
 const listenCheck = 2 * time.Second
+
+// maxCached bounds each of a node's caches (a view is about 1 KiB): past it,
+// the cache starts over.
+const maxCached = 65536
 
 // changeLogSize is how many changes each node's log holds: an entry not
 // looked up for that many changes is read again.
@@ -127,15 +146,19 @@ type caches struct {
 	heard   uint64        // the last of this node's fences heard
 	fenced  chan struct{} // closed and replaced whenever a fence is heard
 
-	done   sync.WaitGroup              // the listener
+	epoch  atomic.Uint64  // the listener's connections lost
+	done   sync.WaitGroup // the listener
+	stopMu sync.Mutex
+	stop   func()                      // ShareCaches's, for Close
 	logger atomic.Pointer[slog.Logger] // ShareCaches's, for the sender too
+	closed atomic.Bool                 // Close was called: nothing more is sent
 }
 
 func newCaches(now func() time.Time) *caches {
 	c := &caches{node: rand.Text()[:16], wake: make(chan struct{}, 1), fenced: make(chan struct{})}
 	c.log.Size = changeLogSize
-	c.sessions.MaxAge, c.sessions.Now = cacheMaxAge, now
-	c.views.MaxAge, c.views.Now = cacheMaxAge, now
+	c.sessions.MaxAge, c.sessions.Now, c.sessions.MaxEntries = cacheMaxAge, now, maxCached
+	c.views.MaxAge, c.views.Now, c.views.MaxEntries = cacheMaxAge, now, maxCached
 	return c
 }
 
@@ -161,11 +184,18 @@ func (db *DB) ShareCaches(ctx context.Context, log *slog.Logger) (stop func(), e
 		c.done.Wait()
 		return nil, errors.New("postgres: could not listen for the other nodes' changes in 10 s")
 	}
-	return func() {
-		cancel()
-		c.done.Wait()
-		c.hearing.Store(false)
-	}, nil
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			c.done.Wait()
+			c.hearing.Store(false)
+		})
+	}
+	c.stopMu.Lock()
+	c.stop = stop
+	c.stopMu.Unlock()
+	return stop, nil
 }
 
 // listenChanges holds the LISTEN connection of the changes, again after
@@ -187,6 +217,8 @@ func (db *DB) listenChanges(ctx context.Context, log *slog.Logger, up chan struc
 			backoff = 100 * time.Millisecond
 		})
 		c.hearing.Store(false)
+		c.epoch.Add(1)
+		c.wakeFences()
 		if ctx.Err() != nil {
 			return
 		}
@@ -213,6 +245,7 @@ func (db *DB) listenChangesOnce(ctx context.Context, up func()) error {
 		return err
 	}
 	up()
+	var probe uint64 // a mark sent when the channel fell silent, not yet heard back
 	for {
 		wait, cancel := context.WithTimeout(ctx, listenCheck)
 		n, err := pc.WaitForNotification(wait)
@@ -221,13 +254,17 @@ func (db *DB) listenChangesOnce(ctx context.Context, up func()) error {
 			if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
 				return err
 			}
-			// Silent for a while: is the connection still there?
-			check, cancel := context.WithTimeout(ctx, listenCheck)
-			err := pc.Ping(check)
-			cancel()
-			if err != nil {
-				return err
+			// Silent for listenCheck: a mark of its own must come back
+			// within the next, or this connection does not hear the
+			// channel (dropped without a word, or a pooler between).
+			c.fenceMu.Lock()
+			heard := c.heard
+			c.fenceMu.Unlock()
+			if probe != 0 && heard < probe {
+				return errors.New("the listener did not hear its own mark back")
 			}
+			probe = db.nextFence()
+			go db.send(ctx, change{Node: c.node, Fence: probe})
 			continue
 		}
 		var batch []change
@@ -239,9 +276,8 @@ func (db *DB) listenChangesOnce(ctx context.Context, up func()) error {
 			case ch.Node == c.node && ch.Fence != 0:
 				c.fenceMu.Lock()
 				c.heard = max(c.heard, ch.Fence)
-				close(c.fenced)
-				c.fenced = make(chan struct{})
 				c.fenceMu.Unlock()
+				c.wakeFences()
 			case ch.Node == c.node, ch.empty():
 				// this node's own: applied when written
 			default:
@@ -269,6 +305,10 @@ func (db *DB) send(ctx context.Context, ch change) {
 	c := db.caches
 	sent := make(chan struct{})
 	c.sendMu.Lock()
+	if c.closed.Load() {
+		c.sendMu.Unlock()
+		return // after Close: nothing more goes out
+	}
 	c.queue = append(c.queue, ch)
 	c.waiting = append(c.waiting, sent)
 	c.sendMu.Unlock()
@@ -315,9 +355,12 @@ func (db *DB) sendChanges(ctx context.Context) {
 // maxSending is how many notifications of changes a process sends at once.
 const maxSending = 4
 
-// maxChangeIDs bounds the ids of one notification, under NOTIFY's 8000
-// bytes.
-const maxChangeIDs = 400
+// sendTimeout bounds one send of notifications.
+const sendTimeout = 5 * time.Second
+
+// maxChangeIDs bounds the ids of one notification: 300 ids of 19 digits
+// and their commas stay under NOTIFY's 8000 bytes.
+const maxChangeIDs = 300
 
 // sendQueued sends what is queued, as few notifications as fit, and
 // releases their writers.
@@ -358,7 +401,12 @@ func (db *DB) sendQueued(ctx context.Context) {
 		// lost one is what cacheMaxAge bounds.
 		b.Queue(`SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`, c.channel, string(payload))
 	}
-	if err := db.pool.SendBatch(ctx, b).Close(); err != nil && ctx.Err() == nil {
+	// A context of its own: Close's stop does not cut a send under way, and
+	// a database that does not answer holds no writer past sendTimeout (the
+	// other nodes then rely on cacheMaxAge).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	defer cancel()
+	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
 		if log := c.logger.Load(); log != nil {
 			log.Error("caches: sending changes to the other nodes; they may serve what changed for up to max_age",
 				"error", err, "max_age", cacheMaxAge)
@@ -398,10 +446,8 @@ func (db *DB) SyncChanges(ctx context.Context) error {
 	if !c.hearing.Load() {
 		return errors.New("postgres: not hearing the other nodes' changes")
 	}
-	c.fenceMu.Lock()
-	c.fence++
-	mine := c.fence
-	c.fenceMu.Unlock()
+	epoch := c.epoch.Load()
+	mine := db.nextFence()
 	db.send(ctx, change{Node: c.node, Fence: mine})
 	for {
 		c.fenceMu.Lock()
@@ -409,6 +455,9 @@ func (db *DB) SyncChanges(ctx context.Context) error {
 		c.fenceMu.Unlock()
 		if heard >= mine {
 			return nil
+		}
+		if c.epoch.Load() != epoch {
+			return errors.New("postgres: the change listener reconnected while waiting for its mark")
 		}
 		select {
 		case <-wait:
@@ -418,10 +467,27 @@ func (db *DB) SyncChanges(ctx context.Context) error {
 	}
 }
 
-// cachedSession returns the token of hash from the cache.
-func (db *DB) cachedSession(hash []byte) (intercom.AccessToken, bool) {
+// nextFence numbers a new mark of this node's.
+func (db *DB) nextFence() uint64 {
 	c := db.caches
-	if !c.hearing.Load() {
+	c.fenceMu.Lock()
+	defer c.fenceMu.Unlock()
+	c.fence++
+	return c.fence
+}
+
+// wakeFences wakes every SyncChanges waiting.
+func (c *caches) wakeFences() {
+	c.fenceMu.Lock()
+	close(c.fenced)
+	c.fenced = make(chan struct{})
+	c.fenceMu.Unlock()
+}
+
+// cachedSession returns the token of hash from the cache.
+func (db *DB) cachedSession(ctx context.Context, hash []byte) (intercom.AccessToken, bool) {
+	c := db.caches
+	if !c.hearing.Load() || intercom.WantsFreshReads(ctx) {
 		return intercom.AccessToken{}, false
 	}
 	return c.sessions.Get(&c.log, string(hash), func(ch *change, t intercom.AccessToken) bool { return ch.touchesSession(t.UserID) })

@@ -171,6 +171,20 @@ func TestCacheBounds(t *testing.T) {
 	if got := title(t, a, tok, ic.ID); got != "unsent 1" {
 		t.Fatalf("cached again: title %q, want %q", got, "unsent 1")
 	}
+	// A logout nobody sent: the cached session still says live, a read under
+	// intercom.FreshReads (a socket's grant) says revoked.
+	if _, err := raw.Exec(ctx, `UPDATE access_tokens SET revoked_at = $1 WHERE id = $2`, c0, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.AccessTokenByHash(ctx, tok.Hash); err != nil || got.RevokedAt != nil {
+		t.Fatalf("cached session after an unsent logout = %+v, %v; want the cached live one", got, err)
+	}
+	if got, err := a.AccessTokenByHash(intercom.FreshReads(ctx), tok.Hash); err != nil || got.RevokedAt == nil {
+		t.Errorf("FreshReads after an unsent logout = %+v, %v; want it revoked", got, err)
+	}
+	if _, err := raw.Exec(ctx, `UPDATE access_tokens SET revoked_at = NULL WHERE id = $1`, tok.ID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := raw.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`,
 		a.ChangeListener()); err != nil {
 		t.Fatal(err)
@@ -299,4 +313,21 @@ func BenchmarkChangeSeenOnAnotherNode(b *testing.B) {
 	b.ReportMetric(at(0.99), "p99-ms")
 	b.ReportMetric(at(1), "max-ms")
 	b.ReportMetric(float64(reads)/float64(b.N), "reads/op")
+}
+
+// A write after Close returns (it sends nothing) rather than waiting for a
+// sender that has stopped.
+func TestWriteAfterClose(t *testing.T) {
+	db, err := postgres.Open(t.Context(), pgtest.Schema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	done := make(chan error, 1)
+	go func() { done <- db.DeleteUser(context.Background(), 1) }()
+	select {
+	case <-done: // an error: the pool is closed
+	case <-time.After(20 * time.Second):
+		t.Fatal("a write after Close still waits after 20 s")
+	}
 }

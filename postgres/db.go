@@ -1,10 +1,12 @@
 // Package postgres implements intercom.Store on PostgreSQL with pgx v5 and
 // its connection pool. Several intercomd processes may share one database:
 // every method is one transaction, races are settled by the database (row
-// locks, SELECT … FOR UPDATE, retried serialization failures) and every node
-// sees every committed write: the one cache, of ring rosters (rosters.go), is
-// checked against the database at each ring; sessions and views, once the
-// node shares its caches, against the changes every node sends (cache.go).
+// locks, SELECT … FOR UPDATE, retried serialization failures). Ring rosters
+// are cached and checked against the database at each ring (rosters.go), so
+// a ring weighs every write committed before it; sessions and intercom
+// views, once the node shares its caches, are checked against the changes
+// every process sends, which a node hears a notification's delivery after
+// the write was answered (cache.go).
 package postgres
 
 import (
@@ -85,7 +87,7 @@ func open(ctx context.Context, url string, onQuery func(sql string, args []any))
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db.caches.channel = changeChannel + schema
+	db.caches.channel = channelOf(schema)
 	var sendCtx context.Context
 	sendCtx, db.stopSender = context.WithCancel(context.Background())
 	db.sender.Add(1)
@@ -96,8 +98,19 @@ func open(ctx context.Context, url string, onQuery func(sql string, args []any))
 	return db, nil
 }
 
-// Close sends the changes not yet sent and closes the connection pool.
+// Close stops caching, sends the changes not yet sent and closes the
+// connection pool. A write after it sends no change.
 func (db *DB) Close() error {
+	c := db.caches
+	c.stopMu.Lock()
+	stop := c.stop
+	c.stopMu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	c.sendMu.Lock()
+	c.closed.Store(true)
+	c.sendMu.Unlock()
 	db.stopSender()
 	db.sender.Wait()
 	db.pool.Close()

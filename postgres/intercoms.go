@@ -436,7 +436,7 @@ func (db *DB) IntercomsByIDs(ctx context.Context, v intercom.Viewer, ids []int64
 func (db *DB) AccessTokenWithIntercom(ctx context.Context, hash []byte, id int64) (tok intercom.AccessToken, view intercom.IntercomView,
 	viewErr, err error) {
 	gen := db.readGen()
-	if tok, ok := db.cachedSession(hash); ok {
+	if tok, ok := db.cachedSession(ctx, hash); ok {
 		view, err := db.Intercom(ctx, intercom.Viewer{UserID: tok.UserID, DeviceID: tok.DeviceID}, id)
 		return tok, view, err, nil
 	}

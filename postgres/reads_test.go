@@ -9,8 +9,8 @@ import (
 
 // TestReadsFollowAnotherNodesWrites: one node writes while another reads
 // sessions, views and rosters as hard as it can; each write is seen by the
-// reading node's very next read, and no read goes back. PostgreSQL nodes
-// cache no sessions or views; their rosters are checked at each ring
+// reading node's next read once it has heard of it (SyncChanges, before
+// each read), and no read goes back. Rosters are checked at each ring
 // (rosters.go).
 func TestReadsFollowAnotherNodesWrites(t *testing.T) {
 	n := nodes(t, 2)

@@ -89,7 +89,10 @@ func (db *DB) RevokeSession(ctx context.Context, userID int64, publicID string, 
 }
 
 // RecordTokenUses writes the tokens' last uses in one statement. The roster
-// triggers do not watch these columns (migration 0010).
+// triggers do not watch these columns (migration 0010), and the caches drop
+// nothing for them: a cached token keeps the use it was read with, which
+// only members' own bookkeeping of uses reads (at worst, a use is written
+// again).
 func (db *DB) RecordTokenUses(ctx context.Context, uses []intercom.TokenUse) error {
 	if len(uses) == 0 {
 		return nil
