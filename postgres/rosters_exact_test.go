@@ -162,33 +162,34 @@ func mkIntercom(t *testing.T, s intercom.Store, id int64, secret string) {
 // An intercom's id is the caller's to choose (CreateIntercom), so an
 // intercom deleted (by hand: no store method deletes one) may come back
 // under its id. A node that cached the old one's roster must not serve it,
-// whatever version the new one's roster reaches.
+// whatever is logged of the new one's roster.
 func TestRosterOfRecreatedIntercom(t *testing.T) {
 	ns, url := clusterURL(t, 2)
 	a, b := ns[0], ns[1]
 	sql := conn(t, url)
 	mkIntercom(t, a, 1, "s1")
 	alice := mkUser(t, a, "alice")
-	mkMember(t, a, alice, 1)            // version 1
-	mkToken(t, a, alice, "alice-phone") // version 2
+	mkMember(t, a, alice, 1)
+	mkToken(t, a, alice, "alice-phone")
 	if got := uuidsOf(t, a, 1); got != "alice-phone" {
 		t.Fatalf("before: %q", got)
 	}
 	exec(t, sql, `DELETE FROM intercoms WHERE id = 1`)
 	mkIntercom(t, b, 1, "s1-again")
 	bob := mkUser(t, b, "bob")
-	mkMember(t, b, bob, 1)          // version 1 again (was)
-	mkToken(t, b, bob, "bob-phone") // version 2 again (was): the cached one
+	mkMember(t, b, bob, 1)
+	mkToken(t, b, bob, "bob-phone")
 	if got := uuidsOf(t, a, 1); got != "bob-phone" {
 		t.Fatalf("the intercom re-created, with bob alone: %q", got)
 	}
 
-	// A roster cached at version 0: the intercom's members joined before
-	// migration 0006, and nothing changed since.
+	// A roster cached with nothing logged of its intercom: its members
+	// joined before migration 0006 (or their entries were pruned), and
+	// nothing changed since.
 	mkIntercom(t, a, 2, "s2")
 	mkMember(t, a, alice, 2)
-	exec(t, sql, `DELETE FROM roster_versions WHERE intercom_id = 2`)
-	exec(t, sql, `DELETE FROM roster_changes WHERE intercom_id = 2`)
+	exec(t, sql, `DELETE FROM roster_log WHERE intercom_id = 2`)
+	exec(t, sql, `DELETE FROM roster_pruned WHERE intercom_id = 2`)
 	c := open(t, url) // a node started since
 	if got := uuidsOf(t, c, 2); got != "alice-phone" {
 		t.Fatalf("intercom 2 before: %q", got)
@@ -274,54 +275,55 @@ func TestRosterDeviceWriteRacesJoin(t *testing.T) {
 	}
 }
 
-// A logout or a push token's change locks the roster versions of every
-// intercom of the account, so it can deadlock with a write locking them in
-// another order. PostgreSQL then fails one of the two; the store retries it
-// rather than failing the request.
+// A logout or a push token's change takes its account's roster lock
+// (shared, migration 0006) after the row it writes, so it can deadlock with
+// a write of the account's memberships (which takes the lock alone) that
+// then writes that row. PostgreSQL then fails one of the two; the store
+// retries it rather than failing the request. (Before migration 0018 the
+// writes also locked the intercoms' roster versions, in order.)
 func TestRosterWritesRetryDeadlocks(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		write func(s intercom.Store, tok intercom.AccessToken) error
+		row   string // the other writer's statement on the row the write holds: the token ($1), the device ($2)
 	}{
 		{"RevokeAccessToken", func(s intercom.Store, tok intercom.AccessToken) error {
 			return s.RevokeAccessToken(context.Background(), tok.ID, t0)
-		}},
+		}, `UPDATE access_tokens SET last_used_at = now() WHERE id = $1 AND $2::bigint IS NOT NULL`},
 		{"UpdatePushTokens", func(s intercom.Store, tok intercom.AccessToken) error {
 			f := "fcm-1"
 			pf := &f
 			return s.UpdatePushTokens(context.Background(), tok.DeviceID, intercom.PushTokensUpdate{FCM: &pf}, t0)
-		}},
+		}, `UPDATE devices SET updated_at = now() WHERE id = $2 AND $1::bigint IS NOT NULL`},
 		{"ClearPushToken", func(s intercom.Store, tok intercom.AccessToken) error {
 			return s.ClearPushToken(context.Background(), tok.DeviceID, intercom.ChannelFCM, "fcm-0")
-		}},
+		}, `UPDATE devices SET updated_at = now() WHERE id = $2 AND $1::bigint IS NOT NULL`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ns, url := clusterURL(t, 1)
 			a := ns[0]
 			mkIntercom(t, a, 1, "s1")
 			mkIntercom(t, a, 2, "s2")
-			alice, carol := mkUser(t, a, "alice"), mkUser(t, a, "carol")
-			for _, u := range []int64{alice, carol} {
-				mkMember(t, a, u, 1)
-				mkMember(t, a, u, 2)
-			}
+			alice := mkUser(t, a, "alice")
+			mkMember(t, a, alice, 1)
+			mkMember(t, a, alice, 2)
 			tok := mkToken(t, a, alice, "alice-phone")
 			f := "fcm-0"
 			pf := &f
 			if err := a.UpdatePushTokens(t.Context(), tok.DeviceID, intercom.PushTokensUpdate{FCM: &pf}, t0); err != nil {
 				t.Fatal(err)
 			}
-			// The other writer renames carol's memberships, intercom 2 first.
-			// Its deadlock_timeout is long, so that the store's write is the
-			// one PostgreSQL fails.
+			// The other writer renames alice's membership, then writes the
+			// row the store's write holds. Its deadlock_timeout is long, so
+			// that the store's write is the one PostgreSQL fails.
 			other := conn(t, url)
 			exec(t, other, `BEGIN`)
 			exec(t, other, `SET LOCAL deadlock_timeout = '20s'`)
-			exec(t, other, `UPDATE memberships SET title = 'x' WHERE user_id = $1 AND intercom_id = 2`, carol)
+			exec(t, other, `UPDATE memberships SET title = 'x' WHERE user_id = $1 AND intercom_id = 2`, alice)
 			done := make(chan error, 1)
 			go func() { done <- tt.write(a, tok) }()
 			waitForLockWait(t, url, other.PgConn().PID())
-			exec(t, other, `UPDATE memberships SET title = 'x' WHERE user_id = $1 AND intercom_id = 1`, carol)
+			exec(t, other, tt.row, tok.ID, tok.DeviceID)
 			exec(t, other, `COMMIT`)
 			select {
 			case err := <-done:
