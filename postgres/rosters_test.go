@@ -203,7 +203,8 @@ func TestRosterInFlightWriteOutlivesPruning(t *testing.T) {
 // changes, by logins of an account in several intercoms (roster_touch_user)
 // and by settings changes (roster_touch), and, over the logins and changes
 // here, never more than RosterLog + 8×64 (which entries prune is chosen by
-// a hash of a sequence: on average one in 64 of an intercom's).
+// a hash of a sequence: on average one in 64 of an intercom's). The version
+// a node of the previous release reads moves 257 a change throughout.
 func TestRosterLogKeepsItsBound(t *testing.T) {
 	url := pgtest.Schema(t)
 	db := open(t, url)
@@ -246,6 +247,15 @@ func TestRosterLogKeepsItsBound(t *testing.T) {
 			if err := conn.QueryRow(ctx, `SELECT count(*) FROM (SELECT xid FROM roster_log WHERE intercom_id = $1
 				ORDER BY xid DESC LIMIT $2) l WHERE xid > $3`, ic, postgres.RosterLog, through).Scan(&kept); err != nil {
 				t.Fatal(err)
+			}
+			// What a node of the previous release reads (migration 0018):
+			// 257 a change, pruning or not.
+			var version int64
+			if err := conn.QueryRow(ctx, `SELECT coalesce((SELECT version FROM roster_versions WHERE intercom_id = $1), 0)`, ic).Scan(&version); err != nil {
+				t.Fatal(err)
+			}
+			if version != 257*changes[ic] {
+				t.Fatalf("%s: intercom %d after %d changes at version %d, want %d", when, ic, changes[ic], version, 257*changes[ic])
 			}
 			want := min(changes[ic], postgres.RosterLog)
 			if rows < want || kept < want || rows > most {

@@ -17,9 +17,6 @@
 -- finds, and a membership being made meanwhile must not slip between them.
 -- The version rows' lock order is gone with them: nothing but pruning
 -- updates a shared row.
-DROP TABLE roster_versions;
-DROP TABLE roster_changes;
-
 CREATE TABLE roster_log (
 	intercom_id bigint NOT NULL,
 	xid         bigint NOT NULL DEFAULT pg_current_xact_id()::text::bigint,
@@ -30,10 +27,32 @@ CREATE INDEX roster_log_intercom ON roster_log (intercom_id, xid);
 -- Pruning: an intercom's entries with an xid up to through may be gone, so a
 -- roster cached at a watermark up to through is read whole. Only pruning and
 -- roster_skip_log write these rows, never a write's trigger otherwise.
+-- entries counts the entries pruned and skipped, for roster_versions below.
 CREATE TABLE roster_pruned (
 	intercom_id bigint PRIMARY KEY,
-	through     bigint NOT NULL
+	through     bigint NOT NULL,
+	entries     bigint NOT NULL
 );
+
+-- A node of the previous release, still running while the new ones migrate
+-- (README, Upgrades), reads roster_versions and roster_changes, and serves
+-- its cached roster while the version stays and reads it whole when it
+-- moves past the log (256). roster_versions becomes a view whose version is
+-- 257 times the entries ever logged for the intercom: it moves with every
+-- commit that logs one, past the log each time, and pruning (which moves
+-- entries from the log to roster_pruned.entries in one transaction) leaves
+-- it. Each intercom starts past its last version, so that no roster the
+-- previous release cached is served again; roster_changes stays, empty. A
+-- later migration drops both.
+LOCK TABLE roster_versions, roster_changes IN ACCESS EXCLUSIVE MODE; -- no write in flight: every version read
+INSERT INTO roster_pruned (intercom_id, through, entries) SELECT intercom_id, 0, version + 1 FROM roster_versions;
+DROP TABLE roster_versions;
+DELETE FROM roster_changes;
+CREATE VIEW roster_versions AS
+	SELECT intercom_id, 257 * sum(n)::bigint AS version FROM (
+		SELECT intercom_id, entries AS n FROM roster_pruned
+		UNION ALL SELECT intercom_id, count(*) FROM roster_log GROUP BY intercom_id
+	) e GROUP BY intercom_id;
 
 -- Which entries prune their intercom's log: those whose number hashes to a
 -- multiple of 64 (one in 64, spread over the intercoms whatever the order
@@ -51,9 +70,10 @@ BEGIN
 	IF cut IS NULL THEN
 		RETURN;
 	END IF;
-	INSERT INTO roster_pruned AS p (intercom_id, through) VALUES (ic, cut - 1)
+	INSERT INTO roster_pruned AS p (intercom_id, through, entries) VALUES (ic, cut - 1, 0)
 		ON CONFLICT (intercom_id) DO UPDATE SET through = greatest(p.through, excluded.through);
-	DELETE FROM roster_log WHERE intercom_id = ic AND xid < cut;
+	WITH gone AS (DELETE FROM roster_log WHERE intercom_id = ic AND xid < cut RETURNING 1)
+	UPDATE roster_pruned SET entries = entries + (SELECT count(*) FROM gone) WHERE intercom_id = ic;
 END $$;
 
 CREATE OR REPLACE FUNCTION roster_touch(ic bigint, u bigint) RETURNS void LANGUAGE plpgsql AS $$
@@ -98,7 +118,8 @@ END $$;
 -- deletion (roster_forget: it may be created again under its id) and a bulk
 -- load (copydb) end with it.
 CREATE OR REPLACE FUNCTION roster_skip_log(ic bigint) RETURNS void LANGUAGE sql AS $$
-	INSERT INTO roster_pruned AS p (intercom_id, through) VALUES (ic, pg_current_xact_id()::text::bigint)
-		ON CONFLICT (intercom_id) DO UPDATE SET through = greatest(p.through, excluded.through);
-	DELETE FROM roster_log WHERE intercom_id = ic;
+	INSERT INTO roster_pruned AS p (intercom_id, through, entries) VALUES (ic, pg_current_xact_id()::text::bigint, 1)
+		ON CONFLICT (intercom_id) DO UPDATE SET through = greatest(p.through, excluded.through), entries = p.entries + 1;
+	WITH gone AS (DELETE FROM roster_log WHERE intercom_id = ic RETURNING 1)
+	UPDATE roster_pruned SET entries = entries + (SELECT count(*) FROM gone) WHERE intercom_id = ic;
 $$;
