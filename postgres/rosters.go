@@ -130,8 +130,12 @@ func (db *DB) rosterChanges(ctx context.Context, intercomID, since int64) (xmin,
 	return xmin, pruned, users, nil
 }
 
-// wholeRoster reads the roster of key, after the xmin of its snapshot in
-// the same round trip, and caches it.
+// wholeRoster reads the roster of key, after the xmin of a snapshot in the
+// same round trip, and caches it. The rows' snapshot, taken later, has an
+// xmin no smaller (a transaction running at it either ran at the earlier
+// one or was given its xid since, above that one's xmax), so the xmin read
+// first is a watermark of the rows; so is rosterChanges' of rows read after
+// it (rosterOf).
 func (db *DB) wholeRoster(ctx context.Context, key intercom.RosterKey) (*intercom.Roster, error) {
 	b := &pgx.Batch{}
 	var xmin int64
