@@ -362,11 +362,24 @@ func waitForLockWait(t *testing.T, url string, pid uint32) {
 // before, between and after the tokens' expiries.
 func TestRosterDifferential(t *testing.T) {
 	for seed := range int64(3) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { rostersAgree(t, seed, 25) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { rostersAgree(t, seed, 25, false) })
 	}
 }
 
-func rostersAgree(t *testing.T, seed int64, rounds int) {
+// TestRosterDifferentialPruning is TestRosterDifferential with, in each
+// round, a writer of its own logging entries of no account for every
+// intercom, 100 at a time, each time pruning the logs (roster_prune,
+// migration 0018): the rounds' changes leave the logs while the nodes ring
+// and write, and the nodes' cached rosters predate them.
+func TestRosterDifferentialPruning(t *testing.T) {
+	for seed := range int64(3) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { rostersAgree(t, seed, 25, true) })
+	}
+}
+
+// rostersAgree runs rounds of writes and rings; with pad, the padding and
+// pruning writer too.
+func rostersAgree(t *testing.T, seed int64, rounds int, pad bool) {
 	ns, url := clusterURL(t, 2)
 	sql := conn(t, url)
 	ctx := t.Context()
@@ -497,6 +510,19 @@ func rostersAgree(t *testing.T, seed int64, rounds int) {
 	for round := range rounds {
 		stop := make(chan struct{})
 		var writers, ringers sync.WaitGroup
+		if pad {
+			writers.Go(func() {
+				for range 4 {
+					if _, err := sql.Exec(ctx, `INSERT INTO roster_log (intercom_id, user_id)
+						SELECT ic, 0 FROM generate_series(1, $1::int) ic, generate_series(1, 100)`, intercoms); err != nil {
+						t.Errorf("round %d: padding: %v", round, err)
+					}
+					if _, err := sql.Exec(ctx, `SELECT roster_prune(ic) FROM generate_series(1, $1::bigint) ic`, intercoms); err != nil {
+						t.Errorf("round %d: pruning: %v", round, err)
+					}
+				}
+			})
+		}
 		for w := range 4 {
 			r := rand.New(rand.NewPCG(uint64(seed), uint64(round*16+w)))
 			writers.Go(func() {
@@ -545,6 +571,15 @@ func rostersAgree(t *testing.T, seed int64, rounds int) {
 					}
 				}
 			}
+		}
+	}
+	if pad {
+		var pruned int
+		if err := sql.QueryRow(ctx, `SELECT count(*) FROM roster_pruned WHERE through > 0`).Scan(&pruned); err != nil {
+			t.Fatal(err)
+		}
+		if pruned == 0 {
+			t.Error("no intercom's log was pruned")
 		}
 	}
 }
