@@ -132,7 +132,7 @@ func Copy(ctx context.Context, from, to string, out io.Writer) ([]Table, error) 
 }
 
 // rostersCopied ends a copy made with the rosters' triggers off: every
-// intercom's roster version moves past the log the database keeps of them
+// intercom's roster log is marked skipped through this transaction
 // (roster_skip_log, as an intercom's deletion does), so that a node that had
 // cached a roster of the target (empty, then) reads it whole.
 func rostersCopied(ctx context.Context, tx pgx.Tx) error {

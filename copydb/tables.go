@@ -144,7 +144,7 @@ var tables = []table{
 // stay the same on the target.
 var notCopied = []string{
 	"schema_migrations", "bus_nodes", "bus_presence", "bus_messages", "deadlines", "limiter_hits",
-	"roster_versions", "roster_changes",
+	"roster_versions", "roster_changes", "roster_log", "roster_pruned",
 }
 
 // notCopiedSQLite are the SQLite tables that hold no data of the

@@ -97,7 +97,7 @@ func BenchmarkRing(b *testing.B) {
 // BenchmarkPatch1000Devices is PATCH /api/v1/intercom/{id} from 64
 // concurrent clients across 1,000 devices, one account each, 20 flats an
 // intercom (50 intercoms), each PATCH turning its device's is_enabled over:
-// a real change, which moves its intercom's roster version (issue 19:
+// a real change, which logs a change of its intercom's roster (issue 19:
 // ≥ 3,000/s on PostgreSQL).
 func BenchmarkPatch1000Devices(b *testing.B) {
 	fx := newFixture(b)

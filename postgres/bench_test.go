@@ -32,9 +32,10 @@ func openB(b *testing.B, url string) *postgres.DB {
 }
 
 // BenchmarkLogins is 32 writers logging in (CreateAccessToken: a device and
-// its token), each login moving the roster version of every intercom its
-// account is a member of (migration 0006's triggers): an account in 50
-// intercoms (a district's caretaker), and 400 accounts of one house.
+// its token), each login logging a roster change of every intercom its
+// account is a member of (migration 0006's triggers, 0018's log): an
+// account in 50 intercoms (a district's caretaker), and 400 accounts of one
+// house.
 func BenchmarkLogins(b *testing.B) {
 	for _, tt := range []struct {
 		name                string

@@ -440,7 +440,7 @@ func (db *DB) ClearPushToken(ctx context.Context, deviceID int64, channel, token
 	if column == "" {
 		return intercom.Errorf(intercom.EINVALID, "no push token for channel %q", channel)
 	}
-	// db.execFor: it may deadlock on the roster versions (RevokeAccessToken).
+	// db.execFor: it may deadlock on the roster locks (RevokeAccessToken).
 	_, err := db.execFor(ctx, change{}, `UPDATE devices SET `+column+` = NULL WHERE id = $1 AND `+column+` = $2`, deviceID, token)
 	return wrap(err)
 }

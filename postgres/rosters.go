@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
-	"slices"
 	"sync"
 	"time"
 
@@ -14,16 +12,22 @@ import (
 
 // Each node caches, per intercom and flat, the roster a ring weighs
 // (intercom.Roster), so that a ring at a large house does not read a
-// thousand rows each time. The cache is exact on every node: each ring asks
-// the database, in one round trip, for its intercom's roster version and the
-// accounts changed since the cached one (migration 0006: every write that
-// can change a roster bumps its intercom's version from a trigger, and
-// versions commit in order). Unchanged, the cached roster serves; changed for
-// a few accounts, only their rows are read and patched in; otherwise, or
-// past the log the database keeps, the roster is read whole.
+// thousand rows each time. The cache is exact on every node: every write
+// that can change a roster logs its intercom, account and transaction id
+// from a trigger (migration 0018; no shared row is updated, so writers do
+// not serialize on one), and a cached roster keeps a watermark, the xmin of
+// a snapshot no newer than the one its rows were read in. Each ring asks
+// the database, in one statement, for its snapshot's xmin and the accounts
+// logged for the intercom with an xid at least the watermark: a transaction
+// the roster's snapshot did not see has an xid at least its xmin, so every
+// write committed since is among them. Unchanged, the cached roster serves;
+// changed for a few accounts, only their rows are read and patched in, and
+// the watermark moves to the new xmin; otherwise, or when the log was
+// pruned past the watermark (or the intercom deleted, or a copy loaded),
+// the roster is read whole.
 
-// rosterLog is how many changes of each intercom the database keeps
-// (roster_touch in migration 0006).
+// rosterLog is how many of each intercom's newest changes (by transaction
+// id) pruning keeps (roster_prune in migration 0018).
 const rosterLog = 256
 
 // maxPatch is the most accounts a roster is patched for; past it, it is
@@ -34,8 +38,10 @@ const maxPatch = 64
 const maxRosters = 8192
 
 type rosterEntry struct {
-	version int64 // the intercom's roster version when read, or older
-	roster  *intercom.Roster
+	// watermark is the xmin of the snapshot the roster was read in, or
+	// older: every write it does not show has a transaction id at least it.
+	watermark int64
+	roster    *intercom.Roster
 }
 
 type rosterCache struct {
@@ -54,7 +60,7 @@ func (c *rosterCache) get(k intercom.RosterKey) (rosterEntry, bool) {
 func (c *rosterCache) put(k intercom.RosterKey, e rosterEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.m[k]; ok && old.version > e.version {
+	if old, ok := c.m[k]; ok && old.watermark > e.watermark {
 		return
 	}
 	if c.m == nil || len(c.m) >= maxRosters {
@@ -73,88 +79,96 @@ func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64,
 	return r.Candidates(at), nil
 }
 
-// rosterOf returns the roster of key: cached when its intercom's version has
-// not moved since, patched when a few accounts changed, else read whole.
-// Rows read after the version are at least as new as it; a change they
-// already show is read once more at the next ring, which is harmless.
+// rosterOf returns the roster of key: cached when nothing was logged for
+// its intercom since, patched when a few accounts changed, else read whole.
+// Rows read after the changes are at least as new as them; a change they
+// already show, or one still in flight, is read once more at the next ring,
+// which is harmless.
 func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey) (*intercom.Roster, error) {
 	e, ok := db.rosters.get(key)
 	if !ok {
 		return db.wholeRoster(ctx, key)
 	}
-	version, users, err := db.rosterChanges(ctx, key.IntercomID, e.version)
+	xmin, pruned, users, err := db.rosterChanges(ctx, key.IntercomID, e.watermark)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case version == e.version:
-		return e.roster, nil
-	case version < e.version || e.version < version-rosterLog || len(users) > maxPatch:
-		// Older: the versions were reset by hand (an intercom deleted moves
-		// its version past the log instead, migration 0006). Past the log,
-		// or many accounts: whole.
-		return db.wholeRoster(ctx, key)
-	}
 	r := e.roster
-	if len(users) > 0 {
+	switch {
+	case e.watermark <= pruned || len(users) > maxPatch:
+		// Past the log (pruned, or the intercom deleted or loaded anew), or
+		// many accounts: whole, read after xmin was.
+		rows, err := db.rosterRows(ctx, key, nil)
+		if err != nil {
+			return nil, err
+		}
+		r = intercom.NewRoster(rows)
+	case len(users) > 0:
 		fresh, err := db.rosterRows(ctx, key, users)
 		if err != nil {
 			return nil, err
 		}
 		r = r.Patch(users, fresh)
 	}
-	db.rosters.put(key, rosterEntry{version: version, roster: r})
+	if xmin != e.watermark || r != e.roster {
+		db.rosters.put(key, rosterEntry{watermark: xmin, roster: r})
+	}
 	return r, nil
 }
 
-// rosterChanges returns an intercom's roster version (0 before any change)
-// and the accounts, sorted, of the changes after version since.
-func (db *DB) rosterChanges(ctx context.Context, intercomID, since int64) (int64, []int64, error) {
-	rows, err := db.pool.Query(ctx, `SELECT v.version, c.user_id FROM roster_versions v
-		LEFT JOIN roster_changes c ON c.intercom_id = v.intercom_id AND c.version > $2
-		WHERE v.intercom_id = $1`, intercomID, since)
+// rosterChanges returns, in one snapshot, its xmin, the intercom's pruning
+// mark (0 if never pruned) and the accounts, sorted, logged for the
+// intercom with a transaction id at least since.
+func (db *DB) rosterChanges(ctx context.Context, intercomID, since int64) (xmin, pruned int64, users []int64, err error) {
+	err = db.pool.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
+			coalesce((SELECT through FROM roster_pruned WHERE intercom_id = $1), 0),
+			array(SELECT DISTINCT user_id FROM roster_log WHERE intercom_id = $1 AND xid >= $2 ORDER BY user_id)`,
+		intercomID, since).Scan(&xmin, &pruned, &users)
 	if err != nil {
-		return 0, nil, wrap(err)
+		return 0, 0, nil, wrap(err)
 	}
-	defer rows.Close()
-	var version int64
-	var users []int64
-	for rows.Next() {
-		var u *int64
-		if err := rows.Scan(&version, &u); err != nil {
-			return 0, nil, wrap(err)
-		}
-		if u != nil {
-			users = append(users, *u)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return 0, nil, wrap(err)
-	}
-	slices.Sort(users)
-	return version, slices.Compact(users), nil
+	return xmin, pruned, users, nil
 }
 
-// wholeRoster reads the roster of key after its version, and caches it.
+// wholeRoster reads the roster of key, after the xmin of a snapshot in the
+// same round trip, and caches it. The rows' snapshot, taken later, has an
+// xmin no smaller (a transaction running at it either ran at the earlier
+// one or was given its xid since, above that one's xmax), so the xmin read
+// first is a watermark of the rows; so is rosterChanges' of rows read after
+// it (rosterOf).
 func (db *DB) wholeRoster(ctx context.Context, key intercom.RosterKey) (*intercom.Roster, error) {
-	var version int64
-	err := db.pool.QueryRow(ctx, `SELECT version FROM roster_versions WHERE intercom_id = $1`, key.IntercomID).Scan(&version)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	b := &pgx.Batch{}
+	var xmin int64
+	b.Queue(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&xmin)
+	})
+	var out []*intercom.RosterRow
+	b.Queue(rosterQuery, key.IntercomID, key.FlatOf(), nil).Query(func(rows pgx.Rows) error {
+		var err error
+		out, err = scanRoster(rows)
+		return err
+	})
+	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, wrap(err)
 	}
-	rows, err := db.rosterRows(ctx, key, nil)
-	if err != nil {
-		return nil, err
-	}
-	r := intercom.NewRoster(rows)
-	db.rosters.put(key, rosterEntry{version: version, roster: r})
+	r := intercom.NewRoster(out)
+	db.rosters.put(key, rosterEntry{watermark: xmin, roster: r})
 	return r, nil
 }
 
 // rosterRows reads the devices of an intercom's members (of flat) that have
 // an unrevoked token, with those tokens: of every member, or of users only.
 func (db *DB) rosterRows(ctx context.Context, key intercom.RosterKey, users []int64) ([]*intercom.RosterRow, error) {
-	rows, err := db.pool.Query(ctx, `SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable,
+	rows, err := db.pool.Query(ctx, rosterQuery, key.IntercomID, key.FlatOf(), users)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return scanRoster(rows)
+}
+
+// rosterQuery reads the roster rows of intercom $1 (of flat $2, if not
+// null), of every member or of the accounts $3 only.
+const rosterQuery = `SELECT d.id, d.user_id, d.uuid, d.client, m.status, m.title, s.is_enabled, s.timetable,
 			array_agg(t.public_id ORDER BY t.id), array_agg(t.expires_at ORDER BY t.id),
 			coalesce(d.fcm_token, ''), coalesce(d.voip_token, ''), coalesce(d.huawei_token, '')
 		FROM memberships m
@@ -162,10 +176,10 @@ func (db *DB) rosterRows(ctx context.Context, key intercom.RosterKey, users []in
 		JOIN access_tokens t ON t.device_id = d.id AND t.revoked_at IS NULL
 		LEFT JOIN device_settings s ON s.device_id = d.id AND s.intercom_id = m.intercom_id
 		WHERE m.intercom_id = $1 AND ($2::bigint IS NULL OR m.flat = $2) AND ($3::bigint[] IS NULL OR m.user_id = ANY ($3))
-		GROUP BY d.id, m.user_id, m.intercom_id, s.device_id, s.intercom_id`, key.IntercomID, key.FlatOf(), users)
-	if err != nil {
-		return nil, wrap(err)
-	}
+		GROUP BY d.id, m.user_id, m.intercom_id, s.device_id, s.intercom_id`
+
+// scanRoster reads the rows of rosterQuery.
+func scanRoster(rows pgx.Rows) ([]*intercom.RosterRow, error) {
 	defer rows.Close()
 	var out []*intercom.RosterRow
 	for rows.Next() {

@@ -162,33 +162,34 @@ func mkIntercom(t *testing.T, s intercom.Store, id int64, secret string) {
 // An intercom's id is the caller's to choose (CreateIntercom), so an
 // intercom deleted (by hand: no store method deletes one) may come back
 // under its id. A node that cached the old one's roster must not serve it,
-// whatever version the new one's roster reaches.
+// whatever is logged of the new one's roster.
 func TestRosterOfRecreatedIntercom(t *testing.T) {
 	ns, url := clusterURL(t, 2)
 	a, b := ns[0], ns[1]
 	sql := conn(t, url)
 	mkIntercom(t, a, 1, "s1")
 	alice := mkUser(t, a, "alice")
-	mkMember(t, a, alice, 1)            // version 1
-	mkToken(t, a, alice, "alice-phone") // version 2
+	mkMember(t, a, alice, 1)
+	mkToken(t, a, alice, "alice-phone")
 	if got := uuidsOf(t, a, 1); got != "alice-phone" {
 		t.Fatalf("before: %q", got)
 	}
 	exec(t, sql, `DELETE FROM intercoms WHERE id = 1`)
 	mkIntercom(t, b, 1, "s1-again")
 	bob := mkUser(t, b, "bob")
-	mkMember(t, b, bob, 1)          // version 1 again (was)
-	mkToken(t, b, bob, "bob-phone") // version 2 again (was): the cached one
+	mkMember(t, b, bob, 1)
+	mkToken(t, b, bob, "bob-phone")
 	if got := uuidsOf(t, a, 1); got != "bob-phone" {
 		t.Fatalf("the intercom re-created, with bob alone: %q", got)
 	}
 
-	// A roster cached at version 0: the intercom's members joined before
-	// migration 0006, and nothing changed since.
+	// A roster cached with nothing logged of its intercom: its members
+	// joined before migration 0006 (or their entries were pruned), and
+	// nothing changed since.
 	mkIntercom(t, a, 2, "s2")
 	mkMember(t, a, alice, 2)
-	exec(t, sql, `DELETE FROM roster_versions WHERE intercom_id = 2`)
-	exec(t, sql, `DELETE FROM roster_changes WHERE intercom_id = 2`)
+	exec(t, sql, `DELETE FROM roster_log WHERE intercom_id = 2`)
+	exec(t, sql, `DELETE FROM roster_pruned WHERE intercom_id = 2`)
 	c := open(t, url) // a node started since
 	if got := uuidsOf(t, c, 2); got != "alice-phone" {
 		t.Fatalf("intercom 2 before: %q", got)
@@ -274,54 +275,55 @@ func TestRosterDeviceWriteRacesJoin(t *testing.T) {
 	}
 }
 
-// A logout or a push token's change locks the roster versions of every
-// intercom of the account, so it can deadlock with a write locking them in
-// another order. PostgreSQL then fails one of the two; the store retries it
-// rather than failing the request.
+// A logout or a push token's change takes its account's roster lock
+// (shared, migration 0006) after the row it writes, so it can deadlock with
+// a write of the account's memberships (which takes the lock alone) that
+// then writes that row. PostgreSQL then fails one of the two; the store
+// retries it rather than failing the request. (Before migration 0018 the
+// writes also locked the intercoms' roster versions, in order.)
 func TestRosterWritesRetryDeadlocks(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		write func(s intercom.Store, tok intercom.AccessToken) error
+		row   string // the other writer's statement on the row the write holds: the token ($1), the device ($2)
 	}{
 		{"RevokeAccessToken", func(s intercom.Store, tok intercom.AccessToken) error {
 			return s.RevokeAccessToken(context.Background(), tok.ID, t0)
-		}},
+		}, `UPDATE access_tokens SET last_used_at = now() WHERE id = $1 AND $2::bigint IS NOT NULL`},
 		{"UpdatePushTokens", func(s intercom.Store, tok intercom.AccessToken) error {
 			f := "fcm-1"
 			pf := &f
 			return s.UpdatePushTokens(context.Background(), tok.DeviceID, intercom.PushTokensUpdate{FCM: &pf}, t0)
-		}},
+		}, `UPDATE devices SET updated_at = now() WHERE id = $2 AND $1::bigint IS NOT NULL`},
 		{"ClearPushToken", func(s intercom.Store, tok intercom.AccessToken) error {
 			return s.ClearPushToken(context.Background(), tok.DeviceID, intercom.ChannelFCM, "fcm-0")
-		}},
+		}, `UPDATE devices SET updated_at = now() WHERE id = $2 AND $1::bigint IS NOT NULL`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ns, url := clusterURL(t, 1)
 			a := ns[0]
 			mkIntercom(t, a, 1, "s1")
 			mkIntercom(t, a, 2, "s2")
-			alice, carol := mkUser(t, a, "alice"), mkUser(t, a, "carol")
-			for _, u := range []int64{alice, carol} {
-				mkMember(t, a, u, 1)
-				mkMember(t, a, u, 2)
-			}
+			alice := mkUser(t, a, "alice")
+			mkMember(t, a, alice, 1)
+			mkMember(t, a, alice, 2)
 			tok := mkToken(t, a, alice, "alice-phone")
 			f := "fcm-0"
 			pf := &f
 			if err := a.UpdatePushTokens(t.Context(), tok.DeviceID, intercom.PushTokensUpdate{FCM: &pf}, t0); err != nil {
 				t.Fatal(err)
 			}
-			// The other writer renames carol's memberships, intercom 2 first.
-			// Its deadlock_timeout is long, so that the store's write is the
-			// one PostgreSQL fails.
+			// The other writer renames alice's membership, then writes the
+			// row the store's write holds. Its deadlock_timeout is long, so
+			// that the store's write is the one PostgreSQL fails.
 			other := conn(t, url)
 			exec(t, other, `BEGIN`)
 			exec(t, other, `SET LOCAL deadlock_timeout = '20s'`)
-			exec(t, other, `UPDATE memberships SET title = 'x' WHERE user_id = $1 AND intercom_id = 2`, carol)
+			exec(t, other, `UPDATE memberships SET title = 'x' WHERE user_id = $1 AND intercom_id = 2`, alice)
 			done := make(chan error, 1)
 			go func() { done <- tt.write(a, tok) }()
 			waitForLockWait(t, url, other.PgConn().PID())
-			exec(t, other, `UPDATE memberships SET title = 'x' WHERE user_id = $1 AND intercom_id = 1`, carol)
+			exec(t, other, tt.row, tok.ID, tok.DeviceID)
 			exec(t, other, `COMMIT`)
 			select {
 			case err := <-done:
@@ -360,11 +362,24 @@ func waitForLockWait(t *testing.T, url string, pid uint32) {
 // before, between and after the tokens' expiries.
 func TestRosterDifferential(t *testing.T) {
 	for seed := range int64(3) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { rostersAgree(t, seed, 25) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { rostersAgree(t, seed, 25, false) })
 	}
 }
 
-func rostersAgree(t *testing.T, seed int64, rounds int) {
+// TestRosterDifferentialPruning is TestRosterDifferential with, in each
+// round, a writer of its own logging entries of no account for every
+// intercom, 100 at a time, each time pruning the logs (roster_prune,
+// migration 0018): the rounds' changes leave the logs while the nodes ring
+// and write, and the nodes' cached rosters predate them.
+func TestRosterDifferentialPruning(t *testing.T) {
+	for seed := range int64(3) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { rostersAgree(t, seed, 25, true) })
+	}
+}
+
+// rostersAgree runs rounds of writes and rings; with pad, the padding and
+// pruning writer too.
+func rostersAgree(t *testing.T, seed int64, rounds int, pad bool) {
 	ns, url := clusterURL(t, 2)
 	sql := conn(t, url)
 	ctx := t.Context()
@@ -495,6 +510,19 @@ func rostersAgree(t *testing.T, seed int64, rounds int) {
 	for round := range rounds {
 		stop := make(chan struct{})
 		var writers, ringers sync.WaitGroup
+		if pad {
+			writers.Go(func() {
+				for range 4 {
+					if _, err := sql.Exec(ctx, `INSERT INTO roster_log (intercom_id, user_id)
+						SELECT ic, 0 FROM generate_series(1, $1::int) ic, generate_series(1, 100)`, intercoms); err != nil {
+						t.Errorf("round %d: padding: %v", round, err)
+					}
+					if _, err := sql.Exec(ctx, `SELECT roster_prune(ic) FROM generate_series(1, $1::bigint) ic`, intercoms); err != nil {
+						t.Errorf("round %d: pruning: %v", round, err)
+					}
+				}
+			})
+		}
 		for w := range 4 {
 			r := rand.New(rand.NewPCG(uint64(seed), uint64(round*16+w)))
 			writers.Go(func() {
@@ -543,6 +571,15 @@ func rostersAgree(t *testing.T, seed int64, rounds int) {
 					}
 				}
 			}
+		}
+	}
+	if pad {
+		var pruned int
+		if err := sql.QueryRow(ctx, `SELECT count(*) FROM roster_pruned WHERE through > 0`).Scan(&pruned); err != nil {
+			t.Fatal(err)
+		}
+		if pruned == 0 {
+			t.Error("no intercom's log was pruned")
 		}
 	}
 }

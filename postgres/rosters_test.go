@@ -16,11 +16,17 @@ import (
 // A node whose cached roster is older than the changes the database keeps
 // reads it whole: a change that left the log is not missed. Here the
 // change that matters (alice disables her phone) is followed, on another
-// node, by more of bob's changes than the log holds.
+// node, by as many of bob's changes as it takes pruning to drop alice's.
+// Were the pruning mark not heeded, node a would find bob's changes alone.
 func TestRosterPastTheLog(t *testing.T) {
-	ns := nodes(t, 2)
-	a, b := ns[0], ns[1]
+	url := pgtest.Schema(t)
+	a, b := open(t, url), open(t, url)
 	ctx := t.Context()
+	sql, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sql.Close(context.Background())
 	if _, err := a.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 7, CreatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
@@ -61,12 +67,28 @@ func TestRosterPastTheLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	alicesLogged := func() bool {
+		t.Helper()
+		var n int
+		if err := sql.QueryRow(ctx, `SELECT count(*) FROM roster_log WHERE intercom_id = 1 AND user_id = $1`, viewers["alice"].UserID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
 	patch("alice", false)
-	for i := range postgres.RosterLog + 2 { // each a change: off, on, off, …, on
-		patch("bob", i%2 == 1)
+	n := 0
+	for ; alicesLogged(); n++ { // each a change: off, on, off, …
+		if n == 100*postgres.RosterLog {
+			t.Fatalf("alice's change still in the log after %d of bob's", n)
+		}
+		patch("bob", n%2 == 1)
+	}
+	if n%2 == 1 {
+		patch("bob", true)
+		n++
 	}
 	if got := fmt.Sprint(enabled()); got != "map[alice-phone:false bob-phone:true]" {
-		t.Fatalf("after alice's change and %d of bob's on the other node: %s", postgres.RosterLog+2, got)
+		t.Fatalf("after alice's change and %d of bob's on the other node: %s", n, got)
 	}
 	// And once more within the log: only bob's row is read again.
 	patch("alice", true)
@@ -76,16 +98,119 @@ func TestRosterPastTheLog(t *testing.T) {
 	}
 }
 
-// TestRosterLogKeepsItsBound: the log of an intercom's roster changes,
-// pruned when a version is a multiple of 64 (migration 0017), always holds
-// the last RosterLog changes, by logins of an account in several intercoms
-// (roster_touch_user) and by settings changes (roster_touch), and never
-// more than RosterLog + 63.
+// A write still in flight when a node caches a roster has a transaction id
+// at least the roster's watermark, and its entry outlives pruning (which
+// deletes only what it sees), while the pruning mark moves past it: once it
+// commits, the node serves it, however much was logged and pruned
+// meanwhile.
+func TestRosterInFlightWriteOutlivesPruning(t *testing.T) {
+	url := pgtest.Schema(t)
+	a, b := open(t, url), open(t, url)
+	ctx := t.Context()
+	sql, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sql.Close(context.Background())
+	if _, err := a.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 7, CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]int64{}
+	var bobsDevice int64
+	for _, login := range []string{"alice", "bob"} {
+		u, err := a.CreateUser(ctx, intercom.User{Login: login, PasswordHash: "h", CreatedAt: t0, UpdatedAt: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Title: "Home", Status: intercom.StatusConfirmed}, t0); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := a.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "pub-" + login, Hash: []byte("hash-" + login), UserID: u.ID,
+			DeviceUUID: login + "-phone", Client: "web", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users[login], bobsDevice = u.ID, tok.DeviceID
+	}
+	titles := func() string {
+		t.Helper()
+		cands, err := a.RingCandidates(ctx, 1, nil, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range cands {
+			out = append(out, c.UUID+":"+c.Title)
+		}
+		return fmt.Sprint(out)
+	}
+	if got := titles(); got != "[alice-phone:Home bob-phone:Home]" {
+		t.Fatalf("before: %s", got)
+	}
+	tx, err := sql.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	var xid int64
+	if err := tx.QueryRow(ctx, `UPDATE memberships SET title = 'Away' WHERE user_id = $1 AND intercom_id = 1
+		RETURNING pg_current_xact_id()::text::bigint`, users["alice"]).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	if got := titles(); got != "[alice-phone:Home bob-phone:Home]" { // cached while alice's write is in flight
+		t.Fatalf("alice's write in flight: %s", got)
+	}
+	marks, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer marks.Close(context.Background())
+	mark := func() int64 {
+		t.Helper()
+		var through int64
+		if err := marks.QueryRow(ctx, `SELECT coalesce((SELECT through FROM roster_pruned WHERE intercom_id = 1), 0)`).Scan(&through); err != nil {
+			t.Fatal(err)
+		}
+		return through
+	}
+	v := intercom.Viewer{UserID: users["bob"], DeviceID: bobsDevice}
+	for n := 0; mark() <= xid; n++ {
+		if n == 100*postgres.RosterLog {
+			t.Fatalf("the log not pruned past alice's write after %d of bob's changes", n)
+		}
+		on := n%2 == 1
+		if _, err := b.UpdateIntercom(ctx, v, 1, intercom.IntercomUpdate{IsEnabled: &on}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var kept bool
+	if err := marks.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM roster_log WHERE intercom_id = 1 AND xid = $1)`, xid).Scan(&kept); err != nil {
+		t.Fatal(err)
+	}
+	if !kept {
+		t.Error("pruning deleted the entry of a write in flight")
+	}
+	if got := titles(); got != "[alice-phone:Away bob-phone:Home]" {
+		t.Fatalf("alice's write committed after pruning: %s", got)
+	}
+}
+
+// TestRosterLogKeepsItsBound: pruning (one entry in 64 prunes its intercom,
+// migration 0018) keeps of each intercom at least its last RosterLog
+// changes, by logins of an account in several intercoms (roster_touch_user)
+// and by settings changes (roster_touch), and, over the logins and changes
+// here, never more than RosterLog + 8×64 (which entries prune is chosen by
+// a hash of a sequence: on average one in 64 of an intercom's). The version
+// a node of the previous release reads moves 257 a change throughout.
 func TestRosterLogKeepsItsBound(t *testing.T) {
 	url := pgtest.Schema(t)
 	db := open(t, url)
 	ctx := t.Context()
-	for ic := int64(1); ic <= 3; ic++ {
+	const intercoms = 3
+	for ic := int64(1); ic <= intercoms; ic++ {
 		if _, err := db.CreateIntercom(ctx, intercom.Intercom{ID: ic, Address: "a", SecretHash: []byte{byte(ic)}, DoorOpenSeconds: 7, CreatedAt: t0}); err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +219,7 @@ func TestRosterLogKeepsItsBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for ic := int64(1); ic <= 3; ic++ {
+	for ic := int64(1); ic <= intercoms; ic++ {
 		if _, err := db.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: ic, Title: "Home", Status: intercom.StatusConfirmed}, t0); err != nil {
 			t.Fatal(err)
 		}
@@ -104,19 +229,41 @@ func TestRosterLogKeepsItsBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
+	// changes counts each intercom's logged changes (one a write here).
+	changes := map[int64]int64{1: 1, 2: 1, 3: 1} // the memberships
+	const most = postgres.RosterLog + 8*64
+	pruned := map[int64]bool{}
 	check := func(when string) {
 		t.Helper()
-		for ic := int64(1); ic <= 3; ic++ {
-			var version, rows, oldest int64
-			if err := conn.QueryRow(ctx, `SELECT v.version, count(c.version), coalesce(min(c.version), 0) FROM roster_versions v
-				LEFT JOIN roster_changes c ON c.intercom_id = v.intercom_id WHERE v.intercom_id = $1 GROUP BY v.version`, ic).
-				Scan(&version, &rows, &oldest); err != nil {
+		for ic := int64(1); ic <= intercoms; ic++ {
+			var rows, through int64
+			if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM roster_log WHERE intercom_id = $1),
+				coalesce((SELECT through FROM roster_pruned WHERE intercom_id = $1), 0)`, ic).Scan(&rows, &through); err != nil {
 				t.Fatal(err)
 			}
-			want := min(version, postgres.RosterLog)
-			if rows < want || rows > postgres.RosterLog+63 || (version > postgres.RosterLog && oldest > version-postgres.RosterLog+1) {
-				t.Fatalf("%s: intercom %d at version %d keeps %d changes from %d; want the last %d, at most %d",
-					when, ic, version, rows, oldest, want, postgres.RosterLog+63)
+			// The last RosterLog changes, each in its own transaction: their
+			// xids above the mark.
+			var kept int64
+			if err := conn.QueryRow(ctx, `SELECT count(*) FROM (SELECT xid FROM roster_log WHERE intercom_id = $1
+				ORDER BY xid DESC LIMIT $2) l WHERE xid > $3`, ic, postgres.RosterLog, through).Scan(&kept); err != nil {
+				t.Fatal(err)
+			}
+			// What a node of the previous release reads (migration 0018):
+			// 257 a change, pruning or not.
+			var version int64
+			if err := conn.QueryRow(ctx, `SELECT coalesce((SELECT version FROM roster_versions WHERE intercom_id = $1), 0)`, ic).Scan(&version); err != nil {
+				t.Fatal(err)
+			}
+			if version != 257*changes[ic] {
+				t.Fatalf("%s: intercom %d after %d changes at version %d, want %d", when, ic, changes[ic], version, 257*changes[ic])
+			}
+			want := min(changes[ic], postgres.RosterLog)
+			if rows < want || kept < want || rows > most {
+				t.Fatalf("%s: intercom %d after %d changes keeps %d (%d of the last above the mark %d); want at least the last %d, at most %d",
+					when, ic, changes[ic], rows, kept, through, want, most)
+			}
+			if rows < changes[ic] {
+				pruned[ic] = true
 			}
 		}
 	}
@@ -126,16 +273,25 @@ func TestRosterLogKeepsItsBound(t *testing.T) {
 			UserID: u.ID, DeviceUUID: fmt.Sprint("phone-", i), Client: "ios", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
-		check(fmt.Sprint("after login ", i)) // every version: right after each pruning too
+		for ic := int64(1); ic <= intercoms; ic++ {
+			changes[ic]++
+		}
+		check(fmt.Sprint("after login ", i)) // every change: right after each pruning too
 	}
 	check("after the logins")
 	v := intercom.Viewer{UserID: u.ID, DeviceID: tok.DeviceID}
-	for i := range postgres.RosterLog + 70 {
+	for i := range 4 * postgres.RosterLog {
 		on := i%2 == 1
 		if _, err := db.UpdateIntercom(ctx, v, 2, intercom.IntercomUpdate{IsEnabled: &on}, t0); err != nil {
 			t.Fatal(err)
 		}
+		changes[2]++
 		check(fmt.Sprint("after settings change ", i))
 	}
 	check("after the settings changes")
+	for ic := int64(1); ic <= intercoms; ic++ {
+		if !pruned[ic] {
+			t.Errorf("intercom %d never pruned", ic)
+		}
+	}
 }

@@ -112,8 +112,9 @@ func scanToken(row pgx.Row) (intercom.AccessToken, error) {
 }
 
 // RevokeAccessToken marks a token revoked. Like every write to a device or
-// token, it locks the roster versions of the account's intercoms, so it may
-// deadlock: db.txFor retries it.
+// token, it takes the account's roster lock (migration 0006) and may prune
+// the roster logs of the account's intercoms, so it may deadlock: db.txFor
+// retries it.
 func (db *DB) RevokeAccessToken(ctx context.Context, id int64, at time.Time) error {
 	var user int64
 	err := db.txFor(ctx, change{}, func(tx pgx.Tx) error {
@@ -151,7 +152,7 @@ func (db *DB) UpdatePushTokens(ctx context.Context, deviceID int64, u intercom.P
 	as, av := arg(u.APN)
 	vs, vv := arg(u.VoIP)
 	hs, hv := arg(u.Huawei)
-	// db.execFor: it may deadlock on the roster versions (RevokeAccessToken).
+	// db.execFor: it may deadlock on the roster locks (RevokeAccessToken).
 	return wrap(mustAffect(db.execFor(ctx, change{}, `UPDATE devices SET
 		fcm_token    = CASE WHEN $1::boolean THEN $2::text ELSE fcm_token END,
 		apn_token    = CASE WHEN $3::boolean THEN $4::text ELSE apn_token END,

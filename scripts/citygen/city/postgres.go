@@ -15,13 +15,13 @@ import (
 
 // loadPostgres writes the city with COPY on one session whose
 // session_replication_role is replica: no trigger fires, neither the
-// rosters' (postgres migration 0006), which would bump an intercom's
-// version once per row, nor the foreign keys' checks (the rows are made
+// rosters' (postgres migrations 0006, 0018), which would log a roster
+// change once per row, nor the foreign keys' checks (the rows are made
 // consistent). A role that may not set it turns the rosters' triggers off
 // only. Indexes no foreign key depends on are dropped first and built
 // again after the rows; then the identity sequences move past the ids
-// written, every intercom's roster version past the log (as `intercomd copy`
-// ends), and VACUUM ANALYZE leaves the tables as autovacuum would.
+// written, every intercom's roster log marked as skipped (as `intercomd
+// copy` ends), and VACUUM ANALYZE leaves the tables as autovacuum would.
 func loadPostgres(ctx context.Context, url string, c *City, res *Result, log io.Writer) error {
 	db, err := postgres.Open(ctx, url) // creates or migrates the tables
 	if err != nil {
@@ -83,7 +83,7 @@ func loadPostgres(ctx context.Context, url string, c *City, res *Result, log io.
 }
 
 // copyPostgres writes the rows, builds the dropped indexes again, moves the
-// sequences and roster versions, and vacuums.
+// sequences, marks the roster logs skipped, and vacuums.
 func copyPostgres(ctx context.Context, conn *pgx.Conn, tables []Table, reset string, dropped map[string][]rebuild, res *Result, log io.Writer) error {
 
 	for _, t := range tables {
@@ -123,10 +123,10 @@ func copyPostgres(ctx context.Context, conn *pgx.Conn, tables []Table, reset str
 		}
 	}
 	if _, err := conn.Exec(ctx, `SELECT roster_skip_log(id) FROM intercoms`); err != nil {
-		return fmt.Errorf("moving the roster versions: %w", err)
+		return fmt.Errorf("marking the roster logs skipped: %w", err)
 	}
 	start := time.Now()
-	vacuum := []string{"roster_versions"}
+	vacuum := []string{"roster_pruned"}
 	for _, t := range tables {
 		vacuum = append(vacuum, t.Name)
 	}
