@@ -27,24 +27,9 @@ func TestRosterPastTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sql.Close(context.Background())
-	if _, err := a.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 7, CreatedAt: t0}); err != nil {
-		t.Fatal(err)
-	}
 	viewers := map[string]intercom.Viewer{}
-	for _, login := range []string{"alice", "bob"} {
-		u, err := a.CreateUser(ctx, intercom.User{Login: login, PasswordHash: "h", CreatedAt: t0, UpdatedAt: t0})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Title: "Home", Status: intercom.StatusConfirmed}, t0); err != nil {
-			t.Fatal(err)
-		}
-		tok, err := a.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "pub-" + login, Hash: []byte("hash-" + login), UserID: u.ID,
-			DeviceUUID: login + "-phone", Client: "web", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		viewers[login] = intercom.Viewer{UserID: u.ID, DeviceID: tok.DeviceID}
+	for login, tok := range aliceAndBob(t, a) {
+		viewers[login] = intercom.Viewer{UserID: tok.UserID, DeviceID: tok.DeviceID}
 	}
 	enabled := func() map[string]bool {
 		t.Helper()
@@ -112,26 +97,9 @@ func TestRosterInFlightWriteOutlivesPruning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sql.Close(context.Background())
-	if _, err := a.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 7, CreatedAt: t0}); err != nil {
-		t.Fatal(err)
-	}
-	users := map[string]int64{}
-	var bobsDevice int64
-	for _, login := range []string{"alice", "bob"} {
-		u, err := a.CreateUser(ctx, intercom.User{Login: login, PasswordHash: "h", CreatedAt: t0, UpdatedAt: t0})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Title: "Home", Status: intercom.StatusConfirmed}, t0); err != nil {
-			t.Fatal(err)
-		}
-		tok, err := a.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "pub-" + login, Hash: []byte("hash-" + login), UserID: u.ID,
-			DeviceUUID: login + "-phone", Client: "web", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		users[login], bobsDevice = u.ID, tok.DeviceID
-	}
+	toks := aliceAndBob(t, a)
+	users := map[string]int64{"alice": toks["alice"].UserID, "bob": toks["bob"].UserID}
+	bobsDevice := toks["bob"].DeviceID
 	titles := func() string {
 		t.Helper()
 		cands, err := a.RingCandidates(ctx, 1, nil, t0)
@@ -294,4 +262,31 @@ func TestRosterLogKeepsItsBound(t *testing.T) {
 			t.Errorf("intercom %d never pruned", ic)
 		}
 	}
+}
+
+// aliceAndBob makes intercom 1 and its members alice and bob on a, each with
+// a web phone's token, by login.
+func aliceAndBob(t *testing.T, a *postgres.DB) map[string]intercom.AccessToken {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := a.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 7, CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	toks := map[string]intercom.AccessToken{}
+	for _, login := range []string{"alice", "bob"} {
+		u, err := a.CreateUser(ctx, intercom.User{Login: login, PasswordHash: "h", CreatedAt: t0, UpdatedAt: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 1, Title: "Home", Status: intercom.StatusConfirmed}, t0); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := a.CreateAccessToken(ctx, intercom.AccessToken{PublicID: "pub-" + login, Hash: []byte("hash-" + login), UserID: u.ID,
+			DeviceUUID: login + "-phone", Client: "web", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks[login] = tok
+	}
+	return toks
 }
