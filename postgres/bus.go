@@ -583,22 +583,33 @@ func (b *Bus) notify(ctx context.Context, m busMessage) {
 // reconnect, as they may have missed events meanwhile.
 func (b *Bus) listen(ctx context.Context) {
 	defer b.done.Done()
+	keepListening(ctx, b.listenOnce, func(first bool) {
+		if first {
+			close(b.ready)
+		} else {
+			b.log.Warn("bus: listener back; sockets told to reconnect")
+			b.local.Reconnect()
+		}
+	}, func(err error) { b.log.Error("bus: listener lost", "error", err) })
+}
+
+// keepListening runs listen until ctx ends, again after each loss, waiting
+// a back-off that doubles from 100 ms to 5 s between failures and starts
+// over once a connection listens. listen calls its up once it listens; up
+// then runs up(first); lost runs after each loss but the last, with its
+// error.
+func keepListening(ctx context.Context, listen func(ctx context.Context, up func()) error, up func(first bool), lost func(error)) {
 	first := true
 	for backoff := 100 * time.Millisecond; ctx.Err() == nil; {
-		err := b.listenOnce(ctx, func() {
-			if first {
-				close(b.ready)
-				first = false
-			} else {
-				b.log.Warn("bus: listener back; sockets told to reconnect")
-				b.local.Reconnect()
-			}
+		err := listen(ctx, func() {
+			up(first)
+			first = false
 			backoff = 100 * time.Millisecond
 		})
 		if ctx.Err() != nil {
 			return
 		}
-		b.log.Error("bus: listener lost", "error", err)
+		lost(err)
 		select {
 		case <-ctx.Done():
 			return

@@ -188,8 +188,7 @@ func (db *DB) ShareCaches(ctx context.Context, log *slog.Logger) (stop func(), e
 	stop = func() {
 		once.Do(func() {
 			cancel()
-			c.done.Wait()
-			c.hearing.Store(false)
+			c.done.Wait() // deaf once the listener has returned
 		})
 	}
 	c.stopMu.Lock()
@@ -202,34 +201,28 @@ func (db *DB) ShareCaches(ctx context.Context, log *slog.Logger) (stop func(), e
 // each loss; up is closed the first time it listens.
 func (db *DB) listenChanges(ctx context.Context, log *slog.Logger, up chan struct{}) {
 	c := db.caches
-	first := true
-	for backoff := 100 * time.Millisecond; ctx.Err() == nil; {
-		err := db.listenChangesOnce(ctx, func() {
-			// Whatever was missed while not hearing: every entry is stale.
-			c.log.End(everything)
-			c.hearing.Store(true)
-			if first {
-				close(up)
-				first = false
-			} else {
-				log.Warn("caches: hearing the other nodes again; every cached entry dropped")
-			}
-			backoff = 100 * time.Millisecond
-		})
-		c.hearing.Store(false)
-		c.epoch.Add(1)
-		c.wakeFences()
-		if ctx.Err() != nil {
-			return
+	defer c.deaf()
+	keepListening(ctx, db.listenChangesOnce, func(first bool) {
+		// Whatever was missed while not hearing: every entry is stale.
+		c.log.End(everything)
+		c.hearing.Store(true)
+		if first {
+			close(up)
+		} else {
+			log.Warn("caches: hearing the other nodes again; every cached entry dropped")
 		}
+	}, func(err error) {
+		c.deaf()
 		log.Error("caches: not hearing the other nodes' changes; caching nothing until back", "error", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
+	})
+}
+
+// deaf stops caching, and tells the SyncChanges waiting that the listener
+// they were waiting on is gone.
+func (c *caches) deaf() {
+	c.hearing.Store(false)
+	c.epoch.Add(1)
+	c.wakeFences()
 }
 
 func (db *DB) listenChangesOnce(ctx context.Context, up func()) error {

@@ -19,16 +19,10 @@ import (
 // node, by as many of bob's changes as it takes pruning to drop alice's.
 // Were the pruning mark not heeded, node a would find bob's changes alone.
 func TestRosterPastTheLog(t *testing.T) {
-	url := pgtest.Schema(t)
-	a, b := open(t, url), open(t, url)
+	a, b, sql, toks := aliceAndBob(t)
 	ctx := t.Context()
-	sql, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sql.Close(context.Background())
 	viewers := map[string]intercom.Viewer{}
-	for login, tok := range aliceAndBob(t, a) {
+	for login, tok := range toks {
 		viewers[login] = intercom.Viewer{UserID: tok.UserID, DeviceID: tok.DeviceID}
 	}
 	enabled := func() map[string]bool {
@@ -89,15 +83,8 @@ func TestRosterPastTheLog(t *testing.T) {
 // commits, the node serves it, however much was logged and pruned
 // meanwhile.
 func TestRosterInFlightWriteOutlivesPruning(t *testing.T) {
-	url := pgtest.Schema(t)
-	a, b := open(t, url), open(t, url)
+	a, b, sql, toks := aliceAndBob(t)
 	ctx := t.Context()
-	sql, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sql.Close(context.Background())
-	toks := aliceAndBob(t, a)
 	users := map[string]int64{"alice": toks["alice"].UserID, "bob": toks["bob"].UserID}
 	bobsDevice := toks["bob"].DeviceID
 	titles := func() string {
@@ -128,7 +115,7 @@ func TestRosterInFlightWriteOutlivesPruning(t *testing.T) {
 	if got := titles(); got != "[alice-phone:Home bob-phone:Home]" { // cached while alice's write is in flight
 		t.Fatalf("alice's write in flight: %s", got)
 	}
-	marks, err := pgx.Connect(ctx, url)
+	marks, err := pgx.ConnectConfig(ctx, sql.Config().Copy()) // a second session of the test's
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,15 +251,23 @@ func TestRosterLogKeepsItsBound(t *testing.T) {
 	}
 }
 
-// aliceAndBob makes intercom 1 and its members alice and bob on a, each with
-// a web phone's token, by login.
-func aliceAndBob(t *testing.T, a *postgres.DB) map[string]intercom.AccessToken {
+// aliceAndBob opens two nodes a and b on a fresh schema, and a connection
+// of the test's own to it, closed when t ends; and makes intercom 1 and its
+// members alice and bob, each with a web phone's token, by login.
+func aliceAndBob(t *testing.T) (a, b *postgres.DB, sql *pgx.Conn, toks map[string]intercom.AccessToken) {
 	t.Helper()
+	url := pgtest.Schema(t)
+	a, b = open(t, url), open(t, url)
 	ctx := t.Context()
+	sql, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sql.Close(context.Background()) })
 	if _, err := a.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "a", SecretHash: []byte("s"), DoorOpenSeconds: 7, CreatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	toks := map[string]intercom.AccessToken{}
+	toks = map[string]intercom.AccessToken{}
 	for _, login := range []string{"alice", "bob"} {
 		u, err := a.CreateUser(ctx, intercom.User{Login: login, PasswordHash: "h", CreatedAt: t0, UpdatedAt: t0})
 		if err != nil {
@@ -288,5 +283,5 @@ func aliceAndBob(t *testing.T, a *postgres.DB) map[string]intercom.AccessToken {
 		}
 		toks[login] = tok
 	}
-	return toks
+	return a, b, sql, toks
 }
