@@ -84,6 +84,13 @@ type TokenViewReader interface {
 	AccessTokenWithIntercom(ctx context.Context, hash []byte, id int64) (tok AccessToken, view IntercomView, viewErr, err error)
 }
 
+// RingReader is what a Store whose reads are round trips to a server
+// (PostgreSQL) adds so that a ring's reads are one round trip: what
+// RingCandidates and FlatLines answer for the flat, read together.
+type RingReader interface {
+	RingRead(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*RingCandidate, FlatLines, error)
+}
+
 // ChangeSyncer is a Store of a node that caches what other nodes may change
 // (PostgreSQL's): its reads see another node's write once it has heard of
 // it, a notification's delivery time after the write was answered.

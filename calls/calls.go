@@ -184,26 +184,39 @@ type Device struct {
 // landline when the flat has them and chose so, records the call and starts
 // the ringing; delivery goes on after it returns.
 func (s *Service) Ring(ctx context.Context, ic intercom.Intercom, flat *int64) (intercom.Call, error) {
-	fl, err := s.store.FlatLines(ctx, ic.ID, flat)
+	now := s.clock.Now()
+	var (
+		cands []*intercom.RingCandidate
+		fl    intercom.FlatLines
+		err   error
+	)
+	if r, ok := s.store.(intercom.RingReader); ok {
+		cands, fl, err = r.RingRead(ctx, ic.ID, flat, now)
+	} else if fl, err = s.store.FlatLines(ctx, ic.ID, flat); err == nil {
+		cands, err = s.store.RingCandidates(ctx, ic.ID, flat, now)
+	}
 	if err != nil {
 		return intercom.Call{}, err
 	}
-	return s.ring(ctx, ic, flat, fl.Rings(ic))
+	return s.ring(ctx, ic, flat, fl.Rings(ic), cands, now)
 }
 
 // RingApps is Ring for a ring the SIP server hands over (POST
 // /api/sip/v1/ring): the apps alone, for nothing there rings the flat's
 // lines or could report their answer.
 func (s *Service) RingApps(ctx context.Context, ic intercom.Intercom, flat *int64) (intercom.Call, error) {
-	return s.ring(ctx, ic, flat, intercom.CallLines{})
-}
-
-func (s *Service) ring(ctx context.Context, ic intercom.Intercom, flat *int64, lines intercom.CallLines) (intercom.Call, error) {
 	now := s.clock.Now()
 	cands, err := s.store.RingCandidates(ctx, ic.ID, flat, now)
 	if err != nil {
 		return intercom.Call{}, err
 	}
+	return s.ring(ctx, ic, flat, intercom.CallLines{}, cands, now)
+}
+
+// ring decides which of cands, read at now, ring, records the call with
+// lines and starts the ringing.
+func (s *Service) ring(ctx context.Context, ic intercom.Intercom, flat *int64, lines intercom.CallLines,
+	cands []*intercom.RingCandidate, now time.Time) (intercom.Call, error) {
 	open := s.openSockets(cands)
 	devices := intercom.Decide(cands, now, func(c *intercom.RingCandidate) []string { return s.channels(c, open) })
 	for i := range devices {

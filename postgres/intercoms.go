@@ -577,12 +577,26 @@ func (db *DB) patchIntercom(ctx context.Context, v intercom.Viewer, id int64, u 
 // FlatLines returns the lines of a flat of an intercom.
 func (db *DB) FlatLines(ctx context.Context, intercomID int64, flat *int64) (intercom.FlatLines, error) {
 	fl := intercom.DefaultFlatLines
-	err := db.pool.QueryRow(ctx, `SELECT analog, landline, landline_uri FROM flat_lines WHERE intercom_id = $1 AND flat = $2`,
-		intercomID, intercom.FlatKey(flat)).Scan(&fl.Analog, &fl.Landline, &fl.LandlineURI)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return intercom.DefaultFlatLines, nil
-	}
+	err := scanFlatLines(db.pool.QueryRow(ctx, flatLinesQuery, intercomID, intercom.FlatKey(flat)), &fl)
 	return fl, wrap(err)
+}
+
+// flatLinesQuery reads the lines of flat $2 (intercom.FlatKey) of intercom $1.
+const flatLinesQuery = `SELECT analog, landline, landline_uri FROM flat_lines WHERE intercom_id = $1 AND flat = $2`
+
+// scanFlatLines scans a row of flatLinesQuery into fl; no row leaves fl as
+// it is (the defaults, to the callers) and is no error.
+func scanFlatLines(row pgx.Row, fl *intercom.FlatLines) error {
+	var got intercom.FlatLines
+	err := row.Scan(&got.Analog, &got.Landline, &got.LandlineURI)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	*fl = got
+	return nil
 }
 
 // UpdateFlatLines runs fn on the lines of a flat of an intercom, locked,

@@ -30,3 +30,9 @@ func TestRingsFollowAnotherNodesWrites(t *testing.T) {
 func TestTokenViews(t *testing.T) {
 	storetest.TokenViews(t, open(t, pgtest.NewDatabase(t)))
 }
+
+// TestRingReads: a ring's candidates and its flat's lines read in one round
+// trip are what the two reads give.
+func TestRingReads(t *testing.T) {
+	storetest.RingReads(t, open(t, pgtest.NewDatabase(t)))
+}

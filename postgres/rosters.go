@@ -72,24 +72,36 @@ func (c *rosterCache) put(k intercom.RosterKey, e rosterEntry) {
 // RingCandidates lists the devices of the members of an intercom that have a
 // live token, with each of their live tokens.
 func (db *DB) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*intercom.RingCandidate, error) {
-	r, err := db.rosterOf(ctx, intercom.RosterKeyOf(intercomID, flat))
+	r, err := db.rosterOf(ctx, intercom.RosterKeyOf(intercomID, flat), nil)
 	if err != nil {
 		return nil, err
 	}
 	return r.Candidates(at), nil
 }
 
+// RingRead is RingCandidates and FlatLines of the flat, the lines read in
+// the roster's first round trip (intercom.RingReader).
+func (db *DB) RingRead(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*intercom.RingCandidate, intercom.FlatLines, error) {
+	fl := intercom.DefaultFlatLines
+	r, err := db.rosterOf(ctx, intercom.RosterKeyOf(intercomID, flat), &fl)
+	if err != nil {
+		return nil, intercom.FlatLines{}, err
+	}
+	return r.Candidates(at), fl, nil
+}
+
 // rosterOf returns the roster of key: cached when nothing was logged for
 // its intercom since, patched when a few accounts changed, else read whole.
 // Rows read after the changes are at least as new as them; a change they
 // already show, or one still in flight, is read once more at the next ring,
-// which is harmless.
-func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey) (*intercom.Roster, error) {
+// which is harmless. When lines is not nil, the flat's lines are read into
+// it in the first round trip.
+func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey, lines *intercom.FlatLines) (*intercom.Roster, error) {
 	e, ok := db.rosters.get(key)
 	if !ok {
-		return db.wholeRoster(ctx, key)
+		return db.wholeRoster(ctx, key, lines)
 	}
-	xmin, pruned, users, err := db.rosterChanges(ctx, key.IntercomID, e.watermark)
+	xmin, pruned, users, err := db.rosterChanges(ctx, key, e.watermark, lines)
 	if err != nil {
 		return nil, err
 	}
@@ -117,17 +129,34 @@ func (db *DB) rosterOf(ctx context.Context, key intercom.RosterKey) (*intercom.R
 }
 
 // rosterChanges returns, in one snapshot, its xmin, the intercom's pruning
-// mark (0 if never pruned) and the accounts, sorted, logged for the
-// intercom with a transaction id at least since.
-func (db *DB) rosterChanges(ctx context.Context, intercomID, since int64) (xmin, pruned int64, users []int64, err error) {
-	err = db.pool.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
+// mark (0 if never pruned) and the accounts, sorted, logged for key's
+// intercom with a transaction id at least since; and, when lines is not
+// nil, reads the flat's lines into it in the same round trip.
+func (db *DB) rosterChanges(ctx context.Context, key intercom.RosterKey, since int64, lines *intercom.FlatLines) (xmin, pruned int64,
+	users []int64, err error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
 			coalesce((SELECT through FROM roster_pruned WHERE intercom_id = $1), 0),
 			array(SELECT DISTINCT user_id FROM roster_log WHERE intercom_id = $1 AND xid >= $2 ORDER BY user_id)`,
-		intercomID, since).Scan(&xmin, &pruned, &users)
-	if err != nil {
+		key.IntercomID, since).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&xmin, &pruned, &users)
+	})
+	queueFlatLines(b, key, lines)
+	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
 		return 0, 0, nil, wrap(err)
 	}
 	return xmin, pruned, users, nil
+}
+
+// queueFlatLines queues the read of key's flat's lines into lines, which
+// keep their defaults when the flat never chose; nothing when lines is nil.
+func queueFlatLines(b *pgx.Batch, key intercom.RosterKey, lines *intercom.FlatLines) {
+	if lines == nil {
+		return
+	}
+	b.Queue(flatLinesQuery, key.IntercomID, intercom.FlatKey(key.FlatOf())).QueryRow(func(row pgx.Row) error {
+		return scanFlatLines(row, lines)
+	})
 }
 
 // wholeRoster reads the roster of key, after the xmin of a snapshot in the
@@ -136,8 +165,9 @@ func (db *DB) rosterChanges(ctx context.Context, intercomID, since int64) (xmin,
 // one or was given its xid since, above that one's xmax), so the xmin read
 // first is a watermark of the rows; so is rosterChanges' of rows read after
 // it (rosterOf).
-func (db *DB) wholeRoster(ctx context.Context, key intercom.RosterKey) (*intercom.Roster, error) {
+func (db *DB) wholeRoster(ctx context.Context, key intercom.RosterKey, lines *intercom.FlatLines) (*intercom.Roster, error) {
 	b := &pgx.Batch{}
+	queueFlatLines(b, key, lines)
 	var xmin int64
 	b.Queue(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&xmin)

@@ -75,6 +75,7 @@ func main() {
 	ringOn := flag.String("ring-on", "1", `"1": every ring through node 1; "all": through each node in turn`)
 	panels := flag.Int("panels", 1, "panels ringing at once: each sends its next ring as soon as its last is answered (201)")
 	rate := flag.Float64("rate", 0, "rings a second, released on a schedule whatever the answers (0: as fast as -clients go)")
+	warm := flag.Bool("warm-up", true, "before timing, ring every node from -panels panels at once, at flats no device is in")
 	flag.Parse()
 	if *ringOn != "1" && *ringOn != "all" {
 		fmt.Fprintln(os.Stderr, `clusterload: -ring-on is "1" or "all"`)
@@ -86,7 +87,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	err := run(ctx, *nodes, *sockets, *perFlat, *rings, *port, *pg, *beatBatch, *bus, *ringOn == "all", max(1, *panels), *rate)
+	err := run(ctx, *nodes, *sockets, *perFlat, *rings, *port, *pg, *beatBatch, *bus, *ringOn == "all", max(1, *panels), *rate, *warm)
 	cancel()
 	stop()
 	if err != nil {
@@ -106,7 +107,7 @@ type device struct {
 }
 
 func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg string, beatBatch time.Duration, bus string, ringAll bool,
-	panels int, rate float64) error {
+	panels int, rate float64, warm bool) error {
 	loadkit.RaiseFileLimit()
 	var natsServer *server.Server
 	if bus == "nats" {
@@ -191,6 +192,15 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	}
 	if err := loadkit.Ring(ctx, bases[0], 1); err != nil {
 		return err
+	}
+	if warm {
+		// A cluster in service: each panel has a connection to each node,
+		// and each node its pool's connections to the database, their
+		// statements prepared. Flats past the provisioned ones have no
+		// device: each ring is decided and written, and rings nobody.
+		if err := warmUp(ctx, bases, panels); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
 	}
 	time.Sleep(time.Second)
 	before := make([]int64, nodes)
@@ -541,4 +551,41 @@ func provision(ctx context.Context, dbURL string, sockets, perFlat, nodes int) (
 		devices[i] = device{Device: d, node: i % nodes}
 	}
 	return devices, nil
+}
+
+// warmUp rings every node in bases panels times, from panels panels at once,
+// at flats past the provisioned ones.
+func warmUp(ctx context.Context, bases []string, panels int) error {
+	next := make(chan int)
+	errs := make(chan error, panels)
+	var wg sync.WaitGroup
+	for range panels {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := loadkit.Ring(ctx, bases[i%len(bases)], 1_000_000+i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := range panels * len(bases) {
+		select {
+		case next <- i:
+		case err := <-errs:
+			close(next)
+			wg.Wait()
+			return err
+		}
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
 }

@@ -20,7 +20,8 @@ type HotPath struct {
 // authenticated request's look-up of its token, a login, the intercom list
 // and one intercom's view, a PATCH of the device's settings (each run
 // flips is_enabled, so that each writes), the ring decision at the
-// resident's intercom, and the first page of the resident's call history.
+// resident's intercom (the panel's authentication, the flat's lines and its
+// candidates), and the first page of the resident's call history.
 // Each checks what it read, so that a dataset the engine cannot read
 // fails too.
 func HotPaths(st intercom.Store, s Sample, at time.Time) []HotPath {
@@ -76,8 +77,15 @@ func HotPaths(st intercom.Store, s Sample, at time.Time) []HotPath {
 			if err != nil {
 				return err
 			}
+			// As calls.Service.Ring reads them: in one round trip where the
+			// store can.
 			flat := s.Flat
-			cands, err := st.RingCandidates(ctx, ic.ID, &flat, at)
+			var cands []*intercom.RingCandidate
+			if r, ok := st.(intercom.RingReader); ok {
+				cands, _, err = r.RingRead(ctx, ic.ID, &flat, at)
+			} else if _, err = st.FlatLines(ctx, ic.ID, &flat); err == nil {
+				cands, err = st.RingCandidates(ctx, ic.ID, &flat, at)
+			}
 			if err != nil {
 				return err
 			}

@@ -91,12 +91,18 @@ func Authorize(ctx context.Context, base string, d Device, socketID, channel str
 	return v.Auth, nil
 }
 
+// panelClient is the panels' HTTP client: a panel holds its connection to
+// the node it rings through, as the intercoms' own clients keep theirs
+// alive, rather than net/http's default of two idle connections a host,
+// which makes every panel past the second dial anew for each ring.
+var panelClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}}
+
 // Ring rings a flat of intercom 1 through intercomd at base.
 func Ring(ctx context.Context, base string, flat int) error {
 	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/hw/v1/ring", strings.NewReader(`{"flat":`+strconv.Itoa(flat)+`}`))
 	req.Header.Set("Authorization", "Bearer "+IntercomSecret)
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	res, err := panelClient.Do(req)
 	if err != nil {
 		return err
 	}
