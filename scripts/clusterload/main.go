@@ -19,7 +19,11 @@
 // rings through every node in turn, as behind a balancer, instead of node 1.
 // -panels rings from that many panels at once (each sends its next ring once
 // its last is answered), and -rate releases the rings on a schedule, so many
-// a second: a burst, or a sustained rate.
+// a second: a burst, or a sustained rate. Before the timed rings, each node
+// is rung from -panels panels at once at flats no device is in, so that the
+// timed rings meet a cluster in service: each panel's connection to each
+// node open, each node's connections to the database open and their
+// statements prepared; -warm-up=false times a cluster just started instead.
 //
 // It is bounded: every ring waits at most 10 s, the whole run at most
 // -timeout, and the database is dropped and the nodes stopped at the end.
