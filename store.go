@@ -85,8 +85,9 @@ type TokenViewReader interface {
 }
 
 // RingReader is what a Store whose reads are round trips to a server
-// (PostgreSQL) adds so that a ring's reads are one round trip: what
-// RingCandidates and FlatLines answer for the flat, read together.
+// (PostgreSQL) adds so that a ring reads its flat's lines in its roster's
+// first round trip: what RingCandidates and FlatLines answer for the flat,
+// read together.
 type RingReader interface {
 	RingRead(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*RingCandidate, FlatLines, error)
 }

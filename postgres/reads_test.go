@@ -1,8 +1,12 @@
 package postgres_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
+	"intercom"
+	"intercom/postgres"
 	"intercom/postgres/pgtest"
 	"intercom/storetest"
 )
@@ -23,6 +27,20 @@ func TestReadsFollowAnotherNodesWrites(t *testing.T) {
 func TestRingsFollowAnotherNodesWrites(t *testing.T) {
 	n := nodes(t, 2)
 	storetest.RingCandidatesSeeEveryWrite(t, n[0], n[1])
+}
+
+// TestRingReadsFollowAnotherNodesWrites is TestRingsFollowAnotherNodesWrites
+// through RingRead, the ring's own read.
+func TestRingReadsFollowAnotherNodesWrites(t *testing.T) {
+	n := nodes(t, 2)
+	storetest.RingCandidatesSeeEveryWrite(t, n[0], ringReading{n[1]})
+}
+
+// ringReading is a node whose RingCandidates are its RingRead's.
+type ringReading struct{ *postgres.DB }
+
+func (r ringReading) RingCandidates(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*intercom.RingCandidate, error) {
+	return ringOn(r.DB, true)(ctx, intercomID, flat, at)
 }
 
 // TestTokenViews: the token and an intercom's view read in one round trip

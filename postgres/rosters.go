@@ -167,7 +167,6 @@ func queueFlatLines(b *pgx.Batch, key intercom.RosterKey, lines *intercom.FlatLi
 // it (rosterOf).
 func (db *DB) wholeRoster(ctx context.Context, key intercom.RosterKey, lines *intercom.FlatLines) (*intercom.Roster, error) {
 	b := &pgx.Batch{}
-	queueFlatLines(b, key, lines)
 	var xmin int64
 	b.Queue(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&xmin)
@@ -178,6 +177,7 @@ func (db *DB) wholeRoster(ctx context.Context, key intercom.RosterKey, lines *in
 		out, err = scanRoster(rows)
 		return err
 	})
+	queueFlatLines(b, key, lines)
 	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, wrap(err)
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -12,10 +13,12 @@ import (
 
 // RingReads holds an intercom.RingReader (PostgreSQL's) to what FlatLines
 // and RingCandidates read one after the other: for a flat that chose its
-// lines and one that did not, a private house's ring (every member), a flat
-// nobody is in and an intercom that does not exist; at the first ring of
-// each (nothing cached), again (the rosters cached), and after a member,
-// a device's settings and the lines changed.
+// lines and one that did not, a private house's ring (every member, its own
+// lines), a flat nobody is in and an intercom that does not exist; at the
+// first ring of each (nothing cached), again (the rosters cached), after a
+// member, a device's settings and the lines changed (a roster patched), and
+// after more accounts joined a flat than a roster is patched for (read
+// whole again).
 func RingReads(t *testing.T, s intercom.Store) {
 	r, ok := s.(intercom.RingReader)
 	if !ok {
@@ -27,7 +30,7 @@ func RingReads(t *testing.T, s intercom.Store) {
 		DoorOpenSeconds: 7, CreatedAt: t0, AnalogLine: true, LandlineLine: true}); err != nil {
 		t.Fatal(err)
 	}
-	flat15, flat16, flat99 := ptr(int64(15)), ptr(int64(16)), ptr(int64(99))
+	flat15, flat16, flat17, flat99 := ptr(int64(15)), ptr(int64(16)), ptr(int64(17)), ptr(int64(99))
 	member := func(u intercom.User, flat *int64) {
 		t.Helper()
 		if _, err := s.PutMembership(ctx, intercom.Membership{UserID: u.ID, IntercomID: 180, Flat: flat, Title: "Home",
@@ -46,6 +49,13 @@ func RingReads(t *testing.T, s intercom.Store) {
 	}, t0); err != nil {
 		t.Fatal(err)
 	}
+	houseLines := intercom.FlatLines{LandlineURI: "sip:house@gw.example"}
+	if _, err := s.UpdateFlatLines(ctx, 180, nil, func(_ intercom.Intercom, fl *intercom.FlatLines) error {
+		*fl = houseLines
+		return nil
+	}, t0); err != nil {
+		t.Fatal(err)
+	}
 
 	at := t0.Add(time.Minute) // the tokens live an hour from t0
 	byDevice := cmp.Transformer("byDevice", func(cs []*intercom.RingCandidate) []*intercom.RingCandidate {
@@ -56,8 +66,12 @@ func RingReads(t *testing.T, s intercom.Store) {
 		for _, c := range []struct {
 			intercom int64
 			flat     *int64
-		}{{180, flat15}, {180, flat16}, {180, nil}, {180, flat99}, {999, flat15}} {
-			wantLines, err := s.FlatLines(ctx, c.intercom, c.flat)
+		}{{180, flat15}, {180, flat16}, {180, flat17}, {180, nil}, {180, flat99}, {999, flat15}} {
+			cands, lines, err := r.RingRead(ctx, c.intercom, c.flat, at)
+			wantLines, err2 := s.FlatLines(ctx, c.intercom, c.flat)
+			if err2 != nil {
+				t.Fatal(err2)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +79,6 @@ func RingReads(t *testing.T, s intercom.Store) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cands, lines, err := r.RingRead(ctx, c.intercom, c.flat, at)
 			if err != nil || lines != wantLines || !cmp.Equal(cands, wantCands, byDevice) {
 				t.Errorf("%s, intercom %d, flat %v: %+v, %v, %v; want %+v, %+v\n%s", when, c.intercom, intercom.FlatKey(c.flat),
 					lines, err, len(cands), wantLines, len(wantCands), cmp.Diff(wantCands, cands, byDevice))
@@ -77,7 +90,7 @@ func RingReads(t *testing.T, s intercom.Store) {
 		lines != (intercom.FlatLines{LandlineURI: "sip:+15551234567@gw.example"}) {
 		t.Fatalf("the first ring of flat 15: %d candidates, %+v, %v", len(cands), lines, err)
 	}
-	if cands, lines, err := r.RingRead(ctx, 180, nil, at); err != nil || len(cands) != 3 || lines != intercom.DefaultFlatLines {
+	if cands, lines, err := r.RingRead(ctx, 180, nil, at); err != nil || len(cands) != 3 || lines != houseLines {
 		t.Fatalf("the first ring of the house: %d candidates, %+v, %v", len(cands), lines, err)
 	}
 	check("rosters read")
@@ -103,4 +116,17 @@ func RingReads(t *testing.T, s intercom.Store) {
 		t.Fatalf("flat 16 after the operator took its handset: %+v, %v", lines, err)
 	}
 	check("after the changes")
+
+	// More accounts join flat 17 than a roster is patched for (PostgreSQL's
+	// 64): the cached roster is read whole again, with the lines.
+	const many = 65
+	for i := range many {
+		u := mustUser(t, s, fmt.Sprint("neighbour", i))
+		member(u, flat17)
+		mustToken(t, s, u.ID, fmt.Sprint("neighbour-phone-", i))
+	}
+	if cands, lines, err := r.RingRead(ctx, 180, flat17, at); err != nil || len(cands) != many || lines != intercom.DefaultFlatLines {
+		t.Fatalf("flat 17 after %d accounts joined: %d candidates, %+v, %v", many, len(cands), lines, err)
+	}
+	check("after many joined")
 }

@@ -19,11 +19,12 @@
 // rings through every node in turn, as behind a balancer, instead of node 1.
 // -panels rings from that many panels at once (each sends its next ring once
 // its last is answered), and -rate releases the rings on a schedule, so many
-// a second: a burst, or a sustained rate. Before the timed rings, each node
-// is rung from -panels panels at once at flats no device is in, so that the
-// timed rings meet a cluster in service: each panel's connection to each
-// node open, each node's connections to the database open and their
-// statements prepared; -warm-up=false times a cluster just started instead.
+// a second: a burst, or a sustained rate. Just before the timed rings, each
+// node is rung from -panels panels at once at flats no device is in, so that
+// the timed rings meet a cluster in service: each panel's connection to each
+// node open, each node's connections to the database open (and the statements
+// of a ring's first reads and of its call prepared on them); -warm-up=false
+// times a cluster just started instead.
 //
 // It is bounded: every ring waits at most 10 s, the whole run at most
 // -timeout, and the database is dropped and the nodes stopped at the end.
@@ -79,7 +80,7 @@ func main() {
 	ringOn := flag.String("ring-on", "1", `"1": every ring through node 1; "all": through each node in turn`)
 	panels := flag.Int("panels", 1, "panels ringing at once: each sends its next ring as soon as its last is answered (201)")
 	rate := flag.Float64("rate", 0, "rings a second, released on a schedule whatever the answers (0: as fast as -clients go)")
-	warm := flag.Bool("warm-up", true, "before timing, ring every node from -panels panels at once, at flats no device is in")
+	warm := flag.Bool("warm-up", true, "just before timing, ring each node from -panels panels at once, at flats no device is in")
 	flag.Parse()
 	if *ringOn != "1" && *ringOn != "all" {
 		fmt.Fprintln(os.Stderr, `clusterload: -ring-on is "1" or "all"`)
@@ -197,15 +198,6 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	if err := loadkit.Ring(ctx, bases[0], 1); err != nil {
 		return err
 	}
-	if warm {
-		// A cluster in service: each panel has a connection to each node,
-		// and each node its pool's connections to the database, their
-		// statements prepared. Flats past the provisioned ones have no
-		// device: each ring is decided and written, and rings nobody.
-		if err := warmUp(ctx, bases, panels); err != nil {
-			return fmt.Errorf("warm-up: %w", err)
-		}
-	}
 	time.Sleep(time.Second)
 	before := make([]int64, nodes)
 	for k, p := range procs {
@@ -274,6 +266,15 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		}
 	}
 
+	if warm {
+		// A cluster in service: each panel has a connection to each node,
+		// and each node its pool's connections to the database. Flats past
+		// the provisioned ones have no device: each ring is decided and
+		// written, and rings nobody.
+		if err := warmUp(ctx, bases, panels); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
 	clients := make([]*pusherclient.Client, len(devices))
 	for i, d := range devices {
 		clients[i] = d.Client
@@ -295,7 +296,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		return fmt.Errorf("-sockets / -per-flat must make at least 2 flats")
 	}
 	if rings > flats-1 {
-		return fmt.Errorf("-rings %d: at most %d, a flat each (flat 1 rang in the warm-up)", rings, flats-1)
+		return fmt.Errorf("-rings %d: at most %d, a flat each (flat 1 rang first, before the sockets)", rings, flats-1)
 	}
 	// A ring in flight, by its flat (each ring rings another flat).
 	type inFlight struct {
@@ -365,7 +366,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		go func() {
 			defer ringers.Done()
 			for i := range next {
-				flat := 2 + (i*7919)%(flats-1) // flat 1 rang in the warm-up and still rings
+				flat := 2 + (i*7919)%(flats-1) // flat 1 rang first and still rings
 				from := 0
 				if ringAll {
 					from = i % nodes
@@ -557,39 +558,23 @@ func provision(ctx context.Context, dbURL string, sockets, perFlat, nodes int) (
 	return devices, nil
 }
 
-// warmUp rings every node in bases panels times, from panels panels at once,
-// at flats past the provisioned ones.
+// warmUp rings each node in bases in turn from panels panels at once, each
+// ring at a flat past the provisioned ones.
 func warmUp(ctx context.Context, bases []string, panels int) error {
-	next := make(chan int)
-	errs := make(chan error, panels)
-	var wg sync.WaitGroup
-	for range panels {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := loadkit.Ring(ctx, bases[i%len(bases)], 1_000_000+i); err != nil {
-					errs <- err
-					return
-				}
+	for k, base := range bases {
+		errs := make(chan error, panels)
+		for i := range panels {
+			go func() { errs <- loadkit.Ring(ctx, base, 1_000_000+k*panels+i) }()
+		}
+		var first error
+		for range panels {
+			if err := <-errs; err != nil && first == nil {
+				first = err
 			}
-		}()
-	}
-	for i := range panels * len(bases) {
-		select {
-		case next <- i:
-		case err := <-errs:
-			close(next)
-			wg.Wait()
-			return err
+		}
+		if first != nil {
+			return first
 		}
 	}
-	close(next)
-	wg.Wait()
-	select {
-	case err := <-errs:
-		return err
-	default:
-		return nil
-	}
+	return nil
 }

@@ -95,7 +95,7 @@ func Authorize(ctx context.Context, base string, d Device, socketID, channel str
 // the node it rings through, as the intercoms' own clients keep theirs
 // alive, rather than net/http's default of two idle connections a host,
 // which makes every panel past the second dial anew for each ring.
-var panelClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}}
+var panelClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}
 
 // Ring rings a flat of intercom 1 through intercomd at base.
 func Ring(ctx context.Context, base string, flat int) error {
