@@ -163,14 +163,24 @@ func (c *Cache[C, K, V]) renew(k K, gen, now uint64) {
 }
 
 // Put stores v, read at generation gen (taken before the read), unless a
-// fresher entry is there.
+// fresher entry is there. Its age counts from now.
 func (c *Cache[C, K, V]) Put(l *Log[C], k K, gen uint64, v V) {
-	if open := l.open.Load(); open != 0 && open == gen {
-		return // read while a commit was under way: it may be either side
-	}
 	var at time.Time
 	if c.MaxAge > 0 {
 		at = c.now()
+	}
+	c.PutAt(l, k, gen, at, v)
+}
+
+// Time is the instant on the cache's clock: what PutAt takes, read with
+// the generation before the read.
+func (c *Cache[C, K, V]) Time() time.Time { return c.now() }
+
+// PutAt is Put of v whose read began at at (Time, taken with gen): its age
+// counts from then, so that a slow read is not served MaxAge after it began.
+func (c *Cache[C, K, V]) PutAt(l *Log[C], k K, gen uint64, at time.Time, v V) {
+	if open := l.open.Load(); open != 0 && open == gen {
+		return // read while a commit was under way: it may be either side
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

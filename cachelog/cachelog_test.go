@@ -82,3 +82,22 @@ func TestMaxAge(t *testing.T) {
 		t.Error("an entry MaxAge old was served")
 	}
 }
+
+// TestPutAt: an entry's age counts from when its read began: a read that
+// took most of MaxAge is served only for what is left of it.
+func TestPutAt(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var l Log[ids]
+	c := Cache[ids, int, string]{MaxAge: time.Second, Now: func() time.Time { return now }}
+	gen, began := l.Now(), c.Time()
+	now = now.Add(900 * time.Millisecond) // the read's round trip
+	c.PutAt(&l, 1, gen, began, "one")
+	now = now.Add(100*time.Millisecond - time.Nanosecond)
+	if _, ok := get(&c, &l, 1); !ok {
+		t.Fatal("an entry whose read began under MaxAge ago was refused")
+	}
+	now = now.Add(time.Nanosecond)
+	if _, ok := get(&c, &l, 1); ok {
+		t.Error("an entry whose read began MaxAge ago was served (its age counted from its Put?)")
+	}
+}

@@ -496,22 +496,32 @@ func (db *DB) cachedView(k viewKey) (intercom.IntercomView, bool) {
 	return cloneView(v), ok
 }
 
-// readGen is the generation a read that may be cached begins at.
-func (db *DB) readGen() uint64 { return db.caches.log.Now() }
+// readStart is where a read that may be cached begins: the log's
+// generation and the instant, from which its entry's age counts.
+type readStart struct {
+	gen uint64
+	at  time.Time
+}
 
-// keepSession caches t, read from generation gen.
-func (db *DB) keepSession(gen uint64, t intercom.AccessToken) {
+// beginRead is the readStart of a read about to be sent.
+func (db *DB) beginRead() readStart {
+	c := db.caches
+	return readStart{gen: c.log.Now(), at: c.sessions.Time()}
+}
+
+// keepSession caches t, read from r.
+func (db *DB) keepSession(r readStart, t intercom.AccessToken) {
 	c := db.caches
 	if c.hearing.Load() {
-		c.sessions.Put(&c.log, string(t.Hash), gen, t)
+		c.sessions.PutAt(&c.log, string(t.Hash), r.gen, r.at, t)
 	}
 }
 
-// keepView caches v, read from generation gen for the viewer v.
-func (db *DB) keepView(gen uint64, k viewKey, v intercom.IntercomView) {
+// keepView caches v, read from r for the viewer v.
+func (db *DB) keepView(r readStart, k viewKey, v intercom.IntercomView) {
 	c := db.caches
 	if c.hearing.Load() {
-		c.views.Put(&c.log, k, gen, cloneView(v))
+		c.views.PutAt(&c.log, k, r.gen, r.at, cloneView(v))
 	}
 }
 

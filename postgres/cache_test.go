@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -329,5 +330,58 @@ func TestWriteAfterClose(t *testing.T) {
 	case <-done: // an error: the pool is closed
 	case <-time.After(20 * time.Second):
 		t.Fatal("a write after Close still waits after 20 s")
+	}
+}
+
+// TestCacheAgeCountsFromTheRead: a cached entry's age counts from when its
+// read was sent, not from when it came back, so a read that took most of
+// the bound is served only for what is left of it: with the test's clock
+// moved 9 s while the token and view are read, a change no node sent is
+// seen 1 s later.
+func TestCacheAgeCountsFromTheRead(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.Schema(t)
+	var (
+		mu   sync.Mutex
+		now  = c0
+		slow atomic.Bool
+	)
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	a, err := postgres.OpenTracing(ctx, url, func(sql string, _ []any) {
+		if strings.Contains(sql, "token_hash") && slow.CompareAndSwap(true, false) {
+			advance(postgres.CacheMaxAge - time.Second)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	stop, err := a.ShareCaches(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	a.SetCacheClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	tok, ic := member(t, a, "first")
+	raw, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(raw.Close)
+
+	slow.Store(true)
+	if got := title(t, a, tok, ic.ID); got != "first" || slow.Load() {
+		t.Fatalf("title %q (the clock moved during the read: %v), want first", got, !slow.Load())
+	}
+	if _, err := raw.Exec(ctx, `UPDATE memberships SET title = 'unsent' WHERE intercom_id = $1`, ic.ID); err != nil {
+		t.Fatal(err)
+	}
+	advance(time.Second - time.Millisecond)
+	if got := title(t, a, tok, ic.ID); got != "first" {
+		t.Fatalf("just under the bound from the read's start: title %q, want the cached %q (is anything cached?)", got, "first")
+	}
+	advance(time.Millisecond)
+	if got := title(t, a, tok, ic.ID); got != "unsent" {
+		t.Fatalf("%v after the read began: title %q, want %q", postgres.CacheMaxAge, got, "unsent")
 	}
 }

@@ -435,16 +435,16 @@ func (db *DB) IntercomsByIDs(ctx context.Context, v intercom.Viewer, ids []int64
 // (ENOTFOUND: not the account's); err the token's.
 func (db *DB) AccessTokenWithIntercom(ctx context.Context, hash []byte, id int64) (tok intercom.AccessToken, view intercom.IntercomView,
 	viewErr, err error) {
-	gen := db.readGen()
+	read := db.beginRead()
 	if tok, ok := db.cachedSession(ctx, hash); ok {
 		view, err := db.Intercom(ctx, intercom.Viewer{UserID: tok.UserID, DeviceID: tok.DeviceID}, id)
 		return tok, view, err, nil
 	}
 	defer func() {
 		if err == nil {
-			db.keepSession(gen, tok)
+			db.keepSession(read, tok)
 			if viewErr == nil {
-				db.keepView(gen, viewKey{tok.UserID, tok.DeviceID, id}, view)
+				db.keepView(read, viewKey{tok.UserID, tok.DeviceID, id}, view)
 			}
 		}
 	}()
@@ -467,10 +467,10 @@ func (db *DB) Intercom(ctx context.Context, v intercom.Viewer, id int64) (interc
 	if view, ok := db.cachedView(k); ok {
 		return view, nil
 	}
-	gen := db.readGen()
+	read := db.beginRead()
 	view, err := viewOne(ctx, db.pool, v, id)
 	if err == nil {
-		db.keepView(gen, k, view)
+		db.keepView(read, k, view)
 	}
 	return view, wrap(err)
 }

@@ -91,12 +91,12 @@ func (db *DB) AccessTokenByHash(ctx context.Context, hash []byte) (intercom.Acce
 	if t, ok := db.cachedSession(ctx, hash); ok {
 		return t, nil
 	}
-	gen := db.readGen()
+	read := db.beginRead()
 	t, err := scanToken(db.pool.QueryRow(ctx, `SELECT `+tokenColumns+`
 		FROM access_tokens t JOIN devices d ON d.id = t.device_id
 		WHERE t.token_hash = $1`, hash))
 	if err == nil {
-		db.keepSession(gen, t)
+		db.keepSession(read, t)
 	}
 	return t, wrap(err)
 }
