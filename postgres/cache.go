@@ -400,10 +400,14 @@ func (db *DB) sendQueued(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 	defer cancel()
 	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
-		if log := c.logger.Load(); log != nil {
-			log.Error("caches: sending changes to the other nodes; they may serve what changed for up to max_age",
-				"error", err, "max_age", cacheMaxAge)
+		// A node logs through ShareCaches's logger; a process that only
+		// writes (intercomd's commands) through the default one.
+		log := c.logger.Load()
+		if log == nil {
+			log = slog.Default()
 		}
+		log.Error("caches: sending changes to the other nodes; they may serve what changed for up to max_age",
+			"error", err, "max_age", cacheMaxAge)
 	}
 }
 
