@@ -92,6 +92,23 @@ type RingReader interface {
 	RingRead(ctx context.Context, intercomID int64, flat *int64, at time.Time) ([]*RingCandidate, FlatLines, error)
 }
 
+// ReadRing is what a ring at a flat of an intercom reads of st: its
+// candidates at at and the flat's lines, together when st is a RingReader.
+func ReadRing(ctx context.Context, st interface {
+	Intercoms
+	Calls
+}, intercomID int64, flat *int64, at time.Time) ([]*RingCandidate, FlatLines, error) {
+	if r, ok := st.(RingReader); ok {
+		return r.RingRead(ctx, intercomID, flat, at)
+	}
+	fl, err := st.FlatLines(ctx, intercomID, flat)
+	if err != nil {
+		return nil, FlatLines{}, err
+	}
+	cands, err := st.RingCandidates(ctx, intercomID, flat, at)
+	return cands, fl, err
+}
+
 // ChangeSyncer is a Store of a node that caches what other nodes may change
 // (PostgreSQL's): its reads see another node's write once it has heard of
 // it, a notification's delivery time after the write was answered.

@@ -185,16 +185,7 @@ type Device struct {
 // the ringing; delivery goes on after it returns.
 func (s *Service) Ring(ctx context.Context, ic intercom.Intercom, flat *int64) (intercom.Call, error) {
 	now := s.clock.Now()
-	var (
-		cands []*intercom.RingCandidate
-		fl    intercom.FlatLines
-		err   error
-	)
-	if r, ok := s.store.(intercom.RingReader); ok {
-		cands, fl, err = r.RingRead(ctx, ic.ID, flat, now)
-	} else if fl, err = s.store.FlatLines(ctx, ic.ID, flat); err == nil {
-		cands, err = s.store.RingCandidates(ctx, ic.ID, flat, now)
-	}
+	cands, fl, err := intercom.ReadRing(ctx, s.store, ic.ID, flat, now)
 	if err != nil {
 		return intercom.Call{}, err
 	}

@@ -507,7 +507,8 @@ type readStart struct {
 	at  time.Time
 }
 
-// beginRead is the readStart of a read about to be sent.
+// beginRead is the readStart of a read about to be sent, on the sessions'
+// clock, which the views share (newCaches).
 func (db *DB) beginRead() readStart {
 	c := db.caches
 	return readStart{gen: c.log.Now(), at: c.sessions.Time()}

@@ -381,6 +381,10 @@ func TestCacheAgeCountsFromTheRead(t *testing.T) {
 		t.Fatalf("just under the bound from the read's start: title %q, want the cached %q (is anything cached?)", got, "first")
 	}
 	advance(time.Millisecond)
+	if v, err := a.Intercom(ctx, intercom.Viewer{UserID: tok.UserID, DeviceID: tok.DeviceID}, ic.ID); err != nil ||
+		v.Membership.Title != "unsent" {
+		t.Fatalf("%v after the read began: the view's title %q (%v), want %q", postgres.CacheMaxAge, v.Membership.Title, err, "unsent")
+	}
 	if got := title(t, a, tok, ic.ID); got != "unsent" {
 		t.Fatalf("%v after the read began: title %q, want %q", postgres.CacheMaxAge, got, "unsent")
 	}

@@ -50,7 +50,8 @@ func TestTokenViews(t *testing.T) {
 }
 
 // TestRingReads: a ring's candidates and its flat's lines read in one round
-// trip are what the two reads give.
+// trip are what the two reads give on another node.
 func TestRingReads(t *testing.T) {
-	storetest.RingReads(t, open(t, pgtest.NewDatabase(t)))
+	n := nodes(t, 2)
+	storetest.RingReads(t, n[0], n[1])
 }

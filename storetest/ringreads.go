@@ -11,15 +11,16 @@ import (
 	"intercom"
 )
 
-// RingReads holds an intercom.RingReader (PostgreSQL's) to what FlatLines
-// and RingCandidates read one after the other: for a flat that chose its
+// RingReads holds s, an intercom.RingReader (PostgreSQL's), to what
+// FlatLines and RingCandidates of ref, another node on the same database
+// (with caches of its own, not s's), read one after the other: for a flat that chose its
 // lines and one that did not, a private house's ring (every member, its own
 // lines), a flat nobody is in and an intercom that does not exist; at the
 // first ring of each (nothing cached), again (the rosters cached), after a
 // member, a device's settings and the lines changed (a roster patched), and
 // after more accounts joined a flat than a roster is patched for (read
 // whole again).
-func RingReads(t *testing.T, s intercom.Store) {
+func RingReads(t *testing.T, s, ref intercom.Store) {
 	r, ok := s.(intercom.RingReader)
 	if !ok {
 		t.Fatalf("%T is no intercom.RingReader", s)
@@ -68,20 +69,20 @@ func RingReads(t *testing.T, s intercom.Store) {
 			flat     *int64
 		}{{180, flat15}, {180, flat16}, {180, flat17}, {180, nil}, {180, flat99}, {999, flat15}} {
 			cands, lines, err := r.RingRead(ctx, c.intercom, c.flat, at)
-			wantLines, err2 := s.FlatLines(ctx, c.intercom, c.flat)
-			if err2 != nil {
-				t.Fatal(err2)
+			if err != nil {
+				t.Fatalf("%s, intercom %d, flat %v: RingRead: %v", when, c.intercom, intercom.FlatKey(c.flat), err)
 			}
+			wantLines, err := ref.FlatLines(ctx, c.intercom, c.flat)
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantCands, err := s.RingCandidates(ctx, c.intercom, c.flat, at)
+			wantCands, err := ref.RingCandidates(ctx, c.intercom, c.flat, at)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err != nil || lines != wantLines || !cmp.Equal(cands, wantCands, byDevice) {
-				t.Errorf("%s, intercom %d, flat %v: %+v, %v, %v; want %+v, %+v\n%s", when, c.intercom, intercom.FlatKey(c.flat),
-					lines, err, len(cands), wantLines, len(wantCands), cmp.Diff(wantCands, cands, byDevice))
+			if lines != wantLines || !cmp.Equal(cands, wantCands, byDevice) {
+				t.Errorf("%s, intercom %d, flat %v: %+v, %d candidates; want %+v, %d\n%s", when, c.intercom, intercom.FlatKey(c.flat),
+					lines, len(cands), wantLines, len(wantCands), cmp.Diff(wantCands, cands, byDevice))
 			}
 		}
 	}

@@ -24,7 +24,8 @@
 // the timed rings meet a cluster in service: each panel's connection to each
 // node open, each node's connections to the database open (and the statements
 // of a ring's first reads and of its call prepared on them); -warm-up=false
-// times a cluster just started instead.
+// times a cluster just started instead (each node asked /readyz, node 1 rung
+// once).
 //
 // It is bounded: every ring waits at most 10 s, the whole run at most
 // -timeout, and the database is dropped and the nodes stopped at the end.
@@ -189,7 +190,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	}
 	fmt.Printf("%d nodes on %s, bus %s\n", nodes, redact(dbURL), busName)
 
-	// Warm up every node, then take the baselines.
+	// Every node ready, flat 1 rung once through node 1, then the baselines.
 	for k := range nodes {
 		if _, err := get(ctx, bases[k]+"/readyz"); err != nil {
 			return fmt.Errorf("node %d: %w", k+1, err)

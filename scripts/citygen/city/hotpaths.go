@@ -77,15 +77,8 @@ func HotPaths(st intercom.Store, s Sample, at time.Time) []HotPath {
 			if err != nil {
 				return err
 			}
-			// As calls.Service.Ring reads them: in one round trip where the
-			// store can.
 			flat := s.Flat
-			var cands []*intercom.RingCandidate
-			if r, ok := st.(intercom.RingReader); ok {
-				cands, _, err = r.RingRead(ctx, ic.ID, &flat, at)
-			} else if _, err = st.FlatLines(ctx, ic.ID, &flat); err == nil {
-				cands, err = st.RingCandidates(ctx, ic.ID, &flat, at)
-			}
+			cands, _, err := intercom.ReadRing(ctx, st, ic.ID, &flat, at) // as calls.Service.Ring reads
 			if err != nil {
 				return err
 			}
