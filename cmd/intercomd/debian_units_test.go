@@ -601,17 +601,29 @@ func startUnit(t *testing.T, ns *netns, unit string, paths map[string]string) *d
 			}
 			mode = os.FileMode(n)
 		}
-		// A runtime directory that exists may be a running service's:
-		// its PID file and sockets are not this test's to take.
-		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-			msg := fmt.Sprintf("%s: %s exists (%v): is the service running on this host? This test runs it itself", unit, dir, err)
+		// A runtime directory that holds anything may be a running
+		// service's: its PID file and sockets are not this test's to take.
+		// An empty one (left by the package's install, or made at boot)
+		// is used, and left as it was found.
+		entries, err := os.ReadDir(dir)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			if err := os.Mkdir(dir, mode); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) }) // systemd's RuntimeDirectoryPreserve=no
+		case err != nil || len(entries) > 0:
+			msg := fmt.Sprintf("%s: %s is not empty (%v): is the service running on this host? This test runs it itself", unit, dir, err)
 			if os.Getenv("CI") == "true" {
 				t.Fatal(msg)
 			}
 			t.Skip("skipped: " + msg)
-		}
-		if err := os.Mkdir(dir, mode); err != nil {
-			t.Fatal(err)
+		default:
+			was, err := os.Stat(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { restoreDir(t, dir, was) })
 		}
 		if err := os.Chown(dir, uid, gid); err != nil {
 			t.Fatal(err)
@@ -619,7 +631,6 @@ func startUnit(t *testing.T, ns *netns, unit string, paths map[string]string) *d
 		if err := os.Chmod(dir, mode); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { os.RemoveAll(dir) }) // systemd's RuntimeDirectoryPreserve=no
 		env["RUNTIME_DIRECTORY"] = dir
 	}
 	var ambient []uintptr
@@ -891,4 +902,28 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return fmt.Sprintf("%x", b)
+}
+
+// restoreDir empties dir and gives it back the mode and owner it had (was).
+func restoreDir(t *testing.T, dir string, was os.FileInfo) {
+	defer func() {
+		if err := os.Chmod(dir, was.Mode().Perm()); err != nil {
+			t.Error(err)
+		}
+		if st, ok := was.Sys().(*syscall.Stat_t); ok {
+			if err := os.Chown(dir, int(st.Uid), int(st.Gid)); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			t.Error(err)
+		}
+	}
 }
