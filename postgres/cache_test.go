@@ -63,16 +63,7 @@ func TestCachedReads(t *testing.T) {
 	url := pgtest.Schema(t)
 	b := open(t, url)
 	var statements atomic.Int64
-	a, err := postgres.OpenTracing(ctx, url, func(string, []any) { statements.Add(1) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	stop, err := a.ShareCaches(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
+	a := openTracing(t, url, func(string, []any) { statements.Add(1) })
 
 	tok, ic := member(t, b, "first")
 	sync := func() {
@@ -347,20 +338,11 @@ func TestCacheAgeCountsFromTheRead(t *testing.T) {
 		slow atomic.Bool
 	)
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	a, err := postgres.OpenTracing(ctx, url, func(sql string, _ []any) {
+	a := openTracing(t, url, func(sql string, _ []any) {
 		if strings.Contains(sql, "token_hash") && slow.CompareAndSwap(true, false) {
 			advance(postgres.CacheMaxAge - time.Second)
 		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	stop, err := a.ShareCaches(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
 	a.SetCacheClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 	tok, ic := member(t, a, "first")
 	raw, err := pgxpool.New(ctx, url)
@@ -388,4 +370,21 @@ func TestCacheAgeCountsFromTheRead(t *testing.T) {
 	if got := title(t, a, tok, ic.ID); got != "unsent" {
 		t.Fatalf("%v after the read began: title %q, want %q", postgres.CacheMaxAge, got, "unsent")
 	}
+}
+
+// openTracing opens a caching node on url, as open does, whose every
+// statement onQuery sees.
+func openTracing(t *testing.T, url string, onQuery func(sql string, args []any)) *postgres.DB {
+	t.Helper()
+	db, err := postgres.OpenTracing(t.Context(), url, onQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	stop, err := db.ShareCaches(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return db
 }
