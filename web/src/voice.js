@@ -16,7 +16,10 @@ export function join({ sip, number, host, iceServers, stream, audio, onEnded }) 
   return new Promise((resolve, reject) => {
     let settled = false;
     let ended = false;
+    let hangingUp = false;
     let session = null;
+    let terminated;
+    const whenTerminated = new Promise((r) => (terminated = r));
     const fail = (stage, message) => {
       if (settled) return;
       settled = true;
@@ -67,7 +70,8 @@ export function join({ sip, number, host, iceServers, stream, audio, onEnded }) 
               settled = true;
               resolve({ hangup, peerConnection: pc });
             } else if (s === SessionState.Terminated) {
-              if (settled) end("remote");
+              terminated();
+              if (settled) end(hangingUp ? "local" : "remote");
               else fail("invite", "terminated");
             }
           });
@@ -85,8 +89,13 @@ export function join({ sip, number, host, iceServers, stream, audio, onEnded }) 
     async function hangup() {
       if (ended) return;
       if (session && session.state === SessionState.Established) {
+        hangingUp = true;
         try {
           await session.bye();
+          // The SIP server answers the BYE on the socket: the session ends
+          // on that answer. Stopping before it would close the socket under
+          // the answer (at most 2 s: then the dialog is given up).
+          await Promise.race([whenTerminated, new Promise((r) => setTimeout(r, 2000))]);
         } catch {
           /* the dialog is gone already */
         }
