@@ -371,20 +371,3 @@ func TestCacheAgeCountsFromTheRead(t *testing.T) {
 		t.Fatalf("%v after the read began: title %q, want %q", postgres.CacheMaxAge, got, "unsent")
 	}
 }
-
-// openTracing opens a caching node on url, as open does, whose every
-// statement onQuery sees.
-func openTracing(t *testing.T, url string, onQuery func(sql string, args []any)) *postgres.DB {
-	t.Helper()
-	db, err := postgres.OpenTracing(t.Context(), url, onQuery)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	stop, err := db.ShareCaches(t.Context(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	return db
-}

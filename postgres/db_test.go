@@ -14,7 +14,14 @@ import (
 // hears the other nodes' changes; closed when t ends.
 func open(t *testing.T, url string) *postgres.DB {
 	t.Helper()
-	db, err := postgres.Open(t.Context(), url)
+	return openTracing(t, url, nil)
+}
+
+// openTracing is open, with onQuery (when not nil) seeing every statement
+// the node sends.
+func openTracing(t *testing.T, url string, onQuery func(sql string, args []any)) *postgres.DB {
+	t.Helper()
+	db, err := postgres.OpenTracing(t.Context(), url, onQuery)
 	if err != nil {
 		t.Fatal(err)
 	}
