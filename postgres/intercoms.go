@@ -435,11 +435,11 @@ func (db *DB) IntercomsByIDs(ctx context.Context, v intercom.Viewer, ids []int64
 // (ENOTFOUND: not the account's); err the token's.
 func (db *DB) AccessTokenWithIntercom(ctx context.Context, hash []byte, id int64) (tok intercom.AccessToken, view intercom.IntercomView,
 	viewErr, err error) {
-	read := db.beginRead()
 	if tok, ok := db.cachedSession(ctx, hash); ok {
 		view, err := db.Intercom(ctx, intercom.Viewer{UserID: tok.UserID, DeviceID: tok.DeviceID}, id)
 		return tok, view, err, nil
 	}
+	read := db.beginRead()
 	defer func() {
 		if err == nil {
 			db.keepSession(read, tok)

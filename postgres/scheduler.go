@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"intercom"
 )
@@ -22,7 +21,6 @@ var _ intercom.RingScheduler = (*Scheduler)(nil)
 // database says).
 type Scheduler struct {
 	db    *DB
-	pool  *pgxpool.Pool
 	clock intercom.Clock
 	log   *slog.Logger
 	poll  time.Duration
@@ -44,7 +42,7 @@ func NewScheduler(db *DB, clock intercom.Clock, poll time.Duration, log *slog.Lo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{db: db, pool: db.pool, clock: clock, poll: poll, log: log}
+	return &Scheduler{db: db, clock: clock, poll: poll, log: log}
 }
 
 // Handle sets the function deadlines fire into and starts polling.
@@ -78,7 +76,7 @@ func (s *Scheduler) tick() {
 
 // Schedule sets d, replacing a pending deadline of the same kind and id.
 func (s *Scheduler) Schedule(ctx context.Context, d intercom.Deadline) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO deadlines (kind, id, due_at) VALUES ($1, $2, $3)
+	_, err := s.db.pool.Exec(ctx, `INSERT INTO deadlines (kind, id, due_at) VALUES ($1, $2, $3)
 		ON CONFLICT (kind, id) DO UPDATE SET due_at = excluded.due_at`, d.Kind, d.ID, d.At.UTC())
 	return wrap(err)
 }
@@ -89,15 +87,16 @@ func (s *Scheduler) Store() intercom.Store { return s.db }
 // CreateCall records a call with the devices it concerned and, when it
 // rings, sets its ring deadline at ringUntil, in one statement.
 func (s *Scheduler) CreateCall(ctx context.Context, c intercom.Call, ringUntil time.Time) (intercom.Call, error) {
-	if c.Status != intercom.CallRing {
-		return s.db.createCall(ctx, c, nil)
+	var until *time.Time
+	if c.Status == intercom.CallRing {
+		until = &ringUntil
 	}
-	return s.db.createCall(ctx, c, &ringUntil)
+	return s.db.createCall(ctx, c, until)
 }
 
 // Cancel drops the pending deadline of kind and id.
 func (s *Scheduler) Cancel(ctx context.Context, kind string, id int64) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM deadlines WHERE kind = $1 AND id = $2`, kind, id)
+	_, err := s.db.pool.Exec(ctx, `DELETE FROM deadlines WHERE kind = $1 AND id = $2`, kind, id)
 	return wrap(err)
 }
 
@@ -107,7 +106,7 @@ func (s *Scheduler) RunDue(ctx context.Context) (int, error) {
 	now := s.clock.Now().UTC()
 	leaseEnd := now.Add(Lease)
 	var due []intercom.Deadline
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT kind, id, due_at FROM deadlines WHERE due_at <= $1
 			ORDER BY due_at LIMIT 500 FOR UPDATE SKIP LOCKED`, now)
 		if err != nil {
@@ -139,7 +138,7 @@ func (s *Scheduler) RunDue(ctx context.Context) (int, error) {
 	for _, d := range due {
 		fire(ctx, d)
 		// Gone, unless the handler set it again (its due_at then differs).
-		if _, err := s.pool.Exec(ctx, `DELETE FROM deadlines WHERE kind = $1 AND id = $2 AND due_at = $3`,
+		if _, err := s.db.pool.Exec(ctx, `DELETE FROM deadlines WHERE kind = $1 AND id = $2 AND due_at = $3`,
 			d.Kind, d.ID, leaseEnd); err != nil {
 			s.log.Error("scheduler: clearing a fired deadline", "kind", d.Kind, "id", d.ID, "error", err)
 		}

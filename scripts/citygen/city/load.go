@@ -46,7 +46,8 @@ func IsPostgres(db string) bool {
 // file — which it opens through its engine's Open (so every migration is
 // applied) and which must hold no data: the rows are written in bulk,
 // around the engine's triggers, and the rosters' logs marked skipped (so
-// that a cached roster is read whole) as `intercomd copy` does. It reports its progress to log.
+// that a cached roster is read whole) as `intercomd copy` does. It reports
+// its progress to log.
 func Load(ctx context.Context, db string, cfg Config, log io.Writer) (*Result, error) {
 	began := time.Now()
 	hash, err := password.Hash(Password)
