@@ -56,11 +56,18 @@ type DB struct {
 // search_path are sent as run-time parameters) and applies the migrations
 // it has not yet applied. Several processes opening one database at once
 // migrate it once.
-func Open(ctx context.Context, url string) (*DB, error) { return open(ctx, url, nil) }
+func Open(ctx context.Context, url string) (*DB, error) { return open(ctx, url, tracing{}) }
 
-// open is Open; onQuery, when set (by tests), sees every statement the pool
-// sends, batched or not, with its arguments.
-func open(ctx context.Context, url string, onQuery func(sql string, args []any)) (*DB, error) {
+// tracing is what tests see of the statements a pool sends: onQuery each
+// statement, batched or not, with its arguments; onSend each round trip
+// asked for (a statement outside a batch, or a batch). Either may be nil.
+type tracing struct {
+	onQuery func(sql string, args []any)
+	onSend  func()
+}
+
+// open is Open, the pool's statements traced by tr.
+func open(ctx context.Context, url string, tr tracing) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -72,7 +79,7 @@ func open(ctx context.Context, url string, onQuery func(sql string, args []any))
 		return nil
 	}
 	failures := &intercom.WriteFailures{}
-	cfg.ConnConfig.Tracer = failureTracer{failures: failures, onQuery: onQuery}
+	cfg.ConnConfig.Tracer = failureTracer{failures: failures, tracing: tr}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)

@@ -40,7 +40,13 @@ func (db *DB) Reconnect() { db.pool.Reset() }
 // OpenTracing is Open, with onQuery called with every statement the pool
 // sends (batched or not) and its arguments, before it is sent.
 func OpenTracing(ctx context.Context, url string, onQuery func(sql string, args []any)) (*DB, error) {
-	return open(ctx, url, onQuery)
+	return open(ctx, url, tracing{onQuery: onQuery})
+}
+
+// OpenCounting is Open, with onSend called each time the pool is asked for
+// a round trip: a statement outside a batch, or a batch.
+func OpenCounting(ctx context.Context, url string, onSend func()) (*DB, error) {
+	return open(ctx, url, tracing{onSend: onSend})
 }
 
 // CacheMaxAge is how old a cached session or view may be.

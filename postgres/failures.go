@@ -11,11 +11,11 @@ import (
 // failureTracer records, on every connection of the pool, each statement,
 // batch, copy or connection attempt that failed because the database cannot
 // take writes or cannot be reached (wrap's EUNAVAILABLE errors), whichever
-// method made it: the memory behind DB.WriteFailure. It hands every
-// statement to onQuery too, when a test set one.
+// method made it: the memory behind DB.WriteFailure. It shows the
+// statements to a test's tracing too (open).
 type failureTracer struct {
 	failures *intercom.WriteFailures
-	onQuery  func(sql string, args []any) // tests' (open)
+	tracing
 }
 
 var (
@@ -32,6 +32,9 @@ func (t failureTracer) note(err error) {
 }
 
 func (t failureTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if t.onSend != nil {
+		t.onSend()
+	}
 	if t.onQuery != nil {
 		t.onQuery(d.SQL, d.Args)
 	}
@@ -42,7 +45,10 @@ func (t failureTracer) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.Trace
 	t.note(d.Err)
 }
 
-func (failureTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+func (t failureTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	if t.onSend != nil {
+		t.onSend()
+	}
 	return ctx
 }
 
