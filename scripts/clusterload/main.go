@@ -287,6 +287,15 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		through = "each node in turn"
 	}
 	msgsBefore := delivered(natsServer)
+	meter, err := newCPUMeter(ctx, dbURL, procs)
+	if err != nil {
+		return err
+	}
+	defer meter.close()
+	cpuBefore, err := meter.read(ctx)
+	if err != nil {
+		return err
+	}
 	pace := "as fast as they are answered"
 	if rate > 0 {
 		pace = fmt.Sprintf("at %g rings/s", rate)
@@ -397,8 +406,24 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 			return ctx.Err()
 		}
 	}
+	took := time.Since(began)
+	cpuAfter, err := meter.read(ctx)
+	if err != nil {
+		return err
+	}
 	fmt.Printf("%d rings sent in %v (%.0f rings/s), every device's intercom_ring in %v\n", rings, sent.Round(time.Millisecond),
-		float64(rings)/sent.Seconds(), time.Since(began).Round(time.Millisecond))
+		float64(rings)/sent.Seconds(), took.Round(time.Millisecond))
+	selfParts := "panels, sockets"
+	if natsServer != nil {
+		selfParts += ", the NATS server"
+	}
+	perRing := func(d time.Duration) string {
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)/float64(rings))
+	}
+	fmt.Printf("CPU per ring meanwhile: nodes %s, PostgreSQL %s, this command %s (%s); the machine %s, %.0f%% of its %d cores\n",
+		perRing(cpuAfter.nodes-cpuBefore.nodes), perRing(cpuAfter.db-cpuBefore.db), perRing(cpuAfter.self-cpuBefore.self),
+		selfParts, perRing(cpuAfter.machine-cpuBefore.machine),
+		100*float64(cpuAfter.machine-cpuBefore.machine)/float64(took)/float64(runtime.NumCPU()), runtime.NumCPU())
 
 	msgsAfter := delivered(natsServer)
 	fmt.Printf("\nmachine: %d cores, %s; %d nodes, %d sockets, %d rings of %d devices through %s; bus %s\n",
@@ -479,6 +504,58 @@ func presenceRows(ctx context.Context, dbURL string) ([]int, error) {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[int])
+}
+
+// cpuUse is the CPU time the parts of a run have used.
+type cpuUse struct{ nodes, db, self, machine time.Duration }
+
+// cpuMeter reads the CPU time of the nodes, of the database server's
+// processes serving the run (those pg_stat_activity lists for its database,
+// and the server's own: WAL writer, checkpointer, …; read from /proc, so
+// only when the server is on this machine), of this command and of the
+// whole machine.
+type cpuMeter struct {
+	conn  *pgx.Conn
+	nodes []*exec.Cmd
+	db    map[int]time.Duration // each database process's CPU time at the last read
+}
+
+func newCPUMeter(ctx context.Context, dbURL string, nodes []*exec.Cmd) (*cpuMeter, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	return &cpuMeter{conn: conn, nodes: nodes, db: map[int]time.Duration{}}, nil
+}
+
+func (m *cpuMeter) close() { m.conn.Close(context.Background()) }
+
+// read returns the CPU time used so far. A database process that started
+// since the last read counts from its start; one that ended since counts
+// what it had used by the last read.
+func (m *cpuMeter) read(ctx context.Context) (cpuUse, error) {
+	var u cpuUse
+	for _, p := range m.nodes {
+		u.nodes += loadkit.CPUTime(p.Process.Pid)
+	}
+	rows, err := m.conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR datname IS NULL`)
+	if err != nil {
+		return u, err
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return u, err
+	}
+	for _, pid := range pids {
+		if t := loadkit.CPUTime(int(pid)); t > 0 {
+			m.db[int(pid)] = t
+		}
+	}
+	for _, t := range m.db {
+		u.db += t
+	}
+	u.self, u.machine = loadkit.SelfCPUTime(), loadkit.MachineCPUTime()
+	return u, nil
 }
 
 func perNode(devices []device, nodes int) []int {

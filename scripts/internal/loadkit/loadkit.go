@@ -231,3 +231,54 @@ func WatchRings(ctx context.Context, clients []*pusherclient.Client) <-chan Arri
 	}
 	return arrivals
 }
+
+// ticksPerSecond is Linux's USER_HZ, the unit of /proc's CPU times.
+const ticksPerSecond = 100
+
+// CPUTime is the CPU time, user and system, process pid has used; 0 when
+// it cannot be read (the process is gone, or on another machine).
+func CPUTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: the fields that
+	// follow it start with the state (field 3); utime and stime are 14, 15.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	user, _ := strconv.ParseInt(f[11], 10, 64)
+	system, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(user+system) * time.Second / ticksPerSecond
+}
+
+// MachineCPUTime is the CPU time all the machine's cores have spent busy
+// (not idle nor waiting for I/O), summed; 0 when it cannot be read.
+func MachineCPUTime() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var busy int64
+	for _, i := range []int{1, 2, 3, 6, 7} {
+		n, _ := strconv.ParseInt(f[i], 10, 64)
+		busy += n
+	}
+	return time.Duration(busy) * time.Second / ticksPerSecond
+}
+
+// SelfCPUTime is the CPU time, user and system, this process has used.
+func SelfCPUTime() time.Duration {
+	var u syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &u) != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
