@@ -27,6 +27,14 @@
 // times a cluster just started instead (each node asked /readyz, node 1 rung
 // once).
 //
+// It also prints the CPU time each part used during the timed rings, per
+// ring: the nodes, PostgreSQL's processes (when the server is on this
+// machine), this command and the whole machine; /proc counts in hundredths
+// of a second, so a short burst's figures are rough. -node-procs and -pool
+// set each node's GOMAXPROCS and pool_max_conns: nodes sharing a machine's
+// cores, as they do here, run as they would in containers each given its
+// share.
+//
 // It is bounded: every ring waits at most 10 s, the whole run at most
 // -timeout, and the database is dropped and the nodes stopped at the end.
 //
@@ -35,6 +43,7 @@
 //	go run ./scripts/clusterload -pg postgres://user@host:5432/postgres
 //	go run ./scripts/clusterload -bus nats -nodes 8 -sockets 15000 -ring-on all
 //	go run ./scripts/clusterload -bus nats -rings 200 -panels 20 -ring-on all   # a burst
+//	go run ./scripts/clusterload -bus nats -rings 200 -panels 20 -ring-on all -node-procs 1 -pool 2
 //	go run ./scripts/clusterload -bus nats -rings 3000 -panels 64 -rate 300 -ring-on all
 package main
 
@@ -82,18 +91,21 @@ func main() {
 	panels := flag.Int("panels", 1, "panels ringing at once: each sends its next ring as soon as its last is answered (201)")
 	rate := flag.Float64("rate", 0, "rings a second, released on a schedule whatever the answers (0: as fast as -clients go)")
 	warm := flag.Bool("warm-up", true, "just before timing, ring each node from -panels panels at once, at flats no device is in")
+	var tune nodeTuning
+	flag.IntVar(&tune.procs, "node-procs", 0, "each node's GOMAXPROCS (0: Go's default, the machine's cores or its cgroup's share)")
+	flag.IntVar(&tune.pool, "pool", 0, "each node's pool_max_conns (0: pgx's default, 4 or the machine's cores if more)")
 	flag.Parse()
 	if *ringOn != "1" && *ringOn != "all" {
 		fmt.Fprintln(os.Stderr, `clusterload: -ring-on is "1" or "all"`)
 		os.Exit(2)
 	}
-	if *nodes < 1 || *sockets < 1 || *perFlat < 1 || *rings < 1 {
-		fmt.Fprintln(os.Stderr, "clusterload: -nodes, -sockets, -per-flat and -rings must be positive")
+	if *nodes < 1 || *sockets < 1 || *perFlat < 1 || *rings < 1 || tune.procs < 0 || tune.pool < 0 {
+		fmt.Fprintln(os.Stderr, "clusterload: -nodes, -sockets, -per-flat and -rings must be positive, -node-procs and -pool not negative")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	err := run(ctx, *nodes, *sockets, *perFlat, *rings, *port, *pg, *beatBatch, *bus, *ringOn == "all", max(1, *panels), *rate, *warm)
+	err := run(ctx, *nodes, *sockets, *perFlat, *rings, *port, *pg, *beatBatch, *bus, *ringOn == "all", max(1, *panels), *rate, *warm, tune)
 	cancel()
 	stop()
 	if err != nil {
@@ -106,6 +118,27 @@ const (
 	appKey, appSecret = "load-key", "load-secret"
 )
 
+// nodeTuning is how each node is run beyond its flags; zero: as it comes.
+type nodeTuning struct {
+	procs int // GOMAXPROCS
+	pool  int // pool_max_conns
+}
+
+// String is the tuning for the report.
+func (t nodeTuning) String() string {
+	var out []string
+	if t.procs > 0 {
+		out = append(out, "GOMAXPROCS="+strconv.Itoa(t.procs))
+	}
+	if t.pool > 0 {
+		out = append(out, "pool_max_conns="+strconv.Itoa(t.pool))
+	}
+	if out == nil {
+		return "defaults"
+	}
+	return strings.Join(out, ", ")
+}
+
 // device is a load device and the node its socket is on.
 type device struct {
 	loadkit.Device
@@ -113,7 +146,7 @@ type device struct {
 }
 
 func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg string, beatBatch time.Duration, bus string, ringAll bool,
-	panels int, rate float64, warm bool) error {
+	panels int, rate float64, warm bool, tune nodeTuning) error {
 	loadkit.RaiseFileLimit()
 	var natsServer *server.Server
 	if bus == "nats" {
@@ -164,15 +197,29 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 			p.Wait()
 		}
 	}()
+	nodeURL := dbURL
+	if tune.pool > 0 {
+		u, err := url.Parse(dbURL)
+		if err != nil {
+			return err
+		}
+		q := u.Query()
+		q.Set("pool_max_conns", strconv.Itoa(tune.pool))
+		u.RawQuery = q.Encode()
+		nodeURL = u.String()
+	}
 	bases := make([]string, nodes)
 	for k := range nodes {
 		addr := "127.0.0.1:" + strconv.Itoa(port+k)
 		// Not tied to ctx: the nodes are stopped by SIGTERM above, after the
 		// sockets are closed.
-		srv := exec.Command(bin, "serve", "--addr", addr, "--db", dbURL, "--secret-key-file", keyFile, "--log-level", "error",
+		srv := exec.Command(bin, "serve", "--addr", addr, "--db", nodeURL, "--secret-key-file", keyFile, "--log-level", "error",
 			"--pusher-app-key", appKey, "--pusher-app-secret", appSecret, "--ring-timeout", "10m",
 			"--heartbeat-batch", beatBatch.String(), "--bus", bus)
 		srv.Stderr = os.Stderr
+		if tune.procs > 0 {
+			srv.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(tune.procs))
+		}
 		stdout, _ := srv.StdoutPipe()
 		if err := srv.Start(); err != nil {
 			return err
@@ -188,7 +235,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	if bus != "" {
 		busName = "NATS " + bus
 	}
-	fmt.Printf("%d nodes on %s, bus %s\n", nodes, redact(dbURL), busName)
+	fmt.Printf("%d nodes on %s, bus %s, nodes tuned: %v\n", nodes, redact(dbURL), busName, tune)
 
 	// Every node ready, flat 1 rung once through node 1, then the baselines.
 	for k := range nodes {
@@ -426,8 +473,8 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		100*float64(cpuAfter.machine-cpuBefore.machine)/float64(took)/float64(runtime.NumCPU()), runtime.NumCPU())
 
 	msgsAfter := delivered(natsServer)
-	fmt.Printf("\nmachine: %d cores, %s; %d nodes, %d sockets, %d rings of %d devices through %s; bus %s\n",
-		runtime.NumCPU(), runtime.Version(), nodes, sockets, rings, perFlat, through, busName)
+	fmt.Printf("\nmachine: %d cores, %s; %d nodes (%v), %d sockets, %d rings of %d devices through %s; bus %s\n",
+		runtime.NumCPU(), runtime.Version(), nodes, tune, sockets, rings, perFlat, through, busName)
 	for k := range nodes {
 		n := 0
 		for _, d := range devices {
