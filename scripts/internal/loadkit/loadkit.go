@@ -242,15 +242,28 @@ func CPUTime(pid int) time.Duration {
 	if err != nil {
 		return 0
 	}
-	// The command name, in parentheses, may hold spaces: the fields that
-	// follow it start with the state (field 3); utime and stime are 14, 15.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return statCPUTime(string(b))
+}
+
+// statCPUTime is the CPU time a /proc/{pid}/stat line gives; 0 when it
+// gives none.
+func statCPUTime(stat string) time.Duration {
+	// The command name, in parentheses, may hold spaces and parentheses:
+	// the fields after the last ')' start with the state (field 3); utime
+	// and stime are fields 14 and 15.
+	end := strings.LastIndexByte(stat, ')')
+	if end < 0 {
+		return 0
+	}
+	f := strings.Fields(stat[end+1:])
 	if len(f) < 13 {
 		return 0
 	}
-	user, _ := strconv.ParseInt(f[11], 10, 64)
-	system, _ := strconv.ParseInt(f[12], 10, 64)
+	user, err1 := strconv.ParseInt(f[11], 10, 64)
+	system, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil || user < 0 || system < 0 {
+		return 0
+	}
 	return time.Duration(user+system) * time.Second / ticksPerSecond
 }
 

@@ -1,0 +1,52 @@
+package loadkit
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestStatCPUTime(t *testing.T) {
+	for _, c := range []struct {
+		stat string
+		want time.Duration
+	}{
+		// utime 150 and stime 25 ticks: 1.75 s.
+		{"4242 (intercomd) S 1 4242 4242 0 -1 4194560 900 0 0 0 150 25 0 0 20 0 9 0 123 456 789", 1750 * time.Millisecond},
+		// A command name with spaces and a parenthesis of its own.
+		{"7 (a b) c)) R 1 7 7 0 -1 0 0 0 0 0 3 4 0 0 20 0 1 0 5 6 7", 70 * time.Millisecond},
+		{"7 (short) R 1 7 7", 0},
+		{"no parenthesis 1 2 3 4 5 6 7 8 9 10 11 12 13 14", 0},
+		{"7 (x) R 1 7 7 0 -1 0 0 0 0 0 many 4 0", 0},
+		{"", 0},
+	} {
+		if got := statCPUTime(c.stat); got != c.want {
+			t.Errorf("statCPUTime(%q) = %v, want %v", c.stat, got, c.want)
+		}
+	}
+}
+
+// CPUTime reads this very process's CPU time as the kernel counts it:
+// after spinning for 200 ms of CPU, at least 100 ms more, and no more than
+// getrusage says (both count the same ticks; /proc rounds down).
+func TestCPUTimeOfThisProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc on this system")
+	}
+	before := CPUTime(os.Getpid())
+	for start := SelfCPUTime(); SelfCPUTime()-start < 200*time.Millisecond; {
+	}
+	after := CPUTime(os.Getpid())
+	if after-before < 100*time.Millisecond {
+		t.Errorf("CPUTime rose by %v over 200 ms of spinning", after-before)
+	}
+	if self := SelfCPUTime(); after > self+20*time.Millisecond {
+		t.Errorf("CPUTime %v, beyond getrusage's %v", after, self)
+	}
+	if MachineCPUTime() < after {
+		t.Errorf("the machine's busy time %v, below this process's %v", MachineCPUTime(), after)
+	}
+	if CPUTime(-1) != 0 {
+		t.Error("CPUTime of no process is not 0")
+	}
+}
