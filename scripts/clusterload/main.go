@@ -1,6 +1,6 @@
 // Command clusterload measures ring → intercom_ring latency across the nodes
 // of a cluster, on this machine: it creates a fresh PostgreSQL database,
-// provisions an intercom with -sockets web devices (-per-flat to a flat)
+// provisions intercoms with -sockets web devices (-per-flat to a flat)
 // straight into it, starts -nodes real intercomd processes on it (the built
 // binary, --db postgres://…, ports from -port), connects one Pusher socket per
 // device, spread over the nodes (device i on node i mod -nodes, so every flat
@@ -19,7 +19,11 @@
 // rings through every node in turn, as behind a balancer, instead of node 1.
 // -panels rings from that many panels at once (each sends its next ring once
 // its last is answered), and -rate releases the rings on a schedule, so many
-// a second: a burst, or a sustained rate. Just before the timed rings, each
+// a second: a burst, or a sustained rate. The flats are dealt out to
+// -intercoms intercoms, one a panel unless set, and each ring comes from its
+// flat's: a panel has one visitor at a time, so rings at once are at
+// different intercoms (-intercoms 1, as before it was a flag, sends every
+// ring from one, whose row each call's insert then locks). Just before the timed rings, each
 // node is rung from -panels panels at once at flats no device is in, so that
 // the timed rings meet a cluster in service: each panel's connection to each
 // node open, each node's connections to the database open (and the statements
@@ -90,6 +94,7 @@ func main() {
 	ringOn := flag.String("ring-on", "1", `"1": every ring through node 1; "all": through each node in turn`)
 	panels := flag.Int("panels", 1, "panels ringing at once: each sends its next ring as soon as its last is answered (201)")
 	rate := flag.Float64("rate", 0, "rings a second, released on a schedule whatever the answers (0: as fast as -clients go)")
+	intercoms := flag.Int("intercoms", 0, "intercoms the flats are dealt out to, each ring coming from its flat's (0: one a panel)")
 	warm := flag.Bool("warm-up", true, "just before timing, ring each node from -panels panels at once, at flats no device is in")
 	var tune nodeTuning
 	flag.IntVar(&tune.procs, "node-procs", 0, "each node's GOMAXPROCS (0: Go's default, the machine's cores or its cgroup's share)")
@@ -99,13 +104,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, `clusterload: -ring-on is "1" or "all"`)
 		os.Exit(2)
 	}
-	if *nodes < 1 || *sockets < 1 || *perFlat < 1 || *rings < 1 || tune.procs < 0 || tune.pool < 0 {
-		fmt.Fprintln(os.Stderr, "clusterload: -nodes, -sockets, -per-flat and -rings must be positive, -node-procs and -pool not negative")
+	if *nodes < 1 || *sockets < 1 || *perFlat < 1 || *rings < 1 || tune.procs < 0 || tune.pool < 0 || *intercoms < 0 {
+		fmt.Fprintln(os.Stderr, "clusterload: -nodes, -sockets, -per-flat and -rings must be positive, -node-procs, -pool and -intercoms not negative")
 		os.Exit(2)
+	}
+	if *intercoms == 0 {
+		*intercoms = max(1, *panels)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	err := run(ctx, *nodes, *sockets, *perFlat, *rings, *port, *pg, *beatBatch, *bus, *ringOn == "all", max(1, *panels), *rate, *warm, tune)
+	err := run(ctx, *nodes, *sockets, *perFlat, *rings, *port, *pg, *beatBatch, *bus, *ringOn == "all", max(1, *panels), *intercoms, *rate, *warm, tune)
 	cancel()
 	stop()
 	if err != nil {
@@ -146,7 +154,7 @@ type device struct {
 }
 
 func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg string, beatBatch time.Duration, bus string, ringAll bool,
-	panels int, rate float64, warm bool, tune nodeTuning) error {
+	panels, intercoms int, rate float64, warm bool, tune nodeTuning) error {
 	loadkit.RaiseFileLimit()
 	var natsServer *server.Server
 	if bus == "nats" {
@@ -178,8 +186,8 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	}
 	defer drop()
 
-	fmt.Printf("provisioning %d devices in %d flats...\n", sockets, (sockets+perFlat-1)/perFlat)
-	devices, err := provision(ctx, dbURL, sockets, perFlat, nodes)
+	fmt.Printf("provisioning %d devices in %d flats of %d intercoms...\n", sockets, (sockets+perFlat-1)/perFlat, intercoms)
+	devices, err := provision(ctx, dbURL, sockets, perFlat, nodes, intercoms)
 	if err != nil {
 		return err
 	}
@@ -243,7 +251,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 			return fmt.Errorf("node %d: %w", k+1, err)
 		}
 	}
-	if err := loadkit.Ring(ctx, bases[0], 1); err != nil {
+	if err := loadkit.Ring(ctx, bases[0], 1, 1); err != nil {
 		return err
 	}
 	time.Sleep(time.Second)
@@ -319,7 +327,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		// and each node its pool's connections to the database. Flats past
 		// the provisioned ones have no device: each ring is decided and
 		// written, and rings nobody.
-		if err := warmUp(ctx, bases, panels); err != nil {
+		if err := warmUp(ctx, bases, panels, intercoms); err != nil {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
@@ -431,7 +439,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 				mu.Lock()
 				flying[flat] = &inFlight{start: time.Now(), from: from, want: min(perFlat, sockets-(flat-1)*perFlat)}
 				mu.Unlock()
-				if err := loadkit.Ring(ctx, bases[from], flat); err != nil {
+				if err := loadkit.Ring(ctx, bases[from], loadkit.IntercomOf(flat, intercoms), flat); err != nil {
 					failed <- err
 					return
 				}
@@ -473,8 +481,8 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		100*float64(cpuAfter.machine-cpuBefore.machine)/float64(took)/float64(runtime.NumCPU()), runtime.NumCPU())
 
 	msgsAfter := delivered(natsServer)
-	fmt.Printf("\nmachine: %d cores, %s; %d nodes (%v), %d sockets, %d rings of %d devices through %s; bus %s\n",
-		runtime.NumCPU(), runtime.Version(), nodes, tune, sockets, rings, perFlat, through, busName)
+	fmt.Printf("\nmachine: %d cores, %s; %d nodes (%v), %d sockets, %d rings of %d devices from %d intercoms through %s; bus %s\n",
+		runtime.NumCPU(), runtime.Version(), nodes, tune, sockets, rings, perFlat, intercoms, through, busName)
 	for k := range nodes {
 		n := 0
 		for _, d := range devices {
@@ -666,13 +674,13 @@ func get(ctx context.Context, u string) (string, error) {
 
 // provision fills the cluster's fresh database with the load's intercom and
 // devices, spread over the nodes.
-func provision(ctx context.Context, dbURL string, sockets, perFlat, nodes int) ([]device, error) {
+func provision(ctx context.Context, dbURL string, sockets, perFlat, nodes, intercoms int) ([]device, error) {
 	db, err := postgres.Open(ctx, dbURL)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	ds, err := loadkit.Provision(ctx, db, sockets, perFlat)
+	ds, err := loadkit.Provision(ctx, db, sockets, perFlat, intercoms)
 	if err != nil {
 		return nil, err
 	}
@@ -684,12 +692,14 @@ func provision(ctx context.Context, dbURL string, sockets, perFlat, nodes int) (
 }
 
 // warmUp rings each node in bases in turn from panels panels at once, each
-// ring at a flat past the provisioned ones.
-func warmUp(ctx context.Context, bases []string, panels int) error {
+// ring at a flat past the provisioned ones (of intercoms, at its
+// IntercomOf).
+func warmUp(ctx context.Context, bases []string, panels, intercoms int) error {
 	for k, base := range bases {
 		errs := make(chan error, panels)
 		for i := range panels {
-			go func() { errs <- loadkit.Ring(ctx, base, 1_000_000+k*panels+i) }()
+			flat := 1_000_000 + k*panels + i
+			go func() { errs <- loadkit.Ring(ctx, base, loadkit.IntercomOf(flat, intercoms), flat) }()
 		}
 		var first error
 		for range panels {

@@ -85,7 +85,7 @@ func run(sockets, perFlat, rings int, addr string, wsPing bool) error {
 	base := "http://" + addr
 
 	// Warm up, then take the baseline.
-	if err := loadkit.Ring(ctx, base, 1); err != nil {
+	if err := loadkit.Ring(ctx, base, 1, 1); err != nil {
 		return err
 	}
 	runtime.GC()
@@ -134,7 +134,7 @@ func run(sockets, perFlat, rings int, addr string, wsPing bool) error {
 		flat := 1 + (i*7919)%flats
 		want := min(perFlat, sockets-(flat-1)*perFlat)
 		start := time.Now()
-		if err := loadkit.Ring(ctx, base, flat); err != nil {
+		if err := loadkit.Ring(ctx, base, 1, flat); err != nil {
 			return err
 		}
 		var last time.Time
@@ -172,5 +172,5 @@ func provision(ctx context.Context, path string, sockets, perFlat int) ([]device
 		return nil, err
 	}
 	defer db.Close()
-	return loadkit.Provision(ctx, db, sockets, perFlat)
+	return loadkit.Provision(ctx, db, sockets, perFlat, 1)
 }

@@ -23,8 +23,12 @@ import (
 	"intercom/pusher/pusherclient"
 )
 
-// IntercomSecret is the bearer of the load intercom, id 1.
-const IntercomSecret = "load-intercom-secret"
+// IntercomSecret is the bearer of load intercom id.
+func IntercomSecret(id int) string { return "load-intercom-secret-" + strconv.Itoa(id) }
+
+// IntercomOf is the load intercom, of n, that flat is at: the flats are
+// dealt out to intercoms 1 to n in turn.
+func IntercomOf(flat, n int) int { return (flat-1)%n + 1 }
 
 // Device is one provisioned device of the load: a web client, which rings
 // over its socket.
@@ -35,13 +39,16 @@ type Device struct {
 	Client       *pusherclient.Client
 }
 
-// Provision writes intercom 1, one account per flat with perFlat devices each
-// and a live token per device, and returns the devices.
-func Provision(ctx context.Context, db intercom.Store, sockets, perFlat int) ([]Device, error) {
+// Provision writes intercoms 1 to intercoms, one account per flat (each
+// flat at its IntercomOf) with perFlat devices each and a live token per
+// device, and returns the devices.
+func Provision(ctx context.Context, db intercom.Store, sockets, perFlat, intercoms int) ([]Device, error) {
 	now := time.Now()
-	if _, err := db.CreateIntercom(ctx, intercom.Intercom{ID: 1, Address: "Load st. 1", SecretHash: intercom.IntercomSecretHash(IntercomSecret),
-		DoorOpenSeconds: 7, CreatedAt: now}); err != nil {
-		return nil, err
+	for id := 1; id <= intercoms; id++ {
+		if _, err := db.CreateIntercom(ctx, intercom.Intercom{ID: int64(id), Address: fmt.Sprintf("Load st. %d", id),
+			SecretHash: intercom.IntercomSecretHash(IntercomSecret(id)), DoorOpenSeconds: 7, CreatedAt: now}); err != nil {
+			return nil, err
+		}
 	}
 	devices := make([]Device, sockets)
 	var user intercom.User
@@ -53,7 +60,7 @@ func Provision(ctx context.Context, db intercom.Store, sockets, perFlat int) ([]
 				return nil, err
 			}
 			f := int64(flat)
-			if _, err := db.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: 1, Flat: &f, Title: "Home",
+			if _, err := db.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: int64(IntercomOf(flat, intercoms)), Flat: &f, Title: "Home",
 				Status: intercom.StatusConfirmed}, now); err != nil {
 				return nil, err
 			}
@@ -97,10 +104,10 @@ func Authorize(ctx context.Context, base string, d Device, socketID, channel str
 // which makes every panel past the second dial anew for each ring.
 var panelClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}
 
-// Ring rings a flat of intercom 1 through intercomd at base.
-func Ring(ctx context.Context, base string, flat int) error {
+// Ring rings a flat from load intercom id through intercomd at base.
+func Ring(ctx context.Context, base string, id, flat int) error {
 	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/hw/v1/ring", strings.NewReader(`{"flat":`+strconv.Itoa(flat)+`}`))
-	req.Header.Set("Authorization", "Bearer "+IntercomSecret)
+	req.Header.Set("Authorization", "Bearer "+IntercomSecret(id))
 	req.Header.Set("Content-Type", "application/json")
 	res, err := panelClient.Do(req)
 	if err != nil {
