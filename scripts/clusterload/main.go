@@ -23,9 +23,10 @@
 // -intercoms intercoms, one a panel unless set, and each ring comes from its
 // flat's: a panel has one visitor at a time, so rings at once are at
 // different intercoms (-intercoms 1, as before it was a flag, sends every
-// ring from one, whose row each call's insert then locks). Just before the timed rings, each
-// node is rung from -panels panels at once at flats no device is in, so that
-// the timed rings meet a cluster in service: each panel's connection to each
+// ring from one, whose row each call's insert then locks).
+//
+// Just before the timed rings, each node is rung from -panels panels at once
+// at flats no device is in, so that the timed rings meet a cluster in service: each panel's connection to each
 // node open, each node's connections to the database open (and the statements
 // of a ring's first reads and of its call prepared on them); -warm-up=false
 // times a cluster just started instead (each node asked /readyz, node 1 rung
@@ -93,7 +94,7 @@ func main() {
 	bus := flag.String("bus", "", `the nodes' bus: "" for LISTEN/NOTIFY, "nats" for a NATS server run by this command, or nats://… servers`)
 	ringOn := flag.String("ring-on", "1", `"1": every ring through node 1; "all": through each node in turn`)
 	panels := flag.Int("panels", 1, "panels ringing at once: each sends its next ring as soon as its last is answered (201)")
-	rate := flag.Float64("rate", 0, "rings a second, released on a schedule whatever the answers (0: as fast as -clients go)")
+	rate := flag.Float64("rate", 0, "rings a second, released on a schedule whatever the answers (0: as fast as -panels go)")
 	intercoms := flag.Int("intercoms", 0, "intercoms the flats are dealt out to, each ring coming from its flat's (0: one a panel)")
 	warm := flag.Bool("warm-up", true, "just before timing, ring each node from -panels panels at once, at flats no device is in")
 	var tune nodeTuning
