@@ -476,8 +476,12 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	perRing := func(d time.Duration) string {
 		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)/float64(rings))
 	}
+	db := perRing(cpuAfter.db - cpuBefore.db)
+	if cpuAfter.db == 0 {
+		db = "not on this machine"
+	}
 	fmt.Printf("CPU per ring meanwhile: nodes %s, PostgreSQL %s, this command %s (%s); the machine %s, %.0f%% of its %d cores\n",
-		perRing(cpuAfter.nodes-cpuBefore.nodes), perRing(cpuAfter.db-cpuBefore.db), perRing(cpuAfter.self-cpuBefore.self),
+		perRing(cpuAfter.nodes-cpuBefore.nodes), db, perRing(cpuAfter.self-cpuBefore.self),
 		selfParts, perRing(cpuAfter.machine-cpuBefore.machine),
 		100*float64(cpuAfter.machine-cpuBefore.machine)/float64(took)/float64(runtime.NumCPU()), runtime.NumCPU())
 

@@ -275,7 +275,8 @@ func statCPUTime(stat string) time.Duration {
 }
 
 // MachineCPUTime is the CPU time all the machine's cores have spent busy
-// (not idle nor waiting for I/O), summed; 0 when it cannot be read.
+// (user, nice, system, interrupts; not idle, waiting for I/O or stolen by
+// the host), summed; 0 when it cannot be read.
 func MachineCPUTime() time.Duration {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
