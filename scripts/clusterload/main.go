@@ -20,15 +20,17 @@
 // -panels rings from that many panels at once (each sends its next ring once
 // its last is answered), and -rate releases the rings on a schedule, so many
 // a second: a burst, or a sustained rate. The flats are dealt out to
-// -intercoms intercoms, one a panel unless set, and each ring comes from its
-// flat's: a panel has one visitor at a time, so rings at once are at
-// different intercoms (-intercoms 1, as before it was a flag, sends every
-// ring from one, whose row each call's insert then locks).
+// -intercoms intercoms (one a panel unless set) in the order they are rung,
+// and each ring comes from its flat's: a panel has one visitor at a time, so
+// rings sent one after the other are at different intercoms (-intercoms 1,
+// as before it was a flag, sends every ring from one, whose row each call's
+// insert then locks).
 //
 // Just before the timed rings, each node is rung from -panels panels at once
-// at flats no device is in, so that the timed rings meet a cluster in service: each panel's connection to each
-// node open, each node's connections to the database open (and the statements
-// of a ring's first reads and of its call prepared on them); -warm-up=false
+// at flats no device is in, so that the timed rings meet a cluster in
+// service: each panel's connection to each node open, each node's
+// connections to the database open (and the statements of a ring's first
+// reads and of its call prepared on them); -warm-up=false
 // times a cluster just started instead (each node asked /readyz, node 1 rung
 // once).
 //
@@ -95,7 +97,7 @@ func main() {
 	ringOn := flag.String("ring-on", "1", `"1": every ring through node 1; "all": through each node in turn`)
 	panels := flag.Int("panels", 1, "panels ringing at once: each sends its next ring as soon as its last is answered (201)")
 	rate := flag.Float64("rate", 0, "rings a second, released on a schedule whatever the answers (0: as fast as -panels go)")
-	intercoms := flag.Int("intercoms", 0, "intercoms the flats are dealt out to, each ring coming from its flat's (0: one a panel)")
+	intercoms := flag.Int("intercoms", 0, "intercoms the flats are dealt out to in ring order, each ring coming from its flat's (0: one a panel)")
 	warm := flag.Bool("warm-up", true, "just before timing, ring each node from -panels panels at once, at flats no device is in")
 	var tune nodeTuning
 	flag.IntVar(&tune.procs, "node-procs", 0, "each node's GOMAXPROCS (0: Go's default, the machine's cores or its cgroup's share)")
@@ -187,8 +189,25 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 	}
 	defer drop()
 
-	fmt.Printf("provisioning %d devices in %d flats of %d intercoms...\n", sockets, (sockets+perFlat-1)/perFlat, intercoms)
-	devices, err := provision(ctx, dbURL, sockets, perFlat, nodes, intercoms)
+	flats := (sockets + perFlat - 1) / perFlat
+	if flats < 2 {
+		return fmt.Errorf("-sockets / -per-flat must make at least 2 flats")
+	}
+	if rings > flats-1 {
+		return fmt.Errorf("-rings %d: at most %d, a flat each (flat 1 rang first, before the sockets)", rings, flats-1)
+	}
+	// The i-th timed ring is at flat ringFlat(i), from intercom at[flat].
+	ringFlat := func(i int) int { return 2 + (i*7919)%(flats-1) } // flat 1 rang first and still rings
+	at := make([]int, flats+1)
+	at[1] = 1
+	for i := range flats - 1 {
+		at[ringFlat(i)] = i%intercoms + 1
+	}
+	if slices.Contains(at[1:], 0) { // 7919 is prime: only its multiples
+		return fmt.Errorf("-sockets / -per-flat: %d flats, one more than a multiple of 7919, are not all rung", flats)
+	}
+	fmt.Printf("provisioning %d devices in %d flats of %d intercoms...\n", sockets, flats, intercoms)
+	devices, err := provision(ctx, dbURL, sockets, perFlat, nodes, intercoms, func(flat int) int { return at[flat] })
 	if err != nil {
 		return err
 	}
@@ -357,13 +376,6 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		pace = fmt.Sprintf("at %g rings/s", rate)
 	}
 	fmt.Printf("timing %d rings of %d devices each, through %s, from %d panels %s...\n", rings, perFlat, through, panels, pace)
-	flats := (sockets + perFlat - 1) / perFlat
-	if flats < 2 {
-		return fmt.Errorf("-sockets / -per-flat must make at least 2 flats")
-	}
-	if rings > flats-1 {
-		return fmt.Errorf("-rings %d: at most %d, a flat each (flat 1 rang first, before the sockets)", rings, flats-1)
-	}
 	// A ring in flight, by its flat (each ring rings another flat).
 	type inFlight struct {
 		start     time.Time
@@ -432,7 +444,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		go func() {
 			defer ringers.Done()
 			for i := range next {
-				flat := 2 + (i*7919)%(flats-1) // flat 1 rang first and still rings
+				flat := ringFlat(i)
 				from := 0
 				if ringAll {
 					from = i % nodes
@@ -440,7 +452,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 				mu.Lock()
 				flying[flat] = &inFlight{start: time.Now(), from: from, want: min(perFlat, sockets-(flat-1)*perFlat)}
 				mu.Unlock()
-				if err := loadkit.Ring(ctx, bases[from], loadkit.IntercomOf(flat, intercoms), flat); err != nil {
+				if err := loadkit.Ring(ctx, bases[from], at[flat], flat); err != nil {
 					failed <- err
 					return
 				}
@@ -477,7 +489,7 @@ func run(ctx context.Context, nodes, sockets, perFlat, rings, port int, pg strin
 		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)/float64(rings))
 	}
 	db := perRing(cpuAfter.db - cpuBefore.db)
-	if cpuAfter.db == 0 {
+	if !meter.local {
 		db = "not on this machine"
 	}
 	fmt.Printf("CPU per ring meanwhile: nodes %s, PostgreSQL %s, this command %s (%s); the machine %s, %.0f%% of its %d cores\n",
@@ -572,11 +584,12 @@ type cpuUse struct{ nodes, db, self, machine time.Duration }
 // cpuMeter reads the CPU time of the nodes, of the database server's
 // processes serving the run (those pg_stat_activity lists for its database,
 // and the server's own: WAL writer, checkpointer, …; read from /proc, so
-// only when the server is on this machine), of this command and of the
-// whole machine.
+// only when the server is on this machine, and only those alive at a read),
+// of this command and of the whole machine.
 type cpuMeter struct {
 	conn  *pgx.Conn
 	nodes []*exec.Cmd
+	local bool                  // the database server's processes are this machine's
 	db    map[int]time.Duration // each database process's CPU time at the last read
 }
 
@@ -585,7 +598,17 @@ func newCPUMeter(ctx context.Context, dbURL string, nodes []*exec.Cmd) (*cpuMete
 	if err != nil {
 		return nil, err
 	}
-	return &cpuMeter{conn: conn, nodes: nodes, db: map[int]time.Duration{}}, nil
+	// The server is this machine's when the meter's own backend is a
+	// process here, titled as one of the run's database.
+	m := &cpuMeter{conn: conn, nodes: nodes, db: map[int]time.Duration{}}
+	var pid int32
+	if err := conn.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		conn.Close(ctx)
+		return nil, err
+	}
+	title := loadkit.Cmdline(int(pid))
+	m.local = strings.HasPrefix(title, "postgres:") && strings.Contains(title, conn.Config().Database)
+	return m, nil
 }
 
 func (m *cpuMeter) close() { m.conn.Close(context.Background()) }
@@ -598,6 +621,10 @@ func (m *cpuMeter) read(ctx context.Context) (cpuUse, error) {
 	for _, p := range m.nodes {
 		u.nodes += loadkit.CPUTime(p.Process.Pid)
 	}
+	u.self, u.machine = loadkit.SelfCPUTime(), loadkit.MachineCPUTime()
+	if !m.local {
+		return u, nil
+	}
 	rows, err := m.conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR datname IS NULL`)
 	if err != nil {
 		return u, err
@@ -607,6 +634,9 @@ func (m *cpuMeter) read(ctx context.Context) (cpuUse, error) {
 		return u, err
 	}
 	for _, pid := range pids {
+		if !strings.HasPrefix(loadkit.Cmdline(int(pid)), "postgres:") {
+			continue // gone since, or not a PostgreSQL process
+		}
 		if t := loadkit.CPUTime(int(pid)); t > 0 {
 			m.db[int(pid)] = t
 		}
@@ -614,7 +644,6 @@ func (m *cpuMeter) read(ctx context.Context) (cpuUse, error) {
 	for _, t := range m.db {
 		u.db += t
 	}
-	u.self, u.machine = loadkit.SelfCPUTime(), loadkit.MachineCPUTime()
 	return u, nil
 }
 
@@ -679,13 +708,13 @@ func get(ctx context.Context, u string) (string, error) {
 
 // provision fills the cluster's fresh database with the load's intercom and
 // devices, spread over the nodes.
-func provision(ctx context.Context, dbURL string, sockets, perFlat, nodes, intercoms int) ([]device, error) {
+func provision(ctx context.Context, dbURL string, sockets, perFlat, nodes, intercoms int, intercomOf func(flat int) int) ([]device, error) {
 	db, err := postgres.Open(ctx, dbURL)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	ds, err := loadkit.Provision(ctx, db, sockets, perFlat, intercoms)
+	ds, err := loadkit.Provision(ctx, db, sockets, perFlat, intercoms, intercomOf)
 	if err != nil {
 		return nil, err
 	}
@@ -697,14 +726,14 @@ func provision(ctx context.Context, dbURL string, sockets, perFlat, nodes, inter
 }
 
 // warmUp rings each node in bases in turn from panels panels at once, each
-// ring at a flat past the provisioned ones (of intercoms, at its
-// IntercomOf).
+// ring at a flat past the provisioned ones, from intercoms 1 to intercoms
+// in turn.
 func warmUp(ctx context.Context, bases []string, panels, intercoms int) error {
 	for k, base := range bases {
 		errs := make(chan error, panels)
 		for i := range panels {
-			flat := 1_000_000 + k*panels + i
-			go func() { errs <- loadkit.Ring(ctx, base, loadkit.IntercomOf(flat, intercoms), flat) }()
+			n := k*panels + i
+			go func() { errs <- loadkit.Ring(ctx, base, n%intercoms+1, 1_000_000+n) }()
 		}
 		var first error
 		for range panels {

@@ -172,5 +172,5 @@ func provision(ctx context.Context, path string, sockets, perFlat int) ([]device
 		return nil, err
 	}
 	defer db.Close()
-	return loadkit.Provision(ctx, db, sockets, perFlat, 1)
+	return loadkit.Provision(ctx, db, sockets, perFlat, 1, func(int) int { return 1 })
 }

@@ -26,10 +26,6 @@ import (
 // IntercomSecret is the bearer of load intercom id.
 func IntercomSecret(id int) string { return "load-intercom-secret-" + strconv.Itoa(id) }
 
-// IntercomOf is the load intercom, of n, that flat is at: the flats are
-// dealt out to intercoms 1 to n in turn.
-func IntercomOf(flat, n int) int { return (flat-1)%n + 1 }
-
 // Device is one provisioned device of the load: a web client, which rings
 // over its socket.
 type Device struct {
@@ -40,9 +36,9 @@ type Device struct {
 }
 
 // Provision writes intercoms 1 to intercoms, one account per flat (each
-// flat at its IntercomOf) with perFlat devices each and a live token per
-// device, and returns the devices.
-func Provision(ctx context.Context, db intercom.Store, sockets, perFlat, intercoms int) ([]Device, error) {
+// flat at intercom intercomOf(flat)) with perFlat devices each and a live
+// token per device, and returns the devices.
+func Provision(ctx context.Context, db intercom.Store, sockets, perFlat, intercoms int, intercomOf func(flat int) int) ([]Device, error) {
 	now := time.Now()
 	for id := 1; id <= intercoms; id++ {
 		if _, err := db.CreateIntercom(ctx, intercom.Intercom{ID: int64(id), Address: fmt.Sprintf("Load st. %d", id),
@@ -60,7 +56,7 @@ func Provision(ctx context.Context, db intercom.Store, sockets, perFlat, interco
 				return nil, err
 			}
 			f := int64(flat)
-			if _, err := db.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: int64(IntercomOf(flat, intercoms)), Flat: &f, Title: "Home",
+			if _, err := db.PutMembership(ctx, intercom.Membership{UserID: user.ID, IntercomID: int64(intercomOf(flat)), Flat: &f, Title: "Home",
 				Status: intercom.StatusConfirmed}, now); err != nil {
 				return nil, err
 			}
@@ -250,6 +246,17 @@ func CPUTime(pid int) time.Duration {
 		return 0
 	}
 	return statCPUTime(string(b))
+}
+
+// Cmdline is process pid's command line, its arguments joined by spaces
+// (a PostgreSQL process's is its title: "postgres: …"); "" when it cannot
+// be read.
+func Cmdline(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 }
 
 // statCPUTime is the CPU time a /proc/{pid}/stat line gives; 0 when it
