@@ -60,10 +60,12 @@ func Open(ctx context.Context, url string) (*DB, error) { return open(ctx, url, 
 
 // tracing is what tests see of the statements a pool sends: onQuery each
 // statement, batched or not, with its arguments; onSend each round trip
-// asked for (a statement outside a batch, or a batch). Either may be nil.
+// asked for (a statement outside a batch, or a batch; not pgx's own, such
+// as preparing a statement its cache misses), with the context it was
+// asked with. Either may be nil.
 type tracing struct {
 	onQuery func(sql string, args []any)
-	onSend  func()
+	onSend  func(ctx context.Context)
 }
 
 // open is Open, the pool's statements traced by tr.

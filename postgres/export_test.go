@@ -43,9 +43,10 @@ func OpenTracing(ctx context.Context, url string, onQuery func(sql string, args 
 	return open(ctx, url, tracing{onQuery: onQuery})
 }
 
-// OpenCounting is Open, with onSend called each time the pool is asked for
-// a round trip: a statement outside a batch, or a batch.
-func OpenCounting(ctx context.Context, url string, onSend func()) (*DB, error) {
+// OpenCounting is Open, with onSend called, with the caller's context, each
+// time the pool is asked for a round trip: a statement outside a batch, or
+// a batch.
+func OpenCounting(ctx context.Context, url string, onSend func(ctx context.Context)) (*DB, error) {
 	return open(ctx, url, tracing{onSend: onSend})
 }
 

@@ -33,7 +33,7 @@ func (t failureTracer) note(err error) {
 
 func (t failureTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	if t.onSend != nil {
-		t.onSend()
+		t.onSend(ctx)
 	}
 	if t.onQuery != nil {
 		t.onQuery(d.SQL, d.Args)
@@ -47,7 +47,7 @@ func (t failureTracer) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.Trace
 
 func (t failureTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
 	if t.onSend != nil {
-		t.onSend()
+		t.onSend(ctx)
 	}
 	return ctx
 }

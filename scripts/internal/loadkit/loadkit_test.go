@@ -2,27 +2,29 @@ package loadkit
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
 
 func TestStatCPUTime(t *testing.T) {
 	for _, c := range []struct {
-		stat string
-		want time.Duration
+		name, stat string
+		want       time.Duration
 	}{
 		// utime 150 and stime 25 ticks: 1.75 s.
-		{"4242 (intercomd) S 1 4242 4242 0 -1 4194560 900 0 0 0 150 25 0 0 20 0 9 0 123 456 789", 1750 * time.Millisecond},
-		// A command name with spaces and a parenthesis of its own.
-		{"7 (a b) c)) R 1 7 7 0 -1 0 0 0 0 0 3 4 0 0 20 0 1 0 5 6 7", 70 * time.Millisecond},
-		{"7 (short) R 1 7 7", 0},
-		{"no parenthesis 1 2 3 4 5 6 7 8 9 10 11 12 13 14", 0},
-		{"7 (x) R 1 7 7 0 -1 0 0 0 0 0 many 4 0", 0},
-		{"", 0},
+		{"a process", "4242 (intercomd) S 1 4242 4242 0 -1 4194560 900 0 0 0 150 25 0 0 20 0 9 0 123 456 789", 1750 * time.Millisecond},
+		{"a name with spaces and parentheses", "7 (a b) c)) R 1 7 7 0 -1 0 0 0 0 0 3 4 0 0 20 0 1 0 5 6 7", 70 * time.Millisecond},
+		{"too few fields", "7 (short) R 1 7 7", 0},
+		{"no name", "no parenthesis 1 2 3 4 5 6 7 8 9 10 11 12 13 14", 0},
+		{"a time not a number", "7 (x) R 1 7 7 0 -1 0 0 0 0 0 many 4 0", 0},
+		{"empty", "", 0},
 	} {
-		if got := statCPUTime(c.stat); got != c.want {
-			t.Errorf("statCPUTime(%q) = %v, want %v", c.stat, got, c.want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			if got := statCPUTime(c.stat); got != c.want {
+				t.Errorf("statCPUTime(%q) = %v, want %v", c.stat, got, c.want)
+			}
+		})
 	}
 }
 
@@ -34,7 +36,11 @@ func TestCPUTimeOfThisProcess(t *testing.T) {
 		t.Skip("no /proc on this system")
 	}
 	before := CPUTime(os.Getpid())
-	for start := SelfCPUTime(); SelfCPUTime()-start < 200*time.Millisecond; {
+	start := SelfCPUTime()
+	if start == 0 {
+		t.Fatal("getrusage gave no CPU time")
+	}
+	for SelfCPUTime()-start < 200*time.Millisecond {
 	}
 	after := CPUTime(os.Getpid())
 	if after-before < 100*time.Millisecond {
@@ -43,8 +49,14 @@ func TestCPUTimeOfThisProcess(t *testing.T) {
 	if self := SelfCPUTime(); after > self+20*time.Millisecond {
 		t.Errorf("CPUTime %v, beyond getrusage's %v", after, self)
 	}
-	if MachineCPUTime() < after {
-		t.Errorf("the machine's busy time %v, below this process's %v", MachineCPUTime(), after)
+	if m := MachineCPUTime(); m < after {
+		t.Errorf("the machine's busy time %v, below this process's %v", m, after)
+	}
+	if got := Cmdline(os.Getpid()); !strings.HasPrefix(got, os.Args[0]) {
+		t.Errorf("Cmdline of this process %q, want it to start with %q", got, os.Args[0])
+	}
+	if Cmdline(-1) != "" {
+		t.Error("Cmdline of no process is not empty")
 	}
 	if CPUTime(-1) != 0 {
 		t.Error("CPUTime of no process is not 0")
