@@ -77,6 +77,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats-server/v2/server"
+	"golang.org/x/sync/errgroup"
 
 	"intercom/postgres"
 	"intercom/pusher/pusherclient"
@@ -730,19 +731,13 @@ func provision(ctx context.Context, dbURL string, sockets, perFlat, nodes, inter
 // in turn.
 func warmUp(ctx context.Context, bases []string, panels, intercoms int) error {
 	for k, base := range bases {
-		errs := make(chan error, panels)
+		var g errgroup.Group
 		for i := range panels {
 			n := k*panels + i
-			go func() { errs <- loadkit.Ring(ctx, base, n%intercoms+1, 1_000_000+n) }()
+			g.Go(func() error { return loadkit.Ring(ctx, base, n%intercoms+1, 1_000_000+n) })
 		}
-		var first error
-		for range panels {
-			if err := <-errs; err != nil && first == nil {
-				first = err
-			}
-		}
-		if first != nil {
-			return first
+		if err := g.Wait(); err != nil {
+			return err
 		}
 	}
 	return nil

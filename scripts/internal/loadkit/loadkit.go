@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/procfs"
+
 	"intercom"
 	"intercom/pusher/pusherclient"
 )
@@ -235,72 +237,56 @@ func WatchRings(ctx context.Context, clients []*pusherclient.Client) <-chan Arri
 	return arrivals
 }
 
-// ticksPerSecond is Linux's USER_HZ, the unit of /proc's CPU times.
-const ticksPerSecond = 100
-
 // CPUTime is the CPU time, user and system, process pid has used; 0 when
 // it cannot be read (the process is gone, or on another machine).
-func CPUTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+func CPUTime(pid int) time.Duration { return cpuTime(procFS, pid) }
+
+// procFS is this machine's /proc; its zero value, when /proc is not there,
+// reads nothing.
+var procFS, _ = procfs.NewDefaultFS()
+
+// cpuTime is CPUTime of the process pid of fs.
+func cpuTime(fs procfs.FS, pid int) time.Duration {
+	p, err := fs.Proc(pid)
 	if err != nil {
 		return 0
 	}
-	return statCPUTime(string(b))
+	st, err := p.Stat()
+	if err != nil {
+		return 0
+	}
+	return seconds(st.CPUTime())
 }
 
 // Cmdline is process pid's command line, its arguments joined by spaces
 // (a PostgreSQL process's is its title: "postgres: …"); "" when it cannot
 // be read.
 func Cmdline(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	p, err := procFS.Proc(pid)
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
-}
-
-// statCPUTime is the CPU time a /proc/{pid}/stat line gives; 0 when it
-// gives none.
-func statCPUTime(stat string) time.Duration {
-	// The command name, in parentheses, may hold spaces and parentheses:
-	// the fields after the last ')' start with the state (field 3); utime
-	// and stime are fields 14 and 15.
-	end := strings.LastIndexByte(stat, ')')
-	if end < 0 {
-		return 0
+	args, err := p.CmdLine()
+	if err != nil {
+		return ""
 	}
-	f := strings.Fields(stat[end+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	user, err1 := strconv.ParseInt(f[11], 10, 64)
-	system, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil || user < 0 || system < 0 {
-		return 0
-	}
-	return time.Duration(user+system) * time.Second / ticksPerSecond
+	return strings.TrimSpace(strings.Join(args, " "))
 }
 
 // MachineCPUTime is the CPU time all the machine's cores have spent busy
 // (user, nice, system, interrupts; not idle, waiting for I/O or stolen by
 // the host), summed; 0 when it cannot be read.
 func MachineCPUTime() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
+	st, err := procFS.Stat()
 	if err != nil {
 		return 0
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0
-	}
-	var busy int64
-	for _, i := range []int{1, 2, 3, 6, 7} {
-		n, _ := strconv.ParseInt(f[i], 10, 64)
-		busy += n
-	}
-	return time.Duration(busy) * time.Second / ticksPerSecond
+	c := st.CPUTotal
+	return seconds(c.User + c.Nice + c.System + c.IRQ + c.SoftIRQ)
 }
+
+// seconds is s seconds as a Duration.
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 // SelfCPUTime is the CPU time, user and system, this process has used.
 func SelfCPUTime() time.Duration {
